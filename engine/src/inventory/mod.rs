@@ -1,0 +1,636 @@
+//! Inventory: which machines exist, how to reach them, and their variables.
+//!
+//! [`Inventory::load`] accepts:
+//!
+//! * a `*.tsv` file (the operators' `servers.tsv`: header row, one host per
+//!   line, `groups` column comma-separated, other columns become host vars);
+//! * an Ansible YAML inventory (`*.yml` / `*.yaml`, the `all:` /
+//!   `children:` / `hosts:` / `vars:` schema, so Kubespray's `hosts.yaml`
+//!   loads unchanged);
+//! * a directory holding exactly one of `hosts.yaml`, `hosts.yml`, `inventory.yaml`,
+//!   `inventory.yml`, `hosts.tsv`, `servers.tsv`.
+//!
+//! `group_vars/` and `host_vars/` next to the inventory file are read the
+//! Ansible way: `group_vars/<group>.yml` (or `.yaml`, `.json`, no extension),
+//! or every file of a `group_vars/<group>/` directory in name order.
+//!
+//! # Variable precedence
+//!
+//! From lowest to highest; a higher layer replaces whole top-level keys (no
+//! deep merge of dicts, like Ansible's default):
+//!
+//! 1. group `all`: its inventory vars, then `group_vars/all`;
+//! 2. the host's other groups, parents before children, groups at the same
+//!    depth by name; for each group its inventory vars, then
+//!    `group_vars/<group>`;
+//! 3. the host's inventory vars (TSV extra columns, YAML host entry);
+//! 4. `host_vars/<host>`.
+//!
+//! Play vars and extra vars (`-e`) are layered on top by the engine. Unlike
+//! Ansible, a group's inventory vars and its `group_vars` file sit together in
+//! step 2, so a child group's inventory vars beat a parent's `group_vars` file.
+//!
+//! Connection settings come from the merged vars: `ansible_host` (else the
+//! TSV `ip_private` column, else the host name), `ansible_port`,
+//! `ansible_user`; the older `ansible_ssh_host/port/user` spellings are
+//! honoured when the modern ones are absent.
+
+mod error;
+mod pattern;
+mod tsv;
+mod vars_dirs;
+mod yaml;
+
+pub use error::{InventoryError, SourceLocation};
+
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Universal variable value type used across the engine.
+///
+/// A JSON object rather than a YAML mapping because every layer (inventory,
+/// Rhai, templates, cache keys) can represent JSON losslessly and its keys are
+/// always strings, which is what variable names are.
+pub type Vars = serde_json::Map<String, Value>;
+
+/// Files looked for, in this order, when the inventory path is a directory.
+pub const DIRECTORY_CANDIDATES: [&str; 6] = [
+    "hosts.yaml",
+    "hosts.yml",
+    "inventory.yaml",
+    "inventory.yml",
+    "hosts.tsv",
+    "servers.tsv",
+];
+
+/// One machine, with everything needed to connect to it and run a play.
+///
+/// Connection fields are resolved once at load time so transports do not
+/// need to know about Ansible's variable names.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Host {
+    /// Inventory hostname: the identity used in patterns, reports and
+    /// `host_vars/`; not necessarily resolvable.
+    pub name: String,
+    /// What SSH connects to: `ansible_host`, else the TSV `ip_private` column,
+    /// else `name`.
+    pub address: String,
+    /// `ansible_port`, when set; `None` lets SSH config decide.
+    pub port: Option<u16>,
+    /// `ansible_user`, when set; `None` lets SSH config decide.
+    pub user: Option<String>,
+    /// Every group the host belongs to, including ancestors and `all`, sorted
+    /// by depth then name: the order in which group vars were applied.
+    pub groups: Vec<String>,
+    /// Merged variables per the module-level precedence (extra vars and play
+    /// vars are not included).
+    pub vars: Vars,
+}
+
+/// A group after loading: kept private, exposed through name-based queries.
+#[derive(Debug, Clone)]
+struct GroupInfo {
+    name: String,
+    /// Indexes into `Inventory::hosts` (direct and via child groups), in
+    /// inventory order.
+    hosts: Vec<usize>,
+}
+
+/// A loaded inventory: hosts in file order plus the group tree.
+///
+/// Immutable after loading, so it can be shared between concurrent host
+/// workers without locking.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    source: PathBuf,
+    hosts: Vec<Host>,
+    host_index: HashMap<String, usize>,
+    /// Sorted by depth then name; `all` first.
+    groups: Vec<GroupInfo>,
+    group_index: HashMap<String, usize>,
+    warnings: Vec<String>,
+}
+
+impl Inventory {
+    /// Load an inventory file or directory, plus `group_vars/` and
+    /// `host_vars/` next to it.
+    ///
+    /// # Errors
+    ///
+    /// Unreadable files, malformed TSV/YAML, schema violations, bad
+    /// connection vars (`ansible_port: ssh`) and group cycles. Messages name
+    /// the file, line and column and say how to fix the problem; they are fit
+    /// to show to the operator unchanged.
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let file = resolve_inventory_file(path)?;
+        let text = std::fs::read_to_string(&file).map_err(|e| InventoryError::io(&file, e))?;
+        let raw = match extension(&file).as_deref() {
+            Some("tsv") => tsv::parse(&file, &text)?,
+            Some("yml") | Some("yaml") => yaml::parse_inventory(&file, &text)?,
+            Some("ini") | Some("cfg") | None => {
+                return Err(unsupported(
+                    &file,
+                    "INI inventories are not supported; convert it once with \
+                     `ansible-inventory -i FILE --list -y > hosts.yaml`, or use a servers.tsv",
+                ))
+            }
+            Some(_) => {
+                return Err(unsupported(
+                    &file,
+                    "unsupported inventory format; use a .tsv file, an Ansible .yml/.yaml \
+                     inventory, or a directory containing hosts.yaml or servers.tsv",
+                ))
+            }
+        };
+        let base = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        build(raw, &base)
+    }
+
+    /// All hosts, in the order they first appear in the inventory file.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// Look a host up by its inventory name.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.host_index.get(name).map(|&i| &self.hosts[i])
+    }
+
+    /// All group names (including `all`), sorted by depth then name, i.e.
+    /// the order group vars are applied in.
+    pub fn groups(&self) -> Vec<&str> {
+        self.groups.iter().map(|g| g.name.as_str()).collect()
+    }
+
+    /// Hosts of a group, including those of its child groups, in inventory
+    /// order; `None` if the group does not exist.
+    ///
+    /// This is what the engine needs for Ansible's `groups['name']` magic
+    /// variable.
+    pub fn group_hosts(&self, group: &str) -> Option<Vec<&Host>> {
+        let g = &self.groups[*self.group_index.get(group)?];
+        Some(g.hosts.iter().map(|&i| &self.hosts[i]).collect())
+    }
+
+    /// Hosts matching an Ansible host pattern (`all`, `web*`, `a:b`,
+    /// `a:&b`, `a:!b`, `~regex`, `group[0:2]`), in inventory order.
+    ///
+    /// A pattern whose terms are all known but whose result is empty returns
+    /// an empty list; a term that matches no host or group is an error with a
+    /// "did you mean" suggestion, because a typo in `--limit` should stop the
+    /// run rather than touch the wrong machines.
+    ///
+    /// # Errors
+    ///
+    /// [`InventoryError::UnknownPattern`] for such a term,
+    /// [`InventoryError::InvalidPattern`] for an empty pattern or a bad glob,
+    /// regex or subscript.
+    pub fn select(&self, pattern: &str) -> Result<Vec<&Host>, InventoryError> {
+        let selected = pattern::select(self, pattern)?;
+        Ok(selected.into_iter().map(|i| &self.hosts[i]).collect())
+    }
+
+    /// The inventory file actually loaded (the file found inside the
+    /// directory when a directory was given), for messages and reports.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// Non-fatal oddities found while loading (a `group_vars` file for a
+    /// group that does not exist, a host and group sharing a name...).
+    ///
+    /// Kept rather than printed so the CLI decides how to show them; these
+    /// are usually typos that silently drop variables.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+}
+
+fn unsupported(file: &Path, message: &str) -> InventoryError {
+    InventoryError::UnsupportedFormat {
+        location: SourceLocation::file(file),
+        message: message.to_string(),
+    }
+}
+
+/// Turn the user-supplied path into the inventory file to parse.
+fn resolve_inventory_file(path: &Path) -> Result<PathBuf, InventoryError> {
+    let meta = std::fs::metadata(path).map_err(|e| InventoryError::io(path, e))?;
+    if !meta.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let found: Vec<&str> = DIRECTORY_CANDIDATES
+        .iter()
+        .copied()
+        .filter(|name| path.join(name).is_file())
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(path.join(one)),
+        [] => Err(InventoryError::NoInventoryFile {
+            location: SourceLocation::file(path),
+            message: format!(
+                "no inventory file in this directory; create one of {} or pass the file path",
+                DIRECTORY_CANDIDATES.join(", ")
+            ),
+        }),
+        many => Err(InventoryError::NoInventoryFile {
+            location: SourceLocation::file(path),
+            message: format!(
+                "several inventory files in this directory ({}); pass the one you mean \
+                 (e.g. {})",
+                many.join(", "),
+                path.join(many[0]).display()
+            ),
+        }),
+    }
+}
+
+/// What a format parser produces: hosts, groups and their own vars, before
+/// `group_vars`/`host_vars` and merging.
+#[derive(Debug)]
+pub(crate) struct RawInventory {
+    pub file: PathBuf,
+    pub hosts: Vec<RawHost>,
+    pub host_index: HashMap<String, usize>,
+    /// Definition order; `all` is index 0.
+    pub groups: Vec<RawGroup>,
+    pub group_index: HashMap<String, usize>,
+    pub warnings: Vec<String>,
+}
+
+/// A host as written in the inventory file.
+#[derive(Debug)]
+pub(crate) struct RawHost {
+    pub name: String,
+    /// Host vars from the inventory file (later occurrences override).
+    pub vars: Vars,
+    /// Groups the host is listed in directly (never `all`).
+    pub groups: Vec<String>,
+    /// Fallback address when no `ansible_host` is set (TSV `ip_private`).
+    pub address_hint: Option<String>,
+}
+
+/// A group as written in the inventory file.
+#[derive(Debug)]
+pub(crate) struct RawGroup {
+    pub name: String,
+    pub vars: Vars,
+    pub children: Vec<String>,
+    /// Where the group was first defined, for cycle errors.
+    pub pos: Option<(usize, usize)>,
+}
+
+impl RawInventory {
+    pub fn new(file: &Path) -> Self {
+        let mut raw = Self {
+            file: file.to_path_buf(),
+            hosts: Vec::new(),
+            host_index: HashMap::new(),
+            groups: Vec::new(),
+            group_index: HashMap::new(),
+            warnings: Vec::new(),
+        };
+        raw.group("all", Some((1, 1)));
+        raw
+    }
+
+    /// Get or create a group.
+    pub fn group(&mut self, name: &str, pos: Option<(usize, usize)>) -> &mut RawGroup {
+        let idx = match self.group_index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.groups.push(RawGroup {
+                    name: name.to_string(),
+                    vars: Vars::new(),
+                    children: Vec::new(),
+                    pos,
+                });
+                self.group_index
+                    .insert(name.to_string(), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[idx]
+    }
+
+    /// Record `child` as a child of `parent`, creating both if needed.
+    pub fn add_child(&mut self, parent: &str, child: &str, pos: Option<(usize, usize)>) {
+        self.group(child, pos);
+        let p = self.group(parent, None);
+        if !p.children.iter().any(|c| c == child) {
+            p.children.push(child.to_string());
+        }
+    }
+
+    /// Get or create a host; the bool says whether it was new.
+    pub fn host(&mut self, name: &str) -> (&mut RawHost, bool) {
+        match self.host_index.get(name) {
+            Some(&i) => (&mut self.hosts[i], false),
+            None => {
+                self.hosts.push(RawHost {
+                    name: name.to_string(),
+                    vars: Vars::new(),
+                    groups: Vec::new(),
+                    address_hint: None,
+                });
+                self.host_index
+                    .insert(name.to_string(), self.hosts.len() - 1);
+                (self.hosts.last_mut().expect("just pushed"), true)
+            }
+        }
+    }
+
+    /// Put a host directly into a group (creating the group as a child of
+    /// `all` if it is new).
+    pub fn add_host_to_group(&mut self, host: &str, group: &str) {
+        if group == "all" {
+            self.host(host);
+            return;
+        }
+        if !self.group_index.contains_key(group) {
+            self.add_child("all", group, None);
+        }
+        let (h, _) = self.host(host);
+        if !h.groups.iter().any(|g| g == group) {
+            h.groups.push(group.to_string());
+        }
+    }
+}
+
+/// Characters that cannot appear in a name addressed by a host pattern.
+pub(crate) const PATTERN_METACHARS: &[char] = &[':', ',', '!', '&', '*', '?', '[', ']'];
+
+/// Validate `ansible_port` / `ansible_host` / `ansible_user` in one layer of
+/// vars, so a bad value is reported where it was written rather than when the
+/// merged result is used. Returns the offending key and a message.
+pub(crate) fn check_connection_vars(vars: &Vars) -> Result<(), (String, String)> {
+    for key in ["ansible_port", "ansible_ssh_port"] {
+        if let Some(v) = vars.get(key).filter(|v| !v.is_null()) {
+            if port_value(v).is_none() {
+                return Err((
+                    key.to_string(),
+                    format!(
+                        "{key} must be a TCP port number between 1 and 65535, got {}",
+                        short_json(v)
+                    ),
+                ));
+            }
+        }
+    }
+    for key in [
+        "ansible_host",
+        "ansible_ssh_host",
+        "ansible_user",
+        "ansible_ssh_user",
+    ] {
+        if let Some(v) = vars.get(key) {
+            match v {
+                Value::String(s) if !s.trim().is_empty() => {}
+                Value::Null => {}
+                _ => {
+                    return Err((
+                        key.to_string(),
+                        format!("{key} must be a non-empty string, got {}", short_json(v)),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short_json(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}...", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A port from a JSON value: an integer or a string of digits, 1..=65535.
+pub(crate) fn port_value(v: &Value) -> Option<u16> {
+    let n = match v {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse::<u64>().ok()?,
+        _ => return None,
+    };
+    u16::try_from(n).ok().filter(|&p| p != 0)
+}
+
+fn string_var<'a>(vars: &'a Vars, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .find_map(|k| vars.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Compute each group's depth (longest path from `all`) and reject cycles.
+fn group_depths(raw: &RawInventory) -> Result<Vec<usize>, InventoryError> {
+    // Colour-marking DFS gives a topological order and finds cycles.
+    fn visit(
+        raw: &RawInventory,
+        g: usize,
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        path: &mut Vec<usize>,
+    ) -> Result<(), InventoryError> {
+        state[g] = 1;
+        path.push(g);
+        for child in &raw.groups[g].children {
+            let c = raw.group_index[child];
+            match state[c] {
+                0 => visit(raw, c, state, order, path)?,
+                1 => {
+                    let start = path.iter().position(|&p| p == c).unwrap_or(0);
+                    let mut names: Vec<&str> = path[start..]
+                        .iter()
+                        .map(|&i| raw.groups[i].name.as_str())
+                        .collect();
+                    names.push(&raw.groups[c].name);
+                    return Err(InventoryError::schema(
+                        &raw.file,
+                        raw.groups[g].pos,
+                        format!(
+                            "group '{}' is its own ancestor ({}); remove one of these \
+                             children entries",
+                            raw.groups[c].name,
+                            names.join(" -> ")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        path.pop();
+        state[g] = 2;
+        order.push(g);
+        Ok(())
+    }
+
+    let n = raw.groups.len();
+    let mut state = vec![0u8; n];
+    let mut order = Vec::with_capacity(n);
+    visit(raw, 0, &mut state, &mut order, &mut Vec::new())?;
+    // Groups unreachable from `all` (parsers attach top-level groups to
+    // `all`, so this is defensive): treat them as top-level.
+    for g in 1..n {
+        if state[g] == 0 {
+            visit(raw, g, &mut state, &mut order, &mut Vec::new())?;
+        }
+    }
+    order.reverse(); // parents before children
+    let mut depth = vec![0usize; n];
+    for &g in &order {
+        for child in &raw.groups[g].children {
+            let c = raw.group_index[child];
+            depth[c] = depth[c].max(depth[g] + 1);
+        }
+    }
+    // Every group but `all` is at least one level down.
+    for d in depth.iter_mut().skip(1) {
+        *d = (*d).max(1);
+    }
+    Ok(depth)
+}
+
+/// Merge the parsed inventory with `group_vars/` and `host_vars/` from
+/// `base` into the final, immutable [`Inventory`].
+fn build(raw: RawInventory, base: &Path) -> Result<Inventory, InventoryError> {
+    let depth = group_depths(&raw)?;
+    let n = raw.groups.len();
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (g, group) in raw.groups.iter().enumerate() {
+        for child in &group.children {
+            parents[raw.group_index[child]].push(g);
+        }
+    }
+
+    // Group vars files, loaded once per existing group.
+    let mut file_group_vars: Vec<Vars> = Vec::with_capacity(n);
+    for group in &raw.groups {
+        file_group_vars.push(vars_dirs::load(base, vars_dirs::Kind::Group, &group.name)?);
+    }
+
+    let mut warnings = raw.warnings.clone();
+    let group_names: HashSet<&str> = raw.groups.iter().map(|g| g.name.as_str()).collect();
+    let host_names: HashSet<&str> = raw.hosts.iter().map(|h| h.name.as_str()).collect();
+    for stale in vars_dirs::unknown_entries(base, vars_dirs::Kind::Group, &group_names)? {
+        warnings.push(format!(
+            "{}: no group named '{}' in {}; these variables are not used",
+            stale.display,
+            stale.name,
+            raw.file.display()
+        ));
+    }
+    for stale in vars_dirs::unknown_entries(base, vars_dirs::Kind::Host, &host_names)? {
+        warnings.push(format!(
+            "{}: no host named '{}' in {}; these variables are not used",
+            stale.display,
+            stale.name,
+            raw.file.display()
+        ));
+    }
+    for name in group_names.intersection(&host_names) {
+        if *name != "all" {
+            warnings.push(format!(
+                "{}: '{name}' is both a host and a group; the pattern '{name}' selects the group",
+                raw.file.display()
+            ));
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let mut hosts = Vec::with_capacity(raw.hosts.len());
+    let mut group_members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (hi, rh) in raw.hosts.iter().enumerate() {
+        // Direct groups plus all ancestors.
+        let mut member: BTreeSet<usize> = BTreeSet::new();
+        member.insert(0);
+        let mut stack: Vec<usize> = rh.groups.iter().map(|g| raw.group_index[g]).collect();
+        while let Some(g) = stack.pop() {
+            if member.insert(g) {
+                stack.extend(parents[g].iter().copied());
+            }
+        }
+        let mut sorted: Vec<usize> = member.into_iter().collect();
+        sorted.sort_by(|&a, &b| {
+            (depth[a], &raw.groups[a].name).cmp(&(depth[b], &raw.groups[b].name))
+        });
+
+        let mut vars = Vars::new();
+        for &g in &sorted {
+            group_members[g].push(hi);
+            extend(&mut vars, &raw.groups[g].vars);
+            extend(&mut vars, &file_group_vars[g]);
+        }
+        extend(&mut vars, &rh.vars);
+        extend(
+            &mut vars,
+            &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name)?,
+        );
+
+        let address = string_var(&vars, &["ansible_host", "ansible_ssh_host"])
+            .map(str::to_string)
+            .or_else(|| rh.address_hint.clone())
+            .unwrap_or_else(|| rh.name.clone());
+        let port = ["ansible_port", "ansible_ssh_port"]
+            .iter()
+            .find_map(|k| vars.get(*k).filter(|v| !v.is_null()))
+            .and_then(port_value);
+        let user = string_var(&vars, &["ansible_user", "ansible_ssh_user"]).map(str::to_string);
+        hosts.push(Host {
+            name: rh.name.clone(),
+            address,
+            port,
+            user,
+            groups: sorted.iter().map(|&g| raw.groups[g].name.clone()).collect(),
+            vars,
+        });
+    }
+
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| (depth[a], &raw.groups[a].name).cmp(&(depth[b], &raw.groups[b].name)));
+    let groups: Vec<GroupInfo> = order
+        .iter()
+        .map(|&g| GroupInfo {
+            name: raw.groups[g].name.clone(),
+            hosts: std::mem::take(&mut group_members[g]),
+        })
+        .collect();
+    let group_index = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.name.clone(), i))
+        .collect();
+
+    Ok(Inventory {
+        source: raw.file,
+        hosts,
+        host_index: raw.host_index,
+        groups,
+        group_index,
+        warnings,
+    })
+}
+
+/// Top-level key replacement: Ansible's default `hash_behaviour=replace`.
+fn extend(into: &mut Vars, from: &Vars) {
+    for (k, v) in from {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,795 @@
+//! Ansible's YAML inventory schema, and YAML/JSON vars files.
+//!
+//! ```yaml
+//! all:
+//!   vars: {ntp: pool.ntp.org}
+//!   hosts:
+//!     bastion:
+//!   children:
+//!     web:
+//!       hosts:
+//!         web[01:03].example.com:     # host ranges expand like Ansible's
+//!         web-canary:2222:            # host:port sets ansible_port
+//!           ansible_user: deploy
+//! ```
+//!
+//! Top-level keys are groups (usually only `all`); a group maps to
+//! `hosts`, `vars` and `children`, each a mapping or empty. A host may appear
+//! under several groups; its vars accumulate, later entries winning.
+//!
+//! `yaml_serde::Value` carries no positions, so schema errors are located by
+//! [`locate`], which walks the source text along the key path. It is
+//! best-effort (flow-style `{...}` mappings fall back to their parent's line).
+
+use super::PATTERN_METACHARS;
+use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars};
+use serde_json::Value as JValue;
+use std::path::Path;
+use yaml_serde::Value as YValue;
+
+/// Parse YAML text, mapping syntax errors to a located [`InventoryError`].
+pub(crate) fn load_yaml(file: &Path, text: &str) -> Result<YValue, InventoryError> {
+    check_not_vault(file, text)?;
+    let mut value: YValue = yaml_serde::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
+    value
+        .apply_merge()
+        .map_err(|e| yaml_error(file, text, &e))?;
+    Ok(value)
+}
+
+fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
+    if text.trim_start().starts_with("$ANSIBLE_VAULT;") {
+        return Err(InventoryError::UnsupportedFormat {
+            location: SourceLocation::at(file, 1, 1),
+            message: "file is encrypted with ansible-vault, which kbz-play cannot read; \
+                      decrypt it (`ansible-vault decrypt FILE`) and keep secrets out of the \
+                      inventory"
+                .to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn yaml_error(file: &Path, text: &str, e: &yaml_serde::Error) -> InventoryError {
+    let pos = e.location().map(|l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    // The location is already in the `file:line:col:` prefix; drop the
+    // parser's own copy of it so the message reads once.
+    if let Some((line, col)) = pos {
+        let dup = format!(" at line {line} column {col}");
+        if let Some(i) = message.find(&dup) {
+            message.replace_range(i..i + dup.len(), "");
+        }
+    }
+    let tab_indent = pos
+        .and_then(|(line, _)| text.lines().nth(line.saturating_sub(1)))
+        .is_some_and(|l| {
+            l.chars()
+                .take_while(|c| c.is_whitespace())
+                .any(|c| c == '\t')
+        });
+    if tab_indent || message.contains("tab") {
+        message.push_str("; indent YAML with spaces, never tabs");
+    } else if message.contains("duplicate entry") {
+        message.push_str("; each key may appear only once in a mapping, remove or merge one");
+    } else {
+        message.push_str("; check the indentation and quoting around this position");
+    }
+    InventoryError::YamlSyntax {
+        location: SourceLocation::maybe(file, pos),
+        message,
+    }
+}
+
+/// Best-effort 1-based (line, column) of the key at `path` in YAML `text`.
+///
+/// Walks block-style mappings: each path element is looked for among the
+/// keys indented exactly one level below the previous match. Returns the
+/// deepest element that was found (so a key inside a flow mapping points at
+/// the enclosing key), or `None` if even the first was not.
+pub(crate) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = None;
+    let mut start = 0;
+    let mut parent_indent: Option<usize> = None;
+    'keys: for key in path {
+        let mut level: Option<usize> = None;
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let content = line.trim_start();
+            if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
+                continue;
+            }
+            let indent = line.chars().count() - content.chars().count();
+            if parent_indent.is_some_and(|p| indent <= p) {
+                break 'keys; // left the parent's block
+            }
+            let level = *level.get_or_insert(indent);
+            if indent == level && key_matches(content, key) {
+                found = Some((i + 1, indent + 1));
+                parent_indent = Some(indent);
+                start = i + 1;
+                continue 'keys;
+            }
+        }
+        break;
+    }
+    found
+}
+
+fn key_matches(content: &str, key: &str) -> bool {
+    let rest = if let Some(r) = content.strip_prefix(key) {
+        r
+    } else if let Some(r) = content
+        .strip_prefix('"')
+        .and_then(|c| c.strip_prefix(key))
+        .and_then(|c| c.strip_prefix('"'))
+    {
+        r
+    } else if let Some(r) = content
+        .strip_prefix('\'')
+        .and_then(|c| c.strip_prefix(key))
+        .and_then(|c| c.strip_prefix('\''))
+    {
+        r
+    } else {
+        return false;
+    };
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest == ":" || rest.starts_with(": ") || rest.starts_with(":\t") || rest.starts_with(":#")
+}
+
+/// A conversion failure: the key path to the bad value and a message.
+type ConvError = (Vec<String>, String);
+
+/// Convert a YAML value to JSON, the engine's variable representation.
+///
+/// `path` is the key path of `value`, used to locate errors.
+pub(crate) fn to_json(value: &YValue, path: &mut Vec<String>) -> Result<JValue, ConvError> {
+    Ok(match value {
+        YValue::Null => JValue::Null,
+        YValue::Bool(b) => JValue::Bool(*b),
+        YValue::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                JValue::from(i)
+            } else if let Some(u) = n.as_u64() {
+                JValue::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f)
+                    .map(JValue::Number)
+                    .unwrap_or_else(|| JValue::String(n.to_string()))
+            }
+        }
+        YValue::String(s) => JValue::String(s.clone()),
+        YValue::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                out.push(to_json(item, path)?);
+                path.pop();
+            }
+            JValue::Array(out)
+        }
+        YValue::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = key_string(k).ok_or_else(|| {
+                    (
+                        path.clone(),
+                        "mapping keys must be strings, numbers or booleans".to_string(),
+                    )
+                })?;
+                path.push(key.clone());
+                let v = to_json(v, path)?;
+                path.pop();
+                out.insert(key, v);
+            }
+            JValue::Object(out)
+        }
+        YValue::Tagged(tagged) => {
+            if tagged.tag == "vault" {
+                return Err((
+                    path.clone(),
+                    "this value is encrypted with ansible-vault (!vault), which kbz-play cannot \
+                     decrypt; store the secret outside the inventory"
+                        .to_string(),
+                ));
+            }
+            // `!unsafe` and other tags: keep the plain value.
+            to_json(&tagged.value, path)?
+        }
+    })
+}
+
+/// A mapping key as a string, if it is a scalar.
+fn key_string(k: &YValue) -> Option<String> {
+    match k {
+        YValue::String(s) => Some(s.clone()),
+        YValue::Number(n) => Some(n.to_string()),
+        YValue::Bool(b) => Some(b.to_string()),
+        YValue::Null => Some("null".to_string()),
+        YValue::Tagged(t) => key_string(&t.value),
+        _ => None,
+    }
+}
+
+/// Parse a `group_vars/` or `host_vars/` file (YAML, or JSON by extension).
+pub(crate) fn parse_vars_file(file: &Path, text: &str) -> Result<Vars, InventoryError> {
+    let is_json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let vars = if is_json {
+        let value: JValue = serde_json::from_str(text).map_err(|e| InventoryError::YamlSyntax {
+            location: SourceLocation::at(file, e.line(), e.column()),
+            message: format!("invalid JSON: {e}"),
+        })?;
+        match value {
+            JValue::Null => Vars::new(),
+            JValue::Object(map) => map,
+            other => return Err(not_a_mapping(file, None, type_name_json(&other))),
+        }
+    } else {
+        match load_yaml(file, text)? {
+            YValue::Null => Vars::new(),
+            YValue::Mapping(map) => {
+                let mut vars = Vars::new();
+                for (k, v) in &map {
+                    let Some(key) = key_string(k) else {
+                        return Err(InventoryError::schema(
+                            file,
+                            None,
+                            "variable names must be strings",
+                        ));
+                    };
+                    let mut path = vec![key.clone()];
+                    let v = to_json(v, &mut path).map_err(|e| conv_error(file, text, &[], e))?;
+                    vars.insert(key, v);
+                }
+                vars
+            }
+            other => {
+                return Err(not_a_mapping(
+                    file,
+                    first_content_line(text),
+                    type_name(&other),
+                ))
+            }
+        }
+    };
+    if let Err((key, message)) = check_connection_vars(&vars) {
+        let pos = if is_json { None } else { locate(text, &[&key]) };
+        return Err(InventoryError::schema(file, pos, message));
+    }
+    Ok(vars)
+}
+
+fn not_a_mapping(file: &Path, pos: Option<(usize, usize)>, got: &str) -> InventoryError {
+    InventoryError::schema(
+        file,
+        pos,
+        format!(
+            "a vars file must be a mapping of variable names to values (`name: value` lines), \
+             got {got}"
+        ),
+    )
+}
+
+fn first_content_line(text: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with('#') && !t.starts_with("---")
+        })
+        .map(|(i, l)| {
+            (
+                i + 1,
+                l.chars().count() - l.trim_start().chars().count() + 1,
+            )
+        })
+}
+
+fn conv_error(
+    file: &Path,
+    text: &str,
+    prefix: &[&str],
+    (path, message): ConvError,
+) -> InventoryError {
+    let mut full: Vec<&str> = prefix.to_vec();
+    full.extend(path.iter().map(String::as_str));
+    InventoryError::schema(file, locate(text, &full), message)
+}
+
+fn type_name(v: &YValue) -> &'static str {
+    match v {
+        YValue::Null => "nothing",
+        YValue::Bool(_) => "a boolean",
+        YValue::Number(_) => "a number",
+        YValue::String(_) => "a string",
+        YValue::Sequence(_) => "a list",
+        YValue::Mapping(_) => "a mapping",
+        YValue::Tagged(t) => type_name(&t.value),
+    }
+}
+
+fn type_name_json(v: &JValue) -> &'static str {
+    match v {
+        JValue::Null => "nothing",
+        JValue::Bool(_) => "a boolean",
+        JValue::Number(_) => "a number",
+        JValue::String(_) => "a string",
+        JValue::Array(_) => "a list",
+        JValue::Object(_) => "a mapping",
+    }
+}
+
+/// The parse state shared by the recursive group walk.
+struct Parser<'a> {
+    file: &'a Path,
+    text: &'a str,
+    raw: RawInventory,
+}
+
+/// Parse an Ansible YAML inventory.
+pub(crate) fn parse_inventory(file: &Path, text: &str) -> Result<RawInventory, InventoryError> {
+    let root = load_yaml(file, text)?;
+    let mut p = Parser {
+        file,
+        text,
+        raw: RawInventory::new(file),
+    };
+    let map = match root {
+        YValue::Null => return Ok(p.raw),
+        YValue::Mapping(map) => map,
+        other => {
+            return Err(InventoryError::schema(
+                file,
+                first_content_line(text),
+                format!(
+                    "an inventory must be a mapping of groups, starting with `all:`; got {}",
+                    type_name(&other)
+                ),
+            ))
+        }
+    };
+    if map.contains_key("plugin") {
+        return Err(InventoryError::UnsupportedFormat {
+            location: SourceLocation::maybe(file, locate(text, &["plugin"])),
+            message: "dynamic inventory plugins are not supported; export a static inventory \
+                      with `ansible-inventory -i FILE --list -y > hosts.yaml`"
+                .to_string(),
+        });
+    }
+    for (k, v) in &map {
+        let name = p.group_name(k, &[])?;
+        if name != "all" {
+            p.raw.add_child("all", &name, locate(text, &[&name]));
+        }
+        p.group(&name, v, std::slice::from_ref(&name))?;
+    }
+    Ok(p.raw)
+}
+
+impl Parser<'_> {
+    fn pos(&self, path: &[String]) -> Option<(usize, usize)> {
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        locate(self.text, &refs)
+    }
+
+    fn err(&self, path: &[String], message: String) -> InventoryError {
+        InventoryError::schema(self.file, self.pos(path), message)
+    }
+
+    fn group_name(&mut self, k: &YValue, parent: &[String]) -> Result<String, InventoryError> {
+        let name = match k {
+            YValue::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+            YValue::Number(n) => n.to_string(),
+            _ => {
+                return Err(self.err(
+                    parent,
+                    format!(
+                        "group names must be non-empty strings, got {}",
+                        type_name(k)
+                    ),
+                ))
+            }
+        };
+        if name.contains(PATTERN_METACHARS) || name.contains(char::is_whitespace) {
+            let mut path = parent.to_vec();
+            path.push(name.clone());
+            let loc = SourceLocation::maybe(self.file, self.pos(&path));
+            self.raw.warnings.push(format!(
+                "{loc}: group name '{name}' contains whitespace or one of {} and cannot be \
+                 selected by a host pattern",
+                PATTERN_METACHARS.iter().collect::<String>()
+            ));
+        }
+        Ok(name)
+    }
+
+    /// Walk one group entry (`name: {hosts, vars, children}`) at `path`.
+    fn group(&mut self, name: &str, value: &YValue, path: &[String]) -> Result<(), InventoryError> {
+        let pos = self.pos(path);
+        self.raw.group(name, pos);
+        let map = match value {
+            YValue::Null => return Ok(()),
+            YValue::Mapping(map) => map,
+            other => {
+                return Err(self.err(
+                    path,
+                    format!(
+                        "group '{name}' must be a mapping with 'hosts', 'vars' and/or \
+                         'children' keys (or empty), got {}",
+                        type_name(other)
+                    ),
+                ))
+            }
+        };
+        for (k, v) in map {
+            let key = k.as_str().unwrap_or_default();
+            let mut sub = path.to_vec();
+            sub.push(key.to_string());
+            match key {
+                "hosts" => self.hosts(name, v, &sub)?,
+                "vars" => {
+                    let vars = self.vars(v, &sub, &format!("'vars' of group '{name}'"))?;
+                    let g = self.raw.group(name, pos);
+                    g.vars.extend(vars);
+                }
+                "children" => self.children(name, v, &sub)?,
+                _ => {
+                    let shown = key_string(k).unwrap_or_else(|| "?".to_string());
+                    let hint = ["hosts", "vars", "children"]
+                        .into_iter()
+                        .map(|c| (strsim::jaro_winkler(&shown, c), c))
+                        .filter(|(score, _)| *score >= 0.8)
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .map(|(_, c)| format!("did you mean '{c}'?"))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "to define a group '{shown}', put it under '{name}: children:'; \
+                                 for a variable, put it under 'vars:'"
+                            )
+                        });
+                    return Err(self.err(
+                        &sub,
+                        format!(
+                            "unexpected key '{shown}' in group '{name}': a group may only have \
+                             'hosts', 'vars' and 'children'; {hint}"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn children(
+        &mut self,
+        parent: &str,
+        v: &YValue,
+        path: &[String],
+    ) -> Result<(), InventoryError> {
+        let map = match v {
+            YValue::Null => return Ok(()),
+            YValue::Mapping(map) => map,
+            other => {
+                return Err(self.err(
+                    path,
+                    format!(
+                        "'children' of group '{parent}' must be a mapping of group names \
+                         (`child_group:` on its own line, no `- `), got {}",
+                        type_name(other)
+                    ),
+                ))
+            }
+        };
+        for (k, cv) in map {
+            let child = self.group_name(k, path)?;
+            let mut sub = path.to_vec();
+            sub.push(child.clone());
+            if child == "all" {
+                return Err(self.err(
+                    &sub,
+                    format!("'all' cannot be a child of '{parent}'; every group is already in all"),
+                ));
+            }
+            let pos = self.pos(&sub);
+            self.raw.add_child(parent, &child, pos);
+            self.group(&child, cv, &sub)?;
+        }
+        Ok(())
+    }
+
+    fn hosts(&mut self, group: &str, v: &YValue, path: &[String]) -> Result<(), InventoryError> {
+        let map = match v {
+            YValue::Null => return Ok(()),
+            YValue::Mapping(map) => map,
+            other => {
+                return Err(self.err(
+                    path,
+                    format!(
+                        "'hosts' of group '{group}' must be a mapping of host names \
+                         (`host:` on its own line, optionally followed by its vars; no `- `), \
+                         got {}",
+                        type_name(other)
+                    ),
+                ))
+            }
+        };
+        for (k, hv) in map {
+            let Some(key) = key_string(k).filter(|s| !s.trim().is_empty()) else {
+                return Err(self.err(path, "host names must be non-empty strings".to_string()));
+            };
+            let mut sub = path.to_vec();
+            sub.push(key.clone());
+            let what = format!("host '{key}'");
+            let mut vars = self.vars(hv, &sub, &what)?;
+            let (pattern, port) = split_port(key.trim());
+            if let Some(port) = port {
+                vars.entry("ansible_port".to_string())
+                    .or_insert_with(|| JValue::from(port));
+            }
+            let names = expand_host_range(pattern)
+                .map_err(|m| self.err(&sub, format!("invalid host range in '{key}': {m}")))?;
+            for name in names {
+                let (host, _) = self.raw.host(&name);
+                host.vars.extend(vars.clone());
+                self.raw.add_host_to_group(&name, group);
+            }
+        }
+        Ok(())
+    }
+
+    /// A `vars:` mapping or a host's vars; `what` names it in messages.
+    fn vars(&self, v: &YValue, path: &[String], what: &str) -> Result<Vars, InventoryError> {
+        let map = match v {
+            YValue::Null => return Ok(Vars::new()),
+            YValue::Mapping(map) => map,
+            other => {
+                return Err(self.err(
+                    path,
+                    format!(
+                        "{what} must be a mapping of variable names to values (or empty), got {}",
+                        type_name(other)
+                    ),
+                ))
+            }
+        };
+        let mut vars = Vars::new();
+        let mut conv_path: Vec<String> = Vec::new();
+        for (k, value) in map {
+            let Some(key) = key_string(k) else {
+                return Err(self.err(path, format!("{what}: variable names must be strings")));
+            };
+            conv_path.clear();
+            conv_path.push(key.clone());
+            let value = to_json(value, &mut conv_path).map_err(|e| {
+                let prefix: Vec<&str> = path.iter().map(String::as_str).collect();
+                conv_error(self.file, self.text, &prefix, e)
+            })?;
+            vars.insert(key, value);
+        }
+        if let Err((key, message)) = check_connection_vars(&vars) {
+            let mut sub = path.to_vec();
+            sub.push(key);
+            return Err(self.err(&sub, message));
+        }
+        Ok(vars)
+    }
+}
+
+/// Split Ansible's `host:port` form. IPv6 addresses (several colons) are left
+/// whole; `[v6addr]:port` is unwrapped.
+fn split_port(key: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = key.strip_prefix('[') {
+        if let Some((addr, tail)) = rest.split_once(']') {
+            if addr.matches(':').count() >= 2 {
+                let port = tail.strip_prefix(':').and_then(|p| p.parse().ok());
+                return (addr, port);
+            }
+        }
+    }
+    let Some((head, port)) = key.rsplit_once(':') else {
+        return (key, None);
+    };
+    let mut depth = 0i32;
+    let colon_outside_brackets = head.chars().any(|c| {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth == 0 => return true,
+            _ => {}
+        }
+        false
+    });
+    if colon_outside_brackets
+        || depth != 0
+        || port.is_empty()
+        || !port.bytes().all(|b| b.is_ascii_digit())
+    {
+        return (key, None);
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p != 0 => (head, Some(p)),
+        _ => (key, None),
+    }
+}
+
+/// Expand Ansible host ranges: `web[01:03]` -> web01 web02 web03,
+/// `db-[a:c]`, `n[0:10:5]`; nested ranges expand left to right.
+pub(crate) fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
+    let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
+        return Ok(vec![pattern.to_string()]);
+    };
+    let inner = &pattern[open + 1..close.max(open + 1)];
+    if close < open || !inner.contains(':') {
+        return Ok(vec![pattern.to_string()]);
+    }
+    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+    let bounds: Vec<&str> = inner.split(':').collect();
+    if bounds.len() != 2 && bounds.len() != 3 {
+        return Err("a range is [begin:end] or [begin:end:step]".to_string());
+    }
+    let beg = if bounds[0].is_empty() { "0" } else { bounds[0] };
+    let end = bounds[1];
+    if end.is_empty() {
+        return Err("the range needs an end value".to_string());
+    }
+    let step: usize = match bounds.get(2) {
+        Some(s) => s
+            .parse()
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or("the step must be a positive integer")?,
+        None => 1,
+    };
+    let mut items: Vec<String> = Vec::new();
+    let letters = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if letters(beg) && letters(end) {
+        const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let b = ALPHABET.find(beg).expect("ascii letter");
+        let e = ALPHABET.find(end).expect("ascii letter");
+        if b > e {
+            return Err("the range's begin must not be after its end".to_string());
+        }
+        items.extend(ALPHABET[b..=e].chars().step_by(step).map(String::from));
+    } else {
+        let (Ok(b), Ok(e)) = (beg.parse::<u64>(), end.parse::<u64>()) else {
+            return Err("bounds must be two numbers or two single letters".to_string());
+        };
+        if b > e {
+            return Err("the range's begin must not be after its end".to_string());
+        }
+        let width = if beg.starts_with('0') && beg.len() > 1 {
+            if beg.len() != end.len() {
+                return Err("zero-padded bounds must have the same width, e.g. [01:10]".to_string());
+            }
+            beg.len()
+        } else {
+            0
+        };
+        if e - b > 100_000 {
+            return Err("the range expands to more than 100000 hosts".to_string());
+        }
+        items.extend((b..=e).step_by(step).map(|n| format!("{n:0width$}")));
+    }
+    let mut out = Vec::new();
+    for item in items {
+        out.extend(expand_host_range(&format!("{head}{item}{tail}"))?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+# comment
+all:
+  hosts:
+    children:          # a host named like a keyword
+  children:
+    web:
+      hosts:
+        \"w1\":
+        'w2': {a: 1}
+      vars:
+        port: 80
+---
+";
+
+    #[test]
+    fn locate_follows_block_structure() {
+        assert_eq!(locate(DOC, &["all"]), Some((2, 1)));
+        // The host called `children` (deeper) is not mistaken for the key.
+        assert_eq!(locate(DOC, &["all", "children"]), Some((5, 3)));
+        assert_eq!(
+            locate(DOC, &["all", "children", "web", "hosts"]),
+            Some((7, 7))
+        );
+        assert_eq!(
+            locate(DOC, &["all", "children", "web", "hosts", "w1"]),
+            Some((8, 9))
+        );
+        assert_eq!(
+            locate(DOC, &["all", "children", "web", "hosts", "w2"]),
+            Some((9, 9))
+        );
+        // Inside a flow mapping: falls back to the enclosing key.
+        assert_eq!(
+            locate(DOC, &["all", "children", "web", "hosts", "w2", "a"]),
+            Some((9, 9))
+        );
+        assert_eq!(
+            locate(DOC, &["all", "children", "web", "vars", "port"]),
+            Some((11, 9))
+        );
+        // Missing key: deepest found ancestor; nothing found at all: None.
+        assert_eq!(locate(DOC, &["all", "vars"]), Some((2, 1)));
+        assert_eq!(locate(DOC, &["nope"]), None);
+    }
+
+    #[test]
+    fn host_ranges_expand_like_ansible() {
+        assert_eq!(expand_host_range("web").unwrap(), ["web"]);
+        assert_eq!(expand_host_range("w[1:3]").unwrap(), ["w1", "w2", "w3"]);
+        assert_eq!(
+            expand_host_range("web[01:03].x").unwrap(),
+            ["web01.x", "web02.x", "web03.x"]
+        );
+        assert_eq!(expand_host_range("n[0:10:5]").unwrap(), ["n0", "n5", "n10"]);
+        assert_eq!(
+            expand_host_range("db-[a:c]").unwrap(),
+            ["db-a", "db-b", "db-c"]
+        );
+        assert_eq!(
+            expand_host_range("r[1:2]-[a:b]").unwrap(),
+            ["r1-a", "r1-b", "r2-a", "r2-b"]
+        );
+        assert_eq!(expand_host_range("[:1]x").unwrap(), ["0x", "1x"]);
+        assert_eq!(expand_host_range("plain[12]").unwrap(), ["plain[12]"]);
+        assert!(expand_host_range("w[3:1]").is_err());
+        assert!(expand_host_range("w[01:100]").is_err());
+        assert!(expand_host_range("w[1:]").is_err());
+        assert!(expand_host_range("w[1:2:0]").is_err());
+        assert!(expand_host_range("w[1:x]").is_err());
+    }
+
+    #[test]
+    fn host_port_suffix() {
+        assert_eq!(split_port("web1"), ("web1", None));
+        assert_eq!(split_port("web1:2222"), ("web1", Some(2222)));
+        assert_eq!(split_port("web[1:3]"), ("web[1:3]", None));
+        assert_eq!(split_port("web[1:3]:22"), ("web[1:3]", Some(22)));
+        assert_eq!(split_port("fe80::1"), ("fe80::1", None));
+        assert_eq!(split_port("[fe80::1]:22"), ("fe80::1", Some(22)));
+        assert_eq!(split_port("web1:99999"), ("web1:99999", None));
+    }
+
+    #[test]
+    fn yaml_values_convert_to_json() {
+        let y: YValue =
+            yaml_serde::from_str("{1: a, true: b, f: 1.5, big: 18446744073709551615, l: [x, ~]}")
+                .unwrap();
+        let j = to_json(&y, &mut Vec::new()).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"1": "a", "true": "b", "f": 1.5,
+                               "big": 18446744073709551615u64, "l": ["x", null]})
+        );
+    }
+
+    #[test]
+    fn syntax_error_hints() {
+        let file = Path::new("h.yml");
+        let tab = load_yaml(file, "all:\n  hosts:\n\th1:\n")
+            .unwrap_err()
+            .to_string();
+        assert!(tab.starts_with("h.yml:3:1: invalid YAML"), "{tab}");
+        assert!(tab.contains("never tabs"), "{tab}");
+        let dup = load_yaml(file, "a: 1\na: 2\n").unwrap_err().to_string();
+        assert!(dup.contains("only once"), "{dup}");
+    }
+}

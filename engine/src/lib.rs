@@ -1,0 +1,27 @@
+//! kbz-play's runtime.
+//!
+//! The engine knows nothing about individual operations: `kbz-stdlib` implements
+//! [`op::Operation`] for each of them and registers them with the Rhai host in
+//! [`script`]. What lives here is what every operation shares:
+//!
+//! - [`inventory`]: hosts, groups, variables and host patterns;
+//! - [`transport`]: how commands and files reach a host (SSH or local);
+//! - [`probe`]: what an operation can ask about a host, answered in batches;
+//! - [`op`]: the operation contract (probe, plan, apply) and its argument checking;
+//! - [`cache`]: which resources each host had, so a rerun probes them in one round trip;
+//! - [`run`]: the executor (plays, serial batches, handlers, one thread per host);
+//! - [`script`]: the Rhai host (playbooks, roles, error positions);
+//! - [`template`]: minijinja, configured strictly for config files;
+//! - [`report`]: progress, plain and JSON output, recap, diffs, secret masking.
+
+pub mod cache;
+pub mod inventory;
+pub mod op;
+pub mod probe;
+pub mod report;
+pub mod run;
+pub mod script;
+pub mod secrets;
+pub mod shell;
+pub mod template;
+pub mod transport;

@@ -1,0 +1,71 @@
+//! The operation contract.
+//!
+//! An operation is data (its checked arguments) plus two steps:
+//! - [`Operation::probes`]: what it needs to know about the host;
+//! - [`Operation::plan`]: given the answers, the [`Change`]s that would make the
+//!   host match, each with the [`Action`]s that perform it, or none at all.
+//!
+//! The engine performs the actions (the "apply" step), so an operation never
+//! touches a host and its whole decision is testable offline: facts in,
+//! commands out. `--check` is simply "plan, don't apply".
+
+mod args;
+mod plan;
+
+pub use args::{assert_params_match_struct, parse_args, suggest, ArgsError, OpArgs, Param};
+pub use plan::{Action, Change, ContentDiff, Plan, Symbol, WriteFile};
+
+use crate::probe::{NotProbed, Observed, Probe};
+
+/// A built-in operation, ready to plan against one host.
+pub trait Operation: Send + Sync + std::fmt::Debug {
+    /// The Rhai function name, e.g. `"file"`.
+    fn kind(&self) -> &'static str;
+
+    /// What the operation manages, for reports: a path, a unit, a package list.
+    fn target(&self) -> String;
+
+    /// The questions whose answers [`Operation::plan`] reads.
+    fn probes(&self) -> Vec<Probe>;
+
+    /// Decides what to change. Must be pure: the same answers give the same plan.
+    fn plan(&self, observed: &Observed) -> Result<Plan, OpError>;
+
+    /// How far the operation's effects reach. The engine keeps answering probes
+    /// from its snapshot only while every applied change stayed within the
+    /// operation's own probes.
+    fn reach(&self) -> Reach {
+        Reach::OwnProbes
+    }
+
+    /// Whether the operation only reads: it runs under `--check` too and never
+    /// reports `changed` (e.g. `command(..., #{ readonly: true })`, `facts()`).
+    fn readonly(&self) -> bool {
+        false
+    }
+}
+
+/// What an applied change may have touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Only the resources named by the operation's own probes.
+    OwnProbes,
+    /// Anything on the host (arbitrary commands): every snapshot answer is stale.
+    Anything,
+}
+
+/// Why an operation could not plan.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The host is not in a state the operation can work from, e.g. a
+    /// directory where a file should be. The message says what to do.
+    #[error("{0}")]
+    Conflict(String),
+    /// The operation's arguments are valid on their own but cannot work here,
+    /// e.g. a template that fails to render.
+    #[error("{0}")]
+    Invalid(String),
+    /// A bug in the operation.
+    #[error(transparent)]
+    NotProbed(#[from] NotProbed),
+}

@@ -1,0 +1,167 @@
+//! Plans: what an operation would change, and how.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Terraform's plan symbols, so a plan reads the same as `terraform plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Symbol {
+    /// `+`: something is created.
+    #[serde(rename = "+")]
+    Create,
+    /// `~`: something is changed in place.
+    #[serde(rename = "~")]
+    Update,
+    /// `-`: something is removed.
+    #[serde(rename = "-")]
+    Delete,
+    /// `!`: a command runs (its effect is not known in advance).
+    #[serde(rename = "!")]
+    Run,
+}
+
+impl Symbol {
+    /// The one-character symbol.
+    pub fn as_char(self) -> char {
+        match self {
+            Symbol::Create => '+',
+            Symbol::Update => '~',
+            Symbol::Delete => '-',
+            Symbol::Run => '!',
+        }
+    }
+}
+
+/// A file to write atomically: temp file in the target directory, fsync,
+/// mode and owner set, then rename over the target.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct WriteFile {
+    /// Absolute target path.
+    pub path: String,
+    /// The new content (shared: templates can be large and are also diffed).
+    #[serde(skip)]
+    pub content: Arc<Vec<u8>>,
+    /// Permission bits; `None` keeps the current file's mode, or 0644 for a new one.
+    pub mode: Option<u32>,
+    /// Owner name; `None` keeps the current owner (or the remote user).
+    pub owner: Option<String>,
+    /// Group name; `None` keeps the current group.
+    pub group: Option<String>,
+}
+
+impl std::fmt::Debug for WriteFile {
+    /// Never prints content: it may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteFile")
+            .field("path", &self.path)
+            .field("bytes", &self.content.len())
+            .field("mode", &self.mode.map(|m| format!("{m:04o}")))
+            .field("owner", &self.owner)
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// One step of applying a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Run a shell script on the host (`sh -c`, through sudo with `--become`).
+    Exec {
+        /// The script.
+        script: String,
+        /// Fail the operation when the exit status is not 0.
+        check: bool,
+    },
+    /// Write a file atomically.
+    Write(WriteFile),
+}
+
+impl Action {
+    /// A checked shell command.
+    pub fn exec(script: impl Into<String>) -> Self {
+        Action::Exec { script: script.into(), check: true }
+    }
+}
+
+/// The before and after of a file, for `--diff`.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct ContentDiff {
+    /// The file.
+    pub path: String,
+    /// Current content, if the probe fetched it; otherwise the engine fetches it
+    /// when a diff is asked for.
+    #[serde(skip)]
+    pub before: Option<Arc<Vec<u8>>>,
+    /// Desired content.
+    #[serde(skip)]
+    pub after: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ContentDiff {
+    /// Never prints content: it may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContentDiff").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// One thing that differs between the host and the desired state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Create, update, delete or run.
+    pub symbol: Symbol,
+    /// Short human description: `mode 0644 -> 0640`, `content`, `started`.
+    pub summary: String,
+    /// What to do on the host, in order.
+    pub actions: Vec<Action>,
+    /// For content changes, the material for a unified diff.
+    #[serde(skip)]
+    pub diff: Option<ContentDiff>,
+}
+
+impl Change {
+    /// A change performed by the given actions.
+    pub fn new(symbol: Symbol, summary: impl Into<String>, actions: Vec<Action>) -> Self {
+        Change { symbol, summary: summary.into(), actions, diff: None }
+    }
+
+    /// Attaches before/after content for `--diff`.
+    pub fn with_diff(mut self, diff: ContentDiff) -> Self {
+        self.diff = Some(diff);
+        self
+    }
+}
+
+/// What an operation decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The changes, in the order they must be applied. Empty: nothing to do.
+    pub changes: Vec<Change>,
+    /// When there are no changes, why (e.g. "`creates` path exists"); shown in verbose output.
+    pub reason: Option<String>,
+}
+
+impl Plan {
+    /// Nothing to do, for the given reason.
+    pub fn noop(reason: impl Into<String>) -> Self {
+        Plan { changes: Vec::new(), reason: Some(reason.into()) }
+    }
+
+    /// A plan made of these changes.
+    pub fn of(changes: Vec<Change>) -> Self {
+        Plan { changes, reason: None }
+    }
+
+    /// Whether applying the plan would change the host.
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The symbol summarising the plan: `+` if anything is created, else `-`
+    /// if anything is deleted, else `~`, else `!`.
+    pub fn symbol(&self) -> Option<Symbol> {
+        let has = |s| self.changes.iter().any(|c| c.symbol == s);
+        [Symbol::Create, Symbol::Delete, Symbol::Update, Symbol::Run].into_iter().find(|s| has(*s))
+    }
+}

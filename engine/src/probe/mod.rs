@@ -1,0 +1,366 @@
+//! What an operation can ask about a host, and the host's answers.
+//!
+//! Operations never talk to a host themselves: they list [`Probe`]s, the engine
+//! answers them (from the start-of-run snapshot when it can, otherwise in one
+//! batched round trip), and the operation plans from the [`Observed`] answers.
+//! That keeps every operation's decision a pure function that tests can feed
+//! with data, and lets a rerun answer every probe of a host in one `sh` call.
+
+pub mod facts;
+mod script;
+
+pub use facts::Facts;
+pub use script::{parse_batch, render_batch, BatchParseError};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A question about a host. Everything but [`Probe::Command`] is a pure read
+/// that can be cached across runs and answered in a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "probe", rename_all = "snake_case")]
+pub enum Probe {
+    /// Type, mode, owner, size and SHA-256 of a path; with `content`, the bytes too
+    /// (kept in memory for this run only, never cached: it may hold secrets).
+    Path {
+        /// Absolute path on the host.
+        path: String,
+        /// Also fetch the file's content (for line edits and diffs).
+        #[serde(default)]
+        content: bool,
+    },
+    /// A systemd unit's load, active and enablement state.
+    Service {
+        /// Unit name, e.g. `ssh.service` or `ssh`.
+        unit: String,
+    },
+    /// The live value of a kernel parameter (`/proc/sys`).
+    Sysctl {
+        /// Dotted name, e.g. `vm.swappiness`.
+        key: String,
+    },
+    /// Installed state and version of Debian packages; with `candidates`,
+    /// the version apt would install too.
+    Packages {
+        /// Package names.
+        names: Vec<String>,
+        /// Also ask apt for candidate versions (for `state: "latest"`).
+        #[serde(default)]
+        candidates: bool,
+    },
+    /// A local user account and its groups.
+    User {
+        /// Login name.
+        name: String,
+    },
+    /// A local group.
+    Group {
+        /// Group name.
+        name: String,
+    },
+    /// A shell command run for its exit status (guards like `unless`). Never
+    /// cached: its answer may change without any file changing.
+    Command {
+        /// Shell script, run with `sh -c`.
+        script: String,
+    },
+    /// Host facts: OS, hostname, addresses, CPUs, memory.
+    Facts,
+}
+
+impl Probe {
+    /// Whether this probe may be remembered in the cache and replayed in the
+    /// start-of-run batch on the next run.
+    pub fn cacheable(&self) -> bool {
+        !matches!(self, Probe::Command { .. } | Probe::Facts)
+    }
+
+    /// Shorthand for a path probe without content.
+    pub fn path(path: impl Into<String>) -> Self {
+        Probe::Path { path: path.into(), content: false }
+    }
+
+    /// Shorthand for a path probe with content.
+    pub fn path_with_content(path: impl Into<String>) -> Self {
+        Probe::Path { path: path.into(), content: true }
+    }
+
+    /// Whether an answer to `other` also answers `self` (a content probe
+    /// answers the plain probe of the same path).
+    pub fn answered_by(&self, other: &Probe) -> bool {
+        match (self, other) {
+            (Probe::Path { path: a, content: false }, Probe::Path { path: b, .. }) => a == b,
+            _ => self == other,
+        }
+    }
+}
+
+/// What kind of thing sits at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathKind {
+    /// Nothing there.
+    Missing,
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (not followed).
+    Link,
+    /// A device, socket or fifo.
+    Other,
+}
+
+/// The state of a path on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathState {
+    /// What is there.
+    pub kind: PathKind,
+    /// Permission bits (e.g. `0o644`), 0 when missing.
+    pub mode: u32,
+    /// Owner name (or numeric id when it has no name).
+    pub owner: String,
+    /// Group name (or numeric id when it has no name).
+    pub group: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of a regular file's content.
+    pub sha256: Option<String>,
+    /// A link's target.
+    pub link_target: Option<String>,
+    /// The content, when the probe asked for it and the file is a regular file.
+    #[serde(skip)]
+    pub content: Option<Vec<u8>>,
+}
+
+impl PathState {
+    /// The state of a path that does not exist.
+    pub fn missing() -> Self {
+        PathState {
+            kind: PathKind::Missing,
+            mode: 0,
+            owner: String::new(),
+            group: String::new(),
+            size: 0,
+            sha256: None,
+            link_target: None,
+            content: None,
+        }
+    }
+
+    /// Whether anything exists at the path.
+    pub fn exists(&self) -> bool {
+        self.kind != PathKind::Missing
+    }
+}
+
+/// The state of a systemd unit, as `systemctl show` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceState {
+    /// `loaded`, `not-found`, `masked`, ...
+    pub load: String,
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active: String,
+    /// `enabled`, `disabled`, `static`, `masked`, or empty for units without a file.
+    pub enabled: String,
+}
+
+impl ServiceState {
+    /// Whether systemd knows the unit at all.
+    pub fn exists(&self) -> bool {
+        self.load != "not-found"
+    }
+
+    /// Whether the unit is running (or starting).
+    pub fn is_active(&self) -> bool {
+        matches!(self.active.as_str(), "active" | "activating" | "reloading")
+    }
+
+    /// Whether the unit starts at boot.
+    pub fn is_enabled(&self) -> bool {
+        matches!(self.enabled.as_str(), "enabled" | "enabled-runtime" | "alias" | "static")
+    }
+}
+
+/// A Debian package's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageState {
+    /// Whether dpkg has it installed.
+    pub installed: bool,
+    /// Installed version, if any.
+    pub version: Option<String>,
+    /// Candidate version apt would install (only when asked for).
+    pub candidate: Option<String>,
+}
+
+/// A local user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    /// Numeric user id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Home directory.
+    pub home: String,
+    /// Login shell.
+    pub shell: String,
+    /// Supplementary and primary group names.
+    pub groups: Vec<String>,
+}
+
+/// A local group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Numeric group id.
+    pub gid: u32,
+    /// Listed members.
+    pub members: Vec<String>,
+}
+
+/// Outcome of a command probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandState {
+    /// Exit status.
+    pub rc: i32,
+    /// Standard output, trailing newline removed.
+    pub stdout: String,
+}
+
+/// One probe's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observation {
+    /// Answer to [`Probe::Path`].
+    Path(PathState),
+    /// Answer to [`Probe::Service`].
+    Service(ServiceState),
+    /// Answer to [`Probe::Sysctl`]: `None` when the key does not exist.
+    Sysctl {
+        /// The value, whitespace normalised.
+        value: Option<String>,
+    },
+    /// Answer to [`Probe::Packages`].
+    Packages {
+        /// State per requested name.
+        packages: BTreeMap<String, PackageState>,
+    },
+    /// Answer to [`Probe::User`]: `None` when there is no such user.
+    User {
+        /// The account.
+        user: Option<UserState>,
+    },
+    /// Answer to [`Probe::Group`]: `None` when there is no such group.
+    Group {
+        /// The group.
+        group: Option<GroupState>,
+    },
+    /// Answer to [`Probe::Command`].
+    Command(CommandState),
+    /// Answer to [`Probe::Facts`].
+    Facts(Facts),
+}
+
+/// The answers an operation plans from.
+///
+/// Lookups by probe never fail silently: asking for something the operation
+/// did not list in its probes is a bug in the operation, reported as such.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    answers: Vec<(Probe, Observation)>,
+}
+
+/// Asking [`Observed`] for a probe that was not answered.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error: the operation asked about {0:?}, which it did not list in its probes")]
+pub struct NotProbed(pub Probe);
+
+impl Observed {
+    /// Builds answers from pairs (used by the engine and by data-driven op tests).
+    pub fn new(answers: Vec<(Probe, Observation)>) -> Self {
+        Observed { answers }
+    }
+
+    /// The answer to `probe`.
+    pub fn get(&self, probe: &Probe) -> Result<&Observation, NotProbed> {
+        self.answers
+            .iter()
+            .find(|(p, _)| probe.answered_by(p))
+            .map(|(_, o)| o)
+            .ok_or_else(|| NotProbed(probe.clone()))
+    }
+
+    /// The state of `path` (answered by a plain or a content probe).
+    pub fn path(&self, path: &str) -> Result<&PathState, NotProbed> {
+        match self.get(&Probe::path(path))? {
+            Observation::Path(p) => Ok(p),
+            _ => Err(NotProbed(Probe::path(path))),
+        }
+    }
+
+    /// The state of a systemd unit.
+    pub fn service(&self, unit: &str) -> Result<&ServiceState, NotProbed> {
+        let probe = Probe::Service { unit: unit.to_string() };
+        match self.get(&probe)? {
+            Observation::Service(s) => Ok(s),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// The live value of a kernel parameter.
+    pub fn sysctl(&self, key: &str) -> Result<Option<&str>, NotProbed> {
+        let probe = Probe::Sysctl { key: key.to_string() };
+        match self.get(&probe)? {
+            Observation::Sysctl { value } => Ok(value.as_deref()),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// Package states from the first packages probe.
+    pub fn packages(&self) -> Option<&BTreeMap<String, PackageState>> {
+        self.answers.iter().find_map(|(_, o)| match o {
+            Observation::Packages { packages } => Some(packages),
+            _ => None,
+        })
+    }
+
+    /// A user account, `None` when absent.
+    pub fn user(&self, name: &str) -> Result<Option<&UserState>, NotProbed> {
+        let probe = Probe::User { name: name.to_string() };
+        match self.get(&probe)? {
+            Observation::User { user } => Ok(user.as_ref()),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// A group, `None` when absent.
+    pub fn group(&self, name: &str) -> Result<Option<&GroupState>, NotProbed> {
+        let probe = Probe::Group { name: name.to_string() };
+        match self.get(&probe)? {
+            Observation::Group { group } => Ok(group.as_ref()),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// The outcome of a command probe.
+    pub fn command(&self, script: &str) -> Result<&CommandState, NotProbed> {
+        let probe = Probe::Command { script: script.to_string() };
+        match self.get(&probe)? {
+            Observation::Command(c) => Ok(c),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// Host facts.
+    pub fn facts(&self) -> Result<&Facts, NotProbed> {
+        match self.get(&Probe::Facts)? {
+            Observation::Facts(f) => Ok(f),
+            _ => Err(NotProbed(Probe::Facts)),
+        }
+    }
+
+    /// All answers, in probe order.
+    pub fn iter(&self) -> impl Iterator<Item = &(Probe, Observation)> {
+        self.answers.iter()
+    }
+}

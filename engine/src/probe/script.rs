@@ -1,0 +1,363 @@
+//! One `sh` script answers any number of probes: [`render_batch`] writes it,
+//! [`parse_batch`] reads its output back.
+//!
+//! Each probe's answer starts with a marker line `@@kbz <index>`; anything a
+//! probe prints that could contain arbitrary bytes (file contents, command
+//! output) is base64-encoded, so no answer can forge a marker.
+
+use std::collections::BTreeMap;
+
+use super::facts::{self, Facts};
+use super::{
+    CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
+    UserState,
+};
+use crate::shell::quote;
+
+const MARKER: &str = "@@kbz ";
+const END: &str = "@@kbz-end";
+
+/// Shell functions shared by every batch; kept small because they travel with
+/// every round trip.
+const PRELUDE: &str = r#"export LC_ALL=C
+kp() {
+  if [ -L "$1" ]; then t=l; elif [ -f "$1" ]; then t=f; elif [ -d "$1" ]; then t=d
+  elif [ -e "$1" ]; then t=o; else echo -; return; fi
+  printf '%s ' "$t"; stat -c '%a %U %G %s' -- "$1"
+  case $t in
+    f) { sha256sum < "$1" || echo '?'; } 2>/dev/null | cut -d' ' -f1
+       if [ "$2" = 1 ]; then base64 -w0 < "$1" 2>/dev/null; echo; fi;;
+    l) readlink -- "$1";;
+  esac
+}
+kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo; }
+"#;
+
+/// Writes the script answering `probes`, in order.
+pub fn render_batch(probes: &[Probe]) -> String {
+    let mut s = String::from(PRELUDE);
+    for (i, probe) in probes.iter().enumerate() {
+        s.push_str(&format!("echo '{MARKER}{i}'\n"));
+        s.push_str(&probe_command(probe));
+        s.push('\n');
+    }
+    s.push_str(&format!("echo '{END}'\n"));
+    s
+}
+
+fn probe_command(probe: &Probe) -> String {
+    match probe {
+        Probe::Path { path, content } => format!("kp {} {}", quote(path), u8::from(*content)),
+        Probe::Service { unit } => format!(
+            "systemctl show -p LoadState -p ActiveState -p UnitFileState -- {} 2>/dev/null",
+            quote(unit)
+        ),
+        Probe::Sysctl { key } => {
+            let file = format!("/proc/sys/{}", key.replace('.', "/"));
+            format!("cat {} 2>/dev/null || echo '@@none'", quote(&file))
+        }
+        Probe::Packages { names, candidates } => {
+            let names = names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
+            let mut cmd = format!(
+                "dpkg-query -W -f='${{Package}}\\t${{db:Status-Status}}\\t${{Version}}\\n' -- {names} 2>/dev/null"
+            );
+            if *candidates {
+                cmd.push_str(&format!("; echo '@@candidates'; apt-cache policy -- {names} 2>/dev/null"));
+            }
+            cmd
+        }
+        Probe::User { name } => {
+            format!("getent passwd {0} && id -Gn {0} 2>/dev/null", quote(name))
+        }
+        Probe::Group { name } => format!("getent group {}", quote(name)),
+        Probe::Command { script } => format!("kc {}", quote(script)),
+        Probe::Facts => facts::SCRIPT.to_string(),
+    }
+}
+
+/// The batch output did not have the shape [`render_batch`] promises; the
+/// message quotes what came back, because that is what one needs to debug it.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected probe output ({reason}); output began with: {head:?}")]
+pub struct BatchParseError {
+    reason: String,
+    head: String,
+}
+
+impl BatchParseError {
+    fn new(reason: impl Into<String>, output: &str) -> Self {
+        let head: String = output.chars().take(300).collect();
+        BatchParseError { reason: reason.into(), head }
+    }
+}
+
+/// Reads the answers to `probes` out of the batch script's standard output.
+pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, BatchParseError> {
+    let mut sections: Vec<Vec<&str>> = vec![Vec::new(); probes.len()];
+    let mut current: Option<usize> = None;
+    let mut ended = false;
+    for line in output.lines() {
+        if line == END {
+            ended = true;
+            break;
+        }
+        if let Some(idx) = line.strip_prefix(MARKER) {
+            let i: usize = idx
+                .trim()
+                .parse()
+                .map_err(|_| BatchParseError::new(format!("bad marker {line:?}"), output))?;
+            if i >= probes.len() {
+                return Err(BatchParseError::new(format!("marker {i} out of range"), output));
+            }
+            current = Some(i);
+        } else if let Some(i) = current {
+            sections[i].push(line);
+        }
+    }
+    if !ended {
+        return Err(BatchParseError::new("the script did not finish", output));
+    }
+    probes
+        .iter()
+        .zip(sections)
+        .map(|(probe, lines)| parse_one(probe, &lines).map_err(|r| BatchParseError::new(r, output)))
+        .collect()
+}
+
+fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
+    Ok(match probe {
+        Probe::Path { path, .. } => Observation::Path(parse_path(lines).map_err(|e| format!("{path}: {e}"))?),
+        Probe::Service { .. } => {
+            let mut state = ServiceState {
+                load: "not-found".into(),
+                active: "inactive".into(),
+                enabled: String::new(),
+            };
+            for line in lines {
+                match line.split_once('=') {
+                    Some(("LoadState", v)) => state.load = v.to_string(),
+                    Some(("ActiveState", v)) => state.active = v.to_string(),
+                    Some(("UnitFileState", v)) => state.enabled = v.to_string(),
+                    _ => {}
+                }
+            }
+            Observation::Service(state)
+        }
+        Probe::Sysctl { .. } => {
+            let joined = lines.join(" ");
+            let value = (joined.trim() != "@@none")
+                .then(|| joined.split_whitespace().collect::<Vec<_>>().join(" "));
+            Observation::Sysctl { value }
+        }
+        Probe::Packages { names, .. } => {
+            let mut packages: BTreeMap<String, PackageState> = names
+                .iter()
+                .map(|n| (n.clone(), PackageState { installed: false, version: None, candidate: None }))
+                .collect();
+            let mut it = lines.iter();
+            for line in it.by_ref() {
+                if *line == "@@candidates" {
+                    break;
+                }
+                let mut f = line.split('\t');
+                if let (Some(name), Some(status), Some(version)) = (f.next(), f.next(), f.next()) {
+                    let name = name.split(':').next().unwrap_or(name);
+                    if let Some(p) = packages.get_mut(name) {
+                        p.installed = status == "installed";
+                        p.version = (!version.is_empty() && p.installed).then(|| version.to_string());
+                    }
+                }
+            }
+            let mut current: Option<String> = None;
+            for line in it {
+                if !line.starts_with(' ') && line.ends_with(':') {
+                    current = Some(line.trim_end_matches(':').to_string());
+                } else if let (Some(name), Some(v)) = (&current, line.trim().strip_prefix("Candidate:")) {
+                    if let Some(p) = packages.get_mut(name) {
+                        let v = v.trim();
+                        p.candidate = (v != "(none)").then(|| v.to_string());
+                    }
+                }
+            }
+            Observation::Packages { packages }
+        }
+        Probe::User { .. } => {
+            let user = match lines.first() {
+                Some(line) if !line.is_empty() => {
+                    let f: Vec<&str> = line.split(':').collect();
+                    if f.len() < 7 {
+                        return Err(format!("bad passwd entry {line:?}"));
+                    }
+                    Some(UserState {
+                        uid: f[2].parse().map_err(|_| format!("bad uid in {line:?}"))?,
+                        gid: f[3].parse().map_err(|_| format!("bad gid in {line:?}"))?,
+                        home: f[5].to_string(),
+                        shell: f[6].to_string(),
+                        groups: lines
+                            .get(1)
+                            .map(|g| g.split_whitespace().map(str::to_string).collect())
+                            .unwrap_or_default(),
+                    })
+                }
+                _ => None,
+            };
+            Observation::User { user }
+        }
+        Probe::Group { .. } => {
+            let group = match lines.first() {
+                Some(line) if !line.is_empty() => {
+                    let f: Vec<&str> = line.split(':').collect();
+                    if f.len() < 4 {
+                        return Err(format!("bad group entry {line:?}"));
+                    }
+                    Some(GroupState {
+                        gid: f[2].parse().map_err(|_| format!("bad gid in {line:?}"))?,
+                        members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+                    })
+                }
+                _ => None,
+            };
+            Observation::Group { group }
+        }
+        Probe::Command { .. } => {
+            let rc = lines
+                .first()
+                .and_then(|l| l.trim().parse().ok())
+                .ok_or_else(|| "missing exit status".to_string())?;
+            let stdout = decode_b64(lines.get(1).copied().unwrap_or(""))?;
+            let mut stdout = String::from_utf8_lossy(&stdout).into_owned();
+            if stdout.ends_with('\n') {
+                stdout.pop();
+            }
+            Observation::Command(CommandState { rc, stdout })
+        }
+        Probe::Facts => Observation::Facts(Facts::parse(lines)),
+    })
+}
+
+fn parse_path(lines: &[&str]) -> Result<PathState, String> {
+    let first = lines.first().copied().unwrap_or("-");
+    if first == "-" {
+        return Ok(PathState::missing());
+    }
+    let f: Vec<&str> = first.split(' ').collect();
+    if f.len() != 5 {
+        return Err(format!("bad stat line {first:?}"));
+    }
+    let kind = match f[0] {
+        "f" => PathKind::File,
+        "d" => PathKind::Directory,
+        "l" => PathKind::Link,
+        _ => PathKind::Other,
+    };
+    let mut state = PathState {
+        kind,
+        mode: u32::from_str_radix(f[1], 8).map_err(|_| format!("bad mode {:?}", f[1]))?,
+        owner: f[2].to_string(),
+        group: f[3].to_string(),
+        size: f[4].parse().map_err(|_| format!("bad size {:?}", f[4]))?,
+        sha256: None,
+        link_target: None,
+        content: None,
+    };
+    match kind {
+        PathKind::File => {
+            state.sha256 = lines.get(1).filter(|h| h.len() == 64).map(|h| h.to_string());
+            if let Some(b64) = lines.get(2) {
+                state.content = Some(decode_b64(b64)?);
+            }
+        }
+        PathKind::Link => state.link_target = lines.get(1).map(|t| t.to_string()),
+        _ => {}
+    }
+    Ok(state)
+}
+
+fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| format!("bad base64: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a batch with the machine's own `sh`, as a host would.
+    fn run(probes: &[Probe]) -> Vec<Observation> {
+        let script = render_batch(probes);
+        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        parse_batch(probes, &String::from_utf8(out.stdout).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn paths_of_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "hello\n").unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink("f", &link).unwrap();
+        let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+        let probes = vec![
+            Probe::path_with_content(p(&file)),
+            Probe::path(p(dir.path())),
+            Probe::path(p(&link)),
+            Probe::path(p(&dir.path().join("missing file"))),
+        ];
+        let obs = run(&probes);
+        let Observation::Path(f) = &obs[0] else { panic!() };
+        assert_eq!(f.kind, PathKind::File);
+        assert_eq!(f.size, 6);
+        assert_eq!(
+            f.sha256.as_deref(),
+            Some("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+        );
+        assert_eq!(f.content.as_deref(), Some(&b"hello\n"[..]));
+        let Observation::Path(d) = &obs[1] else { panic!() };
+        assert_eq!(d.kind, PathKind::Directory);
+        let Observation::Path(l) = &obs[2] else { panic!() };
+        assert_eq!((l.kind, l.link_target.as_deref()), (PathKind::Link, Some("f")));
+        assert_eq!(obs[3], Observation::Path(PathState::missing()));
+    }
+
+    #[test]
+    fn commands_cannot_forge_markers() {
+        let probes = vec![
+            Probe::Command { script: "printf '@@kbz 5\\n@@kbz-end\\n'; exit 3".into() },
+            Probe::Sysctl { key: "no.such.key".into() },
+        ];
+        let obs = run(&probes);
+        assert_eq!(
+            obs[0],
+            Observation::Command(CommandState { rc: 3, stdout: "@@kbz 5\n@@kbz-end".into() })
+        );
+        assert_eq!(obs[1], Observation::Sysctl { value: None });
+    }
+
+    #[test]
+    fn users_groups_and_facts() {
+        let probes = vec![
+            Probe::User { name: "root".into() },
+            Probe::User { name: "no-such-user-kbz".into() },
+            Probe::Group { name: "root".into() },
+            Probe::Facts,
+        ];
+        let obs = run(&probes);
+        let Observation::User { user: Some(root) } = &obs[0] else { panic!("{:?}", obs[0]) };
+        assert_eq!((root.uid, root.home.as_str()), (0, "/root"));
+        assert!(root.groups.contains(&"root".to_string()));
+        assert_eq!(obs[1], Observation::User { user: None });
+        let Observation::Group { group: Some(g) } = &obs[2] else { panic!() };
+        assert_eq!(g.gid, 0);
+        let Observation::Facts(f) = &obs[3] else { panic!() };
+        assert!(f.cpus >= 1 && f.memory_mb > 0 && !f.hostname.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn truncated_output_is_an_error() {
+        let probes = vec![Probe::path("/etc")];
+        let err = parse_batch(&probes, "@@kbz 0\nd 755 root root 4096\n").unwrap_err();
+        assert!(err.to_string().contains("did not finish"), "{err}");
+    }
+}

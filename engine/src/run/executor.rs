@@ -1,0 +1,335 @@
+//! Runs a loaded playbook against the inventory.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::host::HostCtx;
+use super::session::Session;
+use super::settings::RunSettings;
+use crate::inventory::{Host, Inventory, InventoryError};
+use crate::report::{Event, HostStats, Reporter};
+use crate::script::{Play, Playbook, ScriptError};
+use crate::secrets::Secrets;
+use crate::template::Templates;
+use crate::transport::{ConnectOptions, Transport};
+
+/// Everything the host threads share during a run.
+pub struct Shared {
+    /// Command-line settings.
+    pub settings: RunSettings,
+    /// Where events go.
+    pub reporter: Arc<dyn Reporter>,
+    /// The project's templates.
+    pub templates: Templates,
+    /// The inventory.
+    pub inventory: Arc<Inventory>,
+    /// Secret values to mask in all output.
+    pub secrets: Secrets,
+    /// The project root (for relative paths in messages and file lookups).
+    pub root: PathBuf,
+    /// The runtime host threads block on.
+    pub rt: tokio::runtime::Handle,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Per host, in inventory order.
+    pub recap: Vec<(String, HostStats)>,
+    /// 0 all ok, 2 some host failed, 4 some host unreachable.
+    pub exit_code: i32,
+}
+
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `--limit` or a play's host pattern is invalid.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    /// A play's options are invalid for its hosts.
+    #[error("play '{play}' ({at}): {message}")]
+    Play {
+        /// The play.
+        play: String,
+        /// Where it is declared.
+        at: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Default)]
+struct SlotState {
+    session: Option<Arc<Session>>,
+    connect_attempted: bool,
+    unreachable: bool,
+    failed: bool,
+    stats: HostStats,
+}
+
+struct Slot {
+    host: Host,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().expect("host state lock")
+    }
+}
+
+fn connect_options(shared: &Shared, host: &Host) -> ConnectOptions {
+    let c = &shared.settings.connect;
+    ConnectOptions {
+        host: host.name.clone(),
+        address: host.address.clone(),
+        port: host.port,
+        user: host.user.clone().or_else(|| c.user.clone()),
+        identity_file: host
+            .vars
+            .get("ansible_ssh_private_key_file")
+            .and_then(|v| v.as_str())
+            .map(PathBuf::from)
+            .or_else(|| c.identity_file.clone()),
+        ssh_config: c.ssh_config.clone(),
+        known_hosts: c.known_hosts,
+        connect_timeout: c.connect_timeout,
+        become_: c.become_.clone(),
+        control_dir: c.control_dir.clone(),
+    }
+}
+
+fn is_local(host: &Host) -> bool {
+    host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local")
+        || (host.name == "localhost" && matches!(host.address.as_str(), "localhost" | "127.0.0.1"))
+}
+
+/// Connects to the host on first use; `None` when it is unreachable.
+async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
+    {
+        let st = slot.state();
+        if let Some(s) = &st.session {
+            return Some(s.clone());
+        }
+        if st.connect_attempted {
+            return None;
+        }
+    }
+    let started = Instant::now();
+    if shared.settings.render.is_some() {
+        let session = Arc::new(Session::offline(super::render::offline_facts(&slot.host)));
+        let mut st = slot.state();
+        st.connect_attempted = true;
+        st.session = Some(session.clone());
+        return Some(session);
+    }
+    let cached = shared.settings.cache.load(&slot.host.name);
+    let opened = async {
+        let transport = if is_local(&slot.host) {
+            Transport::local(shared.settings.connect.become_.clone())
+        } else {
+            Transport::connect(&connect_options(shared, &slot.host)).await.map_err(|e| e.to_string())?
+        };
+        Session::open(transport, &cached).await.map_err(|e| e.to_string())
+    };
+    let opened: Result<Session, String> = opened.await;
+    let mut st = slot.state();
+    st.connect_attempted = true;
+    st.stats.elapsed += started.elapsed();
+    match opened {
+        Ok(session) => {
+            for path in session.drift(&cached) {
+                shared.reporter.event(&Event::Warn {
+                    host: Some(slot.host.name.clone()),
+                    message: format!("{path} was changed on the host since the last run"),
+                });
+            }
+            let session = Arc::new(session);
+            st.session = Some(session.clone());
+            Some(session)
+        }
+        Err(error) => {
+            st.unreachable = true;
+            shared.reporter.event(&Event::Unreachable { host: slot.host.name.clone(), error });
+            None
+        }
+    }
+}
+
+/// Runs one play's body, then its notified handlers, for one host, on the
+/// calling (blocking) thread. Returns whether the host is still healthy.
+fn play_on_host(shared: Arc<Shared>, playbook: &Playbook, play: &Play, slot: &Slot, session: Arc<Session>) -> bool {
+    let started = Instant::now();
+    let mut vars = slot.host.vars.clone();
+    if let Some(pv) = &play.options.vars {
+        vars.extend(pv.clone());
+    }
+    vars.extend(shared.settings.extra_vars.clone());
+    let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
+    let ctx = Rc::new(HostCtx::new(shared.clone(), slot.host.clone(), vars, session, play.options.tags.clone()));
+    let result = ctx.enter(|| {
+        let _ = play.body.call(&playbook.engine, vec![host_value])?;
+        let notified = ctx.notified.borrow().clone();
+        for handler in playbook.decls.handlers.iter().filter(|h| notified.contains(&h.name)) {
+            let _ = handler.body.call(&playbook.engine, vec![])?;
+        }
+        Ok::<(), Box<rhai::EvalAltResult>>(())
+    });
+    let stats = ctx.stats.take();
+    let mut st = slot.state();
+    st.stats.ok += stats.ok;
+    st.stats.changed += stats.changed;
+    st.stats.skipped += stats.skipped;
+    st.stats.elapsed += started.elapsed();
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            st.failed = true;
+            st.stats.failed += 1;
+            if ctx.reported_failure.borrow().is_none() {
+                let display = super::host::display_source(Some(&playbook.path.to_string_lossy()), &shared.root);
+                let error = ScriptError::from_eval(&e, &display).to_string();
+                let error = relativize(&error, &shared.root);
+                shared.reporter.event(&Event::HostFailed { host: slot.host.name.clone(), error });
+            }
+            false
+        }
+    }
+}
+
+fn relativize(text: &str, root: &std::path::Path) -> String {
+    let prefix = format!("{}/", root.display());
+    text.replace(&prefix, "")
+}
+
+/// Runs every play of `playbook` and reports as it goes.
+pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSummary, RunError> {
+    let run_started = Instant::now();
+    let inventory = shared.inventory.clone();
+    let selected: Vec<Host> = match &shared.settings.limit {
+        Some(limit) => inventory.select(limit)?.into_iter().cloned().collect(),
+        None => inventory.hosts().to_vec(),
+    };
+    shared.reporter.event(&Event::RunStart {
+        playbook: playbook.path.display().to_string(),
+        hosts: selected.len(),
+        check: shared.settings.check,
+    });
+    let slots: Vec<Arc<Slot>> = selected
+        .iter()
+        .map(|h| Arc::new(Slot { host: h.clone(), state: Mutex::new(SlotState::default()) }))
+        .collect();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
+
+    'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
+        let matched = inventory.select(&play.hosts)?;
+        let mut hosts: Vec<Arc<Slot>> = slots
+            .iter()
+            .filter(|s| matched.iter().any(|m| m.name == s.host.name))
+            .filter(|s| {
+                let st = s.state();
+                !st.failed && !st.unreachable
+            })
+            .cloned()
+            .collect();
+        if play.options.run_once {
+            hosts.truncate(1);
+        }
+        shared.reporter.event(&Event::PlayStart {
+            play: play.name.clone(),
+            hosts: hosts.iter().map(|s| s.host.name.clone()).collect(),
+        });
+        if hosts.is_empty() {
+            shared.reporter.event(&Event::Warn {
+                host: None,
+                message: format!("play '{}' ({}): no hosts match '{}'", play.name, play.at, play.hosts),
+            });
+        }
+        let batch = match &play.options.serial {
+            Some(serial) => serial.batch_size(hosts.len()).map_err(|message| RunError::Play {
+                play: play.name.clone(),
+                at: play.at.clone(),
+                message,
+            })?,
+            None => hosts.len().max(1),
+        };
+        let total = hosts.len();
+        let mut failed_in_play = 0usize;
+        for chunk in hosts.chunks(batch) {
+            let mut tasks = Vec::new();
+            for slot in chunk {
+                let (shared, slot, playbook, semaphore) = (shared.clone(), slot.clone(), playbook.clone(), semaphore.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                    let name = slot.host.name.clone();
+                    shared.reporter.event(&Event::HostStart { host: name.clone() });
+                    let healthy = match ensure_session(&shared, &slot).await {
+                        None => false,
+                        Some(session) => {
+                            let shared = shared.clone();
+                            tokio::task::spawn_blocking(move || {
+                                let play = &playbook.decls.plays[index];
+                                play_on_host(shared, &playbook, play, &slot, session)
+                            })
+                            .await
+                            .unwrap_or(false)
+                        }
+                    };
+                    shared.reporter.event(&Event::HostEnd { host: name });
+                    healthy
+                }));
+            }
+            for task in tasks {
+                if !task.await.unwrap_or(false) {
+                    failed_in_play += 1;
+                }
+            }
+            let over_limit = play
+                .options
+                .max_fail_percentage
+                .is_some_and(|max| (failed_in_play as f64) * 100.0 / (total as f64) > max);
+            if (play.options.any_errors_fatal && failed_in_play > 0) || over_limit {
+                shared.reporter.event(&Event::Warn {
+                    host: None,
+                    message: format!(
+                        "play '{}': {failed_in_play} of {total} hosts failed; stopping the run ({})",
+                        play.name,
+                        if over_limit { "max_fail_percentage exceeded" } else { "any_errors_fatal" }
+                    ),
+                });
+                shared.reporter.event(&Event::PlayEnd { play: play.name.clone() });
+                break 'plays;
+            }
+        }
+        shared.reporter.event(&Event::PlayEnd { play: play.name.clone() });
+    }
+
+    let mut recap = Vec::new();
+    for slot in &slots {
+        let (session, stats) = {
+            let mut st = slot.state();
+            let mut stats = st.stats.clone();
+            stats.unreachable = st.unreachable;
+            (st.session.take(), stats)
+        };
+        if let Some(session) = session.filter(|s| s.transport.is_some()) {
+            if let Err(e) = shared.settings.cache.store(&slot.host.name, &session.cache_entry()) {
+                shared.reporter.event(&Event::Warn {
+                    host: Some(slot.host.name.clone()),
+                    message: format!("could not write the cache (the next run will be slower): {e}"),
+                });
+            }
+            if let Ok(Session { transport: Some(transport), .. }) = Arc::try_unwrap(session) {
+                let _ = transport.close().await;
+            }
+        }
+        recap.push((slot.host.name.clone(), stats));
+    }
+    let exit_code = crate::report::exit_code(&recap);
+    shared.reporter.event(&Event::RunEnd { recap: recap.clone(), elapsed: run_started.elapsed() });
+    shared.reporter.finish();
+    Ok(RunSummary { recap, exit_code })
+}
+

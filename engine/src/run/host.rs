@@ -1,0 +1,355 @@
+//! One host's side of a play: the context an operation finds on its thread,
+//! and the probe → plan → apply cycle of [`run_op`].
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rhai::{Dynamic, EvalAltResult, NativeCallContext};
+use sha2::{Digest, Sha256};
+
+use super::api::CommonOpts;
+use super::executor::Shared;
+use super::outcome::OpResult;
+use super::session::Session;
+use crate::inventory::{Host, Vars};
+use crate::op::{Action, Operation, Reach};
+use crate::probe::Facts;
+use crate::report::{ChangeLine, Event, HostStats, OpStatus};
+
+/// Everything an operation running on this thread needs about its host.
+pub(super) struct HostCtx {
+    pub shared: Arc<Shared>,
+    pub host: Host,
+    /// Host vars with play vars and `-e` layered on top.
+    pub vars: Vars,
+    pub session: Arc<Session>,
+    pub play_tags: Vec<String>,
+    pub notified: RefCell<Vec<String>>,
+    pub stats: RefCell<HostStats>,
+    /// The last operation failure, already reported, so the executor does not
+    /// report it twice when the script lets it end the host's run.
+    pub reported_failure: RefCell<Option<String>>,
+    template_ctx: RefCell<Option<minijinja::Value>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<HostCtx>>> = const { RefCell::new(None) };
+}
+
+impl HostCtx {
+    pub fn new(shared: Arc<Shared>, host: Host, vars: Vars, session: Arc<Session>, play_tags: Vec<String>) -> Self {
+        HostCtx {
+            shared,
+            host,
+            vars,
+            session,
+            play_tags,
+            notified: RefCell::new(Vec::new()),
+            stats: RefCell::new(HostStats::default()),
+            reported_failure: RefCell::new(None),
+            template_ctx: RefCell::new(None),
+        }
+    }
+
+    /// Makes this the current host of the calling thread while `f` runs.
+    pub fn enter<T>(self: &Rc<Self>, f: impl FnOnce() -> T) -> T {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                CURRENT.with(|c| *c.borrow_mut() = None);
+            }
+        }
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
+        let _reset = Reset;
+        f()
+    }
+}
+
+fn current(ctx: &NativeCallContext) -> Result<Rc<HostCtx>, Box<EvalAltResult>> {
+    CURRENT.with(|c| c.borrow().clone()).ok_or_else(|| {
+        let name = ctx.fn_name();
+        super::api::error(
+            ctx,
+            format!("{name}() acts on a host, so it must be called inside a play: play(\"name\", \"hosts\", |host| {{ {name}(...); }})"),
+        )
+    })
+}
+
+/// The name of the host whose script runs on this thread, if any.
+pub fn current_host_name() -> Option<String> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|h| h.host.name.clone()))
+}
+
+/// Queues a handler for the current host.
+pub fn notify(name: &str) {
+    CURRENT.with(|c| {
+        if let Some(h) = c.borrow().as_ref() {
+            let mut n = h.notified.borrow_mut();
+            if !n.iter().any(|x| x == name) {
+                n.push(name.to_string());
+            }
+        }
+    });
+}
+
+/// The role a call comes from: `roles/redis.rhai` and `roles/redis/...` both
+/// give `redis`. Every op in a role carries the role's name as a tag.
+fn role_of(source: Option<&str>) -> Option<String> {
+    let source = source?;
+    let idx = source.rfind("/roles/").map(|i| i + 7).or_else(|| source.starts_with("roles/").then_some(6))?;
+    let rest = &source[idx..];
+    let first = rest.split('/').next()?;
+    Some(first.trim_end_matches(".rhai").to_string())
+}
+
+pub(super) fn run_op(
+    ctx: &NativeCallContext,
+    op: Box<dyn Operation>,
+    common: CommonOpts,
+) -> Result<OpResult, Box<EvalAltResult>> {
+    let h = current(ctx)?;
+    h.run_op(ctx, op.as_ref(), common)
+}
+
+impl HostCtx {
+    fn report(&self, event: Event) {
+        self.shared.reporter.event(&event);
+    }
+
+    fn run_op(&self, ctx: &NativeCallContext, op: &dyn Operation, common: CommonOpts) -> Result<OpResult, Box<EvalAltResult>> {
+        let start = Instant::now();
+        let settings = &self.shared.settings;
+        let (kind, target) = (op.kind().to_string(), op.target());
+        let source = ctx.call_source().map(str::to_string);
+        let at = crate::script::location(
+            &display_source(source.as_deref(), &self.shared.root),
+            ctx.call_position(),
+        );
+        let mut tags = self.play_tags.clone();
+        tags.extend(common.tags);
+        tags.extend(role_of(source.as_deref()));
+        let end = |status: OpStatus, changes: Vec<ChangeLine>, diff: Option<String>, message: Option<String>| Event::OpEnd {
+            host: self.host.name.clone(),
+            op: kind.clone(),
+            target: target.clone(),
+            status,
+            changes,
+            diff,
+            message,
+            at: Some(at.clone()),
+            elapsed: start.elapsed(),
+        };
+        if !settings.tags_selected(&tags) {
+            self.stats.borrow_mut().skipped += 1;
+            self.report(end(OpStatus::Skipped, vec![], None, Some("not selected by --tags/--skip-tags".into())));
+            return Ok(OpResult { skipped: true, ..OpResult::default() });
+        }
+        self.report(Event::OpStart { host: self.host.name.clone(), op: kind.clone(), target: target.clone() });
+        let rt = &self.shared.rt;
+        let probes = op.probes();
+        let fail = |message: String| -> Box<EvalAltResult> {
+            self.stats.borrow_mut().failed += 1;
+            self.report(end(OpStatus::Failed, vec![], None, Some(message.clone())));
+            *self.reported_failure.borrow_mut() = Some(message.clone());
+            Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(format!("{kind} {target}: {message}")),
+                ctx.call_position(),
+            ))
+        };
+        let observed = rt.block_on(self.session.observe(&probes)).map_err(|e| fail(e.to_string()))?;
+        let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
+        if plan.is_noop() {
+            self.stats.borrow_mut().ok += 1;
+            self.report(end(OpStatus::Ok, vec![], None, plan.reason.clone()));
+            return Ok(OpResult::default());
+        }
+        let readonly = op.readonly();
+        let lines: Vec<ChangeLine> = plan
+            .changes
+            .iter()
+            .map(|c| ChangeLine { symbol: c.symbol.as_char(), summary: c.summary.clone() })
+            .collect();
+        let mut diff = None;
+        if settings.diff {
+            let mut text = String::new();
+            for d in plan.changes.iter().filter_map(|c| c.diff.as_ref()) {
+                let before = match &d.before {
+                    Some(b) => Some(b.as_ref().clone()),
+                    None => rt.block_on(self.session.transport().map_err(|e| fail(e.to_string()))?.read_file(&d.path)).map_err(|e| fail(e.to_string()))?,
+                };
+                text.push_str(&crate::report::diff::unified(&d.path, before.as_deref(), &d.after, &self.shared.secrets));
+            }
+            diff = (!text.is_empty()).then_some(text);
+        }
+        let changes_text: Vec<String> = lines.iter().map(|l| format!("{} {}", l.symbol, l.summary)).collect();
+        if settings.check && !readonly {
+            self.stats.borrow_mut().changed += 1;
+            self.report(end(OpStatus::Changed, lines, diff, Some("check mode: not applied".into())));
+            return Ok(OpResult { changed: true, changes: changes_text, ..OpResult::default() });
+        }
+        let mut result = OpResult { changed: !readonly, changes: changes_text, ..OpResult::default() };
+        if let Some(out) = &settings.render {
+            for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
+                super::render::record(out, &self.host.name, action, &self.shared.secrets).map_err(|e| fail(e.to_string()))?;
+            }
+            self.stats.borrow_mut().changed += 1;
+            self.report(end(OpStatus::Changed, lines, None, None));
+            return Ok(result);
+        }
+        let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
+        for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
+            match action {
+                Action::Exec { script, check } => {
+                    let out = rt.block_on(transport.exec(script, None)).map_err(|e| fail(e.to_string()))?;
+                    result.rc = i64::from(out.rc);
+                    result.stdout = trim_newline(&out.stdout);
+                    result.stderr = trim_newline(&out.stderr);
+                    if *check && out.rc != 0 {
+                        self.session.invalidate(&probes);
+                        if op.reach() == Reach::Anything {
+                            self.session.mark_stale();
+                        }
+                        let detail = if result.stderr.is_empty() { &result.stdout } else { &result.stderr };
+                        return Err(fail(format!("exit status {}: {}", out.rc, detail.trim())));
+                    }
+                }
+                Action::Write(w) => {
+                    rt.block_on(transport.write_file(w)).map_err(|e| fail(e.to_string()))?;
+                    self.session.record_write(&w.path, hex::encode(Sha256::digest(w.content.as_slice())));
+                }
+            }
+        }
+        self.session.invalidate(&probes);
+        if op.reach() == Reach::Anything && !readonly {
+            self.session.mark_stale();
+        }
+        let status = if readonly { OpStatus::Ok } else { OpStatus::Changed };
+        if readonly {
+            self.stats.borrow_mut().ok += 1;
+        } else {
+            self.stats.borrow_mut().changed += 1;
+        }
+        self.report(end(status, if readonly { vec![] } else { lines }, diff, None));
+        Ok(result)
+    }
+
+    /// The variables every template of this host sees, built once per host and play.
+    fn template_context(&self) -> minijinja::Value {
+        if let Some(v) = self.template_ctx.borrow().as_ref() {
+            return v.clone();
+        }
+        let inv = &self.shared.inventory;
+        let mut ctx = self.vars.clone();
+        let groups: serde_json::Map<String, serde_json::Value> = inv
+            .groups()
+            .into_iter()
+            .map(|g| {
+                let names = inv.select(g).map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+                (g.to_string(), serde_json::json!(names))
+            })
+            .collect();
+        let hostvars: serde_json::Map<String, serde_json::Value> = inv
+            .hosts()
+            .iter()
+            .map(|h| {
+                let mut v = h.vars.clone();
+                v.insert("inventory_hostname".into(), h.name.clone().into());
+                v.insert("address".into(), h.address.clone().into());
+                (h.name.clone(), serde_json::Value::Object(v))
+            })
+            .collect();
+        let ip = self.vars.get("ip_private").and_then(|v| v.as_str()).unwrap_or(&self.host.address).to_string();
+        ctx.insert(
+            "host".into(),
+            serde_json::json!({
+                "name": self.host.name, "address": self.host.address, "ip": ip, "groups": self.host.groups,
+            }),
+        );
+        ctx.insert("inventory_hostname".into(), self.host.name.clone().into());
+        ctx.insert("facts".into(), serde_json::to_value(&self.session.facts).unwrap_or_default());
+        ctx.insert("groups".into(), serde_json::Value::Object(groups));
+        ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
+        let v = minijinja::Value::from_serialize(&ctx);
+        *self.template_ctx.borrow_mut() = Some(v.clone());
+        v
+    }
+}
+
+fn trim_newline(b: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(b).into_owned();
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    s
+}
+
+/// A script path as the user knows it: relative to the project root.
+pub(super) fn display_source(source: Option<&str>, root: &Path) -> String {
+    match source {
+        Some(s) => Path::new(s).strip_prefix(root).map(|p| p.display().to_string()).unwrap_or_else(|_| s.to_string()),
+        None => "<script>".to_string(),
+    }
+}
+
+fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
+    ctx.call_source().and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
+}
+
+pub(super) fn render_template(ctx: &NativeCallContext, src: &str, vars: &rhai::Map) -> Result<String, Box<EvalAltResult>> {
+    let h = current(ctx)?;
+    let templates = &h.shared.templates;
+    let name = templates.resolve(src, calling_dir(ctx).as_deref()).map_err(|e| super::api::error(ctx, e.to_string()))?;
+    let base = h.template_context();
+    let ctx_value = if vars.is_empty() {
+        base
+    } else {
+        let extra: serde_json::Value = rhai::serde::from_dynamic(&Dynamic::from_map(vars.clone()))
+            .map_err(|e| super::api::error(ctx, format!("template vars: {e}")))?;
+        minijinja::context! { ..minijinja::Value::from_serialize(&extra), ..base }
+    };
+    templates.render(&name, &ctx_value).map_err(|e| super::api::error(ctx, e.to_string()))
+}
+
+pub(super) fn resolve_local_file(ctx: &NativeCallContext, path: &str) -> Result<PathBuf, Box<EvalAltResult>> {
+    let h = current(ctx)?;
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return if p.is_file() { Ok(p.to_path_buf()) } else { Err(super::api::error(ctx, format!("local file {path} not found"))) };
+    }
+    let mut candidates = Vec::new();
+    if let Some(dir) = calling_dir(ctx) {
+        candidates.push(dir.join("files").join(path));
+        candidates.push(dir.join(path));
+    }
+    candidates.push(h.shared.root.join("files").join(path));
+    candidates.push(h.shared.root.join(path));
+    candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
+        super::api::error(
+            ctx,
+            format!(
+                "local file '{path}' not found (looked in {})",
+                candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+pub(super) fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
+    Ok(current(ctx)?.session.facts.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::role_of;
+
+    #[test]
+    fn role_names_from_sources() {
+        assert_eq!(role_of(Some("/p/roles/redis.rhai")).as_deref(), Some("redis"));
+        assert_eq!(role_of(Some("roles/base_os/main.rhai")).as_deref(), Some("base_os"));
+        assert_eq!(role_of(Some("/p/playbooks/site.rhai")), None);
+        assert_eq!(role_of(None), None);
+    }
+}

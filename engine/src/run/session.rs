@@ -1,0 +1,262 @@
+//! A host's connection for the whole run, and the snapshot of its state.
+//!
+//! The snapshot holds the answers to every probe asked so far. Operations read
+//! from it instead of the host while it is fresh; an applied change drops the
+//! answers it may have changed, and a command that could change anything
+//! marks the whole snapshot stale, so the next probe re-reads every remembered
+//! resource in the same single round trip.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::cache::HostCache;
+use crate::probe::{self, Facts, Observation, Observed, Probe};
+use crate::transport::{Transport, TransportError};
+
+/// Probing failed: the transport failed or the host's answer was unreadable.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The connection failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The probe script's output was not understood.
+    #[error("{0}")]
+    Parse(#[from] probe::BatchParseError),
+    /// An offline session was asked to reach the host.
+    #[error("internal error: an offline session cannot reach the host")]
+    Offline,
+    /// The probe script itself failed.
+    #[error("probing the host failed (exit {rc}): {stderr}")]
+    Script {
+        /// Exit status.
+        rc: i32,
+        /// Its standard error.
+        stderr: String,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    answers: Vec<(Probe, Observation)>,
+    stale: bool,
+    /// Every cacheable probe used this run, for the cache.
+    used: Vec<Probe>,
+    /// Content digests the run left files with, for the cache.
+    digests: BTreeMap<String, String>,
+    round_trips: u32,
+}
+
+impl Snapshot {
+    fn lookup(&self, p: &Probe) -> Option<&Observation> {
+        self.answers.iter().find(|(q, _)| p.answered_by(q)).map(|(_, o)| o)
+    }
+
+    /// Adds `p` to the probes the cache will replay; a content probe
+    /// supersedes the plain probe of the same path.
+    fn remember(&mut self, p: &Probe) {
+        if self.used.iter().any(|u| p.answered_by(u)) {
+            return;
+        }
+        self.used.retain(|u| !u.answered_by(p));
+        self.used.push(p.clone());
+    }
+
+    fn insert(&mut self, p: Probe, o: Observation) {
+        self.answers.retain(|(q, _)| q != &p && !q.answered_by(&p));
+        if p.cacheable() {
+            if let (Probe::Path { path, .. }, Observation::Path(st)) = (&p, &o) {
+                match &st.sha256 {
+                    Some(h) => self.digests.insert(path.clone(), h.clone()),
+                    None => self.digests.remove(path),
+                };
+            }
+            self.remember(&p);
+            self.answers.push((p, o));
+        }
+    }
+}
+
+/// One host's connection and what the run knows about it.
+pub struct Session {
+    /// How commands and files reach the host; `None` for an offline session
+    /// (`kbz-play render`), which answers every probe with "nothing there yet".
+    pub transport: Option<Transport>,
+    /// The host's facts, from the first round trip.
+    pub facts: Facts,
+    snapshot: Mutex<Snapshot>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("facts", &self.facts.hostname).finish_non_exhaustive()
+    }
+}
+
+/// What a probe batch cost, for `-v` output and the benchmark.
+async fn run_batch(transport: &Transport, probes: &[Probe]) -> Result<Vec<Observation>, ProbeError> {
+    let script = probe::render_batch(probes);
+    let out = transport.exec(&script, None).await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match probe::parse_batch(probes, &stdout) {
+        Ok(obs) => Ok(obs),
+        Err(_) if out.rc != 0 => Err(ProbeError::Script {
+            rc: out.rc,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Session {
+    /// Opens the session: one round trip answers the facts and every probe the
+    /// cache remembers from the last run.
+    pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
+        let mut probes = vec![Probe::Facts];
+        probes.extend(cached.probes.iter().filter(|p| p.cacheable()).cloned());
+        let answers = run_batch(&transport, &probes).await?;
+        let mut snapshot = Snapshot { round_trips: 1, ..Snapshot::default() };
+        let mut facts = Facts::default();
+        for (p, o) in probes.into_iter().zip(answers) {
+            match o {
+                Observation::Facts(f) => facts = f,
+                o => snapshot.insert(p, o),
+            }
+        }
+        Ok(Session { transport: Some(transport), facts, snapshot: Mutex::new(snapshot) })
+    }
+
+    /// A session that connects nowhere: every probe is answered as a fresh
+    /// host would answer it (no files, units stopped, packages absent), so
+    /// every operation plans its full work. Used to render for review.
+    pub fn offline(facts: Facts) -> Session {
+        Session { transport: None, facts, snapshot: Mutex::new(Snapshot::default()) }
+    }
+
+    /// The transport, which only an offline session lacks.
+    pub fn transport(&self) -> Result<&Transport, ProbeError> {
+        self.transport.as_ref().ok_or(ProbeError::Offline)
+    }
+
+    /// Paths whose content differs from what the last run left them with:
+    /// edited on the host since (the run will put them back).
+    pub fn drift(&self, cached: &HostCache) -> Vec<String> {
+        let snap = self.snapshot.lock().expect("snapshot lock");
+        cached
+            .digests
+            .iter()
+            .filter(|(path, digest)| snap.digests.get(*path).is_some_and(|now| now != *digest))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Answers `probes`: from the snapshot where it is fresh, the rest in one
+    /// round trip (which also refreshes a stale snapshot).
+    pub async fn observe(&self, probes: &[Probe]) -> Result<Observed, ProbeError> {
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        let mut missing: Vec<Probe> = Vec::new();
+        for p in probes {
+            let fresh = p.cacheable() && !snap.stale && snap.lookup(p).is_some();
+            if !fresh && !missing.contains(p) {
+                missing.push(p.clone());
+            }
+        }
+        if self.transport.is_none() {
+            return Ok(Observed::new(probes.iter().map(|p| (p.clone(), offline_answer(p, &self.facts))).collect()));
+        }
+        if !missing.is_empty() {
+            let mut batch = missing.clone();
+            if snap.stale {
+                for (p, _) in &snap.answers {
+                    if !batch.iter().any(|b| p.answered_by(b)) {
+                        batch.push(p.clone());
+                    }
+                }
+            }
+            let answers = run_batch(self.transport()?, &batch).await?;
+            snap.round_trips += 1;
+            let mut transient = Vec::new();
+            for (p, o) in batch.into_iter().zip(answers) {
+                if p.cacheable() {
+                    snap.insert(p, o);
+                } else {
+                    transient.push((p, o));
+                }
+            }
+            snap.stale = false;
+            let mut all: Vec<(Probe, Observation)> = probes
+                .iter()
+                .filter_map(|p| {
+                    transient
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map(|(_, o)| (p.clone(), o.clone()))
+                        .or_else(|| snap.lookup(p).map(|o| (p.clone(), o.clone())))
+                })
+                .collect();
+            all.dedup_by(|a, b| a.0 == b.0);
+            return Ok(Observed::new(all));
+        }
+        Ok(Observed::new(
+            probes.iter().filter_map(|p| snap.lookup(p).map(|o| (p.clone(), o.clone()))).collect(),
+        ))
+    }
+
+    /// Forgets the answers to `probes` after a change to what they describe.
+    pub fn invalidate(&self, probes: &[Probe]) {
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        snap.answers.retain(|(q, _)| !probes.iter().any(|p| q.answered_by(p) || p.answered_by(q)));
+    }
+
+    /// Marks every answer stale after a command that may have changed anything.
+    pub fn mark_stale(&self) {
+        self.snapshot.lock().expect("snapshot lock").stale = true;
+    }
+
+    /// Records the content digest a write left a file with.
+    pub fn record_write(&self, path: &str, sha256: String) {
+        self.snapshot.lock().expect("snapshot lock").digests.insert(path.to_string(), sha256);
+    }
+
+    /// Round trips spent on probes so far.
+    pub fn round_trips(&self) -> u32 {
+        self.snapshot.lock().expect("snapshot lock").round_trips
+    }
+
+    /// What to remember for the next run.
+    pub fn cache_entry(&self) -> HostCache {
+        let snap = self.snapshot.lock().expect("snapshot lock");
+        let digests = snap
+            .digests
+            .iter()
+            .filter(|(path, _)| {
+                snap.used.iter().any(|p| matches!(p, Probe::Path { path: q, .. } if q == *path))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        HostCache { format: 0, probes: snap.used.clone(), digests }
+    }
+}
+
+/// What a freshly installed host would answer.
+fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
+    use crate::probe::{CommandState, PackageState, PathState, ServiceState};
+    match p {
+        Probe::Path { .. } => Observation::Path(PathState::missing()),
+        Probe::Service { .. } => Observation::Service(ServiceState {
+            load: "loaded".into(),
+            active: "inactive".into(),
+            enabled: "disabled".into(),
+        }),
+        Probe::Sysctl { .. } => Observation::Sysctl { value: None },
+        Probe::Packages { names, .. } => Observation::Packages {
+            packages: names
+                .iter()
+                .map(|n| (n.clone(), PackageState { installed: false, version: None, candidate: None }))
+                .collect(),
+        },
+        Probe::User { .. } => Observation::User { user: None },
+        Probe::Group { .. } => Observation::Group { group: None },
+        Probe::Command { .. } => Observation::Command(CommandState { rc: 1, stdout: String::new() }),
+        Probe::Facts => Observation::Facts(facts.clone()),
+    }
+}

@@ -1,0 +1,112 @@
+//! What the command line decides for a run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cache::Cache;
+use crate::inventory::Vars;
+use crate::transport::{Become, HostKeyPolicy};
+
+/// How to reach hosts, unless the inventory says otherwise per host.
+#[derive(Debug, Clone)]
+pub struct ConnectDefaults {
+    /// Remote user (`-u`); the inventory's `ansible_user` wins.
+    pub user: Option<String>,
+    /// Private key (`--private-key`).
+    pub identity_file: Option<PathBuf>,
+    /// OpenSSH config file (`--ssh-config`, passed as `-F`).
+    pub ssh_config: Option<PathBuf>,
+    /// Unknown and changed host keys.
+    pub known_hosts: HostKeyPolicy,
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+    /// `--become`.
+    pub become_: Option<Become>,
+    /// Where the multiplexing sockets live.
+    pub control_dir: PathBuf,
+}
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// `--check`: plan, never apply.
+    pub check: bool,
+    /// `--diff`: show content diffs.
+    pub diff: bool,
+    /// `--tags`: run only ops carrying one of these (or `always`).
+    pub tags: Vec<String>,
+    /// `--skip-tags`: skip ops carrying one of these.
+    pub skip_tags: Vec<String>,
+    /// `--forks`: hosts worked on at once.
+    pub forks: usize,
+    /// `--limit`: host pattern every play is intersected with.
+    pub limit: Option<String>,
+    /// `-e` variables.
+    pub extra_vars: Vars,
+    /// Connection defaults.
+    pub connect: ConnectDefaults,
+    /// The probe cache.
+    pub cache: Cache,
+    /// `kbz-play render`: connect nowhere, write every file each host would
+    /// receive (and the commands it would run) under this folder.
+    pub render: Option<PathBuf>,
+}
+
+impl RunSettings {
+    /// Whether an op with these tags runs, Ansible's way: with `--tags`, only
+    /// ops carrying a listed tag (or `always`); with `--skip-tags`, never ops
+    /// carrying a skipped tag (`never`-tagged ops run only when asked for).
+    pub fn tags_selected(&self, tags: &[String]) -> bool {
+        let has = |t: &str| tags.iter().any(|x| x == t);
+        if self.skip_tags.iter().any(|s| has(s)) {
+            return false;
+        }
+        if has("never") && !self.tags.iter().any(|t| has(t)) {
+            return false;
+        }
+        self.tags.is_empty() || has("always") || self.tags.iter().any(|t| t == "all" || has(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(tags: &[&str], skip: &[&str]) -> RunSettings {
+        RunSettings {
+            check: false,
+            diff: false,
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            skip_tags: skip.iter().map(|s| s.to_string()).collect(),
+            forks: 1,
+            limit: None,
+            extra_vars: Vars::new(),
+            connect: ConnectDefaults {
+                user: None,
+                identity_file: None,
+                ssh_config: None,
+                known_hosts: HostKeyPolicy::AcceptNew,
+                connect_timeout: Duration::from_secs(1),
+                become_: None,
+                control_dir: PathBuf::from("/tmp"),
+            },
+            cache: Cache::disabled(),
+            render: None,
+        }
+    }
+
+    fn t(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn tag_selection_follows_ansible() {
+        assert!(settings(&[], &[]).tags_selected(&t(&[])));
+        assert!(settings(&["sentinel"], &[]).tags_selected(&t(&["redis", "sentinel"])));
+        assert!(!settings(&["sentinel"], &[]).tags_selected(&t(&["redis"])));
+        assert!(settings(&["sentinel"], &[]).tags_selected(&t(&["always"])));
+        assert!(!settings(&[], &["redis"]).tags_selected(&t(&["redis", "sentinel"])));
+        assert!(!settings(&[], &[]).tags_selected(&t(&["never"])));
+        assert!(settings(&["never"], &[]).tags_selected(&t(&["never"])));
+    }
+}

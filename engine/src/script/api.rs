@@ -1,0 +1,217 @@
+//! Functions a playbook calls besides operations: `play`, `handler`,
+//! `load_yaml`, `hosts`, `warn`, `log`, `fail`, and `.notify()` on results.
+
+#![allow(deprecated)] // rhai marks NativeCallContextStore "volatile", not deprecated.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext, NativeCallContextStore};
+
+use super::{Declarations, Handler, Play, PlayOptions};
+use crate::inventory::{Host, Inventory, Vars};
+use crate::report::{Event, Reporter};
+use crate::run::outcome::OpResult;
+
+/// What the script API needs from the run: the inventory, `-e` vars, the
+/// project root and where messages go.
+pub struct ScriptEnv {
+    /// The loaded inventory.
+    pub inventory: Arc<Inventory>,
+    /// `-e` variables (highest precedence).
+    pub extra_vars: Vars,
+    /// Where `warn`/`log` output goes.
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// A play's or handler's closure together with the script state it was
+/// declared in (imports, function libraries), so it can be called later on
+/// any host thread and still reach the roles it imported.
+#[derive(Debug, Clone)]
+pub struct Callable {
+    /// The closure.
+    pub body: FnPtr,
+    context: NativeCallContextStore,
+}
+
+impl Callable {
+    /// Calls the closure on this thread.
+    pub fn call(&self, engine: &Engine, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+        let ctx = self.context.create_context(engine);
+        self.body.call_raw(&ctx, None, args)
+    }
+}
+
+pub(super) fn register(engine: &mut Engine, env: Arc<ScriptEnv>, decls: Arc<Mutex<Declarations>>) {
+    OpResult::register(engine);
+
+    let d = decls.clone();
+    engine.register_fn(
+        "play",
+        move |ctx: NativeCallContext, name: &str, hosts: &str, opts: rhai::Map, body: FnPtr| {
+            declare_play(&ctx, &d, name, hosts, opts, body)
+        },
+    );
+    let d = decls.clone();
+    engine.register_fn(
+        "play",
+        move |ctx: NativeCallContext, name: &str, hosts: &str, body: FnPtr| {
+            declare_play(&ctx, &d, name, hosts, rhai::Map::new(), body)
+        },
+    );
+    let d = decls.clone();
+    engine.register_fn("handler", move |ctx: NativeCallContext, name: &str, body: FnPtr| -> Result<(), Box<EvalAltResult>> {
+        let mut decls = d.lock().expect("declarations lock");
+        if decls.handlers.iter().any(|h| h.name == name) {
+            return Err(err(&ctx, format!("handler '{name}' is declared twice")));
+        }
+        decls.handlers.push(Handler {
+            name: name.to_string(),
+            body: Callable { body, context: ctx.store_data() },
+        });
+        Ok(())
+    });
+
+    let d = decls;
+    engine.register_fn("notify", move |ctx: NativeCallContext, r: &mut OpResult, name: &str| -> Result<OpResult, Box<EvalAltResult>> {
+        let decls = d.lock().expect("declarations lock");
+        if !decls.handlers.iter().any(|h| h.name == name) {
+            let names = decls.handlers.iter().map(|h| h.name.as_str());
+            let hint = crate::op::suggest(name, names)
+                .map(|s| format!("; did you mean '{s}'?"))
+                .unwrap_or_else(|| "; declare it with handler(\"NAME\", || { ... })".to_string());
+            return Err(err(&ctx, format!("no handler named '{name}'{hint}")));
+        }
+        drop(decls);
+        if r.changed {
+            crate::run::notify(name);
+        }
+        Ok(r.clone())
+    });
+
+    engine.register_fn("load_yaml", |ctx: NativeCallContext, path: &str| load_data(&ctx, path, true));
+    engine.register_fn("load_json", |ctx: NativeCallContext, path: &str| load_data(&ctx, path, false));
+
+    let e = env.clone();
+    engine.register_fn("hosts", move |ctx: NativeCallContext, pattern: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
+        let hosts = e.inventory.select(pattern).map_err(|x| err(&ctx, x.to_string()))?;
+        Ok(hosts.into_iter().map(|h| host_map(h, &e.extra_vars, None)).collect::<rhai::Array>())
+    });
+    let e = env.clone();
+    engine.register_fn("warn", move |message: &str| {
+        e.reporter.event(&Event::Warn { host: crate::run::current_host_name(), message: message.into() });
+    });
+    let e = env.clone();
+    engine.register_fn("log", move |message: &str| {
+        e.reporter.event(&Event::Log { host: crate::run::current_host_name(), message: message.into() });
+    });
+    let e = env;
+    engine.on_print(move |message| {
+        e.reporter.event(&Event::Log { host: crate::run::current_host_name(), message: message.into() });
+    });
+    engine.register_fn("fail", |ctx: NativeCallContext, message: &str| -> Result<(), Box<EvalAltResult>> {
+        Err(err(&ctx, message.to_string()))
+    });
+}
+
+fn declare_play(
+    ctx: &NativeCallContext,
+    decls: &Mutex<Declarations>,
+    name: &str,
+    hosts: &str,
+    opts: rhai::Map,
+    body: FnPtr,
+) -> Result<(), Box<EvalAltResult>> {
+    let keys: Vec<String> = opts.keys().map(|k| k.to_string()).collect();
+    let options: PlayOptions = rhai::serde::from_dynamic(&Dynamic::from_map(opts)).map_err(|e| {
+        let known = ["serial", "max_fail_percentage", "any_errors_fatal", "run_once", "tags", "vars"];
+        let unknown = keys.iter().find(|k| !known.contains(&k.as_str()));
+        match unknown {
+            Some(k) => err(
+                ctx,
+                format!(
+                    "unknown play option '{k}'{}",
+                    crate::op::suggest(k, known.into_iter())
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_else(|| format!(" (known: {})", known.join(", ")))
+                ),
+            ),
+            None => err(ctx, format!("bad play options: {e}")),
+        }
+    })?;
+    if let Some(serial) = &options.serial {
+        serial.batch_size(1).map_err(|m| err(ctx, m))?;
+    }
+    let at = super::error::location(ctx.call_source().unwrap_or("<script>"), ctx.call_position());
+    decls.lock().expect("declarations lock").plays.push(Play {
+        name: name.to_string(),
+        hosts: hosts.to_string(),
+        options,
+        body: Callable { body, context: ctx.store_data() },
+        at,
+    });
+    Ok(())
+}
+
+/// The folder of the script making the call (roles resolve their own data files).
+pub(crate) fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
+    ctx.call_source().and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
+}
+
+fn load_data(ctx: &NativeCallContext, path: &str, yaml: bool) -> Result<Dynamic, Box<EvalAltResult>> {
+    let candidates: Vec<PathBuf> = match calling_dir(ctx) {
+        Some(dir) if Path::new(path).is_relative() => vec![dir.join(path), PathBuf::from(path)],
+        _ => vec![PathBuf::from(path)],
+    };
+    let file = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        err(
+            ctx,
+            format!(
+                "data file '{path}' not found (looked in {})",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| err(ctx, format!("cannot read {}: {e}", file.display())))?;
+    let value: serde_json::Value = if yaml {
+        yaml_serde::from_str(&text).map_err(|e| {
+            let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
+            err(ctx, format!("{}{at}: invalid YAML: {e}", file.display()))
+        })?
+    } else {
+        serde_json::from_str(&text).map_err(|e| {
+            err(ctx, format!("{}:{}:{}: invalid JSON: {e}", file.display(), e.line(), e.column()))
+        })?
+    };
+    rhai::serde::to_dynamic(&value)
+}
+
+/// The `host` map a play's closure receives: `name`, `address`, `ip`,
+/// `groups`, `vars` (merged, `-e` on top) and, once connected, `facts`.
+pub fn host_map(host: &Host, extra: &Vars, facts: Option<&crate::probe::Facts>) -> Dynamic {
+    let mut vars = host.vars.clone();
+    vars.extend(extra.clone());
+    let ip = vars
+        .get("ip_private")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&host.address)
+        .to_string();
+    let mut m = rhai::Map::new();
+    m.insert("name".into(), host.name.clone().into());
+    m.insert("address".into(), host.address.clone().into());
+    m.insert("ip".into(), ip.into());
+    m.insert(
+        "groups".into(),
+        host.groups.iter().cloned().map(Dynamic::from).collect::<rhai::Array>().into(),
+    );
+    m.insert("vars".into(), rhai::serde::to_dynamic(&vars).unwrap_or(Dynamic::UNIT));
+    if let Some(f) = facts {
+        m.insert("facts".into(), rhai::serde::to_dynamic(f).unwrap_or(Dynamic::UNIT));
+    }
+    Dynamic::from_map(m)
+}
+
+fn err(ctx: &NativeCallContext, message: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(message.into(), ctx.call_position()))
+}

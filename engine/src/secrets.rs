@@ -1,0 +1,303 @@
+//! Secret values the run must never show.
+//!
+//! Vault values, passwords passed on the command line and anything a playbook
+//! marks as secret are registered here as soon as they are known. Every string
+//! that leaves the engine for a human or a machine (reports, diffs, error
+//! messages, JSON events) goes through [`Secrets::mask`] on its way out: see
+//! [`crate::report::Masked`]. Masking at the output rather than at the source
+//! means a template that happens to interpolate a secret into a config file is
+//! still safe to diff.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// What a secret is replaced with. Fixed width, so the output does not even
+/// reveal a secret's length.
+pub const PLACEHOLDER: &str = "********";
+
+/// Values shorter than this (in characters) are not registered: masking `yes`,
+/// `80` or `on` everywhere would garble the output while protecting nothing
+/// worth protecting.
+pub const MIN_LEN: usize = 4;
+
+/// A shared registry of secret values.
+///
+/// Cloning is cheap and every clone sees the same values: the executor's host
+/// threads register secrets as scripts reveal them while the reporters, on
+/// other threads, mask with the same set. Reads (masking) vastly outnumber
+/// writes (registering), hence the `RwLock`.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// Distinct values, longest first.
+    values: Arc<RwLock<Vec<String>>>,
+}
+
+impl fmt::Debug for Secrets {
+    /// Shows how many values are registered, never the values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secrets")
+            .field("count", &self.len())
+            .finish()
+    }
+}
+
+impl Secrets {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret value.
+    ///
+    /// Values shorter than [`MIN_LEN`] characters are ignored (see there).
+    /// What is registered is chosen by how secrets actually show up in output:
+    ///
+    /// - the value without surrounding whitespace: a password file's trailing
+    ///   newline is rarely templated along with the password, and masking it
+    ///   would glue the next line onto the placeholder (whitespace reveals
+    ///   nothing worth hiding);
+    /// - each line of a multi-line value, trimmed: a private key re-indented
+    ///   into YAML no longer matches as a whole, but each of its lines does.
+    pub fn add(&self, value: &str) {
+        let mut candidates = vec![value.trim()];
+        if value.contains('\n') {
+            candidates.extend(value.lines().map(str::trim));
+        }
+        let mut values = self.values.write().unwrap_or_else(PoisonError::into_inner);
+        let mut grew = false;
+        for candidate in candidates {
+            if candidate.chars().count() >= MIN_LEN && !values.iter().any(|v| v == candidate) {
+                values.push(candidate.to_owned());
+                grew = true;
+            }
+        }
+        if grew {
+            // Longest first, so that when several values match at the same
+            // place the one that contains the others is the one reported.
+            values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        }
+    }
+
+    /// How many distinct values are registered (derived forms included).
+    pub fn len(&self) -> usize {
+        self.values
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether nothing is registered: reporters then skip masking entirely.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaces every occurrence of every secret in `text` with
+    /// [`PLACEHOLDER`].
+    ///
+    /// Occurrences that overlap (a secret containing another, two secrets
+    /// sharing characters, a secret repeated over itself) are merged and
+    /// masked as one, so no fragment of any secret survives.
+    pub fn mask(&self, text: &str) -> String {
+        let ranges = self.find(text.as_bytes());
+        if ranges.is_empty() {
+            return text.to_owned();
+        }
+        // The ranges start and end on character boundaries: they are matches
+        // of valid UTF-8 needles in valid UTF-8, which is self-synchronising.
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for range in ranges {
+            out.push_str(&text[pos..range.start]);
+            out.push_str(PLACEHOLDER);
+            pos = range.end;
+        }
+        out.push_str(&text[pos..]);
+        out
+    }
+
+    /// [`Secrets::mask`] for raw bytes: file contents and command output need
+    /// not be UTF-8, and must be masked before being decoded lossily (decoding
+    /// first could split a secret around a replacement character).
+    pub fn mask_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let ranges = self.find(bytes);
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut pos = 0;
+        for range in ranges {
+            out.extend_from_slice(&bytes[pos..range.start]);
+            out.extend_from_slice(PLACEHOLDER.as_bytes());
+            pos = range.end;
+        }
+        out.extend_from_slice(&bytes[pos..]);
+        out
+    }
+
+    /// The byte ranges of `haystack` to mask: every occurrence of every
+    /// secret, overlapping ones merged, sorted. For callers that need to know
+    /// where the masked parts came from (the diff renderer compares the
+    /// original bytes behind each masked line).
+    pub fn find(&self, haystack: &[u8]) -> Vec<Range<usize>> {
+        let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
+        let mut found: Vec<Range<usize>> = Vec::new();
+        for value in values.iter() {
+            let needle = value.as_bytes();
+            let mut from = 0;
+            while let Some(at) = find_bytes(&haystack[from..], needle) {
+                let start = from + at;
+                found.push(start..start + needle.len());
+                // Overlapping occurrences too: `aaaa` twice in `aaaaa`.
+                from = start + 1;
+            }
+        }
+        drop(values);
+        found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
+        for range in found {
+            match merged.last_mut() {
+                Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        merged
+    }
+}
+
+/// First position of `needle` in `haystack`: a scan for the first byte, then a
+/// comparison. Secrets are few and short, outputs modest; not worth a crate.
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    let mut i = 0;
+    while i <= last_start {
+        let at = haystack[i..=last_start].iter().position(|&b| b == first)?;
+        let start = i + at;
+        if &haystack[start + 1..start + needle.len()] == rest {
+            return Some(start);
+        }
+        i = start + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(values: &[&str]) -> Secrets {
+        let s = Secrets::new();
+        for v in values {
+            s.add(v);
+        }
+        s
+    }
+
+    #[test]
+    fn masks_every_occurrence() {
+        let s = secrets(&["hunter22"]);
+        assert_eq!(
+            s.mask("pass=hunter22 again hunter22."),
+            "pass=******** again ********."
+        );
+    }
+
+    #[test]
+    fn nothing_registered_is_identity() {
+        let s = Secrets::new();
+        assert!(s.is_empty());
+        assert_eq!(s.mask("anything at all"), "anything at all");
+        assert_eq!(s.mask_bytes(b"\xffraw"), b"\xffraw");
+    }
+
+    #[test]
+    fn short_values_are_ignored() {
+        let s = secrets(&["abc", "", "yes", "ééé"]);
+        assert!(s.is_empty());
+        assert_eq!(s.mask("abc yes"), "abc yes");
+        // Four characters, even if some are multi-byte, is enough.
+        s.add("ééée");
+        assert_eq!(s.mask("x ééée y"), "x ******** y");
+    }
+
+    #[test]
+    fn containing_secret_is_masked_whole() {
+        // Registered shortest first on purpose.
+        let s = secrets(&["pass", "password123"]);
+        assert_eq!(s.mask("a password123 b pass"), "a ******** b ********");
+    }
+
+    #[test]
+    fn overlapping_secrets_leave_no_fragment() {
+        let s = secrets(&["abcdef", "defghi"]);
+        assert_eq!(s.mask("xabcdefghiy"), "x********y");
+        let s = secrets(&["aaaa"]);
+        assert_eq!(s.mask("aaaaaa b"), "******** b");
+    }
+
+    #[test]
+    fn adjacent_occurrences_stay_separate() {
+        let s = secrets(&["abcd"]);
+        assert_eq!(s.mask("abcdabcd"), "****************");
+    }
+
+    #[test]
+    fn trimmed_and_line_forms_are_registered() {
+        let s = secrets(&["s3cr3t-value\n"]);
+        assert_eq!(s.mask("key: s3cr3t-value"), "key: ********");
+
+        let key = "-----BEGIN KEY-----\nAAAABBBBCCCC\nDDDDEEEE\n-----END KEY-----\n";
+        let s = secrets(&[key]);
+        // The final newline is kept: the next line stays a line of its own.
+        assert_eq!(s.mask(&format!("{key}next")), "********\nnext");
+        let reindented = "key: |\n  AAAABBBBCCCC\n  DDDDEEEE\n";
+        assert_eq!(s.mask(reindented), "key: |\n  ********\n  ********\n");
+    }
+
+    #[test]
+    fn duplicates_are_stored_once() {
+        let s = secrets(&["same-value", "same-value", " same-value \n"]);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn unicode_text_is_masked_on_char_boundaries() {
+        let s = secrets(&["mötley crüe"]);
+        assert_eq!(s.mask("ünïcödé mötley crüe ✓"), "ünïcödé ******** ✓");
+    }
+
+    #[test]
+    fn bytes_are_masked_without_decoding() {
+        let s = secrets(&["token-1234"]);
+        assert_eq!(
+            s.mask_bytes(b"\xff\xfe token-1234\x00 token-1234"),
+            b"\xff\xfe ********\x00 ********".to_vec()
+        );
+    }
+
+    #[test]
+    fn clones_share_values_across_threads() {
+        let s = Secrets::new();
+        let writer = s.clone();
+        std::thread::spawn(move || writer.add("from-another-thread"))
+            .join()
+            .unwrap();
+        assert_eq!(s.mask("x from-another-thread"), "x ********");
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let s = secrets(&["topsecret"]);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.contains("count: 1"), "{shown}");
+    }
+
+    #[test]
+    fn find_bytes_edge_cases() {
+        assert_eq!(find_bytes(b"", b"a"), None);
+        assert_eq!(find_bytes(b"abc", b""), None);
+        assert_eq!(find_bytes(b"abc", b"abcd"), None);
+        assert_eq!(find_bytes(b"abc", b"abc"), Some(0));
+        assert_eq!(find_bytes(b"aab", b"ab"), Some(1));
+        assert_eq!(find_bytes(b"xyzab", b"ab"), Some(3));
+    }
+}

@@ -1,0 +1,194 @@
+//! minijinja, configured for config files.
+//!
+//! Two defaults would silently break configs, so they are changed here once:
+//! an undefined variable is an error naming the template line
+//! (`UndefinedBehavior::Strict`), and a template's final newline is kept
+//! (`keep_trailing_newline`). Template names are paths relative to the
+//! project's `templates/` folder, or to the project root (for templates kept
+//! beside a role); `..` is refused so a template cannot read outside the project.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+
+/// A template that failed to load or render, with its position.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// No file matched the name.
+    #[error("template '{name}' not found (looked in {})", searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NotFound {
+        /// The name as written in the script.
+        name: String,
+        /// Every place tried.
+        searched: Vec<PathBuf>,
+    },
+    /// Syntax or render error, located in the template.
+    #[error("{location}: {message}{}", snippet.as_ref().map(|s| format!("\n{s}")).unwrap_or_default())]
+    Render {
+        /// `templates/x.j2:12:5`.
+        location: String,
+        /// What went wrong.
+        message: String,
+        /// The offending line with a caret.
+        snippet: Option<String>,
+    },
+}
+
+/// The project's template environment, shared by every host thread.
+pub struct Templates {
+    root: PathBuf,
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("root", &self.root).finish()
+    }
+}
+
+impl Templates {
+    /// An environment whose template names resolve under `root/templates` then `root`.
+    pub fn new(root: &Path) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        let bases = [root.join("templates"), root.to_path_buf()];
+        env.set_loader(move |name: &str| {
+            if Path::new(name).components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Ok(None);
+            }
+            for base in &bases {
+                match std::fs::read_to_string(base.join(name)) {
+                    Ok(s) => return Ok(Some(s)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        return Err(minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read template {name}: {e}"),
+                        ))
+                    }
+                }
+            }
+            Ok(None)
+        });
+        Templates { root: root.to_path_buf(), env }
+    }
+
+    /// The environment, for registering functions and filters.
+    pub fn env_mut(&mut self) -> &mut Environment<'static> {
+        &mut self.env
+    }
+
+    /// Finds `src` for a script living in `script_dir`: `script_dir/templates/src`,
+    /// `script_dir/src`, then the project's `templates/src`. Returns the name
+    /// to render it under (relative to the project root).
+    pub fn resolve(&self, src: &str, script_dir: Option<&Path>) -> Result<String, TemplateError> {
+        let mut searched = Vec::new();
+        if let Some(dir) = script_dir {
+            searched.push(dir.join("templates").join(src));
+            searched.push(dir.join(src));
+        }
+        searched.push(self.root.join("templates").join(src));
+        for candidate in &searched {
+            if candidate.is_file() {
+                let rel = candidate.strip_prefix(&self.root).unwrap_or(candidate);
+                return Ok(rel.to_string_lossy().into_owned());
+            }
+        }
+        Err(TemplateError::NotFound { name: src.to_string(), searched })
+    }
+
+    /// Renders the template `name` (as returned by [`Templates::resolve`]).
+    pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
+        let tmpl = self.env.get_template(name).map_err(|e| self.located(name, &e))?;
+        tmpl.render(ctx).map_err(|e| self.located(name, &e))
+    }
+
+    /// Renders a template given as a string (for `render_string()` in scripts).
+    pub fn render_str(&self, source: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
+        self.env.render_str(source, ctx).map_err(|e| self.located("<string>", &e))
+    }
+
+    fn located(&self, name: &str, e: &minijinja::Error) -> TemplateError {
+        let file = e.name().unwrap_or(name).to_string();
+        let source = std::fs::read_to_string(self.root.join("templates").join(&file))
+            .or_else(|_| std::fs::read_to_string(self.root.join(&file)))
+            .ok();
+        let line = e.line();
+        let mut col = None;
+        if let (Some(src), Some(range)) = (&source, e.range()) {
+            let before = &src[..range.start.min(src.len())];
+            col = Some(before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1);
+        }
+        let location = match (line, col) {
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+            (Some(l), None) => format!("{file}:{l}"),
+            _ => file.clone(),
+        };
+        let snippet = match (&source, line) {
+            (Some(src), Some(l)) => src.lines().nth(l.saturating_sub(1)).map(|text| {
+                let caret = col.map(|c| format!("\n{:>w$} | {}^", "", " ".repeat(c - 1), w = l.to_string().len()));
+                format!("{l} | {text}{}", caret.unwrap_or_default())
+            }),
+            _ => None,
+        };
+        let mut message = e.kind().to_string();
+        if let Some(detail) = e.detail() {
+            message = format!("{message}: {detail}");
+        }
+        if e.kind() == minijinja::ErrorKind::UndefinedError {
+            message.push_str(" (a variable used by the template is not defined for this host: define it in the inventory, group_vars, the call's vars, or -e)");
+        }
+        TemplateError::Render { location, message, snippet }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn keeps_trailing_newline_and_resolves_role_local_first() {
+        let dir = project(&[
+            ("templates/a.conf.j2", "port {{ port }}\n"),
+            ("roles/r/templates/a.conf.j2", "role {{ port }}\n"),
+        ]);
+        let t = Templates::new(dir.path());
+        let ctx = minijinja::context! { port => 6379 };
+        let name = t.resolve("a.conf.j2", None).unwrap();
+        assert_eq!(t.render(&name, &ctx).unwrap(), "port 6379\n");
+        let name = t.resolve("a.conf.j2", Some(&dir.path().join("roles/r"))).unwrap();
+        assert_eq!(name, "roles/r/templates/a.conf.j2");
+        assert_eq!(t.render(&name, &ctx).unwrap(), "role 6379\n");
+    }
+
+    #[test]
+    fn undefined_variable_names_file_and_line() {
+        let dir = project(&[("templates/s.conf.j2", "a\nbind {{ bind_ip }}\n")]);
+        let t = Templates::new(dir.path());
+        let err = t.render("s.conf.j2", &minijinja::context! {}).unwrap_err().to_string();
+        assert!(err.starts_with("s.conf.j2:2"), "{err}");
+        assert!(err.contains("undefined"), "{err}");
+        assert!(err.contains("2 | bind {{ bind_ip }}"), "{err}");
+    }
+
+    #[test]
+    fn missing_template_lists_where_it_looked() {
+        let dir = project(&[]);
+        let t = Templates::new(dir.path());
+        let err = t.resolve("nope.j2", None).unwrap_err().to_string();
+        assert!(err.contains("template 'nope.j2' not found"), "{err}");
+    }
+}

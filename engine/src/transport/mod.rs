@@ -1,0 +1,292 @@
+//! How commands and files reach a host: over SSH, or locally for `localhost`.
+//!
+//! Everything the engine does on a host is one of four calls: [`Transport::exec`]
+//! (a `sh -c` script, with optional stdin), [`Transport::write_file`] (atomic),
+//! [`Transport::read_file`] and [`Transport::close`]. Both transports implement
+//! them with the same shell scripts (see `script.rs`), so `localhost` and a remote
+//! host behave identically, `--become` included.
+//!
+//! # SSH
+//!
+//! One OpenSSH multiplexed master per host for the whole run, started by the
+//! `openssh` crate (native mux) with the system `ssh` binary, so `~/.ssh/config`,
+//! `ProxyJump`, the agent and `known_hosts` all work as they do for the user's own
+//! `ssh`. Each command is a new channel on that master: no TCP or key exchange, a
+//! round trip or two. A host runs at most [`ssh::MAX_CHANNELS`] commands at once,
+//! below sshd's default `MaxSessions` of 10. When the master has gone away
+//! before a command starts (idle timeout, host rebooted), the transport
+//! reconnects once and retries: the command never ran, so retrying is safe.
+//!
+//! # Files: why not SFTP
+//!
+//! [`Transport::write_file`] streams the content on the stdin of a single `sh -c`
+//! script that creates the temp file next to the target (`mktemp`), writes and
+//! fsyncs it (`dd conv=fsync`), checks that every byte arrived, sets owner, group
+//! and mode, and renames it over the target, removing the temp file on any
+//! failure. That is one channel, one round trip, for any file size. SFTP needs an
+//! open, a write, an fsync and a close before the same exec for owner/group names
+//! and rename (SFTP only knows numeric ids), so five round trips; under `--become`
+//! it also needs `sudo sftp-server` and its path. And if the connection drops
+//! mid-transfer, the SFTP temp file stays behind, while the script sees the short
+//! stream, refuses to rename and removes it. [`Transport::read_file`] is `cat`.
+//! SSH channels are 8-bit clean, so binary content is fine both ways.
+//!
+//! # Become
+//!
+//! `sudo -n -u USER -- sh -c SCRIPT`. The script first prints a marker on stderr:
+//! when it is missing, sudo itself refused (password required, not in sudoers,
+//! unknown user) and the call fails with [`TransportError::Become`] instead of
+//! passing sudo's message off as the script's output.
+
+mod error;
+mod local;
+mod script;
+pub mod ssh;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::TransportError;
+pub use local::LocalTransport;
+pub use ssh::SshTransport;
+
+/// What to do with a host key that is not in `known_hosts` yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostKeyPolicy {
+    /// OpenSSH's `accept-new`: record unknown keys, refuse changed ones. The
+    /// default, because first contact with freshly provisioned hosts is the
+    /// common case and a changed key is still caught.
+    #[default]
+    AcceptNew,
+    /// `StrictHostKeyChecking=yes`: refuse unknown keys too, for environments
+    /// that distribute `known_hosts` ahead of time.
+    Strict,
+}
+
+/// Run commands as another user through `sudo -n` (non-interactive: a run must
+/// never hang on a password prompt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    /// The target user (`sudo -u`).
+    pub user: String,
+}
+
+impl Default for Become {
+    /// `root`, like `--become` without `--become-user`.
+    fn default() -> Self {
+        Become { user: "root".to_string() }
+    }
+}
+
+/// Everything needed to reach one host, built from its inventory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Inventory name, used in messages so the user recognises the host.
+    pub host: String,
+    /// What to connect to: a name `ssh` resolves (possibly via `~/.ssh/config`) or an IP.
+    pub address: String,
+    /// `ssh -p`; `None` leaves it to the ssh config (usually 22).
+    pub port: Option<u16>,
+    /// `ssh -l`; `None` leaves it to the ssh config (usually the local user).
+    pub user: Option<String>,
+    /// `ssh -i` (and `IdentitiesOnly=yes`, so only this key is offered).
+    pub identity_file: Option<PathBuf>,
+    /// `ssh -F`: an ssh config file used instead of `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
+    /// Unknown host keys: accept and record, or refuse.
+    pub known_hosts: HostKeyPolicy,
+    /// Gives up on an unreachable host after this long (whole seconds, at least 1).
+    pub connect_timeout: Duration,
+    /// Run everything through `sudo -n -u USER`.
+    pub become_: Option<Become>,
+    /// Where the mux sockets live. Keep it short: a unix socket path is limited
+    /// to about 100 bytes and ssh appends about 45 to it.
+    pub control_dir: PathBuf,
+}
+
+impl ConnectOptions {
+    /// Options for `address` with the defaults of a plain `ssh address`.
+    pub fn new(host: impl Into<String>, address: impl Into<String>, control_dir: PathBuf) -> Self {
+        ConnectOptions {
+            host: host.into(),
+            address: address.into(),
+            port: None,
+            user: None,
+            identity_file: None,
+            ssh_config: None,
+            known_hosts: HostKeyPolicy::AcceptNew,
+            connect_timeout: Duration::from_secs(10),
+            become_: None,
+            control_dir,
+        }
+    }
+
+    /// Whether this entry means "this machine", run without SSH: the inventory
+    /// host is named `localhost`, its address is a loopback name and no port or
+    /// user asks for a real SSH login.
+    pub fn is_local(&self) -> bool {
+        self.host == "localhost"
+            && matches!(self.address.as_str(), "localhost" | "127.0.0.1" | "::1")
+            && self.port.is_none()
+            && self.user.is_none()
+    }
+}
+
+/// What a script did: its exit status and everything it printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit status; 128 + N when a local process was killed by signal N, like a shell.
+    pub rc: i32,
+    /// Standard output, unmodified (may be binary).
+    pub stdout: Vec<u8>,
+    /// Standard error (with become: only the script's, sudo's own refusals are
+    /// reported as [`TransportError::Become`]).
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    /// Whether the script exited with status 0.
+    pub fn success(&self) -> bool {
+        self.rc == 0
+    }
+}
+
+impl std::fmt::Debug for ExecOutput {
+    /// Prints sizes, not content: a command's output may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecOutput")
+            .field("rc", &self.rc)
+            .field("stdout_bytes", &self.stdout.len())
+            .field("stderr_bytes", &self.stderr.len())
+            .finish()
+    }
+}
+
+/// A connection to one host, shared by everything that runs on it.
+///
+/// `Send + Sync` and every method takes `&self`, so the executor can share one
+/// per host (behind an `Arc`) across threads and runtimes.
+#[derive(Debug)]
+pub enum Transport {
+    /// A remote host over an OpenSSH multiplexed master.
+    Ssh(ssh::SshTransport),
+    /// This machine, without SSH.
+    Local(local::LocalTransport),
+}
+
+impl Transport {
+    /// Connects to a host: locally when [`ConnectOptions::is_local`], otherwise
+    /// over SSH (one master connection for the whole run). Fails with
+    /// [`TransportError::is_unreachable`] errors when the host cannot be reached,
+    /// logged in to, or its host key is wrong.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Transport, TransportError> {
+        if opts.is_local() {
+            Ok(Transport::local(opts.become_.clone()))
+        } else {
+            Transport::ssh(opts).await
+        }
+    }
+
+    /// Connects over SSH even for `localhost`, for callers that decide themselves.
+    pub async fn ssh(opts: &ConnectOptions) -> Result<Transport, TransportError> {
+        Ok(Transport::Ssh(ssh::SshTransport::connect(opts).await?))
+    }
+
+    /// This machine: commands run as `sh -c` (through `sudo -n -u USER` with become).
+    pub fn local(become_: Option<Become>) -> Transport {
+        Transport::Local(local::LocalTransport::new(become_))
+    }
+
+    /// The inventory name, for messages.
+    pub fn host(&self) -> &str {
+        match self {
+            Transport::Ssh(t) => t.host(),
+            Transport::Local(t) => t.host(),
+        }
+    }
+
+    /// Runs `sh -c SCRIPT` (under `sudo -n -u USER` with become), feeding `stdin`
+    /// when given (otherwise stdin is empty), and captures everything. A non-zero
+    /// exit status is not an error: the caller decides what it means.
+    pub async fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
+        match self {
+            Transport::Ssh(t) => t.exec(script, stdin).await,
+            Transport::Local(t) => t.exec(script, stdin).await,
+        }
+    }
+
+    /// Writes a file atomically in one round trip: temp file in the target's
+    /// directory (`.kbz-play.<basename>.<random>`), content written and fsynced,
+    /// owner, group and mode set, then renamed over the target. A failed or
+    /// interrupted write leaves the target untouched and removes the temp file.
+    ///
+    /// `mode: None` keeps the target's mode (0644 for a new file); `owner`/`group:
+    /// None` keep the target's owner/group when it exists and the writing user
+    /// may set them (root), else the writing user's defaults apply.
+    pub async fn write_file(&self, file: &crate::op::WriteFile) -> Result<(), TransportError> {
+        let failed = |reason| TransportError::WriteFile {
+            host: self.host().to_string(),
+            path: file.path.clone(),
+            reason,
+        };
+        let script = script::write_script(file).map_err(failed)?;
+        let out = self.exec(&script, Some(file.content.as_slice())).await?;
+        if out.rc == 0 {
+            Ok(())
+        } else {
+            Err(failed(script::failure_reason(&out)))
+        }
+    }
+
+    /// Reads a whole file; `Ok(None)` when it does not exist (or cannot be seen
+    /// at all, e.g. a parent directory is not searchable).
+    pub async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        if let Transport::Local(t) = self {
+            if let Some(answer) = t.read_file_directly(path).await {
+                return answer;
+            }
+        }
+        let out = self.exec(&script::read_script(path), None).await?;
+        match out.rc {
+            0 => Ok(Some(out.stdout)),
+            script::READ_MISSING_RC => Ok(None),
+            _ => Err(TransportError::ReadFile {
+                host: self.host().to_string(),
+                path: path.to_string(),
+                reason: script::failure_reason(&out),
+            }),
+        }
+    }
+
+    /// Closes the master connection cleanly (dropping the transport also does, synchronously).
+    pub async fn close(self) -> Result<(), TransportError> {
+        match self {
+            Transport::Ssh(t) => t.close().await,
+            Transport::Local(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Transport>();
+        check::<TransportError>();
+    }
+
+    #[test]
+    fn localhost_is_local_only_when_nothing_asks_for_ssh() {
+        let mut o = ConnectOptions::new("localhost", "127.0.0.1", PathBuf::from("/tmp"));
+        assert!(o.is_local());
+        o.port = Some(2222);
+        assert!(!o.is_local());
+        let o = ConnectOptions::new("web1", "127.0.0.1", PathBuf::from("/tmp"));
+        assert!(!o.is_local());
+        let o = ConnectOptions::new("localhost", "10.0.0.1", PathBuf::from("/tmp"));
+        assert!(!o.is_local());
+    }
+}

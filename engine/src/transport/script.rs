@@ -1,0 +1,339 @@
+//! The shell side of the transports: the command line that runs a script (with
+//! or without sudo), and the scripts behind `write_file` and `read_file`.
+//!
+//! Both transports run exactly these, so `localhost` and SSH hosts agree on
+//! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
+//! coreutils/busybox tools are assumed on the host (`mktemp`, `dd`, `stat -c`,
+//! `chown`, `chmod`, `mv`, `cat`).
+
+use super::{Become, ExecOutput, TransportError};
+use crate::op::WriteFile;
+use crate::shell::quote;
+
+/// Printed on stderr by the script before anything else under become. Its
+/// absence means sudo refused before the script ever ran.
+pub(crate) const BECOME_MARKER: &[u8] = b"\x01kbz-play\x01";
+
+/// `read_file`'s exit status for "no such file" (`cat` itself only uses 0 and 1).
+pub(crate) const READ_MISSING_RC: i32 = 3;
+
+/// Longest basename kept in a temp file name, so `.kbz-play.<name>.XXXXXX`
+/// stays under the usual 255-byte file name limit.
+const MAX_TEMP_BASENAME: usize = 200;
+
+/// The argv that runs `script` with `sh -c`, through `sudo -n` with become.
+pub(crate) fn argv(script: &str, become_: Option<&Become>) -> Vec<String> {
+    match become_ {
+        None => vec!["sh".into(), "-c".into(), script.into()],
+        Some(b) => vec![
+            "sudo".into(),
+            "-n".into(),
+            "-H".into(),
+            "-u".into(),
+            b.user.clone(),
+            "--".into(),
+            "sh".into(),
+            "-c".into(),
+            format!("printf '\\001kbz-play\\001' >&2\n{script}"),
+        ],
+    }
+}
+
+/// The same as [`argv`], as one command line for the remote login shell (ssh
+/// sends a single string, which the user's shell parses again).
+pub(crate) fn command_line(script: &str, become_: Option<&Become>) -> String {
+    crate::shell::join(argv(script, become_))
+}
+
+/// Under become: strips the marker from stderr, or turns sudo's refusal into
+/// [`TransportError::Become`]. Without become: the output as is.
+pub(crate) fn finish(host: &str, become_: Option<&Become>, mut out: ExecOutput) -> Result<ExecOutput, TransportError> {
+    let Some(b) = become_ else { return Ok(out) };
+    match find(&out.stderr, BECOME_MARKER) {
+        Some(at) => {
+            // Keep whatever sudo printed before (e.g. "unable to resolve host"): it is
+            // worth seeing, and the script's own output follows unchanged.
+            out.stderr.drain(at..at + BECOME_MARKER.len());
+            Ok(out)
+        }
+        None if out.rc == 0 => Ok(out),
+        None => Err(TransportError::Become {
+            host: host.to_string(),
+            user: b.user.clone(),
+            reason: reason_text(&out.stderr, out.rc),
+        }),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn reason_text(stderr: &[u8], rc: i32) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("exit status {rc}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Why a `write_file`/`read_file` script failed, from its stderr.
+pub(crate) fn failure_reason(out: &ExecOutput) -> String {
+    reason_text(&out.stderr, out.rc)
+}
+
+/// Splits an absolute file path into (directory, basename), refusing what
+/// cannot be a regular file's path.
+fn split_path(path: &str) -> Result<(&str, &str), String> {
+    if !path.starts_with('/') {
+        return Err("the path must be absolute".into());
+    }
+    if path.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
+    if base.is_empty() || base == "." || base == ".." {
+        return Err("the path must name a file, not a directory".into());
+    }
+    Ok((if dir.is_empty() { "/" } else { dir }, base))
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A name no other write will pick: the temp file is created with `O_EXCL`
+/// (`set -C`) anyway, this only has to make collisions unlikely.
+fn unique_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(d.as_nanos());
+    }
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
+
+/// The atomic write, run with the content on stdin. Exits 0 only once the
+/// target has been replaced; on any failure the temp file is gone and the
+/// target untouched. The byte count check is what makes an interrupted
+/// transfer (the stream just ends early) fail instead of installing a
+/// truncated file.
+///
+/// Forks are the main cost on the host, so the script uses builtins where it
+/// can: the temp file is created by the shell (`set -C`, i.e. `O_EXCL`, under
+/// umask 077) rather than `mktemp`, one `stat` reads the temp file's size and
+/// the target's metadata, and `chown` only runs when something changes.
+/// That leaves `dd` (write + fsync), `stat`, `chmod` and `mv`.
+pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
+    let (dir, base) = split_path(&file.path)?;
+    let dir = if dir == "/" { "" } else { dir };
+    let tmp = format!("{dir}/.kbz-play.{}.{}", truncate(base, MAX_TEMP_BASENAME), unique_suffix());
+    let len = file.content.len();
+    let mut s = format!("t={}\ntmp={}\n", quote(&file.path), quote(&tmp));
+    s.push_str(
+        "fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+         [ -d \"$t\" ] && fail \"$t is a directory\"\n\
+         umask 077\n\
+         set -C\n\
+         if ! { true; } > \"$tmp\"; then tmp=; fail \"cannot create a temp file next to $t\"; fi\n\
+         set +C\n\
+         trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
+         trap 'exit 1' HUP INT TERM PIPE\n\
+         dd of=\"$tmp\" bs=65536 conv=fsync status=none || fail \"cannot write $tmp\"\n\
+         if [ -e \"$t\" ]; then\n\
+         set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
+         [ $# = 8 ] || fail \"cannot stat $t\"\n\
+         n=$1 tu=$2 tg=$3 u=$6 g=$7 mode=$8\n\
+         else\n\
+         n=$(stat -c %s -- \"$tmp\") || exit 1\n\
+         u= mode=644\n\
+         fi\n",
+    );
+    s.push_str(&format!(
+        "[ \"$n\" = {len} ] || fail \"only $n of {len} bytes arrived (interrupted transfer?); $t left unchanged\"\n"
+    ));
+    // Owner and group first: chown clears setuid/setgid bits, chmod comes last.
+    if file.owner.is_none() || file.group.is_none() {
+        // Keep the target's ids. Succeeds as root; otherwise the file simply
+        // belongs to the writing user, as any non-root write would.
+        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" \"$tmp\" 2>/dev/null || :; fi\n");
+    }
+    let ids = match (&file.owner, &file.group) {
+        (Some(o), Some(g)) => Some(format!("chown -- {}", quote(&format!("{o}:{g}")))),
+        (Some(o), None) => Some(format!("chown -- {}", quote(o))),
+        (None, Some(g)) => Some(format!("chgrp -- {}", quote(g))),
+        (None, None) => None,
+    };
+    if let Some(cmd) = ids {
+        s.push_str(&format!("{cmd} \"$tmp\" || fail \"cannot set the owner/group of $t\"\n"));
+    }
+    if let Some(m) = file.mode {
+        s.push_str(&format!("mode={:o}\n", m & 0o7777));
+    }
+    s.push_str(
+        "[ \"$mode\" = 600 ] || chmod \"$mode\" \"$tmp\" || fail \"cannot set the mode of $t\"\n\
+         mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
+         tmp=\n",
+    );
+    Ok(s)
+}
+
+/// Prints the file, or exits with [`READ_MISSING_RC`] when it does not exist.
+pub(crate) fn read_script(path: &str) -> String {
+    format!("p={}\nif [ -e \"$p\" ]; then exec cat -- \"$p\"; fi\nexit {READ_MISSING_RC}\n", quote(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+
+    fn wf(path: &str, content: &[u8], mode: Option<u32>) -> WriteFile {
+        WriteFile { path: path.into(), content: Arc::new(content.to_vec()), mode, owner: None, group: None }
+    }
+
+    /// Runs a script locally with `sh -c`, feeding `stdin`.
+    fn run(script: &str, stdin: &[u8]) -> (i32, String) {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    fn leftovers(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".kbz-play."))
+            .collect()
+    }
+
+    #[test]
+    fn paths_are_checked() {
+        assert!(split_path("relative").is_err());
+        assert!(split_path("/etc/").is_err());
+        assert!(split_path("/etc/..").is_err());
+        assert_eq!(split_path("/f").unwrap(), ("/", "f"));
+        assert_eq!(split_path("/etc/a b").unwrap(), ("/etc", "a b"));
+        assert_eq!(truncate("héllo", 2), "h");
+    }
+
+    #[test]
+    fn write_replaces_the_target_and_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("it's a file");
+        std::fs::write(&target, "old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let file = wf(target.to_str().unwrap(), b"new\0binary\n", None);
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\0binary\n");
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn new_files_get_0644_or_the_given_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, mode, want) in [("a", None, 0o644), ("b", Some(0o640), 0o640)] {
+            let target = dir.path().join(name);
+            let file = wf(target.to_str().unwrap(), b"x", mode);
+            let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+            assert_eq!(rc, 0, "{err}");
+            assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, want);
+        }
+    }
+
+    #[test]
+    fn a_short_stream_leaves_the_target_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        std::fs::write(&target, "old").unwrap();
+        let file = wf(target.to_str().unwrap(), b"the whole new content", None);
+        // The connection "drops" after 7 bytes.
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content[..7]);
+        assert_eq!(rc, 1);
+        assert!(err.contains("only 7 of 21 bytes arrived"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn failures_remove_the_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        let mut file = wf(target.to_str().unwrap(), b"x", None);
+        file.owner = Some("no-such-user-kbz".into());
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 1);
+        assert!(err.contains("cannot set the owner/group"), "{err}");
+        assert!(!target.exists());
+        assert!(leftovers(dir.path()).is_empty());
+        // A directory in the way is refused before anything is written.
+        std::fs::create_dir(&target).unwrap();
+        let (rc, err) = run(&write_script(&wf(target.to_str().unwrap(), b"x", None)).unwrap(), b"x");
+        assert_eq!(rc, 1);
+        assert!(err.contains("is a directory"), "{err}");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn read_distinguishes_missing_from_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rc, _) = run(&read_script(dir.path().join("nope").to_str().unwrap()), b"");
+        assert_eq!(rc, READ_MISSING_RC);
+        let (rc, err) = run(&read_script(dir.path().to_str().unwrap()), b"");
+        assert_eq!(rc, 1, "{err}");
+    }
+
+    #[test]
+    fn become_marker_is_stripped_or_reported() {
+        let b = Become::default();
+        let out = |stderr: &[u8], rc| ExecOutput { rc, stdout: vec![], stderr: stderr.to_vec() };
+        let ok = finish("h", Some(&b), out(b"sudo: unable to resolve host h\n\x01kbz-play\x01oops\n", 2)).unwrap();
+        assert_eq!(ok.stderr, b"sudo: unable to resolve host h\noops\n");
+        assert_eq!(ok.rc, 2);
+        let err = finish("h", Some(&b), out(b"sudo: a password is required\n", 1)).unwrap_err();
+        assert!(matches!(err, TransportError::Become { .. }), "{err}");
+        assert!(err.to_string().contains("NOPASSWD"), "{err}");
+        // Without become, stderr is the script's own.
+        let plain = finish("h", None, out(b"sudo: a password is required\n", 1)).unwrap();
+        assert_eq!(plain.rc, 1);
+    }
+
+    #[test]
+    fn become_command_line_prints_the_marker_first() {
+        let line = command_line("echo 'hi'", Some(&Become { user: "postgres".into() }));
+        assert!(line.starts_with("sudo -n -H -u postgres -- sh -c "), "{line}");
+        let out = Command::new("sh").arg("-c").arg(command_line("echo 'hi' >&2", None)).output().unwrap();
+        assert_eq!(out.stderr, b"hi\n");
+        // The become script, run without sudo, shows the marker then the script's stderr.
+        let script = argv("echo 'hi' >&2", Some(&Become::default())).pop().unwrap();
+        let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+        assert_eq!(out.stderr, b"\x01kbz-play\x01hi\n");
+    }
+}

@@ -1,0 +1,276 @@
+//! SSH through one OpenSSH multiplexed master per host (the `openssh` crate,
+//! native mux). The system `ssh` does the connecting, so the user's ssh config,
+//! agent, `ProxyJump` and `known_hosts` apply; each command is then a channel on
+//! the master, opened over its unix socket without a new handshake.
+//!
+//! The master is started with `ControlPersist` of [`IDLE_PERSIST_SECS`]: a run
+//! that dies without closing leaves no ssh process behind for long. A master
+//! that went away (idle, host rebooted) is restarted transparently when the
+//! next command finds its socket dead, which is safe because that command never
+//! started. Commands that were running when the connection dropped fail with
+//! [`TransportError::Disconnected`] and are never retried.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+
+use super::error::connect_error;
+use super::{script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
+
+/// Commands one host runs at once. sshd refuses channels beyond its
+/// `MaxSessions` (10 by default) per connection; a little headroom is left for
+/// the user's own `ssh` sharing the master.
+pub const MAX_CHANNELS: usize = 8;
+
+/// How long an idle master survives without clients (see the module doc).
+pub const IDLE_PERSIST_SECS: usize = 300;
+
+/// `ServerAliveInterval`: a dead peer is noticed after three missed probes.
+const SERVER_ALIVE: Duration = Duration::from_secs(15);
+
+/// Longest control directory that leaves room for what ssh appends
+/// (`/.ssh-connectionXXXXXX/master.XXXXXXXXXXXXXXXX`, 47 bytes) within the
+/// 108-byte unix socket path limit.
+const MAX_CONTROL_DIR_LEN: usize = 60;
+
+/// A remote host over its multiplexed master connection.
+#[derive(Debug)]
+pub struct SshTransport {
+    opts: ConnectOptions,
+    /// The current master; replaced (never mutated) when it is restarted.
+    session: Mutex<Arc<Session>>,
+    /// Serialises restarts so concurrent commands start one new master, not several.
+    reconnecting: tokio::sync::Mutex<()>,
+    /// Limits concurrent channels to [`MAX_CHANNELS`].
+    channels: Semaphore,
+}
+
+impl SshTransport {
+    /// Starts the master connection; fails with an error that says whether the
+    /// host is unreachable, refused us, or presented a bad host key.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self, TransportError> {
+        let session = launch(opts).await?;
+        Ok(SshTransport {
+            opts: opts.clone(),
+            session: Mutex::new(Arc::new(session)),
+            reconnecting: tokio::sync::Mutex::new(()),
+            channels: Semaphore::new(MAX_CHANNELS),
+        })
+    }
+
+    /// The inventory name, for messages.
+    pub fn host(&self) -> &str {
+        &self.opts.host
+    }
+
+    /// The current master's control socket: `ssh -S PATH -O check x` talks to it,
+    /// which helps when debugging a run.
+    pub fn control_socket(&self) -> std::path::PathBuf {
+        self.current().control_socket().to_path_buf()
+    }
+
+    fn current(&self) -> Arc<Session> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces `stale` with a new master, unless another caller already did.
+    async fn reconnect(&self, stale: &Arc<Session>) -> Result<Arc<Session>, TransportError> {
+        let _one_at_a_time = self.reconnecting.lock().await;
+        let current = self.current();
+        if !Arc::ptr_eq(&current, stale) {
+            return Ok(current);
+        }
+        let fresh = Arc::new(launch(&self.opts).await?);
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// Runs `sh -c SCRIPT` on the host; see [`super::Transport::exec`].
+    pub async fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
+        let cmdline = script::command_line(script, self.opts.become_.as_ref());
+        let _permit = self.channels.acquire().await.map_err(|_| self.exec_error("the transport is closing".into()))?;
+        let mut session = self.current();
+        let mut child = match spawn(&session, &cmdline, stdin.is_some()).await {
+            Err(openssh::Error::Disconnected) => {
+                session = self.reconnect(&session).await?;
+                spawn(&session, &cmdline, stdin.is_some()).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.spawn_error(e))?;
+
+        let pipe = child.stdin().take();
+        let feed = async move {
+            if let (Some(mut pipe), Some(data)) = (pipe, stdin) {
+                // A script that does not read its stdin closes it early: not an error.
+                match pipe.write_all(data).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+                    _ => {}
+                }
+                let _ = pipe.shutdown().await;
+            }
+            Ok(())
+        };
+        let (fed, stdout, stderr) = tokio::join!(feed, read_all(child.stdout().take()), read_all(child.stderr().take()));
+        let io = |what: &str, e: std::io::Error| self.exec_error(format!("{what}: {e}"));
+        fed.map_err(|e| io("sending stdin", e))?;
+        let stdout = stdout.map_err(|e| io("reading stdout", e))?;
+        let stderr = stderr.map_err(|e| io("reading stderr", e))?;
+
+        let rc = match child.wait().await {
+            Ok(status) => status.code().unwrap_or(-1),
+            Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
+                // The mux protocol cannot tell a killed process from a lost connection.
+                return Err(match session.check().await {
+                    Ok(()) => self.exec_error("the remote process was killed by a signal".into()),
+                    Err(e) => TransportError::Disconnected {
+                        host: self.opts.host.clone(),
+                        reason: format!("while running a command ({}); it may or may not have completed", chain(&e)),
+                    },
+                });
+            }
+            Err(e) => return Err(self.exec_error(chain(&e))),
+        };
+        script::finish(&self.opts.host, self.opts.become_.as_ref(), ExecOutput { rc, stdout, stderr })
+    }
+
+    fn exec_error(&self, reason: String) -> TransportError {
+        TransportError::Exec { host: self.opts.host.clone(), reason }
+    }
+
+    fn spawn_error(&self, e: openssh::Error) -> TransportError {
+        match e {
+            openssh::Error::Disconnected => TransportError::Disconnected {
+                host: self.opts.host.clone(),
+                reason: "the master connection went away and could not be restarted".into(),
+            },
+            openssh::Error::InvalidCommand => self.exec_error("the script contains a NUL byte".into()),
+            other => self.exec_error(format!("cannot open a channel ({})", chain(&other))),
+        }
+    }
+
+    /// Stops the master (it exits once no channel is open) and removes its socket directory.
+    pub async fn close(self) -> Result<(), TransportError> {
+        let session = self.session.into_inner().unwrap_or_else(|e| e.into_inner());
+        match Arc::try_unwrap(session) {
+            Ok(session) => match session.close().await {
+                Ok(()) | Err(openssh::Error::Disconnected) => Ok(()),
+                Err(e) => Err(TransportError::Exec {
+                    host: self.opts.host.clone(),
+                    reason: format!("closing the master connection: {}", chain(&e)),
+                }),
+            },
+            // A command still holds it; the last one to finish drops it, which
+            // stops the master synchronously.
+            Err(_shared) => Ok(()),
+        }
+    }
+}
+
+/// Opens one channel running `cmdline`.
+async fn spawn<'s>(
+    session: &'s Session,
+    cmdline: &str,
+    with_stdin: bool,
+) -> Result<openssh::Child<&'s Session>, openssh::Error> {
+    session
+        .raw_command(cmdline)
+        .stdin(if with_stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .await
+}
+
+async fn read_all<R: AsyncRead + Unpin>(pipe: Option<R>) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut buf).await?;
+    }
+    Ok(buf)
+}
+
+/// An error and its sources on one line: openssh's top-level messages are
+/// generic ("failed to connect to the ssh multiplex server").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Starts a master connection for `opts`.
+async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
+    let host = || opts.host.clone();
+    if opts.address.is_empty() || opts.address.starts_with('-') {
+        return Err(TransportError::Unreachable {
+            host: host(),
+            reason: format!("{:?} is not a valid address", opts.address),
+        });
+    }
+    let dir = &opts.control_dir;
+    if dir.as_os_str().len() > MAX_CONTROL_DIR_LEN {
+        return Err(TransportError::Io {
+            host: host(),
+            context: format!(
+                "the control directory {} is too long for a unix socket path (at most {MAX_CONTROL_DIR_LEN} bytes)",
+                dir.display()
+            ),
+            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        });
+    }
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|source| TransportError::Io {
+            host: host(),
+            context: format!("cannot create the control directory {}", dir.display()),
+            source,
+        })?;
+    }
+
+    let mut b = SessionBuilder::default();
+    b.known_hosts_check(match opts.known_hosts {
+        HostKeyPolicy::AcceptNew => KnownHosts::Add,
+        HostKeyPolicy::Strict => KnownHosts::Strict,
+    })
+    .connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
+    .server_alive_interval(SERVER_ALIVE)
+    .control_directory(dir)
+    .control_persist(ControlPersist::IdleFor(NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN)));
+    if let Some(user) = &opts.user {
+        b.user(user.clone());
+    }
+    if let Some(port) = opts.port {
+        b.port(port);
+    }
+    if let Some(key) = &opts.identity_file {
+        b.keyfile(key);
+    }
+    if let Some(config) = &opts.ssh_config {
+        b.config_file(config);
+    }
+    b.connect_mux(&opts.address).await.map_err(|e| match e {
+        // openssh's connect error carries ssh's stderr as its message; an
+        // OS error instead means `ssh` itself could not be run.
+        openssh::Error::Connect(io) if io.raw_os_error().is_none() => connect_error(opts, &io.to_string()),
+        openssh::Error::Connect(source) => TransportError::Io {
+            host: host(),
+            context: "cannot run `ssh` (is the OpenSSH client installed?)".into(),
+            source,
+        },
+        openssh::Error::Master(source) => TransportError::Io {
+            host: host(),
+            context: format!("cannot create the control socket directory in {}", dir.display()),
+            source,
+        },
+        other => TransportError::Unreachable { host: host(), reason: chain(&other) },
+    })
+}

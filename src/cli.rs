@@ -1,0 +1,167 @@
+//! Command-line arguments. Flag names follow Ansible's wherever one exists,
+//! so an operator's habits carry over.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Rhai playbooks over SSH, idempotent by content hash.
+///
+/// `kbz-play PLAYBOOK.rhai -i INVENTORY` runs a playbook: every operation
+/// compares the host's state with the desired one and changes only what
+/// differs, so a rerun changes nothing and costs about one round trip per host.
+#[derive(Debug, Parser)]
+#[command(name = "kbz-play", version, about, long_about, propagate_version = true)]
+#[command(after_help = "Examples:\n  \
+    kbz-play playbooks/site.rhai -i playbooks/inventory/servers.tsv\n  \
+    kbz-play playbooks/site.rhai -i inv.tsv --check --diff\n  \
+    kbz-play playbooks/site.rhai -i inv.tsv --limit redis --tags sentinel -e redis_port=6380\n  \
+    kbz-play render playbooks/site.rhai -i inv.tsv --out review/\n  \
+    kbz-play doc template")]
+pub struct Cli {
+    /// What to do; without a subcommand, the playbook is run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands. `run` is implied when the first argument is a playbook.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a playbook against the inventory (the default).
+    Run(RunArgs),
+    /// Write every file each host would receive, and the commands it would
+    /// run, into a folder for review; connects nowhere.
+    Render(RenderArgs),
+    /// List the operations, or describe one with its parameters.
+    Doc {
+        /// An operation name, e.g. `template`.
+        op: Option<String>,
+    },
+    /// Show the inventory: hosts, groups and their merged variables.
+    Inventory {
+        /// The inventory (TSV, Ansible YAML, or a folder holding one).
+        #[arg(short, long, env = "KBZ_INVENTORY")]
+        inventory: PathBuf,
+        /// Only hosts matching this pattern.
+        #[arg(short, long)]
+        limit: Option<String>,
+    },
+}
+
+/// Options shared by `run` and `render`.
+#[derive(Debug, Args)]
+pub struct PlaybookArgs {
+    /// The playbook, a Rhai script.
+    pub playbook: PathBuf,
+    /// The inventory: servers.tsv, an Ansible YAML inventory, or a folder holding one.
+    #[arg(short, long, env = "KBZ_INVENTORY")]
+    pub inventory: PathBuf,
+    /// Only hosts matching this pattern (`redis`, `db*`, `a:&b`, `a:!b`).
+    #[arg(short, long)]
+    pub limit: Option<String>,
+    /// Only ops carrying one of these tags (comma-separated, repeatable).
+    #[arg(short, long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip ops carrying one of these tags.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Extra variables, highest precedence: `k=v k2=v2`, a JSON/YAML map, or `@file.yml`.
+    #[arg(short, long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// More output (`-v` shows unchanged ops too).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `kbz-play run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: PlaybookArgs,
+    /// Show what would change; change nothing.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show unified diffs of changed files (secrets masked).
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// How many hosts to work on at once.
+    #[arg(short, long, default_value_t = 50)]
+    pub forks: usize,
+    /// Remote user (the inventory's ansible_user wins).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Run commands and write files as root through `sudo -n`.
+    #[arg(short, long = "become")]
+    pub become_: bool,
+    /// The user to become.
+    #[arg(long, default_value = "root")]
+    pub become_user: String,
+    /// SSH private key.
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// OpenSSH config file (`ssh -F`); ~/.ssh/config is used otherwise.
+    #[arg(short = 'F', long, value_name = "FILE", env = "KBZ_SSH_CONFIG")]
+    pub ssh_config: Option<PathBuf>,
+    /// Refuse hosts whose key is not already known (default: record new keys,
+    /// refuse changed ones, like OpenSSH's accept-new).
+    #[arg(long)]
+    pub strict_host_keys: bool,
+    /// Connection timeout in seconds.
+    #[arg(short = 'T', long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
+    #[arg(short, long, value_enum, default_value_t = Output::Auto)]
+    pub output: Output,
+    /// Where the probe cache lives (default ~/.cache/kbz-play).
+    #[arg(long, value_name = "DIR", env = "KBZ_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the probe cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `kbz-play render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: PlaybookArgs,
+    /// The folder to write into (DIR/HOST/etc/..., DIR/HOST/commands.sh);
+    /// emptied first.
+    #[arg(long, default_value = "review")]
+    pub out: PathBuf,
+    /// Print every rendered operation, not only errors.
+    #[arg(long = "show-ops")]
+    pub verbose_output: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Progress bars on a terminal, plain lines otherwise.
+    Auto,
+    /// One line per event.
+    Plain,
+    /// One JSON object per line.
+    Json,
+    /// Only warnings, errors and the recap.
+    Quiet,
+}
+
+const SUBCOMMANDS: &[&str] = &["run", "render", "doc", "inventory", "help"];
+
+/// Parses argv, inserting `run` when the first argument is not a subcommand
+/// (so `kbz-play site.rhai -i inv` works).
+pub fn parse() -> Cli {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        let is_flag = first.starts_with('-');
+        if !is_flag && !SUBCOMMANDS.contains(&first) {
+            args.insert(1, "run".into());
+        } else if is_flag && !matches!(first, "-h" | "--help" | "-V" | "--version") {
+            args.insert(1, "run".into());
+        }
+    }
+    Cli::parse_from(args)
+}

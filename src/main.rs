@@ -1,0 +1,219 @@
+//! `kbz-play`: the thin binary. Parses the command line, builds the engine's
+//! settings and reporter, and maps outcomes to exit codes (Ansible's: 0 ok,
+//! 2 a host failed, 4 a host was unreachable; 1 for errors before any host
+//! was touched: bad playbook, inventory or arguments).
+
+mod cli;
+mod render;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use kbz_engine::cache::Cache;
+use kbz_engine::inventory::{Inventory, Vars};
+use kbz_engine::report::{self, Reporter};
+use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
+use kbz_engine::script::{Playbook, ScriptEnv};
+use kbz_engine::secrets::Secrets;
+use kbz_engine::template::Templates;
+use kbz_engine::transport::{Become, HostKeyPolicy};
+
+pub use cli::{Command, Output, PlaybookArgs, RunArgs};
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Render(args) => render::render(args),
+        Command::Doc { op } => doc(op.as_deref()),
+        Command::Inventory { inventory, limit } => show_inventory(&inventory, limit.as_deref()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads the inventory, with the file named in the error.
+fn load_inventory(path: &Path) -> Result<Inventory> {
+    Ok(Inventory::load(path)?)
+}
+
+/// Parses `-e` values: `k=v k2=v2`, a JSON or YAML map, or `@file` (YAML/JSON).
+pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
+    let mut vars = Vars::new();
+    for item in items {
+        let item = item.trim();
+        if let Some(file) = item.strip_prefix('@') {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read extra vars file {file}"))?;
+            let value: serde_json::Value = yaml_serde::from_str(&text).with_context(|| format!("{file}: invalid YAML"))?;
+            let serde_json::Value::Object(map) = value else { bail!("{file}: extra vars must be a map") };
+            vars.extend(map);
+        } else if item.starts_with('{') {
+            let value: serde_json::Value = yaml_serde::from_str(item).context("-e: invalid JSON/YAML map")?;
+            let serde_json::Value::Object(map) = value else { bail!("-e: extra vars must be a map") };
+            vars.extend(map);
+        } else {
+            for pair in item.split_whitespace() {
+                let Some((k, v)) = pair.split_once('=') else {
+                    bail!("-e {pair:?}: expected key=value, a JSON map, or @file.yml");
+                };
+                vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+            }
+        }
+    }
+    Ok(vars)
+}
+
+/// Passes on only what needs attention: failures, warnings and the recap.
+struct Quiet(Box<dyn Reporter>);
+
+impl Reporter for Quiet {
+    fn event(&self, event: &report::Event) {
+        use report::{Event, OpStatus};
+        let keep = match event {
+            Event::OpEnd { status, .. } => *status == OpStatus::Failed,
+            Event::Warn { .. } | Event::Unreachable { .. } | Event::HostFailed { .. } | Event::RunEnd { .. } => true,
+            _ => false,
+        };
+        if keep {
+            self.0.event(event);
+        }
+    }
+
+    fn finish(&self) {
+        self.0.finish();
+    }
+}
+
+fn reporter(output: Output, verbose: u8, secrets: &Secrets) -> Arc<dyn Reporter> {
+    let inner: Box<dyn Reporter> = match output {
+        Output::Quiet => Box::new(Quiet(Box::new(report::plain::Plain::stdout(verbose)))),
+        Output::Json => Box::new(report::json::Json::stdout()),
+        Output::Plain => Box::new(report::plain::Plain::stdout(verbose)),
+        Output::Auto if std::io::stdout().is_terminal() => Box::new(report::tty::Tty::new(verbose)),
+        Output::Auto => Box::new(report::plain::Plain::stdout(verbose)),
+    };
+    Arc::new(report::masked::Masked::new(inner, secrets.clone()))
+}
+
+/// Loads the playbook with the standard library registered.
+pub fn load_playbook(common: &PlaybookArgs, inventory: Arc<Inventory>, extra_vars: Vars, reporter: Arc<dyn Reporter>) -> Result<Playbook> {
+    let env = Arc::new(ScriptEnv { inventory, extra_vars, reporter });
+    Ok(Playbook::load(&common.playbook, env, &kbz_stdlib::register)?)
+}
+
+fn run(args: RunArgs) -> Result<u8> {
+    execute(args, None)
+}
+
+/// Runs (or, with `render`, renders) a playbook.
+pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
+    let common = &args.common;
+    let inventory = Arc::new(load_inventory(&common.inventory)?);
+    let extra_vars = parse_extra_vars(&common.extra_vars)?;
+    let secrets = Secrets::default();
+    let reporter = reporter(args.output, common.verbose, &secrets);
+    let playbook = Arc::new(load_playbook(common, inventory.clone(), extra_vars.clone(), reporter.clone())?);
+    let cache = if args.no_cache {
+        Cache::disabled()
+    } else {
+        Cache::new(&args.cache_dir.clone().unwrap_or_else(Cache::default_base), &common.inventory)
+    };
+    let control_dir = std::env::temp_dir().join(format!("kbz-play-{}", std::process::id()));
+    std::fs::create_dir_all(&control_dir).with_context(|| format!("cannot create {}", control_dir.display()))?;
+    let settings = RunSettings {
+        check: args.check,
+        diff: args.diff,
+        tags: common.tags.clone(),
+        skip_tags: common.skip_tags.clone(),
+        forks: args.forks,
+        limit: common.limit.clone(),
+        extra_vars,
+        connect: ConnectDefaults {
+            user: args.user.clone(),
+            identity_file: args.private_key.clone(),
+            ssh_config: args.ssh_config.clone(),
+            known_hosts: if args.strict_host_keys { HostKeyPolicy::Strict } else { HostKeyPolicy::AcceptNew },
+            connect_timeout: Duration::from_secs(args.timeout),
+            become_: args.become_.then(|| Become { user: args.become_user.clone() }),
+            control_dir: control_dir.clone(),
+        },
+        cache,
+        render,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(args.forks.max(1) + 8)
+        .build()
+        .context("cannot start the async runtime")?;
+    let shared = Arc::new(Shared {
+        settings,
+        reporter,
+        templates: Templates::new(&playbook.root),
+        inventory,
+        secrets,
+        root: playbook.root.clone(),
+        rt: runtime.handle().clone(),
+    });
+    let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));
+    let _ = std::fs::remove_dir_all(&control_dir);
+    Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
+}
+
+fn doc(op: Option<&str>) -> Result<u8> {
+    let docs = kbz_stdlib::docs();
+    match op {
+        None => {
+            println!("Operations (kbz-play doc OP for parameters):\n");
+            let width = docs.iter().map(|d| d.name.len()).max().unwrap_or(0);
+            for d in &docs {
+                println!("  {:width$}  {}", d.name, d.summary);
+            }
+        }
+        Some(name) => {
+            let Some(d) = docs.iter().find(|d| d.name == name) else {
+                let names: Vec<&str> = docs.iter().map(|d| d.name).collect();
+                let hint = kbz_engine::op::suggest(name, names.iter().copied())
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
+                bail!("no operation named '{name}'{hint} (kbz-play doc lists them)");
+            };
+            println!("{}: {}\n", d.name, d.summary);
+            println!("Parameters:");
+            for p in d.params {
+                let default = p.default.map(|v| format!("default {v}")).unwrap_or_else(|| "required".into());
+                println!("  {} ({}, {})\n      {}", p.name, p.ty, default, p.doc);
+            }
+            println!("  tags (string or array of strings, default none)\n      Tags for --tags/--skip-tags.");
+            println!("\nExample:\n  {}", d.example.replace('\n', "\n  "));
+        }
+    }
+    Ok(0)
+}
+
+fn show_inventory(path: &PathBuf, limit: Option<&str>) -> Result<u8> {
+    let inventory = load_inventory(path)?;
+    let hosts = match limit {
+        Some(l) => inventory.select(l)?,
+        None => inventory.hosts().iter().collect(),
+    };
+    let out: Vec<serde_json::Value> = hosts
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "name": h.name, "address": h.address, "port": h.port, "user": h.user,
+                "groups": h.groups, "vars": h.vars,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(0)
+}

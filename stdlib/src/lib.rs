@@ -1,0 +1,97 @@
+//! kbz-play's built-in operations, exposed to Rhai.
+//!
+//! Each operation lives in its own module under `ops/`: a serde argument
+//! struct with its [`Param`] table, and a [`kbz_engine::op::Operation`] that
+//! lists probes and plans purely from their answers. [`register`] makes
+//! them Rhai functions, [`docs`] feeds `kbz-play doc` from the same tables
+//! the engine checks calls against, and [`build_for_test`] builds any
+//! operation from JSON so plans can be tested without a host.
+
+use kbz_engine::op::{OpArgs, Operation, Param};
+
+mod ops;
+mod register;
+
+use ops::{command, copy, facts, file, group, line, package, service, sysctl, template, user, wait_for};
+
+/// One operation's documentation, as `kbz-play doc` prints it.
+#[derive(Debug, Clone, Copy)]
+pub struct OpDoc {
+    /// The Rhai function name.
+    pub name: &'static str,
+    /// One line saying what it is for.
+    pub summary: &'static str,
+    /// A short Rhai example.
+    pub example: &'static str,
+    /// Every parameter, in the order a reader needs them.
+    pub params: &'static [Param],
+}
+
+impl OpDoc {
+    fn of<A: OpArgs>() -> OpDoc {
+        OpDoc { name: A::OP, summary: A::SUMMARY, example: A::EXAMPLE, params: A::PARAMS }
+    }
+}
+
+/// Registers every operation (and `facts()`) as Rhai functions. The engine
+/// registers `OpResult`, which they return.
+pub fn register(engine: &mut rhai::Engine) {
+    file::register(engine);
+    copy::register(engine);
+    template::register(engine);
+    line::register(engine);
+    command::register::<command::Argv>(engine);
+    command::register::<command::Sh>(engine);
+    package::register(engine);
+    service::register(engine);
+    sysctl::register(engine);
+    user::register(engine);
+    group::register(engine);
+    wait_for::register(engine);
+    facts::register(engine);
+}
+
+/// The documentation of every operation, in the order of [`register`].
+pub fn docs() -> Vec<OpDoc> {
+    vec![
+        OpDoc::of::<file::Args>(),
+        OpDoc::of::<copy::Args>(),
+        OpDoc::of::<template::Args>(),
+        OpDoc::of::<line::Args>(),
+        OpDoc::of::<command::Args<command::Argv>>(),
+        OpDoc::of::<command::Args<command::Sh>>(),
+        OpDoc::of::<package::Args>(),
+        OpDoc::of::<service::Args>(),
+        OpDoc::of::<sysctl::Args>(),
+        OpDoc::of::<user::Args>(),
+        OpDoc::of::<group::Args>(),
+        OpDoc::of::<wait_for::Args>(),
+        OpDoc::of::<facts::Args>(),
+    ]
+}
+
+/// Builds operation `op` from JSON arguments, as a Rhai map call would,
+/// but without a host: `copy`'s `src` is read as a plain local path, and
+/// `template` (which renders for a host) is refused. For offline tests of
+/// plans; the error is the message a script would see.
+pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Operation>, String> {
+    use ops::build_op;
+    let dynamic = rhai::serde::to_dynamic(args).map_err(|e| e.to_string())?;
+    let env = &ops::LocalEnv;
+    let built = match op {
+        "file" => build_op::<file::Args>(&dynamic, env),
+        "copy" => build_op::<copy::Args>(&dynamic, env),
+        "template" => build_op::<template::Args>(&dynamic, env),
+        "line" => build_op::<line::Args>(&dynamic, env),
+        "command" => build_op::<command::Args<command::Argv>>(&dynamic, env),
+        "shell" => build_op::<command::Args<command::Sh>>(&dynamic, env),
+        "package" => build_op::<package::Args>(&dynamic, env),
+        "service" => build_op::<service::Args>(&dynamic, env),
+        "sysctl" => build_op::<sysctl::Args>(&dynamic, env),
+        "user" => build_op::<user::Args>(&dynamic, env),
+        "group" => build_op::<group::Args>(&dynamic, env),
+        "wait_for" => build_op::<wait_for::Args>(&dynamic, env),
+        other => return Err(format!("no operation {other:?} to build")),
+    };
+    built.map_err(|f| f.to_string())
+}

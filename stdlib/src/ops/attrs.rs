@@ -1,0 +1,254 @@
+//! Mode, owner and group: how `file`, `copy` and `template` parse them,
+//! compare them with a [`PathState`], and fix them.
+
+use std::fmt;
+
+use kbz_engine::op::{Action, Change, Symbol};
+use kbz_engine::probe::PathState;
+use kbz_engine::shell::quote;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use super::values::account_name;
+
+/// Permission bits, written `"0644"` (a string, always octal) or `0o644`
+/// (a Rhai int). A plain `644` int is decimal, i.e. `0o1204`: the docs warn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mode(pub u32);
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Mode;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mode like \"0644\" or 0o644")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Mode, E> {
+                parse_mode(v).map(Mode).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Mode, E> {
+                match u32::try_from(v) {
+                    Ok(m) if m <= 0o7777 => Ok(Mode(m)),
+                    _ => Err(E::custom(format!("mode {v} is out of range (0 to 0o7777)"))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Mode, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses an octal mode string: `"0644"`, `"644"`, `"0o644"`, `"2755"`.
+/// Symbolic modes (`u+x`) are refused: they are relative to the current
+/// mode, so a plan could not say what the result is.
+pub(crate) fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    let ok = !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if ok && m <= 0o7777 => Ok(m),
+        _ => Err(format!("mode must be octal like \"0644\" or \"2755\", got {s:?}")),
+    }
+}
+
+/// How modes read in summaries and commands: `0644`.
+pub(crate) fn fmt_mode(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// The attributes an operation wants on a path; `None` leaves one alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Attrs {
+    /// Permission bits.
+    pub mode: Option<u32>,
+    /// Owner name (or numeric id).
+    pub owner: Option<String>,
+    /// Group name (or numeric id).
+    pub group: Option<String>,
+}
+
+impl Attrs {
+    /// Checks the names and builds the attributes.
+    pub fn new(mode: Option<Mode>, owner: Option<String>, group: Option<String>) -> Result<Self, String> {
+        for (param, value) in [("owner", &owner), ("group", &group)] {
+            if let Some(v) = value {
+                if !v.bytes().all(|b| b.is_ascii_digit()) {
+                    account_name(param, v)?;
+                }
+            }
+        }
+        Ok(Attrs { mode: mode.map(|m| m.0), owner, group })
+    }
+
+    /// What differs from `current`, as `owner root -> redis` summaries, in
+    /// the order [`Attrs::fix`] applies them.
+    pub fn differences(&self, current: &PathState) -> Vec<String> {
+        self.diffs(current).into_iter().map(|d| d.summary()).collect()
+    }
+
+    /// One change per attribute that differs from `current`. For links the
+    /// ownership commands act on the link itself (`-h`), and the mode is
+    /// never set (links have none).
+    pub fn fix(&self, path: &str, current: &PathState, link: bool) -> Vec<Change> {
+        self.diffs(current)
+            .into_iter()
+            .map(|d| Change::new(Symbol::Update, d.summary(), vec![d.attr.action(path, link)]))
+            .collect()
+    }
+
+    /// For a path being created: `mode 0750, owner redis` (what will be set).
+    pub fn describe(&self) -> Vec<String> {
+        self.wanted().map(|a| a.describe()).collect()
+    }
+
+    /// Commands setting every wanted attribute on a new path: ownership
+    /// first, because `chown` clears setuid and setgid bits.
+    pub fn set_all(&self, path: &str, link: bool) -> Vec<Action> {
+        self.wanted().map(|a| a.action(path, link)).collect()
+    }
+
+    fn wanted(&self) -> impl Iterator<Item = Attr<'_>> {
+        let owner = self.owner.as_deref().map(Attr::Owner);
+        let group = self.group.as_deref().map(Attr::Group);
+        let mode = self.mode.map(Attr::Mode);
+        owner.into_iter().chain(group).chain(mode)
+    }
+
+    fn diffs<'a>(&'a self, current: &'a PathState) -> Vec<Diff<'a>> {
+        self.wanted()
+            .filter_map(|attr| {
+                let before = match attr {
+                    Attr::Owner(o) => (current.owner != o).then(|| current.owner.clone()),
+                    Attr::Group(g) => (current.group != g).then(|| current.group.clone()),
+                    Attr::Mode(m) => (current.mode != m).then(|| fmt_mode(current.mode)),
+                };
+                before.map(|before| Diff { attr, before })
+            })
+            .collect()
+    }
+}
+
+/// One wanted attribute.
+#[derive(Debug, Clone, Copy)]
+enum Attr<'a> {
+    Owner(&'a str),
+    Group(&'a str),
+    Mode(u32),
+}
+
+impl Attr<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Attr::Owner(_) => "owner",
+            Attr::Group(_) => "group",
+            Attr::Mode(_) => "mode",
+        }
+    }
+
+    fn value(self) -> String {
+        match self {
+            Attr::Owner(v) | Attr::Group(v) => v.to_string(),
+            Attr::Mode(m) => fmt_mode(m),
+        }
+    }
+
+    fn describe(self) -> String {
+        format!("{} {}", self.name(), self.value())
+    }
+
+    fn action(self, path: &str, link: bool) -> Action {
+        let h = if link { "-h " } else { "" };
+        let path = quote(path);
+        Action::exec(match self {
+            Attr::Owner(o) => format!("chown {h}{} {path}", quote(o)),
+            Attr::Group(g) => format!("chgrp {h}{} {path}", quote(g)),
+            Attr::Mode(m) => format!("chmod {} {path}", fmt_mode(m)),
+        })
+    }
+}
+
+/// A wanted attribute and the value it replaces.
+struct Diff<'a> {
+    attr: Attr<'a>,
+    before: String,
+}
+
+impl Diff<'_> {
+    fn summary(&self) -> String {
+        format!("{} {} -> {}", self.attr.name(), self.before, self.attr.value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kbz_engine::probe::PathKind;
+
+    fn state(mode: u32, owner: &str, group: &str) -> PathState {
+        PathState {
+            kind: PathKind::File,
+            mode,
+            owner: owner.into(),
+            group: group.into(),
+            ..PathState::missing()
+        }
+    }
+
+    #[test]
+    fn modes_parse_as_octal() {
+        assert_eq!(parse_mode("0644"), Ok(0o644));
+        assert_eq!(parse_mode("644"), Ok(0o644));
+        assert_eq!(parse_mode("0o750"), Ok(0o750));
+        assert_eq!(parse_mode("2755"), Ok(0o2755));
+        assert_eq!(parse_mode("04755"), Ok(0o4755));
+        for bad in ["", "0648", "u+x", "17777", "0o", "-644", "000644"] {
+            assert!(parse_mode(bad).is_err(), "{bad}");
+        }
+        assert_eq!(fmt_mode(0o644), "0644");
+        assert_eq!(fmt_mode(0o4755), "4755");
+    }
+
+    #[test]
+    fn modes_deserialize_from_string_or_int() {
+        let m: Mode = rhai::serde::from_dynamic(&"0640".into()).unwrap();
+        assert_eq!(m, Mode(0o640));
+        let m: Mode = rhai::serde::from_dynamic(&rhai::Dynamic::from(0o640_i64)).unwrap();
+        assert_eq!(m, Mode(0o640));
+        let err = rhai::serde::from_dynamic::<Mode>(&rhai::Dynamic::from(0o17777_i64)).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        let err = rhai::serde::from_dynamic::<Mode>(&"rwx".into()).unwrap_err();
+        assert!(err.to_string().contains("octal"), "{err}");
+    }
+
+    #[test]
+    fn differences_in_apply_order() {
+        let a = Attrs::new(Some(Mode(0o750)), Some("redis".into()), Some("redis".into())).unwrap();
+        let cur = state(0o755, "root", "redis");
+        assert_eq!(a.differences(&cur), vec!["owner root -> redis", "mode 0755 -> 0750"]);
+        let changes = a.fix("/srv/redis", &cur, false);
+        assert_eq!(changes[0].actions, vec![Action::exec("chown redis /srv/redis")]);
+        assert_eq!(changes[1].actions, vec![Action::exec("chmod 0750 /srv/redis")]);
+        assert!(a.fix("/x", &state(0o750, "redis", "redis"), false).is_empty());
+    }
+
+    #[test]
+    fn new_paths_and_links() {
+        let a = Attrs::new(Some(Mode(0o600)), None, Some("adm".into())).unwrap();
+        assert_eq!(a.describe(), vec!["group adm", "mode 0600"]);
+        assert_eq!(
+            a.set_all("/a b", false),
+            vec![Action::exec("chgrp adm '/a b'"), Action::exec("chmod 0600 '/a b'")]
+        );
+        let l = Attrs::new(None, Some("www-data".into()), None).unwrap();
+        assert_eq!(l.set_all("/l", true), vec![Action::exec("chown -h www-data /l")]);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(Attrs::new(None, Some("-R".into()), None).is_err());
+        assert!(Attrs::new(None, Some("1000".into()), Some("root:root".into())).is_err());
+        assert!(Attrs::new(None, Some("1000".into()), None).is_ok());
+    }
+}

@@ -1,0 +1,366 @@
+//! `command` and `shell`: run something on the host, unless a guard says
+//! it already happened.
+//!
+//! `command` splits its string into words with shell rules and runs the
+//! program with exactly those arguments (no pipes, variables or globs);
+//! `shell` hands its string to `sh` as is.
+
+use std::collections::BTreeMap;
+
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol};
+use kbz_engine::probe::{Observed, Probe};
+use kbz_engine::shell::{join, quote};
+use serde::Deserialize;
+
+use super::values::{absolute_path, one_line, Text};
+use super::{Build, Env, Failure};
+
+/// Arguments of `command()` and `shell()` (the same table, two names).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Args<K> {
+    cmd: String,
+    #[serde(default)]
+    creates: Option<String>,
+    #[serde(default)]
+    removes: Option<String>,
+    #[serde(default)]
+    unless: Option<String>,
+    #[serde(default)]
+    chdir: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, Text>,
+    #[serde(default = "yes")]
+    check: bool,
+    #[serde(default)]
+    readonly: bool,
+    #[serde(skip)]
+    kind: std::marker::PhantomData<K>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the string becomes a script.
+pub(crate) trait Flavor: std::fmt::Debug + Send + Sync + 'static {
+    /// The Rhai function name.
+    const OP: &'static str;
+    /// One line for `kbz-play doc`.
+    const SUMMARY: &'static str;
+    /// A short example.
+    const EXAMPLE: &'static str;
+    /// What `cmd` is.
+    const CMD_DOC: &'static str;
+    /// The script running `cmd`.
+    fn script(cmd: &str) -> Result<String, String>;
+}
+
+/// `command`: argv-style.
+#[derive(Debug)]
+pub(crate) struct Argv;
+/// `shell`: through `sh`.
+#[derive(Debug)]
+pub(crate) struct Sh;
+
+impl Flavor for Argv {
+    const OP: &'static str = "command";
+    const SUMMARY: &'static str = "Run a program with arguments (no shell), unless a guard says it already ran.";
+    const EXAMPLE: &'static str = r#"command("systemctl daemon-reload");
+command("tar xzf /tmp/app.tgz -C /opt/app", #{ creates: "/opt/app/bin/app" });
+let r = command("cat /etc/machine-id", #{ readonly: true });"#;
+    const CMD_DOC: &'static str = "The program and its arguments, split like a shell would (quotes and backslashes work), e.g. \"useradd -m 'Jane Doe'\". No shell runs it: pipes, redirections, $VARS and globs are refused, use shell() for those.";
+
+    fn script(cmd: &str) -> Result<String, String> {
+        Ok(join(split_words(cmd)?))
+    }
+}
+
+impl Flavor for Sh {
+    const OP: &'static str = "shell";
+    const SUMMARY: &'static str = "Run a shell script with sh, unless a guard says it already ran.";
+    const EXAMPLE: &'static str = r#"shell("curl -fsSL https://example.com/install.sh | sh", #{ creates: "/usr/local/bin/tool" });
+shell("pg_dumpall > /backup/all.sql", #{ chdir: "/var/lib/postgresql", env: #{ PGUSER: "postgres" } });"#;
+    const CMD_DOC: &'static str = "A script for sh, run as is (pipes, redirections, variables, several lines), e.g. \"make -j4 && make install\".";
+
+    fn script(cmd: &str) -> Result<String, String> {
+        Ok(cmd.to_string())
+    }
+}
+
+impl<K: Flavor> OpArgs for Args<K> {
+    const OP: &'static str = K::OP;
+    const SUMMARY: &'static str = K::SUMMARY;
+    const EXAMPLE: &'static str = K::EXAMPLE;
+    const PARAMS: &'static [Param] = &[
+        Param { name: "cmd", ty: "string", default: None, doc: K::CMD_DOC },
+        Param {
+            name: "creates",
+            ty: "string",
+            default: Some("none"),
+            doc: "Skip when this path exists, e.g. \"/opt/app/bin/app\". Relative paths are taken from chdir.",
+        },
+        Param {
+            name: "removes",
+            ty: "string",
+            default: Some("none"),
+            doc: "Skip when this path is missing, e.g. \"/etc/nginx/sites-enabled/default\". Relative paths are taken from chdir.",
+        },
+        Param {
+            name: "unless",
+            ty: "string",
+            default: Some("none"),
+            doc: "Shell command run first (with chdir and env); skip when it exits 0, e.g. \"grep -q ^ok /var/lib/app/state\".",
+        },
+        Param { name: "chdir", ty: "string", default: Some("the remote user's home"), doc: "Absolute directory to run in, e.g. \"/opt/app\"." },
+        Param {
+            name: "env",
+            ty: "map",
+            default: Some("#{}"),
+            doc: "Environment variables for the command, e.g. #{ DEBIAN_FRONTEND: \"noninteractive\" }.",
+        },
+        Param {
+            name: "check",
+            ty: "bool",
+            default: Some("true"),
+            doc: "Fail the op when the exit status is not 0; with false, branch on the result's rc instead.",
+        },
+        Param {
+            name: "readonly",
+            ty: "bool",
+            default: Some("false"),
+            doc: "The command only reads (a query): it also runs under --check and never reports changed, e.g. #{ readonly: true } for `cat /etc/os-release`.",
+        },
+    ];
+}
+
+impl<K: Flavor> Build for Args<K> {
+    fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
+        if self.cmd.trim().is_empty() {
+            return Err("cmd is empty".to_string().into());
+        }
+        if let Some(dir) = &self.chdir {
+            absolute_path("chdir", dir)?;
+        }
+        let guard_path = |param: &str, p: Option<String>| -> Result<Option<String>, String> {
+            let Some(p) = p else { return Ok(None) };
+            let full = match &self.chdir {
+                Some(dir) if !p.starts_with('/') => format!("{}/{p}", dir.trim_end_matches('/')),
+                _ => p,
+            };
+            absolute_path(param, &full)?;
+            Ok(Some(full))
+        };
+        let creates = guard_path("creates", self.creates.clone())?;
+        let removes = guard_path("removes", self.removes.clone())?;
+        let mut prelude = String::new();
+        if let Some(dir) = &self.chdir {
+            prelude.push_str(&format!("cd {} || exit\n", quote(dir)));
+        }
+        for (name, value) in &self.env {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!("env name {name:?} is not a valid variable name").into());
+            }
+            prelude.push_str(&format!("export {name}={}\n", quote(&value.0)));
+        }
+        Ok(Box::new(CommandOp {
+            kind: K::OP,
+            display: one_line(&self.cmd),
+            script: format!("{prelude}{}", K::script(&self.cmd)?),
+            creates,
+            removes,
+            unless: self.unless.map(|u| format!("{prelude}{u}")),
+            check: self.check,
+            readonly: self.readonly,
+        }))
+    }
+}
+
+/// Runs a script unless a guard says not to.
+#[derive(Debug)]
+pub(crate) struct CommandOp {
+    kind: &'static str,
+    display: String,
+    script: String,
+    creates: Option<String>,
+    removes: Option<String>,
+    unless: Option<String>,
+    check: bool,
+    readonly: bool,
+}
+
+impl Operation for CommandOp {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn target(&self) -> String {
+        self.display.clone()
+    }
+
+    fn probes(&self) -> Vec<Probe> {
+        let paths = self.creates.iter().chain(&self.removes).map(Probe::path);
+        paths.chain(self.unless.iter().map(|s| Probe::Command { script: s.clone() })).collect()
+    }
+
+    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
+        if let Some(p) = &self.creates {
+            if observed.path(p)?.exists() {
+                return Ok(Plan::noop(format!("creates: {p} exists")));
+            }
+        }
+        if let Some(p) = &self.removes {
+            if !observed.path(p)?.exists() {
+                return Ok(Plan::noop(format!("removes: {p} is missing")));
+            }
+        }
+        if let Some(u) = &self.unless {
+            if observed.command(u)?.rc == 0 {
+                return Ok(Plan::noop("unless: the check command succeeded"));
+            }
+        }
+        let run = Action::Exec { script: self.script.clone(), check: self.check };
+        Ok(Plan::of(vec![Change::new(Symbol::Run, self.display.clone(), vec![run])]))
+    }
+
+    fn reach(&self) -> Reach {
+        if self.readonly {
+            Reach::OwnProbes
+        } else {
+            Reach::Anything
+        }
+    }
+
+    fn readonly(&self) -> bool {
+        self.readonly
+    }
+}
+
+/// Characters that only mean something to a shell; unquoted in a
+/// `command()` they would reach the program literally, which is never what
+/// the author meant.
+const SHELL_ONLY: &str = "|&;<>()`$*";
+
+/// Splits a command line into words with POSIX shell quoting rules: blanks
+/// separate words, single quotes keep everything, double quotes keep all
+/// but `\"`, `\\`, `\$`, `` \` ``, and a backslash outside quotes keeps the
+/// next character. Unquoted shell-only characters are refused.
+pub(crate) fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err("cmd has an unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => w.push(c),
+                            Some('\n') => {}
+                            Some(c) => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                            None => return Err("cmd has an unterminated double quote".into()),
+                        },
+                        Some(c @ ('$' | '`')) => {
+                            return Err(format!(
+                                "command() runs no shell, so {c:?} inside double quotes would not expand; \
+                                 use shell(), or single quotes to pass it literally"
+                            ))
+                        }
+                        Some(c) => w.push(c),
+                        None => return Err("cmd has an unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(c) => word.get_or_insert_with(String::new).push(c),
+                None => return Err("cmd ends with a backslash".into()),
+            },
+            c if SHELL_ONLY.contains(c) || (c == '~' && word.is_none()) => {
+                return Err(format!(
+                    "command() runs the program without a shell, so {c:?} would reach it as a literal \
+                     argument; use shell() for pipes, redirections, variables and globs, or quote it"
+                ))
+            }
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Ok(words)
+}
+
+/// Registers `command(...)` or `shell(...)`: a map, or the command with an
+/// optional map.
+pub(crate) fn register<K: Flavor>(engine: &mut rhai::Engine) {
+    crate::register::by_map::<Args<K>>(engine);
+    crate::register::by_string::<Args<K>>(engine, "cmd");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        split_words(s).unwrap()
+    }
+
+    #[test]
+    fn params_match_struct() {
+        kbz_engine::op::assert_params_match_struct::<Args<Argv>>();
+        kbz_engine::op::assert_params_match_struct::<Args<Sh>>();
+    }
+
+    #[test]
+    fn splits_like_a_shell() {
+        assert_eq!(words("  ls  -l\t/tmp "), ["ls", "-l", "/tmp"]);
+        assert_eq!(words("useradd -c 'Jane Doe' jane"), ["useradd", "-c", "Jane Doe", "jane"]);
+        assert_eq!(words(r#"echo "a \"b\" \\ \n""#), ["echo", r#"a "b" \ \n"#]);
+        assert_eq!(words(r"echo a\ b it\'s"), ["echo", "a b", "it's"]);
+        assert_eq!(words("echo ''"), ["echo", ""]);
+        assert_eq!(words("a'b'\"c\"d"), ["abcd"]);
+        assert_eq!(words("echo 'a|b' \"x>y\" \\$HOME"), ["echo", "a|b", "x>y", "$HOME"]);
+        assert_eq!(words("a \\\nb"), ["a", "b"]);
+        assert_eq!(words("echo a~b"), ["echo", "a~b"]);
+    }
+
+    #[test]
+    fn refuses_what_needs_a_shell() {
+        for bad in ["ls | wc", "echo $HOME", "rm /tmp/*.log", "a && b", "a; b", "cat < x", "ls ~/x", "echo \"$x\""] {
+            let err = split_words(bad).unwrap_err();
+            assert!(err.contains("shell()"), "{bad}: {err}");
+        }
+        for bad in ["echo 'x", "echo \"x", "echo x\\"] {
+            assert!(split_words(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn split_then_quoted_survives_sh() {
+        let cmd = r#"printf '%s|' "a b" 'it'\''s' c\$d"#;
+        let script = Argv::script(cmd).unwrap();
+        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "a b|it's|c$d|");
+    }
+}

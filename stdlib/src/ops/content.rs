@@ -1,0 +1,106 @@
+//! The core `copy` and `template` share: a file whose whole content is
+//! known in advance, compared with the host's by SHA-256.
+
+use std::sync::Arc;
+
+use kbz_engine::op::{Action, Change, ContentDiff, OpError, Operation, Plan, Symbol, WriteFile};
+use kbz_engine::probe::{Observed, PathKind, Probe};
+use sha2::{Digest, Sha256};
+
+use super::attrs::Attrs;
+use super::file::wrong_kind;
+
+/// Hex SHA-256, as the path probe reports it.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Ensures a file has exactly this content and these attributes.
+#[derive(Debug)]
+pub(crate) struct ContentOp {
+    kind: &'static str,
+    dest: String,
+    content: Arc<Vec<u8>>,
+    digest: String,
+    attrs: Attrs,
+}
+
+impl ContentOp {
+    /// The operation for `dest`; the digest is computed once, here.
+    pub fn new(kind: &'static str, dest: String, content: Vec<u8>, attrs: Attrs) -> Self {
+        let digest = sha256_hex(&content);
+        ContentOp { kind, dest, content: Arc::new(content), digest, attrs }
+    }
+
+    fn write(&self) -> Action {
+        Action::Write(WriteFile {
+            path: self.dest.clone(),
+            content: Arc::clone(&self.content),
+            mode: self.attrs.mode,
+            owner: self.attrs.owner.clone(),
+            group: self.attrs.group.clone(),
+        })
+    }
+
+    fn diff(&self, before: Option<Arc<Vec<u8>>>) -> ContentDiff {
+        ContentDiff { path: self.dest.clone(), before, after: Arc::clone(&self.content) }
+    }
+}
+
+impl Operation for ContentOp {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn target(&self) -> String {
+        self.dest.clone()
+    }
+
+    fn probes(&self) -> Vec<Probe> {
+        vec![Probe::path(&self.dest)]
+    }
+
+    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
+        let cur = observed.path(&self.dest)?;
+        match cur.kind {
+            PathKind::Missing => {
+                let mut summary = vec![format!("file ({} bytes)", self.content.len())];
+                summary.extend(self.attrs.describe());
+                let change = Change::new(Symbol::Create, summary.join(", "), vec![self.write()])
+                    .with_diff(self.diff(Some(Arc::new(Vec::new()))));
+                Ok(Plan::of(vec![change]))
+            }
+            PathKind::File if cur.sha256.as_deref() != Some(self.digest.as_str()) => {
+                // The write sets the attributes too, so they join its summary
+                // instead of becoming commands of their own.
+                let mut summary = vec!["content".to_string()];
+                summary.extend(self.attrs.differences(cur));
+                let before = cur.content.clone().map(Arc::new);
+                let change =
+                    Change::new(Symbol::Update, summary.join(", "), vec![self.write()]).with_diff(self.diff(before));
+                Ok(Plan::of(vec![change]))
+            }
+            PathKind::File => {
+                let changes = self.attrs.fix(&self.dest, cur, false);
+                Ok(if changes.is_empty() { Plan::noop("content and attributes match") } else { Plan::of(changes) })
+            }
+            PathKind::Directory => Err(OpError::Conflict(format!(
+                "{} is a directory; {}() needs the full path of the file to write, e.g. \"{}/name\"",
+                self.dest,
+                self.kind,
+                self.dest.trim_end_matches('/')
+            ))),
+            _ => Err(wrong_kind(&self.dest, cur, "file")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_matches_sha256sum() {
+        assert_eq!(sha256_hex(b"hello\n"), "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+    }
+}

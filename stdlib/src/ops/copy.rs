@@ -1,0 +1,107 @@
+//! `copy`: a file with given content, from a string or a local file.
+
+use kbz_engine::op::{OpArgs, Operation, Param};
+use serde::Deserialize;
+
+use super::attrs::{Attrs, Mode};
+use super::content::ContentOp;
+use super::values::absolute_path;
+use super::{exactly_one, Build, Env, Failure};
+
+/// Arguments of `copy()`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Args {
+    dest: String,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+}
+
+/// The parameters `copy` and `template` both have, documented once.
+pub(crate) const DEST: Param = Param {
+    name: "dest",
+    ty: "string",
+    default: None,
+    doc: "Absolute path of the file on the host, e.g. \"/etc/motd\". Written atomically (temp file, then rename); an existing directory there is an error.",
+};
+/// See [`DEST`].
+pub(crate) const MODE: Param = Param {
+    name: "mode",
+    ty: "\"0644\" string or int",
+    default: Some("unchanged (0644 for a new file)"),
+    doc: "Permission bits: \"0640\" (string, always octal) or 0o640 (Rhai octal int; a plain 640 int is decimal).",
+};
+/// See [`DEST`].
+pub(crate) const OWNER: Param = Param {
+    name: "owner",
+    ty: "string",
+    default: Some("unchanged (the remote user for a new file)"),
+    doc: "Owner name or numeric uid, e.g. \"root\".",
+};
+/// See [`DEST`].
+pub(crate) const GROUP: Param = Param {
+    name: "group",
+    ty: "string",
+    default: Some("unchanged"),
+    doc: "Group name or numeric gid, e.g. \"adm\".",
+};
+
+impl OpArgs for Args {
+    const OP: &'static str = "copy";
+    const SUMMARY: &'static str = "Ensure a file has exactly the given content (a string or a local file), mode and owner.";
+    const EXAMPLE: &'static str = r#"copy(#{ dest: "/etc/motd", content: "Managed by kbz-play\n" });
+copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644" });"#;
+    const PARAMS: &'static [Param] = &[
+        DEST,
+        Param {
+            name: "content",
+            ty: "string",
+            default: Some("none"),
+            doc: "The file's exact content, e.g. \"vm.swappiness = 10\\n\". Give content or src, not both.",
+        },
+        Param {
+            name: "src",
+            ty: "string",
+            default: Some("none"),
+            doc: "A local file to copy, looked up in `files/` beside the calling script, then the script's folder, then the project's `files/` and root, e.g. \"app.service\".",
+        },
+        MODE,
+        OWNER,
+        GROUP,
+    ];
+}
+
+impl Build for Args {
+    fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
+        absolute_path("dest", &self.dest)?;
+        exactly_one(&[("content", self.content.is_some()), ("src", self.src.is_some())])?;
+        let attrs = Attrs::new(self.mode, self.owner, self.group)?;
+        let content = match (self.content, self.src) {
+            (Some(c), _) => c.into_bytes(),
+            (None, Some(src)) => env.read_local(&src)?,
+            (None, None) => Vec::new(),
+        };
+        Ok(Box::new(ContentOp::new("copy", self.dest, content, attrs)))
+    }
+}
+
+/// Registers `copy(#{...})`.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    crate::register::by_map::<Args>(engine);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn params_match_struct() {
+        kbz_engine::op::assert_params_match_struct::<super::Args>();
+    }
+}

@@ -1,0 +1,194 @@
+//! `package`: Debian packages installed, upgraded or removed with apt.
+
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::probe::{Observed, PackageState, Probe};
+use kbz_engine::shell::join;
+use serde::Deserialize;
+
+use super::values::Names;
+use super::{Build, Env, Failure};
+
+/// Arguments of `package()`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Args {
+    name: Names,
+    #[serde(default)]
+    state: State,
+    #[serde(default)]
+    update_cache: bool,
+}
+
+/// What should be installed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum State {
+    /// Installed, any version.
+    #[default]
+    Present,
+    /// Not installed (configuration files are kept).
+    Absent,
+    /// Installed at apt's candidate version.
+    Latest,
+}
+
+impl OpArgs for Args {
+    const OP: &'static str = "package";
+    const SUMMARY: &'static str = "Ensure Debian packages are installed (or at the latest version, or removed) with apt.";
+    const EXAMPLE: &'static str = r#"package(["nginx", "curl"]);
+package(#{ name: "redis-server", update_cache: true });
+package(#{ name: "telnet", state: "absent" });"#;
+    const PARAMS: &'static [Param] = &[
+        Param {
+            name: "name",
+            ty: "string or array of strings",
+            default: None,
+            doc: "Package name(s), e.g. \"nginx\" or [\"curl\", \"jq\"]. All missing ones are installed by one apt-get call.",
+        },
+        Param {
+            name: "state",
+            ty: "string",
+            default: Some("\"present\""),
+            doc: "\"present\": installed, any version; \"latest\": installed and at apt's candidate version (as known from the current package lists — refresh them with update_cache or an earlier `apt-get update`); \"absent\": removed with `apt-get remove` (configuration files stay).",
+        },
+        Param {
+            name: "update_cache",
+            ty: "bool",
+            default: Some("false"),
+            doc: "Run `apt-get update` before installing, only when something must be installed, e.g. update_cache: true on fresh hosts.",
+        },
+    ];
+}
+
+/// Checks a Debian package name (policy: lowercase letters, digits, `+ - .`,
+/// starting with a letter or digit), so no name can read as an option.
+fn package_name(name: &str) -> Result<(), String> {
+    let ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a Debian package name (lowercase letters, digits, '+', '-', '.'; versions and architectures are not supported)"
+        ))
+    }
+}
+
+impl Build for Args {
+    fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
+        if self.name.0.is_empty() {
+            return Err("name is an empty list".to_string().into());
+        }
+        let mut names = Vec::new();
+        for n in self.name.0 {
+            package_name(&n)?;
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        Ok(Box::new(PackageOp { names, state: self.state, update_cache: self.update_cache }))
+    }
+}
+
+/// Installs, upgrades or removes packages.
+#[derive(Debug)]
+pub(crate) struct PackageOp {
+    names: Vec<String>,
+    state: State,
+    update_cache: bool,
+}
+
+const APT: &str = "DEBIAN_FRONTEND=noninteractive apt-get";
+
+impl Operation for PackageOp {
+    fn kind(&self) -> &'static str {
+        "package"
+    }
+
+    fn target(&self) -> String {
+        self.names.join(", ")
+    }
+
+    fn probes(&self) -> Vec<Probe> {
+        vec![Probe::Packages { names: self.names.clone(), candidates: self.state == State::Latest }]
+    }
+
+    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
+        let probe = &self.probes()[0];
+        let Some(states) = observed.packages() else {
+            return Err(kbz_engine::probe::NotProbed(probe.clone()).into());
+        };
+        let unknown = PackageState { installed: false, version: None, candidate: None };
+        let state = |n: &String| states.get(n).unwrap_or(&unknown);
+        if self.state == State::Absent {
+            let installed: Vec<&String> = self.names.iter().filter(|n| state(n).installed).collect();
+            if installed.is_empty() {
+                return Ok(Plan::noop("not installed"));
+            }
+            let cmd = format!("{APT} remove -y {}", join(&installed));
+            let summary = format!("remove {}", join(&installed));
+            return Ok(Plan::of(vec![Change::new(Symbol::Delete, summary, vec![Action::exec(cmd)])]));
+        }
+        let missing: Vec<&String> = self.names.iter().filter(|n| !state(n).installed).collect();
+        let upgrades: Vec<(&String, &str, &str)> = match self.state {
+            State::Latest => self
+                .names
+                .iter()
+                .filter_map(|n| {
+                    let s = state(n);
+                    match (&s.version, &s.candidate) {
+                        (Some(v), Some(c)) if s.installed && v != c => Some((n, v.as_str(), c.as_str())),
+                        _ => None,
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if missing.is_empty() && upgrades.is_empty() {
+            return Ok(Plan::noop(if self.state == State::Latest { "installed at the candidate version" } else { "installed" }));
+        }
+        let mut actions = Vec::new();
+        if self.update_cache {
+            actions.push(Action::exec(format!("{APT} update -q")));
+        }
+        let all: Vec<&String> = missing.iter().copied().chain(upgrades.iter().map(|u| u.0)).collect();
+        actions.push(Action::exec(format!("{APT} install -y --no-install-recommends {}", join(&all))));
+        let mut parts = Vec::new();
+        if !missing.is_empty() {
+            parts.push(format!("install {}", join(&missing)));
+        }
+        for (n, from, to) in &upgrades {
+            parts.push(format!("upgrade {n} {from} -> {to}"));
+        }
+        let symbol = if missing.is_empty() { Symbol::Update } else { Symbol::Create };
+        Ok(Plan::of(vec![Change::new(symbol, parts.join(", "), actions)]))
+    }
+}
+
+/// Registers `package(#{...})`, `package(name)` and `package([names])`.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    crate::register::by_map::<Args>(engine);
+    crate::register::by_string::<Args>(engine, "name");
+    crate::register::by_array::<Args>(engine, "name");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_match_struct() {
+        kbz_engine::op::assert_params_match_struct::<Args>();
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["nginx", "g++", "libc6", "python3.11", "0ad"] {
+            assert!(package_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["-y", "Nginx", "nginx=1.2", "nginx:amd64", "a b", "x"] {
+            assert!(package_name(bad).is_err(), "{bad}");
+        }
+    }
+}

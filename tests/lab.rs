@@ -1,0 +1,228 @@
+//! kbz-play against real hosts: the lab of systemd-nspawn containers that
+//! `tests/lab/lab.sh up N` starts (real sshd, real systemd, a private bridge).
+//!
+//! Skipped, with a message, when no lab is up; `tests/run.sh` brings one up
+//! and sets `KBZ_LAB_REQUIRED=1`, which turns a missing lab into a failure.
+//! The tests share the lab's hosts, so they take turns (one lock).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use common::{bin, recap, repo, text, total};
+
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+struct Lab {
+    ssh_config: PathBuf,
+    inventory: PathBuf,
+    script: PathBuf,
+    /// (name, address) in inventory order.
+    hosts: Vec<(String, String)>,
+    cache: tempfile::TempDir,
+}
+
+fn lab() -> Option<Lab> {
+    let dir = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from).unwrap_or_else(|| "/var/lib/kbz-lab".into());
+    let inventory = dir.join("inventory.tsv");
+    let ssh_config = dir.join("ssh_config");
+    if !inventory.is_file() || !ssh_config.is_file() {
+        assert!(
+            std::env::var("KBZ_LAB_REQUIRED").is_err(),
+            "KBZ_LAB_REQUIRED is set but no lab is up in {} (run: bash tests/lab/lab.sh up 4)",
+            dir.display()
+        );
+        eprintln!("skipped: no lab in {} (bash tests/lab/lab.sh up 4)", dir.display());
+        return None;
+    }
+    let hosts = std::fs::read_to_string(&inventory)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .collect();
+    Some(Lab { ssh_config, inventory, script: repo().join("tests/lab/lab.sh"), hosts, cache: tempfile::tempdir().unwrap() })
+}
+
+impl Lab {
+    /// Runs kbz-play against the lab with JSON output and this test's cache.
+    fn kbz(&self, playbook: &str, extra: &[&str]) -> Output {
+        let mut cmd = bin();
+        cmd.arg(playbook)
+            .args(["-i", self.inventory.to_str().unwrap()])
+            .args(["--ssh-config", self.ssh_config.to_str().unwrap()])
+            .args(["--output", "json", "--cache-dir", self.cache.path().to_str().unwrap()])
+            .args(extra);
+        cmd.output().expect("kbz-play runs")
+    }
+
+    /// Runs a shell command on a lab host as root, over plain ssh.
+    fn ssh(&self, host: usize, script: &str) -> String {
+        let out = Command::new("ssh")
+            .args(["-F", self.ssh_config.to_str().unwrap(), "-o", "BatchMode=yes"])
+            .arg(format!("root@{}", self.hosts[host].1))
+            .arg(script)
+            .output()
+            .expect("ssh runs");
+        assert!(out.status.success(), "ssh {script}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn lab_sh(&self, args: &[&str]) {
+        let out = Command::new("bash").arg(&self.script).args(args).output().expect("lab.sh runs");
+        assert!(out.status.success(), "lab.sh {args:?}: {}", text(&out));
+    }
+
+    /// Everything the demo manages on a host, with content hashes, modes,
+    /// owners and mtimes: equal fingerprints mean not one byte changed.
+    fn fingerprint(&self, host: usize) -> String {
+        self.ssh(
+            host,
+            "cd / && find /opt/keybuzz /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d \
+             /etc/sysctl.d /etc/ssh/sshd_config -printf '%p %m %u %g %s %T@\\n' 2>/dev/null | sort; \
+             find /opt/keybuzz /etc/ssh/sshd_config /etc/sysctl.d -type f -exec sha256sum {} + 2>/dev/null | sort",
+        )
+    }
+
+    fn reset_demo(&self) {
+        for i in 0..self.hosts.len() {
+            self.ssh(i, "rm -rf /opt/keybuzz /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d /etc/sysctl.d/99-keybuzz.conf");
+        }
+    }
+}
+
+fn demo() -> String {
+    repo().join("playbooks/demo.rhai").display().to_string()
+}
+
+#[test]
+fn first_run_changes_then_rerun_changes_nothing() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    lab.reset_demo();
+    let first = lab.kbz(&demo(), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    for (host, stats) in recap(&first) {
+        assert!(stats["changed"].as_u64().unwrap() >= 25, "{host} changed too little on a fresh host: {stats}");
+        assert_eq!(stats["failed"], 0, "{host}: {stats}");
+    }
+    let second = lab.kbz(&demo(), &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(total(&second, "changed"), 0, "the rerun changed something:\n{}", text(&second));
+    assert_eq!(total(&second, "ok"), 30 * lab.hosts.len() as u64, "{}", text(&second));
+    let content = lab.ssh(0, "cat /opt/keybuzz/postgres/config/patroni.yml; stat -c '%a %U' /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/data");
+    assert!(content.contains(&format!("self_addr: {}:5000", lab.hosts[0].1)), "{content}");
+    assert!(content.contains("640 root") && content.contains("750 root"), "{content}");
+}
+
+#[test]
+fn check_mode_touches_nothing_and_a_hand_edit_is_restored() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    let applied = lab.kbz(&demo(), &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    lab.ssh(0, "echo 'bind 0.0.0.0  # edited by hand' >> /opt/keybuzz/redis/config/sentinel.conf; chmod 0666 /opt/keybuzz/mariadb/config/my.cnf; rm -rf /opt/keybuzz/minio/logs");
+    let before = lab.fingerprint(0);
+    let check = lab.kbz(&demo(), &["--check", "--diff"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert_eq!(lab.fingerprint(0), before, "--check changed the host");
+    let host0 = &recap(&check)[0].1;
+    assert_eq!(host0["changed"], 3, "--check should report the 3 drifted resources: {host0}");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(stdout.contains("edited by hand"), "--diff shows the hand edit being removed:\n{stdout}");
+    let fix = lab.kbz(&demo(), &[]);
+    assert_eq!(fix.status.code(), Some(0), "{}", text(&fix));
+    assert_eq!(recap(&fix)[0].1["changed"], 3, "{}", text(&fix));
+    let after = lab.ssh(0, "grep -c 'edited by hand' /opt/keybuzz/redis/config/sentinel.conf || true; stat -c %a /opt/keybuzz/mariadb/config/my.cnf; test -d /opt/keybuzz/minio/logs && echo dir");
+    assert_eq!(after.split_whitespace().collect::<Vec<_>>(), ["0", "640", "dir"], "{after}");
+    let again = lab.kbz(&demo(), &[]);
+    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
+}
+
+#[test]
+fn become_as_a_sudo_user_writes_as_root() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    let p = common::project(&[(
+        "become.rhai",
+        "play(\"become\", \"all\", |host| {\n\
+         file(#{ path: \"/opt/kbz-become\", state: \"directory\", mode: \"0700\" });\n\
+         copy(#{ dest: \"/opt/kbz-become/secret.conf\", content: \"x = 1\\n\", mode: \"0600\", owner: \"root\" });\n\
+         let r = command(\"id -un\", #{ readonly: true });\n\
+         if r.stdout != \"root\" { fail(`expected root, got ${r.stdout}`); }\n\
+         });\n",
+    )]);
+    for i in 0..lab.hosts.len() {
+        lab.ssh(i, "rm -rf /opt/kbz-become");
+    }
+    let playbook = p.path().join("become.rhai");
+    let run = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert_eq!(lab.ssh(0, "stat -c '%U %a' /opt/kbz-become/secret.conf").trim(), "root 600");
+    let without = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--no-cache"]);
+    assert_eq!(without.status.code(), Some(2), "without --become the kbz user cannot read /opt/kbz-become: {}", text(&without));
+    let again = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
+    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
+}
+
+#[test]
+fn a_stopped_host_is_unreachable_and_the_others_finish() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    assert!(lab.hosts.len() >= 2, "needs 2 lab hosts");
+    let victim = lab.hosts[1].0.clone();
+    lab.reset_demo();
+    lab.lab_sh(&["stop", &victim]);
+    let run = lab.kbz(&demo(), &["--timeout", "3"]);
+    lab.lab_sh(&["start", &victim]);
+    assert_eq!(run.status.code(), Some(4), "{}", text(&run));
+    for (host, stats) in recap(&run) {
+        if host == victim {
+            assert_eq!(stats["unreachable"], true, "{stats}");
+        } else {
+            assert_eq!(stats["unreachable"], false, "{host}: {stats}");
+            assert!(stats["changed"].as_u64().unwrap() >= 25, "{host} did not finish: {stats}");
+        }
+    }
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("\"event\":\"unreachable\""), "{stdout}");
+}
+
+#[test]
+fn a_changed_host_key_is_refused() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    let (name, address) = lab.hosts.last().cloned().unwrap();
+    let known_hosts = lab.ssh_config.parent().unwrap().join("known_hosts");
+    let warm = lab.kbz(&demo(), &["--limit", &name]);
+    assert_eq!(warm.status.code(), Some(0), "{}", text(&warm));
+    lab.lab_sh(&["rekey", &name]);
+    let run = lab.kbz(&demo(), &["--limit", &name]);
+    let _ = Command::new("ssh-keygen").args(["-R", &address, "-f", known_hosts.to_str().unwrap()]).output();
+    assert_eq!(run.status.code(), Some(4), "{}", text(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout).to_lowercase();
+    assert!(stdout.contains("host key"), "the error says why: {stdout}");
+    assert_eq!(total(&run, "changed"), 0);
+}
+
+#[test]
+fn limit_and_tags_select_a_slice() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    lab.reset_demo();
+    let first = &lab.hosts[0].0;
+    let run = lab.kbz(&demo(), &["--limit", first, "--tags", "nothing-has-this-tag"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let r = recap(&run);
+    assert_eq!(r.len(), 1, "{}", text(&run));
+    assert_eq!(r[0].1["changed"], 0);
+    assert_eq!(r[0].1["skipped"], 30);
+    let run = lab.kbz(&demo(), &["--limit", first, "--tags", "keybuzz_base"]);
+    assert_eq!(recap(&run)[0].1["changed"].as_u64().unwrap() >= 25, true, "{}", text(&run));
+}
