@@ -11,7 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// compares the host's state with the desired one and changes only what
 /// differs, so a rerun changes nothing and costs about one round trip per host.
 #[derive(Debug, Parser)]
-#[command(name = "kbz-play", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "kbz-play",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 #[command(after_help = "Examples:\n  \
     kbz-play playbooks/site.rhai -i playbooks/inventory/servers.tsv\n  \
     kbz-play playbooks/site.rhai -i inv.tsv --check --diff\n  \

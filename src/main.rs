@@ -52,13 +52,20 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read extra vars file {file}"))?;
-            let value: serde_json::Value = yaml_serde::from_str(&text).with_context(|| format!("{file}: invalid YAML"))?;
-            let serde_json::Value::Object(map) = value else { bail!("{file}: extra vars must be a map") };
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read extra vars file {file}"))?;
+            let value: serde_json::Value =
+                yaml_serde::from_str(&text).with_context(|| format!("{file}: invalid YAML"))?;
+            let serde_json::Value::Object(map) = value else {
+                bail!("{file}: extra vars must be a map")
+            };
             vars.extend(map);
         } else if item.starts_with('{') {
-            let value: serde_json::Value = yaml_serde::from_str(item).context("-e: invalid JSON/YAML map")?;
-            let serde_json::Value::Object(map) = value else { bail!("-e: extra vars must be a map") };
+            let value: serde_json::Value =
+                yaml_serde::from_str(item).context("-e: invalid JSON/YAML map")?;
+            let serde_json::Value::Object(map) = value else {
+                bail!("-e: extra vars must be a map")
+            };
             vars.extend(map);
         } else {
             for pair in item.split_whitespace() {
@@ -80,7 +87,10 @@ impl Reporter for Quiet {
         use report::{Event, OpStatus};
         let keep = match event {
             Event::OpEnd { status, .. } => *status == OpStatus::Failed,
-            Event::Warn { .. } | Event::Unreachable { .. } | Event::HostFailed { .. } | Event::RunEnd { .. } => true,
+            Event::Warn { .. }
+            | Event::Unreachable { .. }
+            | Event::HostFailed { .. }
+            | Event::RunEnd { .. } => true,
             _ => false,
         };
         if keep {
@@ -105,9 +115,22 @@ fn reporter(output: Output, verbose: u8, secrets: &Secrets) -> Arc<dyn Reporter>
 }
 
 /// Loads the playbook with the standard library registered.
-pub fn load_playbook(common: &PlaybookArgs, inventory: Arc<Inventory>, extra_vars: Vars, reporter: Arc<dyn Reporter>) -> Result<Playbook> {
-    let env = Arc::new(ScriptEnv { inventory, extra_vars, reporter });
-    Ok(Playbook::load(&common.playbook, env, &kbz_stdlib::register)?)
+pub fn load_playbook(
+    common: &PlaybookArgs,
+    inventory: Arc<Inventory>,
+    extra_vars: Vars,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Playbook> {
+    let env = Arc::new(ScriptEnv {
+        inventory,
+        extra_vars,
+        reporter,
+    });
+    Ok(Playbook::load(
+        &common.playbook,
+        env,
+        &kbz_stdlib::register,
+    )?)
 }
 
 fn run(args: RunArgs) -> Result<u8> {
@@ -121,14 +144,23 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let secrets = Secrets::default();
     let reporter = reporter(args.output, common.verbose, &secrets);
-    let playbook = Arc::new(load_playbook(common, inventory.clone(), extra_vars.clone(), reporter.clone())?);
+    let playbook = Arc::new(load_playbook(
+        common,
+        inventory.clone(),
+        extra_vars.clone(),
+        reporter.clone(),
+    )?);
     let cache = if args.no_cache {
         Cache::disabled()
     } else {
-        Cache::new(&args.cache_dir.clone().unwrap_or_else(Cache::default_base), &common.inventory)
+        Cache::new(
+            &args.cache_dir.clone().unwrap_or_else(Cache::default_base),
+            &common.inventory,
+        )
     };
     let control_dir = std::env::temp_dir().join(format!("kbz-play-{}", std::process::id()));
-    std::fs::create_dir_all(&control_dir).with_context(|| format!("cannot create {}", control_dir.display()))?;
+    std::fs::create_dir_all(&control_dir)
+        .with_context(|| format!("cannot create {}", control_dir.display()))?;
     let settings = RunSettings {
         check: args.check,
         diff: args.diff,
@@ -141,9 +173,15 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
             user: args.user.clone(),
             identity_file: args.private_key.clone(),
             ssh_config: args.ssh_config.clone(),
-            known_hosts: if args.strict_host_keys { HostKeyPolicy::Strict } else { HostKeyPolicy::AcceptNew },
+            known_hosts: if args.strict_host_keys {
+                HostKeyPolicy::Strict
+            } else {
+                HostKeyPolicy::AcceptNew
+            },
             connect_timeout: Duration::from_secs(args.timeout),
-            become_: args.become_.then(|| Become { user: args.become_user.clone() }),
+            become_: args.become_.then(|| Become {
+                user: args.become_user.clone(),
+            }),
             control_dir: control_dir.clone(),
         },
         cache,
@@ -169,13 +207,22 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
 }
 
 fn doc(op: Option<&str>) -> Result<u8> {
+    let text = doc_text(op)?;
+    // A closed pipe (`kbz-play doc | head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    Ok(0)
+}
+
+fn doc_text(op: Option<&str>) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let docs = kbz_stdlib::docs();
     match op {
         None => {
-            println!("Operations (kbz-play doc OP for parameters):\n");
+            writeln!(out, "Operations (kbz-play doc OP for parameters):\n")?;
             let width = docs.iter().map(|d| d.name.len()).max().unwrap_or(0);
             for d in &docs {
-                println!("  {:width$}  {}", d.name, d.summary);
+                writeln!(out, "  {:width$}  {}", d.name, d.summary)?;
             }
         }
         Some(name) => {
@@ -186,17 +233,20 @@ fn doc(op: Option<&str>) -> Result<u8> {
                     .unwrap_or_default();
                 bail!("no operation named '{name}'{hint} (kbz-play doc lists them)");
             };
-            println!("{}: {}\n", d.name, d.summary);
-            println!("Parameters:");
+            writeln!(out, "{}: {}\n", d.name, d.summary)?;
+            writeln!(out, "Parameters:")?;
             for p in d.params {
-                let default = p.default.map(|v| format!("default {v}")).unwrap_or_else(|| "required".into());
-                println!("  {} ({}, {})\n      {}", p.name, p.ty, default, p.doc);
+                let default = p
+                    .default
+                    .map(|v| format!("default {v}"))
+                    .unwrap_or_else(|| "required".into());
+                writeln!(out, "  {} ({}, {})\n      {}", p.name, p.ty, default, p.doc)?;
             }
-            println!("  tags (string or array of strings, default none)\n      Tags for --tags/--skip-tags.");
-            println!("\nExample:\n  {}", d.example.replace('\n', "\n  "));
+            writeln!(out, "  tags (string or array of strings, default none)\n      Tags for --tags/--skip-tags.")?;
+            writeln!(out, "\nExample:\n  {}", d.example.replace('\n', "\n  "))?;
         }
     }
-    Ok(0)
+    Ok(out)
 }
 
 fn show_inventory(path: &PathBuf, limit: Option<&str>) -> Result<u8> {

@@ -24,7 +24,11 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         ssh_config: None,
         strict_host_keys: false,
         timeout: 10,
-        output: if args.verbose_output { Output::Plain } else { Output::Quiet },
+        output: if args.verbose_output {
+            Output::Plain
+        } else {
+            Output::Quiet
+        },
         cache_dir: None,
         no_cache: true,
     };

@@ -6,16 +6,33 @@ mod common;
 
 use common::{kbz, project, text};
 
-const INVENTORY: &str = "hostname\tip_private\tip_public\tgroups\nweb-01\t10.0.0.11\t\tweb\ndb-01\t10.0.0.21\t\tdb\n";
+const INVENTORY: &str =
+    "hostname\tip_private\tip_public\tgroups\nweb-01\t10.0.0.11\t\tweb\ndb-01\t10.0.0.21\t\tdb\n";
 
 #[test]
 fn help_lists_the_ansible_flags() {
     let out = kbz(&["--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", text(&out));
-    for flag in ["render", "doc", "--check", "--diff", "--limit", "--tags", "--skip-tags", "--forks", "--extra-vars", "--become", "--user", "--inventory"] {
+    for flag in [
+        "render",
+        "doc",
+        "--check",
+        "--diff",
+        "--limit",
+        "--tags",
+        "--skip-tags",
+        "--forks",
+        "--extra-vars",
+        "--become",
+        "--user",
+        "--inventory",
+    ] {
         let run_help = String::from_utf8_lossy(&kbz(&["run", "--help"]).stdout).into_owned();
-        assert!(help.contains(flag) || run_help.contains(flag), "--help lacks {flag}");
+        assert!(
+            help.contains(flag) || run_help.contains(flag),
+            "--help lacks {flag}"
+        );
     }
 }
 
@@ -23,28 +40,55 @@ fn help_lists_the_ansible_flags() {
 fn doc_lists_ops_and_describes_one() {
     let out = kbz(&["doc"]);
     let all = String::from_utf8_lossy(&out.stdout);
-    for op in ["file", "copy", "template", "line", "command", "shell", "package", "service", "sysctl", "user", "group", "wait_for"] {
-        assert!(all.lines().any(|l| l.trim_start().starts_with(op)), "doc lacks {op}:\n{all}");
+    for op in [
+        "file", "copy", "template", "line", "command", "shell", "package", "service", "sysctl",
+        "user", "group", "wait_for",
+    ] {
+        assert!(
+            all.lines().any(|l| l.trim_start().starts_with(op)),
+            "doc lacks {op}:\n{all}"
+        );
     }
     let out = kbz(&["doc", "file"]);
     let file = String::from_utf8_lossy(&out.stdout);
-    assert!(file.contains("mode") && file.contains("owner") && file.contains("Example"), "{file}");
+    assert!(
+        file.contains("mode") && file.contains("owner") && file.contains("Example"),
+        "{file}"
+    );
     let out = kbz(&["doc", "fiel"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 'file'"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did you mean 'file'"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn syntax_error_points_at_the_line() {
     let p = project(&[
-        ("site.rhai", "let a = 1;\nplay(\"x\", \"all\", |host| {\n    file(#{ path: \"/tmp/x\" ) ;\n});\n"),
+        (
+            "site.rhai",
+            "let a = 1;\nplay(\"x\", \"all\", |host| {\n    file(#{ path: \"/tmp/x\" ) ;\n});\n",
+        ),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", p.path().join("out").to_str().unwrap()]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        p.path().join("out").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(err.contains("site.rhai:3:"), "{}", text(&out));
-    assert!(err.contains("3 |     file(#{ path: \"/tmp/x\" ) ;"), "{}", text(&out));
+    assert!(
+        err.contains("3 |     file(#{ path: \"/tmp/x\" ) ;"),
+        "{}",
+        text(&out)
+    );
     assert!(err.contains('^'), "{}", text(&out));
 }
 
@@ -54,10 +98,20 @@ fn unknown_parameter_gets_a_suggestion() {
         ("site.rhai", "play(\"x\", \"all\", |host| {\n    file(#{ path: \"/tmp/x\", mdoe: \"0644\" });\n});\n"),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", p.path().join("out").to_str().unwrap()]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        p.path().join("out").to_str().unwrap(),
+    ]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("unknown parameter 'mdoe' for file(); did you mean 'mode'?"), "{all}");
+    assert!(
+        all.contains("unknown parameter 'mdoe' for file(); did you mean 'mode'?"),
+        "{all}"
+    );
     assert!(all.contains("site.rhai:2:"), "{all}");
 }
 
@@ -68,7 +122,14 @@ fn template_with_a_missing_variable_names_the_template_line() {
         ("templates/app.conf.j2", "listen {{ host.ip }}\nport {{ app_port }}\n"),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", p.path().join("out").to_str().unwrap()]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        p.path().join("out").to_str().unwrap(),
+    ]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("app.conf.j2:2"), "{all}");
@@ -80,9 +141,19 @@ fn template_with_a_missing_variable_names_the_template_line() {
 fn malformed_inventory_names_file_line_and_column() {
     let p = project(&[
         ("site.rhai", "play(\"x\", \"all\", |host| {});\n"),
-        ("inv.tsv", "hostname\tip_private\tgroups\nweb-01\t10.0.0.11\tweb\nweb-01\t10.0.0.12\tweb\n"),
+        (
+            "inv.tsv",
+            "hostname\tip_private\tgroups\nweb-01\t10.0.0.11\tweb\nweb-01\t10.0.0.12\tweb\n",
+        ),
     ]);
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", p.path().join("out").to_str().unwrap()]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        p.path().join("out").to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(err.contains("inv.tsv:3:1"), "{}", text(&out));
@@ -99,12 +170,22 @@ fn render_writes_each_hosts_files_offline() {
         ("inv.tsv", "hostname\tip_private\tgroups\tport\nweb-01\t10.0.0.11\tweb\t8080\nweb-02\t10.0.0.12\tweb\t8081\ndb-01\t10.0.0.21\tdb\t5432\n"),
     ]);
     let out_dir = p.path().join("review");
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let conf = std::fs::read_to_string(out_dir.join("web-02/etc/app/app.conf")).unwrap();
     assert_eq!(conf, "listen 10.0.0.12:8081\n");
     let commands = std::fs::read_to_string(out_dir.join("web-01/commands.sh")).unwrap();
-    assert!(commands.contains("mode=0640") && commands.contains("systemctl restart app"), "{commands}");
+    assert!(
+        commands.contains("mode=0640") && commands.contains("systemctl restart app"),
+        "{commands}"
+    );
     assert!(!out_dir.join("db-01").exists(), "db-01 is not in the play");
 }
 
@@ -116,7 +197,19 @@ fn extra_vars_override_inventory_vars() {
         ("inv.tsv", "hostname\tip_private\tgroups\tport\nweb-01\t10.0.0.11\tweb\t8080\n"),
     ]);
     let out_dir = p.path().join("review");
-    let out = kbz(&["render", p.path().join("site.rhai").to_str().unwrap(), "-i", p.path().join("inv.tsv").to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "-e", "port=9999"]);
+    let out = kbz(&[
+        "render",
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "-e",
+        "port=9999",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(out_dir.join("web-01/etc/app.conf")).unwrap(), "port 9999\n");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("web-01/etc/app.conf")).unwrap(),
+        "port 9999\n"
+    );
 }

@@ -25,7 +25,9 @@ struct Lab {
 }
 
 fn lab() -> Option<Lab> {
-    let dir = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from).unwrap_or_else(|| "/var/lib/kbz-lab".into());
+    let dir = std::env::var_os("KBZ_LAB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/lib/kbz-lab".into());
     let inventory = dir.join("inventory.tsv");
     let ssh_config = dir.join("ssh_config");
     if !inventory.is_file() || !ssh_config.is_file() {
@@ -34,7 +36,10 @@ fn lab() -> Option<Lab> {
             "KBZ_LAB_REQUIRED is set but no lab is up in {} (run: bash tests/lab/lab.sh up 4)",
             dir.display()
         );
-        eprintln!("skipped: no lab in {} (bash tests/lab/lab.sh up 4)", dir.display());
+        eprintln!(
+            "skipped: no lab in {} (bash tests/lab/lab.sh up 4)",
+            dir.display()
+        );
         return None;
     }
     let hosts = std::fs::read_to_string(&inventory)
@@ -47,7 +52,13 @@ fn lab() -> Option<Lab> {
             (f[0].to_string(), f[1].to_string())
         })
         .collect();
-    Some(Lab { ssh_config, inventory, script: repo().join("tests/lab/lab.sh"), hosts, cache: tempfile::tempdir().unwrap() })
+    Some(Lab {
+        ssh_config,
+        inventory,
+        script: repo().join("tests/lab/lab.sh"),
+        hosts,
+        cache: tempfile::tempdir().unwrap(),
+    })
 }
 
 impl Lab {
@@ -57,7 +68,12 @@ impl Lab {
         cmd.arg(playbook)
             .args(["-i", self.inventory.to_str().unwrap()])
             .args(["--ssh-config", self.ssh_config.to_str().unwrap()])
-            .args(["--output", "json", "--cache-dir", self.cache.path().to_str().unwrap()])
+            .args([
+                "--output",
+                "json",
+                "--cache-dir",
+                self.cache.path().to_str().unwrap(),
+            ])
             .args(extra);
         cmd.output().expect("kbz-play runs")
     }
@@ -65,7 +81,12 @@ impl Lab {
     /// Runs a shell command on a lab host as root, over plain ssh.
     fn ssh(&self, host: usize, script: &str) -> String {
         let out = Command::new("ssh")
-            .args(["-F", self.ssh_config.to_str().unwrap(), "-o", "BatchMode=yes"])
+            .args([
+                "-F",
+                self.ssh_config.to_str().unwrap(),
+                "-o",
+                "BatchMode=yes",
+            ])
             .arg(format!("root@{}", self.hosts[host].1))
             .arg(script)
             .output()
@@ -75,7 +96,11 @@ impl Lab {
     }
 
     fn lab_sh(&self, args: &[&str]) {
-        let out = Command::new("bash").arg(&self.script).args(args).output().expect("lab.sh runs");
+        let out = Command::new("bash")
+            .arg(&self.script)
+            .args(args)
+            .output()
+            .expect("lab.sh runs");
         assert!(out.status.success(), "lab.sh {args:?}: {}", text(&out));
     }
 
@@ -109,16 +134,35 @@ fn first_run_changes_then_rerun_changes_nothing() {
     let first = lab.kbz(&demo(), &[]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     for (host, stats) in recap(&first) {
-        assert!(stats["changed"].as_u64().unwrap() >= 25, "{host} changed too little on a fresh host: {stats}");
+        assert!(
+            stats["changed"].as_u64().unwrap() >= 25,
+            "{host} changed too little on a fresh host: {stats}"
+        );
         assert_eq!(stats["failed"], 0, "{host}: {stats}");
     }
     let second = lab.kbz(&demo(), &[]);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
-    assert_eq!(total(&second, "changed"), 0, "the rerun changed something:\n{}", text(&second));
-    assert_eq!(total(&second, "ok"), 30 * lab.hosts.len() as u64, "{}", text(&second));
+    assert_eq!(
+        total(&second, "changed"),
+        0,
+        "the rerun changed something:\n{}",
+        text(&second)
+    );
+    assert_eq!(
+        total(&second, "ok"),
+        30 * lab.hosts.len() as u64,
+        "{}",
+        text(&second)
+    );
     let content = lab.ssh(0, "cat /opt/keybuzz/postgres/config/patroni.yml; stat -c '%a %U' /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/data");
-    assert!(content.contains(&format!("self_addr: {}:5000", lab.hosts[0].1)), "{content}");
-    assert!(content.contains("640 root") && content.contains("750 root"), "{content}");
+    assert!(
+        content.contains(&format!("self_addr: {}:5000", lab.hosts[0].1)),
+        "{content}"
+    );
+    assert!(
+        content.contains("640 root") && content.contains("750 root"),
+        "{content}"
+    );
 }
 
 #[test]
@@ -133,14 +177,24 @@ fn check_mode_touches_nothing_and_a_hand_edit_is_restored() {
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     assert_eq!(lab.fingerprint(0), before, "--check changed the host");
     let host0 = &recap(&check)[0].1;
-    assert_eq!(host0["changed"], 3, "--check should report the 3 drifted resources: {host0}");
+    assert_eq!(
+        host0["changed"], 3,
+        "--check should report the 3 drifted resources: {host0}"
+    );
     let stdout = String::from_utf8_lossy(&check.stdout);
-    assert!(stdout.contains("edited by hand"), "--diff shows the hand edit being removed:\n{stdout}");
+    assert!(
+        stdout.contains("edited by hand"),
+        "--diff shows the hand edit being removed:\n{stdout}"
+    );
     let fix = lab.kbz(&demo(), &[]);
     assert_eq!(fix.status.code(), Some(0), "{}", text(&fix));
     assert_eq!(recap(&fix)[0].1["changed"], 3, "{}", text(&fix));
     let after = lab.ssh(0, "grep -c 'edited by hand' /opt/keybuzz/redis/config/sentinel.conf || true; stat -c %a /opt/keybuzz/mariadb/config/my.cnf; test -d /opt/keybuzz/minio/logs && echo dir");
-    assert_eq!(after.split_whitespace().collect::<Vec<_>>(), ["0", "640", "dir"], "{after}");
+    assert_eq!(
+        after.split_whitespace().collect::<Vec<_>>(),
+        ["0", "640", "dir"],
+        "{after}"
+    );
     let again = lab.kbz(&demo(), &[]);
     assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
 }
@@ -164,9 +218,18 @@ fn become_as_a_sudo_user_writes_as_root() {
     let playbook = p.path().join("become.rhai");
     let run = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    assert_eq!(lab.ssh(0, "stat -c '%U %a' /opt/kbz-become/secret.conf").trim(), "root 600");
+    assert_eq!(
+        lab.ssh(0, "stat -c '%U %a' /opt/kbz-become/secret.conf")
+            .trim(),
+        "root 600"
+    );
     let without = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--no-cache"]);
-    assert_eq!(without.status.code(), Some(2), "without --become the kbz user cannot read /opt/kbz-become: {}", text(&without));
+    assert_eq!(
+        without.status.code(),
+        Some(2),
+        "without --become the kbz user cannot read /opt/kbz-become: {}",
+        text(&without)
+    );
     let again = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
     assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
 }
@@ -187,7 +250,10 @@ fn a_stopped_host_is_unreachable_and_the_others_finish() {
             assert_eq!(stats["unreachable"], true, "{stats}");
         } else {
             assert_eq!(stats["unreachable"], false, "{host}: {stats}");
-            assert!(stats["changed"].as_u64().unwrap() >= 25, "{host} did not finish: {stats}");
+            assert!(
+                stats["changed"].as_u64().unwrap() >= 25,
+                "{host} did not finish: {stats}"
+            );
         }
     }
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -204,7 +270,9 @@ fn a_changed_host_key_is_refused() {
     assert_eq!(warm.status.code(), Some(0), "{}", text(&warm));
     lab.lab_sh(&["rekey", &name]);
     let run = lab.kbz(&demo(), &["--limit", &name]);
-    let _ = Command::new("ssh-keygen").args(["-R", &address, "-f", known_hosts.to_str().unwrap()]).output();
+    let _ = Command::new("ssh-keygen")
+        .args(["-R", &address, "-f", known_hosts.to_str().unwrap()])
+        .output();
     assert_eq!(run.status.code(), Some(4), "{}", text(&run));
     let stdout = String::from_utf8_lossy(&run.stdout).to_lowercase();
     assert!(stdout.contains("host key"), "the error says why: {stdout}");
@@ -217,12 +285,20 @@ fn limit_and_tags_select_a_slice() {
     let Some(lab) = lab() else { return };
     lab.reset_demo();
     let first = &lab.hosts[0].0;
-    let run = lab.kbz(&demo(), &["--limit", first, "--tags", "nothing-has-this-tag"]);
+    let run = lab.kbz(
+        &demo(),
+        &["--limit", first, "--tags", "nothing-has-this-tag"],
+    );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let r = recap(&run);
     assert_eq!(r.len(), 1, "{}", text(&run));
     assert_eq!(r[0].1["changed"], 0);
     assert_eq!(r[0].1["skipped"], 30);
     let run = lab.kbz(&demo(), &["--limit", first, "--tags", "keybuzz_base"]);
-    assert_eq!(recap(&run)[0].1["changed"].as_u64().unwrap() >= 25, true, "{}", text(&run));
+    assert_eq!(
+        recap(&run)[0].1["changed"].as_u64().unwrap() >= 25,
+        true,
+        "{}",
+        text(&run)
+    );
 }

@@ -46,7 +46,9 @@ impl Cache {
     pub fn new(base: &Path, inventory: &Path) -> Self {
         let abs = std::fs::canonicalize(inventory).unwrap_or_else(|_| inventory.to_path_buf());
         let id = hex::encode(Sha256::digest(abs.to_string_lossy().as_bytes()));
-        Cache { dir: Some(base.join(&id[..16])) }
+        Cache {
+            dir: Some(base.join(&id[..16])),
+        }
     }
 
     /// A cache that remembers nothing (`--no-cache`).
@@ -66,7 +68,13 @@ impl Cache {
     fn file(&self, host: &str) -> Option<PathBuf> {
         let safe: String = host
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.dir.as_ref().map(|d| d.join(format!("{safe}.json")))
     }
@@ -74,7 +82,9 @@ impl Cache {
     /// What the last run remembered for `host`; empty when there is nothing
     /// usable (missing, corrupt, other format).
     pub fn load(&self, host: &str) -> HostCache {
-        let Some(path) = self.file(host) else { return HostCache::default() };
+        let Some(path) = self.file(host) else {
+            return HostCache::default();
+        };
         std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
@@ -85,7 +95,9 @@ impl Cache {
     /// Replaces `host`'s entry, atomically (temp file + rename), so a crash
     /// mid-write leaves the previous entry or none, never a torn one.
     pub fn store(&self, host: &str, entry: &HostCache) -> std::io::Result<()> {
-        let Some(path) = self.file(host) else { return Ok(()) };
+        let Some(path) = self.file(host) else {
+            return Ok(());
+        };
         let dir = path.parent().expect("cache file has a parent");
         std::fs::create_dir_all(dir)?;
         let mut entry = entry.clone();

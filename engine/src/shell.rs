@@ -4,7 +4,8 @@
 /// Quotes `s` for a POSIX shell, leaving simple words readable in logs.
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
     if safe {
         s.to_string()
     } else {
@@ -18,7 +19,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    words.into_iter().map(|w| quote(w.as_ref())).collect::<Vec<_>>().join(" ")
+    words
+        .into_iter()
+        .map(|w| quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -36,7 +41,15 @@ mod tests {
 
     #[test]
     fn quoted_strings_survive_a_real_shell() {
-        for s in ["a b", "it's", "$(reboot)", "`x`", "\"q\"", "back\\slash", "new\nline"] {
+        for s in [
+            "a b",
+            "it's",
+            "$(reboot)",
+            "`x`",
+            "\"q\"",
+            "back\\slash",
+            "new\nline",
+        ] {
             let out = std::process::Command::new("sh")
                 .arg("-c")
                 .arg(format!("printf %s {}", quote(s)))

@@ -42,7 +42,9 @@ pub struct Templates {
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates").field("root", &self.root).finish()
+        f.debug_struct("Templates")
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -56,7 +58,10 @@ impl Templates {
         env.set_lstrip_blocks(true);
         let bases = [root.join("templates"), root.to_path_buf()];
         env.set_loader(move |name: &str| {
-            if Path::new(name).components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            if Path::new(name)
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
                 return Ok(None);
             }
             for base in &bases {
@@ -73,7 +78,10 @@ impl Templates {
             }
             Ok(None)
         });
-        Templates { root: root.to_path_buf(), env }
+        Templates {
+            root: root.to_path_buf(),
+            env,
+        }
     }
 
     /// The environment, for registering functions and filters.
@@ -97,18 +105,30 @@ impl Templates {
                 return Ok(rel.to_string_lossy().into_owned());
             }
         }
-        Err(TemplateError::NotFound { name: src.to_string(), searched })
+        Err(TemplateError::NotFound {
+            name: src.to_string(),
+            searched,
+        })
     }
 
     /// Renders the template `name` (as returned by [`Templates::resolve`]).
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
-        let tmpl = self.env.get_template(name).map_err(|e| self.located(name, &e))?;
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.located(name, &e))?;
         tmpl.render(ctx).map_err(|e| self.located(name, &e))
     }
 
     /// Renders a template given as a string (for `render_string()` in scripts).
-    pub fn render_str(&self, source: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
-        self.env.render_str(source, ctx).map_err(|e| self.located("<string>", &e))
+    pub fn render_str(
+        &self,
+        source: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<String, TemplateError> {
+        self.env
+            .render_str(source, ctx)
+            .map_err(|e| self.located("<string>", &e))
     }
 
     fn located(&self, name: &str, e: &minijinja::Error) -> TemplateError {
@@ -129,7 +149,14 @@ impl Templates {
         };
         let snippet = match (&source, line) {
             (Some(src), Some(l)) => src.lines().nth(l.saturating_sub(1)).map(|text| {
-                let caret = col.map(|c| format!("\n{:>w$} | {}^", "", " ".repeat(c - 1), w = l.to_string().len()));
+                let caret = col.map(|c| {
+                    format!(
+                        "\n{:>w$} | {}^",
+                        "",
+                        " ".repeat(c - 1),
+                        w = l.to_string().len()
+                    )
+                });
                 format!("{l} | {text}{}", caret.unwrap_or_default())
             }),
             _ => None,
@@ -141,7 +168,11 @@ impl Templates {
         if e.kind() == minijinja::ErrorKind::UndefinedError {
             message.push_str(" (a variable used by the template is not defined for this host: define it in the inventory, group_vars, the call's vars, or -e)");
         }
-        TemplateError::Render { location, message, snippet }
+        TemplateError::Render {
+            location,
+            message,
+            snippet,
+        }
     }
 }
 
@@ -169,7 +200,9 @@ mod tests {
         let ctx = minijinja::context! { port => 6379 };
         let name = t.resolve("a.conf.j2", None).unwrap();
         assert_eq!(t.render(&name, &ctx).unwrap(), "port 6379\n");
-        let name = t.resolve("a.conf.j2", Some(&dir.path().join("roles/r"))).unwrap();
+        let name = t
+            .resolve("a.conf.j2", Some(&dir.path().join("roles/r")))
+            .unwrap();
         assert_eq!(name, "roles/r/templates/a.conf.j2");
         assert_eq!(t.render(&name, &ctx).unwrap(), "role 6379\n");
     }
@@ -178,7 +211,10 @@ mod tests {
     fn undefined_variable_names_file_and_line() {
         let dir = project(&[("templates/s.conf.j2", "a\nbind {{ bind_ip }}\n")]);
         let t = Templates::new(dir.path());
-        let err = t.render("s.conf.j2", &minijinja::context! {}).unwrap_err().to_string();
+        let err = t
+            .render("s.conf.j2", &minijinja::context! {})
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("s.conf.j2:2"), "{err}");
         assert!(err.contains("undefined"), "{err}");
         assert!(err.contains("2 | bind {{ bind_ip }}"), "{err}");

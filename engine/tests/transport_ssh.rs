@@ -24,17 +24,27 @@ struct Sshd {
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("spawn");
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn keygen(path: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(path.with_extension("pub"));
-    run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path));
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path));
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn whoami() -> String {
@@ -43,14 +53,18 @@ fn whoami() -> String {
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn skip_reason() -> Option<&'static str> {
     if !Path::new(SSHD).exists() {
         return Some("/usr/sbin/sshd is missing (apt-get install openssh-server)");
     }
-    if Command::new("ssh").arg("-V").output().is_err() || Command::new("ssh-keygen").arg("-?").output().is_err() {
+    if Command::new("ssh").arg("-V").output().is_err()
+        || Command::new("ssh-keygen").arg("-?").output().is_err()
+    {
         return Some("the OpenSSH client (ssh, ssh-keygen) is missing");
     }
     None
@@ -71,7 +85,10 @@ macro_rules! sshd_or_skip {
 impl Sshd {
     fn start() -> Sshd {
         // Short path: the mux socket lives under it.
-        let dir = tempfile::Builder::new().prefix("kbz").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("kbz")
+            .tempdir_in("/tmp")
+            .unwrap();
         let d = dir.path();
         keygen(&d.join("host_key"));
         keygen(&d.join("client_key"));
@@ -101,7 +118,11 @@ impl Sshd {
         // sshd unless SHLVL >= 2, and this machine's root .bashrc runs `pyenv init`
         // (~170 ms), which would swamp the transport's own timings.
         let _ = std::fs::create_dir_all("/run/sshd"); // privilege separation dir
-        let mut sshd = Sshd { port: free_port(), dir, child: None };
+        let mut sshd = Sshd {
+            port: free_port(),
+            dir,
+            child: None,
+        };
         sshd.spawn();
         sshd
     }
@@ -120,7 +141,10 @@ impl Sshd {
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("sshd exited ({status}): {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
+                panic!(
+                    "sshd exited ({status}): {}",
+                    std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
+                );
             }
             assert!(Instant::now() < deadline, "sshd did not start listening");
             std::thread::sleep(Duration::from_millis(20));
@@ -177,7 +201,13 @@ impl Drop for Sshd {
 }
 
 fn file(path: &str, content: &[u8]) -> WriteFile {
-    WriteFile { path: path.into(), content: Arc::new(content.to_vec()), mode: None, owner: None, group: None }
+    WriteFile {
+        path: path.into(),
+        content: Arc::new(content.to_vec()),
+        mode: None,
+        owner: None,
+        group: None,
+    }
 }
 
 fn temp_leftovers(dir: &Path) -> Vec<String> {
@@ -197,17 +227,29 @@ async fn exec_over_a_real_sshd() {
     let sshd = sshd_or_skip!();
     let started = Instant::now();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
-    eprintln!("connect (new master, key exchange): {}", ms(started.elapsed()));
+    eprintln!(
+        "connect (new master, key exchange): {}",
+        ms(started.elapsed())
+    );
     assert!(matches!(t, Transport::Ssh(_)));
 
-    let out = t.exec("echo out; echo err >&2; exit 3", None).await.unwrap();
-    assert_eq!((out.rc, &out.stdout[..], &out.stderr[..]), (3, &b"out\n"[..], &b"err\n"[..]));
+    let out = t
+        .exec("echo out; echo err >&2; exit 3", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, &out.stdout[..], &out.stderr[..]),
+        (3, &b"out\n"[..], &b"err\n"[..])
+    );
 
     // Stdin, binary and larger than any pipe buffer, comes back intact.
     let blob: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let started = Instant::now();
     let out = t.exec("cat", Some(&blob)).await.unwrap();
-    eprintln!("exec `cat` of 3 MB through stdin/stdout: {}", ms(started.elapsed()));
+    eprintln!(
+        "exec `cat` of 3 MB through stdin/stdout: {}",
+        ms(started.elapsed())
+    );
     assert_eq!(out.rc, 0);
     assert!(out.stdout == blob, "stdin did not round-trip");
     // A script that ignores its stdin is not an error.
@@ -216,9 +258,20 @@ async fn exec_over_a_real_sshd() {
     // Awkward scripts reach sh untouched, whatever the login shell does with the command line.
     let awkward = "printf '%s|' \"it's\" '$HOME' \"$(echo sub)\" 'a\"b' 'back\\slash' '*' 'tab\there' 'ünï'\nprintf 'line2\\n'";
     let out = t.exec(awkward, None).await.unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "it's|$HOME|sub|a\"b|back\\slash|*|tab\there|ünï|line2\n");
-    let out = t.exec("echo \"$0\"; set -e; false; echo not reached", None).await.unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "it's|$HOME|sub|a\"b|back\\slash|*|tab\there|ünï|line2\n"
+    );
+    let out = t
+        .exec("echo \"$0\"; set -e; false; echo not reached", None)
+        .await
+        .unwrap();
     assert_eq!((out.rc, &out.stdout[..]), (1, &b"sh\n"[..]));
+
+    // Scripts beyond what one argument may hold (128 KiB on Linux) still run.
+    let long = format!("{}echo long done", ": padding line\n".repeat(20_000));
+    let out = t.exec(&long, None).await.unwrap();
+    assert_eq!((out.rc, &out.stdout[..]), (0, &b"long done\n"[..]));
 
     // Round trip of a trivial command over the established master.
     let n = 50;
@@ -226,7 +279,10 @@ async fn exec_over_a_real_sshd() {
     for _ in 0..n {
         assert_eq!(t.exec("true", None).await.unwrap().rc, 0);
     }
-    eprintln!("exec `true`: {} per call (mean of {n})", ms(started.elapsed() / n));
+    eprintln!(
+        "exec `true`: {} per call (mean of {n})",
+        ms(started.elapsed() / n)
+    );
 
     // More concurrent commands than sshd's MaxSessions (10): queued, not refused.
     let t = Arc::new(t);
@@ -263,59 +319,116 @@ async fn files_over_a_real_sshd() {
     t.write_file(&file(&target, &content)).await.unwrap();
     eprintln!("write_file 100 kB (new file): {}", ms(started.elapsed()));
     assert_eq!(std::fs::read(&target).unwrap(), content);
-    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o644);
-    assert_eq!(t.read_file(&target).await.unwrap().as_deref(), Some(&content[..]));
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+        0o644
+    );
+    assert_eq!(
+        t.read_file(&target).await.unwrap().as_deref(),
+        Some(&content[..])
+    );
 
     // Replacing: a new inode is renamed over the target; the mode is kept when not given.
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
     let inode = std::fs::metadata(&target).unwrap().ino();
     t.write_file(&file(&target, b"v2\n")).await.unwrap();
     let meta = std::fs::metadata(&target).unwrap();
-    assert_ne!(meta.ino(), inode, "the target must be replaced by rename, not rewritten");
+    assert_ne!(
+        meta.ino(),
+        inode,
+        "the target must be replaced by rename, not rewritten"
+    );
     assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
     assert_eq!(std::fs::read(&target).unwrap(), b"v2\n");
 
     // Explicit mode; empty content.
-    t.write_file(&WriteFile { mode: Some(0o600), ..file(&target, b"") }).await.unwrap();
-    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o600);
+    t.write_file(&WriteFile {
+        mode: Some(0o600),
+        ..file(&target, b"")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
     assert_eq!(t.read_file(&target).await.unwrap(), Some(vec![]));
 
     if is_root() {
         // Owner by name, then kept on the next write that does not name one.
-        let owned = WriteFile { owner: Some("nobody".into()), group: Some("root".into()), ..file(&target, b"x") };
+        let owned = WriteFile {
+            owner: Some("nobody".into()),
+            group: Some("root".into()),
+            ..file(&target, b"x")
+        };
         t.write_file(&owned).await.unwrap();
         let nobody = std::fs::metadata(&target).unwrap().uid();
         assert_ne!(nobody, 0);
         t.write_file(&file(&target, b"y")).await.unwrap();
         assert_eq!(std::fs::metadata(&target).unwrap().uid(), nobody);
-        t.write_file(&WriteFile { owner: Some("root".into()), ..file(&target, b"z") }).await.unwrap();
+        t.write_file(&WriteFile {
+            owner: Some("root".into()),
+            ..file(&target, b"z")
+        })
+        .await
+        .unwrap();
         let meta = std::fs::metadata(&target).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (0, 0));
+        // chown clears setuid bits, so the mode must be set after it.
+        t.write_file(&WriteFile {
+            owner: Some("nobody".into()),
+            mode: Some(0o4750),
+            ..file(&target, b"s")
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+            0o4750
+        );
     } else {
         eprintln!("not root: owner checks skipped");
     }
 
     // Failures leave the target alone and no temp file behind.
-    let bad_owner = WriteFile { owner: Some("no-such-user-kbz".into()), ..file(&target, b"never") };
+    let bad_owner = WriteFile {
+        owner: Some("no-such-user-kbz".into()),
+        ..file(&target, b"never")
+    };
     let e = t.write_file(&bad_owner).await.unwrap_err();
     assert!(matches!(e, TransportError::WriteFile { .. }), "{e}");
     assert!(e.to_string().contains("cannot set the owner/group"), "{e}");
-    let e = t.write_file(&file(&format!("{}/missing/x", dir.display()), b"x")).await.unwrap_err();
+    let e = t
+        .write_file(&file(&format!("{}/missing/x", dir.display()), b"x"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, TransportError::WriteFile { .. }), "{e}");
     assert_ne!(std::fs::read(&target).unwrap(), b"never");
-    assert!(temp_leftovers(&dir).is_empty(), "{:?}", temp_leftovers(&dir));
+    assert!(
+        temp_leftovers(&dir).is_empty(),
+        "{:?}",
+        temp_leftovers(&dir)
+    );
 
     let n = 20;
     let started = Instant::now();
     for i in 0..n {
-        t.write_file(&file(&target, format!("config {i}\n").as_bytes())).await.unwrap();
+        t.write_file(&file(&target, format!("config {i}\n").as_bytes()))
+            .await
+            .unwrap();
     }
-    eprintln!("write_file small file over an existing one: {} per call (mean of {n})", ms(started.elapsed() / n));
+    eprintln!(
+        "write_file small file over an existing one: {} per call (mean of {n})",
+        ms(started.elapsed() / n)
+    );
     let started = Instant::now();
     for _ in 0..n {
         t.read_file(&target).await.unwrap().unwrap();
     }
-    eprintln!("read_file small file: {} per call (mean of {n})", ms(started.elapsed() / n));
+    eprintln!(
+        "read_file small file: {} per call (mean of {n})",
+        ms(started.elapsed() / n)
+    );
     let big = vec![7u8; 20 << 20];
     let started = Instant::now();
     t.write_file(&file(&target, &big)).await.unwrap();
@@ -335,23 +448,42 @@ async fn become_through_sudo() {
         return;
     }
     let mut opts = sshd.opts();
-    opts.become_ = Some(Become { user: "nobody".into() });
+    opts.become_ = Some(Become {
+        user: "nobody".into(),
+    });
     let t = Transport::connect(&opts).await.unwrap();
     let out = t.exec("id -un; echo warn >&2; exit 4", None).await.unwrap();
-    assert_eq!((out.rc, &out.stdout[..], &out.stderr[..]), (4, &b"nobody\n"[..], &b"warn\n"[..]));
+    assert_eq!(
+        (out.rc, &out.stdout[..], &out.stderr[..]),
+        (4, &b"nobody\n"[..], &b"warn\n"[..])
+    );
     let out = t.exec("cat", Some(b"through sudo")).await.unwrap();
     assert_eq!(out.stdout, b"through sudo");
+    let long = format!("{}id -un >&2", ": padding line\n".repeat(20_000));
+    let out = t.exec(&long, None).await.unwrap();
+    assert_eq!((out.rc, &out.stderr[..]), (0, &b"nobody\n"[..]));
     t.close().await.unwrap();
 
     opts.become_ = Some(Become::default());
     let t = Transport::connect(&opts).await.unwrap();
     let target = sshd.path("root-owned");
-    t.write_file(&WriteFile { owner: Some("nobody".into()), mode: Some(0o600), ..file(&target, b"secret") }).await.unwrap();
-    assert_eq!(t.read_file(&target).await.unwrap().as_deref(), Some(&b"secret"[..]));
+    t.write_file(&WriteFile {
+        owner: Some("nobody".into()),
+        mode: Some(0o600),
+        ..file(&target, b"secret")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        t.read_file(&target).await.unwrap().as_deref(),
+        Some(&b"secret"[..])
+    );
     assert_eq!(t.read_file(&sshd.path("nope")).await.unwrap(), None);
     t.close().await.unwrap();
 
-    opts.become_ = Some(Become { user: "no-such-user-kbz".into() });
+    opts.become_ = Some(Become {
+        user: "no-such-user-kbz".into(),
+    });
     let t = Transport::connect(&opts).await.unwrap();
     let e = t.exec("true", None).await.unwrap_err();
     assert!(matches!(e, TransportError::Become { .. }), "{e}");
@@ -365,14 +497,26 @@ async fn changed_and_unknown_host_keys_are_refused() {
     let mut sshd = sshd_or_skip!();
     let opts = sshd.opts();
     // accept-new records the key on first contact.
-    Transport::connect(&opts).await.unwrap().close().await.unwrap();
+    Transport::connect(&opts)
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
     let known = std::fs::read_to_string(sshd.path("known_hosts")).unwrap();
-    assert!(known.contains(&format!("[127.0.0.1]:{}", sshd.port)), "{known}");
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", sshd.port)),
+        "{known}"
+    );
 
     sshd.restart_with_new_host_key();
     let e = Transport::connect(&opts).await.unwrap_err();
     match &e {
-        TransportError::HostKeyChanged { host, address, known_hosts } => {
+        TransportError::HostKeyChanged {
+            host,
+            address,
+            known_hosts,
+        } => {
             assert_eq!(host, "loop");
             assert_eq!(address, &format!("[127.0.0.1]:{}", sshd.port));
             assert_eq!(known_hosts, &sshd.path("known_hosts"));
@@ -382,10 +526,14 @@ async fn changed_and_unknown_host_keys_are_refused() {
     assert!(e.is_unreachable());
     eprintln!("host key changed reads: {e}");
     // The recorded key was not replaced.
-    assert_eq!(std::fs::read_to_string(sshd.path("known_hosts")).unwrap(), known);
+    assert_eq!(
+        std::fs::read_to_string(sshd.path("known_hosts")).unwrap(),
+        known
+    );
 
     let mut strict = sshd.opts();
-    strict.ssh_config = Some(sshd.client_config("strict_config", "empty_known_hosts", Some("client_key")));
+    strict.ssh_config =
+        Some(sshd.client_config("strict_config", "empty_known_hosts", Some("client_key")));
     strict.known_hosts = HostKeyPolicy::Strict;
     let e = Transport::connect(&strict).await.unwrap_err();
     assert!(matches!(e, TransportError::HostKeyUnknown { .. }), "{e}");
@@ -407,6 +555,20 @@ async fn unreachable_hosts_fail_fast_and_clearly() {
     assert!(e.to_string().contains("connection refused"), "{e}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
 
+    // A port that accepts connections but never speaks SSH: the timeout applies.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut hung = sshd.opts();
+    hung.port = Some(silent.local_addr().unwrap().port());
+    hung.connect_timeout = Duration::from_secs(1);
+    let started = Instant::now();
+    let e = Transport::connect(&hung).await.unwrap_err();
+    let took = started.elapsed();
+    eprintln!("silent port gave up after {}: {e}", ms(took));
+    assert!(e.is_unreachable(), "{e}");
+    assert!(e.to_string().contains("no answer"), "{e}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    drop(silent);
+
     // A key sshd does not know.
     let mut wrong_key = sshd.opts();
     wrong_key.ssh_config = Some(sshd.client_config("nokey_config", "known_hosts", None));
@@ -414,7 +576,10 @@ async fn unreachable_hosts_fail_fast_and_clearly() {
     let e = Transport::connect(&wrong_key).await.unwrap_err();
     assert!(matches!(e, TransportError::Unreachable { .. }), "{e}");
     assert!(e.to_string().contains("authentication failed"), "{e}");
-    assert!(e.to_string().contains(" -i "), "the hint shows the key: {e}");
+    assert!(
+        e.to_string().contains(" -i "),
+        "the hint shows the key: {e}"
+    );
 
     let mut bad_name = sshd.opts();
     bad_name.address = "no-such-host.invalid".into();
@@ -425,18 +590,23 @@ async fn unreachable_hosts_fail_fast_and_clearly() {
 
 /// Whether any process's command line mentions `needle` (the master's socket dir).
 fn process_mentions(needle: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|e| {
-        std::fs::read(e.path().join("cmdline"))
-            .map(|c| String::from_utf8_lossy(&c).contains(needle))
-            .unwrap_or(false)
-    })
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_master_is_restarted_and_close_cleans_up() {
     let sshd = sshd_or_skip!();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
-    let Transport::Ssh(ssh) = &t else { panic!("not ssh") };
+    let Transport::Ssh(ssh) = &t else {
+        panic!("not ssh")
+    };
     let socket = ssh.control_socket();
 
     // A command running when the master dies fails as Disconnected...
@@ -446,7 +616,10 @@ async fn a_lost_master_is_restarted_and_close_cleans_up() {
         async move { t.exec("sleep 5", None).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    run(Command::new("ssh").arg("-S").arg(&socket).args(["-O", "exit", "x"]));
+    run(Command::new("ssh")
+        .arg("-S")
+        .arg(&socket)
+        .args(["-O", "exit", "x"]));
     let e = running.await.unwrap().unwrap_err();
     assert!(matches!(e, TransportError::Disconnected { .. }), "{e}");
     assert!(e.is_unreachable());
@@ -454,9 +627,14 @@ async fn a_lost_master_is_restarted_and_close_cleans_up() {
     // ...and the next command starts a new master (it never ran, so retrying is safe).
     let started = Instant::now();
     let out = t.exec("echo again", None).await.unwrap();
-    eprintln!("exec after the master died (reconnect included): {}", ms(started.elapsed()));
+    eprintln!(
+        "exec after the master died (reconnect included): {}",
+        ms(started.elapsed())
+    );
     assert_eq!(out.stdout, b"again\n");
-    let Transport::Ssh(ssh) = &*t else { panic!("not ssh") };
+    let Transport::Ssh(ssh) = &*t else {
+        panic!("not ssh")
+    };
     let socket = ssh.control_socket();
     assert!(socket.exists());
 
@@ -468,7 +646,10 @@ async fn a_lost_master_is_restarted_and_close_cleans_up() {
     assert!(!Path::new(&dir).exists(), "the socket directory is removed");
     let deadline = Instant::now() + Duration::from_secs(5);
     while process_mentions(&dir) {
-        assert!(Instant::now() < deadline, "the ssh master is still running after close");
+        assert!(
+            Instant::now() < deadline,
+            "the ssh master is still running after close"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

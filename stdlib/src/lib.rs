@@ -12,7 +12,9 @@ use kbz_engine::op::{OpArgs, Operation, Param};
 mod ops;
 mod register;
 
-use ops::{command, copy, facts, file, group, line, package, service, sysctl, template, user, wait_for};
+use ops::{
+    command, copy, facts, file, group, line, package, service, sysctl, template, user, wait_for,
+};
 
 /// One operation's documentation, as `kbz-play doc` prints it.
 #[derive(Debug, Clone, Copy)]
@@ -29,13 +31,23 @@ pub struct OpDoc {
 
 impl OpDoc {
     fn of<A: OpArgs>() -> OpDoc {
-        OpDoc { name: A::OP, summary: A::SUMMARY, example: A::EXAMPLE, params: A::PARAMS }
+        OpDoc {
+            name: A::OP,
+            summary: A::SUMMARY,
+            example: A::EXAMPLE,
+            params: A::PARAMS,
+        }
     }
 }
 
 /// Registers every operation (and `facts()`) as Rhai functions. The engine
 /// registers `OpResult`, which they return.
+///
+/// `package` is a reserved word in Rhai (kept for a future module system),
+/// so this also installs the engine's token mapper to read it as a plain
+/// identifier; the engine must not install another mapper after this.
 pub fn register(engine: &mut rhai::Engine) {
+    unreserve(engine, &["package"]);
     file::register(engine);
     copy::register(engine);
     template::register(engine);
@@ -94,4 +106,14 @@ pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Oper
         other => return Err(format!("no operation {other:?} to build")),
     };
     built.map_err(|f| f.to_string())
+}
+
+/// Makes reserved words usable as function names.
+#[allow(deprecated)] // `on_parse_token` is marked volatile, not deprecated.
+fn unreserve(engine: &mut rhai::Engine, words: &'static [&'static str]) {
+    use rhai::Token;
+    engine.on_parse_token(move |token, _pos, _state| match token {
+        Token::Reserved(s) if words.contains(&s.as_str()) => Token::Identifier(s),
+        other => other,
+    });
 }

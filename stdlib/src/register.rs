@@ -18,7 +18,8 @@ struct CallEnv<'a, 'b>(&'a NativeCallContext<'b>);
 impl Env for CallEnv<'_, '_> {
     fn read_local(&self, path: &str) -> Result<Vec<u8>, Failure> {
         let found = api::resolve_local_file(self.0, path)?;
-        std::fs::read(&found).map_err(|e| Failure::Message(format!("cannot read {}: {e}", found.display())))
+        std::fs::read(&found)
+            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", found.display())))
     }
 
     fn render(&self, src: &str, vars: &Map) -> Result<String, Failure> {
@@ -37,13 +38,20 @@ fn call<A: Build>(ctx: &NativeCallContext, map: Map) -> Res {
 }
 
 /// Adds positional values to a map, refusing a key given both ways.
-fn with<A: Build>(ctx: &NativeCallContext, mut map: Map, pairs: [(&str, Dynamic); 2]) -> Result<Map, Box<EvalAltResult>> {
+fn with<A: Build>(
+    ctx: &NativeCallContext,
+    mut map: Map,
+    pairs: Vec<(&str, Dynamic)>,
+) -> Result<Map, Box<EvalAltResult>> {
     for (key, value) in pairs {
-        if key.is_empty() {
-            continue;
-        }
         if map.contains_key(key) {
-            return Err(api::error(ctx, format!("{}(): '{key}' is given twice, positionally and in the map", A::OP)));
+            return Err(api::error(
+                ctx,
+                format!(
+                    "{}(): '{key}' is given twice, positionally and in the map",
+                    A::OP
+                ),
+            ));
         }
         map.insert(key.into(), value);
     }
@@ -52,39 +60,56 @@ fn with<A: Build>(ctx: &NativeCallContext, mut map: Map, pairs: [(&str, Dynamic)
 
 /// `op(#{...})`.
 pub(crate) fn by_map<A: Build>(engine: &mut Engine) {
-    engine.register_fn(A::OP, |ctx: NativeCallContext, map: Map| call::<A>(&ctx, map));
+    engine.register_fn(A::OP, |ctx: NativeCallContext, map: Map| {
+        call::<A>(&ctx, map)
+    });
 }
 
 /// `op(s)` and `op(s, #{...})`, with `s` going to parameter `key`.
 pub(crate) fn by_string<A: Build>(engine: &mut Engine, key: &'static str) {
     let one = move |ctx: &NativeCallContext, s: ImmutableString, map: Map| {
-        let map = with::<A>(ctx, map, [(key, s.into()), ("", Dynamic::UNIT)])?;
+        let map = with::<A>(ctx, map, vec![(key, s.into())])?;
         call::<A>(ctx, map)
     };
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, s: ImmutableString| one(&ctx, s, Map::new()));
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, s: ImmutableString, m: Map| one(&ctx, s, m));
+    engine.register_fn(A::OP, move |ctx: NativeCallContext, s: ImmutableString| {
+        one(&ctx, s, Map::new())
+    });
+    engine.register_fn(
+        A::OP,
+        move |ctx: NativeCallContext, s: ImmutableString, m: Map| one(&ctx, s, m),
+    );
 }
 
 /// `op([...])` and `op([...], #{...})`, with the array going to `key`.
 pub(crate) fn by_array<A: Build>(engine: &mut Engine, key: &'static str) {
     let one = move |ctx: &NativeCallContext, a: Array, map: Map| {
-        let map = with::<A>(ctx, map, [(key, Dynamic::from_array(a)), ("", Dynamic::UNIT)])?;
+        let map = with::<A>(ctx, map, vec![(key, Dynamic::from_array(a))])?;
         call::<A>(ctx, map)
     };
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array| one(&ctx, a, Map::new()));
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array, m: Map| one(&ctx, a, m));
+    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array| {
+        one(&ctx, a, Map::new())
+    });
+    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array, m: Map| {
+        one(&ctx, a, m)
+    });
 }
 
 /// `op(a, b)` and `op(a, b, #{...})`, with the strings going to `k1`, `k2`.
 pub(crate) fn by_two_strings<A: Build>(engine: &mut Engine, k1: &'static str, k2: &'static str) {
     let one = move |ctx: &NativeCallContext, a: ImmutableString, b: ImmutableString, map: Map| {
-        let map = with::<A>(ctx, map, [(k1, a.into()), (k2, b.into())])?;
+        let map = with::<A>(ctx, map, vec![(k1, a.into()), (k2, b.into())])?;
         call::<A>(ctx, map)
     };
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: ImmutableString, b: ImmutableString| {
-        one(&ctx, a, b, Map::new())
-    });
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: ImmutableString, b: ImmutableString, m: Map| {
-        one(&ctx, a, b, m)
-    });
+    engine.register_fn(
+        A::OP,
+        move |ctx: NativeCallContext, a: ImmutableString, b: ImmutableString| {
+            one(&ctx, a, b, Map::new())
+        },
+    );
+    engine.register_fn(
+        A::OP,
+        move |ctx: NativeCallContext, a: ImmutableString, b: ImmutableString, m: Map| {
+            one(&ctx, a, b, m)
+        },
+    );
 }

@@ -63,7 +63,10 @@ pub fn recap(out: &Output) -> Vec<(String, serde_json::Value)> {
 
 /// Sum of one recap counter over all hosts.
 pub fn total(out: &Output, key: &str) -> u64 {
-    recap(out).iter().map(|(_, s)| s[key].as_u64().unwrap_or(0)).sum()
+    recap(out)
+        .iter()
+        .map(|(_, s)| s[key].as_u64().unwrap_or(0))
+        .sum()
 }
 
 /// The repository root.

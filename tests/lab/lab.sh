@@ -63,14 +63,14 @@ phase() {
 }
 phase_done() {
   local dt=$(($(now_us) - PHASE_T0))
-  PHASES+=("$(printf '%-28s %s' "$PHASE_NAME" "$(fmt_secs "$dt")")")
+  PHASES+=("$(printf '%-34s %s' "$PHASE_NAME" "$(fmt_secs "$dt")")")
   log "$PHASE_NAME done in $(fmt_secs "$dt")${1:+ ($1)}"
 }
 print_timings() {
   local p
   echo "timings:"
   for p in "${PHASES[@]}"; do echo "  $p"; done
-  printf '  %-28s %s\n' total "$(fmt_secs $(($(now_us) - T_START)))"
+  printf '  %-34s %s\n' total "$(fmt_secs $(($(now_us) - T_START)))"
 }
 
 # ---------------------------------------------------------------------------------
@@ -102,7 +102,10 @@ lock_lab() {
   mkdir -p "$LAB_DIR"
   chmod 700 "$LAB_DIR"
   exec {LAB_LOCK_FD}>"$LAB_DIR/.lock"
-  flock -w 600 "$LAB_LOCK_FD" || die "another lab.sh holds $LAB_DIR/.lock"
+  if ! flock -n "$LAB_LOCK_FD"; then
+    log "waiting for another lab.sh (lock $LAB_DIR/.lock)"
+    flock -w 600 "$LAB_LOCK_FD" || die "another lab.sh still holds $LAB_DIR/.lock after 600 s"
+  fi
 }
 
 # ---------------------------------------------------------------------------------
@@ -199,6 +202,8 @@ ln -sf /etc/machine-id /var/lib/dbus/machine-id
 # sshd: keys only, no DNS lookups, room for many parallel connections (benchmarks).
 mkdir -p /etc/ssh/sshd_config.d
 cat > /etc/ssh/sshd_config.d/kbz-lab.conf <<'CONF'
+HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -343,9 +348,9 @@ list_nspawn() {
   local p comm arg
   local -a args
   for p in /proc/[0-9]*; do
-    read -r comm <"$p/comm" 2>/dev/null || continue
+    { read -r comm <"$p/comm"; } 2>/dev/null || continue
     [[ $comm == systemd-nspawn ]] || continue
-    mapfile -d '' args <"$p/cmdline" 2>/dev/null || continue
+    { mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue
     for arg in "${args[@]}"; do
       if [[ $arg == "--directory=$HOSTS_DIR/"*/root ]]; then
         arg=${arg#"--directory=$HOSTS_DIR/"}
@@ -410,12 +415,64 @@ stop_nspawn() {
   done
 }
 
+# Every host needs a cgroup subtree of its own. With --keep-unit nspawn puts the
+# container below the cgroup it was started in (here the root: /payload for all of
+# them), and containers sharing one subtree step on each other's units: one host's
+# systemd removes or kills the cgroup of another's sshd, and boots end "degraded".
+cgroup_roots() {
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then # pure cgroup v2
+    echo /sys/fs/cgroup
+    return
+  fi
+  local h
+  for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do # v1 / hybrid
+    if [[ -f $h/cgroup.procs ]]; then echo "$h"; fi
+  done
+}
+
+host_cgroup_enter() { # NAME: moves the calling (sub)shell into kbz-lab/NAME
+  local root
+  while read -r root; do
+    mkdir -p "$root/kbz-lab/$1"
+    echo "$BASHPID" >"$root/kbz-lab/$1/cgroup.procs"
+  done < <(cgroup_roots)
+}
+
+host_cgroup_remove() { # NAME... (only empty cgroups go; rmdir refuses the others)
+  local root n
+  while read -r root; do
+    for n in "$@"; do
+      if [[ -d $root/kbz-lab/$n ]]; then
+        find "$root/kbz-lab/$n" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      fi
+    done
+    rmdir "$root/kbz-lab" 2>/dev/null || true
+  done < <(cgroup_roots)
+}
+
+host_cgroup_remove_all() {
+  local root
+  while read -r root; do
+    if [[ -d $root/kbz-lab ]]; then
+      find "$root/kbz-lab" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    fi
+  done < <(cgroup_roots)
+}
+
 start_nspawn() { # NAME
   local name=$1 d
   d=$(host_dir "$name")
+  host_cgroup_remove "$name"
   printf '\n==== lab.sh: boot %s at %s ====\n' "$name" "$(date -u +%FT%TZ)" >>"$d/console.log"
   (
     cd /
+    # nspawn must not keep our lock files (or a caller's pipes) open for its lifetime.
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
+    host_cgroup_enter "$name"
     export SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes
     exec setsid systemd-nspawn \
       --boot \
@@ -475,10 +532,12 @@ host_link() { # NAME up|down
 # ---------------------------------------------------------------------------------
 # per-host root
 
+# ed25519 and ecdsa only: an RSA key costs about 1 s of CPU per host, and every
+# client in use (OpenSSH, paramiko) takes ed25519.
 gen_host_keys() { # ROOT NAME
   local root=$1 name=$2 t
   rm -f "$root"/etc/ssh/ssh_host_*
-  for t in ed25519 ecdsa rsa; do
+  for t in ed25519 ecdsa; do
     ssh-keygen -q -t "$t" -N '' -C "root@$name" -f "$root/etc/ssh/ssh_host_${t}_key"
   done
 }
@@ -687,9 +746,12 @@ cmd_down() {
   done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
     grep -E "^${VETH_PREFIX}lab[0-9]{2}$" || true)
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+  host_cgroup_remove_all
+  # nspawn leaves empty propagation dirs behind when /run is not a tmpfs.
+  rmdir /run/systemd/nspawn/propagate/lab[0-9][0-9] 2>/dev/null || true
   # Per-run state (the lab key stays; the base cache stays).
   if [[ -d $HOSTS_DIR ]]; then safe_rmtree "$HOSTS_DIR"; fi
-  rm -f "$INVENTORY_TSV" "$INVENTORY_YML" "$KNOWN_HOSTS" "$SSH_CONFIG"
+  rm -f "$INVENTORY_TSV" "$INVENTORY_YML" "$KNOWN_HOSTS" "$SSH_CONFIG" "$LAB_DIR/base"
   [[ -n $quiet ]] || log "lab is down"
 }
 

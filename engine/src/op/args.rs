@@ -76,7 +76,10 @@ pub enum ArgsError {
 /// Checks a Rhai map against `T::PARAMS` and converts it into `T`.
 pub fn parse_args<T: OpArgs>(map: &rhai::Dynamic) -> Result<T, ArgsError> {
     let Some(m) = map.read_lock::<rhai::Map>() else {
-        return Err(ArgsError::NotAMap { op: T::OP, got: map.type_name().to_string() });
+        return Err(ArgsError::NotAMap {
+            op: T::OP,
+            got: map.type_name().to_string(),
+        });
     };
     for key in m.keys() {
         if !T::PARAMS.iter().any(|p| p.name == key.as_str()) {
@@ -89,13 +92,20 @@ pub fn parse_args<T: OpArgs>(map: &rhai::Dynamic) -> Result<T, ArgsError> {
     }
     for p in T::PARAMS.iter().filter(|p| p.default.is_none()) {
         if !m.contains_key(p.name) {
-            return Err(ArgsError::Missing { op: T::OP, key: p.name, doc: p.doc });
+            return Err(ArgsError::Missing {
+                op: T::OP,
+                key: p.name,
+                doc: p.doc,
+            });
         }
     }
     drop(m);
     rhai::serde::from_dynamic(map).map_err(|e| ArgsError::Invalid {
         op: T::OP,
-        message: e.to_string().trim_end_matches(|c| c == ')' || c == ' ').to_string(),
+        message: e
+            .to_string()
+            .trim_end_matches(|c| c == ')' || c == ' ')
+            .to_string(),
     })
 }
 
@@ -114,14 +124,22 @@ pub fn assert_params_match_struct<T: OpArgs>() {
     let mut probe = rhai::Map::new();
     probe.insert("__kbz_no_such_field__".into(), rhai::Dynamic::UNIT);
     let err = match rhai::serde::from_dynamic::<T>(&rhai::Dynamic::from_map(probe)) {
-        Ok(_) => panic!("{}: the args struct must use #[serde(deny_unknown_fields)]", T::OP),
+        Ok(_) => panic!(
+            "{}: the args struct must use #[serde(deny_unknown_fields)]",
+            T::OP
+        ),
         Err(e) => e.to_string(),
     };
     let mut fields: Vec<&str> = err.split('`').skip(3).step_by(2).collect();
     fields.sort_unstable();
     let mut params: Vec<&str> = T::PARAMS.iter().map(|p| p.name).collect();
     params.sort_unstable();
-    assert_eq!(fields, params, "{}: PARAMS and the serde struct disagree ({err})", T::OP);
+    assert_eq!(
+        fields,
+        params,
+        "{}: PARAMS and the serde struct disagree ({err})",
+        T::OP
+    );
 }
 
 #[cfg(test)]
@@ -142,8 +160,18 @@ mod tests {
         const SUMMARY: &'static str = "a demo";
         const EXAMPLE: &'static str = "demo(#{ path: \"/x\" })";
         const PARAMS: &'static [Param] = &[
-            Param { name: "path", ty: "string", default: None, doc: "where" },
-            Param { name: "mode", ty: "string", default: Some("unset"), doc: "bits" },
+            Param {
+                name: "path",
+                ty: "string",
+                default: None,
+                doc: "where",
+            },
+            Param {
+                name: "mode",
+                ty: "string",
+                default: Some("unset"),
+                doc: "bits",
+            },
         ];
     }
 
@@ -159,7 +187,10 @@ mod tests {
     fn typo_gets_a_suggestion() {
         let err = parse_args::<Demo>(&map(&[("path", "/x".into()), ("mdoe", "0644".into())]))
             .unwrap_err();
-        assert_eq!(err.to_string(), "unknown parameter 'mdoe' for demo(); did you mean 'mode'?");
+        assert_eq!(
+            err.to_string(),
+            "unknown parameter 'mdoe' for demo(); did you mean 'mode'?"
+        );
     }
 
     #[test]
@@ -167,7 +198,10 @@ mod tests {
         let err = parse_args::<Demo>(&map(&[])).unwrap_err();
         assert_eq!(err.to_string(), "demo() needs 'path' (where)");
         let err = parse_args::<Demo>(&map(&[("path", rhai::Dynamic::from(3_i64))])).unwrap_err();
-        assert!(err.to_string().starts_with("bad arguments for demo(): "), "{err}");
+        assert!(
+            err.to_string().starts_with("bad arguments for demo(): "),
+            "{err}"
+        );
         let err = parse_args::<Demo>(&rhai::Dynamic::from(3_i64)).unwrap_err();
         assert!(err.to_string().contains("takes a map"), "{err}");
     }

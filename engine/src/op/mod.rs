@@ -43,6 +43,13 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
     fn readonly(&self) -> bool {
         false
     }
+
+    /// Whether the operation runs under `--check`. Read-only queries do by
+    /// default; an op that waits for something the run would have created
+    /// (`wait_for`) says no, and is reported as skipped instead.
+    fn runs_in_check(&self) -> bool {
+        self.readonly()
+    }
 }
 
 /// What an applied change may have touched.

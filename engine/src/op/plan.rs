@@ -81,7 +81,10 @@ pub enum Action {
 impl Action {
     /// A checked shell command.
     pub fn exec(script: impl Into<String>) -> Self {
-        Action::Exec { script: script.into(), check: true }
+        Action::Exec {
+            script: script.into(),
+            check: true,
+        }
     }
 }
 
@@ -102,7 +105,9 @@ pub struct ContentDiff {
 impl std::fmt::Debug for ContentDiff {
     /// Never prints content: it may hold secrets.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContentDiff").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("ContentDiff")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,7 +128,12 @@ pub struct Change {
 impl Change {
     /// A change performed by the given actions.
     pub fn new(symbol: Symbol, summary: impl Into<String>, actions: Vec<Action>) -> Self {
-        Change { symbol, summary: summary.into(), actions, diff: None }
+        Change {
+            symbol,
+            summary: summary.into(),
+            actions,
+            diff: None,
+        }
     }
 
     /// Attaches before/after content for `--diff`.
@@ -145,12 +155,18 @@ pub struct Plan {
 impl Plan {
     /// Nothing to do, for the given reason.
     pub fn noop(reason: impl Into<String>) -> Self {
-        Plan { changes: Vec::new(), reason: Some(reason.into()) }
+        Plan {
+            changes: Vec::new(),
+            reason: Some(reason.into()),
+        }
     }
 
     /// A plan made of these changes.
     pub fn of(changes: Vec<Change>) -> Self {
-        Plan { changes, reason: None }
+        Plan {
+            changes,
+            reason: None,
+        }
     }
 
     /// Whether applying the plan would change the host.
@@ -162,6 +178,8 @@ impl Plan {
     /// if anything is deleted, else `~`, else `!`.
     pub fn symbol(&self) -> Option<Symbol> {
         let has = |s| self.changes.iter().any(|c| c.symbol == s);
-        [Symbol::Create, Symbol::Delete, Symbol::Update, Symbol::Run].into_iter().find(|s| has(*s))
+        [Symbol::Create, Symbol::Delete, Symbol::Update, Symbol::Run]
+            .into_iter()
+            .find(|s| has(*s))
     }
 }

@@ -66,7 +66,9 @@ impl Facts {
     pub(crate) fn parse(lines: &[&str]) -> Facts {
         let mut f = Facts::default();
         for line in lines {
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             let v = v.trim().to_string();
             match k {
                 "hostname" => f.hostname = v,

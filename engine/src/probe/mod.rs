@@ -78,19 +78,31 @@ impl Probe {
 
     /// Shorthand for a path probe without content.
     pub fn path(path: impl Into<String>) -> Self {
-        Probe::Path { path: path.into(), content: false }
+        Probe::Path {
+            path: path.into(),
+            content: false,
+        }
     }
 
     /// Shorthand for a path probe with content.
     pub fn path_with_content(path: impl Into<String>) -> Self {
-        Probe::Path { path: path.into(), content: true }
+        Probe::Path {
+            path: path.into(),
+            content: true,
+        }
     }
 
     /// Whether an answer to `other` also answers `self` (a content probe
     /// answers the plain probe of the same path).
     pub fn answered_by(&self, other: &Probe) -> bool {
         match (self, other) {
-            (Probe::Path { path: a, content: false }, Probe::Path { path: b, .. }) => a == b,
+            (
+                Probe::Path {
+                    path: a,
+                    content: false,
+                },
+                Probe::Path { path: b, .. },
+            ) => a == b,
             _ => self == other,
         }
     }
@@ -179,7 +191,10 @@ impl ServiceState {
 
     /// Whether the unit starts at boot.
     pub fn is_enabled(&self) -> bool {
-        matches!(self.enabled.as_str(), "enabled" | "enabled-runtime" | "alias" | "static")
+        matches!(
+            self.enabled.as_str(),
+            "enabled" | "enabled-runtime" | "alias" | "static"
+        )
     }
 }
 
@@ -229,7 +244,7 @@ pub struct CommandState {
 
 /// One probe's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Observation {
     /// Answer to [`Probe::Path`].
     Path(PathState),
@@ -300,7 +315,9 @@ impl Observed {
 
     /// The state of a systemd unit.
     pub fn service(&self, unit: &str) -> Result<&ServiceState, NotProbed> {
-        let probe = Probe::Service { unit: unit.to_string() };
+        let probe = Probe::Service {
+            unit: unit.to_string(),
+        };
         match self.get(&probe)? {
             Observation::Service(s) => Ok(s),
             _ => Err(NotProbed(probe)),
@@ -309,7 +326,9 @@ impl Observed {
 
     /// The live value of a kernel parameter.
     pub fn sysctl(&self, key: &str) -> Result<Option<&str>, NotProbed> {
-        let probe = Probe::Sysctl { key: key.to_string() };
+        let probe = Probe::Sysctl {
+            key: key.to_string(),
+        };
         match self.get(&probe)? {
             Observation::Sysctl { value } => Ok(value.as_deref()),
             _ => Err(NotProbed(probe)),
@@ -326,7 +345,9 @@ impl Observed {
 
     /// A user account, `None` when absent.
     pub fn user(&self, name: &str) -> Result<Option<&UserState>, NotProbed> {
-        let probe = Probe::User { name: name.to_string() };
+        let probe = Probe::User {
+            name: name.to_string(),
+        };
         match self.get(&probe)? {
             Observation::User { user } => Ok(user.as_ref()),
             _ => Err(NotProbed(probe)),
@@ -335,7 +356,9 @@ impl Observed {
 
     /// A group, `None` when absent.
     pub fn group(&self, name: &str) -> Result<Option<&GroupState>, NotProbed> {
-        let probe = Probe::Group { name: name.to_string() };
+        let probe = Probe::Group {
+            name: name.to_string(),
+        };
         match self.get(&probe)? {
             Observation::Group { group } => Ok(group.as_ref()),
             _ => Err(NotProbed(probe)),
@@ -344,7 +367,9 @@ impl Observed {
 
     /// The outcome of a command probe.
     pub fn command(&self, script: &str) -> Result<&CommandState, NotProbed> {
-        let probe = Probe::Command { script: script.to_string() };
+        let probe = Probe::Command {
+            script: script.to_string(),
+        };
         match self.get(&probe)? {
             Observation::Command(c) => Ok(c),
             _ => Err(NotProbed(probe)),

@@ -62,7 +62,9 @@ fn probe_command(probe: &Probe) -> String {
                 "dpkg-query -W -f='${{Package}}\\t${{db:Status-Status}}\\t${{Version}}\\n' -- {names} 2>/dev/null"
             );
             if *candidates {
-                cmd.push_str(&format!("; echo '@@candidates'; apt-cache policy -- {names} 2>/dev/null"));
+                cmd.push_str(&format!(
+                    "; echo '@@candidates'; apt-cache policy -- {names} 2>/dev/null"
+                ));
             }
             cmd
         }
@@ -87,7 +89,10 @@ pub struct BatchParseError {
 impl BatchParseError {
     fn new(reason: impl Into<String>, output: &str) -> Self {
         let head: String = output.chars().take(300).collect();
-        BatchParseError { reason: reason.into(), head }
+        BatchParseError {
+            reason: reason.into(),
+            head,
+        }
     }
 }
 
@@ -107,7 +112,10 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
                 .parse()
                 .map_err(|_| BatchParseError::new(format!("bad marker {line:?}"), output))?;
             if i >= probes.len() {
-                return Err(BatchParseError::new(format!("marker {i} out of range"), output));
+                return Err(BatchParseError::new(
+                    format!("marker {i} out of range"),
+                    output,
+                ));
             }
             current = Some(i);
         } else if let Some(i) = current {
@@ -126,7 +134,9 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
 
 fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
     Ok(match probe {
-        Probe::Path { path, .. } => Observation::Path(parse_path(lines).map_err(|e| format!("{path}: {e}"))?),
+        Probe::Path { path, .. } => {
+            Observation::Path(parse_path(lines).map_err(|e| format!("{path}: {e}"))?)
+        }
         Probe::Service { .. } => {
             let mut state = ServiceState {
                 load: "not-found".into(),
@@ -152,7 +162,16 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
         Probe::Packages { names, .. } => {
             let mut packages: BTreeMap<String, PackageState> = names
                 .iter()
-                .map(|n| (n.clone(), PackageState { installed: false, version: None, candidate: None }))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        PackageState {
+                            installed: false,
+                            version: None,
+                            candidate: None,
+                        },
+                    )
+                })
                 .collect();
             let mut it = lines.iter();
             for line in it.by_ref() {
@@ -164,7 +183,8 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
                     let name = name.split(':').next().unwrap_or(name);
                     if let Some(p) = packages.get_mut(name) {
                         p.installed = status == "installed";
-                        p.version = (!version.is_empty() && p.installed).then(|| version.to_string());
+                        p.version =
+                            (!version.is_empty() && p.installed).then(|| version.to_string());
                     }
                 }
             }
@@ -172,7 +192,9 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             for line in it {
                 if !line.starts_with(' ') && line.ends_with(':') {
                     current = Some(line.trim_end_matches(':').to_string());
-                } else if let (Some(name), Some(v)) = (&current, line.trim().strip_prefix("Candidate:")) {
+                } else if let (Some(name), Some(v)) =
+                    (&current, line.trim().strip_prefix("Candidate:"))
+                {
                     if let Some(p) = packages.get_mut(name) {
                         let v = v.trim();
                         p.candidate = (v != "(none)").then(|| v.to_string());
@@ -212,7 +234,11 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
                     }
                     Some(GroupState {
                         gid: f[2].parse().map_err(|_| format!("bad gid in {line:?}"))?,
-                        members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+                        members: f[3]
+                            .split(',')
+                            .filter(|m| !m.is_empty())
+                            .map(str::to_string)
+                            .collect(),
                     })
                 }
                 _ => None,
@@ -262,7 +288,10 @@ fn parse_path(lines: &[&str]) -> Result<PathState, String> {
     };
     match kind {
         PathKind::File => {
-            state.sha256 = lines.get(1).filter(|h| h.len() == 64).map(|h| h.to_string());
+            state.sha256 = lines
+                .get(1)
+                .filter(|h| h.len() == 64)
+                .map(|h| h.to_string());
             if let Some(b64) = lines.get(2) {
                 state.content = Some(decode_b64(b64)?);
             }
@@ -287,7 +316,11 @@ mod tests {
     /// Runs a batch with the machine's own `sh`, as a host would.
     fn run(probes: &[Probe]) -> Vec<Observation> {
         let script = render_batch(probes);
-        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
         parse_batch(probes, &String::from_utf8(out.stdout).unwrap()).unwrap()
     }
 
@@ -306,7 +339,9 @@ mod tests {
             Probe::path(p(&dir.path().join("missing file"))),
         ];
         let obs = run(&probes);
-        let Observation::Path(f) = &obs[0] else { panic!() };
+        let Observation::Path(f) = &obs[0] else {
+            panic!()
+        };
         assert_eq!(f.kind, PathKind::File);
         assert_eq!(f.size, 6);
         assert_eq!(
@@ -314,23 +349,37 @@ mod tests {
             Some("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
         );
         assert_eq!(f.content.as_deref(), Some(&b"hello\n"[..]));
-        let Observation::Path(d) = &obs[1] else { panic!() };
+        let Observation::Path(d) = &obs[1] else {
+            panic!()
+        };
         assert_eq!(d.kind, PathKind::Directory);
-        let Observation::Path(l) = &obs[2] else { panic!() };
-        assert_eq!((l.kind, l.link_target.as_deref()), (PathKind::Link, Some("f")));
+        let Observation::Path(l) = &obs[2] else {
+            panic!()
+        };
+        assert_eq!(
+            (l.kind, l.link_target.as_deref()),
+            (PathKind::Link, Some("f"))
+        );
         assert_eq!(obs[3], Observation::Path(PathState::missing()));
     }
 
     #[test]
     fn commands_cannot_forge_markers() {
         let probes = vec![
-            Probe::Command { script: "printf '@@kbz 5\\n@@kbz-end\\n'; exit 3".into() },
-            Probe::Sysctl { key: "no.such.key".into() },
+            Probe::Command {
+                script: "printf '@@kbz 5\\n@@kbz-end\\n'; exit 3".into(),
+            },
+            Probe::Sysctl {
+                key: "no.such.key".into(),
+            },
         ];
         let obs = run(&probes);
         assert_eq!(
             obs[0],
-            Observation::Command(CommandState { rc: 3, stdout: "@@kbz 5\n@@kbz-end".into() })
+            Observation::Command(CommandState {
+                rc: 3,
+                stdout: "@@kbz 5\n@@kbz-end".into()
+            })
         );
         assert_eq!(obs[1], Observation::Sysctl { value: None });
     }
@@ -338,20 +387,35 @@ mod tests {
     #[test]
     fn users_groups_and_facts() {
         let probes = vec![
-            Probe::User { name: "root".into() },
-            Probe::User { name: "no-such-user-kbz".into() },
-            Probe::Group { name: "root".into() },
+            Probe::User {
+                name: "root".into(),
+            },
+            Probe::User {
+                name: "no-such-user-kbz".into(),
+            },
+            Probe::Group {
+                name: "root".into(),
+            },
             Probe::Facts,
         ];
         let obs = run(&probes);
-        let Observation::User { user: Some(root) } = &obs[0] else { panic!("{:?}", obs[0]) };
+        let Observation::User { user: Some(root) } = &obs[0] else {
+            panic!("{:?}", obs[0])
+        };
         assert_eq!((root.uid, root.home.as_str()), (0, "/root"));
         assert!(root.groups.contains(&"root".to_string()));
         assert_eq!(obs[1], Observation::User { user: None });
-        let Observation::Group { group: Some(g) } = &obs[2] else { panic!() };
+        let Observation::Group { group: Some(g) } = &obs[2] else {
+            panic!()
+        };
         assert_eq!(g.gid, 0);
-        let Observation::Facts(f) = &obs[3] else { panic!() };
-        assert!(f.cpus >= 1 && f.memory_mb > 0 && !f.hostname.is_empty(), "{f:?}");
+        let Observation::Facts(f) = &obs[3] else {
+            panic!()
+        };
+        assert!(
+            f.cpus >= 1 && f.memory_mb > 0 && !f.hostname.is_empty(),
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub fn mask_event(event: &Event, secrets: &Secrets) -> Event {
                         skipped: _,
                         unreachable: _,
                         elapsed: _,
+                        round_trips: _,
                     } = stats;
                     (m(host), stats.clone())
                 })

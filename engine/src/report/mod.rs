@@ -63,6 +63,9 @@ pub struct HostStats {
     /// Wall time spent on the host.
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// Commands sent to the host (probe batches, changes, file writes): the
+    /// measure of the content-hash cache, which makes a no-op rerun cost one.
+    pub round_trips: u32,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

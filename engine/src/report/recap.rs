@@ -326,6 +326,7 @@ mod tests {
             skipped,
             unreachable,
             elapsed: Duration::from_millis(ms),
+            round_trips: 0,
         }
     }
 

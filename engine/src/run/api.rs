@@ -35,7 +35,12 @@ pub fn split_common(
             Ok(a) => a.into_iter().map(|s| s.to_string()).collect(),
             Err(_) => match tags.into_immutable_string() {
                 Ok(s) => vec![s.to_string()],
-                Err(t) => return Err(error(ctx, format!("tags must be a string or an array of strings, not {t}"))),
+                Err(t) => {
+                    return Err(error(
+                        ctx,
+                        format!("tags must be a string or an array of strings, not {t}"),
+                    ))
+                }
             },
         };
     }
@@ -67,7 +72,10 @@ pub fn render_template(
 /// Finds a local file named by a script (`copy(#{ src: ... })`): beside the
 /// calling script (`files/` next to it, then its own folder), then the
 /// project's `files/`, then the project root.
-pub fn resolve_local_file(ctx: &NativeCallContext, path: &str) -> Result<PathBuf, Box<EvalAltResult>> {
+pub fn resolve_local_file(
+    ctx: &NativeCallContext,
+    path: &str,
+) -> Result<PathBuf, Box<EvalAltResult>> {
     super::host::resolve_local_file(ctx, path)
 }
 
@@ -78,5 +86,8 @@ pub fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
 
 /// An error at the position of the current call, for an op's own checks.
 pub fn error(ctx: &NativeCallContext, message: impl Into<String>) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), ctx.call_position()))
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(message.into()),
+        ctx.call_position(),
+    ))
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::host::HostCtx;
-use super::session::Session;
+use super::session::{ProbeError, Session};
 use super::settings::RunSettings;
 use crate::inventory::{Host, Inventory, InventoryError};
 use crate::report::{Event, HostStats, Reporter};
@@ -130,11 +130,13 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
         let transport = if is_local(&slot.host) {
             Transport::local(shared.settings.connect.become_.clone())
         } else {
-            Transport::connect(&connect_options(shared, &slot.host)).await.map_err(|e| e.to_string())?
+            Transport::connect(&connect_options(shared, &slot.host))
+                .await
+                .map_err(ProbeError::from)?
         };
-        Session::open(transport, &cached).await.map_err(|e| e.to_string())
+        Session::open(transport, &cached).await
     };
-    let opened: Result<Session, String> = opened.await;
+    let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();
     st.connect_attempted = true;
     st.stats.elapsed += started.elapsed();
@@ -151,8 +153,25 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
             Some(session)
         }
         Err(error) => {
-            st.unreachable = true;
-            shared.reporter.event(&Event::Unreachable { host: slot.host.name.clone(), error });
+            let host = slot.host.name.clone();
+            let unreachable = matches!(&error, ProbeError::Transport(t) if t.is_unreachable());
+            let text = error.to_string();
+            let text = text
+                .strip_prefix(&format!("{host}: "))
+                .unwrap_or(&text)
+                .to_string();
+            if unreachable {
+                st.unreachable = true;
+                shared
+                    .reporter
+                    .event(&Event::Unreachable { host, error: text });
+            } else {
+                st.failed = true;
+                st.stats.failed += 1;
+                shared
+                    .reporter
+                    .event(&Event::HostFailed { host, error: text });
+            }
             None
         }
     }
@@ -160,7 +179,13 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
 
 /// Runs one play's body, then its notified handlers, for one host, on the
 /// calling (blocking) thread. Returns whether the host is still healthy.
-fn play_on_host(shared: Arc<Shared>, playbook: &Playbook, play: &Play, slot: &Slot, session: Arc<Session>) -> bool {
+fn play_on_host(
+    shared: Arc<Shared>,
+    playbook: &Playbook,
+    play: &Play,
+    slot: &Slot,
+    session: Arc<Session>,
+) -> bool {
     let started = Instant::now();
     let mut vars = slot.host.vars.clone();
     if let Some(pv) = &play.options.vars {
@@ -168,11 +193,22 @@ fn play_on_host(shared: Arc<Shared>, playbook: &Playbook, play: &Play, slot: &Sl
     }
     vars.extend(shared.settings.extra_vars.clone());
     let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
-    let ctx = Rc::new(HostCtx::new(shared.clone(), slot.host.clone(), vars, session, play.options.tags.clone()));
+    let ctx = Rc::new(HostCtx::new(
+        shared.clone(),
+        slot.host.clone(),
+        vars,
+        session,
+        play.options.tags.clone(),
+    ));
     let result = ctx.enter(|| {
         let _ = play.body.call(&playbook.engine, vec![host_value])?;
         let notified = ctx.notified.borrow().clone();
-        for handler in playbook.decls.handlers.iter().filter(|h| notified.contains(&h.name)) {
+        for handler in playbook
+            .decls
+            .handlers
+            .iter()
+            .filter(|h| notified.contains(&h.name))
+        {
             let _ = handler.body.call(&playbook.engine, vec![])?;
         }
         Ok::<(), Box<rhai::EvalAltResult>>(())
@@ -189,10 +225,16 @@ fn play_on_host(shared: Arc<Shared>, playbook: &Playbook, play: &Play, slot: &Sl
             st.failed = true;
             st.stats.failed += 1;
             if ctx.reported_failure.borrow().is_none() {
-                let display = super::host::display_source(Some(&playbook.path.to_string_lossy()), &shared.root);
+                let display = super::host::display_source(
+                    Some(&playbook.path.to_string_lossy()),
+                    &shared.root,
+                );
                 let error = ScriptError::from_eval(&e, &display).to_string();
                 let error = relativize(&error, &shared.root);
-                shared.reporter.event(&Event::HostFailed { host: slot.host.name.clone(), error });
+                shared.reporter.event(&Event::HostFailed {
+                    host: slot.host.name.clone(),
+                    error,
+                });
             }
             false
         }
@@ -219,7 +261,12 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     });
     let slots: Vec<Arc<Slot>> = selected
         .iter()
-        .map(|h| Arc::new(Slot { host: h.clone(), state: Mutex::new(SlotState::default()) }))
+        .map(|h| {
+            Arc::new(Slot {
+                host: h.clone(),
+                state: Mutex::new(SlotState::default()),
+            })
+        })
         .collect();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
 
@@ -244,15 +291,20 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         if hosts.is_empty() {
             shared.reporter.event(&Event::Warn {
                 host: None,
-                message: format!("play '{}' ({}): no hosts match '{}'", play.name, play.at, play.hosts),
+                message: format!(
+                    "play '{}' ({}): no hosts match '{}'",
+                    play.name, play.at, play.hosts
+                ),
             });
         }
         let batch = match &play.options.serial {
-            Some(serial) => serial.batch_size(hosts.len()).map_err(|message| RunError::Play {
-                play: play.name.clone(),
-                at: play.at.clone(),
-                message,
-            })?,
+            Some(serial) => serial
+                .batch_size(hosts.len())
+                .map_err(|message| RunError::Play {
+                    play: play.name.clone(),
+                    at: play.at.clone(),
+                    message,
+                })?,
             None => hosts.len().max(1),
         };
         let total = hosts.len();
@@ -260,11 +312,18 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         for chunk in hosts.chunks(batch) {
             let mut tasks = Vec::new();
             for slot in chunk {
-                let (shared, slot, playbook, semaphore) = (shared.clone(), slot.clone(), playbook.clone(), semaphore.clone());
+                let (shared, slot, playbook, semaphore) = (
+                    shared.clone(),
+                    slot.clone(),
+                    playbook.clone(),
+                    semaphore.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
                     let name = slot.host.name.clone();
-                    shared.reporter.event(&Event::HostStart { host: name.clone() });
+                    shared
+                        .reporter
+                        .event(&Event::HostStart { host: name.clone() });
                     let healthy = match ensure_session(&shared, &slot).await {
                         None => false,
                         Some(session) => {
@@ -299,11 +358,15 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                         if over_limit { "max_fail_percentage exceeded" } else { "any_errors_fatal" }
                     ),
                 });
-                shared.reporter.event(&Event::PlayEnd { play: play.name.clone() });
+                shared.reporter.event(&Event::PlayEnd {
+                    play: play.name.clone(),
+                });
                 break 'plays;
             }
         }
-        shared.reporter.event(&Event::PlayEnd { play: play.name.clone() });
+        shared.reporter.event(&Event::PlayEnd {
+            play: play.name.clone(),
+        });
     }
 
     let mut recap = Vec::new();
@@ -312,24 +375,37 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             let mut st = slot.state();
             let mut stats = st.stats.clone();
             stats.unreachable = st.unreachable;
+            stats.round_trips = st.session.as_ref().map_or(0, |s| s.round_trips());
             (st.session.take(), stats)
         };
         if let Some(session) = session.filter(|s| s.transport.is_some()) {
-            if let Err(e) = shared.settings.cache.store(&slot.host.name, &session.cache_entry()) {
+            if let Err(e) = shared
+                .settings
+                .cache
+                .store(&slot.host.name, &session.cache_entry())
+            {
                 shared.reporter.event(&Event::Warn {
                     host: Some(slot.host.name.clone()),
-                    message: format!("could not write the cache (the next run will be slower): {e}"),
+                    message: format!(
+                        "could not write the cache (the next run will be slower): {e}"
+                    ),
                 });
             }
-            if let Ok(Session { transport: Some(transport), .. }) = Arc::try_unwrap(session) {
+            if let Ok(Session {
+                transport: Some(transport),
+                ..
+            }) = Arc::try_unwrap(session)
+            {
                 let _ = transport.close().await;
             }
         }
         recap.push((slot.host.name.clone(), stats));
     }
     let exit_code = crate::report::exit_code(&recap);
-    shared.reporter.event(&Event::RunEnd { recap: recap.clone(), elapsed: run_started.elapsed() });
+    shared.reporter.event(&Event::RunEnd {
+        recap: recap.clone(),
+        elapsed: run_started.elapsed(),
+    });
     shared.reporter.finish();
     Ok(RunSummary { recap, exit_code })
 }
-

@@ -40,7 +40,13 @@ thread_local! {
 }
 
 impl HostCtx {
-    pub fn new(shared: Arc<Shared>, host: Host, vars: Vars, session: Arc<Session>, play_tags: Vec<String>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        host: Host,
+        vars: Vars,
+        session: Arc<Session>,
+        play_tags: Vec<String>,
+    ) -> Self {
         HostCtx {
             shared,
             host,
@@ -99,7 +105,10 @@ pub fn notify(name: &str) {
 /// give `redis`. Every op in a role carries the role's name as a tag.
 fn role_of(source: Option<&str>) -> Option<String> {
     let source = source?;
-    let idx = source.rfind("/roles/").map(|i| i + 7).or_else(|| source.starts_with("roles/").then_some(6))?;
+    let idx = source
+        .rfind("/roles/")
+        .map(|i| i + 7)
+        .or_else(|| source.starts_with("roles/").then_some(6))?;
     let rest = &source[idx..];
     let first = rest.split('/').next()?;
     Some(first.trim_end_matches(".rhai").to_string())
@@ -119,7 +128,12 @@ impl HostCtx {
         self.shared.reporter.event(&event);
     }
 
-    fn run_op(&self, ctx: &NativeCallContext, op: &dyn Operation, common: CommonOpts) -> Result<OpResult, Box<EvalAltResult>> {
+    fn run_op(
+        &self,
+        ctx: &NativeCallContext,
+        op: &dyn Operation,
+        common: CommonOpts,
+    ) -> Result<OpResult, Box<EvalAltResult>> {
         let start = Instant::now();
         let settings = &self.shared.settings;
         let (kind, target) = (op.kind().to_string(), op.target());
@@ -131,7 +145,10 @@ impl HostCtx {
         let mut tags = self.play_tags.clone();
         tags.extend(common.tags);
         tags.extend(role_of(source.as_deref()));
-        let end = |status: OpStatus, changes: Vec<ChangeLine>, diff: Option<String>, message: Option<String>| Event::OpEnd {
+        let end = |status: OpStatus,
+                   changes: Vec<ChangeLine>,
+                   diff: Option<String>,
+                   message: Option<String>| Event::OpEnd {
             host: self.host.name.clone(),
             op: kind.clone(),
             target: target.clone(),
@@ -144,10 +161,22 @@ impl HostCtx {
         };
         if !settings.tags_selected(&tags) {
             self.stats.borrow_mut().skipped += 1;
-            self.report(end(OpStatus::Skipped, vec![], None, Some("not selected by --tags/--skip-tags".into())));
-            return Ok(OpResult { skipped: true, ..OpResult::default() });
+            self.report(end(
+                OpStatus::Skipped,
+                vec![],
+                None,
+                Some("not selected by --tags/--skip-tags".into()),
+            ));
+            return Ok(OpResult {
+                skipped: true,
+                ..OpResult::default()
+            });
         }
-        self.report(Event::OpStart { host: self.host.name.clone(), op: kind.clone(), target: target.clone() });
+        self.report(Event::OpStart {
+            host: self.host.name.clone(),
+            op: kind.clone(),
+            target: target.clone(),
+        });
         let rt = &self.shared.rt;
         let probes = op.probes();
         let fail = |message: String| -> Box<EvalAltResult> {
@@ -159,7 +188,9 @@ impl HostCtx {
                 ctx.call_position(),
             ))
         };
-        let observed = rt.block_on(self.session.observe(&probes)).map_err(|e| fail(e.to_string()))?;
+        let observed = rt
+            .block_on(self.session.observe(&probes))
+            .map_err(|e| fail(e.to_string()))?;
         let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
         if plan.is_noop() {
             self.stats.borrow_mut().ok += 1;
@@ -170,7 +201,10 @@ impl HostCtx {
         let lines: Vec<ChangeLine> = plan
             .changes
             .iter()
-            .map(|c| ChangeLine { symbol: c.symbol.as_char(), summary: c.summary.clone() })
+            .map(|c| ChangeLine {
+                symbol: c.symbol.as_char(),
+                summary: c.summary.clone(),
+            })
             .collect();
         let mut diff = None;
         if settings.diff {
@@ -178,22 +212,66 @@ impl HostCtx {
             for d in plan.changes.iter().filter_map(|c| c.diff.as_ref()) {
                 let before = match &d.before {
                     Some(b) => Some(b.as_ref().clone()),
-                    None => rt.block_on(self.session.transport().map_err(|e| fail(e.to_string()))?.read_file(&d.path)).map_err(|e| fail(e.to_string()))?,
+                    None => {
+                        self.session.count_round_trip();
+                        rt.block_on(
+                            self.session
+                                .transport()
+                                .map_err(|e| fail(e.to_string()))?
+                                .read_file(&d.path),
+                        )
+                        .map_err(|e| fail(e.to_string()))?
+                    }
                 };
-                text.push_str(&crate::report::diff::unified(&d.path, before.as_deref(), &d.after, &self.shared.secrets));
+                text.push_str(&crate::report::diff::unified(
+                    &d.path,
+                    before.as_deref(),
+                    &d.after,
+                    &self.shared.secrets,
+                ));
             }
             diff = (!text.is_empty()).then_some(text);
         }
-        let changes_text: Vec<String> = lines.iter().map(|l| format!("{} {}", l.symbol, l.summary)).collect();
+        let changes_text: Vec<String> = lines
+            .iter()
+            .map(|l| format!("{} {}", l.symbol, l.summary))
+            .collect();
+        if settings.check && readonly && !op.runs_in_check() {
+            self.stats.borrow_mut().skipped += 1;
+            self.report(end(
+                OpStatus::Skipped,
+                vec![],
+                None,
+                Some("check mode: not run".into()),
+            ));
+            return Ok(OpResult {
+                skipped: true,
+                ..OpResult::default()
+            });
+        }
         if settings.check && !readonly {
             self.stats.borrow_mut().changed += 1;
-            self.report(end(OpStatus::Changed, lines, diff, Some("check mode: not applied".into())));
-            return Ok(OpResult { changed: true, changes: changes_text, ..OpResult::default() });
+            self.report(end(
+                OpStatus::Changed,
+                lines,
+                diff,
+                Some("check mode: not applied".into()),
+            ));
+            return Ok(OpResult {
+                changed: true,
+                changes: changes_text,
+                ..OpResult::default()
+            });
         }
-        let mut result = OpResult { changed: !readonly, changes: changes_text, ..OpResult::default() };
+        let mut result = OpResult {
+            changed: !readonly,
+            changes: changes_text,
+            ..OpResult::default()
+        };
         if let Some(out) = &settings.render {
             for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
-                super::render::record(out, &self.host.name, action, &self.shared.secrets).map_err(|e| fail(e.to_string()))?;
+                super::render::record(out, &self.host.name, action, &self.shared.secrets)
+                    .map_err(|e| fail(e.to_string()))?;
             }
             self.stats.borrow_mut().changed += 1;
             self.report(end(OpStatus::Changed, lines, None, None));
@@ -203,7 +281,10 @@ impl HostCtx {
         for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
             match action {
                 Action::Exec { script, check } => {
-                    let out = rt.block_on(transport.exec(script, None)).map_err(|e| fail(e.to_string()))?;
+                    self.session.count_round_trip();
+                    let out = rt
+                        .block_on(transport.exec(script, None))
+                        .map_err(|e| fail(e.to_string()))?;
                     result.rc = i64::from(out.rc);
                     result.stdout = trim_newline(&out.stdout);
                     result.stderr = trim_newline(&out.stderr);
@@ -212,13 +293,20 @@ impl HostCtx {
                         if op.reach() == Reach::Anything {
                             self.session.mark_stale();
                         }
-                        let detail = if result.stderr.is_empty() { &result.stdout } else { &result.stderr };
+                        let detail = if result.stderr.is_empty() {
+                            &result.stdout
+                        } else {
+                            &result.stderr
+                        };
                         return Err(fail(format!("exit status {}: {}", out.rc, detail.trim())));
                     }
                 }
                 Action::Write(w) => {
-                    rt.block_on(transport.write_file(w)).map_err(|e| fail(e.to_string()))?;
-                    self.session.record_write(&w.path, hex::encode(Sha256::digest(w.content.as_slice())));
+                    self.session.count_round_trip();
+                    rt.block_on(transport.write_file(w))
+                        .map_err(|e| fail(e.to_string()))?;
+                    self.session
+                        .record_write(&w.path, hex::encode(Sha256::digest(w.content.as_slice())));
                 }
             }
         }
@@ -226,13 +314,22 @@ impl HostCtx {
         if op.reach() == Reach::Anything && !readonly {
             self.session.mark_stale();
         }
-        let status = if readonly { OpStatus::Ok } else { OpStatus::Changed };
+        let status = if readonly {
+            OpStatus::Ok
+        } else {
+            OpStatus::Changed
+        };
         if readonly {
             self.stats.borrow_mut().ok += 1;
         } else {
             self.stats.borrow_mut().changed += 1;
         }
-        self.report(end(status, if readonly { vec![] } else { lines }, diff, None));
+        self.report(end(
+            status,
+            if readonly { vec![] } else { lines },
+            diff,
+            None,
+        ));
         Ok(result)
     }
 
@@ -247,7 +344,10 @@ impl HostCtx {
             .groups()
             .into_iter()
             .map(|g| {
-                let names = inv.select(g).map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+                let names = inv
+                    .select(g)
+                    .map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>())
+                    .unwrap_or_default();
                 (g.to_string(), serde_json::json!(names))
             })
             .collect();
@@ -261,7 +361,12 @@ impl HostCtx {
                 (h.name.clone(), serde_json::Value::Object(v))
             })
             .collect();
-        let ip = self.vars.get("ip_private").and_then(|v| v.as_str()).unwrap_or(&self.host.address).to_string();
+        let ip = self
+            .vars
+            .get("ip_private")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&self.host.address)
+            .to_string();
         ctx.insert(
             "host".into(),
             serde_json::json!({
@@ -269,7 +374,10 @@ impl HostCtx {
             }),
         );
         ctx.insert("inventory_hostname".into(), self.host.name.clone().into());
-        ctx.insert("facts".into(), serde_json::to_value(&self.session.facts).unwrap_or_default());
+        ctx.insert(
+            "facts".into(),
+            serde_json::to_value(&self.session.facts).unwrap_or_default(),
+        );
         ctx.insert("groups".into(), serde_json::Value::Object(groups));
         ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
         let v = minijinja::Value::from_serialize(&ctx);
@@ -289,19 +397,29 @@ fn trim_newline(b: &[u8]) -> String {
 /// A script path as the user knows it: relative to the project root.
 pub(super) fn display_source(source: Option<&str>, root: &Path) -> String {
     match source {
-        Some(s) => Path::new(s).strip_prefix(root).map(|p| p.display().to_string()).unwrap_or_else(|_| s.to_string()),
+        Some(s) => Path::new(s)
+            .strip_prefix(root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| s.to_string()),
         None => "<script>".to_string(),
     }
 }
 
 fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
-    ctx.call_source().and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
+    ctx.call_source()
+        .and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
 }
 
-pub(super) fn render_template(ctx: &NativeCallContext, src: &str, vars: &rhai::Map) -> Result<String, Box<EvalAltResult>> {
+pub(super) fn render_template(
+    ctx: &NativeCallContext,
+    src: &str,
+    vars: &rhai::Map,
+) -> Result<String, Box<EvalAltResult>> {
     let h = current(ctx)?;
     let templates = &h.shared.templates;
-    let name = templates.resolve(src, calling_dir(ctx).as_deref()).map_err(|e| super::api::error(ctx, e.to_string()))?;
+    let name = templates
+        .resolve(src, calling_dir(ctx).as_deref())
+        .map_err(|e| super::api::error(ctx, e.to_string()))?;
     let base = h.template_context();
     let ctx_value = if vars.is_empty() {
         base
@@ -310,14 +428,26 @@ pub(super) fn render_template(ctx: &NativeCallContext, src: &str, vars: &rhai::M
             .map_err(|e| super::api::error(ctx, format!("template vars: {e}")))?;
         minijinja::context! { ..minijinja::Value::from_serialize(&extra), ..base }
     };
-    templates.render(&name, &ctx_value).map_err(|e| super::api::error(ctx, e.to_string()))
+    templates
+        .render(&name, &ctx_value)
+        .map_err(|e| super::api::error(ctx, e.to_string()))
 }
 
-pub(super) fn resolve_local_file(ctx: &NativeCallContext, path: &str) -> Result<PathBuf, Box<EvalAltResult>> {
+pub(super) fn resolve_local_file(
+    ctx: &NativeCallContext,
+    path: &str,
+) -> Result<PathBuf, Box<EvalAltResult>> {
     let h = current(ctx)?;
     let p = Path::new(path);
     if p.is_absolute() {
-        return if p.is_file() { Ok(p.to_path_buf()) } else { Err(super::api::error(ctx, format!("local file {path} not found"))) };
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(super::api::error(
+                ctx,
+                format!("local file {path} not found"),
+            ))
+        };
     }
     let mut candidates = Vec::new();
     if let Some(dir) = calling_dir(ctx) {
@@ -326,15 +456,23 @@ pub(super) fn resolve_local_file(ctx: &NativeCallContext, path: &str) -> Result<
     }
     candidates.push(h.shared.root.join("files").join(path));
     candidates.push(h.shared.root.join(path));
-    candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
-        super::api::error(
-            ctx,
-            format!(
-                "local file '{path}' not found (looked in {})",
-                candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            super::api::error(
+                ctx,
+                format!(
+                    "local file '{path}' not found (looked in {})",
+                    candidates
+                        .iter()
+                        .map(|c| c.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
 }
 
 pub(super) fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
@@ -347,8 +485,14 @@ mod tests {
 
     #[test]
     fn role_names_from_sources() {
-        assert_eq!(role_of(Some("/p/roles/redis.rhai")).as_deref(), Some("redis"));
-        assert_eq!(role_of(Some("roles/base_os/main.rhai")).as_deref(), Some("base_os"));
+        assert_eq!(
+            role_of(Some("/p/roles/redis.rhai")).as_deref(),
+            Some("redis")
+        );
+        assert_eq!(
+            role_of(Some("roles/base_os/main.rhai")).as_deref(),
+            Some("base_os")
+        );
         assert_eq!(role_of(Some("/p/playbooks/site.rhai")), None);
         assert_eq!(role_of(None), None);
     }

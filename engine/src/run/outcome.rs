@@ -32,7 +32,11 @@ impl OpResult {
             .register_get("stderr", |r: &mut OpResult| r.stderr.clone())
             .register_get("ok", |r: &mut OpResult| r.rc == 0)
             .register_get("changes", |r: &mut OpResult| {
-                r.changes.iter().cloned().map(rhai::Dynamic::from).collect::<rhai::Array>()
+                r.changes
+                    .iter()
+                    .cloned()
+                    .map(rhai::Dynamic::from)
+                    .collect::<rhai::Array>()
             })
             .register_fn("to_string", |r: &mut OpResult| {
                 format!("OpResult(changed: {}, rc: {})", r.changed, r.rc)

@@ -15,11 +15,20 @@ use crate::secrets::Secrets;
 
 /// Facts for a host that is not contacted: its inventory name and address.
 pub(super) fn offline_facts(host: &Host) -> Facts {
-    let ip = host.vars.get("ip_private").and_then(|v| v.as_str()).unwrap_or(&host.address).to_string();
+    let ip = host
+        .vars
+        .get("ip_private")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&host.address)
+        .to_string();
     Facts {
         hostname: host.name.clone(),
         fqdn: host.name.clone(),
-        addresses: vec![Address { interface: "eth0".into(), address: ip, prefix: 24 }],
+        addresses: vec![Address {
+            interface: "eth0".into(),
+            address: ip,
+            prefix: 24,
+        }],
         cpus: 1,
         systemd: true,
         user: "root".into(),
@@ -28,7 +37,12 @@ pub(super) fn offline_facts(host: &Host) -> Facts {
 }
 
 /// Records one action of `host` under `out`.
-pub(super) fn record(out: &Path, host: &str, action: &Action, secrets: &Secrets) -> std::io::Result<()> {
+pub(super) fn record(
+    out: &Path,
+    host: &str,
+    action: &Action,
+    secrets: &Secrets,
+) -> std::io::Result<()> {
     let dir = out.join(host);
     std::fs::create_dir_all(&dir)?;
     match action {
@@ -41,16 +55,25 @@ pub(super) fn record(out: &Path, host: &str, action: &Action, secrets: &Secrets)
             let attrs = format!(
                 "# write {} mode={} owner={} group={}\n",
                 w.path,
-                w.mode.map(|m| format!("{m:04o}")).unwrap_or_else(|| "keep".into()),
+                w.mode
+                    .map(|m| format!("{m:04o}"))
+                    .unwrap_or_else(|| "keep".into()),
                 w.owner.as_deref().unwrap_or("keep"),
                 w.group.as_deref().unwrap_or("keep"),
             );
             append(&dir.join("commands.sh"), &attrs)
         }
-        Action::Exec { script, .. } => append(&dir.join("commands.sh"), &format!("{}\n", secrets.mask(script))),
+        Action::Exec { script, .. } => append(
+            &dir.join("commands.sh"),
+            &format!("{}\n", secrets.mask(script)),
+        ),
     }
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(text.as_bytes())
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())
 }

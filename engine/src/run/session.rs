@@ -48,7 +48,10 @@ struct Snapshot {
 
 impl Snapshot {
     fn lookup(&self, p: &Probe) -> Option<&Observation> {
-        self.answers.iter().find(|(q, _)| p.answered_by(q)).map(|(_, o)| o)
+        self.answers
+            .iter()
+            .find(|(q, _)| p.answered_by(q))
+            .map(|(_, o)| o)
     }
 
     /// Adds `p` to the probes the cache will replay; a content probe
@@ -88,12 +91,17 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("facts", &self.facts.hostname).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("facts", &self.facts.hostname)
+            .finish_non_exhaustive()
     }
 }
 
 /// What a probe batch cost, for `-v` output and the benchmark.
-async fn run_batch(transport: &Transport, probes: &[Probe]) -> Result<Vec<Observation>, ProbeError> {
+async fn run_batch(
+    transport: &Transport,
+    probes: &[Probe],
+) -> Result<Vec<Observation>, ProbeError> {
     let script = probe::render_batch(probes);
     let out = transport.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -114,7 +122,10 @@ impl Session {
         let mut probes = vec![Probe::Facts];
         probes.extend(cached.probes.iter().filter(|p| p.cacheable()).cloned());
         let answers = run_batch(&transport, &probes).await?;
-        let mut snapshot = Snapshot { round_trips: 1, ..Snapshot::default() };
+        let mut snapshot = Snapshot {
+            round_trips: 1,
+            ..Snapshot::default()
+        };
         let mut facts = Facts::default();
         for (p, o) in probes.into_iter().zip(answers) {
             match o {
@@ -122,14 +133,22 @@ impl Session {
                 o => snapshot.insert(p, o),
             }
         }
-        Ok(Session { transport: Some(transport), facts, snapshot: Mutex::new(snapshot) })
+        Ok(Session {
+            transport: Some(transport),
+            facts,
+            snapshot: Mutex::new(snapshot),
+        })
     }
 
     /// A session that connects nowhere: every probe is answered as a fresh
     /// host would answer it (no files, units stopped, packages absent), so
     /// every operation plans its full work. Used to render for review.
     pub fn offline(facts: Facts) -> Session {
-        Session { transport: None, facts, snapshot: Mutex::new(Snapshot::default()) }
+        Session {
+            transport: None,
+            facts,
+            snapshot: Mutex::new(Snapshot::default()),
+        }
     }
 
     /// The transport, which only an offline session lacks.
@@ -161,7 +180,12 @@ impl Session {
             }
         }
         if self.transport.is_none() {
-            return Ok(Observed::new(probes.iter().map(|p| (p.clone(), offline_answer(p, &self.facts))).collect()));
+            return Ok(Observed::new(
+                probes
+                    .iter()
+                    .map(|p| (p.clone(), offline_answer(p, &self.facts)))
+                    .collect(),
+            ));
         }
         if !missing.is_empty() {
             let mut batch = missing.clone();
@@ -197,14 +221,18 @@ impl Session {
             return Ok(Observed::new(all));
         }
         Ok(Observed::new(
-            probes.iter().filter_map(|p| snap.lookup(p).map(|o| (p.clone(), o.clone()))).collect(),
+            probes
+                .iter()
+                .filter_map(|p| snap.lookup(p).map(|o| (p.clone(), o.clone())))
+                .collect(),
         ))
     }
 
     /// Forgets the answers to `probes` after a change to what they describe.
     pub fn invalidate(&self, probes: &[Probe]) {
         let mut snap = self.snapshot.lock().expect("snapshot lock");
-        snap.answers.retain(|(q, _)| !probes.iter().any(|p| q.answered_by(p) || p.answered_by(q)));
+        snap.answers
+            .retain(|(q, _)| !probes.iter().any(|p| q.answered_by(p) || p.answered_by(q)));
     }
 
     /// Marks every answer stale after a command that may have changed anything.
@@ -214,12 +242,21 @@ impl Session {
 
     /// Records the content digest a write left a file with.
     pub fn record_write(&self, path: &str, sha256: String) {
-        self.snapshot.lock().expect("snapshot lock").digests.insert(path.to_string(), sha256);
+        self.snapshot
+            .lock()
+            .expect("snapshot lock")
+            .digests
+            .insert(path.to_string(), sha256);
     }
 
-    /// Round trips spent on probes so far.
+    /// Round trips spent on this host so far.
     pub fn round_trips(&self) -> u32 {
         self.snapshot.lock().expect("snapshot lock").round_trips
+    }
+
+    /// Counts a round trip made outside probing (a change, a file write, a read).
+    pub fn count_round_trip(&self) {
+        self.snapshot.lock().expect("snapshot lock").round_trips += 1;
     }
 
     /// What to remember for the next run.
@@ -229,11 +266,17 @@ impl Session {
             .digests
             .iter()
             .filter(|(path, _)| {
-                snap.used.iter().any(|p| matches!(p, Probe::Path { path: q, .. } if q == *path))
+                snap.used
+                    .iter()
+                    .any(|p| matches!(p, Probe::Path { path: q, .. } if q == *path))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        HostCache { format: 0, probes: snap.used.clone(), digests }
+        HostCache {
+            format: 0,
+            probes: snap.used.clone(),
+            digests,
+        }
     }
 }
 
@@ -247,16 +290,30 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
             active: "inactive".into(),
             enabled: "disabled".into(),
         }),
-        Probe::Sysctl { .. } => Observation::Sysctl { value: None },
+        Probe::Sysctl { .. } => Observation::Sysctl {
+            value: Some(String::new()),
+        },
         Probe::Packages { names, .. } => Observation::Packages {
             packages: names
                 .iter()
-                .map(|n| (n.clone(), PackageState { installed: false, version: None, candidate: None }))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        PackageState {
+                            installed: false,
+                            version: None,
+                            candidate: None,
+                        },
+                    )
+                })
                 .collect(),
         },
         Probe::User { .. } => Observation::User { user: None },
         Probe::Group { .. } => Observation::Group { group: None },
-        Probe::Command { .. } => Observation::Command(CommandState { rc: 1, stdout: String::new() }),
+        Probe::Command { .. } => Observation::Command(CommandState {
+            rc: 1,
+            stdout: String::new(),
+        }),
         Probe::Facts => Observation::Facts(facts.clone()),
     }
 }

@@ -60,58 +60,97 @@ pub(super) fn register(engine: &mut Engine, env: Arc<ScriptEnv>, decls: Arc<Mute
         },
     );
     let d = decls.clone();
-    engine.register_fn("handler", move |ctx: NativeCallContext, name: &str, body: FnPtr| -> Result<(), Box<EvalAltResult>> {
-        let mut decls = d.lock().expect("declarations lock");
-        if decls.handlers.iter().any(|h| h.name == name) {
-            return Err(err(&ctx, format!("handler '{name}' is declared twice")));
-        }
-        decls.handlers.push(Handler {
-            name: name.to_string(),
-            body: Callable { body, context: ctx.store_data() },
-        });
-        Ok(())
-    });
+    engine.register_fn(
+        "handler",
+        move |ctx: NativeCallContext, name: &str, body: FnPtr| -> Result<(), Box<EvalAltResult>> {
+            let mut decls = d.lock().expect("declarations lock");
+            if decls.handlers.iter().any(|h| h.name == name) {
+                return Err(err(&ctx, format!("handler '{name}' is declared twice")));
+            }
+            decls.handlers.push(Handler {
+                name: name.to_string(),
+                body: Callable {
+                    body,
+                    context: ctx.store_data(),
+                },
+            });
+            Ok(())
+        },
+    );
 
     let d = decls;
-    engine.register_fn("notify", move |ctx: NativeCallContext, r: &mut OpResult, name: &str| -> Result<OpResult, Box<EvalAltResult>> {
-        let decls = d.lock().expect("declarations lock");
-        if !decls.handlers.iter().any(|h| h.name == name) {
-            let names = decls.handlers.iter().map(|h| h.name.as_str());
-            let hint = crate::op::suggest(name, names)
-                .map(|s| format!("; did you mean '{s}'?"))
-                .unwrap_or_else(|| "; declare it with handler(\"NAME\", || { ... })".to_string());
-            return Err(err(&ctx, format!("no handler named '{name}'{hint}")));
-        }
-        drop(decls);
-        if r.changed {
-            crate::run::notify(name);
-        }
-        Ok(r.clone())
-    });
+    engine.register_fn(
+        "notify",
+        move |ctx: NativeCallContext,
+              r: &mut OpResult,
+              name: &str|
+              -> Result<OpResult, Box<EvalAltResult>> {
+            let decls = d.lock().expect("declarations lock");
+            if !decls.handlers.iter().any(|h| h.name == name) {
+                let names = decls.handlers.iter().map(|h| h.name.as_str());
+                let hint = crate::op::suggest(name, names)
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_else(|| {
+                        "; declare it with handler(\"NAME\", || { ... })".to_string()
+                    });
+                return Err(err(&ctx, format!("no handler named '{name}'{hint}")));
+            }
+            drop(decls);
+            if r.changed {
+                crate::run::notify(name);
+            }
+            Ok(r.clone())
+        },
+    );
 
-    engine.register_fn("load_yaml", |ctx: NativeCallContext, path: &str| load_data(&ctx, path, true));
-    engine.register_fn("load_json", |ctx: NativeCallContext, path: &str| load_data(&ctx, path, false));
+    engine.register_fn("load_yaml", |ctx: NativeCallContext, path: &str| {
+        load_data(&ctx, path, true)
+    });
+    engine.register_fn("load_json", |ctx: NativeCallContext, path: &str| {
+        load_data(&ctx, path, false)
+    });
 
     let e = env.clone();
-    engine.register_fn("hosts", move |ctx: NativeCallContext, pattern: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
-        let hosts = e.inventory.select(pattern).map_err(|x| err(&ctx, x.to_string()))?;
-        Ok(hosts.into_iter().map(|h| host_map(h, &e.extra_vars, None)).collect::<rhai::Array>())
-    });
+    engine.register_fn(
+        "hosts",
+        move |ctx: NativeCallContext, pattern: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
+            let hosts = e
+                .inventory
+                .select(pattern)
+                .map_err(|x| err(&ctx, x.to_string()))?;
+            Ok(hosts
+                .into_iter()
+                .map(|h| host_map(h, &e.extra_vars, None))
+                .collect::<rhai::Array>())
+        },
+    );
     let e = env.clone();
     engine.register_fn("warn", move |message: &str| {
-        e.reporter.event(&Event::Warn { host: crate::run::current_host_name(), message: message.into() });
+        e.reporter.event(&Event::Warn {
+            host: crate::run::current_host_name(),
+            message: message.into(),
+        });
     });
     let e = env.clone();
     engine.register_fn("log", move |message: &str| {
-        e.reporter.event(&Event::Log { host: crate::run::current_host_name(), message: message.into() });
+        e.reporter.event(&Event::Log {
+            host: crate::run::current_host_name(),
+            message: message.into(),
+        });
     });
     let e = env;
     engine.on_print(move |message| {
-        e.reporter.event(&Event::Log { host: crate::run::current_host_name(), message: message.into() });
+        e.reporter.event(&Event::Log {
+            host: crate::run::current_host_name(),
+            message: message.into(),
+        });
     });
-    engine.register_fn("fail", |ctx: NativeCallContext, message: &str| -> Result<(), Box<EvalAltResult>> {
-        Err(err(&ctx, message.to_string()))
-    });
+    engine.register_fn(
+        "fail",
+        |ctx: NativeCallContext, message: &str| -> Result<(), Box<EvalAltResult>> {
+            Err(err(&ctx, message.to_string()))
+        },
+    );
 }
 
 fn declare_play(
@@ -123,22 +162,30 @@ fn declare_play(
     body: FnPtr,
 ) -> Result<(), Box<EvalAltResult>> {
     let keys: Vec<String> = opts.keys().map(|k| k.to_string()).collect();
-    let options: PlayOptions = rhai::serde::from_dynamic(&Dynamic::from_map(opts)).map_err(|e| {
-        let known = ["serial", "max_fail_percentage", "any_errors_fatal", "run_once", "tags", "vars"];
-        let unknown = keys.iter().find(|k| !known.contains(&k.as_str()));
-        match unknown {
-            Some(k) => err(
-                ctx,
-                format!(
-                    "unknown play option '{k}'{}",
-                    crate::op::suggest(k, known.into_iter())
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_else(|| format!(" (known: {})", known.join(", ")))
+    let options: PlayOptions =
+        rhai::serde::from_dynamic(&Dynamic::from_map(opts)).map_err(|e| {
+            let known = [
+                "serial",
+                "max_fail_percentage",
+                "any_errors_fatal",
+                "run_once",
+                "tags",
+                "vars",
+            ];
+            let unknown = keys.iter().find(|k| !known.contains(&k.as_str()));
+            match unknown {
+                Some(k) => err(
+                    ctx,
+                    format!(
+                        "unknown play option '{k}'{}",
+                        crate::op::suggest(k, known.into_iter())
+                            .map(|s| format!("; did you mean '{s}'?"))
+                            .unwrap_or_else(|| format!(" (known: {})", known.join(", ")))
+                    ),
                 ),
-            ),
-            None => err(ctx, format!("bad play options: {e}")),
-        }
-    })?;
+                None => err(ctx, format!("bad play options: {e}")),
+            }
+        })?;
     if let Some(serial) = &options.serial {
         serial.batch_size(1).map_err(|m| err(ctx, m))?;
     }
@@ -147,7 +194,10 @@ fn declare_play(
         name: name.to_string(),
         hosts: hosts.to_string(),
         options,
-        body: Callable { body, context: ctx.store_data() },
+        body: Callable {
+            body,
+            context: ctx.store_data(),
+        },
         at,
     });
     Ok(())
@@ -155,10 +205,15 @@ fn declare_play(
 
 /// The folder of the script making the call (roles resolve their own data files).
 pub(crate) fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
-    ctx.call_source().and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
+    ctx.call_source()
+        .and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
 }
 
-fn load_data(ctx: &NativeCallContext, path: &str, yaml: bool) -> Result<Dynamic, Box<EvalAltResult>> {
+fn load_data(
+    ctx: &NativeCallContext,
+    path: &str,
+    yaml: bool,
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let candidates: Vec<PathBuf> = match calling_dir(ctx) {
         Some(dir) if Path::new(path).is_relative() => vec![dir.join(path), PathBuf::from(path)],
         _ => vec![PathBuf::from(path)],
@@ -168,7 +223,11 @@ fn load_data(ctx: &NativeCallContext, path: &str, yaml: bool) -> Result<Dynamic,
             ctx,
             format!(
                 "data file '{path}' not found (looked in {})",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })?;
@@ -176,12 +235,23 @@ fn load_data(ctx: &NativeCallContext, path: &str, yaml: bool) -> Result<Dynamic,
         .map_err(|e| err(ctx, format!("cannot read {}: {e}", file.display())))?;
     let value: serde_json::Value = if yaml {
         yaml_serde::from_str(&text).map_err(|e| {
-            let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
+            let at = e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
             err(ctx, format!("{}{at}: invalid YAML: {e}", file.display()))
         })?
     } else {
         serde_json::from_str(&text).map_err(|e| {
-            err(ctx, format!("{}:{}:{}: invalid JSON: {e}", file.display(), e.line(), e.column()))
+            err(
+                ctx,
+                format!(
+                    "{}:{}:{}: invalid JSON: {e}",
+                    file.display(),
+                    e.line(),
+                    e.column()
+                ),
+            )
         })?
     };
     rhai::serde::to_dynamic(&value)
@@ -203,15 +273,29 @@ pub fn host_map(host: &Host, extra: &Vars, facts: Option<&crate::probe::Facts>) 
     m.insert("ip".into(), ip.into());
     m.insert(
         "groups".into(),
-        host.groups.iter().cloned().map(Dynamic::from).collect::<rhai::Array>().into(),
+        host.groups
+            .iter()
+            .cloned()
+            .map(Dynamic::from)
+            .collect::<rhai::Array>()
+            .into(),
     );
-    m.insert("vars".into(), rhai::serde::to_dynamic(&vars).unwrap_or(Dynamic::UNIT));
+    m.insert(
+        "vars".into(),
+        rhai::serde::to_dynamic(&vars).unwrap_or(Dynamic::UNIT),
+    );
     if let Some(f) = facts {
-        m.insert("facts".into(), rhai::serde::to_dynamic(f).unwrap_or(Dynamic::UNIT));
+        m.insert(
+            "facts".into(),
+            rhai::serde::to_dynamic(f).unwrap_or(Dynamic::UNIT),
+        );
     }
     Dynamic::from_map(m)
 }
 
 fn err(ctx: &NativeCallContext, message: String) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(message.into(), ctx.call_position()))
+    Box::new(EvalAltResult::ErrorRuntime(
+        message.into(),
+        ctx.call_position(),
+    ))
 }

@@ -32,7 +32,13 @@ pub enum ScriptError {
 
 impl ScriptError {
     /// An error at `pos` in `file`, whose text is `source`.
-    pub fn at(file: &str, pos: Position, source: &str, message: String, kind: &'static str) -> Self {
+    pub fn at(
+        file: &str,
+        pos: Position,
+        source: &str,
+        message: String,
+        kind: &'static str,
+    ) -> Self {
         ScriptError::Located {
             kind,
             location: location(file, pos),

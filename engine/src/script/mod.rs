@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rhai::{Engine, AST};
+use serde::Deserialize as _;
 
 use crate::inventory::Vars;
 
@@ -28,7 +29,7 @@ pub struct PlayOptions {
     #[serde(default)]
     pub serial: Option<Serial>,
     /// Stop the play when more than this percentage of its hosts failed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number")]
     pub max_fail_percentage: Option<f64>,
     /// Stop everything at the first failure.
     #[serde(default)]
@@ -42,6 +43,20 @@ pub struct PlayOptions {
     /// Variables for this play (above inventory vars, below `-e`).
     #[serde(default)]
     pub vars: Option<Vars>,
+}
+
+/// Accepts `20` as well as `20.0`: Rhai keeps integers and floats apart.
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        Int(i64),
+        Float(f64),
+    }
+    Ok(Option::<Num>::deserialize(d)?.map(|n| match n {
+        Num::Int(i) => i as f64,
+        Num::Float(f) => f,
+    }))
 }
 
 /// Batch size for `serial`.
@@ -61,11 +76,9 @@ impl Serial {
             Serial::Count(n) if *n >= 1 => *n as usize,
             Serial::Count(n) => return Err(format!("serial must be at least 1, got {n}")),
             Serial::Percent(p) => {
-                let pct: f64 = p
-                    .trim()
-                    .trim_end_matches('%')
-                    .parse()
-                    .map_err(|_| format!("serial must be a number or a percentage like \"30%\", got {p:?}"))?;
+                let pct: f64 = p.trim().trim_end_matches('%').parse().map_err(|_| {
+                    format!("serial must be a number or a percentage like \"30%\", got {p:?}")
+                })?;
                 ((total as f64) * pct / 100.0).floor() as usize
             }
         };
@@ -98,7 +111,7 @@ pub struct Handler {
 }
 
 /// What a playbook's top level declared.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Declarations {
     /// Plays, in order.
     pub plays: Vec<Play>,
@@ -123,7 +136,10 @@ pub struct Playbook {
 
 impl std::fmt::Debug for Playbook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Playbook").field("path", &self.path).field("decls", &self.decls).finish()
+        f.debug_struct("Playbook")
+            .field("path", &self.path)
+            .field("decls", &self.decls)
+            .finish()
     }
 }
 
@@ -169,7 +185,8 @@ impl Playbook {
         engine.set_max_array_size(1_000_000);
         engine.set_max_map_size(1_000_000);
         engine.set_fail_on_invalid_map_property(true);
-        let mut resolver = rhai::module_resolvers::FileModuleResolver::new_with_path(root.join("roles"));
+        let mut resolver =
+            rhai::module_resolvers::FileModuleResolver::new_with_path(root.join("roles"));
         resolver.enable_cache(true);
         engine.set_module_resolver(resolver);
         api::register(&mut engine, env, decls.clone());
@@ -181,8 +198,10 @@ impl Playbook {
             ScriptError::at(&display, pos, &source, e.0.to_string(), "syntax error")
         })?;
         ast.set_source(display.as_str());
-        engine.run_ast(&ast).map_err(|e| ScriptError::from_eval(&e, &display))?;
-        let decls = std::mem::take(&mut *decls.lock().expect("declarations lock"));
+        engine
+            .run_ast(&ast)
+            .map_err(|e| ScriptError::from_eval(&e, &display))?;
+        let decls = decls.lock().expect("declarations lock").clone();
         Ok(Playbook {
             path: path.to_path_buf(),
             root,

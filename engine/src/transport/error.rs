@@ -158,7 +158,10 @@ impl TransportError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConnectFailure {
     /// "REMOTE HOST IDENTIFICATION HAS CHANGED", with the file and `-R` name if printed.
-    HostKeyChanged { known_hosts: Option<String>, address: Option<String> },
+    HostKeyChanged {
+        known_hosts: Option<String>,
+        address: Option<String>,
+    },
     /// "Host key verification failed" without a changed key.
     HostKeyVerification,
     /// "Permission denied (publickey,...)".
@@ -197,7 +200,8 @@ pub(crate) fn classify(stderr: &str) -> ConnectFailure {
     if stderr.contains("No route to host") || stderr.contains("Network is unreachable") {
         return ConnectFailure::NoRoute;
     }
-    if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known") {
+    if stderr.contains("Could not resolve hostname") || stderr.contains("Name or service not known")
+    {
         return ConnectFailure::Resolve;
     }
     if stderr.contains("Connection closed by")
@@ -224,7 +228,9 @@ fn offending_file(stderr: &str) -> Option<String> {
 
 /// `ssh-keygen -f '/x/known_hosts' -R '[127.0.0.1]:2222'` -> `[127.0.0.1]:2222`.
 fn keygen_remove_name(stderr: &str) -> Option<String> {
-    let line = stderr.lines().find(|l| l.contains("ssh-keygen") && l.contains(" -R "))?;
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("ssh-keygen") && l.contains(" -R "))?;
     let arg = line.split(" -R ").nth(1)?.trim();
     let arg = arg.split_whitespace().next()?;
     Some(arg.trim_matches(|c| c == '\'' || c == '"').to_string())
@@ -263,7 +269,9 @@ fn summary(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added") && !l.starts_with("@@@"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Warning: Permanently added") && !l.starts_with("@@@")
+        })
         .collect();
     let text = lines.join("; ");
     if text.is_empty() {
@@ -284,8 +292,14 @@ pub(crate) fn connect_error(opts: &ConnectOptions, stderr: &str) -> TransportErr
     let host = opts.host.clone();
     let hint = ssh_hint(opts);
     let timeout = opts.connect_timeout.as_secs().max(1);
-    let port = opts.port.map(|p| p.to_string()).unwrap_or_else(|| "22 (or as set in the ssh config)".into());
-    let unreachable = |reason: String| TransportError::Unreachable { host: host.clone(), reason };
+    let port = opts
+        .port
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "22 (or as set in the ssh config)".into());
+    let unreachable = |reason: String| TransportError::Unreachable {
+        host: host.clone(),
+        reason,
+    };
     match classify(stderr) {
         ConnectFailure::HostKeyChanged { known_hosts, address } => TransportError::HostKeyChanged {
             host: host.clone(),
@@ -373,14 +387,24 @@ Host key verification failed.\r
         assert!(e.is_unreachable());
         let msg = e.to_string();
         assert!(msg.contains("man-in-the-middle"), "{msg}");
-        assert!(msg.contains("`ssh-keygen -R '[127.0.0.1]:2222' -f '/tmp/kbz x/known_hosts'`"), "{msg}");
+        assert!(
+            msg.contains("`ssh-keygen -R '[127.0.0.1]:2222' -f '/tmp/kbz x/known_hosts'`"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn changed_host_key_without_details_falls_back_to_defaults() {
-        let e = connect_error(&opts(), "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!\nHost key verification failed.");
+        let e = connect_error(
+            &opts(),
+            "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!\nHost key verification failed.",
+        );
         match e {
-            TransportError::HostKeyChanged { address, known_hosts, .. } => {
+            TransportError::HostKeyChanged {
+                address,
+                known_hosts,
+                ..
+            } => {
                 assert_eq!(address, "[127.0.0.1]:2222");
                 assert_eq!(known_hosts, "~/.ssh/known_hosts");
             }
@@ -403,10 +427,26 @@ Host key verification failed.\r
     #[test]
     fn network_failures() {
         for (stderr, want) in [
-            ("ssh: connect to host 127.0.0.1 port 1: Connection refused", ConnectFailure::Refused),
-            ("ssh: connect to host 198.18.0.9 port 22: Connection timed out", ConnectFailure::TimedOut),
-            ("ssh: connect to host 10.0.0.1 port 22: No route to host", ConnectFailure::NoRoute),
-            ("ssh: connect to host 10.0.0.1 port 22: Network is unreachable", ConnectFailure::NoRoute),
+            (
+                "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+                ConnectFailure::Refused,
+            ),
+            (
+                "ssh: connect to host 198.18.0.9 port 22: Connection timed out",
+                ConnectFailure::TimedOut,
+            ),
+            (
+                "Connection timed out during banner exchange\r\nConnection to 10.255.255.1 port 22 timed out",
+                ConnectFailure::TimedOut,
+            ),
+            (
+                "ssh: connect to host 10.0.0.1 port 22: No route to host",
+                ConnectFailure::NoRoute,
+            ),
+            (
+                "ssh: connect to host 10.0.0.1 port 22: Network is unreachable",
+                ConnectFailure::NoRoute,
+            ),
             (
                 "ssh: Could not resolve hostname nope.invalid: Name or service not known",
                 ConnectFailure::Resolve,
@@ -416,12 +456,18 @@ Host key verification failed.\r
                 ConnectFailure::Auth,
             ),
             // macOS says "Permission denied" for an unreachable network: not an auth problem.
-            ("ssh: connect to host 10.0.0.1 port 22: Permission denied", ConnectFailure::Other),
+            (
+                "ssh: connect to host 10.0.0.1 port 22: Permission denied",
+                ConnectFailure::Other,
+            ),
             (
                 "kex_exchange_identification: read: Connection reset by peer",
                 ConnectFailure::ClosedDuringHandshake,
             ),
-            ("Connection closed by 127.0.0.1 port 2222", ConnectFailure::ClosedDuringHandshake),
+            (
+                "Connection closed by 127.0.0.1 port 2222",
+                ConnectFailure::ClosedDuringHandshake,
+            ),
             ("something new", ConnectFailure::Other),
         ] {
             assert_eq!(classify(stderr), want, "{stderr}");
@@ -430,13 +476,25 @@ Host key verification failed.\r
 
     #[test]
     fn messages_say_what_to_try() {
-        let e = connect_error(&opts(), "ssh: connect to host 127.0.0.1 port 2222: Connection refused");
+        let e = connect_error(
+            &opts(),
+            "ssh: connect to host 127.0.0.1 port 2222: Connection refused",
+        );
         let msg = e.to_string();
-        assert!(msg.starts_with("web1: unreachable: connection refused by 127.0.0.1 port 2222"), "{msg}");
-        assert!(msg.contains("`ssh -F '/etc/kbz ssh.conf' -p 2222 kbz@127.0.0.1 true`"), "{msg}");
+        assert!(
+            msg.starts_with("web1: unreachable: connection refused by 127.0.0.1 port 2222"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("`ssh -F '/etc/kbz ssh.conf' -p 2222 kbz@127.0.0.1 true`"),
+            "{msg}"
+        );
         let e = connect_error(&opts(), "Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.\r\nkbz@127.0.0.1: Permission denied (publickey).");
         let msg = e.to_string();
-        assert!(msg.contains("authentication failed (kbz@127.0.0.1: Permission denied (publickey).)"), "{msg}");
+        assert!(
+            msg.contains("authentication failed (kbz@127.0.0.1: Permission denied (publickey).)"),
+            "{msg}"
+        );
         assert!(!msg.contains("Permanently added"), "{msg}");
     }
 }

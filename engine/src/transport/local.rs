@@ -29,11 +29,25 @@ impl LocalTransport {
     }
 
     /// Runs `sh -c SCRIPT` locally; see [`super::Transport::exec`].
-    pub async fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
-        let argv = script::argv(script, self.become_.as_ref());
+    pub async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
+        let inv = script::invocation(script, stdin, self.become_.as_ref()).map_err(|reason| {
+            TransportError::Exec {
+                host: HOST.into(),
+                reason,
+            }
+        })?;
+        let (argv, stdin) = (&inv.argv, inv.stdin);
         let mut child = tokio::process::Command::new(&argv[0])
             .args(&argv[1..])
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -55,7 +69,11 @@ impl LocalTransport {
             Ok(())
         };
         let (fed, output) = tokio::join!(feed, child.wait_with_output());
-        let io_error = |source| TransportError::Io { host: HOST.into(), context: "local command".into(), source };
+        let io_error = |source| TransportError::Io {
+            host: HOST.into(),
+            context: "local command".into(),
+            source,
+        };
         let output = output.map_err(io_error)?;
         fed.map_err(io_error)?;
         let rc = match output.status.code() {
@@ -65,20 +83,31 @@ impl LocalTransport {
                 128 + output.status.signal().unwrap_or(0)
             }
         };
-        let out = ExecOutput { rc, stdout: output.stdout, stderr: output.stderr };
+        let out = ExecOutput {
+            rc,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        };
         script::finish(HOST, self.become_.as_ref(), out)
     }
 
     /// Without become, reads the file directly (no process); `None` means "use
     /// the shared `cat` script" (become: only sudo can read it).
-    pub(crate) async fn read_file_directly(&self, path: &str) -> Option<Result<Option<Vec<u8>>, TransportError>> {
+    pub(crate) async fn read_file_directly(
+        &self,
+        path: &str,
+    ) -> Option<Result<Option<Vec<u8>>, TransportError>> {
         if self.become_.is_some() {
             return None;
         }
         Some(match tokio::fs::read(path).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(TransportError::ReadFile { host: HOST.into(), path: path.into(), reason: e.to_string() }),
+            Err(e) => Err(TransportError::ReadFile {
+                host: HOST.into(),
+                path: path.into(),
+                reason: e.to_string(),
+            }),
         })
     }
 }
@@ -94,7 +123,13 @@ mod tests {
     #[tokio::test]
     async fn exec_captures_everything() {
         let t = Transport::local(None);
-        let out = t.exec("printf 'out'; printf 'err' >&2; cat; exit 7", Some(b"in\0put")).await.unwrap();
+        let out = t
+            .exec(
+                "printf 'out'; printf 'err' >&2; cat; exit 7",
+                Some(b"in\0put"),
+            )
+            .await
+            .unwrap();
         assert_eq!(out.rc, 7);
         assert_eq!(out.stdout, b"outin\0put");
         assert_eq!(out.stderr, b"err");
@@ -110,13 +145,28 @@ mod tests {
         let path = dir.path().join("f").to_str().unwrap().to_string();
         let t = Transport::local(None);
         assert_eq!(t.read_file(&path).await.unwrap(), None);
-        let file = WriteFile { path: path.clone(), content: Arc::new(b"hello".to_vec()), mode: Some(0o600), owner: None, group: None };
+        let file = WriteFile {
+            path: path.clone(),
+            content: Arc::new(b"hello".to_vec()),
+            mode: Some(0o600),
+            owner: None,
+            group: None,
+        };
         t.write_file(&file).await.unwrap();
-        assert_eq!(t.read_file(&path).await.unwrap().as_deref(), Some(&b"hello"[..]));
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(
+            t.read_file(&path).await.unwrap().as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
         let e = t.read_file(dir.path().to_str().unwrap()).await.unwrap_err();
         assert!(matches!(e, TransportError::ReadFile { .. }), "{e}");
-        let bad = WriteFile { path: format!("{path}/sub"), ..file };
+        let bad = WriteFile {
+            path: format!("{path}/sub"),
+            ..file
+        };
         let e = t.write_file(&bad).await.unwrap_err();
         assert!(matches!(e, TransportError::WriteFile { .. }), "{e}");
     }
@@ -124,30 +174,51 @@ mod tests {
     /// Become needs sudo and, without a password, root: skipped otherwise.
     #[tokio::test]
     async fn become_runs_through_sudo() {
-        let is_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+        let is_root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
         if !is_root || !std::path::Path::new("/usr/bin/sudo").exists() {
             eprintln!("skipped: needs root and /usr/bin/sudo");
             return;
         }
-        let t = Transport::local(Some(Become { user: "nobody".into() }));
+        let t = Transport::local(Some(Become {
+            user: "nobody".into(),
+        }));
         let out = t.exec("id -un; echo oops >&2", None).await.unwrap();
         assert_eq!(out.stdout, b"nobody\n");
         assert_eq!(out.stderr, b"oops\n");
-        let t = Transport::local(Some(Become { user: "no-such-user-kbz".into() }));
+        let t = Transport::local(Some(Become {
+            user: "no-such-user-kbz".into(),
+        }));
         let e = t.exec("true", None).await.unwrap_err();
         assert!(matches!(e, TransportError::Become { .. }), "{e}");
         // Root writes with an owner by name, and reads through sudo.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("owned").to_str().unwrap().to_string();
         let t = Transport::local(Some(Become::default()));
-        let file = WriteFile { path: path.clone(), content: Arc::new(b"x".to_vec()), mode: None, owner: Some("nobody".into()), group: None };
+        let file = WriteFile {
+            path: path.clone(),
+            content: Arc::new(b"x".to_vec()),
+            mode: None,
+            owner: Some("nobody".into()),
+            group: None,
+        };
         t.write_file(&file).await.unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
         assert_ne!(meta.uid(), 0);
         // Rewriting without an owner keeps nobody as the owner.
-        t.write_file(&WriteFile { owner: None, content: Arc::new(b"y".to_vec()), ..file }).await.unwrap();
+        t.write_file(&WriteFile {
+            owner: None,
+            content: Arc::new(b"y".to_vec()),
+            ..file
+        })
+        .await
+        .unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().uid(), meta.uid());
-        assert_eq!(t.read_file(&path).await.unwrap().as_deref(), Some(&b"y"[..]));
+        assert_eq!(
+            t.read_file(&path).await.unwrap().as_deref(),
+            Some(&b"y"[..])
+        );
     }
 }

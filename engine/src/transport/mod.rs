@@ -13,30 +13,43 @@
 //! `ProxyJump`, the agent and `known_hosts` all work as they do for the user's own
 //! `ssh`. Each command is a new channel on that master: no TCP or key exchange, a
 //! round trip or two. A host runs at most [`ssh::MAX_CHANNELS`] commands at once,
-//! below sshd's default `MaxSessions` of 10. When the master has gone away
-//! before a command starts (idle timeout, host rebooted), the transport
-//! reconnects once and retries: the command never ran, so retrying is safe.
+//! below sshd's default `MaxSessions` of 10; a channel sshd refuses anyway (it
+//! counts sessions whose close is still in flight) is retried with backoff.
+//! When the master has gone away before a command starts (idle timeout, host
+//! rebooted), the transport reconnects once and retries: the command never ran,
+//! so retrying is safe. Note that the remote login shell parses the command
+//! line, and Debian's bash sources `~/.bashrc` for every ssh command: a slow
+//! `.bashrc` on the host slows every call.
 //!
 //! # Files: why not SFTP
 //!
 //! [`Transport::write_file`] streams the content on the stdin of a single `sh -c`
-//! script that creates the temp file next to the target (`mktemp`), writes and
-//! fsyncs it (`dd conv=fsync`), checks that every byte arrived, sets owner, group
-//! and mode, and renames it over the target, removing the temp file on any
-//! failure. That is one channel, one round trip, for any file size. SFTP needs an
-//! open, a write, an fsync and a close before the same exec for owner/group names
-//! and rename (SFTP only knows numeric ids), so five round trips; under `--become`
-//! it also needs `sudo sftp-server` and its path. And if the connection drops
-//! mid-transfer, the SFTP temp file stays behind, while the script sees the short
-//! stream, refuses to rename and removes it. [`Transport::read_file`] is `cat`.
-//! SSH channels are 8-bit clean, so binary content is fine both ways.
+//! script that creates the temp file next to the target (with `O_EXCL`, mode
+//! 0600), writes and fsyncs it (`dd conv=fsync`), checks that every byte arrived,
+//! sets owner, group and mode, and renames it over the target, removing the temp
+//! file on any failure. That is one channel, one round trip, for any file size.
+//! SFTP needs an open, a write, an fsync and a close before the same exec for
+//! owner/group names and rename (SFTP only knows numeric ids), so five round
+//! trips; under `--become` it also needs `sudo sftp-server` and its path. And if
+//! the connection drops mid-transfer, the SFTP temp file stays behind, while the
+//! script sees the short stream, refuses to rename and removes it.
+//! [`Transport::read_file`] is `cat`. SSH channels are 8-bit clean, so binary
+//! content is fine both ways. On the host, the cost of a write is the fsync and
+//! four processes (`dd`, `stat`, `chmod`, `mv`), not the network.
+//!
+//! # Scripts
+//!
+//! A script is one argument of `sh -c`, quoted with [`crate::shell::quote`] for
+//! the remote login shell (POSIX shells; csh and fish are not supported as login
+//! shells). Scripts over 64 KiB (one argument is capped at 128 KiB) are sent on
+//! stdin instead and `eval`ed, so they cannot take stdin of their own.
 //!
 //! # Become
 //!
-//! `sudo -n -u USER -- sh -c SCRIPT`. The script first prints a marker on stderr:
-//! when it is missing, sudo itself refused (password required, not in sudoers,
-//! unknown user) and the call fails with [`TransportError::Become`] instead of
-//! passing sudo's message off as the script's output.
+//! `sudo -n -H -u USER -- sh -c SCRIPT`. The script first prints a marker on
+//! stderr: when it is missing, sudo itself refused (password required, not in
+//! sudoers, unknown user) and the call fails with [`TransportError::Become`]
+//! instead of passing sudo's message off as the script's output.
 
 mod error;
 mod local;
@@ -74,7 +87,9 @@ pub struct Become {
 impl Default for Become {
     /// `root`, like `--become` without `--become-user`.
     fn default() -> Self {
-        Become { user: "root".to_string() }
+        Become {
+            user: "root".to_string(),
+        }
     }
 }
 
@@ -208,7 +223,11 @@ impl Transport {
     /// Runs `sh -c SCRIPT` (under `sudo -n -u USER` with become), feeding `stdin`
     /// when given (otherwise stdin is empty), and captures everything. A non-zero
     /// exit status is not an error: the caller decides what it means.
-    pub async fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
+    pub async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
         match self {
             Transport::Ssh(t) => t.exec(script, stdin).await,
             Transport::Local(t) => t.exec(script, stdin).await,

@@ -3,8 +3,8 @@
 //!
 //! Both transports run exactly these, so `localhost` and SSH hosts agree on
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
-//! coreutils/busybox tools are assumed on the host (`mktemp`, `dd`, `stat -c`,
-//! `chown`, `chmod`, `mv`, `cat`).
+//! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
+//! `chmod`, `mv`, `cat`), plus `sudo` for become.
 
 use super::{Become, ExecOutput, TransportError};
 use crate::op::WriteFile;
@@ -21,10 +21,52 @@ pub(crate) const READ_MISSING_RC: i32 = 3;
 /// stays under the usual 255-byte file name limit.
 const MAX_TEMP_BASENAME: usize = 200;
 
-/// The argv that runs `script` with `sh -c`, through `sudo -n` with become.
-pub(crate) fn argv(script: &str, become_: Option<&Become>) -> Vec<String> {
-    match become_ {
-        None => vec!["sh".into(), "-c".into(), script.into()],
+/// Longest script passed as an argument. Longer ones are sent on stdin:
+/// Linux caps one `execve` argument at 128 KiB, and over SSH the whole command
+/// line is one argument of the login shell.
+pub(crate) const MAX_INLINE_SCRIPT: usize = 64 * 1024;
+
+/// What `sh -c` runs for a script sent on stdin: `eval` has no size limit, and
+/// the script sees an empty stdin, as it would have.
+const EVAL_STDIN: &str = "eval \"$(cat)\"";
+
+/// How to run one script: the argv and what to feed its stdin.
+#[derive(Debug)]
+pub(crate) struct Invocation<'a> {
+    /// `sh -c ...`, or `sudo -n -H -u USER -- sh -c ...` with become.
+    pub argv: Vec<String>,
+    /// The caller's stdin, or the script itself when it is too long for argv.
+    pub stdin: Option<&'a [u8]>,
+}
+
+impl Invocation<'_> {
+    /// The argv as one command line for the remote login shell (ssh sends a
+    /// single string, which the user's shell parses again).
+    pub fn command_line(&self) -> String {
+        crate::shell::join(&self.argv)
+    }
+}
+
+/// How to run `script` with `sh -c`, through `sudo -n` with become. Fails only
+/// for a script too long for argv that also has stdin of its own.
+pub(crate) fn invocation<'a>(
+    script: &'a str,
+    stdin: Option<&'a [u8]>,
+    become_: Option<&Become>,
+) -> Result<Invocation<'a>, String> {
+    let (body, stdin) = if script.len() <= MAX_INLINE_SCRIPT {
+        (script, stdin)
+    } else if stdin.is_none() {
+        (EVAL_STDIN, Some(script.as_bytes()))
+    } else {
+        return Err(format!(
+            "the script is {} bytes long: over {MAX_INLINE_SCRIPT} bytes it is sent on stdin, \
+             so it cannot take stdin of its own",
+            script.len()
+        ));
+    };
+    let argv = match become_ {
+        None => vec!["sh".into(), "-c".into(), body.into()],
         Some(b) => vec![
             "sudo".into(),
             "-n".into(),
@@ -34,20 +76,19 @@ pub(crate) fn argv(script: &str, become_: Option<&Become>) -> Vec<String> {
             "--".into(),
             "sh".into(),
             "-c".into(),
-            format!("printf '\\001kbz-play\\001' >&2\n{script}"),
+            format!("printf '\\001kbz-play\\001' >&2\n{body}"),
         ],
-    }
-}
-
-/// The same as [`argv`], as one command line for the remote login shell (ssh
-/// sends a single string, which the user's shell parses again).
-pub(crate) fn command_line(script: &str, become_: Option<&Become>) -> String {
-    crate::shell::join(argv(script, become_))
+    };
+    Ok(Invocation { argv, stdin })
 }
 
 /// Under become: strips the marker from stderr, or turns sudo's refusal into
 /// [`TransportError::Become`]. Without become: the output as is.
-pub(crate) fn finish(host: &str, become_: Option<&Become>, mut out: ExecOutput) -> Result<ExecOutput, TransportError> {
+pub(crate) fn finish(
+    host: &str,
+    become_: Option<&Become>,
+    mut out: ExecOutput,
+) -> Result<ExecOutput, TransportError> {
     let Some(b) = become_ else { return Ok(out) };
     match find(&out.stderr, BECOME_MARKER) {
         Some(at) => {
@@ -141,18 +182,25 @@ fn unique_suffix() -> String {
 pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
     let (dir, base) = split_path(&file.path)?;
     let dir = if dir == "/" { "" } else { dir };
-    let tmp = format!("{dir}/.kbz-play.{}.{}", truncate(base, MAX_TEMP_BASENAME), unique_suffix());
+    let tmp = format!(
+        "{dir}/.kbz-play.{}.{}",
+        truncate(base, MAX_TEMP_BASENAME),
+        unique_suffix()
+    );
     let len = file.content.len();
-    let mut s = format!("t={}\ntmp={}\n", quote(&file.path), quote(&tmp));
+    let mut s = format!("t={}\nnew={}\n", quote(&file.path), quote(&tmp));
+    // `$tmp` is set only once the file is ours, so the trap never removes anyone else's.
     s.push_str(
-        "fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+        "tmp=\n\
+         trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
+         trap 'exit 1' HUP INT TERM PIPE\n\
+         fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
          set -C\n\
-         if ! { true; } > \"$tmp\"; then tmp=; fail \"cannot create a temp file next to $t\"; fi\n\
+         { true; } > \"$new\" || fail \"cannot create a temp file next to $t\"\n\
+         tmp=$new\n\
          set +C\n\
-         trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
-         trap 'exit 1' HUP INT TERM PIPE\n\
          dd of=\"$tmp\" bs=65536 conv=fsync status=none || fail \"cannot write $tmp\"\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
@@ -179,7 +227,9 @@ pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
         (None, None) => None,
     };
     if let Some(cmd) = ids {
-        s.push_str(&format!("{cmd} \"$tmp\" || fail \"cannot set the owner/group of $t\"\n"));
+        s.push_str(&format!(
+            "{cmd} \"$tmp\" || fail \"cannot set the owner/group of $t\"\n"
+        ));
     }
     if let Some(m) = file.mode {
         s.push_str(&format!("mode={:o}\n", m & 0o7777));
@@ -194,7 +244,10 @@ pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
 
 /// Prints the file, or exits with [`READ_MISSING_RC`] when it does not exist.
 pub(crate) fn read_script(path: &str) -> String {
-    format!("p={}\nif [ -e \"$p\" ]; then exec cat -- \"$p\"; fi\nexit {READ_MISSING_RC}\n", quote(path))
+    format!(
+        "p={}\nif [ -e \"$p\" ]; then exec cat -- \"$p\"; fi\nexit {READ_MISSING_RC}\n",
+        quote(path)
+    )
 }
 
 #[cfg(test)]
@@ -206,12 +259,22 @@ mod tests {
     use std::sync::Arc;
 
     fn wf(path: &str, content: &[u8], mode: Option<u32>) -> WriteFile {
-        WriteFile { path: path.into(), content: Arc::new(content.to_vec()), mode, owner: None, group: None }
+        WriteFile {
+            path: path.into(),
+            content: Arc::new(content.to_vec()),
+            mode,
+            owner: None,
+            group: None,
+        }
     }
 
     /// Runs a script locally with `sh -c`, feeding `stdin`.
     fn run(script: &str, stdin: &[u8]) -> (i32, String) {
-        let mut child = Command::new("sh")
+        run_in("sh", script, stdin)
+    }
+
+    fn run_in(shell: &str, script: &str, stdin: &[u8]) -> (i32, String) {
+        let mut child = Command::new(shell)
             .arg("-c")
             .arg(script)
             .stdin(Stdio::piped())
@@ -221,7 +284,10 @@ mod tests {
             .unwrap();
         child.stdin.take().unwrap().write_all(stdin).unwrap();
         let out = child.wait_with_output().unwrap();
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     fn leftovers(dir: &std::path::Path) -> Vec<String> {
@@ -252,7 +318,10 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
         assert_eq!(rc, 0, "{err}");
         assert_eq!(std::fs::read(&target).unwrap(), b"new\0binary\n");
-        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
         assert!(leftovers(dir.path()).is_empty());
     }
 
@@ -264,7 +333,10 @@ mod tests {
             let file = wf(target.to_str().unwrap(), b"x", mode);
             let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
             assert_eq!(rc, 0, "{err}");
-            assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, want);
+            assert_eq!(
+                std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+                want
+            );
         }
     }
 
@@ -295,10 +367,53 @@ mod tests {
         assert!(leftovers(dir.path()).is_empty());
         // A directory in the way is refused before anything is written.
         std::fs::create_dir(&target).unwrap();
-        let (rc, err) = run(&write_script(&wf(target.to_str().unwrap(), b"x", None)).unwrap(), b"x");
+        let (rc, err) = run(
+            &write_script(&wf(target.to_str().unwrap(), b"x", None)).unwrap(),
+            b"x",
+        );
         assert_eq!(rc, 1);
         assert!(err.contains("is a directory"), "{err}");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn the_write_script_is_posix() {
+        let dir = tempfile::tempdir().unwrap();
+        for shell in ["dash", "bash", "busybox"] {
+            if Command::new(shell).arg("-c").arg("true").output().is_err() {
+                eprintln!("{shell} not installed, not tried");
+                continue;
+            }
+            let target = dir.path().join(shell);
+            std::fs::write(&target, "old").unwrap();
+            let file = wf(target.to_str().unwrap(), b"new", Some(0o755));
+            let script = write_script(&file).unwrap();
+            let (rc, err) = match shell {
+                "busybox" => run_in(
+                    "busybox",
+                    &format!("sh -c {}", quote(&script)),
+                    &file.content,
+                ),
+                _ => run_in(shell, &script, &file.content),
+            };
+            assert_eq!(rc, 0, "{shell}: {err}");
+            assert_eq!(std::fs::read(&target).unwrap(), b"new");
+            assert_eq!(
+                std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+                0o755
+            );
+        }
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn long_names_still_fit_in_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("n".repeat(250));
+        let file = wf(target.to_str().unwrap(), b"x", None);
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"x");
     }
 
     #[test]
@@ -313,8 +428,17 @@ mod tests {
     #[test]
     fn become_marker_is_stripped_or_reported() {
         let b = Become::default();
-        let out = |stderr: &[u8], rc| ExecOutput { rc, stdout: vec![], stderr: stderr.to_vec() };
-        let ok = finish("h", Some(&b), out(b"sudo: unable to resolve host h\n\x01kbz-play\x01oops\n", 2)).unwrap();
+        let out = |stderr: &[u8], rc| ExecOutput {
+            rc,
+            stdout: vec![],
+            stderr: stderr.to_vec(),
+        };
+        let ok = finish(
+            "h",
+            Some(&b),
+            out(b"sudo: unable to resolve host h\n\x01kbz-play\x01oops\n", 2),
+        )
+        .unwrap();
         assert_eq!(ok.stderr, b"sudo: unable to resolve host h\noops\n");
         assert_eq!(ok.rc, 2);
         let err = finish("h", Some(&b), out(b"sudo: a password is required\n", 1)).unwrap_err();
@@ -327,13 +451,43 @@ mod tests {
 
     #[test]
     fn become_command_line_prints_the_marker_first() {
-        let line = command_line("echo 'hi'", Some(&Become { user: "postgres".into() }));
-        assert!(line.starts_with("sudo -n -H -u postgres -- sh -c "), "{line}");
-        let out = Command::new("sh").arg("-c").arg(command_line("echo 'hi' >&2", None)).output().unwrap();
+        let b = Become {
+            user: "postgres".into(),
+        };
+        let line = invocation("echo 'hi'", None, Some(&b))
+            .unwrap()
+            .command_line();
+        assert!(
+            line.starts_with("sudo -n -H -u postgres -- sh -c "),
+            "{line}"
+        );
+        let line = invocation("echo 'hi' >&2", None, None)
+            .unwrap()
+            .command_line();
+        let out = Command::new("sh").arg("-c").arg(line).output().unwrap();
         assert_eq!(out.stderr, b"hi\n");
         // The become script, run without sudo, shows the marker then the script's stderr.
-        let script = argv("echo 'hi' >&2", Some(&Become::default())).pop().unwrap();
+        let script = invocation("echo 'hi' >&2", None, Some(&Become::default()))
+            .unwrap()
+            .argv
+            .pop()
+            .unwrap();
         let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
         assert_eq!(out.stderr, b"\x01kbz-play\x01hi\n");
+    }
+
+    #[test]
+    fn long_scripts_go_on_stdin() {
+        let script = format!("{}echo \"$0\" done", ": padding\n".repeat(30_000));
+        let inv = invocation(&script, None, None).unwrap();
+        assert_eq!(inv.stdin, Some(script.as_bytes()));
+        assert!(inv.command_line().len() < 100);
+        let (rc, _) = run_in("sh", &inv.argv[2], script.as_bytes());
+        assert_eq!(rc, 0);
+        assert!(invocation(&script, Some(b"data"), None).is_err());
+        assert_eq!(
+            invocation("true", Some(b"data"), None).unwrap().stdin,
+            Some(&b"data"[..])
+        );
     }
 }

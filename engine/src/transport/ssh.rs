@@ -29,6 +29,9 @@ pub const MAX_CHANNELS: usize = 8;
 /// How long an idle master survives without clients (see the module doc).
 pub const IDLE_PERSIST_SECS: usize = 300;
 
+/// How long a refused channel open is retried (with backoff) before giving up.
+const SESSION_REFUSED_PATIENCE: Duration = Duration::from_secs(10);
+
 /// `ServerAliveInterval`: a dead peer is noticed after three missed probes.
 const SERVER_ALIVE: Duration = Duration::from_secs(15);
 
@@ -40,7 +43,8 @@ const MAX_CONTROL_DIR_LEN: usize = 60;
 /// A remote host over its multiplexed master connection.
 #[derive(Debug)]
 pub struct SshTransport {
-    opts: ConnectOptions,
+    /// Boxed: keeps `Transport` small (clippy::large_enum_variant).
+    opts: Box<ConnectOptions>,
     /// The current master; replaced (never mutated) when it is restarted.
     session: Mutex<Arc<Session>>,
     /// Serialises restarts so concurrent commands start one new master, not several.
@@ -55,7 +59,7 @@ impl SshTransport {
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, TransportError> {
         let session = launch(opts).await?;
         Ok(SshTransport {
-            opts: opts.clone(),
+            opts: Box::new(opts.clone()),
             session: Mutex::new(Arc::new(session)),
             reconnecting: tokio::sync::Mutex::new(()),
             channels: Semaphore::new(MAX_CHANNELS),
@@ -74,7 +78,10 @@ impl SshTransport {
     }
 
     fn current(&self) -> Arc<Session> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces `stale` with a new master, unless another caller already did.
@@ -90,18 +97,40 @@ impl SshTransport {
     }
 
     /// Runs `sh -c SCRIPT` on the host; see [`super::Transport::exec`].
-    pub async fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
-        let cmdline = script::command_line(script, self.opts.become_.as_ref());
-        let _permit = self.channels.acquire().await.map_err(|_| self.exec_error("the transport is closing".into()))?;
+    pub async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
+        let inv = script::invocation(script, stdin, self.opts.become_.as_ref())
+            .map_err(|reason| self.exec_error(reason))?;
+        let (cmdline, stdin) = (inv.command_line(), inv.stdin);
+        let _permit = self
+            .channels
+            .acquire()
+            .await
+            .map_err(|_| self.exec_error("the transport is closing".into()))?;
         let mut session = self.current();
-        let mut child = match spawn(&session, &cmdline, stdin.is_some()).await {
-            Err(openssh::Error::Disconnected) => {
-                session = self.reconnect(&session).await?;
-                spawn(&session, &cmdline, stdin.is_some()).await
+        let mut reconnected = false;
+        let mut backoff = Duration::from_millis(5);
+        let refused_since = std::time::Instant::now();
+        let mut child = loop {
+            match spawn(&session, &cmdline, stdin.is_some()).await {
+                // In both cases the command never started, so trying again is safe.
+                Err(openssh::Error::Disconnected) if !reconnected => {
+                    session = self.reconnect(&session).await?;
+                    reconnected = true;
+                }
+                Err(e)
+                    if is_session_refused(&e)
+                        && refused_since.elapsed() < SESSION_REFUSED_PATIENCE =>
+                {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(250));
+                }
+                other => break other.map_err(|e| self.spawn_error(e))?,
             }
-            other => other,
-        }
-        .map_err(|e| self.spawn_error(e))?;
+        };
 
         let pipe = child.stdin().take();
         let feed = async move {
@@ -115,40 +144,71 @@ impl SshTransport {
             }
             Ok(())
         };
-        let (fed, stdout, stderr) = tokio::join!(feed, read_all(child.stdout().take()), read_all(child.stderr().take()));
-        let io = |what: &str, e: std::io::Error| self.exec_error(format!("{what}: {e}"));
-        fed.map_err(|e| io("sending stdin", e))?;
-        let stdout = stdout.map_err(|e| io("reading stdout", e))?;
-        let stderr = stderr.map_err(|e| io("reading stderr", e))?;
-
-        let rc = match child.wait().await {
-            Ok(status) => status.code().unwrap_or(-1),
-            Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
+        let (fed, stdout, stderr) = tokio::join!(
+            feed,
+            read_all(child.stdout().take()),
+            read_all(child.stderr().take())
+        );
+        let status = match (fed, stdout, stderr) {
+            (Ok(()), Ok(stdout), Ok(stderr)) => match child.wait().await {
+                Ok(status) => Ok((status, stdout, stderr)),
                 // The mux protocol cannot tell a killed process from a lost connection.
+                Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
+                    Err("the remote process was killed by a signal".to_string())
+                }
+                Err(e) => Err(chain(&e)),
+            },
+            (Err(e), _, _) => Err(format!("sending stdin: {e}")),
+            (_, Err(e), _) => Err(format!("reading stdout: {e}")),
+            (_, _, Err(e)) => Err(format!("reading stderr: {e}")),
+        };
+        let (status, stdout, stderr) = match status {
+            Ok(done) => done,
+            // Whatever failed, a dead master explains it better.
+            Err(reason) => {
                 return Err(match session.check().await {
-                    Ok(()) => self.exec_error("the remote process was killed by a signal".into()),
+                    Ok(()) => self.exec_error(reason),
                     Err(e) => TransportError::Disconnected {
                         host: self.opts.host.clone(),
-                        reason: format!("while running a command ({}); it may or may not have completed", chain(&e)),
+                        reason: format!(
+                            "while running a command ({}); it may or may not have completed",
+                            chain(&e)
+                        ),
                     },
-                });
+                })
             }
-            Err(e) => return Err(self.exec_error(chain(&e))),
         };
-        script::finish(&self.opts.host, self.opts.become_.as_ref(), ExecOutput { rc, stdout, stderr })
+        let rc = status.code().unwrap_or(-1);
+        script::finish(
+            &self.opts.host,
+            self.opts.become_.as_ref(),
+            ExecOutput { rc, stdout, stderr },
+        )
     }
 
     fn exec_error(&self, reason: String) -> TransportError {
-        TransportError::Exec { host: self.opts.host.clone(), reason }
+        TransportError::Exec {
+            host: self.opts.host.clone(),
+            reason,
+        }
     }
 
     fn spawn_error(&self, e: openssh::Error) -> TransportError {
+        if is_session_refused(&e) {
+            return self.exec_error(format!(
+                "sshd keeps refusing new sessions ({}): its MaxSessions is lower than {MAX_CHANNELS} \
+                 or other clients share the connection",
+                chain(&e)
+            ));
+        }
         match e {
             openssh::Error::Disconnected => TransportError::Disconnected {
                 host: self.opts.host.clone(),
                 reason: "the master connection went away and could not be restarted".into(),
             },
-            openssh::Error::InvalidCommand => self.exec_error("the script contains a NUL byte".into()),
+            openssh::Error::InvalidCommand => {
+                self.exec_error("the script contains a NUL byte".into())
+            }
             other => self.exec_error(format!("cannot open a channel ({})", chain(&other))),
         }
     }
@@ -171,6 +231,12 @@ impl SshTransport {
     }
 }
 
+/// Whether sshd refused to open a channel: over `MaxSessions`, which also counts
+/// sessions that have exited but whose close has not been processed yet.
+fn is_session_refused(e: &openssh::Error) -> bool {
+    matches!(e, openssh::Error::SshMux(_)) && chain(e).contains("open refused")
+}
+
 /// Opens one channel running `cmdline`.
 async fn spawn<'s>(
     session: &'s Session,
@@ -179,7 +245,11 @@ async fn spawn<'s>(
 ) -> Result<openssh::Child<&'s Session>, openssh::Error> {
     session
         .raw_command(cmdline)
-        .stdin(if with_stdin { Stdio::piped() } else { Stdio::null() })
+        .stdin(if with_stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -229,11 +299,15 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     }
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|source| TransportError::Io {
-            host: host(),
-            context: format!("cannot create the control directory {}", dir.display()),
-            source,
-        })?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| TransportError::Io {
+                host: host(),
+                context: format!("cannot create the control directory {}", dir.display()),
+                source,
+            })?;
     }
 
     let mut b = SessionBuilder::default();
@@ -244,7 +318,9 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     .connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
     .server_alive_interval(SERVER_ALIVE)
     .control_directory(dir)
-    .control_persist(ControlPersist::IdleFor(NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN)));
+    .control_persist(ControlPersist::IdleFor(
+        NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
+    ));
     if let Some(user) = &opts.user {
         b.user(user.clone());
     }
@@ -260,7 +336,9 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     b.connect_mux(&opts.address).await.map_err(|e| match e {
         // openssh's connect error carries ssh's stderr as its message; an
         // OS error instead means `ssh` itself could not be run.
-        openssh::Error::Connect(io) if io.raw_os_error().is_none() => connect_error(opts, &io.to_string()),
+        openssh::Error::Connect(io) if io.raw_os_error().is_none() => {
+            connect_error(opts, &io.to_string())
+        }
         openssh::Error::Connect(source) => TransportError::Io {
             host: host(),
             context: "cannot run `ssh` (is the OpenSSH client installed?)".into(),
@@ -268,9 +346,15 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
         },
         openssh::Error::Master(source) => TransportError::Io {
             host: host(),
-            context: format!("cannot create the control socket directory in {}", dir.display()),
+            context: format!(
+                "cannot create the control socket directory in {}",
+                dir.display()
+            ),
             source,
         },
-        other => TransportError::Unreachable { host: host(), reason: chain(&other) },
+        other => TransportError::Unreachable {
+            host: host(),
+            reason: chain(&other),
+        },
     })
 }

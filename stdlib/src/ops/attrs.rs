@@ -46,10 +46,14 @@ impl<'de> Deserialize<'de> for Mode {
 /// mode, so a plan could not say what the result is.
 pub(crate) fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);
-    let ok = !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    let ok = !digits.is_empty()
+        && digits.len() <= 5
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b));
     match u32::from_str_radix(digits, 8) {
         Ok(m) if ok && m <= 0o7777 => Ok(m),
-        _ => Err(format!("mode must be octal like \"0644\" or \"2755\", got {s:?}")),
+        _ => Err(format!(
+            "mode must be octal like \"0644\" or \"2755\", got {s:?}"
+        )),
     }
 }
 
@@ -71,7 +75,11 @@ pub(crate) struct Attrs {
 
 impl Attrs {
     /// Checks the names and builds the attributes.
-    pub fn new(mode: Option<Mode>, owner: Option<String>, group: Option<String>) -> Result<Self, String> {
+    pub fn new(
+        mode: Option<Mode>,
+        owner: Option<String>,
+        group: Option<String>,
+    ) -> Result<Self, String> {
         for (param, value) in [("owner", &owner), ("group", &group)] {
             if let Some(v) = value {
                 if !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -79,13 +87,20 @@ impl Attrs {
                 }
             }
         }
-        Ok(Attrs { mode: mode.map(|m| m.0), owner, group })
+        Ok(Attrs {
+            mode: mode.map(|m| m.0),
+            owner,
+            group,
+        })
     }
 
     /// What differs from `current`, as `owner root -> redis` summaries, in
     /// the order [`Attrs::fix`] applies them.
     pub fn differences(&self, current: &PathState) -> Vec<String> {
-        self.diffs(current).into_iter().map(|d| d.summary()).collect()
+        self.diffs(current)
+            .into_iter()
+            .map(|d| d.summary())
+            .collect()
     }
 
     /// One change per attribute that differs from `current`. For links the
@@ -177,7 +192,12 @@ struct Diff<'a> {
 
 impl Diff<'_> {
     fn summary(&self) -> String {
-        format!("{} {} -> {}", self.attr.name(), self.before, self.attr.value())
+        format!(
+            "{} {} -> {}",
+            self.attr.name(),
+            self.before,
+            self.attr.value()
+        )
     }
 }
 
@@ -224,13 +244,29 @@ mod tests {
 
     #[test]
     fn differences_in_apply_order() {
-        let a = Attrs::new(Some(Mode(0o750)), Some("redis".into()), Some("redis".into())).unwrap();
+        let a = Attrs::new(
+            Some(Mode(0o750)),
+            Some("redis".into()),
+            Some("redis".into()),
+        )
+        .unwrap();
         let cur = state(0o755, "root", "redis");
-        assert_eq!(a.differences(&cur), vec!["owner root -> redis", "mode 0755 -> 0750"]);
+        assert_eq!(
+            a.differences(&cur),
+            vec!["owner root -> redis", "mode 0755 -> 0750"]
+        );
         let changes = a.fix("/srv/redis", &cur, false);
-        assert_eq!(changes[0].actions, vec![Action::exec("chown redis /srv/redis")]);
-        assert_eq!(changes[1].actions, vec![Action::exec("chmod 0750 /srv/redis")]);
-        assert!(a.fix("/x", &state(0o750, "redis", "redis"), false).is_empty());
+        assert_eq!(
+            changes[0].actions,
+            vec![Action::exec("chown redis /srv/redis")]
+        );
+        assert_eq!(
+            changes[1].actions,
+            vec![Action::exec("chmod 0750 /srv/redis")]
+        );
+        assert!(a
+            .fix("/x", &state(0o750, "redis", "redis"), false)
+            .is_empty());
     }
 
     #[test]
@@ -239,10 +275,16 @@ mod tests {
         assert_eq!(a.describe(), vec!["group adm", "mode 0600"]);
         assert_eq!(
             a.set_all("/a b", false),
-            vec![Action::exec("chgrp adm '/a b'"), Action::exec("chmod 0600 '/a b'")]
+            vec![
+                Action::exec("chgrp adm '/a b'"),
+                Action::exec("chmod 0600 '/a b'")
+            ]
         );
         let l = Attrs::new(None, Some("www-data".into()), None).unwrap();
-        assert_eq!(l.set_all("/l", true), vec![Action::exec("chown -h www-data /l")]);
+        assert_eq!(
+            l.set_all("/l", true),
+            vec![Action::exec("chown -h www-data /l")]
+        );
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub(crate) struct Sh;
 
 impl Flavor for Argv {
     const OP: &'static str = "command";
-    const SUMMARY: &'static str = "Run a program with arguments (no shell), unless a guard says it already ran.";
+    const SUMMARY: &'static str =
+        "Run a program with arguments (no shell), unless a guard says it already ran.";
     const EXAMPLE: &'static str = r#"command("systemctl daemon-reload");
 command("tar xzf /tmp/app.tgz -C /opt/app", #{ creates: "/opt/app/bin/app" });
 let r = command("cat /etc/machine-id", #{ readonly: true });"#;
@@ -158,7 +159,10 @@ impl<K: Flavor> Build for Args<K> {
             prelude.push_str(&format!("cd {} || exit\n", quote(dir)));
         }
         for (name, value) in &self.env {
-            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 return Err(format!("env name {name:?} is not a valid variable name").into());
@@ -202,7 +206,13 @@ impl Operation for CommandOp {
 
     fn probes(&self) -> Vec<Probe> {
         let paths = self.creates.iter().chain(&self.removes).map(Probe::path);
-        paths.chain(self.unless.iter().map(|s| Probe::Command { script: s.clone() })).collect()
+        paths
+            .chain(
+                self.unless
+                    .iter()
+                    .map(|s| Probe::Command { script: s.clone() }),
+            )
+            .collect()
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
@@ -221,8 +231,15 @@ impl Operation for CommandOp {
                 return Ok(Plan::noop("unless: the check command succeeded"));
             }
         }
-        let run = Action::Exec { script: self.script.clone(), check: self.check };
-        Ok(Plan::of(vec![Change::new(Symbol::Run, self.display.clone(), vec![run])]))
+        let run = Action::Exec {
+            script: self.script.clone(),
+            check: self.check,
+        };
+        Ok(Plan::of(vec![Change::new(
+            Symbol::Run,
+            self.display.clone(),
+            vec![run],
+        )]))
     }
 
     fn reach(&self) -> Reach {
@@ -335,19 +352,34 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(words("  ls  -l\t/tmp "), ["ls", "-l", "/tmp"]);
-        assert_eq!(words("useradd -c 'Jane Doe' jane"), ["useradd", "-c", "Jane Doe", "jane"]);
+        assert_eq!(
+            words("useradd -c 'Jane Doe' jane"),
+            ["useradd", "-c", "Jane Doe", "jane"]
+        );
         assert_eq!(words(r#"echo "a \"b\" \\ \n""#), ["echo", r#"a "b" \ \n"#]);
         assert_eq!(words(r"echo a\ b it\'s"), ["echo", "a b", "it's"]);
         assert_eq!(words("echo ''"), ["echo", ""]);
         assert_eq!(words("a'b'\"c\"d"), ["abcd"]);
-        assert_eq!(words("echo 'a|b' \"x>y\" \\$HOME"), ["echo", "a|b", "x>y", "$HOME"]);
+        assert_eq!(
+            words("echo 'a|b' \"x>y\" \\$HOME"),
+            ["echo", "a|b", "x>y", "$HOME"]
+        );
         assert_eq!(words("a \\\nb"), ["a", "b"]);
         assert_eq!(words("echo a~b"), ["echo", "a~b"]);
     }
 
     #[test]
     fn refuses_what_needs_a_shell() {
-        for bad in ["ls | wc", "echo $HOME", "rm /tmp/*.log", "a && b", "a; b", "cat < x", "ls ~/x", "echo \"$x\""] {
+        for bad in [
+            "ls | wc",
+            "echo $HOME",
+            "rm /tmp/*.log",
+            "a && b",
+            "a; b",
+            "cat < x",
+            "ls ~/x",
+            "echo \"$x\"",
+        ] {
             let err = split_words(bad).unwrap_err();
             assert!(err.contains("shell()"), "{bad}: {err}");
         }
@@ -360,7 +392,11 @@ mod tests {
     fn split_then_quoted_survives_sh() {
         let cmd = r#"printf '%s|' "a b" 'it'\''s' c\$d"#;
         let script = Argv::script(cmd).unwrap();
-        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "a b|it's|c$d|");
     }
 }

@@ -29,7 +29,13 @@ impl ContentOp {
     /// The operation for `dest`; the digest is computed once, here.
     pub fn new(kind: &'static str, dest: String, content: Vec<u8>, attrs: Attrs) -> Self {
         let digest = sha256_hex(&content);
-        ContentOp { kind, dest, content: Arc::new(content), digest, attrs }
+        ContentOp {
+            kind,
+            dest,
+            content: Arc::new(content),
+            digest,
+            attrs,
+        }
     }
 
     fn write(&self) -> Action {
@@ -43,7 +49,11 @@ impl ContentOp {
     }
 
     fn diff(&self, before: Option<Arc<Vec<u8>>>) -> ContentDiff {
-        ContentDiff { path: self.dest.clone(), before, after: Arc::clone(&self.content) }
+        ContentDiff {
+            path: self.dest.clone(),
+            before,
+            after: Arc::clone(&self.content),
+        }
     }
 }
 
@@ -101,6 +111,9 @@ mod tests {
 
     #[test]
     fn digest_matches_sha256sum() {
-        assert_eq!(sha256_hex(b"hello\n"), "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+        assert_eq!(
+            sha256_hex(b"hello\n"),
+            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        );
     }
 }

@@ -56,7 +56,8 @@ pub(crate) const GROUP: Param = Param {
 
 impl OpArgs for Args {
     const OP: &'static str = "copy";
-    const SUMMARY: &'static str = "Ensure a file has exactly the given content (a string or a local file), mode and owner.";
+    const SUMMARY: &'static str =
+        "Ensure a file has exactly the given content (a string or a local file), mode and owner.";
     const EXAMPLE: &'static str = r#"copy(#{ dest: "/etc/motd", content: "Managed by kbz-play\n" });
 copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644" });"#;
     const PARAMS: &'static [Param] = &[
@@ -82,7 +83,10 @@ copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644
 impl Build for Args {
     fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("dest", &self.dest)?;
-        exactly_one(&[("content", self.content.is_some()), ("src", self.src.is_some())])?;
+        exactly_one(&[
+            ("content", self.content.is_some()),
+            ("src", self.src.is_some()),
+        ])?;
         let attrs = Attrs::new(self.mode, self.owner, self.group)?;
         let content = match (self.content, self.src) {
             (Some(c), _) => c.into_bytes(),

@@ -41,7 +41,11 @@ mod tests {
 
     #[test]
     fn facts_convert_to_a_map() {
-        let f = kbz_engine::probe::Facts { hostname: "web1".into(), cpus: 4, ..Default::default() };
+        let f = kbz_engine::probe::Facts {
+            hostname: "web1".into(),
+            cpus: 4,
+            ..Default::default()
+        };
         let d = rhai::serde::to_dynamic(f).unwrap();
         let m = d.cast::<rhai::Map>();
         assert_eq!(m["hostname"].clone().into_string().unwrap(), "web1");

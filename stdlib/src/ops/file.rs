@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile};
+use kbz_engine::op::{
+    Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile,
+};
 use kbz_engine::probe::{Observed, PathKind, PathState, Probe};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
@@ -89,20 +91,34 @@ impl Build for Args {
         };
         let has_attrs = self.mode.is_some() || self.owner.is_some() || self.group.is_some();
         match self.state {
-            State::Link if self.src.is_none() => return Err("state \"link\" needs src (the link target)".to_string().into()),
-            State::Link if self.mode.is_some() => return Err("mode has no meaning for a symlink".to_string().into()),
+            State::Link if self.src.is_none() => {
+                return Err("state \"link\" needs src (the link target)"
+                    .to_string()
+                    .into())
+            }
+            State::Link if self.mode.is_some() => {
+                return Err("mode has no meaning for a symlink".to_string().into())
+            }
             State::Absent if has_attrs => {
-                return Err("state \"absent\" takes no mode, owner or group".to_string().into())
+                return Err("state \"absent\" takes no mode, owner or group"
+                    .to_string()
+                    .into())
             }
             State::Absent if path == "/" => return Err("refusing to remove /".to_string().into()),
             s if s != State::Link && self.src.is_some() => {
-                return Err("src is the link target: it needs state \"link\" (to copy a file, use copy())".to_string().into())
+                return Err(
+                    "src is the link target: it needs state \"link\" (to copy a file, use copy())"
+                        .to_string()
+                        .into(),
+                )
             }
             _ => {}
         }
         if let Some(src) = &self.src {
             if src.is_empty() || src.contains(['\n', '\0']) {
-                return Err(format!("src must be a non-empty single-line path, got {src:?}").into());
+                return Err(
+                    format!("src must be a non-empty single-line path, got {src:?}").into(),
+                );
             }
         }
         Ok(Box::new(FileOp {
@@ -151,7 +167,11 @@ impl FileOp {
     fn created(&self, what: &str, actions: Vec<Action>) -> Plan {
         let mut summary = vec![what.to_string()];
         summary.extend(self.attrs.describe());
-        Plan::of(vec![Change::new(Symbol::Create, summary.join(", "), actions)])
+        Plan::of(vec![Change::new(
+            Symbol::Create,
+            summary.join(", "),
+            actions,
+        )])
     }
 
     fn fixed(&self, cur: &PathState, first: Option<Change>, noop: &str) -> Plan {
@@ -198,9 +218,11 @@ impl Operation for FileOp {
                 "directory and everything in it",
                 vec![Action::exec(format!("rm -rf {path}"))],
             )]),
-            (State::Absent, k) => {
-                Plan::of(vec![Change::new(Symbol::Delete, kind_name(k), vec![Action::exec(format!("rm -f {path}"))])])
-            }
+            (State::Absent, k) => Plan::of(vec![Change::new(
+                Symbol::Delete,
+                kind_name(k),
+                vec![Action::exec(format!("rm -f {path}"))],
+            )]),
 
             (State::Directory, PathKind::Missing) => {
                 let mut actions = vec![Action::exec(format!("mkdir -p {path}"))];
@@ -210,11 +232,24 @@ impl Operation for FileOp {
             (State::Directory, PathKind::Directory) => self.fixed(cur, None, "directory in place"),
             (State::Directory, _) => return Err(wrong_kind(&self.path, cur, "directory")),
 
-            (State::File | State::Touch, PathKind::Missing) => self.created("empty file", vec![self.empty_file()]),
+            (State::File | State::Touch, PathKind::Missing) => {
+                let mut plan = self.created("empty file", vec![self.empty_file()]);
+                let empty = Arc::new(Vec::new());
+                plan.changes[0].diff = Some(ContentDiff {
+                    path: self.path.clone(),
+                    before: Some(Arc::clone(&empty)),
+                    after: empty,
+                });
+                plan
+            }
             (State::File, PathKind::File) => self.fixed(cur, None, "file in place"),
             (State::File, _) => return Err(wrong_kind(&self.path, cur, "file")),
             (State::Touch, PathKind::File | PathKind::Directory) => {
-                let touch = Change::new(Symbol::Update, "timestamps", vec![Action::exec(format!("touch {path}"))]);
+                let touch = Change::new(
+                    Symbol::Update,
+                    "timestamps",
+                    vec![Action::exec(format!("touch {path}"))],
+                );
                 self.fixed(cur, Some(touch), "")
             }
             (State::Touch, _) => return Err(wrong_kind(&self.path, cur, "file")),
@@ -233,7 +268,11 @@ impl Operation for FileOp {
                     }
                     PathKind::Link => {
                         let old = cur.link_target.as_deref().unwrap_or("?");
-                        let retarget = Change::new(Symbol::Update, format!("link target {old} -> {src}"), vec![ln]);
+                        let retarget = Change::new(
+                            Symbol::Update,
+                            format!("link target {old} -> {src}"),
+                            vec![ln],
+                        );
                         self.fixed(cur, Some(retarget), "")
                     }
                     _ => return Err(wrong_kind(&self.path, cur, "symlink")),
@@ -259,8 +298,15 @@ mod tests {
 
     #[test]
     fn kinds_read_well() {
-        let cur = PathState { kind: PathKind::Link, link_target: Some("/x".into()), ..PathState::missing() };
+        let cur = PathState {
+            kind: PathKind::Link,
+            link_target: Some("/x".into()),
+            ..PathState::missing()
+        };
         let msg = wrong_kind("/a", &cur, "directory").to_string();
-        assert!(msg.starts_with("/a is a symlink to /x, not a directory;"), "{msg}");
+        assert!(
+            msg.starts_with("/a is a symlink to /x, not a directory;"),
+            "{msg}"
+        );
     }
 }

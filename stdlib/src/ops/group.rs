@@ -28,14 +28,30 @@ impl OpArgs for Args {
     const EXAMPLE: &'static str = r#"group(#{ name: "app", gid: 1500 });
 group(#{ name: "redis", system: true });"#;
     const PARAMS: &'static [Param] = &[
-        Param { name: "name", ty: "string", default: None, doc: "Group name, e.g. \"app\"." },
-        Param { name: "state", ty: "string", default: Some("\"present\""), doc: "\"present\" or \"absent\"." },
-        Param { name: "gid", ty: "int", default: Some("chosen by groupadd"), doc: "Numeric group id, e.g. 1500; changed with groupmod when it differs." },
+        Param {
+            name: "name",
+            ty: "string",
+            default: None,
+            doc: "Group name, e.g. \"app\".",
+        },
+        Param {
+            name: "state",
+            ty: "string",
+            default: Some("\"present\""),
+            doc: "\"present\" or \"absent\".",
+        },
+        Param {
+            name: "gid",
+            ty: "int",
+            default: Some("chosen by groupadd"),
+            doc: "Numeric group id, e.g. 1500; changed with groupmod when it differs.",
+        },
         Param {
             name: "system",
             ty: "bool",
             default: Some("false"),
-            doc: "Create a system group (gid below 1000), e.g. for a daemon. Only used at creation.",
+            doc:
+                "Create a system group (gid below 1000), e.g. for a daemon. Only used at creation.",
         },
     ];
 }
@@ -43,7 +59,12 @@ group(#{ name: "redis", system: true });"#;
 impl Build for Args {
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         account_name("name", &self.name)?;
-        Ok(Box::new(GroupOp { name: self.name, state: self.state, gid: self.gid, system: self.system }))
+        Ok(Box::new(GroupOp {
+            name: self.name,
+            state: self.state,
+            gid: self.gid,
+            system: self.system,
+        }))
     }
 }
 
@@ -66,7 +87,9 @@ impl Operation for GroupOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![Probe::Group { name: self.name.clone() }]
+        vec![Probe::Group {
+            name: self.name.clone(),
+        }]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
@@ -74,9 +97,11 @@ impl Operation for GroupOp {
         let cur = observed.group(&self.name)?;
         Ok(match (self.state, cur) {
             (Presence::Absent, None) => Plan::noop("no such group"),
-            (Presence::Absent, Some(_)) => {
-                Plan::of(vec![Change::new(Symbol::Delete, "group", vec![Action::exec(format!("groupdel {name}"))])])
-            }
+            (Presence::Absent, Some(_)) => Plan::of(vec![Change::new(
+                Symbol::Delete,
+                "group",
+                vec![Action::exec(format!("groupdel {name}"))],
+            )]),
             (Presence::Present, None) => {
                 let mut cmd = String::from("groupadd");
                 let mut summary = vec!["group".to_string()];
@@ -88,7 +113,11 @@ impl Operation for GroupOp {
                     cmd.push_str(&format!(" --gid {gid}"));
                     summary.push(format!("gid {gid}"));
                 }
-                Plan::of(vec![Change::new(Symbol::Create, summary.join(", "), vec![Action::exec(format!("{cmd} {name}"))])])
+                Plan::of(vec![Change::new(
+                    Symbol::Create,
+                    summary.join(", "),
+                    vec![Action::exec(format!("{cmd} {name}"))],
+                )])
             }
             (Presence::Present, Some(g)) => match self.gid {
                 Some(gid) if gid != g.gid => Plan::of(vec![Change::new(

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile};
+use kbz_engine::op::{
+    Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile,
+};
 use kbz_engine::probe::{Observed, PathKind, PathState, Probe};
 use regex::Regex;
 use serde::Deserialize;
@@ -190,7 +192,12 @@ impl LineSpec {
 
     /// Plans the edit of the file at `path`, whose state was probed with
     /// content. `Ok(Err(reason))` is a no-op.
-    pub fn plan_file(&self, path: &str, cur: &PathState, create: bool) -> Result<Result<Change, String>, OpError> {
+    pub fn plan_file(
+        &self,
+        path: &str,
+        cur: &PathState,
+        create: bool,
+    ) -> Result<Result<Change, String>, OpError> {
         let write = |before: Vec<u8>, text: String| {
             let after = Arc::new(text.into_bytes());
             let action = Action::Write(WriteFile {
@@ -200,7 +207,14 @@ impl LineSpec {
                 owner: None,
                 group: None,
             });
-            (action, ContentDiff { path: path.to_string(), before: Some(Arc::new(before)), after })
+            (
+                action,
+                ContentDiff {
+                    path: path.to_string(),
+                    before: Some(Arc::new(before)),
+                    after,
+                },
+            )
         };
         match cur.kind {
             PathKind::Missing if self.state == LineState::Absent => Ok(Err(format!("{path} does not exist"))),
@@ -238,23 +252,48 @@ impl Build for Args {
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("path", &self.path)?;
         match (&self.line, self.state, &self.regexp) {
-            (None, LineState::Present, _) => return Err("state \"present\" needs line".to_string().into()),
-            (None, LineState::Absent, None) => return Err("state \"absent\" needs line or regexp".to_string().into()),
+            (None, LineState::Present, _) => {
+                return Err("state \"present\" needs line".to_string().into())
+            }
+            (None, LineState::Absent, None) => {
+                return Err("state \"absent\" needs line or regexp".to_string().into())
+            }
             (Some(l), ..) if l.contains('\n') => {
-                return Err("line must be a single line; use copy() or template() for blocks".to_string().into())
+                return Err(
+                    "line must be a single line; use copy() or template() for blocks"
+                        .to_string()
+                        .into(),
+                )
             }
             _ => {}
         }
         let anchor = match (self.insert_after.as_deref(), self.insert_before.as_deref()) {
-            (Some(_), Some(_)) => return Err("takes only one of insert_after, insert_before".to_string().into()),
+            (Some(_), Some(_)) => {
+                return Err("takes only one of insert_after, insert_before"
+                    .to_string()
+                    .into())
+            }
             (None, None) | (Some("EOF"), None) => Anchor::Eof,
             (None, Some("BOF")) => Anchor::Bof,
             (Some(re), None) => Anchor::After(regex("insert_after", re)?),
             (None, Some(re)) => Anchor::Before(regex("insert_before", re)?),
         };
-        let regexp = self.regexp.as_deref().map(|r| regex("regexp", r)).transpose()?;
-        let spec = LineSpec { line: self.line, regexp, state: self.state, anchor };
-        Ok(Box::new(LineOp { path: self.path, spec, create: self.create }))
+        let regexp = self
+            .regexp
+            .as_deref()
+            .map(|r| regex("regexp", r))
+            .transpose()?;
+        let spec = LineSpec {
+            line: self.line,
+            regexp,
+            state: self.state,
+            anchor,
+        };
+        Ok(Box::new(LineOp {
+            path: self.path,
+            spec,
+            create: self.create,
+        }))
     }
 }
 
@@ -301,8 +340,18 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
 mod tests {
     use super::*;
 
-    fn spec(line: Option<&str>, regexp: Option<&str>, state: LineState, anchor: Anchor) -> LineSpec {
-        LineSpec { line: line.map(str::to_string), regexp: regexp.map(|r| Regex::new(r).unwrap()), state, anchor }
+    fn spec(
+        line: Option<&str>,
+        regexp: Option<&str>,
+        state: LineState,
+        anchor: Anchor,
+    ) -> LineSpec {
+        LineSpec {
+            line: line.map(str::to_string),
+            regexp: regexp.map(|r| Regex::new(r).unwrap()),
+            state,
+            anchor,
+        }
     }
 
     fn changed(e: Edit) -> (String, String) {
@@ -321,15 +370,27 @@ mod tests {
     fn appends_once() {
         let s = spec(Some("b"), None, LineState::Present, Anchor::Eof);
         let (text, summary) = changed(s.edit("a\n"));
-        assert_eq!((text.as_str(), summary.as_str()), ("a\nb\n", "line 2 added"));
+        assert_eq!(
+            (text.as_str(), summary.as_str()),
+            ("a\nb\n", "line 2 added")
+        );
         assert_eq!(s.edit(&text), Edit::Unchanged("line present".into()));
-        assert_eq!(changed(s.edit("a")).0, "a\nb\n", "a missing final newline is added");
+        assert_eq!(
+            changed(s.edit("a")).0,
+            "a\nb\n",
+            "a missing final newline is added"
+        );
         assert_eq!(changed(s.edit("")).0, "b\n");
     }
 
     #[test]
     fn replaces_the_last_match() {
-        let s = spec(Some("PermitRootLogin no"), Some("^#?PermitRootLogin"), LineState::Present, Anchor::Eof);
+        let s = spec(
+            Some("PermitRootLogin no"),
+            Some("^#?PermitRootLogin"),
+            LineState::Present,
+            Anchor::Eof,
+        );
         let (text, summary) = changed(s.edit("#PermitRootLogin yes\nX\nPermitRootLogin yes\n"));
         assert_eq!(text, "#PermitRootLogin yes\nX\nPermitRootLogin no\n");
         assert_eq!(summary, "line 3 replaced");
@@ -338,7 +399,12 @@ mod tests {
 
     #[test]
     fn line_not_matching_its_regexp_stays_idempotent() {
-        let s = spec(Some("port = 5433"), Some("^#port"), LineState::Present, Anchor::Eof);
+        let s = spec(
+            Some("port = 5433"),
+            Some("^#port"),
+            LineState::Present,
+            Anchor::Eof,
+        );
         let (text, _) = changed(s.edit("#port = 5432\n"));
         assert_eq!(text, "port = 5433\n");
         assert!(matches!(s.edit(&text), Edit::Unchanged(_)));
@@ -347,13 +413,28 @@ mod tests {
     #[test]
     fn anchors() {
         let text = "[a]\nx=1\n[b]\ny=2\n";
-        let after = spec(Some("z=3"), None, LineState::Present, Anchor::After(Regex::new(r"^\[a\]").unwrap()));
+        let after = spec(
+            Some("z=3"),
+            None,
+            LineState::Present,
+            Anchor::After(Regex::new(r"^\[a\]").unwrap()),
+        );
         assert_eq!(changed(after.edit(text)).0, "[a]\nz=3\nx=1\n[b]\ny=2\n");
-        let before = spec(Some("z=3"), None, LineState::Present, Anchor::Before(Regex::new(r"^\[b\]").unwrap()));
+        let before = spec(
+            Some("z=3"),
+            None,
+            LineState::Present,
+            Anchor::Before(Regex::new(r"^\[b\]").unwrap()),
+        );
         assert_eq!(changed(before.edit(text)).0, "[a]\nx=1\nz=3\n[b]\ny=2\n");
         let bof = spec(Some("# top"), None, LineState::Present, Anchor::Bof);
         assert_eq!(changed(bof.edit(text)).0, "# top\n[a]\nx=1\n[b]\ny=2\n");
-        let nomatch = spec(Some("z=3"), None, LineState::Present, Anchor::After(Regex::new("^nope").unwrap()));
+        let nomatch = spec(
+            Some("z=3"),
+            None,
+            LineState::Present,
+            Anchor::After(Regex::new("^nope").unwrap()),
+        );
         assert_eq!(changed(nomatch.edit(text)).0, "[a]\nx=1\n[b]\ny=2\nz=3\n");
     }
 
@@ -361,10 +442,16 @@ mod tests {
     fn removes_every_match() {
         let s = spec(None, Some("^tmp"), LineState::Absent, Anchor::Eof);
         let (text, summary) = changed(s.edit("tmp1\nkeep\ntmp2\n"));
-        assert_eq!((text.as_str(), summary.as_str()), ("keep\n", "2 lines removed"));
+        assert_eq!(
+            (text.as_str(), summary.as_str()),
+            ("keep\n", "2 lines removed")
+        );
         let exact = spec(Some("keep"), None, LineState::Absent, Anchor::Eof);
         assert_eq!(changed(exact.edit("keep\n")).0, "");
-        assert_eq!(exact.edit("other\n"), Edit::Unchanged("no matching line".into()));
+        assert_eq!(
+            exact.edit("other\n"),
+            Edit::Unchanged("no matching line".into())
+        );
     }
 
     #[test]

@@ -73,7 +73,10 @@ pub(crate) trait Build: OpArgs + 'static {
 }
 
 /// Parses a Rhai map into `A` and builds its operation.
-pub(crate) fn build_op<A: Build>(args: &rhai::Dynamic, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
+pub(crate) fn build_op<A: Build>(
+    args: &rhai::Dynamic,
+    env: &dyn Env,
+) -> Result<Box<dyn Operation>, Failure> {
     let parsed = parse_args::<A>(args).map_err(|e| Failure::Message(e.to_string()))?;
     parsed.build(env).map_err(|f| match f {
         Failure::Message(m) => Failure::Message(format!("{}(): {m}", A::OP)),
@@ -101,6 +104,8 @@ impl Env for LocalEnv {
     }
 
     fn render(&self, src: &str, _vars: &rhai::Map) -> Result<String, Failure> {
-        Err(Failure::Message(format!("cannot render {src}: templates render only for a host")))
+        Err(Failure::Message(format!(
+            "cannot render {src}: templates render only for a host"
+        )))
     }
 }

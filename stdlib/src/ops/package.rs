@@ -34,7 +34,8 @@ pub(crate) enum State {
 
 impl OpArgs for Args {
     const OP: &'static str = "package";
-    const SUMMARY: &'static str = "Ensure Debian packages are installed (or at the latest version, or removed) with apt.";
+    const SUMMARY: &'static str =
+        "Ensure Debian packages are installed (or at the latest version, or removed) with apt.";
     const EXAMPLE: &'static str = r#"package(["nginx", "curl"]);
 package(#{ name: "redis-server", update_cache: true });
 package(#{ name: "telnet", state: "absent" });"#;
@@ -65,7 +66,9 @@ package(#{ name: "telnet", state: "absent" });"#;
 fn package_name(name: &str) -> Result<(), String> {
     let ok = name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
     if ok {
         Ok(())
     } else {
@@ -87,7 +90,11 @@ impl Build for Args {
                 names.push(n);
             }
         }
-        Ok(Box::new(PackageOp { names, state: self.state, update_cache: self.update_cache }))
+        Ok(Box::new(PackageOp {
+            names,
+            state: self.state,
+            update_cache: self.update_cache,
+        }))
     }
 }
 
@@ -111,7 +118,10 @@ impl Operation for PackageOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![Probe::Packages { names: self.names.clone(), candidates: self.state == State::Latest }]
+        vec![Probe::Packages {
+            names: self.names.clone(),
+            candidates: self.state == State::Latest,
+        }]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
@@ -119,16 +129,25 @@ impl Operation for PackageOp {
         let Some(states) = observed.packages() else {
             return Err(kbz_engine::probe::NotProbed(probe.clone()).into());
         };
-        let unknown = PackageState { installed: false, version: None, candidate: None };
+        let unknown = PackageState {
+            installed: false,
+            version: None,
+            candidate: None,
+        };
         let state = |n: &String| states.get(n).unwrap_or(&unknown);
         if self.state == State::Absent {
-            let installed: Vec<&String> = self.names.iter().filter(|n| state(n).installed).collect();
+            let installed: Vec<&String> =
+                self.names.iter().filter(|n| state(n).installed).collect();
             if installed.is_empty() {
                 return Ok(Plan::noop("not installed"));
             }
             let cmd = format!("{APT} remove -y {}", join(&installed));
             let summary = format!("remove {}", join(&installed));
-            return Ok(Plan::of(vec![Change::new(Symbol::Delete, summary, vec![Action::exec(cmd)])]));
+            return Ok(Plan::of(vec![Change::new(
+                Symbol::Delete,
+                summary,
+                vec![Action::exec(cmd)],
+            )]));
         }
         let missing: Vec<&String> = self.names.iter().filter(|n| !state(n).installed).collect();
         let upgrades: Vec<(&String, &str, &str)> = match self.state {
@@ -138,7 +157,9 @@ impl Operation for PackageOp {
                 .filter_map(|n| {
                     let s = state(n);
                     match (&s.version, &s.candidate) {
-                        (Some(v), Some(c)) if s.installed && v != c => Some((n, v.as_str(), c.as_str())),
+                        (Some(v), Some(c)) if s.installed && v != c => {
+                            Some((n, v.as_str(), c.as_str()))
+                        }
                         _ => None,
                     }
                 })
@@ -146,14 +167,25 @@ impl Operation for PackageOp {
             _ => Vec::new(),
         };
         if missing.is_empty() && upgrades.is_empty() {
-            return Ok(Plan::noop(if self.state == State::Latest { "installed at the candidate version" } else { "installed" }));
+            return Ok(Plan::noop(if self.state == State::Latest {
+                "installed at the candidate version"
+            } else {
+                "installed"
+            }));
         }
         let mut actions = Vec::new();
         if self.update_cache {
             actions.push(Action::exec(format!("{APT} update -q")));
         }
-        let all: Vec<&String> = missing.iter().copied().chain(upgrades.iter().map(|u| u.0)).collect();
-        actions.push(Action::exec(format!("{APT} install -y --no-install-recommends {}", join(&all))));
+        let all: Vec<&String> = missing
+            .iter()
+            .copied()
+            .chain(upgrades.iter().map(|u| u.0))
+            .collect();
+        actions.push(Action::exec(format!(
+            "{APT} install -y --no-install-recommends {}",
+            join(&all)
+        )));
         let mut parts = Vec::new();
         if !missing.is_empty() {
             parts.push(format!("install {}", join(&missing)));
@@ -161,8 +193,16 @@ impl Operation for PackageOp {
         for (n, from, to) in &upgrades {
             parts.push(format!("upgrade {n} {from} -> {to}"));
         }
-        let symbol = if missing.is_empty() { Symbol::Update } else { Symbol::Create };
-        Ok(Plan::of(vec![Change::new(symbol, parts.join(", "), actions)]))
+        let symbol = if missing.is_empty() {
+            Symbol::Update
+        } else {
+            Symbol::Create
+        };
+        Ok(Plan::of(vec![Change::new(
+            symbol,
+            parts.join(", "),
+            actions,
+        )]))
     }
 }
 

@@ -69,14 +69,27 @@ service(#{ name: "app", daemon_reload: true, state: "restarted" });"#;
 }
 
 /// Unit type suffixes systemd knows; a name without one means a service.
-const UNIT_TYPES: &[&str] =
-    &["service", "socket", "timer", "target", "mount", "automount", "path", "slice", "scope", "swap", "device"];
+const UNIT_TYPES: &[&str] = &[
+    "service",
+    "socket",
+    "timer",
+    "target",
+    "mount",
+    "automount",
+    "path",
+    "slice",
+    "scope",
+    "swap",
+    "device",
+];
 
 /// `ssh` → `ssh.service`; names with a unit type are kept.
 pub(crate) fn unit_name(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()
         && !name.starts_with('-')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || ":-_.@\\".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":-_.@\\".contains(c));
     if !valid {
         return Err(format!("{name:?} is not a systemd unit name"));
     }
@@ -92,7 +105,12 @@ impl Build for Args {
             return Err("needs state, enabled or daemon_reload".to_string().into());
         }
         let unit = unit_name(&self.name)?;
-        Ok(Box::new(ServiceOp { unit, state: self.state, enabled: self.enabled, daemon_reload: self.daemon_reload }))
+        Ok(Box::new(ServiceOp {
+            unit,
+            state: self.state,
+            enabled: self.enabled,
+            daemon_reload: self.daemon_reload,
+        }))
     }
 }
 
@@ -125,13 +143,18 @@ impl Operation for ServiceOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![Probe::Service { unit: self.unit.clone() }]
+        vec![Probe::Service {
+            unit: self.unit.clone(),
+        }]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
         let found = observed.service(&self.unit)?;
         let unit = &self.unit;
-        let wants_up = matches!(self.state, Some(State::Started | State::Restarted | State::Reloaded));
+        let wants_up = matches!(
+            self.state,
+            Some(State::Started | State::Restarted | State::Reloaded)
+        );
         if !found.exists() && !self.daemon_reload {
             if wants_up || self.enabled == Some(true) {
                 return Err(OpError::Conflict(format!(
@@ -143,7 +166,11 @@ impl Operation for ServiceOp {
         }
         // A unit systemd does not know yet is about to be loaded by the
         // daemon-reload: plan as if it were stopped and disabled.
-        let unknown = ServiceState { load: "loaded".into(), active: "inactive".into(), enabled: "disabled".into() };
+        let unknown = ServiceState {
+            load: "loaded".into(),
+            active: "inactive".into(),
+            enabled: "disabled".into(),
+        };
         let cur = if found.exists() { found } else { &unknown };
         if cur.load == "masked" && (wants_up || self.enabled == Some(true)) {
             return Err(OpError::Conflict(format!(
@@ -162,11 +189,17 @@ impl Operation for ServiceOp {
             _ => {}
         }
         match self.state {
-            Some(State::Started) if !cur.is_active() => changes.push(self.change("started", "start")),
+            Some(State::Started) if !cur.is_active() => {
+                changes.push(self.change("started", "start"))
+            }
             Some(State::Stopped) if cur.is_active() => changes.push(self.change("stopped", "stop")),
             Some(State::Restarted) => changes.push(self.change("restarted", "restart")),
-            Some(State::Reloaded) if cur.is_active() => changes.push(self.change("reloaded", "reload")),
-            Some(State::Reloaded) => changes.push(self.change("started (was not running, so not reloaded)", "start")),
+            Some(State::Reloaded) if cur.is_active() => {
+                changes.push(self.change("reloaded", "reload"))
+            }
+            Some(State::Reloaded) => {
+                changes.push(self.change("started (was not running, so not reloaded)", "start"))
+            }
             _ => {}
         }
         let only_reload = self.state.is_none() && self.enabled.is_none();

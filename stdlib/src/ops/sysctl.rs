@@ -33,7 +33,8 @@ fn yes() -> bool {
 
 impl OpArgs for Args {
     const OP: &'static str = "sysctl";
-    const SUMMARY: &'static str = "Set a kernel parameter in a sysctl.d file (so it survives reboots) and apply it live.";
+    const SUMMARY: &'static str =
+        "Set a kernel parameter in a sysctl.d file (so it survives reboots) and apply it live.";
     const EXAMPLE: &'static str = r#"sysctl(#{ name: "vm.swappiness", value: 10 });
 sysctl(#{ name: "net.ipv4.ip_local_port_range", value: "1024 65000", file: "/etc/sysctl.d/60-ports.conf" });"#;
     const PARAMS: &'static [Param] = &[
@@ -68,9 +69,16 @@ impl Build for Args {
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         let valid = !self.name.is_empty()
             && !self.name.starts_with(['-', '.'])
-            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if !valid {
-            return Err(format!("{:?} is not a sysctl name like \"vm.swappiness\"", self.name).into());
+            return Err(format!(
+                "{:?} is not a sysctl name like \"vm.swappiness\"",
+                self.name
+            )
+            .into());
         }
         absolute_path("file", &self.file)?;
         let value = normalise(&self.value.0);
@@ -79,7 +87,12 @@ impl Build for Args {
         }
         // The parameter's line: `name = value`, `name=value`, with either
         // `.` or `/` as separator, as sysctl.conf(5) allows.
-        let pattern = self.name.split('.').map(regex::escape).collect::<Vec<_>>().join("[./]");
+        let pattern = self
+            .name
+            .split('.')
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join("[./]");
         let regexp = Regex::new(&format!(r"^\s*{pattern}\s*=")).map_err(|e| e.to_string())?;
         let spec = LineSpec {
             line: Some(format!("{} = {value}", self.name)),
@@ -87,7 +100,13 @@ impl Build for Args {
             state: LineState::Present,
             anchor: Anchor::Eof,
         };
-        Ok(Box::new(SysctlOp { name: self.name, value, file: self.file, apply: self.apply, spec }))
+        Ok(Box::new(SysctlOp {
+            name: self.name,
+            value,
+            file: self.file,
+            apply: self.apply,
+            spec,
+        }))
     }
 }
 
@@ -105,7 +124,11 @@ impl SysctlOp {
     /// The value the file sets now: the last line for the parameter.
     fn file_value<'a>(&self, text: &'a str) -> Option<&'a str> {
         let re = self.spec.regexp.as_ref()?;
-        text.lines().rev().find(|l| re.is_match(l)).and_then(|l| l.split_once('=')).map(|(_, v)| v)
+        text.lines()
+            .rev()
+            .find(|l| re.is_match(l))
+            .and_then(|l| l.split_once('='))
+            .map(|(_, v)| v)
     }
 }
 
@@ -119,7 +142,12 @@ impl Operation for SysctlOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![Probe::Sysctl { key: self.name.clone() }, Probe::path_with_content(&self.file)]
+        vec![
+            Probe::Sysctl {
+                key: self.name.clone(),
+            },
+            Probe::path_with_content(&self.file),
+        ]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
@@ -138,7 +166,13 @@ impl Operation for SysctlOp {
         let mut changes = Vec::new();
         let mut reasons = Vec::new();
         // An equal value written differently (`name=10`) is left as it is.
-        if text.as_deref().and_then(|t| self.file_value(t)).map(normalise).as_deref() == Some(&self.value) {
+        if text
+            .as_deref()
+            .and_then(|t| self.file_value(t))
+            .map(normalise)
+            .as_deref()
+            == Some(&self.value)
+        {
             reasons.push(format!("{} sets it", self.file));
         } else {
             match self.spec.plan_file(&self.file, file, true)? {
@@ -151,14 +185,25 @@ impl Operation for SysctlOp {
         }
         match live {
             Some(v) if self.apply && normalise(v) != self.value => {
-                let cmd = format!("sysctl -w {}", quote(&format!("{}={}", self.name, self.value)));
+                let cmd = format!(
+                    "sysctl -w {}",
+                    quote(&format!("{}={}", self.name, self.value))
+                );
                 let summary = format!("live value {} -> {}", normalise(v), self.value);
-                changes.push(Change::new(Symbol::Update, summary, vec![Action::exec(cmd)]));
+                changes.push(Change::new(
+                    Symbol::Update,
+                    summary,
+                    vec![Action::exec(cmd)],
+                ));
             }
             _ if self.apply => reasons.push("live value matches".to_string()),
             _ => {}
         }
-        Ok(if changes.is_empty() { Plan::noop(reasons.join("; ")) } else { Plan::of(changes) })
+        Ok(if changes.is_empty() {
+            Plan::noop(reasons.join("; "))
+        } else {
+            Plan::of(changes)
+        })
     }
 }
 

@@ -60,11 +60,18 @@ impl Build for Args {
             Some(v) if v.is_unit() => rhai::Map::new(),
             Some(v) => {
                 let type_name = v.type_name();
-                v.try_cast::<rhai::Map>().ok_or_else(|| format!("vars must be a map like #{{ port: 8080 }}, not {type_name}"))?
+                v.try_cast::<rhai::Map>().ok_or_else(|| {
+                    format!("vars must be a map like #{{ port: 8080 }}, not {type_name}")
+                })?
             }
         };
         let rendered = env.render(&self.src, &vars)?;
-        Ok(Box::new(ContentOp::new("template", self.dest, rendered.into_bytes(), attrs)))
+        Ok(Box::new(ContentOp::new(
+            "template",
+            self.dest,
+            rendered.into_bytes(),
+            attrs,
+        )))
     }
 }
 
@@ -76,8 +83,67 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use kbz_engine::op::{parse_args, Action};
+    use kbz_engine::probe::{Observation, Observed, PathState, Probe};
+
+    /// Renders `src` and the names of `vars`, so tests see what reached the renderer.
+    struct FakeRenderer;
+
+    impl Env for FakeRenderer {
+        fn read_local(&self, path: &str) -> Result<Vec<u8>, Failure> {
+            Err(Failure::Message(format!("no file {path}")))
+        }
+        fn render(&self, src: &str, vars: &rhai::Map) -> Result<String, Failure> {
+            let names: Vec<&str> = vars.keys().map(|k| k.as_str()).collect();
+            Ok(format!("{src}: {}\n", names.join(",")))
+        }
+    }
+
+    fn build(map: rhai::Map) -> Result<Box<dyn Operation>, Failure> {
+        parse_args::<Args>(&rhai::Dynamic::from_map(map))
+            .map_err(|e| Failure::Message(e.to_string()))?
+            .build(&FakeRenderer)
+    }
+
     #[test]
     fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<super::Args>();
+        kbz_engine::op::assert_params_match_struct::<Args>();
+    }
+
+    #[test]
+    fn renders_at_build_then_plans_like_copy() {
+        let mut vars = rhai::Map::new();
+        vars.insert("port".into(), 8080_i64.into());
+        let mut map = rhai::Map::new();
+        map.insert("src".into(), "app.conf.j2".into());
+        map.insert("dest".into(), "/etc/app.conf".into());
+        map.insert("vars".into(), rhai::Dynamic::from_map(vars));
+        map.insert("mode".into(), "0640".into());
+        let op = build(map).unwrap();
+        assert_eq!(
+            (op.kind(), op.target()),
+            ("template", "/etc/app.conf".to_string())
+        );
+        let observed = Observed::new(vec![(
+            Probe::path("/etc/app.conf"),
+            Observation::Path(PathState::missing()),
+        )]);
+        let plan = op.plan(&observed).unwrap();
+        let Action::Write(w) = &plan.changes[0].actions[0] else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(w.content.as_slice(), b"app.conf.j2: port\n");
+        assert_eq!(w.mode, Some(0o640));
+    }
+
+    #[test]
+    fn vars_must_be_a_map() {
+        let mut map = rhai::Map::new();
+        map.insert("src".into(), "a.j2".into());
+        map.insert("dest".into(), "/a".into());
+        map.insert("vars".into(), 3_i64.into());
+        let err = build(map).unwrap_err().to_string();
+        assert!(err.contains("vars must be a map"), "{err}");
     }
 }

@@ -119,7 +119,9 @@ impl Build for Args {
             absolute_path("shell", s)?;
         }
         if !self.append && self.groups.is_none() {
-            return Err("append: false needs groups (the exact list)".to_string().into());
+            return Err("append: false needs groups (the exact list)"
+                .to_string()
+                .into());
         }
         Ok(Box::new(UserOp { args: self }))
     }
@@ -141,9 +143,16 @@ impl Operation for UserOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        let mut probes = vec![Probe::User { name: self.args.name.clone() }];
+        let mut probes = vec![Probe::User {
+            name: self.args.name.clone(),
+        }];
         if self.args.state == Presence::Present {
-            probes.extend(self.args.group.iter().map(|g| Probe::Group { name: g.clone() }));
+            probes.extend(
+                self.args
+                    .group
+                    .iter()
+                    .map(|g| Probe::Group { name: g.clone() }),
+            );
         }
         probes
     }
@@ -155,7 +164,11 @@ impl Operation for UserOp {
         if a.state == Presence::Absent {
             return Ok(match cur {
                 None => Plan::noop("no such user"),
-                Some(_) => Plan::of(vec![Change::new(Symbol::Delete, "user", vec![Action::exec(format!("userdel {name}"))])]),
+                Some(_) => Plan::of(vec![Change::new(
+                    Symbol::Delete,
+                    "user",
+                    vec![Action::exec(format!("userdel {name}"))],
+                )]),
             });
         }
         let gid = match &a.group {
@@ -176,7 +189,11 @@ impl Operation for UserOp {
                 cmd.push("--system".into());
                 summary.push("system".into());
             }
-            let opt = |cmd: &mut Vec<String>, summary: &mut Vec<String>, flag: &str, what: &str, v: String| {
+            let opt = |cmd: &mut Vec<String>,
+                       summary: &mut Vec<String>,
+                       flag: &str,
+                       what: &str,
+                       v: String| {
                 summary.push(format!("{what} {v}"));
                 cmd.extend([flag.to_string(), v]);
             };
@@ -195,9 +212,20 @@ impl Operation for UserOp {
             if let Some(s) = &a.shell {
                 opt(&mut cmd, &mut summary, "--shell", "shell", s.clone());
             }
-            cmd.push(if a.create_home { "--create-home" } else { "--no-create-home" }.into());
+            cmd.push(
+                if a.create_home {
+                    "--create-home"
+                } else {
+                    "--no-create-home"
+                }
+                .into(),
+            );
             cmd.push(a.name.clone());
-            return Ok(Plan::of(vec![Change::new(Symbol::Create, summary.join(", "), vec![Action::exec(join(&cmd))])]));
+            return Ok(Plan::of(vec![Change::new(
+                Symbol::Create,
+                summary.join(", "),
+                vec![Action::exec(join(&cmd))],
+            )]));
         };
         let mut flags: Vec<String> = Vec::new();
         let mut summary = Vec::new();
@@ -207,7 +235,10 @@ impl Operation for UserOp {
         }
         if let (Some(g), Some(gid)) = (&a.group, gid) {
             if gid != cur.gid {
-                summary.push(format!("group {} -> {g}", cur.groups.first().map_or("?", String::as_str)));
+                summary.push(format!(
+                    "group {} -> {g}",
+                    cur.groups.first().map_or("?", String::as_str)
+                ));
                 flags.extend(["--gid".into(), g.clone()]);
             }
         }
@@ -215,15 +246,25 @@ impl Operation for UserOp {
             // `id -Gn` lists the primary group first; the rest are supplementary.
             let have: Vec<&String> = cur.groups.iter().skip(1).collect();
             let add: Vec<&String> = want.iter().filter(|g| !have.contains(g)).collect();
-            let drop: Vec<&String> = if a.append { Vec::new() } else { have.iter().copied().filter(|g| !want.contains(g)).collect() };
+            let drop: Vec<&String> = if a.append {
+                Vec::new()
+            } else {
+                have.iter().copied().filter(|g| !want.contains(g)).collect()
+            };
             if !add.is_empty() || !drop.is_empty() {
-                let parts: Vec<String> =
-                    add.iter().map(|g| format!("+{g}")).chain(drop.iter().map(|g| format!("-{g}"))).collect();
+                let parts: Vec<String> = add
+                    .iter()
+                    .map(|g| format!("+{g}"))
+                    .chain(drop.iter().map(|g| format!("-{g}")))
+                    .collect();
                 summary.push(format!("groups {}", parts.join(" ")));
                 if a.append {
                     flags.extend(["--append".into(), "--groups".into(), join_names(&add)]);
                 } else {
-                    flags.extend(["--groups".into(), join_names(&want.iter().collect::<Vec<_>>())]);
+                    flags.extend([
+                        "--groups".into(),
+                        join_names(&want.iter().collect::<Vec<_>>()),
+                    ]);
                 }
             }
         }
@@ -239,12 +280,20 @@ impl Operation for UserOp {
             return Ok(Plan::noop("user matches"));
         }
         let cmd = format!("usermod {} {name}", join(&flags));
-        Ok(Plan::of(vec![Change::new(Symbol::Update, summary.join(", "), vec![Action::exec(cmd)])]))
+        Ok(Plan::of(vec![Change::new(
+            Symbol::Update,
+            summary.join(", "),
+            vec![Action::exec(cmd)],
+        )]))
     }
 }
 
 fn join_names(names: &[&String]) -> String {
-    names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    names
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Registers `user(#{...})`.

@@ -78,7 +78,9 @@ pub(crate) fn absolute_path(param: &str, path: &str) -> Result<(), String> {
         return Err(format!("{param} must be an absolute path, got {path:?}"));
     }
     if path.contains(['\n', '\0']) {
-        return Err(format!("{param} must not contain a newline or NUL byte, got {path:?}"));
+        return Err(format!(
+            "{param} must not contain a newline or NUL byte, got {path:?}"
+        ));
     }
     Ok(())
 }
@@ -87,9 +89,13 @@ pub(crate) fn absolute_path(param: &str, path: &str) -> Result<(), String> {
 /// `useradd NAME`, where a leading `-` would read as an option.
 pub(crate) fn account_name(param: &str, name: &str) -> Result<(), String> {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let body = name.strip_suffix('$').unwrap_or(name);
-    let rest_ok = body.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let rest_ok = body
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if first_ok && rest_ok && name.len() <= 32 {
         Ok(())
     } else {
@@ -130,16 +136,24 @@ mod tests {
 
     #[test]
     fn names_accept_one_or_many() {
-        assert_eq!(from::<Names>(&"curl".into()).unwrap(), Names(vec!["curl".into()]));
+        assert_eq!(
+            from::<Names>(&"curl".into()).unwrap(),
+            Names(vec!["curl".into()])
+        );
         let arr = rhai::Dynamic::from_array(vec!["a".into(), "b".into()]);
-        assert_eq!(from::<Names>(&arr).unwrap(), Names(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            from::<Names>(&arr).unwrap(),
+            Names(vec!["a".into(), "b".into()])
+        );
         assert!(from::<Names>(&rhai::Dynamic::from_array(vec![3_i64.into()])).is_err());
     }
 
     #[test]
     fn paths_and_names() {
         assert!(absolute_path("path", "/etc/x").is_ok());
-        assert!(absolute_path("path", "etc/x").unwrap_err().contains("absolute"));
+        assert!(absolute_path("path", "etc/x")
+            .unwrap_err()
+            .contains("absolute"));
         assert!(absolute_path("path", "/a\nb").is_err());
         assert!(account_name("name", "redis").is_ok());
         assert!(account_name("name", "www-data").is_ok());

@@ -78,21 +78,37 @@ wait_for(#{ cmd: "curl -fsS http://127.0.0.1:8080/health", timeout: 120, sleep: 
 
 impl Build for Args {
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
-        exactly_one(&[("port", self.port.is_some()), ("path", self.path.is_some()), ("cmd", self.cmd.is_some())])?;
+        exactly_one(&[
+            ("port", self.port.is_some()),
+            ("path", self.path.is_some()),
+            ("cmd", self.cmd.is_some()),
+        ])?;
         if self.sleep == 0 {
             return Err("sleep must be at least 1 second".to_string().into());
         }
         let state = self.state.as_deref();
         let (condition, what) = if let Some(port) = self.port {
             let host = &self.host;
-            if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) {
+            if host.is_empty()
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+            {
                 return Err(format!("host {host:?} is not a host name or address").into());
             }
             let open = format!("kbz_open {} {port}", quote(host));
             match state.unwrap_or("started") {
                 "started" => (open, format!("port {port} on {host} to accept connections")),
-                "stopped" => (format!("! {open}"), format!("port {port} on {host} to stop accepting connections")),
-                s => return Err(format!("state {s:?} does not apply to a port: use \"started\" or \"stopped\"").into()),
+                "stopped" => (
+                    format!("! {open}"),
+                    format!("port {port} on {host} to stop accepting connections"),
+                ),
+                s => {
+                    return Err(format!(
+                        "state {s:?} does not apply to a port: use \"started\" or \"stopped\""
+                    )
+                    .into())
+                }
             }
         } else if let Some(path) = &self.path {
             absolute_path("path", path)?;
@@ -100,27 +116,44 @@ impl Build for Args {
             match state.unwrap_or("present") {
                 "present" => (exists, format!("{path} to exist")),
                 "absent" => (format!("! {exists}"), format!("{path} to go away")),
-                s => return Err(format!("state {s:?} does not apply to a path: use \"present\" or \"absent\"").into()),
+                s => {
+                    return Err(format!(
+                        "state {s:?} does not apply to a path: use \"present\" or \"absent\""
+                    )
+                    .into())
+                }
             }
         } else {
             let cmd = self.cmd.unwrap_or_default();
             if state.is_some() {
-                return Err("state does not apply to cmd: it waits until the command exits 0".to_string().into());
+                return Err(
+                    "state does not apply to cmd: it waits until the command exits 0"
+                        .to_string()
+                        .into(),
+                );
             }
             if cmd.trim().is_empty() {
                 return Err("cmd is empty".to_string().into());
             }
-            (format!("kbz_out=$(sh -c {} 2>&1)", quote(&cmd)), format!("`{}` to succeed", super::values::one_line(&cmd)))
+            (
+                format!("kbz_out=$(sh -c {} 2>&1)", quote(&cmd)),
+                format!("`{}` to succeed", super::values::one_line(&cmd)),
+            )
         };
         let script = wait_script(&condition, &what, self.timeout, self.delay, self.sleep);
-        Ok(Box::new(WaitOp { what: format!("{what} (up to {}s)", self.timeout), script }))
+        Ok(Box::new(WaitOp {
+            what: format!("{what} (up to {}s)", self.timeout),
+            script,
+        }))
     }
 }
 
 /// The polling loop, run by one remote `sh`. `kbz_open HOST PORT` tries a
 /// TCP connection (bash's /dev/tcp under a 2 s timeout, else `nc -z`).
 fn wait_script(condition: &str, what: &str, timeout: u32, delay: u32, sleep: u32) -> String {
-    let message = quote(&format!("wait_for: timed out after {timeout}s waiting for {what}"));
+    let message = quote(&format!(
+        "wait_for: timed out after {timeout}s waiting for {what}"
+    ));
     format!(
         r#"kbz_open() {{
   if command -v bash >/dev/null 2>&1; then
@@ -167,12 +200,24 @@ impl Operation for WaitOp {
     }
 
     fn plan(&self, _observed: &Observed) -> Result<Plan, OpError> {
-        let wait = Action::Exec { script: self.script.clone(), check: true };
-        Ok(Plan::of(vec![Change::new(Symbol::Run, format!("wait for {}", self.what), vec![wait])]))
+        let wait = Action::Exec {
+            script: self.script.clone(),
+            check: true,
+        };
+        Ok(Plan::of(vec![Change::new(
+            Symbol::Run,
+            format!("wait for {}", self.what),
+            vec![wait],
+        )]))
     }
 
     fn readonly(&self) -> bool {
         true
+    }
+
+    /// Under `--check` nothing was started, so waiting for it would only time out.
+    fn runs_in_check(&self) -> bool {
+        false
     }
 }
 
@@ -191,8 +236,15 @@ mod tests {
     }
 
     fn run(script: &str) -> (i32, String) {
-        let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     #[test]
@@ -203,7 +255,10 @@ mod tests {
         let present = format!("{{ [ -e {0} ] || [ -L {0} ]; }}", q(p.to_str().unwrap()));
         let (rc, err) = run(&wait_script(&present, "ready to exist", 1, 0, 1));
         assert_eq!(rc, 1);
-        assert!(err.contains("wait_for: timed out after 1s waiting for ready to exist"), "{err}");
+        assert!(
+            err.contains("wait_for: timed out after 1s waiting for ready to exist"),
+            "{err}"
+        );
         std::fs::write(&p, "").unwrap();
         assert_eq!(run(&wait_script(&present, "x", 1, 0, 1)).0, 0);
     }
@@ -220,10 +275,22 @@ mod tests {
     fn detects_an_open_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (rc, err) = run(&wait_script(&format!("kbz_open 127.0.0.1 {port}"), "x", 3, 0, 1));
+        let (rc, err) = run(&wait_script(
+            &format!("kbz_open 127.0.0.1 {port}"),
+            "x",
+            3,
+            0,
+            1,
+        ));
         assert_eq!(rc, 0, "{err}");
         drop(listener);
-        let (rc, _) = run(&wait_script(&format!("! kbz_open 127.0.0.1 {port}"), "x", 3, 0, 1));
+        let (rc, _) = run(&wait_script(
+            &format!("! kbz_open 127.0.0.1 {port}"),
+            "x",
+            3,
+            0,
+            1,
+        ));
         assert_eq!(rc, 0);
     }
 }

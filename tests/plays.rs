@@ -1,0 +1,221 @@
+//! Play semantics that need no remote host: handlers, `serial`, `run_once`,
+//! `max_fail_percentage`, `any_errors_fatal`, result branching. The hosts use
+//! the local transport (`ansible_connection: local`) and write under a temp dir.
+
+mod common;
+
+use common::{events, kbz, project, recap, text, total};
+
+fn inventory(n: usize) -> String {
+    let mut s = String::from("hostname\tip_private\tgroups\tansible_connection\n");
+    for i in 1..=n {
+        s.push_str(&format!("h{i}\t127.0.0.1\tlocal\tlocal\n"));
+    }
+    s
+}
+
+fn run(playbook: &str, hosts: usize, extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let p = project(&[("site.rhai", playbook), ("inv.tsv", &inventory(hosts))]);
+    let tmp = p.path().join("state");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec![
+        p.path().join("site.rhai").to_str().unwrap().to_string(),
+        "-i".into(),
+        p.path().join("inv.tsv").to_str().unwrap().to_string(),
+        "--output".into(),
+        "json".into(),
+        "--no-cache".into(),
+        "-e".into(),
+        format!("tmp={}", tmp.display()),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kbz(&argv);
+    (p, out)
+}
+
+#[test]
+fn handlers_run_once_at_the_end_and_only_when_notified() {
+    let playbook = r#"
+play("h", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    copy(#{ dest: dir + "/a.conf", content: "a\n" }).notify("restart");
+    copy(#{ dest: dir + "/b.conf", content: "b\n" }).notify("restart");
+    let r = copy(#{ dest: dir + "/a.conf", content: "a\n" });
+    if r.changed { fail("an identical second copy reported a change"); }
+    r.notify("never");
+});
+handler("restart", || { command("true", #{ tags: ["restart"] }); });
+handler("never", || { fail("a handler ran without a change"); });
+"#;
+    let (p, out) = run(playbook, 2, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let handler_runs = |out: &std::process::Output| {
+        events(out)
+            .iter()
+            .filter(|e| e["event"] == "op_end" && e["op"] == "command")
+            .count()
+    };
+    assert_eq!(
+        handler_runs(&out),
+        2,
+        "one handler run per host despite two notifications: {}",
+        text(&out)
+    );
+    let again = common::kbz(&[
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--output",
+        "json",
+        "--no-cache",
+        "-e",
+        &format!("tmp={}", p.path().join("state").display()),
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        handler_runs(&again),
+        0,
+        "nothing changed, so no handler: {}",
+        text(&again)
+    );
+}
+
+#[test]
+fn serial_runs_hosts_in_batches() {
+    let playbook = r#"
+play("rolling", "all", #{ serial: 2 }, |host| {
+    command("true");
+});
+"#;
+    let (_p, out) = run(playbook, 5, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let order: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["event"] == "host_start" || e["event"] == "host_end")
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["event"].as_str().unwrap(),
+                e["host"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let pos = |s: &str| {
+        order
+            .iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} missing in {order:?}"))
+    };
+    assert!(pos("host_end:h1") < pos("host_start:h3"), "{order:?}");
+    assert!(pos("host_end:h2") < pos("host_start:h3"), "{order:?}");
+    assert!(pos("host_end:h4") < pos("host_start:h5"), "{order:?}");
+}
+
+#[test]
+fn run_once_uses_the_first_host_only() {
+    let playbook = r#"
+play("once", "all", #{ run_once: true }, |host| { command("true"); });
+play("all", "all", |host| { command("true"); });
+"#;
+    let (_p, out) = run(playbook, 3, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = recap(&out);
+    assert_eq!(r[0].1["changed"], 2, "{}", text(&out));
+    assert_eq!(r[1].1["changed"], 1);
+    assert_eq!(r[2].1["changed"], 1);
+}
+
+#[test]
+fn a_failed_host_stops_but_the_others_go_on() {
+    let playbook = r#"
+play("one", "all", |host| {
+    if host.name == "h2" { command("false"); }
+    command("true");
+});
+play("two", "all", |host| { command("true"); });
+"#;
+    let (_p, out) = run(playbook, 3, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let r = recap(&out);
+    assert_eq!(
+        (r[1].1["failed"].as_u64(), r[1].1["changed"].as_u64()),
+        (Some(1), Some(0)),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(r[0].1["changed"], 2);
+    assert_eq!(r[2].1["changed"], 2);
+    let failure = events(&out)
+        .into_iter()
+        .find(|e| e["status"] == "failed")
+        .unwrap();
+    assert!(
+        failure["at"].as_str().unwrap().ends_with("site.rhai:3:28"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn max_fail_percentage_stops_the_run() {
+    let playbook = r#"
+play("one", "all", #{ serial: 2, max_fail_percentage: 20 }, |host| {
+    if host.name == "h1" { command("false"); }
+    command("true");
+});
+play("two", "all", |host| { command("true"); });
+"#;
+    let (_p, out) = run(playbook, 4, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        total(&out, "changed"),
+        1,
+        "only h2 of the first batch ran: {}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("max_fail_percentage"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_caught_failure_lets_the_host_go_on() {
+    let playbook = r#"
+play("one", "all", |host| {
+    let r = command("exit 3", #{ check: false });
+    if r.rc != 3 { fail("rc not returned"); }
+    try { command("false"); } catch (e) { log("caught: " + e); }
+    command("true");
+});
+"#;
+    let (_p, out) = run(playbook, 1, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("caught: "),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn check_mode_skips_commands_and_reports_them() {
+    let playbook = r#"
+play("one", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    command("touch " + dir + "/ran");
+    let q = command("echo query", #{ readonly: true });
+    if q.stdout != "query" { fail("readonly commands run under --check"); }
+});
+"#;
+    let (p, out) = run(playbook, 1, &["--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !p.path().join("state/h1").exists(),
+        "--check created the folder"
+    );
+    assert_eq!(total(&out, "changed"), 2, "{}", text(&out));
+}
