@@ -460,10 +460,8 @@ host_cgroup_remove_all() {
 }
 
 start_nspawn() { # NAME
-  local name=$1 d
-  d=$(host_dir "$name")
-  host_cgroup_remove "$name"
-  printf '\n==== lab.sh: boot %s at %s ====\n' "$name" "$(date -u +%FT%TZ)" >>"$d/console.log"
+  local name=$1 d=$HOSTS_DIR/$1
+  printf '\n==== lab.sh: boot %s at %(%FT%T%z)T ====\n' "$name" -1 >>"$d/console.log"
   (
     cd /
     # nspawn must not keep our lock files (or a caller's pipes) open for its lifetime.
@@ -472,6 +470,7 @@ start_nspawn() { # NAME
       fd=${fd##*/}
       if ((fd > 2)); then eval "exec $fd>&-"; fi
     done
+    host_cgroup_remove "$name" # leftovers of an earlier boot
     host_cgroup_enter "$name"
     export SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes
     exec setsid systemd-nspawn \
@@ -480,7 +479,7 @@ start_nspawn() { # NAME
       --machine="$name" \
       --hostname="$name" \
       --register=no --keep-unit \
-      --network-namespace-path="/run/netns/$(host_ns "$name")" \
+      --network-namespace-path="/run/netns/$NS_PREFIX$name" \
       --capability=all \
       --resolv-conf=off --timezone=off --link-journal=no \
       --console=read-only \
