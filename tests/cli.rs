@@ -6,6 +6,23 @@ mod common;
 
 use common::{kbz, project, text};
 
+/// Renders `site.rhai` of project `p` with `inv.tsv` into `p/review`.
+fn render(p: &tempfile::TempDir, extra: &[&str]) -> std::process::Output {
+    let site = p.path().join("site.rhai");
+    let inv = p.path().join("inv.tsv");
+    let out = p.path().join("review");
+    let mut args = vec![
+        "render",
+        site.to_str().unwrap(),
+        "-i",
+        inv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    kbz(&args)
+}
+
 const INVENTORY: &str =
     "hostname\tip_private\tip_public\tgroups\nweb-01\t10.0.0.11\t\tweb\ndb-01\t10.0.0.21\t\tdb\n";
 
@@ -73,14 +90,7 @@ fn syntax_error_points_at_the_line() {
         ),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        p.path().join("out").to_str().unwrap(),
-    ]);
+    let out = render(&p, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(err.contains("site.rhai:3:"), "{}", text(&out));
@@ -98,14 +108,7 @@ fn unknown_parameter_gets_a_suggestion() {
         ("site.rhai", "play(\"x\", \"all\", |host| {\n    file(#{ path: \"/tmp/x\", mdoe: \"0644\" });\n});\n"),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        p.path().join("out").to_str().unwrap(),
-    ]);
+    let out = render(&p, &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(
@@ -122,14 +125,7 @@ fn template_with_a_missing_variable_names_the_template_line() {
         ("templates/app.conf.j2", "listen {{ host.ip }}\nport {{ app_port }}\n"),
         ("inv.tsv", INVENTORY),
     ]);
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        p.path().join("out").to_str().unwrap(),
-    ]);
+    let out = render(&p, &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("app.conf.j2:2"), "{all}");
@@ -146,14 +142,7 @@ fn malformed_inventory_names_file_line_and_column() {
             "hostname\tip_private\tgroups\nweb-01\t10.0.0.11\tweb\nweb-01\t10.0.0.12\tweb\n",
         ),
     ]);
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        p.path().join("out").to_str().unwrap(),
-    ]);
+    let out = render(&p, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(err.contains("inv.tsv:3:1"), "{}", text(&out));
@@ -170,14 +159,7 @@ fn render_writes_each_hosts_files_offline() {
         ("inv.tsv", "hostname\tip_private\tgroups\tport\nweb-01\t10.0.0.11\tweb\t8080\nweb-02\t10.0.0.12\tweb\t8081\ndb-01\t10.0.0.21\tdb\t5432\n"),
     ]);
     let out_dir = p.path().join("review");
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = render(&p, &[]);
     assert!(out.status.success(), "{}", text(&out));
     let conf = std::fs::read_to_string(out_dir.join("web-02/etc/app/app.conf")).unwrap();
     assert_eq!(conf, "listen 10.0.0.12:8081\n");
@@ -197,16 +179,7 @@ fn extra_vars_override_inventory_vars() {
         ("inv.tsv", "hostname\tip_private\tgroups\tport\nweb-01\t10.0.0.11\tweb\t8080\n"),
     ]);
     let out_dir = p.path().join("review");
-    let out = kbz(&[
-        "render",
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "-e",
-        "port=9999",
-    ]);
+    let out = render(&p, &["-e", "port=9999"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         std::fs::read_to_string(out_dir.join("web-01/etc/app.conf")).unwrap(),
