@@ -10,6 +10,7 @@
 # See tests/lab/README.md.
 set -euo pipefail
 export LC_ALL=C
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 LAB_DIR=${KBZ_LAB_DIR:-/var/lib/kbz-lab}
 CACHE_DIR=${KBZ_LAB_CACHE:-/var/cache/kbz-lab}
@@ -336,6 +337,7 @@ ensure_base() {
     if grep -qF "lowerdir=$d" /proc/self/mountinfo; then continue; fi
     log "removing old base $d"
     safe_rmtree "$d"
+    rm -f "$CACHE_DIR/build-${d##*/base-}.log"
   done
   flock -u "$cache_fd"
 }
@@ -669,7 +671,7 @@ wait_ssh() { # NAME DEADLINE(SECONDS value)
       echo "no ssh after ${BOOT_TIMEOUT}s" >"$d/wait.err"
       return 1
     fi
-    sleep 1
+    sleep 0.5
   done
 }
 
@@ -750,7 +752,7 @@ cmd_down() {
   rmdir /run/systemd/nspawn/propagate/lab[0-9][0-9] 2>/dev/null || true
   # Per-run state (the lab key stays; the base cache stays).
   if [[ -d $HOSTS_DIR ]]; then safe_rmtree "$HOSTS_DIR"; fi
-  rm -f "$INVENTORY_TSV" "$INVENTORY_YML" "$KNOWN_HOSTS" "$SSH_CONFIG" "$LAB_DIR/base"
+  rm -f "$INVENTORY_TSV" "$INVENTORY_YML" "$KNOWN_HOSTS" "$SSH_CONFIG" "$KNOWN_HOSTS.old" "$LAB_DIR/base"
   [[ -n $quiet ]] || log "lab is down"
 }
 
@@ -808,7 +810,9 @@ cmd_up() {
   echo "inventory: $INVENTORY_TSV"
   echo "inventory: $INVENTORY_YML"
   echo "ssh:       ssh -F $SSH_CONFIG root@$(host_ip 1)"
-  echo "env:       eval \"\$(bash $0 env)\""
+  local envcmd="bash $0 env"
+  if [[ $LAB_DIR != /var/lib/kbz-lab ]]; then envcmd="KBZ_LAB_DIR=$LAB_DIR $envcmd"; fi
+  echo "env:       eval \"\$($envcmd)\""
   print_timings
 }
 

@@ -56,6 +56,7 @@ check "no lab mounts" bash -c "! findmnt -rn -o SOURCE | grep -q '^kbzlab-'"
 check "no lab netns" bash -c "! ip netns list | grep -q '^kbz-lab'"
 check "no bridge" bash -c "! ip link show kbzlab0"
 check "no lab veths" bash -c "! ip -o link | grep -q 'vkbz-lab'"
+check "no lab cgroups" bash -c "! compgen -G '/sys/fs/cgroup/*kbz-lab' && ! compgen -G '/sys/fs/cgroup/*/kbz-lab'"
 check "no lab nspawn left" bash -c "! pgrep -f -- '--director[y]=$KBZ_LAB_DIR/hosts/'"
 
 echo "$pass passed, $fail failed"
