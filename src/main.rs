@@ -199,6 +199,7 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
         inventory,
         secrets,
         root: playbook.root.clone(),
+        sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),
     });
     let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));

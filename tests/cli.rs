@@ -186,3 +186,45 @@ fn extra_vars_override_inventory_vars() {
         "port 9999\n"
     );
 }
+
+#[test]
+fn roles_find_their_templates_and_data_from_any_working_directory() {
+    let p = project(&[
+        ("playbooks/site.rhai", "import \"app\" as app;\nplay(\"x\", \"all\", |host| { app::apply(host); });\n"),
+        (
+            "roles/app.rhai",
+            "fn apply(host) {\n    let d = load_yaml(\"app/defaults.yml\");\n    template(\"app/app.conf.j2\", \"/etc/app.conf\", #{ vars: d });\n}\n",
+        ),
+        ("roles/app/defaults.yml", "port: 7000\n"),
+        ("templates/app/app.conf.j2", "{{ host.name }} {{ port }}\n"),
+        ("inv.tsv", INVENTORY),
+    ]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = common::bin()
+        .current_dir(elsewhere.path())
+        .args([
+            "render",
+            p.path().join("playbooks/site.rhai").to_str().unwrap(),
+        ])
+        .args(["-i", p.path().join("inv.tsv").to_str().unwrap()])
+        .args(["--out", p.path().join("review").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let conf = std::fs::read_to_string(p.path().join("review/db-01/etc/app.conf")).unwrap();
+    assert_eq!(conf, "db-01 7000\n");
+}
+
+#[test]
+fn an_error_inside_a_role_points_at_the_role_file() {
+    let p = project(&[
+        ("site.rhai", "import \"app\" as app;\nplay(\"x\", \"all\", |host| { app::apply(host); });\n"),
+        ("roles/app.rhai", "fn apply(host) {\n    let x = 1;\n    file(#{ path: \"/x\", stat: \"directory\" });\n}\n"),
+        ("inv.tsv", INVENTORY),
+    ]);
+    let out = render(&p, &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("roles/app.rhai:3:5"), "{all}");
+    assert!(all.contains("did you mean 'state'?"), "{all}");
+}

@@ -29,6 +29,8 @@ pub struct Shared {
     pub secrets: Secrets,
     /// The project root (for relative paths in messages and file lookups).
     pub root: PathBuf,
+    /// Maps script source labels to files and roles.
+    pub sources: crate::script::Sources,
     /// The runtime host threads block on.
     pub rt: tokio::runtime::Handle,
 }
@@ -225,12 +227,7 @@ fn play_on_host(
             st.failed = true;
             st.stats.failed += 1;
             if ctx.reported_failure.borrow().is_none() {
-                let display = super::host::display_source(
-                    Some(&playbook.path.to_string_lossy()),
-                    &shared.root,
-                );
-                let error = ScriptError::from_eval(&e, &display).to_string();
-                let error = relativize(&error, &shared.root);
+                let error = ScriptError::from_eval(&e, &shared.sources).to_string();
                 shared.reporter.event(&Event::HostFailed {
                     host: slot.host.name.clone(),
                     error,
@@ -239,11 +236,6 @@ fn play_on_host(
             false
         }
     }
-}
-
-fn relativize(text: &str, root: &std::path::Path) -> String {
-    let prefix = format!("{}/", root.display());
-    text.replace(&prefix, "")
 }
 
 /// Runs every play of `playbook` and reports as it goes.

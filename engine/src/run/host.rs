@@ -101,19 +101,6 @@ pub fn notify(name: &str) {
     });
 }
 
-/// The role a call comes from: `roles/redis.rhai` and `roles/redis/...` both
-/// give `redis`. Every op in a role carries the role's name as a tag.
-fn role_of(source: Option<&str>) -> Option<String> {
-    let source = source?;
-    let idx = source
-        .rfind("/roles/")
-        .map(|i| i + 7)
-        .or_else(|| source.starts_with("roles/").then_some(6))?;
-    let rest = &source[idx..];
-    let first = rest.split('/').next()?;
-    Some(first.trim_end_matches(".rhai").to_string())
-}
-
 pub(super) fn run_op(
     ctx: &NativeCallContext,
     op: Box<dyn Operation>,
@@ -139,12 +126,12 @@ impl HostCtx {
         let (kind, target) = (op.kind().to_string(), op.target());
         let source = ctx.call_source().map(str::to_string);
         let at = crate::script::location(
-            &display_source(source.as_deref(), &self.shared.root),
+            &self.shared.sources.display(source.as_deref()),
             ctx.call_position(),
         );
         let mut tags = self.play_tags.clone();
         tags.extend(common.tags);
-        tags.extend(role_of(source.as_deref()));
+        tags.extend(self.shared.sources.role(source.as_deref()));
         let end = |status: OpStatus,
                    changes: Vec<ChangeLine>,
                    diff: Option<String>,
@@ -394,20 +381,8 @@ fn trim_newline(b: &[u8]) -> String {
     s
 }
 
-/// A script path as the user knows it: relative to the project root.
-pub(super) fn display_source(source: Option<&str>, root: &Path) -> String {
-    match source {
-        Some(s) => Path::new(s)
-            .strip_prefix(root)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| s.to_string()),
-        None => "<script>".to_string(),
-    }
-}
-
-fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
-    ctx.call_source()
-        .and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
+fn calling_dir(h: &HostCtx, ctx: &NativeCallContext) -> Option<PathBuf> {
+    h.shared.sources.dir(ctx.call_source())
 }
 
 pub(super) fn render_template(
@@ -418,7 +393,7 @@ pub(super) fn render_template(
     let h = current(ctx)?;
     let templates = &h.shared.templates;
     let name = templates
-        .resolve(src, calling_dir(ctx).as_deref())
+        .resolve(src, calling_dir(&h, ctx).as_deref())
         .map_err(|e| super::api::error(ctx, e.to_string()))?;
     let base = h.template_context();
     let ctx_value = if vars.is_empty() {
@@ -450,7 +425,7 @@ pub(super) fn resolve_local_file(
         };
     }
     let mut candidates = Vec::new();
-    if let Some(dir) = calling_dir(ctx) {
+    if let Some(dir) = calling_dir(&h, ctx) {
         candidates.push(dir.join("files").join(path));
         candidates.push(dir.join(path));
     }
@@ -477,23 +452,4 @@ pub(super) fn resolve_local_file(
 
 pub(super) fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
     Ok(current(ctx)?.session.facts.clone())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::role_of;
-
-    #[test]
-    fn role_names_from_sources() {
-        assert_eq!(
-            role_of(Some("/p/roles/redis.rhai")).as_deref(),
-            Some("redis")
-        );
-        assert_eq!(
-            role_of(Some("roles/base_os/main.rhai")).as_deref(),
-            Some("base_os")
-        );
-        assert_eq!(role_of(Some("/p/playbooks/site.rhai")), None);
-        assert_eq!(role_of(None), None);
-    }
 }

@@ -42,21 +42,26 @@ impl Callable {
     }
 }
 
-pub(super) fn register(engine: &mut Engine, env: Arc<ScriptEnv>, decls: Arc<Mutex<Declarations>>) {
+pub(super) fn register(
+    engine: &mut Engine,
+    env: Arc<ScriptEnv>,
+    decls: Arc<Mutex<Declarations>>,
+    sources: super::Sources,
+) {
     OpResult::register(engine);
 
-    let d = decls.clone();
+    let (d, src) = (decls.clone(), sources.clone());
     engine.register_fn(
         "play",
         move |ctx: NativeCallContext, name: &str, hosts: &str, opts: rhai::Map, body: FnPtr| {
-            declare_play(&ctx, &d, name, hosts, opts, body)
+            declare_play(&ctx, &d, &src, name, hosts, opts, body)
         },
     );
-    let d = decls.clone();
+    let (d, src) = (decls.clone(), sources.clone());
     engine.register_fn(
         "play",
         move |ctx: NativeCallContext, name: &str, hosts: &str, body: FnPtr| {
-            declare_play(&ctx, &d, name, hosts, rhai::Map::new(), body)
+            declare_play(&ctx, &d, &src, name, hosts, rhai::Map::new(), body)
         },
     );
     let d = decls.clone();
@@ -103,11 +108,13 @@ pub(super) fn register(engine: &mut Engine, env: Arc<ScriptEnv>, decls: Arc<Mute
         },
     );
 
-    engine.register_fn("load_yaml", |ctx: NativeCallContext, path: &str| {
-        load_data(&ctx, path, true)
+    let src = sources.clone();
+    engine.register_fn("load_yaml", move |ctx: NativeCallContext, path: &str| {
+        load_data(&ctx, &src, path, true)
     });
-    engine.register_fn("load_json", |ctx: NativeCallContext, path: &str| {
-        load_data(&ctx, path, false)
+    let src = sources;
+    engine.register_fn("load_json", move |ctx: NativeCallContext, path: &str| {
+        load_data(&ctx, &src, path, false)
     });
 
     let e = env.clone();
@@ -156,6 +163,7 @@ pub(super) fn register(engine: &mut Engine, env: Arc<ScriptEnv>, decls: Arc<Mute
 fn declare_play(
     ctx: &NativeCallContext,
     decls: &Mutex<Declarations>,
+    sources: &super::Sources,
     name: &str,
     hosts: &str,
     opts: rhai::Map,
@@ -189,7 +197,7 @@ fn declare_play(
     if let Some(serial) = &options.serial {
         serial.batch_size(1).map_err(|m| err(ctx, m))?;
     }
-    let at = super::error::location(ctx.call_source().unwrap_or("<script>"), ctx.call_position());
+    let at = super::error::location(&sources.display(ctx.call_source()), ctx.call_position());
     decls.lock().expect("declarations lock").plays.push(Play {
         name: name.to_string(),
         hosts: hosts.to_string(),
@@ -203,18 +211,13 @@ fn declare_play(
     Ok(())
 }
 
-/// The folder of the script making the call (roles resolve their own data files).
-pub(crate) fn calling_dir(ctx: &NativeCallContext) -> Option<PathBuf> {
-    ctx.call_source()
-        .and_then(|s| Path::new(s).parent().map(Path::to_path_buf))
-}
-
 fn load_data(
     ctx: &NativeCallContext,
+    sources: &super::Sources,
     path: &str,
     yaml: bool,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
-    let candidates: Vec<PathBuf> = match calling_dir(ctx) {
+    let candidates: Vec<PathBuf> = match sources.dir(ctx.call_source()) {
         Some(dir) if Path::new(path).is_relative() => vec![dir.join(path), PathBuf::from(path)],
         _ => vec![PathBuf::from(path)],
     };

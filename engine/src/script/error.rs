@@ -47,12 +47,16 @@ impl ScriptError {
         }
     }
 
-    /// Locates a Rhai evaluation error raised while running `file`'s top level.
-    pub fn from_eval(err: &EvalAltResult, file: &str) -> Self {
-        let (src, pos, message) = locate(err);
-        let src = src.unwrap_or_else(|| file.to_string());
-        let text = std::fs::read_to_string(&src).unwrap_or_default();
-        ScriptError::at(&src, pos, &text, message, "error")
+    /// Locates a Rhai evaluation error: the innermost position, in the file
+    /// (playbook or role) it belongs to.
+    pub fn from_eval(err: &EvalAltResult, sources: &super::Sources) -> Self {
+        let (label, pos, message) = locate(err);
+        let label = label.unwrap_or_else(|| sources.playbook.clone());
+        let text = sources
+            .file(Some(&label))
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .unwrap_or_default();
+        ScriptError::at(&sources.display(Some(&label)), pos, &text, message, "error")
     }
 }
 

@@ -9,9 +9,11 @@
 
 mod api;
 mod error;
+mod sources;
 
 pub use api::{host_map, Callable};
 pub use error::{locate, location, ScriptError};
+pub use sources::Sources;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -126,6 +128,8 @@ pub struct Playbook {
     /// The project root: the nearest folder above the playbook holding
     /// `roles/` or `templates/`, else the playbook's folder.
     pub root: PathBuf,
+    /// Maps Rhai source labels to files and roles.
+    pub sources: Sources,
     /// The engine, with every op and API function registered.
     pub engine: Arc<Engine>,
     /// The compiled playbook.
@@ -189,10 +193,14 @@ impl Playbook {
             rhai::module_resolvers::FileModuleResolver::new_with_path(root.join("roles"));
         resolver.enable_cache(true);
         engine.set_module_resolver(resolver);
-        api::register(&mut engine, env, decls.clone());
+        let display = path.to_string_lossy().to_string();
+        let sources = Sources {
+            root: root.clone(),
+            playbook: display.clone(),
+        };
+        api::register(&mut engine, env, decls.clone(), sources.clone());
         register_ops(&mut engine);
 
-        let display = path.to_string_lossy().to_string();
         let mut ast = engine.compile(&source).map_err(|e| {
             let pos = e.1;
             ScriptError::at(&display, pos, &source, e.0.to_string(), "syntax error")
@@ -200,11 +208,12 @@ impl Playbook {
         ast.set_source(display.as_str());
         engine
             .run_ast(&ast)
-            .map_err(|e| ScriptError::from_eval(&e, &display))?;
+            .map_err(|e| ScriptError::from_eval(&e, &sources))?;
         let decls = decls.lock().expect("declarations lock").clone();
         Ok(Playbook {
             path: path.to_path_buf(),
             root,
+            sources,
             engine: Arc::new(engine),
             ast: Arc::new(ast),
             decls,

@@ -1,0 +1,96 @@
+//! Which file a piece of running script comes from.
+//!
+//! Rhai labels code with a "source": the playbook's AST carries the path it
+//! was loaded from, and a role module carries its import path (`"redis"` for
+//! `import "redis"`, resolved under `roles/`). Templates, data files and
+//! error messages need the real file, and role tags need the role's name.
+
+use std::path::{Path, PathBuf};
+
+/// Maps Rhai sources to files, for one playbook.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The project root (holds `roles/`, `templates/`).
+    pub root: PathBuf,
+    /// The playbook's source label, as set on its AST.
+    pub playbook: String,
+}
+
+impl Sources {
+    /// The file a source label names: the playbook itself, or a role module
+    /// under `roles/`.
+    pub fn file(&self, source: Option<&str>) -> Option<PathBuf> {
+        let source = source?;
+        if source == self.playbook {
+            return Some(PathBuf::from(source));
+        }
+        let module = self.root.join("roles").join(format!("{source}.rhai"));
+        Some(if module.is_file() {
+            module
+        } else {
+            PathBuf::from(source)
+        })
+    }
+
+    /// The folder of the script a source label names, where its templates,
+    /// files and data files are looked up first.
+    pub fn dir(&self, source: Option<&str>) -> Option<PathBuf> {
+        let file = self.file(source)?;
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Some(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        })
+    }
+
+    /// The role a source label belongs to: `redis` for the module `redis`
+    /// or `redis/main`; `None` for the playbook.
+    pub fn role(&self, source: Option<&str>) -> Option<String> {
+        let source = source?;
+        (source != self.playbook).then(|| source.split('/').next().unwrap_or(source).to_string())
+    }
+
+    /// A source label as the user knows the file: relative to the project root.
+    pub fn display(&self, source: Option<&str>) -> String {
+        match self.file(source) {
+            Some(f) => f
+                .strip_prefix(&self.root)
+                .unwrap_or(&f)
+                .display()
+                .to_string(),
+            None => "<script>".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_files() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("roles/redis")).unwrap();
+        std::fs::write(root.path().join("roles/base.rhai"), "").unwrap();
+        std::fs::write(root.path().join("roles/redis/main.rhai"), "").unwrap();
+        let s = Sources {
+            root: root.path().to_path_buf(),
+            playbook: "playbooks/site.rhai".into(),
+        };
+        assert_eq!(s.role(Some("base")).as_deref(), Some("base"));
+        assert_eq!(s.role(Some("redis/main")).as_deref(), Some("redis"));
+        assert_eq!(s.role(Some("playbooks/site.rhai")), None);
+        assert_eq!(s.role(None), None);
+        assert_eq!(
+            s.dir(Some("redis/main")),
+            Some(root.path().join("roles/redis"))
+        );
+        assert_eq!(s.dir(Some("base")), Some(root.path().join("roles")));
+        assert_eq!(
+            s.dir(Some("playbooks/site.rhai")),
+            Some(PathBuf::from("playbooks"))
+        );
+        assert_eq!(s.display(Some("redis/main")), "roles/redis/main.rhai");
+    }
+}
