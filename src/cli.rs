@@ -74,6 +74,9 @@ pub struct PlaybookArgs {
     /// Extra variables, highest precedence: `k=v k2=v2`, a JSON/YAML map, or `@file.yml`.
     #[arg(short, long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
+    /// The folder of NAME.env credential files that `secret("NAME")` reads (0600 files only).
+    #[arg(long, value_name = "DIR", env = "KBZ_CREDENTIALS", default_value = kbz_engine::credentials::DEFAULT_DIR)]
+    pub credentials: PathBuf,
     /// More output (`-v` shows unchanged ops too).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

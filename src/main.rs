@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use kbz_engine::cache::Cache;
+use kbz_engine::credentials::Credentials;
 use kbz_engine::inventory::{Inventory, Vars};
 use kbz_engine::report::{self, Reporter};
 use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
@@ -120,11 +121,13 @@ pub fn load_playbook(
     inventory: Arc<Inventory>,
     extra_vars: Vars,
     reporter: Arc<dyn Reporter>,
+    credentials: Arc<Credentials>,
 ) -> Result<Playbook> {
     let env = Arc::new(ScriptEnv {
         inventory,
         extra_vars,
         reporter,
+        credentials,
     });
     Ok(Playbook::load(
         &common.playbook,
@@ -144,11 +147,13 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let secrets = Secrets::default();
     let reporter = reporter(args.output, common.verbose, &secrets);
+    let credentials = Arc::new(Credentials::new(&common.credentials, secrets.clone()));
     let playbook = Arc::new(load_playbook(
         common,
         inventory.clone(),
         extra_vars.clone(),
         reporter.clone(),
+        credentials.clone(),
     )?);
     let cache = if args.no_cache {
         Cache::disabled()
@@ -195,7 +200,7 @@ pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> 
     let shared = Arc::new(Shared {
         settings,
         reporter,
-        templates: Templates::new(&playbook.root),
+        templates: Templates::new(&playbook.root).with_credentials(credentials),
         inventory,
         secrets,
         root: playbook.root.clone(),

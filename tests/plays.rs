@@ -219,3 +219,68 @@ play("one", "all", |host| {
     );
     assert_eq!(total(&out, "changed"), 2, "{}", text(&out));
 }
+
+#[test]
+fn secrets_reach_the_host_but_never_the_output() {
+    use std::os::unix::fs::PermissionsExt;
+    let creds = tempfile::tempdir().unwrap();
+    let env = creds.path().join("db.env");
+    std::fs::write(&env, "DB_PASSWORD=hunter2-very-secret\n").unwrap();
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let playbook = r#"
+play("s", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    let pw = secret("DB_PASSWORD");
+    copy(#{ dest: dir + "/db.conf", content: "user = app\npassword = " + pw + "\n", mode: "0600" });
+    log("the password is " + pw);
+});
+"#;
+    let (p, out) = run(
+        playbook,
+        1,
+        &["--diff", "--credentials", creds.path().to_str().unwrap()],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        !all.contains("hunter2"),
+        "a secret leaked into the output:\n{all}"
+    );
+    assert!(all.contains("the password is ********"), "{all}");
+    let on_host = std::fs::read_to_string(p.path().join("state/h1/db.conf")).unwrap();
+    assert_eq!(on_host, "user = app\npassword = hunter2-very-secret\n");
+
+    std::fs::write(&env, "DB_PASSWORD=rotated-new-secret\n").unwrap();
+    let again = common::kbz(&[
+        p.path().join("site.rhai").to_str().unwrap(),
+        "-i",
+        p.path().join("inv.tsv").to_str().unwrap(),
+        "--no-cache",
+        "--diff",
+        "--credentials",
+        creds.path().to_str().unwrap(),
+        "-e",
+        &format!("tmp={}", p.path().join("state").display()),
+    ]);
+    let all = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{all}");
+    assert!(
+        !all.contains("rotated-new") && !all.contains("hunter2"),
+        "a secret leaked into the diff:\n{all}"
+    );
+    assert!(
+        all.contains("password = ********"),
+        "the diff shows the masked line: {all}"
+    );
+
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_p, refused) = run(
+        playbook,
+        1,
+        &["--credentials", creds.path().to_str().unwrap()],
+    );
+    let all = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{all}");
+    assert!(all.contains("chmod 600"), "{all}");
+}

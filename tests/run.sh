@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "== building"
-cargo build --release --workspace --all-targets
+cargo build --workspace --all-targets
 
 lab_up=0
 cleanup() { [ "$lab_up" = 1 ] && bash tests/lab/lab.sh down >/dev/null 2>&1 || true; }
@@ -36,4 +36,4 @@ else
 fi
 
 echo "== tests"
-cargo test --release --workspace -- --test-threads=1
+cargo test --workspace

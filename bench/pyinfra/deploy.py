@@ -1,13 +1,59 @@
-"""The kbz-play demo workload (roles/keybuzz_base.rhai), op for op, for the benchmark."""
+"""The kbz-play demo workload (roles/keybuzz_base.rhai), op for op, for bench/run.sh.
 
+30 operations per host (15 folders, 5 templates, 4 sshd lines, 2 drop-in folders,
+3 small files, 1 service), leaving the same files, modes and sshd lines as kbz-play.
+
+Equivalence notes (checked on a host by bench/run.sh):
+- templates: kbz-play renders with trim_blocks + lstrip_blocks (and keeps the final
+  newline, as pyinfra does); pyinfra's default Jinja environment has neither.
+- sshd lines: files.line is not used. Its `line` is a *basic* grep/sed regex (so
+  `#?` means a literal "#?" unless extended_regex=True), and with `replace` it sed-replaces
+  *every* matching line, where kbz-play's line() and Ansible's lineinfile replace only the
+  last one: sshd_config has "X11Forwarding yes" and "#\tX11Forwarding no", and files.line
+  would turn both into "X11Forwarding no". `last_line` below has kbz-play's semantics at
+  files.line's cost: one grep fact per op, then one sed (or echo >>) when it differs.
+- the service is a systemd unit: systemd.service, as kbz-play's service() is
+  systemd-only (server.service would add init-system detection facts).
+
+Host data needed: ip_private (run.sh writes it into the inventory it generates).
+"""
+
+from io import StringIO
 from pathlib import Path
 
 from pyinfra import host, inventory
-from pyinfra.operations import files, server
+from pyinfra.api import FactBase, QuoteString, StringCommand, operation
+from pyinfra.operations import files, systemd
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "keybuzz_base"
 nodes = [h.data.ip_private for h in inventory.iter_hosts()]
 ip_private = host.data.ip_private
+
+
+class NumberedMatches(FactBase):
+    """`N:line` for every line of `path` matching the extended regex `pattern`."""
+
+    def command(self, path, pattern):
+        return StringCommand("grep", "-nE", QuoteString(pattern), QuoteString(path), "||", "true")
+
+    def process(self, output):
+        return output
+
+
+@operation()
+def last_line(path: str, regexp: str, line: str):
+    """The last line matching `regexp` becomes `line`; without a match, `line` is appended
+    (Ansible's lineinfile and kbz-play's line() with a regexp)."""
+    hits = host.get_fact(NumberedMatches, path=path, pattern=regexp)
+    if hits:
+        number, _, text = hits[-1].partition(":")
+        if text == line:
+            host.noop(f"line {number} of {path} is already {line!r}")
+            return
+        yield StringCommand("sed", "-i", QuoteString(f"{number}c\\{line}"), QuoteString(path))
+    else:
+        yield StringCommand("echo", QuoteString(line), ">>", QuoteString(path))
+
 
 for svc in ["postgres", "redis", "rabbitmq", "mariadb", "minio"]:
     for sub in ["data", "config", "logs"]:
@@ -25,6 +71,8 @@ for src, dest in [
         src=str(TEMPLATES / src),
         dest=dest,
         mode="640",
+        # a fresh dict each time: pyinfra pops keys out of it
+        jinja_env_kwargs={"trim_blocks": True, "lstrip_blocks": True},
         hostname=host.name,
         ip_private=ip_private,
         nodes=nodes,
@@ -36,7 +84,7 @@ for key, value in [
     ("X11Forwarding", "no"),
     ("MaxAuthTries", "3"),
 ]:
-    files.line(name=key, path="/etc/ssh/sshd_config", line=rf"^#?\s*{key}\s", replace=f"{key} {value}")
+    last_line(name=key, path="/etc/ssh/sshd_config", regexp=rf"^#?\s*{key}\s", line=f"{key} {value}")
 
 for path in ["/etc/systemd/journald.conf.d", "/etc/systemd/system/docker.service.d"]:
     files.directory(name=path, path=path, mode="755")
@@ -46,6 +94,6 @@ for dest, content in [
     ("/etc/sysctl.d/99-keybuzz.conf", "vm.swappiness = 1\nnet.core.somaxconn = 4096\n"),
     ("/opt/keybuzz/README", "Managed by kbz-play (roles/keybuzz_base.rhai). Local edits are reverted.\n"),
 ]:
-    files.put(name=dest, src=__import__("io").StringIO(content), dest=dest, mode="644")
+    files.put(name=dest, src=StringIO(content), dest=dest, mode="644")
 
-server.service(name="ssh", service="ssh", running=True, enabled=True)
+systemd.service(name="ssh", service="ssh", running=True, enabled=True)

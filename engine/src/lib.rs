@@ -15,6 +15,7 @@
 //! - [`report`]: progress, plain and JSON output, recap, diffs, secret masking.
 
 pub mod cache;
+pub mod credentials;
 pub mod inventory;
 pub mod op;
 pub mod probe;

@@ -84,6 +84,19 @@ impl Templates {
         }
     }
 
+    /// Makes `{{ secret("NAME") }}` available to templates.
+    pub fn with_credentials(
+        mut self,
+        credentials: std::sync::Arc<crate::credentials::Credentials>,
+    ) -> Self {
+        self.env.add_function("secret", move |name: String| {
+            credentials.get(&name).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+            })
+        });
+        self
+    }
+
     /// The environment, for registering functions and filters.
     pub fn env_mut(&mut self) -> &mut Environment<'static> {
         &mut self.env

@@ -92,7 +92,11 @@ pub fn unified(path: &str, before: Option<&[u8]>, after: &[u8], secrets: &Secret
                 DiffTag::Delete => push_lines(&mut body, '-', &old[old_r]),
                 DiffTag::Insert => push_lines(&mut body, '+', &new[new_r]),
                 DiffTag::Replace => {
-                    push_lines(&mut body, '-', &old[old_r]);
+                    let shadowed: Vec<Line<'_>> = old[old_r]
+                        .iter()
+                        .map(|l| shadow_rotated_secret(l, &new[new_r.clone()]))
+                        .collect();
+                    push_lines(&mut body, '-', &shadowed);
                     push_lines(&mut body, '+', &new[new_r]);
                 }
             }
@@ -161,6 +165,28 @@ fn masked_lines<'a>(raw: &'a [u8], secrets: &Secrets) -> Vec<Line<'a>> {
         push(&mut text, line_start..raw.len());
     }
     lines
+}
+
+/// A rotated secret: the host still has the old value, which is no longer
+/// registered (only the new one is), so masking alone would show it. When a
+/// replaced line starts like a desired line up to where that line holds a
+/// secret (`password = ********`), the old line is masked from there on too.
+fn shadow_rotated_secret<'a>(old: &Line<'a>, new: &[Line<'a>]) -> Line<'a> {
+    let placeholder = crate::secrets::PLACEHOLDER;
+    for candidate in new {
+        let Some(at) = candidate.text.find(placeholder) else {
+            continue;
+        };
+        let prefix = &candidate.text[..at];
+        if !prefix.trim().is_empty() && old.text.starts_with(prefix) {
+            let newline = if old.text.ends_with('\n') { "\n" } else { "" };
+            return Line {
+                text: format!("{prefix}{placeholder}{newline}"),
+                raw: old.raw,
+            };
+        }
+    }
+    old.clone()
 }
 
 fn push_lines(body: &mut Vec<String>, prefix: char, lines: &[Line<'_>]) {
@@ -344,5 +370,22 @@ dir /var/lib/redis
         assert_eq!(hunk_range(&(4..4)), "4,0");
         assert_eq!(hunk_range(&(0..1)), "1");
         assert_eq!(hunk_range(&(2..7)), "3,5");
+    }
+
+    #[test]
+    fn a_rotated_secret_hides_the_old_value_too() {
+        let secrets = Secrets::default();
+        secrets.add("new-value-42");
+        let d = unified(
+            "/etc/db.conf",
+            Some(b"user = a\npassword = old-value-17\n"),
+            b"user = a\npassword = new-value-42\n",
+            &secrets,
+        );
+        assert!(!d.contains("old-value") && !d.contains("new-value"), "{d}");
+        assert!(
+            d.contains("-password = ********\n+password = ********"),
+            "{d}"
+        );
     }
 }

@@ -22,6 +22,8 @@ pub struct ScriptEnv {
     pub extra_vars: Vars,
     /// Where `warn`/`log` output goes.
     pub reporter: Arc<dyn Reporter>,
+    /// Where `secret(NAME)` reads from.
+    pub credentials: Arc<crate::credentials::Credentials>,
 }
 
 /// A play's or handler's closure together with the script state it was
@@ -129,6 +131,15 @@ pub(super) fn register(
                 .into_iter()
                 .map(|h| host_map(h, &e.extra_vars, None))
                 .collect::<rhai::Array>())
+        },
+    );
+    let e = env.clone();
+    engine.register_fn(
+        "secret",
+        move |ctx: NativeCallContext, name: &str| -> Result<String, Box<EvalAltResult>> {
+            e.credentials
+                .get(name)
+                .map_err(|x| err(&ctx, x.to_string()))
         },
     );
     let e = env.clone();

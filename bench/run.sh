@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# kbz-play vs ansible-core vs pyinfra on the lab: the same 30-op workload on the same
+# fresh hosts, first run and no-op rerun, plus the "floor" (one batched ssh probe per host).
+# A benchmark, not a test: it asserts nothing about timings. See bench/README.md.
+#
+#   bash bench/run.sh            # 8 and 49 hosts
+#   bash bench/run.sh 8          # host counts as arguments (1..49)
+#
+# Environment:
+#   KBZ_BENCH_TOOLS="kbz pyinfra ansible"  tools to run (kbz-play is the reference for ratios)
+#   KBZ_BENCH_RERUNS=3           no-op reruns of kbz-play and pyinfra, and floor probes (median reported)
+#   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
+#   KBZ_BENCH_DIR=/var/cache/kbz-bench   venv, logs and results (outside the repository)
+#   KBZ_BENCH_BUILD=1            run `cargo build --release` even if target/release/kbz-play exists
+#
+# Needs root (the lab). It replaces any lab on the machine and leaves the lab down at the end.
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+LAB=$ROOT/tests/lab/lab.sh
+STATE=${KBZ_BENCH_DIR:-/var/cache/kbz-bench}
+VENV=$STATE/venv
+ANSIBLE_CORE_VERSION=2.19.14 # newest 2.19.x for Python 3.11 when written
+PYINFRA_VERSION=3.10.0
+KBZ=$ROOT/target/release/kbz-play
+TOOLS=${KBZ_BENCH_TOOLS:-kbz pyinfra ansible}
+RERUNS=${KBZ_BENCH_RERUNS:-3}
+ANSIBLE_RERUNS=${KBZ_BENCH_ANSIBLE_RERUNS:-1}
+STAMP=$(date +%Y%m%d-%H%M%S)
+RUN_DIR=$STATE/runs/$STAMP
+RESULTS=$STATE/results-$STAMP.md
+
+if (($# == 0)); then set -- 8 49; fi
+for n in "$@"; do
+  [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 49)) || { echo "run.sh: host counts are 1..49, got '$n'" >&2; exit 2; }
+done
+for t in $TOOLS; do
+  case $t in kbz | pyinfra | ansible) ;; *) echo "run.sh: unknown tool '$t' in KBZ_BENCH_TOOLS" >&2; exit 2 ;; esac
+done
+[[ $(id -u) == 0 ]] || { echo "run.sh: must run as root (the lab needs it)" >&2; exit 2; }
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# --------------------------------------------------------------------------------------
+# tools
+
+ensure_venv() {
+  if [[ -x $VENV/bin/ansible-playbook && -x $VENV/bin/pyinfra ]] &&
+    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$PYINFRA_VERSION" <<'EOF' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+sys.exit(not (version("ansible-core") == sys.argv[1] and version("pyinfra") == sys.argv[2]))
+EOF
+    return 0
+  fi
+  local py
+  py=$(command -v python3.11 || true)
+  [[ -n $py ]] || die "python3.11 not found (ansible-core $ANSIBLE_CORE_VERSION is benchmarked on Python 3.11)"
+  log "creating $VENV (ansible-core $ANSIBLE_CORE_VERSION, pyinfra $PYINFRA_VERSION)"
+  mkdir -p "$STATE"
+  rm -rf "$VENV"
+  "$py" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "ansible-core==$ANSIBLE_CORE_VERSION" "pyinfra==$PYINFRA_VERSION"
+}
+
+ensure_kbz() {
+  if [[ ! -x $KBZ || ${KBZ_BENCH_BUILD:-} == 1 ]]; then
+    log "building kbz-play (cargo build --release; several minutes on 2 cores)"
+    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
+  fi
+}
+
+# --------------------------------------------------------------------------------------
+# timing and small helpers
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { # A B -> A/B as "12.3x", or "-" when either is missing
+  if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo "-"; return; fi
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'
+}
+
+lab_ssh() { # IP CMD: a fresh connection (no multiplexing), batch mode
+  ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=no -o ControlPath=none \
+    -o ConnectTimeout=10 "root@$1" "$2"
+}
+
+# --------------------------------------------------------------------------------------
+# the lab
+
+lab_up() { # N LOGFILE
+  local n=$1 out=$2
+  if ! bash "$LAB" up "$n" >"$out" 2>&1; then
+    tail -30 "$out" >&2
+    die "lab.sh up $n failed (log: $out)"
+  fi
+  eval "$(bash "$LAB" env)"
+  mapfile -t IPS < <(awk -F'\t' 'NR > 1 { print $2 }' "$KBZ_LAB_INVENTORY")
+  mapfile -t NAMES < <(awk -F'\t' 'NR > 1 { print $1 }' "$KBZ_LAB_INVENTORY")
+  ((${#IPS[@]} == n)) || die "the lab has ${#IPS[@]} hosts, expected $n"
+}
+
+lab_down() { bash "$LAB" down >/dev/null 2>&1 || true; }
+
+# Every host finished booting (no start jobs competing with the tool for the CPU), and
+# starts from the base's state: no /opt/keybuzz, the base's sshd_config.
+settle_and_check() {
+  local base sha ip i bad=0 dir
+  dir=$(mktemp -d)
+  base=$(cat "$KBZ_LAB_DIR/base")
+  [[ $base == /* ]] || base=${KBZ_LAB_CACHE:-/var/cache/kbz-lab}/$base
+  sha=$(sha256sum "$base/etc/ssh/sshd_config" | cut -d' ' -f1)
+  for i in "${!IPS[@]}"; do
+    lab_ssh "${IPS[$i]}" 'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1;
+      echo "state $(systemctl is-system-running)";
+      if [ -e /opt/keybuzz ]; then echo "opt present"; else echo "opt absent"; fi;
+      echo "sshd $(sha256sum /etc/ssh/sshd_config | cut -d" " -f1)"' >"$dir/$i" 2>&1 </dev/null &
+  done
+  wait
+  for i in "${!IPS[@]}"; do
+    if ! grep -qx 'opt absent' "$dir/$i" || ! grep -qx "sshd $sha" "$dir/$i"; then
+      log "host ${IPS[$i]} does not start from the base's state: $(tr '\n' ' ' <"$dir/$i")"
+      bad=1
+    elif ! grep -qx 'state running' "$dir/$i"; then
+      log "note: host ${IPS[$i]} $(grep '^state' "$dir/$i")"
+    fi
+  done
+  rm -rf "$dir"
+  ((bad == 0)) || die "hosts are not fresh"
+  sleep 1
+}
+
+# Inventories with ip_private for Ansible and pyinfra, from the lab's TSV (same host order).
+write_inventories() { # DIR
+  local d=$1
+  {
+    echo "# Generated by bench/run.sh from $KBZ_LAB_INVENTORY"
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_user: root"
+    echo "    ansible_ssh_private_key_file: $KBZ_LAB_KEY"
+    echo "    ansible_python_interpreter: /usr/bin/python3"
+    echo "  hosts:"
+    awk -F'\t' 'NR > 1 { printf "    %s:\n      ansible_host: %s\n      ip_private: %s\n", $1, $2, $2 }' "$KBZ_LAB_INVENTORY"
+  } >"$d/ansible-inventory.yml"
+  {
+    echo "# Generated by bench/run.sh from $KBZ_LAB_INVENTORY"
+    echo "_ssh = {"
+    echo "    \"ssh_user\": \"root\","
+    echo "    \"ssh_key\": \"$KBZ_LAB_KEY\","
+    echo "    \"ssh_config_file\": \"$KBZ_LAB_SSH_CONFIG\","
+    echo "    \"ssh_known_hosts_file\": \"$KBZ_LAB_KNOWN_HOSTS\","
+    echo "    \"ssh_strict_host_key_checking\": \"yes\","
+    echo "    \"ssh_allow_agent\": False,"
+    echo "    \"ssh_look_for_keys\": False,"
+    echo "}"
+    echo "lab = ["
+    awk -F'\t' 'NR > 1 { printf "    (\"%s\", {**_ssh, \"ssh_hostname\": \"%s\", \"ip_private\": \"%s\"}),\n", $1, $2, $2 }' "$KBZ_LAB_INVENTORY"
+    echo "]"
+  } >"$d/pyinfra-inventory.py"
+}
+
+# --------------------------------------------------------------------------------------
+# what a host looks like after the workload (compared across tools)
+
+# Strict part: every path the workload declares, the sshd lines, stray files. Parents
+# part: folders the workload creates without declaring them (modes may differ by tool).
+MANIFEST_SCRIPT='
+dirs="/opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs
+/opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs
+/opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs
+/opt/keybuzz/mariadb/data /opt/keybuzz/mariadb/config /opt/keybuzz/mariadb/logs
+/opt/keybuzz/minio/data /opt/keybuzz/minio/config /opt/keybuzz/minio/logs
+/etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d"
+files="/opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf
+/opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf
+/opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf
+/etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README /etc/ssh/sshd_config"
+for p in $dirs $files; do stat -c "%n %F %a %U:%G" "$p" 2>/dev/null || echo "$p MISSING"; done
+for f in $files; do sha256sum "$f" 2>/dev/null || echo "$f MISSING"; done
+grep -nE "^#?\s*(PermitRootLogin|PasswordAuthentication|X11Forwarding|MaxAuthTries)\s" /etc/ssh/sshd_config
+echo "ssh.service $(systemctl is-active ssh) $(systemctl is-enabled ssh)"
+echo "entries: $(find /opt/keybuzz /etc/ssh /etc/sysctl.d /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d | sort | tr "\n" " ")"
+echo "--- parents"
+stat -c "%n %F %a %U:%G" /opt/keybuzz /opt/keybuzz/postgres /opt/keybuzz/redis /opt/keybuzz/rabbitmq /opt/keybuzz/mariadb /opt/keybuzz/minio
+'
+
+# Writes DIR/manifest-<host> for the first and last host.
+manifest() { # DIR
+  local i
+  for i in 0 $((${#IPS[@]} - 1)); do
+    lab_ssh "${IPS[$i]}" "$MANIFEST_SCRIPT" >"$1/manifest-${NAMES[$i]}" 2>&1 </dev/null || true
+  done
+}
+
+# Compares TOOL's manifests with the reference tool's; prints a verdict (and the diff).
+compare_state() { # N TOOL
+  local n=$1 tool=$2 ref=${REF_TOOL[$1]} f name strict parents verdict=same
+  for name in "${NAMES[0]}" "${NAMES[-1]}"; do
+    f=manifest-$name
+    strict=$(diff <(sed '/^--- parents/,$d' "$RUN_DIR/n$n-$ref/$f") <(sed '/^--- parents/,$d' "$RUN_DIR/n$n-$tool/$f") || true)
+    parents=$(diff <(sed -n '/^--- parents/,$p' "$RUN_DIR/n$n-$ref/$f") <(sed -n '/^--- parents/,$p' "$RUN_DIR/n$n-$tool/$f") || true)
+    if [[ -n $strict ]]; then
+      verdict=DIFFERENT
+      log "STATE DIFFERS: $tool vs $ref on $name:"
+      printf '%s\n' "$strict" | sed 's/^/    /' >&2
+    fi
+    if [[ -n $parents ]]; then
+      [[ $verdict == same ]] && verdict="same (parent folder modes differ)"
+      log "note: undeclared parent folders differ, $tool vs $ref on $name:"
+      printf '%s\n' "$parents" | grep '^[<>]' | sed 's/^/    /' >&2
+    fi
+  done
+  STATE_VERDICT[$n,$tool]=$verdict
+  log "state after $tool's first run vs $ref's: $verdict"
+}
+
+# --------------------------------------------------------------------------------------
+# the tools' runs. Each sets RUN_SECS, RUN_RC and RUN_NOTE (what the tool reported).
+
+run_kbz() { # N PHASE LOG
+  local n=$1 log=$3 t0 t1
+  t0=$(now)
+  set +e
+  (cd "$ROOT" && "$KBZ" run playbooks/demo.rhai -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
+    --cache-dir "$KBZ_CACHE" -f "$n" --output json) >"$log" 2>&1 </dev/null
+  RUN_RC=$?
+  set -e
+  t1=$(now)
+  RUN_SECS=$(elapsed "$t0" "$t1")
+  RUN_NOTE=$("$VENV/bin/python" - "$log" <<'EOF'
+import json, sys
+recap = None
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(ev, dict) and ev.get("event") == "run_end":
+        recap = ev["recap"]
+if recap is None:
+    print("changed=? (no recap)")
+else:
+    s = lambda k: sum(int(h[1].get(k) or 0) for h in recap)
+    rt = sorted(int(h[1].get("round_trips") or 0) for h in recap)
+    print(f"changed={s('changed')} ok={s('ok')} failed={s('failed')} unreachable={s('unreachable')} "
+          f"round_trips/host={rt[0]}..{rt[-1]}")
+EOF
+  )
+}
+
+run_pyinfra() { # N PHASE LOG
+  local n=$1 log=$3 t0 t1
+  t0=$(now)
+  set +e
+  (cd "$BENCH/pyinfra" && "$VENV/bin/pyinfra" "$INV_DIR/pyinfra-inventory.py" deploy.py \
+    -y --parallel "$n") >"$log" 2>&1 </dev/null
+  RUN_RC=$?
+  set -e
+  t1=$(now)
+  RUN_SECS=$(elapsed "$t0" "$t1")
+  # pyinfra 3 ends with a per-host results table: Success / Error / No change ... columns
+  RUN_NOTE=$("$VENV/bin/python" - "$log" <<'EOF'
+import re, sys
+text = re.sub(r"\x1b\[[0-9;]*m", "", open(sys.argv[1], errors="replace").read())
+changed = len(re.findall(r"^\s*\[[^\]]+\]\s+Success\b", text, re.M))
+nochange = len(re.findall(r"^\s*\[[^\]]+\]\s+No changes?\b", text, re.M))
+errors = len(re.findall(r"^\s*\[[^\]]+\]\s+Error\b", text, re.M))
+print(f"changed={changed} nochange={nochange} errors={errors}")
+EOF
+  )
+}
+
+run_ansible() { # N PHASE LOG
+  local n=$1 log=$3 t0 t1 cp s
+  cp=$(mktemp -d /tmp/kbzb-cp.XXXXXX)
+  t0=$(now)
+  set +e
+  (
+    cd "$BENCH/ansible"
+    export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$cp
+    if [[ $KBZ_LAB_SSH_CONFIG != /var/lib/kbz-lab/ssh_config ]]; then
+      export ANSIBLE_SSH_ARGS="-F $KBZ_LAB_SSH_CONFIG -o ControlMaster=auto -o ControlPersist=60s"
+    fi
+    "$VENV/bin/ansible-playbook" -i "$INV_DIR/ansible-inventory.yml" -f "$n" site.yml
+  ) >"$log" 2>&1 </dev/null
+  RUN_RC=$?
+  set -e
+  t1=$(now)
+  RUN_SECS=$(elapsed "$t0" "$t1")
+  # close this run's masters: the next run starts without connections, as the others do
+  for s in "$cp"/*; do
+    [[ -S $s ]] && ssh -F /dev/null -o ControlPath="$s" -O exit bench >/dev/null 2>&1 || true
+  done
+  rm -rf "$cp"
+  RUN_NOTE=$(awk '/ : ok=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] in sum || kv[1] ~ /^(ok|changed|unreachable|failed)$/) sum[kv[1]] += kv[2] } }
+    END { printf "changed=%d ok=%d failed=%d unreachable=%d (tasks, not loop items)", sum["changed"], sum["ok"], sum["failed"], sum["unreachable"] }' "$log")
+}
+
+# One batched probe per host, all hosts in parallel, each on a fresh connection: what
+# the workload needs to know (stat of its paths, hashes of its files, sshd_config, the
+# unit), the least any tool can spend on a no-op rerun.
+FLOOR_SCRIPT='stat -c "%n %F %a %u %g %s" /opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs /opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs /opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs /opt/keybuzz/mariadb/data /opt/keybuzz/mariadb/config /opt/keybuzz/mariadb/logs /opt/keybuzz/minio/data /opt/keybuzz/minio/config /opt/keybuzz/minio/logs /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README /etc/ssh/sshd_config; sha256sum /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README; cat /etc/ssh/sshd_config; systemctl is-active ssh; systemctl is-enabled ssh'
+
+run_floor() { # LOG
+  local log=$1 t0 t1 ip rc=0
+  : >"$log"
+  t0=$(now)
+  for ip in "${IPS[@]}"; do
+    lab_ssh "$ip" "$FLOOR_SCRIPT" >>"$log.$ip" 2>&1 </dev/null &
+  done
+  wait || rc=$?
+  t1=$(now)
+  for ip in "${IPS[@]}"; do cat "$log.$ip" >>"$log"; rm -f "$log.$ip"; done
+  RUN_SECS=$(elapsed "$t0" "$t1")
+  RUN_RC=$rc
+}
+
+# --------------------------------------------------------------------------------------
+# one tool on one lab size
+
+declare -A FIRST RERUN RERUN_ALL NOTE_FIRST NOTE_RERUN STATE_VERDICT REF_TOOL PROBLEMS FLOOR FLOOR_ALL
+
+bench_tool() { # N TOOL
+  local n=$1 tool=$2 d reruns i samples=() notes=()
+  d=$RUN_DIR/n$n-$tool
+  mkdir -p "$d"
+  log "== $n hosts, $tool: fresh lab"
+  lab_up "$n" "$d/lab-up.log"
+  settle_and_check
+  INV_DIR=$d
+  write_inventories "$d"
+  KBZ_CACHE=$d/kbz-cache # fresh for the first run, reused by the reruns
+
+  "run_$tool" "$n" first "$d/first.log"
+  FIRST[$n,$tool]=$RUN_SECS
+  NOTE_FIRST[$n,$tool]=$RUN_NOTE
+  log "$tool first run: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
+  if ((RUN_RC != 0)); then
+    PROBLEMS[$n,$tool]+="first run exited $RUN_RC (log $d/first.log); "
+    FIRST[$n,$tool]="${RUN_SECS}!"
+    tail -20 "$d/first.log" | sed 's/^/    /' >&2
+  fi
+  manifest "$d"
+  [[ -n ${REF_TOOL[$n]:-} ]] || REF_TOOL[$n]=$tool
+  if [[ ${REF_TOOL[$n]} != "$tool" ]]; then compare_state "$n" "$tool"; else STATE_VERDICT[$n,$tool]=reference; fi
+
+  reruns=$RERUNS
+  [[ $tool == ansible ]] && reruns=$ANSIBLE_RERUNS
+  for ((i = 1; i <= reruns; i++)); do
+    "run_$tool" "$n" rerun "$d/rerun-$i.log"
+    log "$tool rerun $i: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
+    samples+=("$RUN_SECS")
+    notes+=("$RUN_NOTE")
+    if ((RUN_RC != 0)); then
+      PROBLEMS[$n,$tool]+="rerun $i exited $RUN_RC (log $d/rerun-$i.log); "
+      tail -20 "$d/rerun-$i.log" | sed 's/^/    /' >&2
+    fi
+    if [[ $RUN_NOTE != changed=0* ]]; then
+      PROBLEMS[$n,$tool]+="rerun $i not a no-op: $RUN_NOTE; "
+    fi
+  done
+  RERUN[$n,$tool]=$(median "${samples[@]}")
+  RERUN_ALL[$n,$tool]=${samples[*]}
+  NOTE_RERUN[$n,$tool]=${notes[0]}
+
+  if [[ $tool == kbz ]]; then
+    samples=()
+    for ((i = 1; i <= RERUNS; i++)); do
+      run_floor "$d/floor-$i.log"
+      log "floor probe $i: ${RUN_SECS}s rc=$RUN_RC"
+      samples+=("$RUN_SECS")
+    done
+    FLOOR[$n]=$(median "${samples[@]}")
+    FLOOR_ALL[$n]=${samples[*]}
+  fi
+  # kbz-play's masters should be gone with its process
+  if pgrep -f "kbz-play-[0-9]" >/dev/null; then
+    log "note: ssh processes of an ended kbz-play run are still alive: $(pgrep -af 'kbz-play-[0-9]' | head -3 | tr '\n' ' ')"
+  fi
+}
+
+# --------------------------------------------------------------------------------------
+# report
+
+tool_label() { case $1 in kbz) echo kbz-play ;; pyinfra) echo "pyinfra $PYINFRA_VERSION" ;; ansible) echo "ansible-core $ANSIBLE_CORE_VERSION" ;; esac; }
+secs() { if [[ -z $1 || $1 == - ]]; then echo "-"; else echo "$1 s"; fi; }
+
+report() {
+  local n t k f r
+  echo "# kbz-play vs ansible-core vs pyinfra ($(date '+%Y-%m-%d %H:%M'), $(nproc) cores)"
+  echo
+  echo "Workload: playbooks/demo.rhai (30 ops per host); same fresh lab hosts for every tool;"
+  echo "rerun = median of the no-op reruns (kbz-play, pyinfra: $RERUNS; Ansible: $ANSIBLE_RERUNS); floor = median of $RERUNS."
+  echo "kbz-play: $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?'), binary built $(date -r "$KBZ" '+%Y-%m-%d %H:%M')."
+  echo
+  echo "| hosts | tool | first run | rerun | first vs kbz | rerun vs kbz |"
+  echo "|---:|---|---:|---:|---:|---:|"
+  for n in "$@"; do
+    k=${FIRST[$n,kbz]:-}
+    r=${RERUN[$n,kbz]:-}
+    for t in $TOOLS; do
+      f=${FIRST[$n,$t]:-}
+      echo "| $n | $(tool_label "$t") | $(secs "$f") | $(secs "${RERUN[$n,$t]:-}") | $(ratio "${f%!}" "$k") | $(ratio "${RERUN[$n,$t]:-}" "$r") |"
+    done
+    if [[ -n ${FLOOR[$n]:-} ]]; then
+      echo "| $n | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | - | $(ratio "${FLOOR[$n]}" "$r") |"
+    fi
+  done
+  echo
+  for n in "$@"; do
+    echo "**$n hosts**"
+    echo
+    if [[ -n ${FLOOR[$n]:-} && -n ${RERUN[$n,kbz]:-} ]]; then
+      echo "- kbz-play rerun vs floor: $(ratio "${RERUN[$n,kbz]}" "${FLOOR[$n]}") (${RERUN[$n,kbz]} s vs ${FLOOR[$n]} s; issue target: within 1.5x)"
+    fi
+    if [[ -n ${FIRST[$n,kbz]:-} && -n ${FIRST[$n,pyinfra]:-} ]]; then
+      echo "- kbz-play first run vs pyinfra's: $(ratio "${FIRST[$n,kbz]%!}" "${FIRST[$n,pyinfra]%!}") (issue target: at most 0.33x)"
+    fi
+    for t in $TOOLS; do
+      echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], reruns: ${RERUN_ALL[$n,$t]:-} s; state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}"
+      [[ -z ${PROBLEMS[$n,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[$n,$t]}"
+    done
+    [[ -z ${FLOOR_ALL[$n]:-} ]] || echo "- floor probes: ${FLOOR_ALL[$n]} s"
+    echo
+  done
+  echo "A time ending in ! is a run that exited nonzero. Logs: $RUN_DIR"
+}
+
+# --------------------------------------------------------------------------------------
+
+main() {
+  mkdir -p "$RUN_DIR"
+  ensure_venv
+  [[ " $TOOLS " == *" kbz "* ]] && ensure_kbz
+  log "tools: $TOOLS; host counts: $*; logs in $RUN_DIR"
+  trap 'log "taking the lab down"; lab_down' EXIT
+  local n t
+  for n in "$@"; do
+    for t in $TOOLS; do bench_tool "$n" "$t"; done
+  done
+  report "$@" | tee "$RESULTS"
+  log "results written to $RESULTS"
+}
+
+main "$@"
