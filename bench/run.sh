@@ -12,6 +12,7 @@
 #   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
 #   KBZ_BENCH_DIR=/var/cache/kbz-bench   venv, logs and results (outside the repository)
 #   KBZ_BENCH_BUILD=1            run `cargo build --release` even if target/release/kbz-play exists
+#   KBZ_BENCH_KBZ=PATH           benchmark this kbz-play binary instead of target/release/kbz-play
 #
 # Needs root (the lab). It replaces any lab on the machine and leaves the lab down at the end.
 set -euo pipefail
@@ -24,7 +25,7 @@ STATE=${KBZ_BENCH_DIR:-/var/cache/kbz-bench}
 VENV=$STATE/venv
 ANSIBLE_CORE_VERSION=2.19.14 # newest 2.19.x for Python 3.11 when written
 PYINFRA_VERSION=3.10.0
-KBZ=$ROOT/target/release/kbz-play
+KBZ=${KBZ_BENCH_KBZ:-$ROOT/target/release/kbz-play}
 TOOLS=${KBZ_BENCH_TOOLS:-kbz pyinfra ansible}
 RERUNS=${KBZ_BENCH_RERUNS:-3}
 ANSIBLE_RERUNS=${KBZ_BENCH_ANSIBLE_RERUNS:-1}
@@ -68,6 +69,10 @@ EOF
 }
 
 ensure_kbz() {
+  if [[ -n ${KBZ_BENCH_KBZ:-} ]]; then
+    [[ -x $KBZ ]] || die "KBZ_BENCH_KBZ=$KBZ is not an executable"
+    return 0
+  fi
   if [[ ! -x $KBZ || ${KBZ_BENCH_BUILD:-} == 1 ]]; then
     log "building kbz-play (cargo build --release; several minutes on 2 cores)"
     (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
@@ -264,16 +269,11 @@ run_pyinfra() { # N PHASE LOG
   set -e
   t1=$(now)
   RUN_SECS=$(elapsed "$t0" "$t1")
-  # pyinfra 3 ends with a per-host results table: Success / Error / No change ... columns
-  RUN_NOTE=$("$VENV/bin/python" - "$log" <<'EOF'
-import re, sys
-text = re.sub(r"\x1b\[[0-9;]*m", "", open(sys.argv[1], errors="replace").read())
-changed = len(re.findall(r"^\s*\[[^\]]+\]\s+Success\b", text, re.M))
-nochange = len(re.findall(r"^\s*\[[^\]]+\]\s+No changes?\b", text, re.M))
-errors = len(re.findall(r"^\s*\[[^\]]+\]\s+Error\b", text, re.M))
-print(f"changed={changed} nochange={nochange} errors={errors}")
-EOF
-  )
+  # pyinfra 3 ends with a results table; its last row sums every host's operations:
+  # "Grand total  HOSTxOPS  SUCCESS(=changed)  ERROR  NO-CHANGE", "-" for none
+  RUN_NOTE=$(awk '/Grand total/ { for (i = 3; i <= 6; i++) if ($i == "-") $i = 0;
+      printf "changed=%d nochange=%d errors=%d (ops over all hosts)", $4, $6, $5; found = 1 }
+    END { if (!found) print "changed=? (no results table)" }' "$log")
 }
 
 run_ansible() { # N PHASE LOG
@@ -298,8 +298,10 @@ run_ansible() { # N PHASE LOG
     [[ -S $s ]] && ssh -F /dev/null -o ControlPath="$s" -O exit bench >/dev/null 2>&1 || true
   done
   rm -rf "$cp"
-  RUN_NOTE=$(awk '/ : ok=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] in sum || kv[1] ~ /^(ok|changed|unreachable|failed)$/) sum[kv[1]] += kv[2] } }
-    END { printf "changed=%d ok=%d failed=%d unreachable=%d (tasks, not loop items)", sum["changed"], sum["ok"], sum["failed"], sum["unreachable"] }' "$log")
+  # per op (loop item) lines of the default callback, plus the recap's unreachable count
+  RUN_NOTE=$(awk '/^changed: \[/ { c++ } /^ok: \[/ { o++ } /^(failed|fatal): \[/ { f++ }
+    / : ok=/ { for (i = 1; i <= NF; i++) if ($i ~ /^unreachable=/) { split($i, kv, "="); u += kv[2] } }
+    END { printf "changed=%d ok=%d failed=%d unreachable=%d (ops over all hosts)", c, o, f, u }' "$log")
 }
 
 # One batched probe per host, all hosts in parallel, each on a fresh connection: what
@@ -308,13 +310,14 @@ run_ansible() { # N PHASE LOG
 FLOOR_SCRIPT='stat -c "%n %F %a %u %g %s" /opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs /opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs /opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs /opt/keybuzz/mariadb/data /opt/keybuzz/mariadb/config /opt/keybuzz/mariadb/logs /opt/keybuzz/minio/data /opt/keybuzz/minio/config /opt/keybuzz/minio/logs /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README /etc/ssh/sshd_config; sha256sum /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README; cat /etc/ssh/sshd_config; systemctl is-active ssh; systemctl is-enabled ssh'
 
 run_floor() { # LOG
-  local log=$1 t0 t1 ip rc=0
+  local log=$1 t0 t1 ip pid rc=0 pids=()
   : >"$log"
   t0=$(now)
   for ip in "${IPS[@]}"; do
-    lab_ssh "$ip" "$FLOOR_SCRIPT" >>"$log.$ip" 2>&1 </dev/null &
+    lab_ssh "$ip" "$FLOOR_SCRIPT" >"$log.$ip" 2>&1 </dev/null &
+    pids+=($!)
   done
-  wait || rc=$?
+  for pid in "${pids[@]}"; do wait "$pid" || rc=$?; done
   t1=$(now)
   for ip in "${IPS[@]}"; do cat "$log.$ip" >>"$log"; rm -f "$log.$ip"; done
   RUN_SECS=$(elapsed "$t0" "$t1")

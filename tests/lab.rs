@@ -302,3 +302,161 @@ fn limit_and_tags_select_a_slice() {
         text(&run)
     );
 }
+
+/// Builds a tiny Debian package on this machine, for the package op to
+/// install from a file repository on a lab host (lab hosts have no route out).
+fn tiny_deb(dir: &std::path::Path) -> PathBuf {
+    let root = dir.join("kbz-test-pkg");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share/kbz-test-pkg")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: kbz-test-pkg\nVersion: 1.0\nArchitecture: all\nMaintainer: kbz <kbz@example.invalid>\nDescription: kbz-play test package\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("usr/share/kbz-test-pkg/hello"), "hello\n").unwrap();
+    let deb = dir.join("kbz-test-pkg_1.0_all.deb");
+    let out = Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    deb
+}
+
+#[test]
+fn every_op_on_a_real_host() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let deb = tiny_deb(work.path());
+    let p = common::project(&[(
+        "ops.rhai",
+        r#"
+play("ops", "all", #{ run_once: true }, |host| {
+    // a file repository holding one package, for package()
+    file(#{ path: "/opt/kbz-repo", state: "directory" });
+    copy(#{ src: host.vars.deb, dest: "/opt/kbz-repo/kbz-test-pkg_1.0_all.deb" });
+    shell("cd /opt/kbz-repo && apt-ftparchive packages . > Packages", #{ creates: "/opt/kbz-repo/Packages" });
+    copy(#{ dest: "/etc/apt/sources.list.d/kbz-repo.list", content: "deb [trusted=yes] file:/opt/kbz-repo ./\n" });
+    package(#{ name: ["kbz-test-pkg", "openssh-server"], update_cache: true });
+
+    group(#{ name: "kbzapp", gid: 1901 });
+    user(#{ name: "kbzapp", uid: 1901, group: "kbzapp", groups: ["sudo"], shell: "/bin/bash" });
+    file(#{ path: "/opt/kbzapp", state: "directory", owner: "kbzapp", group: "kbzapp", mode: "0750" });
+    file(#{ path: "/opt/kbzapp/current", state: "link", src: "/opt/kbzapp" });
+
+    copy(#{ dest: "/etc/systemd/system/kbz-sleeper.service", content: "[Unit]\nDescription=kbz test\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n" })
+        .notify("reload units");
+    sysctl(#{ name: "net.core.somaxconn", value: 2048 });
+    line(#{ path: "/etc/environment", line: "KBZ_TEST=1", create: true });
+    wait_for(#{ port: 22, host: host.ip, timeout: 5 });
+    shell("date > /opt/kbzapp/stamp", #{ creates: "/opt/kbzapp/stamp" });
+});
+play("services", "all", #{ run_once: true }, |host| {
+    service(#{ name: "kbz-sleeper", state: "started", enabled: true, daemon_reload: true });
+});
+handler("reload units", || { command("systemctl daemon-reload"); });
+"#,
+    )]);
+    let reset = "systemctl disable --now kbz-sleeper 2>/dev/null; rm -f /etc/systemd/system/kbz-sleeper.service; \
+                 systemctl daemon-reload; userdel kbzapp 2>/dev/null; groupdel kbzapp 2>/dev/null; \
+                 dpkg -r kbz-test-pkg >/dev/null 2>&1; rm -rf /opt/kbz-repo /opt/kbzapp /etc/apt/sources.list.d/kbz-repo.list \
+                 /etc/sysctl.d/99-kbz-play.conf; sed -i '/KBZ_TEST/d' /etc/environment; sysctl -qw net.core.somaxconn=4096";
+    lab.ssh(0, reset);
+    let playbook = p.path().join("ops.rhai");
+    let deb_var = format!("deb={}", deb.display());
+    let first = lab.kbz(playbook.to_str().unwrap(), &["-e", &deb_var]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let state = lab.ssh(
+        0,
+        "dpkg-query -W -f='${Status}\\n' kbz-test-pkg; id kbzapp; stat -c '%U:%G %a' /opt/kbzapp; readlink /opt/kbzapp/current; \
+         systemctl is-active kbz-sleeper; systemctl is-enabled kbz-sleeper; sysctl -n net.core.somaxconn; \
+         cat /etc/sysctl.d/99-kbz-play.conf; grep KBZ_TEST /etc/environment; test -f /opt/kbzapp/stamp && echo stamped",
+    );
+    for expected in [
+        "install ok installed",
+        "uid=1901(kbzapp) gid=1901(kbzapp) groups=1901(kbzapp),27(sudo)",
+        "kbzapp:kbzapp 750",
+        "/opt/kbzapp\n",
+        "active\nenabled\n2048\n",
+        "net.core.somaxconn = 2048",
+        "KBZ_TEST=1",
+        "stamped",
+    ] {
+        assert!(
+            state.contains(expected),
+            "missing {expected:?} in:\n{state}\n{}",
+            text(&first)
+        );
+    }
+    let again = lab.kbz(playbook.to_str().unwrap(), &["-e", &deb_var]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        total(&again, "changed"),
+        0,
+        "a rerun of every op changes nothing:\n{}",
+        text(&again)
+    );
+    lab.ssh(0, reset);
+}
+
+#[test]
+fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known_hosts");
+    let config = std::fs::read_to_string(&lab.ssh_config).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("UserKnownHostsFile") {
+                format!("  UserKnownHostsFile {}", known.display())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ssh_config = dir.path().join("ssh_config");
+    std::fs::write(&ssh_config, config + "\n").unwrap();
+    let name = lab.hosts[0].0.clone();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--limit",
+            name.as_str(),
+            "--ssh-config",
+            ssh_config.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        lab.kbz(&demo(), &args)
+    };
+    let strict = run(&["--strict-host-keys"]);
+    assert_eq!(strict.status.code(), Some(4), "{}", text(&strict));
+    assert!(
+        String::from_utf8_lossy(&strict.stdout)
+            .to_lowercase()
+            .contains("host key"),
+        "{}",
+        text(&strict)
+    );
+    assert!(!known.exists() || std::fs::read_to_string(&known).unwrap().is_empty());
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        std::fs::read_to_string(&known)
+            .unwrap()
+            .contains("ssh-ed25519"),
+        "the key was recorded"
+    );
+    let strict_again = run(&["--strict-host-keys"]);
+    assert_eq!(
+        strict_again.status.code(),
+        Some(0),
+        "{}",
+        text(&strict_again)
+    );
+}

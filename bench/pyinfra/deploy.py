@@ -26,7 +26,7 @@ from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra.operations import files, systemd
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "keybuzz_base"
-nodes = [h.data.ip_private for h in inventory.iter_hosts()]
+nodes = [h.data.ip_private for h in inventory]  # inventory order, as hosts("all")
 ip_private = host.data.ip_private
 
 

@@ -207,6 +207,7 @@ fn file(path: &str, content: &[u8]) -> WriteFile {
         mode: None,
         owner: None,
         group: None,
+        validate: None,
     }
 }
 

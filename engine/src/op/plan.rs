@@ -34,8 +34,8 @@ impl Symbol {
 }
 
 /// A file to write atomically: temp file in the target directory, fsync,
-/// mode and owner set, then rename over the target.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+/// mode and owner set, validated, then renamed over the target.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WriteFile {
     /// Absolute target path.
     pub path: String,
@@ -48,6 +48,12 @@ pub struct WriteFile {
     pub owner: Option<String>,
     /// Group name; `None` keeps the current group.
     pub group: Option<String>,
+    /// A command that must accept the new file before it replaces the old
+    /// one; `{}` stands for the new file's (temporary) path, e.g.
+    /// `haproxy -c -f {}`. On failure the old file stays and the op fails
+    /// with the validator's output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate: Option<String>,
 }
 
 impl std::fmt::Debug for WriteFile {
@@ -59,6 +65,7 @@ impl std::fmt::Debug for WriteFile {
             .field("mode", &self.mode.map(|m| format!("{m:04o}")))
             .field("owner", &self.owner)
             .field("group", &self.group)
+            .field("validate", &self.validate)
             .finish()
     }
 }

@@ -151,6 +151,7 @@ mod tests {
             mode: Some(0o600),
             owner: None,
             group: None,
+            validate: None,
         };
         t.write_file(&file).await.unwrap();
         assert_eq!(
@@ -202,6 +203,7 @@ mod tests {
             mode: None,
             owner: Some("nobody".into()),
             group: None,
+            validate: None,
         };
         t.write_file(&file).await.unwrap();
         let meta = std::fs::metadata(&path).unwrap();

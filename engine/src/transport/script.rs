@@ -235,8 +235,17 @@ pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
         s.push_str(&format!("mode={:o}\n", m & 0o7777));
     }
     s.push_str(
-        "[ \"$mode\" = 600 ] || chmod \"$mode\" \"$tmp\" || fail \"cannot set the mode of $t\"\n\
-         mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
+        "[ \"$mode\" = 600 ] || chmod \"$mode\" \"$tmp\" || fail \"cannot set the mode of $t\"\n",
+    );
+    if let Some(validate) = &file.validate {
+        let cmd = validate.replace("{}", "\"$tmp\"");
+        s.push_str(&format!(
+            "if ! v=$({cmd} 2>&1); then fail \"validation failed, $t left unchanged: {}: $v\"; fi\n",
+            validate.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`")
+        ));
+    }
+    s.push_str(
+        "mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
          tmp=\n",
     );
     Ok(s)
@@ -265,6 +274,7 @@ mod tests {
             mode,
             owner: None,
             group: None,
+            validate: None,
         }
     }
 
@@ -296,6 +306,27 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".kbz-play."))
             .collect()
+    }
+
+    #[test]
+    fn a_rejected_file_never_replaces_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("haproxy.cfg");
+        std::fs::write(&target, "good\n").unwrap();
+        let mut file = wf(target.to_str().unwrap(), b"bad \"$(x)\"\n", None);
+        file.validate = Some("grep -q '^good' {} || { echo \"$0: no good line\"; exit 3; }".into());
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_ne!(rc, 0);
+        assert!(
+            err.contains("validation failed") && err.contains("no good line"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "good\n");
+        assert!(leftovers(dir.path()).is_empty());
+        file.content = Arc::new(b"good again\n".to_vec());
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "good again\n");
     }
 
     #[test]

@@ -45,6 +45,7 @@ impl ContentOp {
             mode: self.attrs.mode,
             owner: self.attrs.owner.clone(),
             group: self.attrs.group.clone(),
+            validate: None,
         })
     }
 

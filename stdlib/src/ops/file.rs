@@ -191,6 +191,7 @@ impl FileOp {
             mode: self.attrs.mode,
             owner: self.attrs.owner.clone(),
             group: self.attrs.group.clone(),
+            validate: None,
         })
     }
 }

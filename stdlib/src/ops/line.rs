@@ -206,6 +206,7 @@ impl LineSpec {
                 mode: None,
                 owner: None,
                 group: None,
+                validate: None,
             });
             (
                 action,
