@@ -65,6 +65,15 @@ pub enum Probe {
         /// Shell script, run with `sh -c`.
         script: String,
     },
+    /// A read-only shell query whose output describes state the engine has no
+    /// dedicated probe for (`ufw status`, `docker inspect`, `blkid`).
+    /// Unlike [`Probe::Command`] it is cached and replayed in the first batch
+    /// of the next run, so it must not change anything and its output must
+    /// only change when the state it describes does.
+    Query {
+        /// Shell script, run with `sh -c`; its stdout and exit status are the answer.
+        script: String,
+    },
     /// Host facts: OS, hostname, addresses, CPUs, memory.
     Facts,
 }
@@ -270,7 +279,7 @@ pub enum Observation {
         /// The group.
         group: Option<GroupState>,
     },
-    /// Answer to [`Probe::Command`].
+    /// Answer to [`Probe::Command`] and [`Probe::Query`].
     Command(CommandState),
     /// Answer to [`Probe::Facts`].
     Facts(Facts),
@@ -361,6 +370,17 @@ impl Observed {
         };
         match self.get(&probe)? {
             Observation::Group { group } => Ok(group.as_ref()),
+            _ => Err(NotProbed(probe)),
+        }
+    }
+
+    /// The outcome of a query probe.
+    pub fn query(&self, script: &str) -> Result<&CommandState, NotProbed> {
+        let probe = Probe::Query {
+            script: script.to_string(),
+        };
+        match self.get(&probe)? {
+            Observation::Command(c) => Ok(c),
             _ => Err(NotProbed(probe)),
         }
     }

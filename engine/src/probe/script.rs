@@ -72,7 +72,7 @@ fn probe_command(probe: &Probe) -> String {
             format!("getent passwd {0} && id -Gn {0} 2>/dev/null", quote(name))
         }
         Probe::Group { name } => format!("getent group {}", quote(name)),
-        Probe::Command { script } => format!("kc {}", quote(script)),
+        Probe::Command { script } | Probe::Query { script } => format!("kc {}", quote(script)),
         Probe::Facts => facts::SCRIPT.to_string(),
     }
 }
@@ -245,7 +245,7 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             };
             Observation::Group { group }
         }
-        Probe::Command { .. } => {
+        Probe::Command { .. } | Probe::Query { .. } => {
             let rc = lines
                 .first()
                 .and_then(|l| l.trim().parse().ok())
@@ -382,6 +382,25 @@ mod tests {
             })
         );
         assert_eq!(obs[1], Observation::Sysctl { value: None });
+    }
+
+    #[test]
+    fn queries_are_cached_commands_are_not() {
+        let probes = vec![Probe::Query {
+            script: "echo 'Status: active'".into(),
+        }];
+        assert_eq!(
+            run(&probes)[0],
+            Observation::Command(CommandState {
+                rc: 0,
+                stdout: "Status: active".into()
+            })
+        );
+        assert!(probes[0].cacheable());
+        assert!(!Probe::Command {
+            script: "true".into()
+        }
+        .cacheable());
     }
 
     #[test]

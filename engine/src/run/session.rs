@@ -310,7 +310,7 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
         },
         Probe::User { .. } => Observation::User { user: None },
         Probe::Group { .. } => Observation::Group { group: None },
-        Probe::Command { .. } => Observation::Command(CommandState {
+        Probe::Command { .. } | Probe::Query { .. } => Observation::Command(CommandState {
             rc: 1,
             stdout: String::new(),
         }),
