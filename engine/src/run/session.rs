@@ -228,11 +228,13 @@ impl Session {
         ))
     }
 
-    /// Forgets the answers to `probes` after a change to what they describe.
+    /// Forgets the answers to `probes` after a change to what they describe,
+    /// including everything under a changed path (removing or replacing a
+    /// directory changes what its children's probes would say).
     pub fn invalidate(&self, probes: &[Probe]) {
         let mut snap = self.snapshot.lock().expect("snapshot lock");
         snap.answers
-            .retain(|(q, _)| !probes.iter().any(|p| q.answered_by(p) || p.answered_by(q)));
+            .retain(|(q, _)| !probes.iter().any(|p| affects(p, q)));
     }
 
     /// Marks every answer stale after a command that may have changed anything.
@@ -280,6 +282,18 @@ impl Session {
     }
 }
 
+/// Whether a change to what `changed` describes may change the answer to `other`.
+fn affects(changed: &Probe, other: &Probe) -> bool {
+    match (changed, other) {
+        (Probe::Path { path: a, .. }, Probe::Path { path: b, .. }) => {
+            a == b
+                || b.strip_prefix(a.as_str())
+                    .is_some_and(|rest| rest.starts_with('/') || a.ends_with('/'))
+        }
+        _ => changed.answered_by(other) || other.answered_by(changed),
+    }
+}
+
 /// What a freshly installed host would answer.
 fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
     use crate::probe::{CommandState, PackageState, PathState, ServiceState};
@@ -315,5 +329,27 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
             stdout: String::new(),
         }),
         Probe::Facts => Observation::Facts(facts.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::affects;
+    use crate::probe::Probe;
+
+    #[test]
+    fn a_changed_directory_invalidates_what_is_under_it() {
+        let dir = Probe::path("/opt/app");
+        assert!(affects(&dir, &Probe::path("/opt/app")));
+        assert!(affects(
+            &dir,
+            &Probe::path_with_content("/opt/app/conf/a.yml")
+        ));
+        assert!(!affects(&dir, &Probe::path("/opt/application")));
+        assert!(!affects(&dir, &Probe::path("/opt")));
+        assert!(affects(&Probe::path("/"), &Probe::path("/etc/x")));
+        let unit = Probe::Service { unit: "ssh".into() };
+        assert!(affects(&unit, &unit));
+        assert!(!affects(&unit, &Probe::path("/etc/ssh")));
     }
 }

@@ -1,6 +1,6 @@
 //! `group`: a local group with groupadd, groupmod and groupdel.
 
-use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol};
 use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
@@ -80,6 +80,11 @@ pub(crate) struct GroupOp {
 impl Operation for GroupOp {
     fn kind(&self) -> &'static str {
         "group"
+    }
+
+    /// Adding or removing a group changes what user probes report.
+    fn reach(&self) -> Reach {
+        Reach::Anything
     }
 
     fn target(&self) -> String {

@@ -1,6 +1,6 @@
 //! `package`: Debian packages installed, upgraded or removed with apt.
 
-use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol};
 use kbz_engine::probe::{Observed, PackageState, Probe};
 use kbz_engine::shell::join;
 use serde::Deserialize;
@@ -111,6 +111,11 @@ const APT: &str = "DEBIAN_FRONTEND=noninteractive apt-get";
 impl Operation for PackageOp {
     fn kind(&self) -> &'static str {
         "package"
+    }
+
+    /// Installing or removing packages adds and removes files, units and users well beyond the package list.
+    fn reach(&self) -> Reach {
+        Reach::Anything
     }
 
     fn target(&self) -> String {

@@ -1,6 +1,6 @@
 //! `user`: a local account with useradd, usermod and userdel.
 
-use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol};
 use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
@@ -136,6 +136,11 @@ pub(crate) struct UserOp {
 impl Operation for UserOp {
     fn kind(&self) -> &'static str {
         "user"
+    }
+
+    /// Creating or removing an account creates or removes its home folder and changes group memberships.
+    fn reach(&self) -> Reach {
+        Reach::Anything
     }
 
     fn target(&self) -> String {
