@@ -228,3 +228,40 @@ fn an_error_inside_a_role_points_at_the_role_file() {
     assert!(all.contains("roles/app.rhai:3:5"), "{all}");
     assert!(all.contains("did you mean 'state'?"), "{all}");
 }
+
+#[test]
+fn ansible_yaml_inventories_and_group_vars_load_unchanged() {
+    let p = project(&[
+        ("site.rhai", "play(\"x\", \"kube_node:!kube_control_plane\", |host| {\n    template(\"node.j2\", \"/etc/node.conf\");\n});\n"),
+        ("templates/node.j2", "{{ inventory_hostname }} {{ ip }} {{ cluster_name }} {{ node_role }}\n"),
+        (
+            "inventory/hosts.yaml",
+            "all:\n  hosts:\n    master-1: { ansible_host: 10.0.0.100, ip: 10.0.0.100 }\n    worker-1: { ansible_host: 10.0.0.110, ip: 10.0.0.110 }\n  children:\n    kube_control_plane:\n      hosts: { master-1: }\n    kube_node:\n      hosts: { master-1: , worker-1: }\n    k8s_cluster:\n      children: { kube_control_plane: , kube_node: }\n",
+        ),
+        ("inventory/group_vars/k8s_cluster.yml", "cluster_name: keybuzz\nnode_role: member\n"),
+        ("inventory/host_vars/worker-1.yml", "node_role: worker\n"),
+    ]);
+    let out = common::bin()
+        .args(["render", p.path().join("site.rhai").to_str().unwrap()])
+        .args(["-i", p.path().join("inventory").to_str().unwrap()])
+        .args(["--out", p.path().join("review").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !p.path().join("review/master-1").exists(),
+        "the control plane is excluded"
+    );
+    let conf = std::fs::read_to_string(p.path().join("review/worker-1/etc/node.conf")).unwrap();
+    assert_eq!(conf, "worker-1 10.0.0.110 keybuzz worker\n");
+    let listed = kbz(&[
+        "inventory",
+        "-i",
+        p.path().join("inventory/hosts.yaml").to_str().unwrap(),
+        "--limit",
+        "k8s_cluster",
+    ]);
+    let hosts: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(hosts.as_array().unwrap().len(), 2, "{}", text(&listed));
+    assert_eq!(hosts[1]["vars"]["node_role"], "worker");
+}
