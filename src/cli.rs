@@ -166,9 +166,12 @@ pub fn parse() -> Cli {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
         let is_flag = first.starts_with('-');
-        if !is_flag && !SUBCOMMANDS.contains(&first) {
-            args.insert(1, "run".into());
-        } else if is_flag && !matches!(first, "-h" | "--help" | "-V" | "--version") {
+        let implied_run = if is_flag {
+            !matches!(first, "-h" | "--help" | "-V" | "--version")
+        } else {
+            !SUBCOMMANDS.contains(&first)
+        };
+        if implied_run {
             args.insert(1, "run".into());
         }
     }

@@ -7,7 +7,7 @@ mod cli;
 mod render;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 fn main() -> ExitCode {
     let cli = cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
         Command::Inventory { inventory, limit } => show_inventory(&inventory, limit.as_deref()),
@@ -136,12 +136,12 @@ pub fn load_playbook(
     )?)
 }
 
-fn run(args: RunArgs) -> Result<u8> {
+fn run(args: &RunArgs) -> Result<u8> {
     execute(args, None)
 }
 
 /// Runs (or, with `render`, renders) a playbook.
-pub fn execute(args: RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
+pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
     let common = &args.common;
     let inventory = Arc::new(load_inventory(&common.inventory)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
@@ -255,7 +255,7 @@ fn doc_text(op: Option<&str>) -> Result<String> {
     Ok(out)
 }
 
-fn show_inventory(path: &PathBuf, limit: Option<&str>) -> Result<u8> {
+fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {
     let inventory = load_inventory(path)?;
     let hosts = match limit {
         Some(l) => inventory.select(l)?,

@@ -32,7 +32,7 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         cache_dir: None,
         no_cache: true,
     };
-    let code = crate::execute(run, Some(out.clone()))?;
+    let code = crate::execute(&run, Some(out.clone()))?;
     if code == 0 {
         println!("rendered into {}", out.display());
     }

@@ -295,9 +295,8 @@ fn limit_and_tags_select_a_slice() {
     assert_eq!(r[0].1["changed"], 0);
     assert_eq!(r[0].1["skipped"], 30);
     let run = lab.kbz(&demo(), &["--limit", first, "--tags", "keybuzz_base"]);
-    assert_eq!(
+    assert!(
         recap(&run)[0].1["changed"].as_u64().unwrap() >= 25,
-        true,
         "{}",
         text(&run)
     );

@@ -128,10 +128,7 @@ fn load(dir: &Path) -> Result<BTreeMap<String, String>, CredentialsError> {
             }
             let line = line.strip_prefix("export ").unwrap_or(line);
             let Some((key, value)) = line.split_once('=') else {
-                return Err(CredentialsError::Syntax {
-                    file: file.clone(),
-                    line: i + 1,
-                });
+                return Err(CredentialsError::Syntax { file, line: i + 1 });
             };
             let value = value.trim();
             let value = ['"', '\'']

@@ -158,7 +158,7 @@ impl Templates {
         let location = match (line, col) {
             (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
             (Some(l), None) => format!("{file}:{l}"),
-            _ => file.clone(),
+            _ => file,
         };
         let snippet = match (&source, line) {
             (Some(src), Some(l)) => src.lines().nth(l.saturating_sub(1)).map(|text| {

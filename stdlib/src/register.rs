@@ -34,7 +34,7 @@ fn call<A: Build>(ctx: &NativeCallContext, map: Map) -> Res {
         Failure::Message(m) => api::error(ctx, m),
         Failure::Rhai(e) => e,
     })?;
-    api::run_op(ctx, op, common)
+    api::run_op(ctx, op.as_ref(), common)
 }
 
 /// Adds positional values to a map, refusing a key given both ways.
@@ -112,4 +112,9 @@ pub(crate) fn by_two_strings<A: Build>(engine: &mut Engine, k1: &'static str, k2
             one(&ctx, a, b, m)
         },
     );
+}
+
+/// `op()`: an op whose parameters all have defaults, called without a map.
+pub(crate) fn bare<A: Build>(engine: &mut Engine) {
+    engine.register_fn(A::OP, |ctx: NativeCallContext| call::<A>(&ctx, Map::new()));
 }

@@ -102,10 +102,7 @@ pub fn parse_args<T: OpArgs>(map: &rhai::Dynamic) -> Result<T, ArgsError> {
     drop(m);
     rhai::serde::from_dynamic(map).map_err(|e| ArgsError::Invalid {
         op: T::OP,
-        message: e
-            .to_string()
-            .trim_end_matches(|c| c == ')' || c == ' ')
-            .to_string(),
+        message: e.to_string().trim_end_matches([')', ' ']).to_string(),
     })
 }
 

@@ -51,7 +51,7 @@ pub fn split_common(
 /// plan, report, apply unless `--check`.
 pub fn run_op(
     ctx: &NativeCallContext,
-    op: Box<dyn Operation>,
+    op: &dyn Operation,
     common: CommonOpts,
 ) -> Result<OpResult, Box<EvalAltResult>> {
     super::host::run_op(ctx, op, common)

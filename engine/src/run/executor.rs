@@ -182,7 +182,7 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
 /// Runs one play's body, then its notified handlers, for one host, on the
 /// calling (blocking) thread. Returns whether the host is still healthy.
 fn play_on_host(
-    shared: Arc<Shared>,
+    shared: &Arc<Shared>,
     playbook: &Playbook,
     play: &Play,
     slot: &Slot,
@@ -322,7 +322,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                             let shared = shared.clone();
                             tokio::task::spawn_blocking(move || {
                                 let play = &playbook.decls.plays[index];
-                                play_on_host(shared, &playbook, play, &slot, session)
+                                play_on_host(&shared, &playbook, play, &slot, session)
                             })
                             .await
                             .unwrap_or(false)

@@ -103,16 +103,16 @@ pub fn notify(name: &str) {
 
 pub(super) fn run_op(
     ctx: &NativeCallContext,
-    op: Box<dyn Operation>,
+    op: &dyn Operation,
     common: CommonOpts,
 ) -> Result<OpResult, Box<EvalAltResult>> {
     let h = current(ctx)?;
-    h.run_op(ctx, op.as_ref(), common)
+    h.run_op(ctx, op, common)
 }
 
 impl HostCtx {
-    fn report(&self, event: Event) {
-        self.shared.reporter.event(&event);
+    fn report(&self, event: &Event) {
+        self.shared.reporter.event(event);
     }
 
     fn run_op(
@@ -148,7 +148,7 @@ impl HostCtx {
         };
         if !settings.tags_selected(&tags) {
             self.stats.borrow_mut().skipped += 1;
-            self.report(end(
+            self.report(&end(
                 OpStatus::Skipped,
                 vec![],
                 None,
@@ -159,7 +159,7 @@ impl HostCtx {
                 ..OpResult::default()
             });
         }
-        self.report(Event::OpStart {
+        self.report(&Event::OpStart {
             host: self.host.name.clone(),
             op: kind.clone(),
             target: target.clone(),
@@ -168,7 +168,7 @@ impl HostCtx {
         let probes = op.probes();
         let fail = |message: String| -> Box<EvalAltResult> {
             self.stats.borrow_mut().failed += 1;
-            self.report(end(OpStatus::Failed, vec![], None, Some(message.clone())));
+            self.report(&end(OpStatus::Failed, vec![], None, Some(message.clone())));
             *self.reported_failure.borrow_mut() = Some(message.clone());
             Box::new(EvalAltResult::ErrorRuntime(
                 Dynamic::from(format!("{kind} {target}: {message}")),
@@ -181,7 +181,7 @@ impl HostCtx {
         let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
         if plan.is_noop() {
             self.stats.borrow_mut().ok += 1;
-            self.report(end(OpStatus::Ok, vec![], None, plan.reason.clone()));
+            self.report(&end(OpStatus::Ok, vec![], None, plan.reason));
             return Ok(OpResult::default());
         }
         let readonly = op.readonly();
@@ -225,7 +225,7 @@ impl HostCtx {
             .collect();
         if settings.check && readonly && !op.runs_in_check() {
             self.stats.borrow_mut().skipped += 1;
-            self.report(end(
+            self.report(&end(
                 OpStatus::Skipped,
                 vec![],
                 None,
@@ -238,7 +238,7 @@ impl HostCtx {
         }
         if settings.check && !readonly {
             self.stats.borrow_mut().changed += 1;
-            self.report(end(
+            self.report(&end(
                 OpStatus::Changed,
                 lines,
                 diff,
@@ -261,7 +261,7 @@ impl HostCtx {
                     .map_err(|e| fail(e.to_string()))?;
             }
             self.stats.borrow_mut().changed += 1;
-            self.report(end(OpStatus::Changed, lines, None, None));
+            self.report(&end(OpStatus::Changed, lines, None, None));
             return Ok(result);
         }
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
@@ -311,7 +311,7 @@ impl HostCtx {
         } else {
             self.stats.borrow_mut().changed += 1;
         }
-        self.report(end(
+        self.report(&end(
             status,
             if readonly { vec![] } else { lines },
             diff,

@@ -171,14 +171,6 @@ impl Session {
     /// Answers `probes`: from the snapshot where it is fresh, the rest in one
     /// round trip (which also refreshes a stale snapshot).
     pub async fn observe(&self, probes: &[Probe]) -> Result<Observed, ProbeError> {
-        let mut snap = self.snapshot.lock().expect("snapshot lock");
-        let mut missing: Vec<Probe> = Vec::new();
-        for p in probes {
-            let fresh = p.cacheable() && !snap.stale && snap.lookup(p).is_some();
-            if !fresh && !missing.contains(p) {
-                missing.push(p.clone());
-            }
-        }
         if self.transport.is_none() {
             return Ok(Observed::new(
                 probes
@@ -187,18 +179,29 @@ impl Session {
                     .collect(),
             ));
         }
-        if !missing.is_empty() {
-            let mut batch = missing.clone();
-            if snap.stale {
+        let batch: Vec<Probe> = {
+            let snap = self.snapshot.lock().expect("snapshot lock");
+            let mut batch: Vec<Probe> = Vec::new();
+            for p in probes {
+                let fresh = p.cacheable() && !snap.stale && snap.lookup(p).is_some();
+                if !fresh && !batch.contains(p) {
+                    batch.push(p.clone());
+                }
+            }
+            if snap.stale && !batch.is_empty() {
                 for (p, _) in &snap.answers {
                     if !batch.iter().any(|b| p.answered_by(b)) {
                         batch.push(p.clone());
                     }
                 }
             }
+            batch
+        };
+        let mut transient = Vec::new();
+        if !batch.is_empty() {
             let answers = run_batch(self.transport()?, &batch).await?;
+            let mut snap = self.snapshot.lock().expect("snapshot lock");
             snap.round_trips += 1;
-            let mut transient = Vec::new();
             for (p, o) in batch.into_iter().zip(answers) {
                 if p.cacheable() {
                     snap.insert(p, o);
@@ -207,23 +210,19 @@ impl Session {
                 }
             }
             snap.stale = false;
-            let mut all: Vec<(Probe, Observation)> = probes
+        }
+        let snap = self.snapshot.lock().expect("snapshot lock");
+        Ok(Observed::new(
+            probes
                 .iter()
                 .filter_map(|p| {
                     transient
                         .iter()
                         .find(|(q, _)| q == p)
-                        .map(|(_, o)| (p.clone(), o.clone()))
-                        .or_else(|| snap.lookup(p).map(|o| (p.clone(), o.clone())))
+                        .map(|(_, o)| o)
+                        .or_else(|| snap.lookup(p))
+                        .map(|o| (p.clone(), o.clone()))
                 })
-                .collect();
-            all.dedup_by(|a, b| a.0 == b.0);
-            return Ok(Observed::new(all));
-        }
-        Ok(Observed::new(
-            probes
-                .iter()
-                .filter_map(|p| snap.lookup(p).map(|o| (p.clone(), o.clone())))
                 .collect(),
         ))
     }
