@@ -284,3 +284,56 @@ play("s", "all", |host| {
     assert_eq!(refused.status.code(), Some(2), "{all}");
     assert!(all.contains("chmod 600"), "{all}");
 }
+
+#[test]
+fn a_first_run_probes_once_and_a_rerun_is_one_round_trip() {
+    let playbook = r#"
+play("rt", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    for sub in ["a", "b", "c"] { file(#{ path: dir + "/" + sub, state: "directory", mode: "0750" }); }
+    copy(#{ dest: dir + "/motd", content: "managed\n" });
+    for kv in [["PermitRootLogin", "no"], ["PasswordAuthentication", "no"], ["X11Forwarding", "no"], ["MaxAuthTries", "3"]] {
+        line(#{ path: dir + "/sshd_config", regexp: "^#?" + kv[0] + " ", line: kv[0] + " " + kv[1], create: true });
+    }
+});
+"#;
+    let p = project(&[("site.rhai", playbook), ("inv.tsv", &inventory(1))]);
+    std::fs::create_dir_all(p.path().join("state")).unwrap();
+    let cache = p.path().join("cache");
+    let go = || {
+        common::kbz(&[
+            p.path().join("site.rhai").to_str().unwrap(),
+            "-i",
+            p.path().join("inv.tsv").to_str().unwrap(),
+            "--output",
+            "json",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "-e",
+            &format!("tmp={}", p.path().join("state").display()),
+        ])
+    };
+    let first = go();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let stats = &recap(&first)[0].1;
+    assert_eq!(stats["changed"], 9, "{}", text(&first));
+    // 1 (facts) + 1 (every probe the play will ask, found by a rehearsal)
+    // + 1 (the new file's content, owner unknown until read back) + 9 (one
+    // per change, a folder's mkdir and chmod in one): the line edits after
+    // the second plan from what the previous write left.
+    assert_eq!(stats["round_trips"], 12, "{}", text(&first));
+    let conf = std::fs::read_to_string(p.path().join("state/h1/sshd_config")).unwrap();
+    assert_eq!(
+        conf,
+        "PermitRootLogin no\nPasswordAuthentication no\nX11Forwarding no\nMaxAuthTries 3\n"
+    );
+    let again = go();
+    let stats = &recap(&again)[0].1;
+    assert_eq!(
+        (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
+        (Some(0), Some(1)),
+        "{}",
+        text(&again)
+    );
+}

@@ -195,6 +195,24 @@ fn play_on_host(
     }
     vars.extend(shared.settings.extra_vars.clone());
     let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
+    if shared.settings.render.is_none() {
+        let rehearsal = Rc::new(
+            HostCtx::new(
+                shared.clone(),
+                slot.host.clone(),
+                vars.clone(),
+                session.clone(),
+                play.options.tags.clone(),
+            )
+            .discovering(),
+        );
+        // Whatever the rehearsal does not reach (an error, a branch on a
+        // command's output) is simply probed later, op by op.
+        let _ = rehearsal.enter(|| play.body.call(&playbook.engine, vec![host_value.clone()]));
+        let _ = shared
+            .rt
+            .block_on(session.prefetch(&rehearsal.discovered()));
+    }
     let ctx = Rc::new(HostCtx::new(
         shared.clone(),
         slot.host.clone(),

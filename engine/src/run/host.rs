@@ -16,7 +16,7 @@ use super::outcome::OpResult;
 use super::session::Session;
 use crate::inventory::{Host, Vars};
 use crate::op::{Action, Operation, Reach};
-use crate::probe::Facts;
+use crate::probe::{Facts, Probe};
 use crate::report::{ChangeLine, Event, HostStats, OpStatus};
 
 /// Everything an operation running on this thread needs about its host.
@@ -33,6 +33,9 @@ pub(super) struct HostCtx {
     /// report it twice when the script lets it end the host's run.
     pub reported_failure: RefCell<Option<String>>,
     template_ctx: RefCell<Option<minijinja::Value>>,
+    /// In discovery mode, ops only record their probes here (see
+    /// [`HostCtx::discovering`]).
+    discovered: Option<RefCell<Vec<Probe>>>,
 }
 
 thread_local! {
@@ -57,7 +60,26 @@ impl HostCtx {
             stats: RefCell::new(HostStats::default()),
             reported_failure: RefCell::new(None),
             template_ctx: RefCell::new(None),
+            discovered: None,
         }
+    }
+
+    /// A context in which the play's script runs as a rehearsal: every op
+    /// records the probes it would ask and returns at once, touching nothing
+    /// and reporting nothing. The executor batches what it records into one
+    /// round trip before the real run, so a first run does not pay a round
+    /// trip per op just to look.
+    pub fn discovering(mut self) -> Self {
+        self.discovered = Some(RefCell::new(Vec::new()));
+        self
+    }
+
+    /// The probes recorded in discovery mode.
+    pub fn discovered(&self) -> Vec<Probe> {
+        self.discovered
+            .as_ref()
+            .map(|d| d.borrow().clone())
+            .unwrap_or_default()
     }
 
     /// Makes this the current host of the calling thread while `f` runs.
@@ -87,6 +109,12 @@ fn current(ctx: &NativeCallContext) -> Result<Rc<HostCtx>, Box<EvalAltResult>> {
 /// The name of the host whose script runs on this thread, if any.
 pub fn current_host_name() -> Option<String> {
     CURRENT.with(|c| c.borrow().as_ref().map(|h| h.host.name.clone()))
+}
+
+/// Whether the script on this thread is a discovery rehearsal, whose
+/// messages must not be shown (the real run shows them).
+pub fn is_discovering() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|h| h.discovered.is_some()))
 }
 
 /// Queues a handler for the current host.
@@ -158,6 +186,10 @@ impl HostCtx {
                 skipped: true,
                 ..OpResult::default()
             });
+        }
+        if let Some(found) = &self.discovered {
+            found.borrow_mut().extend(op.probes());
+            return Ok(OpResult::default());
         }
         self.report(&Event::OpStart {
             host: self.host.name.clone(),
@@ -264,9 +296,13 @@ impl HostCtx {
             self.report(&end(OpStatus::Changed, lines, None, None));
             return Ok(result);
         }
+        let deep = plan
+            .changes
+            .iter()
+            .any(|c| c.symbol == crate::op::Symbol::Delete);
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
-        for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
-            match action {
+        for action in merge_checked_execs(plan.changes.iter().flat_map(|c| c.actions.iter())) {
+            match &action {
                 Action::Exec { script, check } => {
                     self.session.count_round_trip();
                     let out = rt
@@ -276,7 +312,7 @@ impl HostCtx {
                     result.stdout = trim_newline(&out.stdout);
                     result.stderr = trim_newline(&out.stderr);
                     if *check && out.rc != 0 {
-                        self.session.invalidate(&probes);
+                        self.session.invalidate(&probes, deep);
                         if op.reach() == Reach::Anything {
                             self.session.mark_stale();
                         }
@@ -297,7 +333,17 @@ impl HostCtx {
                 }
             }
         }
-        self.session.invalidate(&probes);
+        let actions: Vec<&Action> = plan.changes.iter().flat_map(|c| c.actions.iter()).collect();
+        // A write leaves a known state: the snapshot learns it instead of
+        // forgetting it, so the next op on the same file (four `line` edits of
+        // sshd_config) plans without another round trip.
+        let learned = actions.iter().all(|a| match a {
+            Action::Write(w) => self.session.learn_write(w),
+            Action::Exec { .. } => false,
+        });
+        if !learned {
+            self.session.invalidate(&probes, deep);
+        }
         if op.reach() == Reach::Anything && !readonly {
             self.session.mark_stale();
         }
@@ -371,6 +417,31 @@ impl HostCtx {
         *self.template_ctx.borrow_mut() = Some(v.clone());
         v
     }
+}
+
+/// Joins consecutive checked commands of one op (`mkdir -p d`, `chown u d`,
+/// `chmod 0750 d`) into one script, `a && b && c`, so they cost one round
+/// trip; the first failure still stops the rest and fails the op.
+fn merge_checked_execs<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<Action> {
+    let mut merged: Vec<Action> = Vec::new();
+    for action in actions {
+        if let (
+            Some(Action::Exec {
+                script: prev,
+                check: true,
+            }),
+            Action::Exec {
+                script,
+                check: true,
+            },
+        ) = (merged.last_mut(), action)
+        {
+            *prev = format!("{prev} && {script}");
+            continue;
+        }
+        merged.push(action.clone());
+    }
+    merged
 }
 
 fn trim_newline(b: &[u8]) -> String {
@@ -452,4 +523,39 @@ pub(super) fn resolve_local_file(
 
 pub(super) fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
     Ok(current(ctx)?.session.facts.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_checked_execs;
+    use crate::op::{Action, WriteFile};
+
+    #[test]
+    fn consecutive_checked_commands_share_a_round_trip() {
+        let unchecked = Action::Exec {
+            script: "may-fail".into(),
+            check: false,
+        };
+        let write = Action::Write(WriteFile {
+            path: "/x".into(),
+            ..WriteFile::default()
+        });
+        let actions = [
+            Action::exec("mkdir -p /d"),
+            Action::exec("chmod 0750 /d"),
+            write.clone(),
+            unchecked.clone(),
+            Action::exec("a"),
+            Action::exec("b"),
+        ];
+        assert_eq!(
+            merge_checked_execs(actions.iter()),
+            vec![
+                Action::exec("mkdir -p /d && chmod 0750 /d"),
+                write,
+                unchecked,
+                Action::exec("a && b")
+            ]
+        );
+    }
 }

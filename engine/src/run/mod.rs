@@ -13,6 +13,6 @@ mod session;
 mod settings;
 
 pub use executor::{run, RunError, RunSummary, Shared};
-pub use host::{current_host_name, notify};
+pub use host::{current_host_name, is_discovering, notify};
 pub use session::{ProbeError, Session};
 pub use settings::{ConnectDefaults, RunSettings};

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::cache::HostCache;
-use crate::probe::{self, Facts, Observation, Observed, Probe};
+use sha2::Digest as _;
+
+use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
 use crate::transport::{Transport, TransportError};
 
 /// Probing failed: the transport failed or the host's answer was unreadable.
@@ -227,13 +229,101 @@ impl Session {
         ))
     }
 
-    /// Forgets the answers to `probes` after a change to what they describe,
-    /// including everything under a changed path (removing or replacing a
-    /// directory changes what its children's probes would say).
-    pub fn invalidate(&self, probes: &[Probe]) {
+    /// Answers, in one round trip, every cacheable probe in `probes` the
+    /// snapshot lacks: the probes a play is predicted to ask (see
+    /// `discover` in the executor), so its ops plan without further trips.
+    pub async fn prefetch(&self, probes: &[Probe]) -> Result<(), ProbeError> {
+        if self.transport.is_none() {
+            return Ok(());
+        }
+        let missing: Vec<Probe> = {
+            let snap = self.snapshot.lock().expect("snapshot lock");
+            if snap.stale {
+                return Ok(());
+            }
+            let mut missing: Vec<Probe> = Vec::new();
+            for p in probes.iter().filter(|p| p.cacheable()) {
+                if snap.lookup(p).is_none() && !missing.iter().any(|m| p.answered_by(m)) {
+                    missing.retain(|m| !m.answered_by(p));
+                    missing.push(p.clone());
+                }
+            }
+            missing
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let answers = run_batch(self.transport()?, &missing).await?;
         let mut snap = self.snapshot.lock().expect("snapshot lock");
-        snap.answers
-            .retain(|(q, _)| !probes.iter().any(|p| affects(p, q)));
+        snap.round_trips += 1;
+        for (p, o) in missing.into_iter().zip(answers) {
+            snap.insert(p, o);
+        }
+        Ok(())
+    }
+
+    /// Forgets the answers to `probes` after a change to what they describe;
+    /// with `deep` (something was removed), also everything under a changed
+    /// path, since removing a directory changes what its children's probes
+    /// would say. Creating a directory or changing its mode does not.
+    pub fn invalidate(&self, probes: &[Probe], deep: bool) {
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        snap.answers.retain(|(q, _)| {
+            !probes.iter().any(|p| {
+                if deep {
+                    affects(p, q)
+                } else {
+                    p.answered_by(q) || q.answered_by(p)
+                }
+            })
+        });
+    }
+
+    /// Updates the snapshot with the state a successful write left `w.path` in.
+    /// Only when the path's previous state is known and fresh (its mode and
+    /// owner carry over when the write keeps them); returns whether it did,
+    /// so the caller can forget the path instead.
+    pub fn learn_write(&self, w: &crate::op::WriteFile) -> bool {
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        if snap.stale {
+            return false;
+        }
+        let plain = Probe::path(w.path.clone());
+        let Some((probe, Observation::Path(prev))) = snap
+            .answers
+            .iter()
+            .find(|(p, _)| plain.answered_by(p))
+            .cloned()
+        else {
+            return false;
+        };
+        if prev.kind != PathKind::File
+            && (w.mode.is_none() || w.owner.is_none() || w.group.is_none())
+        {
+            return false;
+        }
+        // Only root's writes keep the previous owner; anyone else's file ends up theirs.
+        if (w.owner.is_none() || w.group.is_none()) && self.facts.user != "root" {
+            return false;
+        }
+        let with_content = matches!(probe, Probe::Path { content: true, .. });
+        let state = PathState {
+            kind: PathKind::File,
+            mode: w.mode.unwrap_or(if prev.kind == PathKind::File {
+                prev.mode
+            } else {
+                0o644
+            }),
+            owner: w.owner.clone().unwrap_or(prev.owner),
+            group: w.group.clone().unwrap_or(prev.group),
+            size: w.content.len() as u64,
+            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
+            link_target: None,
+            content: with_content.then(|| w.content.as_ref().clone()),
+        };
+        snap.answers.retain(|(p, _)| !plain.answered_by(p));
+        snap.answers.push((probe, Observation::Path(state)));
+        true
     }
 
     /// Marks every answer stale after a command that may have changed anything.

@@ -144,6 +144,9 @@ pub(super) fn register(
     );
     let e = env.clone();
     engine.register_fn("warn", move |message: &str| {
+        if crate::run::is_discovering() {
+            return;
+        }
         e.reporter.event(&Event::Warn {
             host: crate::run::current_host_name(),
             message: message.into(),
@@ -151,6 +154,9 @@ pub(super) fn register(
     });
     let e = env.clone();
     engine.register_fn("log", move |message: &str| {
+        if crate::run::is_discovering() {
+            return;
+        }
         e.reporter.event(&Event::Log {
             host: crate::run::current_host_name(),
             message: message.into(),
@@ -158,6 +164,9 @@ pub(super) fn register(
     });
     let e = env;
     engine.on_print(move |message| {
+        if crate::run::is_discovering() {
+            return;
+        }
         e.reporter.event(&Event::Log {
             host: crate::run::current_host_name(),
             message: message.into(),

@@ -23,6 +23,9 @@ use serde::Deserialize as _;
 
 use crate::inventory::Vars;
 
+/// Rhai operations a discovery rehearsal may take before it is abandoned.
+const DISCOVERY_OPERATIONS: u64 = 2_000_000;
+
 /// Options of one play, from the map given to `play(name, hosts, opts, body)`.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +192,12 @@ impl Playbook {
         engine.set_max_array_size(1_000_000);
         engine.set_max_map_size(1_000_000);
         engine.set_fail_on_invalid_map_property(true);
+        // A discovery rehearsal answers every command with empty output, so a
+        // script polling a command in a loop would never leave it: cut it short.
+        engine.on_progress(|ops| {
+            (ops > DISCOVERY_OPERATIONS && crate::run::is_discovering())
+                .then_some(rhai::Dynamic::UNIT)
+        });
         let mut resolver =
             rhai::module_resolvers::FileModuleResolver::new_with_path(root.join("roles"));
         resolver.enable_cache(true);
