@@ -13,7 +13,8 @@ mod ops;
 mod register;
 
 use ops::{
-    command, copy, facts, file, group, line, package, service, sysctl, template, user, wait_for,
+    command, copy, docker_container, docker_image, facts, file, group, line, package, service,
+    swap, sysctl, template, ufw, user, wait_for, xfs_volume,
 };
 
 /// One operation's documentation, as `kbz-play doc` prints it.
@@ -60,6 +61,11 @@ pub fn register(engine: &mut rhai::Engine) {
     user::register(engine);
     group::register(engine);
     wait_for::register(engine);
+    ufw::register(engine);
+    swap::register(engine);
+    xfs_volume::register(engine);
+    docker_container::register(engine);
+    docker_image::register(engine);
     facts::register(engine);
 }
 
@@ -78,6 +84,11 @@ pub fn docs() -> Vec<OpDoc> {
         OpDoc::of::<user::Args>(),
         OpDoc::of::<group::Args>(),
         OpDoc::of::<wait_for::Args>(),
+        OpDoc::of::<ufw::Args>(),
+        OpDoc::of::<swap::Args>(),
+        OpDoc::of::<xfs_volume::Args>(),
+        OpDoc::of::<docker_container::Args>(),
+        OpDoc::of::<docker_image::Args>(),
         OpDoc::of::<facts::Args>(),
     ]
 }
@@ -103,6 +114,11 @@ pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Oper
         "user" => build_op::<user::Args>(&dynamic, env),
         "group" => build_op::<group::Args>(&dynamic, env),
         "wait_for" => build_op::<wait_for::Args>(&dynamic, env),
+        "ufw" => build_op::<ufw::Args>(&dynamic, env),
+        "swap_off" => build_op::<swap::Args>(&dynamic, env),
+        "xfs_volume" => build_op::<xfs_volume::Args>(&dynamic, env),
+        "docker_container" => build_op::<docker_container::Args>(&dynamic, env),
+        "docker_image" => build_op::<docker_image::Args>(&dynamic, env),
         other => return Err(format!("no operation {other:?} to build")),
     };
     built.map_err(|f| f.to_string())

@@ -5,11 +5,15 @@
 //! A case file holds:
 //! - `args`: the op's map, as JSON;
 //! - `observed`: `[[probe, answer], ...]`, probes in their serde form
-//!   (`{"probe": "path", "path": "/x", "content": true}`). Answers to path
+//!   (`{"probe": "path", "path": "/x", "content": true}`), or for a query
+//!   `{"probe": "query", "script_contains": ["ufw show added"]}`: the one
+//!   query the op lists whose script holds every fragment. Answers to path
 //!   probes are written as a path state with friendlier defaults
 //!   (`{"kind": "file", "mode": "0644", "owner": "root", "content": "text"}`:
 //!   mode in octal, size and sha256 computed from `content`); other answers
-//!   are the engine's `Observation` serde form (`{"kind": "service", ...}`);
+//!   are the engine's `Observation` serde form (`{"answer": "service", ...}`,
+//!   `{"answer": "command", "rc": 0, "stdout": "..."}` for commands and
+//!   queries; the older `"kind"` tag is read too);
 //! - `contents` (optional): `{"/path": "text"}`, the content of probed files,
 //!   as an alternative to `content` inside a path answer;
 //! - exactly one expectation: `plan` (the changes: `symbol`, `summary`,
@@ -40,7 +44,7 @@ struct Case {
     description: Option<String>,
     args: Value,
     #[serde(default)]
-    observed: Vec<(Probe, Value)>,
+    observed: Vec<(Value, Value)>,
     #[serde(default)]
     contents: BTreeMap<String, String>,
     #[serde(default)]
@@ -130,7 +134,47 @@ fn observation(
                 serde_json::from_value(answer).map_err(|e| format!("path answer: {e}"))?;
             Ok(Observation::Path(path_state(a, path, *content, contents)?))
         }
-        _ => serde_json::from_value(answer).map_err(|e| format!("answer to {probe:?}: {e}")),
+        _ => {
+            serde_json::from_value(tagged(answer)).map_err(|e| format!("answer to {probe:?}: {e}"))
+        }
+    }
+}
+
+/// Other answers name their variant with `answer` (the engine's serde tag,
+/// e.g. `{"answer": "command", "rc": 0, "stdout": "..."}` for command and
+/// query probes); `kind`, the tag's former name, is still read.
+fn tagged(mut answer: Value) -> Value {
+    if let Some(obj) = answer.as_object_mut() {
+        if !obj.contains_key("answer") {
+            if let Some(kind) = obj.remove("kind") {
+                obj.insert("answer".into(), kind);
+            }
+        }
+    }
+    answer
+}
+
+/// A case's probe: its serde form, or `{"probe": "query", "script_contains":
+/// [...]}` for the one query the op lists whose script holds every
+/// fragment (long generated queries are pinned by their essential parts).
+fn resolve_probe(probe: Value, listed: &[Probe]) -> Result<Probe, String> {
+    let Some(fragments) = probe.get("script_contains").and_then(Value::as_array) else {
+        return serde_json::from_value(probe).map_err(|e| format!("bad probe: {e}"));
+    };
+    let fragments: Vec<&str> = fragments.iter().filter_map(Value::as_str).collect();
+    let matching: Vec<&Probe> = listed
+        .iter()
+        .filter(|p| match p {
+            Probe::Query { script } => fragments.iter().all(|f| script.contains(f)),
+            _ => false,
+        })
+        .collect();
+    match matching[..] {
+        [one] => Ok(one.clone()),
+        _ => Err(format!(
+            "{} listed queries contain {fragments:?}, expected one: {listed:?}",
+            matching.len()
+        )),
     }
 }
 
@@ -300,7 +344,12 @@ fn run_case(op_name: &str, case: Case) -> Result<(), String> {
         }
     }
     let listed = op.probes();
-    let given: Vec<&Probe> = case.observed.iter().map(|(p, _)| p).collect();
+    let observed = case
+        .observed
+        .into_iter()
+        .map(|(p, a)| Ok((resolve_probe(p, &listed)?, a)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let given: Vec<&Probe> = observed.iter().map(|(p, _)| p).collect();
     for p in &given {
         if !listed.contains(p) {
             return Err(format!(
@@ -316,7 +365,7 @@ fn run_case(op_name: &str, case: Case) -> Result<(), String> {
         }
     }
     let mut answers = Vec::new();
-    for (probe, answer) in case.observed {
+    for (probe, answer) in observed {
         let obs = observation(&probe, answer, &case.contents)?;
         answers.push((probe, obs));
     }

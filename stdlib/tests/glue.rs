@@ -20,7 +20,7 @@ fn fails(script: &str) -> (String, Option<usize>) {
 fn every_documented_op_is_registered_and_documented() {
     let signatures = engine().gen_fn_signatures(false);
     let docs = kbz_stdlib::docs();
-    assert_eq!(docs.len(), 13);
+    assert_eq!(docs.len(), 18);
     for d in &docs {
         assert!(
             signatures
@@ -97,6 +97,9 @@ fn valid_calls_reach_the_engine() {
         "package([\"curl\", \"jq\"], #{ state: \"latest\" })",
         "service(\"nginx\", #{ state: \"started\" })",
         "wait_for(#{ port: 22 })",
+        "swap_off()",
+        "docker_image(\"redis:7.2.4\")",
+        "ufw(#{ rules: [#{ rule: \"allow\", port: 22, proto: \"tcp\" }] })",
         "facts()",
     ] {
         let (msg, _) = fails(call);

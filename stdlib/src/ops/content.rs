@@ -23,6 +23,7 @@ pub(crate) struct ContentOp {
     content: Arc<Vec<u8>>,
     digest: String,
     attrs: Attrs,
+    validate: Option<String>,
 }
 
 impl ContentOp {
@@ -35,7 +36,19 @@ impl ContentOp {
             content: Arc::new(content),
             digest,
             attrs,
+            validate: None,
         }
+    }
+
+    /// Adds a validator the new content must pass before it replaces the
+    /// file (see [`validate_command`]). Only a content write runs it: an
+    /// unchanged file whose mode or owner is fixed is not validated.
+    pub fn validated(mut self, validate: Option<String>) -> Result<Self, String> {
+        if let Some(v) = &validate {
+            validate_command(v)?;
+        }
+        self.validate = validate;
+        Ok(self)
     }
 
     fn write(&self) -> Action {
@@ -45,7 +58,7 @@ impl ContentOp {
             mode: self.attrs.mode,
             owner: self.attrs.owner.clone(),
             group: self.attrs.group.clone(),
-            validate: None,
+            validate: self.validate.clone(),
         })
     }
 
@@ -106,6 +119,17 @@ impl Operation for ContentOp {
     }
 }
 
+/// Checks a `validate` command: it must name the new file with `{}`, or
+/// it would check something else and let any content through.
+pub(crate) fn validate_command(cmd: &str) -> Result<(), String> {
+    if cmd.trim().is_empty() || !cmd.contains("{}") {
+        return Err(format!(
+            "validate must be a command with {{}} where the new file's path goes, e.g. \"sshd -t -f {{}}\", got {cmd:?}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +140,12 @@ mod tests {
             sha256_hex(b"hello\n"),
             "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
         );
+    }
+
+    #[test]
+    fn validators_name_the_file() {
+        assert!(validate_command("haproxy -c -f {}").is_ok());
+        assert!(validate_command("haproxy -c -f /etc/haproxy.cfg").is_err());
+        assert!(validate_command("").is_err());
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Args {
     owner: Option<String>,
     #[serde(default)]
     group: Option<String>,
+    #[serde(default)]
+    validate: Option<String>,
 }
 
 /// The parameters `copy` and `template` both have, documented once.
@@ -47,6 +49,13 @@ pub(crate) const OWNER: Param = Param {
     doc: "Owner name or numeric uid, e.g. \"root\".",
 };
 /// See [`DEST`].
+pub(crate) const VALIDATE: Param = Param {
+    name: "validate",
+    ty: "string",
+    default: Some("none"),
+    doc: "A command that must accept the new content before it replaces the file, with {} for the path of the new (temporary) file, e.g. \"sshd -t -f {}\" or \"haproxy -c -f {}\". On failure the old file stays and the op fails with the command's output. Runs only when the content changes (a mode or owner fix alone is not validated). The temporary file sits in the target's directory.",
+};
+/// See [`DEST`].
 pub(crate) const GROUP: Param = Param {
     name: "group",
     ty: "string",
@@ -59,7 +68,8 @@ impl OpArgs for Args {
     const SUMMARY: &'static str =
         "Ensure a file has exactly the given content (a string or a local file), mode and owner.";
     const EXAMPLE: &'static str = r#"copy(#{ dest: "/etc/motd", content: "Managed by kbz-play\n" });
-copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644" });"#;
+copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644" });
+copy(#{ dest: "/etc/ssh/sshd_config.d/10-hardening.conf", content: "PasswordAuthentication no\n", validate: "sshd -t -f {}" });"#;
     const PARAMS: &'static [Param] = &[
         DEST,
         Param {
@@ -77,6 +87,7 @@ copy(#{ src: "app.service", dest: "/etc/systemd/system/app.service", mode: "0644
         MODE,
         OWNER,
         GROUP,
+        VALIDATE,
     ];
 }
 
@@ -93,7 +104,9 @@ impl Build for Args {
             (None, Some(src)) => env.read_local(&src)?,
             (None, None) => Vec::new(),
         };
-        Ok(Box::new(ContentOp::new("copy", self.dest, content, attrs)))
+        Ok(Box::new(
+            ContentOp::new("copy", self.dest, content, attrs).validated(self.validate)?,
+        ))
     }
 }
 

@@ -13,17 +13,25 @@ pub(crate) mod attrs;
 pub(crate) mod command;
 pub(crate) mod content;
 pub(crate) mod copy;
+pub(crate) mod docker;
+pub(crate) mod docker_container;
+pub(crate) mod docker_image;
 pub(crate) mod facts;
 pub(crate) mod file;
+pub(crate) mod fstab;
 pub(crate) mod group;
 pub(crate) mod line;
 pub(crate) mod package;
+pub(crate) mod query;
 pub(crate) mod service;
+pub(crate) mod swap;
 pub(crate) mod sysctl;
 pub(crate) mod template;
+pub(crate) mod ufw;
 pub(crate) mod user;
 pub(crate) mod values;
 pub(crate) mod wait_for;
+pub(crate) mod xfs_volume;
 
 /// Why an operation could not be built from a call.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
-use super::copy::{DEST, GROUP, MODE, OWNER};
+use super::copy::{DEST, GROUP, MODE, OWNER, VALIDATE};
 use super::values::absolute_path;
 use super::{Build, Env, Failure};
 
@@ -24,13 +24,16 @@ pub(crate) struct Args {
     owner: Option<String>,
     #[serde(default)]
     group: Option<String>,
+    #[serde(default)]
+    validate: Option<String>,
 }
 
 impl OpArgs for Args {
     const OP: &'static str = "template";
     const SUMMARY: &'static str = "Render a template for the host and ensure a file has exactly that content, mode and owner.";
     const EXAMPLE: &'static str = r#"template("nginx.conf.j2", "/etc/nginx/nginx.conf");
-template("app.env.j2", "/etc/app/env", #{ vars: #{ port: 8080 }, mode: "0640", group: "app" });"#;
+template("app.env.j2", "/etc/app/env", #{ vars: #{ port: 8080 }, mode: "0640", group: "app" });
+template("haproxy.cfg.j2", "/etc/haproxy/haproxy.cfg", #{ validate: "haproxy -c -f {}" });"#;
     const PARAMS: &'static [Param] = &[
         Param {
             name: "src",
@@ -48,6 +51,7 @@ template("app.env.j2", "/etc/app/env", #{ vars: #{ port: 8080 }, mode: "0640", g
         MODE,
         OWNER,
         GROUP,
+        VALIDATE,
     ];
 }
 
@@ -66,12 +70,9 @@ impl Build for Args {
             }
         };
         let rendered = env.render(&self.src, &vars)?;
-        Ok(Box::new(ContentOp::new(
-            "template",
-            self.dest,
-            rendered.into_bytes(),
-            attrs,
-        )))
+        let op = ContentOp::new("template", self.dest, rendered.into_bytes(), attrs)
+            .validated(self.validate)?;
+        Ok(Box::new(op))
     }
 }
 

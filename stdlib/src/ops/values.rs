@@ -106,6 +106,22 @@ pub(crate) fn account_name(param: &str, name: &str) -> Result<(), String> {
     }
 }
 
+/// Checks an environment variable name (`[A-Za-z_][A-Za-z0-9_]*`): it
+/// reaches `export NAME=...` lines and env files, where anything else
+/// would be misread.
+pub(crate) fn env_name(name: &str) -> Result<(), String> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("env name {name:?} is not a valid variable name"))
+    }
+}
+
 /// Shortens a command or script to one line for reports: the first line,
 /// cut at 72 characters, with `…` when anything was left out.
 pub(crate) fn one_line(s: &str) -> String {

@@ -1,0 +1,121 @@
+//! `docker_image`: a pinned image pulled on the host, or removed.
+
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::probe::{Observed, Probe};
+use kbz_engine::shell::quote;
+use serde::Deserialize;
+
+use super::docker::{inspect_probe, inspected, pinned_image, reference, Inspected};
+use super::{Build, Env, Failure};
+
+/// Arguments of `docker_image()`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Args {
+    name: String,
+    #[serde(default)]
+    state: State,
+}
+
+/// Whether the image should be on the host.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum State {
+    /// Pulled when missing.
+    #[default]
+    Present,
+    /// Removed when there.
+    Absent,
+}
+
+impl OpArgs for Args {
+    const OP: &'static str = "docker_image";
+    const SUMMARY: &'static str =
+        "Ensure a pinned Docker image is on the host (docker pull when missing), or is not.";
+    const EXAMPLE: &'static str = r#"docker_image(#{ name: "redis:7.2.4" });
+docker_image(#{ name: "minio/minio:latest", state: "absent" });"#;
+    const PARAMS: &'static [Param] = &[
+        Param {
+            name: "name",
+            ty: "string",
+            default: None,
+            doc: "Image reference with a pinned tag or digest, e.g. \"haproxy:2.8.5\" or \"redis@sha256:…\". \"latest\" or no tag is an error with state \"present\" (seed rule F); any reference may be removed.",
+        },
+        Param {
+            name: "state",
+            ty: "string",
+            default: Some("\"present\""),
+            doc: "\"present\": pulled when `docker image inspect` does not find it (an existing image is never re-pulled: a pinned tag does not move); \"absent\": removed with docker rmi (fails while a container uses it).",
+        },
+    ];
+}
+
+impl Build for Args {
+    fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
+        match self.state {
+            State::Present => pinned_image(&self.name)?,
+            State::Absent => reference(&self.name)?,
+        }
+        Ok(Box::new(DockerImageOp {
+            name: self.name,
+            state: self.state,
+        }))
+    }
+}
+
+/// The image's id, which `docker pull` and `docker rmi` change.
+const FORMAT: &str = "{{.Id}}";
+
+/// Pulls or removes one image.
+#[derive(Debug)]
+pub(crate) struct DockerImageOp {
+    name: String,
+    state: State,
+}
+
+impl Operation for DockerImageOp {
+    fn kind(&self) -> &'static str {
+        "docker_image"
+    }
+
+    fn target(&self) -> String {
+        self.name.clone()
+    }
+
+    fn probes(&self) -> Vec<Probe> {
+        vec![inspect_probe("image", FORMAT, &self.name)]
+    }
+
+    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
+        let image = inspected(observed, "image", FORMAT, &self.name)?;
+        let name = quote(&self.name);
+        Ok(match (self.state, image) {
+            (State::Present, Inspected::Found(id)) => Plan::noop(format!("present ({id})")),
+            (State::Present, Inspected::Missing) => Plan::of(vec![Change::new(
+                Symbol::Create,
+                format!("image {}", self.name),
+                vec![Action::exec(format!("docker pull {name}"))],
+            )]),
+            (State::Absent, Inspected::Found(id)) => Plan::of(vec![Change::new(
+                Symbol::Delete,
+                format!("image {} ({id})", self.name),
+                vec![Action::exec(format!("docker rmi {name}"))],
+            )]),
+            (State::Absent, Inspected::Missing) => Plan::noop("already absent"),
+        })
+    }
+}
+
+/// Registers `docker_image(#{...})` and `docker_image(name)`.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    crate::register::by_map::<Args>(engine);
+    crate::register::by_string::<Args>(engine, "name");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn params_match_struct() {
+        kbz_engine::op::assert_params_match_struct::<super::Args>();
+    }
+}
