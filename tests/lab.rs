@@ -25,23 +25,24 @@ struct Lab {
 }
 
 fn lab() -> Option<Lab> {
-    let dir = std::env::var_os("KBZ_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/var/lib/kbz-lab".into());
-    let inventory = dir.join("inventory.tsv");
-    let ssh_config = dir.join("ssh_config");
-    if !inventory.is_file() || !ssh_config.is_file() {
+    // Only a lab named explicitly (`eval "$(bash tests/lab/lab.sh env)"`, as
+    // tests/run.sh does): these tests reset and stop hosts, so they must never
+    // wander into a lab someone else is using.
+    let Some(dir) = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from) else {
         assert!(
             std::env::var("KBZ_LAB_REQUIRED").is_err(),
-            "KBZ_LAB_REQUIRED is set but no lab is up in {} (run: bash tests/lab/lab.sh up 4)",
-            dir.display()
+            "KBZ_LAB_REQUIRED is set but KBZ_LAB_DIR is not (eval \"$(bash tests/lab/lab.sh env)\")"
         );
-        eprintln!(
-            "skipped: no lab in {} (bash tests/lab/lab.sh up 4)",
-            dir.display()
-        );
+        eprintln!("skipped: KBZ_LAB_DIR is not set (bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\")");
         return None;
-    }
+    };
+    let inventory = dir.join("inventory.tsv");
+    let ssh_config = dir.join("ssh_config");
+    assert!(
+        inventory.is_file() && ssh_config.is_file(),
+        "KBZ_LAB_DIR={} holds no lab (bash tests/lab/lab.sh up 4)",
+        dir.display()
+    );
     let hosts = std::fs::read_to_string(&inventory)
         .unwrap()
         .lines()

@@ -72,6 +72,12 @@ struct PathAnswer {
     owner: Option<String>,
     #[serde(default)]
     group: Option<String>,
+    /// Numeric owner id; defaults to 0 for root, 1000 otherwise.
+    #[serde(default)]
+    uid: Option<u32>,
+    /// Numeric group id; defaults like `uid`.
+    #[serde(default)]
+    gid: Option<u32>,
     #[serde(default)]
     size: Option<u64>,
     #[serde(default)]
@@ -106,11 +112,16 @@ fn path_state(
         None => 0o644,
     };
     let is_file = answer.kind == PathKind::File;
+    let owner = answer.owner.unwrap_or_else(|| "root".into());
+    let group = answer.group.unwrap_or_else(|| "root".into());
+    let id = |name: &str| if name == "root" { 0 } else { 1000 };
     Ok(PathState {
         kind: answer.kind,
         mode,
-        owner: answer.owner.unwrap_or_else(|| "root".into()),
-        group: answer.group.unwrap_or_else(|| "root".into()),
+        uid: answer.uid.unwrap_or_else(|| id(&owner)),
+        gid: answer.gid.unwrap_or_else(|| id(&group)),
+        owner,
+        group,
         size: answer
             .size
             .or(content.as_ref().map(|c| c.len() as u64))

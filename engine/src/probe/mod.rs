@@ -144,6 +144,12 @@ pub struct PathState {
     pub owner: String,
     /// Group name (or numeric id when it has no name).
     pub group: String,
+    /// Numeric owner id, for wanted owners given as numbers (`"999"`).
+    #[serde(default)]
+    pub uid: u32,
+    /// Numeric group id.
+    #[serde(default)]
+    pub gid: u32,
     /// Size in bytes.
     pub size: u64,
     /// Hex SHA-256 of a regular file's content.
@@ -163,6 +169,8 @@ impl PathState {
             mode: 0,
             owner: String::new(),
             group: String::new(),
+            uid: 0,
+            gid: 0,
             size: 0,
             sha256: None,
             link_target: None,
@@ -173,6 +181,16 @@ impl PathState {
     /// Whether anything exists at the path.
     pub fn exists(&self) -> bool {
         self.kind != PathKind::Missing
+    }
+
+    /// Whether the owner is `want`, a name or a numeric uid.
+    pub fn owned_by(&self, want: &str) -> bool {
+        self.owner == want || want.parse::<u32>().is_ok_and(|id| id == self.uid)
+    }
+
+    /// Whether the group is `want`, a name or a numeric gid.
+    pub fn in_group(&self, want: &str) -> bool {
+        self.group == want || want.parse::<u32>().is_ok_and(|id| id == self.gid)
     }
 }
 

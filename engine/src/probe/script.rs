@@ -23,7 +23,7 @@ const PRELUDE: &str = r#"export LC_ALL=C
 kp() {
   if [ -L "$1" ]; then t=l; elif [ -f "$1" ]; then t=f; elif [ -d "$1" ]; then t=d
   elif [ -e "$1" ]; then t=o; else echo -; return; fi
-  printf '%s ' "$t"; stat -c '%a %U %G %s' -- "$1"
+  printf '%s ' "$t"; stat -c '%a %U %G %s %u %g' -- "$1"
   case $t in
     f) { sha256sum < "$1" || echo '?'; } 2>/dev/null | cut -d' ' -f1
        if [ "$2" = 1 ]; then base64 -w0 < "$1" 2>/dev/null; echo; fi;;
@@ -267,7 +267,7 @@ fn parse_path(lines: &[&str]) -> Result<PathState, String> {
         return Ok(PathState::missing());
     }
     let f: Vec<&str> = first.split(' ').collect();
-    if f.len() != 5 {
+    if f.len() != 7 {
         return Err(format!("bad stat line {first:?}"));
     }
     let kind = match f[0] {
@@ -282,6 +282,8 @@ fn parse_path(lines: &[&str]) -> Result<PathState, String> {
         owner: f[2].to_string(),
         group: f[3].to_string(),
         size: f[4].parse().map_err(|_| format!("bad size {:?}", f[4]))?,
+        uid: f[5].parse().map_err(|_| format!("bad uid {:?}", f[5]))?,
+        gid: f[6].parse().map_err(|_| format!("bad gid {:?}", f[6]))?,
         sha256: None,
         link_target: None,
         content: None,
@@ -440,7 +442,7 @@ mod tests {
     #[test]
     fn truncated_output_is_an_error() {
         let probes = vec![Probe::path("/etc")];
-        let err = parse_batch(&probes, "@@kbz 0\nd 755 root root 4096\n").unwrap_err();
+        let err = parse_batch(&probes, "@@kbz 0\nd 755 root root 4096 0 0\n").unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
     }
 }

@@ -314,6 +314,18 @@ impl Session {
             } else {
                 0o644
             }),
+            // A name written by us is what `stat` will report; ids are only
+            // known when kept from the previous state.
+            uid: if w.owner.is_none() {
+                prev.uid
+            } else {
+                u32::MAX
+            },
+            gid: if w.group.is_none() {
+                prev.gid
+            } else {
+                u32::MAX
+            },
             owner: w.owner.clone().unwrap_or(prev.owner),
             group: w.group.clone().unwrap_or(prev.group),
             size: w.content.len() as u64,

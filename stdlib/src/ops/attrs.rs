@@ -135,8 +135,8 @@ impl Attrs {
         self.wanted()
             .filter_map(|attr| {
                 let before = match attr {
-                    Attr::Owner(o) => (current.owner != o).then(|| current.owner.clone()),
-                    Attr::Group(g) => (current.group != g).then(|| current.group.clone()),
+                    Attr::Owner(o) => (!current.owned_by(o)).then(|| current.owner.clone()),
+                    Attr::Group(g) => (!current.in_group(g)).then(|| current.group.clone()),
                     Attr::Mode(m) => (current.mode != m).then(|| fmt_mode(current.mode)),
                 };
                 before.map(|before| Diff { attr, before })
