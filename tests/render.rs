@@ -129,6 +129,10 @@ fn tool(name: &str, why: &str) -> Option<PathBuf> {
     dirs.push("/sbin".into());
     let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file());
     if found.is_none() {
+        assert!(
+            std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none(),
+            "{why}: `{name}` is not installed, and KBZ_VALIDATORS_REQUIRED says every validator must run"
+        );
         eprintln!("SKIP {why}: `{name}` is not installed (tests/run.sh installs it)");
     }
     found

@@ -1,29 +1,49 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and data tests, then the lab tests against real
-# hosts (systemd-nspawn containers with sshd on a private bridge).
+# The whole test suite: unit, data, CLI and render tests (with the real config
+# validators), then the lab tests against real hosts (systemd-nspawn
+# containers with sshd on a private bridge).
 #
-#   bash tests/run.sh            # everything (needs root for the lab)
+#   bash tests/run.sh            # everything (root: the lab needs it)
 #   KBZ_LAB_HOSTS_N=4 bash tests/run.sh
 #
-# Installs what it needs (Debian packages) on first use. Leaves the lab down.
+# Installs what it needs on first use: Debian packages (no daemon is started:
+# a policy-rc.d refuses it while installing) and a Python virtualenv with
+# ansible-core, Patroni and libconf outside the repo. Leaves the lab down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"
 
-need=()
-for cmd in debootstrap:debootstrap systemd-nspawn:systemd-container ip:iproute2 ssh:openssh-client sshd:openssh-server; do
-  command -v "${cmd%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${cmd%%:*}" ] || need+=("${cmd#*:}")
+debs=(debootstrap systemd-container iproute2 openssh-client openssh-server
+      haproxy mariadb-server-core redis-server redis-sentinel yamllint shellcheck
+      python3-venv)
+missing=()
+for d in "${debs[@]}"; do
+  dpkg-query -W -f='${db:Status-Status}' "$d" 2>/dev/null | grep -qx installed || missing+=("$d")
 done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing ${need[*]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ "$had_policy" = 1 ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$had_policy" = 1 ] || rm -f /usr/sbin/policy-rc.d
 fi
+
+venv=${KBZ_TEST_VENV:-/var/cache/kbz-test/venv}
+if [ ! -x "$venv/bin/patroni" ] || [ ! -x "$venv/bin/ansible-inventory" ]; then
+  echo "== python tools into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'ansible-core==2.19.*' 'patroni[psycopg2-binary,raft]==3.3.0' 'libconf==2.0.1'
+fi
+export PATH="$venv/bin:$PATH"
+export KBZ_VALIDATORS_REQUIRED=1
 
 echo "== building"
 cargo build --workspace --all-targets
 
 lab_up=0
-cleanup() { [ "$lab_up" = 1 ] && bash tests/lab/lab.sh down >/dev/null 2>&1 || true; }
+cleanup() { if [ "$lab_up" = 1 ]; then bash tests/lab/lab.sh down >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 if [ "$(id -u)" = 0 ]; then
   echo "== lab: ${KBZ_LAB_HOSTS_N:-4} hosts"
