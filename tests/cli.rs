@@ -265,3 +265,18 @@ fn ansible_yaml_inventories_and_group_vars_load_unchanged() {
     assert_eq!(hosts.as_array().unwrap().len(), 2, "{}", text(&listed));
     assert_eq!(hosts[1]["vars"]["node_role"], "worker");
 }
+
+#[test]
+fn render_accumulates_edits_of_one_file() {
+    let p = project(&[
+        (
+            "site.rhai",
+            "play(\"x\", \"all\", |host| {\n    line(#{ path: \"/etc/hosts\", line: \"10.0.0.1 a\", create: true });\n    line(#{ path: \"/etc/hosts\", line: \"10.0.0.2 b\" });\n});\n",
+        ),
+        ("inv.tsv", INVENTORY),
+    ]);
+    let out = render(&p, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let hosts = std::fs::read_to_string(p.path().join("review/web-01/etc/hosts")).unwrap();
+    assert_eq!(hosts, "10.0.0.1 a\n10.0.0.2 b\n");
+}

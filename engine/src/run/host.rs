@@ -291,6 +291,9 @@ impl HostCtx {
             for action in plan.changes.iter().flat_map(|c| c.actions.iter()) {
                 super::render::record(out, &self.host.name, action, &self.shared.secrets)
                     .map_err(|e| fail(e.to_string()))?;
+                if let Action::Write(w) = action {
+                    self.session.remember_offline_write(w);
+                }
             }
             self.stats.borrow_mut().changed += 1;
             self.report(&end(OpStatus::Changed, lines, None, None));

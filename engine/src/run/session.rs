@@ -174,10 +174,17 @@ impl Session {
     /// round trip (which also refreshes a stale snapshot).
     pub async fn observe(&self, probes: &[Probe]) -> Result<Observed, ProbeError> {
         if self.transport.is_none() {
+            let snap = self.snapshot.lock().expect("snapshot lock");
             return Ok(Observed::new(
                 probes
                     .iter()
-                    .map(|p| (p.clone(), offline_answer(p, &self.facts)))
+                    .map(|p| {
+                        let known = snap.lookup(p).cloned();
+                        (
+                            p.clone(),
+                            known.unwrap_or_else(|| offline_answer(p, &self.facts)),
+                        )
+                    })
                     .collect(),
             ));
         }
@@ -336,6 +343,29 @@ impl Session {
         snap.answers.retain(|(p, _)| !plain.answered_by(p));
         snap.answers.push((probe, Observation::Path(state)));
         true
+    }
+
+    /// Offline (render): remembers a recorded write, so later ops of the same
+    /// host see the file as the earlier ones left it (several `line` edits of
+    /// one rendered file add up instead of each starting from nothing).
+    pub fn remember_offline_write(&self, w: &crate::op::WriteFile) {
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        let probe = Probe::path_with_content(w.path.clone());
+        let state = PathState {
+            kind: PathKind::File,
+            mode: w.mode.unwrap_or(0o644),
+            owner: w.owner.clone().unwrap_or_else(|| "root".into()),
+            group: w.group.clone().unwrap_or_else(|| "root".into()),
+            uid: 0,
+            gid: 0,
+            size: w.content.len() as u64,
+            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
+            link_target: None,
+            content: Some(w.content.as_ref().clone()),
+        };
+        snap.answers
+            .retain(|(p, _)| !Probe::path(w.path.clone()).answered_by(p));
+        snap.answers.push((probe, Observation::Path(state)));
     }
 
     /// Marks every answer stale after a command that may have changed anything.
