@@ -12,11 +12,14 @@
 #   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
 #   KBZ_BENCH_DIR=/var/cache/kbz-bench   venv, logs and results (outside the repository)
 #   KBZ_BENCH_BUILD=1            run `cargo build --release` even if target/release/kbz-play exists
+#   KBZ_BENCH_BUILD=head         build the committed HEAD instead (git archive into $KBZ_BENCH_DIR/src,
+#                                target dir $KBZ_BENCH_DIR/target): for a work tree others are editing
 #   KBZ_BENCH_KBZ=PATH           benchmark this kbz-play binary instead of target/release/kbz-play
+#   KBZ_BENCH_KBZ_LABEL=TEXT     what that binary is (e.g. the commit it was built from), for the report
 #
 # Needs root (the lab). It replaces any lab on the machine and leaves the lab down at the end.
 set -euo pipefail
-export LC_ALL=C
+export LC_ALL=C.UTF-8 # Ansible refuses a non-UTF-8 locale
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
@@ -73,6 +76,19 @@ ensure_kbz() {
     [[ -x $KBZ ]] || die "KBZ_BENCH_KBZ=$KBZ is not an executable"
     return 0
   fi
+  if [[ ${KBZ_BENCH_BUILD:-} == head ]]; then
+    local rev
+    rev=$(cd "$ROOT" && git rev-parse --short HEAD)
+    log "building kbz-play from HEAD ($rev) in $STATE/src (cargo build --release)"
+    rm -rf "$STATE/src"
+    mkdir -p "$STATE/src"
+    (cd "$ROOT" && git archive HEAD) | tar -x -C "$STATE/src"
+    (cd "$STATE/src" && CARGO_TARGET_DIR=$STATE/target cargo build --release --quiet) ||
+      die "cargo build --release of HEAD failed"
+    KBZ=$STATE/target/release/kbz-play
+    KBZ_BENCH_KBZ_LABEL="built from HEAD $rev"
+    return 0
+  fi
   if [[ ! -x $KBZ || ${KBZ_BENCH_BUILD:-} == 1 ]]; then
     log "building kbz-play (cargo build --release; several minutes on 2 cores)"
     (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
@@ -88,6 +104,43 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) 
 ratio() { # A B -> A/B as "12.3x", or "-" when either is missing
   if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo "-"; return; fi
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'
+}
+
+# CPU busy percentage of the whole machine over one second.
+cpu_busy() {
+  local t1 i1 t2 i2
+  read -r t1 i1 < <(awk '/^cpu / { for (k = 2; k <= NF; k++) t += $k; print t, $5 + $6 }' /proc/stat)
+  sleep 1
+  read -r t2 i2 < <(awk '/^cpu / { for (k = 2; k <= NF; k++) t += $k; print t, $5 + $6 }' /proc/stat)
+  echo $((100 - 100 * (i2 - i1) / (t2 - t1 > 0 ? t2 - t1 : 1)))
+}
+
+# Before a timed run: wait until the machine is idle (others' builds and tests skew every
+# figure on 2 cores): two consecutive seconds under QUIET_PCT% CPU, at most QUIET_WAIT s.
+# Appends what it saw to QUIET_LOG (reported per tool).
+QUIET_PCT=${KBZ_BENCH_QUIET_PCT:-15}
+QUIET_WAIT=${KBZ_BENCH_QUIET_WAIT:-300}
+wait_quiet() {
+  local deadline=$((SECONDS + QUIET_WAIT)) start=$SECONDS busy calm=0 said=""
+  while :; do
+    busy=$(cpu_busy)
+    if ((busy < QUIET_PCT)); then
+      calm=$((calm + 1))
+      ((calm >= 2)) && break
+    else
+      calm=0
+      if [[ -z $said ]]; then
+        log "machine busy (${busy}% CPU: $(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " }')); waiting up to ${QUIET_WAIT}s"
+        said=1
+      fi
+    fi
+    if ((SECONDS >= deadline)); then
+      log "still busy (${busy}% CPU) after ${QUIET_WAIT}s; measuring anyway"
+      QUIET_LOG+="BUSY ${busy}% "
+      return 0
+    fi
+  done
+  if ((SECONDS - start > 3)); then QUIET_LOG+="waited $((SECONDS - start))s "; fi
 }
 
 lab_ssh() { # IP CMD: a fresh connection (no multiplexing), batch mode
@@ -115,18 +168,20 @@ lab_down() { bash "$LAB" down >/dev/null 2>&1 || true; }
 # Every host finished booting (no start jobs competing with the tool for the CPU), and
 # starts from the base's state: no /opt/keybuzz, the base's sshd_config.
 settle_and_check() {
-  local base sha ip i bad=0 dir
+  local base sha i bad=0 dir
   dir=$(mktemp -d)
   base=$(cat "$KBZ_LAB_DIR/base")
   [[ $base == /* ]] || base=${KBZ_LAB_CACHE:-/var/cache/kbz-lab}/$base
   sha=$(sha256sum "$base/etc/ssh/sshd_config" | cut -d' ' -f1)
+  local pids=()
   for i in "${!IPS[@]}"; do
     lab_ssh "${IPS[$i]}" 'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1;
       echo "state $(systemctl is-system-running)";
       if [ -e /opt/keybuzz ]; then echo "opt present"; else echo "opt absent"; fi;
       echo "sshd $(sha256sum /etc/ssh/sshd_config | cut -d" " -f1)"' >"$dir/$i" 2>&1 </dev/null &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}" || true # not a bare wait: the watcher runs in the background
   for i in "${!IPS[@]}"; do
     if ! grep -qx 'opt absent' "$dir/$i" || ! grep -qx "sshd $sha" "$dir/$i"; then
       log "host ${IPS[$i]} does not start from the base's state: $(tr '\n' ' ' <"$dir/$i")"
@@ -325,14 +380,43 @@ run_floor() { # LOG
 }
 
 # --------------------------------------------------------------------------------------
+# Others using the lab while we measure (the lab is machine-wide: a `cargo test` with
+# KBZ_LAB_DIR set runs tests/lab.rs against whatever lab is up, and those tests remove
+# the workload's files): every second, list lab.sh, lab test binaries and OpenSSH
+# clients to the lab that are not ours (ours carry KBZ_BENCH_RUN in their environment).
+
+FOREIGN_PATTERN='/deps/lab-|lab\.sh|(^|/)ssh .*(198\.18\.|lab[0-9][0-9]|kbz-lab)'
+watch_foreign() { # runs in the background until killed
+  local pid args
+  while sleep 1; do
+    for pid in $(pgrep -f "$FOREIGN_PATTERN"); do
+      [[ $pid == "$BASHPID" ]] && continue
+      # the lab's own containers (started with a clean environment) are not users
+      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] && continue
+      if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KBZ_BENCH_RUN=$STAMP"; then
+        args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160) || continue
+        [[ -n $args ]] && printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "$args"
+      fi
+    done
+  done >>"$RUN_DIR/foreign.log" 2>/dev/null
+}
+
+# Foreign processes seen between two epoch seconds: "none" or a count and a sample.
+foreign_between() { # T0 T1
+  awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (!seen[$2]++) { n++; if (n <= 3) s = s (s ? "; " : "") substr($0, index($0, $3), 70) } }
+    END { if (n) printf "%d foreign process(es) using the lab: %s", n, s; else print "none" }' "$RUN_DIR/foreign.log" 2>/dev/null || echo none
+}
+
+# --------------------------------------------------------------------------------------
 # one tool on one lab size
 
-declare -A FIRST RERUN RERUN_ALL NOTE_FIRST NOTE_RERUN STATE_VERDICT REF_TOOL PROBLEMS FLOOR FLOOR_ALL
+declare -A FOREIGN LOAD FIRST RERUN RERUN_ALL NOTE_FIRST NOTE_RERUN STATE_VERDICT REF_TOOL PROBLEMS FLOOR FLOOR_ALL
 
 bench_tool() { # N TOOL
-  local n=$1 tool=$2 d reruns i samples=() notes=()
+  local n=$1 tool=$2 d reruns i samples=() notes=() all=()
   d=$RUN_DIR/n$n-$tool
   mkdir -p "$d"
+  local t_start=${EPOCHREALTIME%.*}
   log "== $n hosts, $tool: fresh lab"
   lab_up "$n" "$d/lab-up.log"
   settle_and_check
@@ -340,13 +424,15 @@ bench_tool() { # N TOOL
   write_inventories "$d"
   KBZ_CACHE=$d/kbz-cache # fresh for the first run, reused by the reruns
 
+  QUIET_LOG=""
+  wait_quiet
   "run_$tool" "$n" first "$d/first.log"
   FIRST[$n,$tool]=$RUN_SECS
   NOTE_FIRST[$n,$tool]=$RUN_NOTE
   log "$tool first run: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
   if ((RUN_RC != 0)); then
     PROBLEMS[$n,$tool]+="first run exited $RUN_RC (log $d/first.log); "
-    FIRST[$n,$tool]="${RUN_SECS}!"
+    FIRST[$n,$tool]="${RUN_SECS}!"  # shown as failed
     tail -20 "$d/first.log" | sed 's/^/    /' >&2
   fi
   manifest "$d"
@@ -356,31 +442,42 @@ bench_tool() { # N TOOL
   reruns=$RERUNS
   [[ $tool == ansible ]] && reruns=$ANSIBLE_RERUNS
   for ((i = 1; i <= reruns; i++)); do
+    wait_quiet
     "run_$tool" "$n" rerun "$d/rerun-$i.log"
     log "$tool rerun $i: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
-    samples+=("$RUN_SECS")
-    notes+=("$RUN_NOTE")
+    all+=("$RUN_SECS")
     if ((RUN_RC != 0)); then
       PROBLEMS[$n,$tool]+="rerun $i exited $RUN_RC (log $d/rerun-$i.log); "
       tail -20 "$d/rerun-$i.log" | sed 's/^/    /' >&2
     fi
-    if [[ $RUN_NOTE != changed=0* ]]; then
-      PROBLEMS[$n,$tool]+="rerun $i not a no-op: $RUN_NOTE; "
+    if ((RUN_RC == 0)) && [[ $RUN_NOTE == changed=0\ * ]]; then
+      samples+=("$RUN_SECS")
+      notes+=("$RUN_NOTE")
+    else
+      all[-1]+="*"
+      PROBLEMS[$n,$tool]+="rerun $i not a clean no-op (left out of the median): $RUN_NOTE; "
     fi
   done
-  RERUN[$n,$tool]=$(median "${samples[@]}")
-  RERUN_ALL[$n,$tool]=${samples[*]}
-  NOTE_RERUN[$n,$tool]=${notes[0]}
+  if ((${#samples[@]})); then RERUN[$n,$tool]=$(median "${samples[@]}"); else RERUN[$n,$tool]=-; fi
+  RERUN_ALL[$n,$tool]=${all[*]}
+  NOTE_RERUN[$n,$tool]=${notes[0]:-$RUN_NOTE}
 
   if [[ $tool == kbz ]]; then
     samples=()
     for ((i = 1; i <= RERUNS; i++)); do
+      wait_quiet
       run_floor "$d/floor-$i.log"
       log "floor probe $i: ${RUN_SECS}s rc=$RUN_RC"
       samples+=("$RUN_SECS")
     done
     FLOOR[$n]=$(median "${samples[@]}")
     FLOOR_ALL[$n]=${samples[*]}
+  fi
+  LOAD[$n,$tool]=${QUIET_LOG:-quiet}
+  FOREIGN[$n,$tool]=$(foreign_between "$t_start" "${EPOCHREALTIME%.*}")
+  if [[ ${FOREIGN[$n,$tool]} != none ]]; then
+    log "WARNING: ${FOREIGN[$n,$tool]}"
+    PROBLEMS[$n,$tool]+="${FOREIGN[$n,$tool]} (figures unreliable); "
   fi
   # kbz-play's masters should be gone with its process
   if pgrep -f "kbz-play-[0-9]" >/dev/null; then
@@ -392,7 +489,11 @@ bench_tool() { # N TOOL
 # report
 
 tool_label() { case $1 in kbz) echo kbz-play ;; pyinfra) echo "pyinfra $PYINFRA_VERSION" ;; ansible) echo "ansible-core $ANSIBLE_CORE_VERSION" ;; esac; }
-secs() { if [[ -z $1 || $1 == - ]]; then echo "-"; else echo "$1 s"; fi; }
+secs() {
+  if [[ -z $1 || $1 == - ]]; then echo "-"
+  elif [[ $1 == *! ]]; then echo "${1%!} s (failed)"
+  else echo "$1 s"; fi
+}
 
 report() {
   local n t k f r
@@ -400,12 +501,13 @@ report() {
   echo
   echo "Workload: playbooks/demo.rhai (30 ops per host); same fresh lab hosts for every tool;"
   echo "rerun = median of the no-op reruns (kbz-play, pyinfra: $RERUNS; Ansible: $ANSIBLE_RERUNS); floor = median of $RERUNS."
-  echo "kbz-play: $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?'), binary built $(date -r "$KBZ" '+%Y-%m-%d %H:%M')."
+  echo "kbz-play binary: $KBZ (built $(date -r "$KBZ" '+%Y-%m-%d %H:%M'))${KBZ_BENCH_KBZ_LABEL:+, $KBZ_BENCH_KBZ_LABEL}; repository at $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')."
   echo
   echo "| hosts | tool | first run | rerun | first vs kbz | rerun vs kbz |"
   echo "|---:|---|---:|---:|---:|---:|"
   for n in "$@"; do
     k=${FIRST[$n,kbz]:-}
+    k=${k%!}
     r=${RERUN[$n,kbz]:-}
     for t in $TOOLS; do
       f=${FIRST[$n,$t]:-}
@@ -426,13 +528,13 @@ report() {
       echo "- kbz-play first run vs pyinfra's: $(ratio "${FIRST[$n,kbz]%!}" "${FIRST[$n,pyinfra]%!}") (issue target: at most 0.33x)"
     fi
     for t in $TOOLS; do
-      echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], reruns: ${RERUN_ALL[$n,$t]:-} s; state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}"
+      echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], reruns: ${RERUN_ALL[$n,$t]:-} s$([[ ${RERUN_ALL[$n,$t]:-} == *\** ]] && echo " (* = not a clean no-op)"); state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}; machine before the runs: ${LOAD[$n,$t]:-?}"
       [[ -z ${PROBLEMS[$n,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[$n,$t]}"
     done
     [[ -z ${FLOOR_ALL[$n]:-} ]] || echo "- floor probes: ${FLOOR_ALL[$n]} s"
     echo
   done
-  echo "A time ending in ! is a run that exited nonzero. Logs: $RUN_DIR"
+  echo "Logs: $RUN_DIR"
 }
 
 # --------------------------------------------------------------------------------------
@@ -442,7 +544,11 @@ main() {
   ensure_venv
   [[ " $TOOLS " == *" kbz "* ]] && ensure_kbz
   log "tools: $TOOLS; host counts: $*; logs in $RUN_DIR"
-  trap 'log "taking the lab down"; lab_down' EXIT
+  export KBZ_BENCH_RUN=$STAMP
+  : >"$RUN_DIR/foreign.log"
+  watch_foreign &
+  WATCHER=$!
+  trap 'kill "$WATCHER" 2>/dev/null; log "taking the lab down"; lab_down' EXIT
   local n t
   for n in "$@"; do
     for t in $TOOLS; do bench_tool "$n" "$t"; done
@@ -451,4 +557,4 @@ main() {
   log "results written to $RESULTS"
 }
 
-main "$@"
+main "$@"; exit $? # on one line: bash reads a script as it runs it
