@@ -65,10 +65,15 @@ fn lab() -> Option<Lab> {
 impl Lab {
     /// Runs kbz-play against the lab with JSON output and this test's cache.
     fn kbz(&self, playbook: &str, extra: &[&str]) -> Output {
+        self.kbz_via(&self.ssh_config, playbook, extra)
+    }
+
+    /// [`Lab::kbz`] through another ssh config (e.g. another known_hosts).
+    fn kbz_via(&self, ssh_config: &std::path::Path, playbook: &str, extra: &[&str]) -> Output {
         let mut cmd = bin();
         cmd.arg(playbook)
             .args(["-i", self.inventory.to_str().unwrap()])
-            .args(["--ssh-config", self.ssh_config.to_str().unwrap()])
+            .args(["--ssh-config", ssh_config.to_str().unwrap()])
             .args([
                 "--output",
                 "json",
@@ -425,14 +430,9 @@ fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones(
     std::fs::write(&ssh_config, config + "\n").unwrap();
     let name = lab.hosts[0].0.clone();
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "--limit",
-            name.as_str(),
-            "--ssh-config",
-            ssh_config.to_str().unwrap(),
-        ];
+        let mut args = vec!["--limit", name.as_str()];
         args.extend_from_slice(extra);
-        lab.kbz(&demo(), &args)
+        lab.kbz_via(&ssh_config, &demo(), &args)
     };
     let strict = run(&["--strict-host-keys"]);
     assert_eq!(strict.status.code(), Some(4), "{}", text(&strict));

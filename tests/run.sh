@@ -56,4 +56,4 @@ else
 fi
 
 echo "== tests"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
