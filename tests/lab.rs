@@ -8,108 +8,18 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::process::Command;
 
-use common::{bin, recap, repo, text, total};
+use common::lab::{lab, Lab, LAB_LOCK};
+use common::{recap, repo, text, total};
 
-static LAB_LOCK: Mutex<()> = Mutex::new(());
-
-struct Lab {
-    ssh_config: PathBuf,
-    inventory: PathBuf,
-    script: PathBuf,
-    /// (name, address) in inventory order.
-    hosts: Vec<(String, String)>,
-    cache: tempfile::TempDir,
+/// The demo's own checks on a lab host.
+trait DemoHost {
+    fn fingerprint(&self, host: usize) -> String;
+    fn reset_demo(&self);
 }
 
-fn lab() -> Option<Lab> {
-    // Only a lab named explicitly (`eval "$(bash tests/lab/lab.sh env)"`, as
-    // tests/run.sh does): these tests reset and stop hosts, so they must never
-    // wander into a lab someone else is using.
-    let Some(dir) = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from) else {
-        assert!(
-            std::env::var("KBZ_LAB_REQUIRED").is_err(),
-            "KBZ_LAB_REQUIRED is set but KBZ_LAB_DIR is not (eval \"$(bash tests/lab/lab.sh env)\")"
-        );
-        eprintln!("skipped: KBZ_LAB_DIR is not set (bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\")");
-        return None;
-    };
-    let inventory = dir.join("inventory.tsv");
-    let ssh_config = dir.join("ssh_config");
-    assert!(
-        inventory.is_file() && ssh_config.is_file(),
-        "KBZ_LAB_DIR={} holds no lab (bash tests/lab/lab.sh up 4)",
-        dir.display()
-    );
-    let hosts = std::fs::read_to_string(&inventory)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].to_string())
-        })
-        .collect();
-    Some(Lab {
-        ssh_config,
-        inventory,
-        script: repo().join("tests/lab/lab.sh"),
-        hosts,
-        cache: tempfile::tempdir().unwrap(),
-    })
-}
-
-impl Lab {
-    /// Runs kbz-play against the lab with JSON output and this test's cache.
-    fn kbz(&self, playbook: &str, extra: &[&str]) -> Output {
-        self.kbz_via(&self.ssh_config, playbook, extra)
-    }
-
-    /// [`Lab::kbz`] through another ssh config (e.g. another known_hosts).
-    fn kbz_via(&self, ssh_config: &std::path::Path, playbook: &str, extra: &[&str]) -> Output {
-        let mut cmd = bin();
-        cmd.arg(playbook)
-            .args(["-i", self.inventory.to_str().unwrap()])
-            .args(["--ssh-config", ssh_config.to_str().unwrap()])
-            .args([
-                "--output",
-                "json",
-                "--cache-dir",
-                self.cache.path().to_str().unwrap(),
-            ])
-            .args(extra);
-        cmd.output().expect("kbz-play runs")
-    }
-
-    /// Runs a shell command on a lab host as root, over plain ssh.
-    fn ssh(&self, host: usize, script: &str) -> String {
-        let out = Command::new("ssh")
-            .args([
-                "-F",
-                self.ssh_config.to_str().unwrap(),
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("root@{}", self.hosts[host].1))
-            .arg(script)
-            .output()
-            .expect("ssh runs");
-        assert!(out.status.success(), "ssh {script}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn lab_sh(&self, args: &[&str]) {
-        let out = Command::new("bash")
-            .arg(&self.script)
-            .args(args)
-            .output()
-            .expect("lab.sh runs");
-        assert!(out.status.success(), "lab.sh {args:?}: {}", text(&out));
-    }
-
+impl DemoHost for Lab {
     /// Everything the demo manages on a host, with content hashes, modes,
     /// owners and mtimes: equal fingerprints mean not one byte changed.
     fn fingerprint(&self, host: usize) -> String {

@@ -36,7 +36,17 @@ BASE_PACKAGES=(
   openssh-server systemd systemd-sysv dbus iproute2 python3 sudo
   ufw xfsprogs procps iputils-ping netcat-openbsd curl ca-certificates less
   apt-utils kmod iptables
+  # What a fresh KeyBuzz server has or base_os installs (lab hosts cannot
+  # download): Docker, and the rest of base_os's package list.
+  docker.io chrony jq systemd-resolved e2fsprogs
 )
+# Each host gets one empty block device, /dev/vdb (a sparse file on a loop device),
+# for xfs_volume; its size in MiB.
+DISK_MIB=${KBZ_LAB_DISK_MIB:-1024}
+# Kernel parameters that are not per network namespace: roles set them from inside
+# a host (base_os's sysctl file), which sets them for the whole machine. `up`
+# records the machine's values once, `down` puts them back.
+GLOBAL_SYSCTLS=(vm.swappiness vm.overcommit_memory vm.max_map_count fs.file-max)
 # Extra Debian packages for the base (space or comma separated); changes the cache key.
 if [[ -n ${KBZ_LAB_EXTRA_PACKAGES:-} ]]; then
   read -r -a _extra <<<"${KBZ_LAB_EXTRA_PACKAGES//,/ }"
@@ -245,6 +255,8 @@ printf 'kbz ALL=(ALL:ALL) NOPASSWD: ALL\n' > /etc/sudoers.d/kbz
 chmod 0440 /etc/sudoers.d/kbz
 
 echo 'LANG=C.UTF-8' > /etc/default/locale
+# systemd-resolved made /etc/resolv.conf a link to its stub; the lab has no DNS.
+rm -f /etc/resolv.conf
 printf '# kbz lab: no DNS; lab names are in /etc/hosts\n' > /etc/resolv.conf
 printf 'lab\n' > /etc/hostname
 
@@ -475,7 +487,21 @@ start_nspawn() { # NAME
     host_cgroup_remove "$name" # leftovers of an earlier boot
     host_cgroup_enter "$name"
     export SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes
+    # Docker inside the host needs the unified cgroup hierarchy and these
+    # syscalls (LAB-NOTES).
+    export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+    local disk=()
+    # The disk is /dev/vdb, and also keeps its kernel name: there is no udev in
+    # the host, so `mount UUID=...` finds a filesystem by scanning
+    # /proc/partitions, which names the loop device.
+    if [[ -s $d/loop ]]; then
+      local loop
+      loop=$(cat "$d/loop")
+      disk=(--bind="$loop":/dev/vdb --bind="$loop")
+    fi
     exec setsid systemd-nspawn \
+      --system-call-filter='add_key keyctl request_key bpf perf_event_open' \
+      "${disk[@]}" \
       --boot \
       --directory="$d/root" \
       --machine="$name" \
@@ -576,6 +602,42 @@ prep_host_root() { # NAME IP
     awk -v h="$ip,$name" '{ print h " " $1 " " $2 }' "$k"
   done >"$d/known_hosts"
   echo "$ip" >"$d/ip"
+  attach_disk "$name"
+}
+
+# /dev/vdb of a host: a sparse file on a loop device, bound into the container.
+attach_disk() { # NAME
+  local d img dev
+  d=$(host_dir "$1")
+  img=$d/vdb.img
+  truncate -s "${DISK_MIB}M" "$img"
+  dev=$(losetup -f --show "$img") || die "no free loop device for $1's /dev/vdb"
+  echo "$dev" >"$d/loop"
+}
+
+# Detaches the loop devices of every host disk under the state dir.
+detach_disks() {
+  local dev file
+  while read -r dev file; do
+    [[ $file == "$(realpath -m "$HOSTS_DIR")"/*/vdb.img* ]] || continue
+    losetup -d "$dev" 2>/dev/null || warn "could not detach $dev ($file)"
+  done < <(losetup -n -l -O NAME,BACK-FILE 2>/dev/null)
+}
+
+# Records the machine's global kernel parameters (once per lab) ...
+save_global_sysctls() {
+  local f=$LAB_DIR/machine-sysctl k
+  [[ -f $f ]] && return 0
+  for k in "${GLOBAL_SYSCTLS[@]}"; do echo "$k=$(sysctl -n "$k")"; done >"$f.tmp"
+  mv "$f.tmp" "$f"
+}
+
+# ... and puts them back when the lab goes down.
+restore_global_sysctls() {
+  local f=$LAB_DIR/machine-sysctl kv
+  [[ -f $f ]] || return 0
+  while read -r kv; do sysctl -qw "$kv" || warn "could not restore $kv"; done <"$f"
+  rm -f "$f"
 }
 
 # ---------------------------------------------------------------------------------
@@ -748,6 +810,8 @@ cmd_down() {
     grep -E "^${VETH_PREFIX}lab[0-9]{2}$" || true)
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
   host_cgroup_remove_all
+  detach_disks
+  restore_global_sysctls
   # nspawn leaves empty propagation dirs behind when /run is not a tmpfs.
   rmdir /run/systemd/nspawn/propagate/lab[0-9][0-9] 2>/dev/null || true
   # Per-run state (the lab key stays; the base cache stays).
@@ -772,6 +836,7 @@ cmd_up() {
   phase "tear down previous lab"
   cmd_down quiet
   phase_done
+  save_global_sysctls
   phase "base image"
   ensure_base
   phase_done "$BASE"
@@ -970,4 +1035,5 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (tests/lab/image.sh), only the functions are wanted.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

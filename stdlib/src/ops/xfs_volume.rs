@@ -217,11 +217,15 @@ impl XfsVolumeOp {
                 "mounted",
                 format!("findmnt -n -r -o SOURCE,FSTYPE,OPTIONS --mountpoint {m}"),
             ),
-            // Whether that is the device: findmnt resolves symlinks,
-            // /dev/mapper names and the like.
+            // Whether that is the device, by device number: the same disk
+            // has many names (/dev/disk/by-id links, /dev/mapper, a node
+            // bound under another name in a container).
             (
                 "ours",
-                format!("findmnt -n -r -o TARGET --source {d} --mountpoint {m}"),
+                format!(
+                    "set -- $(stat -L -c '%t %T' -- {d}) && \
+                     [ \"$(findmnt -n -r -o MAJ:MIN --mountpoint {m})\" = \"$(printf '%d:%d' 0x$1 0x$2)\" ]"
+                ),
             ),
             ("dir", format!("stat -c '%u %g %a %U %G %F' -- {m}")),
         ])

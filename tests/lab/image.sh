@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Container images for the lab, built from Debian packages.
+#
+# Lab hosts cannot pull from a registry, so the lab makes its own small images:
+# a debootstrap minbase tree holding the Debian packages a service needs, packed
+# as a tarball (cached, keyed by its package list) and `docker import`ed into the
+# Docker of each lab host. The lab inventory then names these images instead of
+# the production ones in playbooks/versions.yaml; the roles are unchanged.
+#
+# Usage:
+#   image.sh build NAME:TAG PKG...        tarball path on stdout (cached)
+#   image.sh load NAME:TAG PKG... -- HOST...   build if needed, import where missing
+# HOST is a lab host name or address; ssh uses the lab's ssh config.
+set -euo pipefail
+
+# lab.sh's functions (log, die, detect_mirror, safe_rmtree, ...) and paths.
+# shellcheck source=tests/lab/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+IMAGES_DIR=$CACHE_DIR/images
+
+image_customize_script() {
+  cat <<'EOF'
+set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+# A container image: no init, no services started at build, nothing to log in to.
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb \
+  /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/lintian/* \
+  /usr/share/locale/* /var/log/* /tmp/* 2>/dev/null || true
+: > /etc/machine-id
+printf '# lab image: the host network supplies names\n' > /etc/resolv.conf
+EOF
+}
+
+image_key() { # PKG...
+  {
+    echo "suite=$SUITE variant=minbase packages=$*"
+    image_customize_script
+  } | sha256sum | cut -c1-16
+}
+
+# Builds (or finds) the tarball for NAME:TAG with PKG..., prints its path.
+build_image() { # NAME:TAG PKG...
+  local ref=$1
+  shift
+  [[ $ref == *:* && $ref != *:latest ]] || die "image '$ref' needs a pinned tag"
+  mkdir -p "$IMAGES_DIR"
+  local key tar
+  key=$(image_key "$@")
+  tar=$IMAGES_DIR/$(tr '/:' '__' <<<"$ref")-$key.tar
+  exec {img_fd}>"$IMAGES_DIR/.lock"
+  flock -w 1800 "$img_fd" || die "timed out waiting for $IMAGES_DIR/.lock"
+  if [[ ! -s $tar ]]; then
+    local mirror tmp blog
+    mirror=$(detect_mirror)
+    tmp=$(mktemp -d "$IMAGES_DIR/.tmp-image.XXXXXX")
+    blog=$IMAGES_DIR/build-$key.log
+    log "building image $ref from Debian packages: $* (log: $blog)"
+    if ! debootstrap --variant=minbase --include="$(
+      IFS=,
+      echo "$*"
+    )" "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1; then
+      tail -n 30 "$blog" >&2
+      safe_rmtree "$tmp"
+      die "debootstrap failed for $ref (full log: $blog)"
+    fi
+    image_customize_script >"$tmp/kbz-image-customize.sh"
+    chroot "$tmp" /bin/sh /kbz-image-customize.sh >>"$blog" 2>&1 || {
+      safe_rmtree "$tmp"
+      die "customizing $ref failed (log: $blog)"
+    }
+    rm -f "$tmp/kbz-image-customize.sh"
+    tar --numeric-owner -C "$tmp" -cf "$tar.tmp" .
+    mv "$tar.tmp" "$tar"
+    safe_rmtree "$tmp"
+    log "image $ref: $tar ($(du -h "$tar" | cut -f1))"
+  fi
+  flock -u "$img_fd"
+  echo "$tar"
+}
+
+# Imports NAME:TAG into the Docker of each host that does not have it yet.
+load_image() { # NAME:TAG TAR HOST...
+  local ref=$1 tar=$2 h
+  shift 2
+  local -A jobs=()
+  for h in "$@"; do
+    (
+      if ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" docker image inspect "$ref" >/dev/null 2>&1; then
+        exit 0
+      fi
+      ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" docker import - "$ref" <"$tar" >/dev/null
+    ) &
+    jobs[$h]=$!
+  done
+  local bad=()
+  for h in "$@"; do wait "${jobs[$h]}" || bad+=("$h"); done
+  ((${#bad[@]} == 0)) || die "importing $ref failed on: ${bad[*]}"
+  log "image $ref present on: $*"
+}
+
+image_main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+  build)
+    (($# >= 2)) || die "usage: image.sh build NAME:TAG PKG..."
+    require_root
+    build_image "$@"
+    ;;
+  load)
+    local ref=${1:-} pkgs=() hosts=()
+    (($# >= 1)) && shift
+    while (($#)) && [[ $1 != -- ]]; do pkgs+=("$1"); shift; done
+    (($#)) && shift
+    hosts=("$@")
+    [[ -n $ref && ${#pkgs[@]} -gt 0 && ${#hosts[@]} -gt 0 ]] ||
+      die "usage: image.sh load NAME:TAG PKG... -- HOST..."
+    require_root
+    local tar
+    tar=$(build_image "$ref" "${pkgs[@]}")
+    load_image "$ref" "$tar" "${hosts[@]}"
+    ;;
+  *)
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+  esac
+}
+
+image_main "$@"

@@ -1,0 +1,267 @@
+//! The KeyBuzz base layer on real hosts: `tests/lab/playbooks/base.rhai`
+//! applies the `base_os` and `xfs_volume` roles and service containers to lab
+//! hosts, then these tests look at what the hosts really have (ufw rules
+//! enforced between hosts, an XFS volume mounted by UUID, containers with their
+//! spec) and rerun it for 0 changed. Also the two refusals an operator relies
+//! on: a device holding data is never formatted, and a firewall rule set that
+//! would lock out the control connection is never applied.
+//!
+//! Needs a lab (`tests/lab/lab.sh up 4`, as `tests/run.sh` does); skipped
+//! without one unless `KBZ_LAB_REQUIRED` is set.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::lab::{lab, Lab, LAB_LOCK};
+use common::{recap, repo, text, total};
+
+/// The lab image the containers run: Debian's Redis, built and imported by
+/// tests/lab/image.sh (cached after the first build).
+const IMAGE: &str = "kbz-lab/redis:7.0.15";
+const IMAGE_PACKAGES: &[&str] = &["redis-server", "redis-sentinel", "redis-tools"];
+
+/// Imports the lab image into the given hosts' Docker.
+fn load_image(lab: &Lab, hosts: &[usize]) {
+    let mut args = vec!["load", IMAGE];
+    args.extend_from_slice(IMAGE_PACKAGES);
+    args.push("--");
+    for &h in hosts {
+        args.push(&lab.hosts[h].1);
+    }
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("tests/lab/image.sh"))
+        .args(&args)
+        .output()
+        .expect("image.sh runs");
+    assert!(out.status.success(), "image.sh {args:?}: {}", text(&out));
+}
+
+/// An Ansible-style YAML inventory of lab hosts: (index, groups, vars as YAML
+/// lines indented for a host entry).
+fn inventory(lab: &Lab, dir: &Path, hosts: &[(usize, &[&str], &str)]) -> PathBuf {
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    let mut yaml = String::from("all:\n  hosts:\n");
+    for (i, host_groups, vars) in hosts {
+        let (name, ip) = &lab.hosts[*i];
+        yaml += &format!("    {name}:\n      ansible_host: {ip}\n      ansible_user: root\n");
+        yaml += &format!("      image: \"{IMAGE}\"\n{vars}");
+        for g in *host_groups {
+            groups.entry(g).or_default().push(*i);
+        }
+    }
+    yaml += "  children:\n";
+    for (g, members) in groups {
+        yaml += &format!("    {g}:\n      hosts:\n");
+        for i in members {
+            yaml += &format!("        {}: {{}}\n", lab.hosts[i].0);
+        }
+    }
+    let path = dir.join("inventory.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// Puts a lab host back the way `lab.sh up` left it, as far as these tests
+/// touch it: no firewall, no containers, no KeyBuzz files, /dev/vdb blank.
+fn reset(lab: &Lab, host: usize) {
+    lab.ssh(
+        host,
+        "ufw --force reset >/dev/null; ufw disable >/dev/null; \
+         docker rm -f $(docker ps -aq) >/dev/null 2>&1; \
+         umount /opt/keybuzz/data 2>/dev/null; sed -i '\\# /opt/keybuzz/data #d' /etc/fstab; \
+         rm -rf /opt/keybuzz /etc/ssh/sshd_config.d/10-keybuzz.conf /etc/systemd/resolved.conf.d \
+           /etc/sysctl.d/60-keybuzz.conf /etc/systemd/journald.conf.d/60-keybuzz.conf \
+           /etc/cloud /etc/docker/daemon.json; \
+         wipefs -aq /dev/vdb; dd if=/dev/zero of=/dev/vdb bs=1M count=2 status=none; true",
+    );
+}
+
+const XFS: &str = "      xfs_volumes:\n        - { device: /dev/vdb, mount: /opt/keybuzz/data, owner: \"999\", group: \"999\", mode: \"0700\" }\n";
+
+#[test]
+fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    for h in [0, 1] {
+        reset(&lab, h);
+    }
+    load_image(&lab, &[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(
+        &lab,
+        dir.path(),
+        &[(0, &["redis", "web"], XFS), (1, &["postgres"], "")],
+    );
+    let playbook = repo().join("tests/lab/playbooks/base.rhai");
+    let playbook = playbook.to_str().unwrap();
+    let first = lab.kbz_inv(&inv, playbook, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(total(&first, "changed") > 10, "{}", text(&first));
+
+    let (web, _) = &lab.hosts[0];
+    let (db_ip, web_ip) = (&lab.hosts[1].1, &lab.hosts[0].1);
+    let state = lab.ssh(
+        0,
+        "ufw status verbose; findmnt -no SOURCE,FSTYPE,OPTIONS /opt/keybuzz/data; grep ' /opt/keybuzz/data ' /etc/fstab; \
+         stat -c 'root %u:%g %a' /opt/keybuzz/data; \
+         docker inspect -f '{{.Name}} {{.State.Running}} {{.HostConfig.NetworkMode}} {{.HostConfig.RestartPolicy.Name}} {{.Config.Hostname}} {{index .Config.Labels \"com.keybuzz.module\"}} {{index .Config.Labels \"kbz-play.spec\"}}' lab-redis-8080 lab-redis-8081; \
+         sshd -t && echo sshd-ok; cat /etc/ssh/sshd_config.d/10-keybuzz.conf; sysctl -n vm.swappiness; swapon --noheadings | wc -l; \
+         systemctl is-active docker; cat /etc/systemd/resolved.conf.d/10-keybuzz-dns.conf",
+    );
+    for expected in [
+        "Status: active",
+        "Default: deny (incoming), allow (outgoing)",
+        "22/tcp                     ALLOW IN    Anywhere",
+        "6379/tcp                   ALLOW IN    198.18.0.0/16",
+        "26379/tcp                  ALLOW IN    198.18.0.0/16",
+        "8080/tcp                   ALLOW IN    198.18.0.0/16",
+        "xfs",
+        "noatime",
+        "root 999:999 700",
+        "/lab-redis-8080 true host unless-stopped",
+        "/lab-redis-8081 true host unless-stopped",
+        "PasswordAuthentication no",
+        "sshd-ok",
+        "DNS=1.1.1.1 8.8.8.8",
+    ] {
+        assert!(
+            state.contains(expected),
+            "missing {expected:?} in:\n{state}"
+        );
+    }
+    assert!(
+        state.contains(&format!("{web} lab ")),
+        "hostname and label: {state}"
+    );
+    assert!(
+        state.contains("\n1\n0\nactive\n"),
+        "swappiness 1, no swap, docker active: {state}"
+    );
+    let fstab = state
+        .lines()
+        .find(|l| l.contains(" /opt/keybuzz/data "))
+        .unwrap();
+    assert!(
+        fstab.starts_with("UUID=") && fstab.contains(" xfs noatime "),
+        "mounted by UUID: {fstab}"
+    );
+    assert!(
+        !state.contains("6379/tcp                   ALLOW IN    Anywhere")
+            && !state.contains("5432/tcp"),
+        "only the redis host's and SSH's ports: {state}"
+    );
+
+    // ufw really filters: from the other host the open port answers, the
+    // closed one does not, though the server behind it runs (it answers locally).
+    let probe = format!(
+        "printf 'PING\\r\\n' | nc -w 3 {web_ip} 8080; echo; \
+         if nc -z -w 3 {web_ip} 8081; then echo 8081-open; else echo 8081-closed; fi"
+    );
+    let from_db = lab.ssh(1, &probe);
+    assert!(
+        from_db.contains("+PONG") && from_db.contains("8081-closed"),
+        "from {db_ip}: {from_db}"
+    );
+    let local = lab.ssh(0, "printf 'PING\\r\\n' | nc -w 3 127.0.0.1 8081");
+    assert!(local.contains("+PONG"), "8081 runs: {local}");
+    // On the db host, the postgres ports are open and redis's are not.
+    let db_rules = lab.ssh(1, "ufw status");
+    assert!(
+        db_rules.contains("5432/tcp")
+            && db_rules.contains("8008/tcp")
+            && !db_rules.contains("6379"),
+        "{db_rules}"
+    );
+
+    let again = lab.kbz_inv(&inv, playbook, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
+    for (host, stats) in recap(&again) {
+        assert_eq!(
+            stats["round_trips"].as_u64(),
+            Some(1),
+            "{host}: a no-op rerun is one round trip: {}",
+            text(&again)
+        );
+    }
+
+    // A changed spec recreates the container; the data volume stays.
+    lab.ssh(
+        0,
+        "printf 'SET k v\\r\\nSAVE\\r\\n' | nc -w 3 127.0.0.1 8080 >/dev/null; ls /opt/keybuzz/data",
+    );
+    let id_before = lab.ssh(0, "docker inspect -f '{{.Id}}' lab-redis-8080");
+    lab.ssh(0, "docker rm -f lab-redis-8080 >/dev/null");
+    let restored = lab.kbz_inv(&inv, playbook, &[]);
+    assert_eq!(restored.status.code(), Some(0), "{}", text(&restored));
+    assert_eq!(total(&restored, "changed"), 1, "{}", text(&restored));
+    let after = lab.ssh(
+        0,
+        "docker inspect -f '{{.Id}}' lab-redis-8080; sleep 1; printf 'GET k\\r\\n' | nc -w 3 127.0.0.1 8080",
+    );
+    assert!(
+        !after.contains(id_before.trim()) && after.contains("v"),
+        "recreated, data kept: {after}"
+    );
+    for h in [0, 1] {
+        reset(&lab, h);
+    }
+}
+
+#[test]
+fn a_device_holding_data_is_never_formatted() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    reset(&lab, 2);
+    lab.ssh(
+        2,
+        "mkfs.ext4 -q -F /dev/vdb && mkdir -p /mnt/old && mount /dev/vdb /mnt/old && \
+         echo precious > /mnt/old/data && umount /mnt/old",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(&lab, dir.path(), &[(2, &[], XFS)]);
+    let p = common::project(&[(
+        "volumes.rhai",
+        "import \"xfs_volume\" as xfs;\nplay(\"Volumes\", \"all\", |host| xfs::apply(host, #{}));\n",
+    )]);
+    std::os::unix::fs::symlink(repo().join("roles"), p.path().join("roles")).unwrap();
+    let run = lab.kbz_inv(&inv, p.path().join("volumes.rhai").to_str().unwrap(), &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let out = text(&run);
+    assert!(out.contains("ext4") && out.contains("force"), "{out}");
+    let state = lab.ssh(
+        2,
+        "blkid -o value -s TYPE /dev/vdb; mount /dev/vdb /mnt/old && cat /mnt/old/data; umount /mnt/old",
+    );
+    assert_eq!(state, "ext4\nprecious\n");
+    reset(&lab, 2);
+}
+
+#[test]
+fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    reset(&lab, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(&lab, dir.path(), &[(3, &[], "")]);
+    let p = common::project(&[(
+        "fw.rhai",
+        r#"play("Firewall", "all", |host| {
+    ufw(#{ default_incoming: "deny", enabled: true,
+           rules: [#{ rule: "allow", port: 80, proto: "tcp", comment: "web only" }] });
+});
+"#,
+    )]);
+    let run = lab.kbz_inv(&inv, p.path().join("fw.rhai").to_str().unwrap(), &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(
+        text(&run).contains("22"),
+        "the refusal names the SSH port: {}",
+        text(&run)
+    );
+    // Nothing was applied, and SSH still works.
+    let status = lab.ssh(3, "ufw status");
+    assert!(status.contains("Status: inactive"), "{status}");
+    reset(&lab, 3);
+}
