@@ -360,13 +360,3 @@ impl Operation for UfwOp {
 pub(crate) fn register(engine: &mut rhai::Engine) {
     crate::register::by_map::<Args>(engine);
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-}
