@@ -69,28 +69,50 @@ pub fn register(engine: &mut rhai::Engine) {
     facts::register(engine);
 }
 
+/// Something done with each operation's argument type in turn.
+///
+/// [`each_op`] is the one list of argument types, so what is built on it
+/// ([`docs`], and the test that `PARAMS` match the serde structs) covers a
+/// new operation as soon as it is listed there.
+trait OpVisitor {
+    /// Called once per operation, with its argument type.
+    fn visit<A: OpArgs>(&mut self);
+}
+
+/// Calls `v` with every operation's argument type, in the order of
+/// [`register()`].
+fn each_op(v: &mut impl OpVisitor) {
+    v.visit::<file::Args>();
+    v.visit::<copy::Args>();
+    v.visit::<template::Args>();
+    v.visit::<line::Args>();
+    v.visit::<command::Args<command::Argv>>();
+    v.visit::<command::Args<command::Sh>>();
+    v.visit::<package::Args>();
+    v.visit::<service::Args>();
+    v.visit::<sysctl::Args>();
+    v.visit::<user::Args>();
+    v.visit::<group::Args>();
+    v.visit::<wait_for::Args>();
+    v.visit::<ufw::Args>();
+    v.visit::<swap::Args>();
+    v.visit::<xfs_volume::Args>();
+    v.visit::<docker_container::Args>();
+    v.visit::<docker_image::Args>();
+    v.visit::<facts::Args>();
+}
+
 /// The documentation of every operation, in the order of [`register`].
 pub fn docs() -> Vec<OpDoc> {
-    vec![
-        OpDoc::of::<file::Args>(),
-        OpDoc::of::<copy::Args>(),
-        OpDoc::of::<template::Args>(),
-        OpDoc::of::<line::Args>(),
-        OpDoc::of::<command::Args<command::Argv>>(),
-        OpDoc::of::<command::Args<command::Sh>>(),
-        OpDoc::of::<package::Args>(),
-        OpDoc::of::<service::Args>(),
-        OpDoc::of::<sysctl::Args>(),
-        OpDoc::of::<user::Args>(),
-        OpDoc::of::<group::Args>(),
-        OpDoc::of::<wait_for::Args>(),
-        OpDoc::of::<ufw::Args>(),
-        OpDoc::of::<swap::Args>(),
-        OpDoc::of::<xfs_volume::Args>(),
-        OpDoc::of::<docker_container::Args>(),
-        OpDoc::of::<docker_image::Args>(),
-        OpDoc::of::<facts::Args>(),
-    ]
+    struct Docs(Vec<OpDoc>);
+    impl OpVisitor for Docs {
+        fn visit<A: OpArgs>(&mut self) {
+            self.0.push(OpDoc::of::<A>());
+        }
+    }
+    let mut docs = Docs(Vec::new());
+    each_op(&mut docs);
+    docs.0
 }
 
 /// Builds operation `op` from JSON arguments, as a Rhai map call would,
@@ -132,4 +154,27 @@ fn unreserve(engine: &mut rhai::Engine, words: &'static [&'static str]) {
         Token::Reserved(s) if words.contains(&s.as_str()) => Token::Identifier(s),
         other => other,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation's `PARAMS` names exactly the fields its serde struct
+    /// accepts: one test over [`each_op`] rather than one per op module, so
+    /// a new op is checked without anyone writing the test.
+    #[test]
+    fn params_match_struct() {
+        struct Check(Vec<&'static str>);
+        impl OpVisitor for Check {
+            fn visit<A: OpArgs>(&mut self) {
+                kbz_engine::op::assert_params_match_struct::<A>();
+                self.0.push(A::OP);
+            }
+        }
+        let mut checked = Check(Vec::new());
+        each_op(&mut checked);
+        let documented: Vec<&str> = docs().iter().map(|d| d.name).collect();
+        assert_eq!(checked.0, documented);
+    }
 }

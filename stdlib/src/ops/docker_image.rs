@@ -111,11 +111,3 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
     crate::register::by_map::<Args>(engine);
     crate::register::by_string::<Args>(engine, "name");
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<super::Args>();
-    }
-}

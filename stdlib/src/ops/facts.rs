@@ -35,11 +35,6 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<super::Args>();
-    }
-
-    #[test]
     fn facts_convert_to_a_map() {
         let f = kbz_engine::probe::Facts {
             hostname: "web1".into(),

@@ -293,11 +293,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn kinds_read_well() {
         let cur = PathState {
             kind: PathKind::Link,

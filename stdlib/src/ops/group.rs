@@ -140,11 +140,3 @@ impl Operation for GroupOp {
 pub(crate) fn register(engine: &mut rhai::Engine) {
     crate::register::by_map::<Args>(engine);
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<super::Args>();
-    }
-}

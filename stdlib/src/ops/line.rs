@@ -363,11 +363,6 @@ mod tests {
     }
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn appends_once() {
         let s = spec(Some("b"), None, LineState::Present, Anchor::Eof);
         let (text, summary) = changed(s.edit("a\n"));

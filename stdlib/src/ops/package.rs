@@ -223,11 +223,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn names() {
         for ok in ["nginx", "g++", "libc6", "python3.11", "0ad"] {
             assert!(package_name(ok).is_ok(), "{ok}");

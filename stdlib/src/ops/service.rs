@@ -232,11 +232,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn unit_names() {
         assert_eq!(unit_name("ssh").unwrap(), "ssh.service");
         assert_eq!(unit_name("ssh.service").unwrap(), "ssh.service");

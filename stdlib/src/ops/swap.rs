@@ -118,11 +118,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn the_query_is_stable_and_sorted() {
         let out = std::process::Command::new("sh")
             .arg("-c")

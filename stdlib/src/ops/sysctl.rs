@@ -217,11 +217,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn values_compare_normalised() {
         assert_eq!(normalise(" 1024\t 65000 "), "1024 65000");
     }

@@ -108,11 +108,6 @@ mod tests {
     }
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn renders_at_build_then_plans_like_copy() {
         let mut vars = rhai::Map::new();
         vars.insert("port".into(), 8080_i64.into());

@@ -305,11 +305,3 @@ fn join_names(names: &[&String]) -> String {
 pub(crate) fn register(engine: &mut rhai::Engine) {
     crate::register::by_map::<Args>(engine);
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<super::Args>();
-    }
-}

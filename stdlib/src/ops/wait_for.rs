@@ -230,11 +230,6 @@ pub(crate) fn register(engine: &mut rhai::Engine) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
     fn run(script: &str) -> (i32, String) {
         let out = std::process::Command::new("sh")
             .arg("-c")

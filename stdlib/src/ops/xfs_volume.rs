@@ -566,11 +566,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_match_struct() {
-        kbz_engine::op::assert_params_match_struct::<Args>();
-    }
-
-    #[test]
     fn blkid_export_parses() {
         let s = Section {
             rc: 0,

@@ -18,14 +18,19 @@
 //! under several groups; its vars accumulate, later entries winning.
 //!
 //! `yaml_serde::Value` carries no positions, so schema errors are located by
-//! [`locate`], which walks the source text along the key path. It is
-//! best-effort (flow-style `{...}` mappings fall back to their parent's line).
+//! [`locate()`], which walks the source text along the key path (see
+//! [`mod@locate`]). It is best-effort (flow-style `{...}` mappings fall back
+//! to their parent's line).
 
 use super::PATTERN_METACHARS;
 use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars};
 use serde_json::Value as JValue;
 use std::path::Path;
 use yaml_serde::Value as YValue;
+
+mod locate;
+
+use locate::{first_content_line, locate};
 
 /// Parse YAML text, mapping syntax errors to a located [`InventoryError`].
 pub(crate) fn load_yaml(file: &Path, text: &str) -> Result<YValue, InventoryError> {
@@ -79,63 +84,6 @@ fn yaml_error(file: &Path, text: &str, e: &yaml_serde::Error) -> InventoryError 
         location: SourceLocation::maybe(file, pos),
         message,
     }
-}
-
-/// Best-effort 1-based (line, column) of the key at `path` in YAML `text`.
-///
-/// Walks block-style mappings: each path element is looked for among the
-/// keys indented exactly one level below the previous match. Returns the
-/// deepest element that was found (so a key inside a flow mapping points at
-/// the enclosing key), or `None` if even the first was not.
-pub(crate) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut found = None;
-    let mut start = 0;
-    let mut parent_indent: Option<usize> = None;
-    'keys: for key in path {
-        let mut level: Option<usize> = None;
-        for (i, line) in lines.iter().enumerate().skip(start) {
-            let content = line.trim_start();
-            if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
-                continue;
-            }
-            let indent = line.chars().count() - content.chars().count();
-            if parent_indent.is_some_and(|p| indent <= p) {
-                break 'keys; // left the parent's block
-            }
-            let level = *level.get_or_insert(indent);
-            if indent == level && key_matches(content, key) {
-                found = Some((i + 1, indent + 1));
-                parent_indent = Some(indent);
-                start = i + 1;
-                continue 'keys;
-            }
-        }
-        break;
-    }
-    found
-}
-
-fn key_matches(content: &str, key: &str) -> bool {
-    let rest = if let Some(r) = content.strip_prefix(key) {
-        r
-    } else if let Some(r) = content
-        .strip_prefix('"')
-        .and_then(|c| c.strip_prefix(key))
-        .and_then(|c| c.strip_prefix('"'))
-    {
-        r
-    } else if let Some(r) = content
-        .strip_prefix('\'')
-        .and_then(|c| c.strip_prefix(key))
-        .and_then(|c| c.strip_prefix('\''))
-    {
-        r
-    } else {
-        return false;
-    };
-    let rest = rest.trim_start_matches([' ', '\t']);
-    rest == ":" || rest.starts_with(": ") || rest.starts_with(":\t") || rest.starts_with(":#")
 }
 
 /// A conversion failure: the key path to the bad value and a message.
@@ -272,21 +220,6 @@ fn not_a_mapping(file: &Path, pos: Option<(usize, usize)>, got: &str) -> Invento
              got {got}"
         ),
     )
-}
-
-fn first_content_line(text: &str) -> Option<(usize, usize)> {
-    text.lines()
-        .enumerate()
-        .find(|(_, l)| {
-            let t = l.trim_start();
-            !t.is_empty() && !t.starts_with('#') && !t.starts_with("---")
-        })
-        .map(|(i, l)| {
-            (
-                i + 1,
-                l.chars().count() - l.trim_start().chars().count() + 1,
-            )
-        })
 }
 
 fn conv_error(
@@ -684,52 +617,6 @@ pub(crate) fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const DOC: &str = "\
-# comment
-all:
-  hosts:
-    children:          # a host named like a keyword
-  children:
-    web:
-      hosts:
-        \"w1\":
-        'w2': {a: 1}
-      vars:
-        port: 80
----
-";
-
-    #[test]
-    fn locate_follows_block_structure() {
-        assert_eq!(locate(DOC, &["all"]), Some((2, 1)));
-        // The host called `children` (deeper) is not mistaken for the key.
-        assert_eq!(locate(DOC, &["all", "children"]), Some((5, 3)));
-        assert_eq!(
-            locate(DOC, &["all", "children", "web", "hosts"]),
-            Some((7, 7))
-        );
-        assert_eq!(
-            locate(DOC, &["all", "children", "web", "hosts", "w1"]),
-            Some((8, 9))
-        );
-        assert_eq!(
-            locate(DOC, &["all", "children", "web", "hosts", "w2"]),
-            Some((9, 9))
-        );
-        // Inside a flow mapping: falls back to the enclosing key.
-        assert_eq!(
-            locate(DOC, &["all", "children", "web", "hosts", "w2", "a"]),
-            Some((9, 9))
-        );
-        assert_eq!(
-            locate(DOC, &["all", "children", "web", "vars", "port"]),
-            Some((11, 9))
-        );
-        // Missing key: deepest found ancestor; nothing found at all: None.
-        assert_eq!(locate(DOC, &["all", "vars"]), Some((2, 1)));
-        assert_eq!(locate(DOC, &["nope"]), None);
-    }
 
     #[test]
     fn host_ranges_expand_like_ansible() {

@@ -1,0 +1,55 @@
+//! Inventory loading, merging and pattern tests (end to end through files),
+//! one file per concern; the helpers they share are here.
+
+use super::*;
+use std::path::{Path, PathBuf};
+
+mod loading;
+mod patterns;
+mod tsv;
+mod vars_dirs;
+mod yaml;
+
+/// Writes `content` to `dir/rel`, creating parent directories.
+fn write(dir: &Path, rel: &str, content: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// Loads an inventory file `name` holding `content` from a fresh temporary
+/// directory, kept alive by the returned guard.
+fn load_str(name: &str, content: &str) -> (tempfile::TempDir, Result<Inventory, InventoryError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), name, content);
+    let inv = Inventory::load(&path);
+    (dir, inv)
+}
+
+/// [`load_str`] that must succeed.
+fn load_ok(name: &str, content: &str) -> (tempfile::TempDir, Inventory) {
+    let (dir, inv) = load_str(name, content);
+    (dir, inv.unwrap_or_else(|e| panic!("load failed: {e}")))
+}
+
+/// [`load_str`] that must fail; the error as the user sees it.
+fn load_err(name: &str, content: &str) -> String {
+    match load_str(name, content).1 {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Host names, in the order given.
+fn names(hosts: &[&Host]) -> Vec<String> {
+    hosts.iter().map(|h| h.name.clone()).collect()
+}
+
+/// Asserts that `msg` contains `needle`, showing both when not.
+fn assert_has(msg: &str, needle: &str) {
+    assert!(
+        msg.contains(needle),
+        "message {msg:?} should contain {needle:?}"
+    );
+}
