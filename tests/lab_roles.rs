@@ -11,70 +11,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::lab::{lab, Lab, LAB_LOCK};
+use common::lab::{lab, Lab, LAB_LOCK, REDIS_IMAGE};
 use common::{recap, repo, text, total};
 
-/// The lab image the containers run: Debian's Redis, built and imported by
-/// tests/lab/image.sh (cached after the first build).
-const IMAGE: &str = "kbz-lab/redis:7.0.15";
-const IMAGE_PACKAGES: &[&str] = &["redis-server", "redis-sentinel", "redis-tools"];
-
-/// Imports the lab image into the given hosts' Docker.
-fn load_image(lab: &Lab, hosts: &[usize]) {
-    let mut args = vec!["load", IMAGE];
-    args.extend_from_slice(IMAGE_PACKAGES);
-    args.push("--");
-    for &h in hosts {
-        args.push(&lab.hosts[h].1);
-    }
-    let out = std::process::Command::new("bash")
-        .arg(repo().join("tests/lab/image.sh"))
-        .args(&args)
-        .output()
-        .expect("image.sh runs");
-    assert!(out.status.success(), "image.sh {args:?}: {}", text(&out));
-}
-
-/// An Ansible-style YAML inventory of lab hosts: (index, groups, vars as YAML
-/// lines indented for a host entry).
-fn inventory(lab: &Lab, dir: &Path, hosts: &[(usize, &[&str], &str)]) -> PathBuf {
-    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
-    let mut yaml = String::from("all:\n  hosts:\n");
-    for (i, host_groups, vars) in hosts {
-        let (name, ip) = &lab.hosts[*i];
-        yaml += &format!("    {name}:\n      ansible_host: {ip}\n      ansible_user: root\n");
-        yaml += &format!("      image: \"{IMAGE}\"\n{vars}");
-        for g in *host_groups {
-            groups.entry(g).or_default().push(*i);
-        }
-    }
-    yaml += "  children:\n";
-    for (g, members) in groups {
-        yaml += &format!("    {g}:\n      hosts:\n");
-        for i in members {
-            yaml += &format!("        {}: {{}}\n", lab.hosts[i].0);
-        }
-    }
-    let path = dir.join("inventory.yml");
-    std::fs::write(&path, yaml).unwrap();
-    path
-}
-
-/// Puts a lab host back the way `lab.sh up` left it, as far as these tests
-/// touch it: no firewall, no containers, no KeyBuzz files, /dev/vdb blank.
-fn reset(lab: &Lab, host: usize) {
-    lab.ssh(
-        host,
-        "ufw --force reset >/dev/null; ufw disable >/dev/null; \
-         docker rm -f $(docker ps -aq) >/dev/null 2>&1; \
-         umount /opt/keybuzz/data 2>/dev/null; sed -i '\\# /opt/keybuzz/data #d' /etc/fstab; \
-         rm -rf /opt/keybuzz /etc/ssh/sshd_config.d/10-keybuzz.conf /etc/systemd/resolved.conf.d \
-           /etc/sysctl.d/60-keybuzz.conf /etc/systemd/journald.conf.d/60-keybuzz.conf \
-           /etc/cloud /etc/docker/daemon.json; \
-         wipefs -aq /dev/vdb; dd if=/dev/zero of=/dev/vdb bs=1M count=2 status=none; true",
-    );
+/// An inventory of lab hosts whose `image` var names the lab's Redis image.
+fn image_inventory(
+    lab: &Lab,
+    dir: &std::path::Path,
+    hosts: &[(usize, &[&str], &str)],
+) -> std::path::PathBuf {
+    lab.inventory(
+        dir,
+        hosts,
+        &format!("    image: \"{}\"\n", REDIS_IMAGE.name),
+    )
 }
 
 const XFS: &str = "      xfs_volumes:\n        - { device: /dev/vdb, mount: /opt/keybuzz/data, owner: \"999\", group: \"999\", mode: \"0700\" }\n";
@@ -84,11 +34,11 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(lab) = lab() else { return };
     for h in [0, 1] {
-        reset(&lab, h);
+        lab.reset_keybuzz(h);
     }
-    load_image(&lab, &[0]);
+    lab.load_image(&REDIS_IMAGE, &[0]);
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(
+    let inv = image_inventory(
         &lab,
         dir.path(),
         &[(0, &["redis", "web"], XFS), (1, &["postgres"], "")],
@@ -205,7 +155,7 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
         "recreated, data kept: {after}"
     );
     for h in [0, 1] {
-        reset(&lab, h);
+        lab.reset_keybuzz(h);
     }
 }
 
@@ -213,14 +163,14 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
 fn a_device_holding_data_is_never_formatted() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(lab) = lab() else { return };
-    reset(&lab, 2);
+    lab.reset_keybuzz(2);
     lab.ssh(
         2,
         "mkfs.ext4 -q -F /dev/vdb && mkdir -p /mnt/old && mount /dev/vdb /mnt/old && \
          echo precious > /mnt/old/data && umount /mnt/old",
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(&lab, dir.path(), &[(2, &[], XFS)]);
+    let inv = image_inventory(&lab, dir.path(), &[(2, &[], XFS)]);
     let p = common::project(&[(
         "volumes.rhai",
         "import \"xfs_volume\" as xfs;\nplay(\"Volumes\", \"all\", |host| xfs::apply(host, #{}));\n",
@@ -235,16 +185,16 @@ fn a_device_holding_data_is_never_formatted() {
         "blkid -o value -s TYPE /dev/vdb; mount /dev/vdb /mnt/old && cat /mnt/old/data; umount /mnt/old",
     );
     assert_eq!(state, "ext4\nprecious\n");
-    reset(&lab, 2);
+    lab.reset_keybuzz(2);
 }
 
 #[test]
 fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(lab) = lab() else { return };
-    reset(&lab, 3);
+    lab.reset_keybuzz(3);
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(&lab, dir.path(), &[(3, &[], "")]);
+    let inv = image_inventory(&lab, dir.path(), &[(3, &[], "")]);
     let p = common::project(&[(
         "fw.rhai",
         r#"play("Firewall", "all", |host| {
@@ -263,5 +213,5 @@ fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
     // Nothing was applied, and SSH still works.
     let status = lab.ssh(3, "ufw status");
     assert!(status.contains("Status: inactive"), "{status}");
-    reset(&lab, 3);
+    lab.reset_keybuzz(3);
 }

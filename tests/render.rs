@@ -254,9 +254,7 @@ fn no_fixture_secret_appears_in_the_review() {
     }
     assert!(leaks.is_empty(), "secrets in clear:\n{}", leaks.join("\n"));
     // And the secrets did reach the files, masked.
-    assert!(
-        read("redis-01", "opt/keybuzz/redis/conf/redis.conf.kbz").contains("requirepass ********")
-    );
+    assert!(read("redis-01", "opt/keybuzz/redis/conf/redis.conf").contains("requirepass ********"));
 }
 
 // ------------------------------------------------------------------ golden
@@ -283,9 +281,9 @@ const GOLDEN: &[(&str, &str)] = &[
     ("haproxy-02", "etc/pgbouncer/pgbouncer.ini"),
     ("haproxy-02", "etc/pgbouncer/userlist.txt"),
     // redis, sentinel
-    ("redis-01", "opt/keybuzz/redis/conf/redis.conf.kbz"),
-    ("redis-02", "opt/keybuzz/redis/conf/redis.conf.kbz"),
-    ("redis-03", "opt/keybuzz/redis/sentinel/sentinel.conf.kbz"),
+    ("redis-01", "opt/keybuzz/redis/conf/redis.conf"),
+    ("redis-02", "opt/keybuzz/redis/conf/redis.conf"),
+    ("redis-03", "opt/keybuzz/redis/sentinel/sentinel.conf"),
     // rabbitmq
     ("queue-01", "opt/keybuzz/rabbitmq/config/rabbitmq.conf"),
     ("queue-01", "opt/keybuzz/rabbitmq/config/enabled_plugins"),
@@ -628,7 +626,7 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
     let tmp = tempfile::tempdir().unwrap();
     for h in ["redis-01", "redis-02"] {
         let port = free_port();
-        let seed = read(h, "opt/keybuzz/redis/conf/redis.conf.kbz");
+        let seed = read(h, "opt/keybuzz/redis/conf/redis.conf");
         let password = seed
             .lines()
             .find_map(|l| l.strip_prefix("requirepass "))
@@ -663,7 +661,7 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
         );
 
         let sport = free_port();
-        let seed = read(h, "opt/keybuzz/redis/sentinel/sentinel.conf.kbz");
+        let seed = read(h, "opt/keybuzz/redis/sentinel/sentinel.conf");
         let conf: String = seed
             .lines()
             .map(|l| {

@@ -46,8 +46,8 @@ lab_up=0
 cleanup() { if [ "$lab_up" = 1 ]; then bash tests/lab/lab.sh down >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 if [ "$(id -u)" = 0 ]; then
-  echo "== lab: ${KBZ_LAB_HOSTS_N:-4} hosts"
-  bash tests/lab/lab.sh up "${KBZ_LAB_HOSTS_N:-4}"
+  echo "== lab: ${KBZ_LAB_HOSTS_N:-18} hosts"
+  bash tests/lab/lab.sh up "${KBZ_LAB_HOSTS_N:-18}"
   lab_up=1
   eval "$(bash tests/lab/lab.sh env)"
   export KBZ_LAB_REQUIRED=1

@@ -111,6 +111,24 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs a shell command on a lab host; its stdout, or None when it fails.
+    pub fn try_ssh(&self, host: usize, script: &str) -> Option<String> {
+        let out = Command::new("ssh")
+            .args([
+                "-F",
+                self.ssh_config.to_str().unwrap(),
+                "-o",
+                "BatchMode=yes",
+            ])
+            .arg(format!("root@{}", self.hosts[host].1))
+            .arg(script)
+            .output()
+            .expect("ssh runs");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     pub fn lab_sh(&self, args: &[&str]) {
         let out = Command::new("bash")
             .arg(&self.script)
@@ -118,5 +136,167 @@ impl Lab {
             .output()
             .expect("lab.sh runs");
         assert!(out.status.success(), "lab.sh {args:?}: {}", text(&out));
+    }
+}
+
+/// A lab container image built from Debian packages by tests/lab/image.sh
+/// (lab hosts cannot pull; the lab inventory names these instead of the
+/// production images of playbooks/versions.yaml).
+pub struct LabImage {
+    /// NAME:TAG, pinned like production images.
+    pub name: &'static str,
+    /// The Debian packages in it.
+    pub packages: &'static [&'static str],
+    /// Shell commands run in the image tree after the packages (image.sh --run).
+    pub run: &'static [&'static str],
+    /// Repo files put into the image, "SRC:DEST" (image.sh --add).
+    pub add: &'static [&'static str],
+    /// docker import --change instructions (a default command).
+    pub changes: &'static [&'static str],
+}
+
+/// Redis and Sentinel 7.0 (Debian 12), with redis-cli for the roles' probes.
+pub const REDIS_IMAGE: LabImage = LabImage {
+    name: "kbz-lab/redis:7.0.15",
+    packages: &["redis-server", "redis-sentinel", "redis-tools"],
+    run: &[],
+    add: &[],
+    changes: &[],
+};
+
+/// HAProxy 2.6 (Debian 12), started like the official image: master-worker,
+/// in the foreground, with the role's mounted config.
+pub const HAPROXY_IMAGE: LabImage = LabImage {
+    name: "kbz-lab/haproxy:2.6.12",
+    packages: &["haproxy"],
+    run: &[],
+    add: &[],
+    changes: &[r#"CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]"#],
+};
+
+impl Lab {
+    /// Imports `image` into the Docker of the given hosts (built once, cached).
+    pub fn load_image(&self, image: &LabImage, hosts: &[usize]) {
+        let mut args: Vec<&str> = vec!["load"];
+        for (flag, values) in [
+            ("--run", image.run),
+            ("--add", image.add),
+            ("--change", image.changes),
+        ] {
+            for v in values {
+                args.extend([flag, v]);
+            }
+        }
+        args.push(image.name);
+        args.extend_from_slice(image.packages);
+        args.push("--");
+        for &h in hosts {
+            args.push(&self.hosts[h].1);
+        }
+        let out = Command::new("bash")
+            .arg(repo().join("tests/lab/image.sh"))
+            .args(&args)
+            .output()
+            .expect("image.sh runs");
+        assert!(out.status.success(), "image.sh {args:?}: {}", text(&out));
+    }
+
+    /// Writes an Ansible YAML inventory of lab hosts into `dir`: for each
+    /// host its index, groups and extra host-var lines (YAML indented by 6),
+    /// and `all_vars` (YAML indented by 4) for every host.
+    pub fn inventory(
+        &self,
+        dir: &Path,
+        hosts: &[(usize, &[&str], &str)],
+        all_vars: &str,
+    ) -> PathBuf {
+        let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        let mut yaml = String::from("all:\n  hosts:\n");
+        for (i, host_groups, vars) in hosts {
+            let (name, ip) = &self.hosts[*i];
+            yaml +=
+                &format!("    {name}:\n      ansible_host: {ip}\n      ansible_user: root\n{vars}");
+            for g in *host_groups {
+                groups.entry(g).or_default().push(*i);
+            }
+        }
+        if !all_vars.is_empty() {
+            yaml += &format!("  vars:\n{all_vars}");
+        }
+        yaml += "  children:\n";
+        for (g, members) in groups {
+            yaml += &format!("    {g}:\n      hosts:\n");
+            for i in members {
+                yaml += &format!("        {}: {{}}\n", self.hosts[i].0);
+            }
+        }
+        let path = dir.join("inventory.yml");
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    /// Puts a host back the way `lab.sh up` left it, as far as the KeyBuzz
+    /// roles touch it: firewall off, no containers, no KeyBuzz files or
+    /// timers, /dev/vdb blank.
+    pub fn reset_keybuzz(&self, host: usize) {
+        self.ssh(
+            host,
+            "ufw --force reset >/dev/null; ufw disable >/dev/null; \
+             docker rm -f $(docker ps -aq) >/dev/null 2>&1; \
+             systemctl disable --now redis-update-master.timer >/dev/null 2>&1; \
+             rm -f /etc/systemd/system/redis-update-master.* /usr/local/bin/redis-update-master.sh; \
+             systemctl daemon-reload; \
+             umount /opt/keybuzz/data 2>/dev/null; sed -i '\\# /opt/keybuzz/#d' /etc/fstab; \
+             rm -rf /opt/keybuzz /etc/ssh/sshd_config.d/10-keybuzz.conf /etc/systemd/resolved.conf.d \
+               /etc/sysctl.d/60-keybuzz.conf /etc/systemd/journald.conf.d/60-keybuzz.conf \
+               /etc/cloud /etc/docker/daemon.json; \
+             wipefs -aq /dev/vdb; dd if=/dev/zero of=/dev/vdb bs=1M count=2 status=none; true",
+        );
+    }
+}
+
+/// The fixture credentials (tests/fixtures/credentials, fake values) copied
+/// into `dir` with mode 0600, as kbz-play requires of a credentials folder.
+pub fn credentials(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let to = dir.join("credentials");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(repo().join("tests/fixtures/credentials")).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        std::fs::copy(e.path(), &dest).unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    to
+}
+
+/// A fixture secret's value, for a test that talks to the service.
+pub fn secret(name: &str) -> String {
+    for e in std::fs::read_dir(repo().join("tests/fixtures/credentials")).unwrap() {
+        let body = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in body.lines() {
+            if let Some(v) = line.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                return v.trim().trim_matches('"').to_string();
+            }
+        }
+    }
+    panic!("no fixture secret {name}")
+}
+
+/// Polls `ok` every half second until it holds or `limit` passes; how long
+/// it took, or None.
+pub fn wait_until(
+    limit: std::time::Duration,
+    mut ok: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    loop {
+        if ok() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }

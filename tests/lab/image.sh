@@ -8,9 +8,18 @@
 # the production ones in playbooks/versions.yaml; the roles are unchanged.
 #
 # Usage:
-#   image.sh build NAME:TAG PKG...        tarball path on stdout (cached)
-#   image.sh load NAME:TAG PKG... -- HOST...   build if needed, import where missing
-# HOST is a lab host name or address; ssh uses the lab's ssh config.
+#   image.sh build [OPTION]... NAME:TAG PKG...              tarball path on stdout (cached)
+#   image.sh load  [OPTION]... NAME:TAG PKG... -- HOST...   build if needed, import where
+#                                                          missing or built differently
+# Options:
+#   --run CMD         a shell command run in the image tree (chroot) after the packages,
+#                     e.g. 'usermod -u 999 postgres' (part of the cache key)
+#   --add SRC:DEST    copy SRC (a path relative to the repo) to DEST in the image, mode
+#                     kept, e.g. tests/lab/images/entrypoint.sh:/usr/local/bin/entrypoint
+#   --change INSTR    docker import's --change, e.g. 'CMD ["haproxy", "-f", "/h.cfg"]',
+#                     for images whose production counterpart has a default command
+# HOST is a lab host name or address; ssh uses the lab's ssh config. Each import is
+# labelled with the image's key, so a host holding an older build gets the new one.
 set -euo pipefail
 
 # lab.sh's functions (log, die, detect_mirror, safe_rmtree, ...) and paths.
@@ -18,6 +27,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
 IMAGES_DIR=$CACHE_DIR/images
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUNS=()    # --run
+ADDS=()    # --add SRC:DEST
+CHANGES=() # --change
 
 image_customize_script() {
   cat <<'EOF'
@@ -37,6 +50,11 @@ image_key() { # PKG...
   {
     echo "suite=$SUITE variant=minbase packages=$*"
     image_customize_script
+    printf 'run %s\n' "${RUNS[@]}"
+    local a
+    for a in "${ADDS[@]}"; do
+      echo "add $a $(sha256sum <"$REPO/${a%%:*}" | cut -c1-64) $(stat -c %a "$REPO/${a%%:*}")"
+    done
   } | sha256sum | cut -c1-16
 }
 
@@ -71,6 +89,16 @@ build_image() { # NAME:TAG PKG...
       die "customizing $ref failed (log: $blog)"
     }
     rm -f "$tmp/kbz-image-customize.sh"
+    local a r
+    for a in "${ADDS[@]}"; do
+      install -D -m "$(stat -c %a "$REPO/${a%%:*}")" "$REPO/${a%%:*}" "$tmp/${a#*:}"
+    done
+    for r in "${RUNS[@]}"; do
+      chroot "$tmp" /bin/sh -c "$r" >>"$blog" 2>&1 || {
+        safe_rmtree "$tmp"
+        die "--run '$r' failed in $ref (log: $blog)"
+      }
+    done
     tar --numeric-owner -C "$tmp" -cf "$tar.tmp" .
     mv "$tar.tmp" "$tar"
     safe_rmtree "$tmp"
@@ -80,17 +108,21 @@ build_image() { # NAME:TAG PKG...
   echo "$tar"
 }
 
-# Imports NAME:TAG into the Docker of each host that does not have it yet.
-load_image() { # NAME:TAG TAR HOST...
-  local ref=$1 tar=$2 h
+# Imports NAME:TAG into the Docker of each host that does not have this build yet.
+load_image() { # NAME:TAG TAR HOST...  (docker import options in CHANGES)
+  local ref=$1 tar=$2 h key
   shift 2
+  key=${tar##*-}
+  key=${key%.tar}
+  local opts=() c
+  for c in "${CHANGES[@]}" "LABEL kbz-lab.key=$key"; do opts+=(--change "$(printf %q "$c")"); done
   local -A jobs=()
   for h in "$@"; do
     (
-      if ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" docker image inspect "$ref" >/dev/null 2>&1; then
-        exit 0
-      fi
-      ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" docker import - "$ref" <"$tar" >/dev/null
+      have=$(ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" \
+        docker image inspect -f "'{{index .Config.Labels \"kbz-lab.key\"}}'" "$ref" 2>/dev/null) || have=""
+      [[ $have != "$key" ]] || exit 0
+      ssh -F "$SSH_CONFIG" -o BatchMode=yes "root@$h" docker import "${opts[@]}" - "$ref" <"$tar" >/dev/null
     ) &
     jobs[$h]=$!
   done
@@ -103,27 +135,44 @@ load_image() { # NAME:TAG TAR HOST...
 image_main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
+  while (($#)); do
+    case $1 in
+    --run | --add | --change)
+      (($# >= 2)) || die "$1 needs a value"
+      case $1 in
+      --run) RUNS+=("$2") ;;
+      --add)
+        [[ $2 == *:/* && -f $REPO/${2%%:*} ]] || die "--add SRC:DEST needs a file of the repo and an absolute DEST: $2"
+        ADDS+=("$2")
+        ;;
+      --change) CHANGES+=("$2") ;;
+      esac
+      shift 2
+      ;;
+    *) break ;;
+    esac
+  done
+  local ref=${1:-} pkgs=() hosts=()
+  (($# >= 1)) && shift
+  while (($#)) && [[ $1 != -- ]]; do pkgs+=("$1"); shift; done
+  (($#)) && shift
+  hosts=("$@")
   case $cmd in
   build)
-    (($# >= 2)) || die "usage: image.sh build NAME:TAG PKG..."
+    [[ -n $ref && ${#pkgs[@]} -gt 0 ]] || die "usage: image.sh build [OPTION]... NAME:TAG PKG..."
     require_root
-    build_image "$@"
+    build_image "$ref" "${pkgs[@]}"
     ;;
   load)
-    local ref=${1:-} pkgs=() hosts=()
-    (($# >= 1)) && shift
-    while (($#)) && [[ $1 != -- ]]; do pkgs+=("$1"); shift; done
-    (($#)) && shift
-    hosts=("$@")
     [[ -n $ref && ${#pkgs[@]} -gt 0 && ${#hosts[@]} -gt 0 ]] ||
-      die "usage: image.sh load NAME:TAG PKG... -- HOST..."
+      die "usage: image.sh load [OPTION]... NAME:TAG PKG... -- HOST..."
     require_root
     local tar
     tar=$(build_image "$ref" "${pkgs[@]}")
     load_image "$ref" "$tar" "${hosts[@]}"
     ;;
   *)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
   esac

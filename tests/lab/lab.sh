@@ -36,9 +36,9 @@ BASE_PACKAGES=(
   openssh-server systemd systemd-sysv dbus iproute2 python3 sudo
   ufw xfsprogs procps iputils-ping netcat-openbsd curl ca-certificates less
   apt-utils kmod iptables
-  # What a fresh KeyBuzz server has or base_os installs (lab hosts cannot
-  # download): Docker, and the rest of base_os's package list.
-  docker.io chrony jq systemd-resolved e2fsprogs
+  # What a fresh KeyBuzz server has or the roles' package ops install (lab
+  # hosts cannot download): Docker, base_os's list, haproxy's and pgbouncer's.
+  docker.io chrony jq systemd-resolved e2fsprogs redis-tools socat pgbouncer
 )
 # Each host gets one empty block device, /dev/vdb (a sparse file on a loop device),
 # for xfs_volume; its size in MiB.

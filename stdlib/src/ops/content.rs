@@ -24,6 +24,8 @@ pub(crate) struct ContentOp {
     digest: String,
     attrs: Attrs,
     validate: Option<String>,
+    /// false: only create the file, never touch an existing one.
+    force: bool,
 }
 
 impl ContentOp {
@@ -37,7 +39,15 @@ impl ContentOp {
             digest,
             attrs,
             validate: None,
+            force: true,
         }
+    }
+
+    /// `force: false` makes the op create the file only: an existing file is
+    /// left as it is, whatever it holds (a seed a service rewrites itself).
+    pub fn forced(mut self, force: bool) -> Self {
+        self.force = force;
+        self
     }
 
     /// Adds a validator the new content must pass before it replaces the
@@ -86,6 +96,9 @@ impl Operation for ContentOp {
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
         let cur = observed.path(&self.dest)?;
+        if !self.force && cur.kind != PathKind::Missing {
+            return Ok(Plan::noop("exists; left as it is (force: false)"));
+        }
         match cur.kind {
             PathKind::Missing => {
                 let mut summary = vec![format!("file ({} bytes)", self.content.len())];

@@ -25,6 +25,13 @@ pub(crate) struct Args {
     group: Option<String>,
     #[serde(default)]
     validate: Option<String>,
+    #[serde(default = "yes")]
+    force: bool,
+}
+
+/// serde default for flags that are on unless turned off (`force`).
+pub(crate) fn yes() -> bool {
+    true
 }
 
 /// The parameters `copy` and `template` both have, documented once.
@@ -56,6 +63,13 @@ pub(crate) const VALIDATE: Param = Param {
     doc: "A command that must accept the new content before it replaces the file, with {} for the path of the new (temporary) file, e.g. \"sshd -t -f {}\" or \"haproxy -c -f {}\". On failure the old file stays and the op fails with the command's output. Runs only when the content changes (a mode or owner fix alone is not validated). The temporary file sits in the target's directory.",
 };
 /// See [`DEST`].
+pub(crate) const FORCE: Param = Param {
+    name: "force",
+    ty: "bool",
+    default: Some("true"),
+    doc: "false: write the file only when it does not exist, and otherwise leave it exactly as it is (content, mode, owner), e.g. for a bootstrap seed that the service rewrites itself (sentinel.conf). As Ansible's force: no.",
+};
+
 pub(crate) const GROUP: Param = Param {
     name: "group",
     ty: "string",
@@ -88,6 +102,7 @@ copy(#{ dest: "/etc/ssh/sshd_config.d/10-hardening.conf", content: "PasswordAuth
         OWNER,
         GROUP,
         VALIDATE,
+        FORCE,
     ];
 }
 
@@ -105,7 +120,9 @@ impl Build for Args {
             (None, None) => Vec::new(),
         };
         Ok(Box::new(
-            ContentOp::new("copy", self.dest, content, attrs).validated(self.validate)?,
+            ContentOp::new("copy", self.dest, content, attrs)
+                .validated(self.validate)?
+                .forced(self.force),
         ))
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
-use super::copy::{DEST, GROUP, MODE, OWNER, VALIDATE};
+use super::copy::{DEST, FORCE, GROUP, MODE, OWNER, VALIDATE};
 use super::values::absolute_path;
 use super::{Build, Env, Failure};
 
@@ -26,6 +26,8 @@ pub(crate) struct Args {
     group: Option<String>,
     #[serde(default)]
     validate: Option<String>,
+    #[serde(default = "super::copy::yes")]
+    force: bool,
 }
 
 impl OpArgs for Args {
@@ -52,6 +54,7 @@ template("haproxy.cfg.j2", "/etc/haproxy/haproxy.cfg", #{ validate: "haproxy -c 
         OWNER,
         GROUP,
         VALIDATE,
+        FORCE,
     ];
 }
 
@@ -71,7 +74,8 @@ impl Build for Args {
         };
         let rendered = env.render(&self.src, &vars)?;
         let op = ContentOp::new("template", self.dest, rendered.into_bytes(), attrs)
-            .validated(self.validate)?;
+            .validated(self.validate)?
+            .forced(self.force);
         Ok(Box::new(op))
     }
 }
