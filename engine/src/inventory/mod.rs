@@ -194,6 +194,22 @@ impl Inventory {
         Ok(selected.into_iter().map(|i| &self.hosts[i]).collect())
     }
 
+    /// The hosts a play (or a script's `hosts()`) names, as Ansible treats
+    /// play patterns: a term naming no known host or group in this inventory
+    /// matches nothing, and comes back as a warning (with a suggestion when
+    /// it looks like a typo) instead of an error. One site playbook then
+    /// serves inventories of part of the fleet (a staging set, the test lab).
+    /// `--limit` stays strict ([`Inventory::select`]): a typo there changes
+    /// which machines get touched.
+    pub fn select_play(&self, pattern: &str) -> Result<(Vec<&Host>, Vec<String>), InventoryError> {
+        let mut unknown = Vec::new();
+        let selected = pattern::select_lenient(self, pattern, &mut unknown)?;
+        Ok((
+            selected.into_iter().map(|i| &self.hosts[i]).collect(),
+            unknown.iter().map(ToString::to_string).collect(),
+        ))
+    }
+
     /// The inventory file actually loaded (the file found inside the
     /// directory when a directory was given), for messages and reports.
     pub fn source(&self) -> &Path {

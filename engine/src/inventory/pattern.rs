@@ -47,6 +47,24 @@ fn split_terms(pattern: &str) -> Vec<&str> {
 
 /// Indexes of the hosts matching `pattern`, in inventory order.
 pub(crate) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<usize>, InventoryError> {
+    select_with(inv, pattern, None)
+}
+
+/// [`select`], except that a term naming no known host or group matches
+/// nothing and is reported in `unknown` instead of failing the whole pattern.
+pub(crate) fn select_lenient(
+    inv: &Inventory,
+    pattern: &str,
+    unknown: &mut Vec<InventoryError>,
+) -> Result<Vec<usize>, InventoryError> {
+    select_with(inv, pattern, Some(unknown))
+}
+
+fn select_with(
+    inv: &Inventory,
+    pattern: &str,
+    mut unknown: Option<&mut Vec<InventoryError>>,
+) -> Result<Vec<usize>, InventoryError> {
     let terms = split_terms(pattern);
     if terms.is_empty() {
         return Err(InventoryError::InvalidPattern {
@@ -71,7 +89,14 @@ pub(crate) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<usize>, Inven
                 message: format!("'{op}' must be followed by a host or group, e.g. '{op}web'"),
             });
         }
-        bucket.push(resolve(inv, body)?);
+        let mask = match (resolve(inv, body), unknown.as_deref_mut()) {
+            (Err(e @ InventoryError::UnknownPattern { .. }), Some(unknown)) => {
+                unknown.push(e);
+                vec![false; inv.hosts.len()]
+            }
+            (mask, _) => mask?,
+        };
+        bucket.push(mask);
     }
     let n = inv.hosts.len();
     let mut set = if unions.is_empty() {

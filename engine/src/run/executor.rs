@@ -281,7 +281,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
-        let matched = inventory.select(&play.hosts)?;
+        let (matched, unknown) = inventory.select_play(&play.hosts)?;
         let mut hosts: Vec<Arc<Slot>> = slots
             .iter()
             .filter(|s| matched.iter().any(|m| m.name == s.host.name))
@@ -298,14 +298,31 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             play: play.name.clone(),
             hosts: hosts.iter().map(|s| s.host.name.clone()).collect(),
         });
-        if hosts.is_empty() {
-            shared.reporter.event(&Event::Warn {
-                host: None,
-                message: format!(
-                    "play '{}' ({}): no hosts match '{}'",
-                    play.name, play.at, play.hosts
-                ),
-            });
+        // Plays deselected by --tags/--skip-tags stay quiet: `--tags redis`
+        // on the whole site must not warn about every other module's group.
+        if shared.settings.tags_selected(&play.options.tags) {
+            let why = if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", unknown.join("; "))
+            };
+            if hosts.is_empty() {
+                shared.reporter.event(&Event::Warn {
+                    host: None,
+                    message: format!(
+                        "play '{}' ({}): no hosts match '{}'{why}",
+                        play.name, play.at, play.hosts
+                    ),
+                });
+            } else if !unknown.is_empty() {
+                shared.reporter.event(&Event::Warn {
+                    host: None,
+                    message: format!(
+                        "play '{}' ({}): in '{}', ignored{why}",
+                        play.name, play.at, play.hosts
+                    ),
+                });
+            }
         }
         let batch = match &play.options.serial {
             Some(serial) => serial

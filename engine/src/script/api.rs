@@ -123,10 +123,16 @@ pub(super) fn register(
     engine.register_fn(
         "hosts",
         move |ctx: NativeCallContext, pattern: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
-            let hosts = e
+            let (hosts, unknown) = e
                 .inventory
-                .select(pattern)
+                .select_play(pattern)
                 .map_err(|x| err(&ctx, x.to_string()))?;
+            if !unknown.is_empty() && !crate::run::is_discovering() {
+                e.reporter.event(&Event::Warn {
+                    host: crate::run::current_host_name(),
+                    message: format!("hosts(\"{pattern}\"): {}", unknown.join("; ")),
+                });
+            }
             Ok(hosts
                 .into_iter()
                 .map(|h| host_map(h, &e.extra_vars, None))

@@ -140,3 +140,30 @@ fn host_and_group_with_same_name_warns() {
     );
     assert_eq!(sel(&inv, "db"), ["db1"]);
 }
+
+#[test]
+fn play_patterns_skip_unknown_names_with_a_warning() {
+    let (_d, inv) = pattern_inventory();
+    let (hosts, unknown) = inv.select_play("postgres").unwrap();
+    assert!(hosts.is_empty());
+    assert_eq!(unknown.len(), 1);
+    assert_has(&unknown[0], "no host or group matches 'postgres'");
+    // An unknown exclusion excludes nothing; a typo still gets its suggestion.
+    let (hosts, unknown) = inv.select_play("redis:!placeholder").unwrap();
+    let strict: Vec<&str> = inv
+        .select("redis")
+        .unwrap()
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(
+        hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        strict
+    );
+    assert_has(&unknown[0], "'placeholder'");
+    let (_, unknown) = inv.select_play("web:!frnt").unwrap();
+    assert_has(&unknown[0], "did you mean 'front'?");
+    // Malformed patterns are still errors, and --limit stays strict.
+    assert!(inv.select_play("web:!").is_err());
+    assert!(inv.select("postgres").is_err());
+}

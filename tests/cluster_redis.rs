@@ -1,0 +1,203 @@
+//! Redis + Sentinel + HAProxy, deployed by `playbooks/site.rhai` on lab hosts
+//! and broken on purpose: the master's container is stopped, Sentinel must
+//! promote a replica, HAProxy must send writes to it, the old master must come
+//! back as a replica, and a rerun of the site must change nothing (Sentinel's
+//! rewritten files are respected).
+//!
+//! Hosts: lab05..lab07 (group redis), lab08 (group haproxy). Run alone with
+//! `cargo test --test cluster_redis -- --nocapture` on a lab of 8+ hosts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::lab::{
+    credentials, lab, secret, wait_until, Lab, HAPROXY_IMAGE, LAB_LOCK, REDIS_IMAGE,
+};
+use common::{repo, text, total};
+
+const REDIS: [usize; 3] = [4, 5, 6];
+const HAPROXY: usize = 7;
+
+/// redis-cli on a lab host, authenticated with the fixture password.
+fn cli(lab: &Lab, on: usize, target: &str, port: u16, args: &str) -> Option<String> {
+    let pw = secret("REDIS_PASSWORD");
+    lab.try_ssh(
+        on,
+        &format!("REDISCLI_AUTH='{pw}' timeout 5 redis-cli --no-auth-warning -h {target} -p {port} {args}"),
+    )
+    .map(|s| s.trim().to_string())
+}
+
+/// The master address a Sentinel names.
+fn sentinel_master(lab: &Lab, sentinel: usize) -> Option<String> {
+    let ip = &lab.hosts[sentinel].1;
+    lab.try_ssh(
+        HAPROXY,
+        &format!("timeout 5 redis-cli -h {ip} -p 26379 sentinel get-master-addr-by-name kb-redis-master | head -n 1"),
+    )
+    .map(|s| s.trim().to_string())
+    .filter(|s| !s.is_empty())
+}
+
+#[test]
+fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    assert!(
+        lab.hosts.len() > HAPROXY,
+        "this test needs a lab of 8 hosts or more"
+    );
+    for h in REDIS.iter().chain([&HAPROXY]) {
+        lab.reset_keybuzz(*h);
+    }
+    lab.load_image(&REDIS_IMAGE, &REDIS);
+    lab.load_image(&HAPROXY_IMAGE, &[HAPROXY]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path());
+    let vars = format!(
+        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        redis: \"{}\"\n        haproxy: \"{}\"\n",
+        REDIS_IMAGE.name, HAPROXY_IMAGE.name
+    );
+    let inv = lab.inventory(
+        dir.path(),
+        &[
+            (REDIS[0], &["redis"], ""),
+            (REDIS[1], &["redis"], ""),
+            (REDIS[2], &["redis"], ""),
+            (HAPROXY, &["haproxy"], ""),
+        ],
+        &vars,
+    );
+    let site = repo().join("playbooks/site.rhai");
+    let site = site.to_str().unwrap();
+    let args = [
+        "--tags",
+        "base,redis,haproxy",
+        "--credentials",
+        creds.to_str().unwrap(),
+    ];
+    let first = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // A fresh cluster: the first member by name is master, two replicas follow.
+    let ips: Vec<String> = REDIS.iter().map(|&i| lab.hosts[i].1.clone()).collect();
+    let master = ips[0].clone();
+    let replicated = wait_until(Duration::from_secs(30), || {
+        cli(&lab, HAPROXY, &master, 6379, "info replication")
+            .is_some_and(|i| i.contains("role:master") && i.contains("connected_slaves:2"))
+    });
+    assert!(replicated.is_some(), "2 replicas connected to {master}");
+    for s in REDIS {
+        let seen = wait_until(Duration::from_secs(30), || {
+            sentinel_master(&lab, s).as_deref() == Some(&master)
+        });
+        assert!(
+            seen.is_some(),
+            "sentinel on {} names {master}",
+            lab.hosts[s].0
+        );
+    }
+
+    // A key written through HAProxy reaches every replica.
+    let haproxy_ip = lab.hosts[HAPROXY].1.clone();
+    let through = wait_until(Duration::from_secs(30), || {
+        cli(
+            &lab,
+            HAPROXY,
+            &haproxy_ip,
+            6379,
+            "set kbz:proof before-failover",
+        )
+        .as_deref()
+            == Some("OK")
+    });
+    assert!(through.is_some(), "write through HAProxy");
+    for ip in &ips[1..] {
+        let got = wait_until(Duration::from_secs(10), || {
+            cli(&lab, HAPROXY, ip, 6379, "get kbz:proof").as_deref() == Some("before-failover")
+        });
+        assert!(got.is_some(), "replica {ip} has the key");
+    }
+
+    // Break it: stop the master's container.
+    lab.ssh(REDIS[0], "docker stop redis >/dev/null");
+    let mut new_master = String::new();
+    let promoted = wait_until(Duration::from_secs(30), || {
+        match sentinel_master(&lab, REDIS[1]) {
+            Some(m) if m != master && role_of(&lab, &m) == Some("master".into()) => {
+                new_master = m;
+                true
+            }
+            _ => false,
+        }
+    });
+    let promoted =
+        promoted.unwrap_or_else(|| panic!("no replica promoted within 30 s of stopping {master}"));
+    let routed = wait_until(Duration::from_secs(30), || {
+        cli(
+            &lab,
+            HAPROXY,
+            &haproxy_ip,
+            6379,
+            "set kbz:after failover-ok",
+        )
+        .as_deref()
+            == Some("OK")
+    })
+    .unwrap_or_else(|| panic!("HAProxy did not route writes to {new_master} within 30 s"));
+    assert_eq!(
+        cli(&lab, HAPROXY, &haproxy_ip, 6379, "get kbz:proof").as_deref(),
+        Some("before-failover"),
+        "the key written before the failover survived"
+    );
+    assert_eq!(
+        cli(&lab, HAPROXY, &new_master, 6379, "get kbz:after").as_deref(),
+        Some("failover-ok"),
+        "HAProxy wrote to the new master"
+    );
+
+    // The old master comes back as a replica of the new one.
+    lab.ssh(REDIS[0], "docker start redis >/dev/null");
+    let rejoined = wait_until(Duration::from_secs(60), || {
+        cli(&lab, HAPROXY, &master, 6379, "info replication").is_some_and(|i| {
+            i.contains("role:slave") && i.contains(&format!("master_host:{new_master}"))
+        })
+    })
+    .unwrap_or_else(|| panic!("{master} did not rejoin as a replica of {new_master} within 60 s"));
+    println!(
+        "RESULT redis: master {master} stopped; Sentinel promoted {new_master} in {:.1} s; \
+         HAProxy wrote to it {:.1} s later; the old master rejoined as a replica in {:.1} s",
+        promoted.as_secs_f64(),
+        routed.as_secs_f64(),
+        rejoined.as_secs_f64()
+    );
+
+    // A rerun changes nothing and keeps the new master.
+    let again = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        total(&again, "changed"),
+        0,
+        "a rerun after the failover: {}",
+        text(&again)
+    );
+    assert_eq!(role_of(&lab, &master).as_deref(), Some("slave"));
+    assert_eq!(
+        sentinel_master(&lab, REDIS[2]).as_deref(),
+        Some(new_master.as_str())
+    );
+    assert_eq!(
+        cli(&lab, HAPROXY, &haproxy_ip, 6379, "get kbz:after").as_deref(),
+        Some("failover-ok")
+    );
+    for h in REDIS.iter().chain([&HAPROXY]) {
+        lab.reset_keybuzz(*h);
+    }
+}
+
+/// The replication role of the node at `ip`.
+fn role_of(lab: &Lab, ip: &str) -> Option<String> {
+    cli(lab, HAPROXY, ip, 6379, "role").and_then(|r| r.lines().next().map(str::to_string))
+}
