@@ -254,7 +254,7 @@ fn no_fixture_secret_appears_in_the_review() {
     }
     assert!(leaks.is_empty(), "secrets in clear:\n{}", leaks.join("\n"));
     // And the secrets did reach the files, masked.
-    assert!(read("redis-01", "opt/keybuzz/redis/conf/redis.conf").contains("requirepass ********"));
+    assert!(read("redis-01", "opt/keybuzz/redis/conf/redis.conf").contains("requirepass \"********\""));
 }
 
 // ------------------------------------------------------------------ golden
@@ -631,6 +631,7 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
             .lines()
             .find_map(|l| l.strip_prefix("requirepass "))
             .expect("requirepass")
+            .trim_matches('"')
             .to_string();
         // Loopback, a free port, a scratch dir, and no replicaof (which would
         // reach for the fleet's master).

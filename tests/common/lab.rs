@@ -300,3 +300,29 @@ pub fn wait_until(
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
+
+/// What a TCP connection from one lab host to another finds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Port {
+    /// Something accepted the connection.
+    Open,
+    /// Refused at once: nothing listens, and no firewall dropped the SYN.
+    Refused,
+    /// No answer within 3 s: a firewall dropped it (ufw's deny policy).
+    Filtered,
+}
+
+impl Lab {
+    /// Tries a TCP connection from host `from` to `ip:port`.
+    pub fn port(&self, from: usize, ip: &str, port: u16) -> Port {
+        let out = self.ssh(
+            from,
+            &format!("timeout 3 bash -c ': <>/dev/tcp/{ip}/{port}' 2>/dev/null; echo $?"),
+        );
+        match out.trim() {
+            "0" => Port::Open,
+            "124" => Port::Filtered,
+            _ => Port::Refused,
+        }
+    }
+}
