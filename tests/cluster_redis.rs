@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::lab::{
-    credentials, lab, secret, wait_until, Lab, HAPROXY_IMAGE, LAB_LOCK, REDIS_IMAGE,
+    credentials, lab, secret, wait_until, Lab, Port, HAPROXY_IMAGE, LAB_LOCK, REDIS_IMAGE,
 };
 use common::{repo, text, total};
 
@@ -100,8 +100,57 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
         );
     }
 
+    // base_os's firewall: each host opens its role's ports to the private
+    // network and nothing else. From another lab host, Redis and Sentinel
+    // answer, while HAProxy's stats page (listening, on loopback only) and a
+    // port nothing may reach stay dark; on the HAProxy host, Redis's ports are
+    // closed by ufw (the SYN is dropped, not refused).
+    let (redis_ip, haproxy_ip) = (lab.hosts[REDIS[1]].1.clone(), lab.hosts[HAPROXY].1.clone());
+    assert_eq!(lab.port(HAPROXY, &redis_ip, 6379), Port::Open);
+    assert_eq!(lab.port(HAPROXY, &redis_ip, 26379), Port::Open);
+    assert_eq!(
+        lab.port(HAPROXY, &redis_ip, 5432),
+        Port::Filtered,
+        "not a postgres host"
+    );
+    assert_eq!(
+        lab.port(REDIS[1], &haproxy_ip, 6379),
+        Port::Open,
+        "haproxy's redis frontend"
+    );
+    assert_eq!(
+        lab.port(REDIS[1], &haproxy_ip, 26379),
+        Port::Filtered,
+        "no sentinel on haproxy"
+    );
+    for (host, allowed) in [
+        (REDIS[0], &["22/tcp", "6379/tcp", "26379/tcp"][..]),
+        (
+            HAPROXY,
+            &[
+                "22/tcp", "5432/tcp", "5433/tcp", "6432/tcp", "6379/tcp", "5672/tcp",
+            ][..],
+        ),
+    ] {
+        let status = lab.ssh(host, "ufw status");
+        assert!(status.contains("Status: active"), "{status}");
+        let mut open: Vec<&str> = status
+            .lines()
+            .filter(|l| l.contains("ALLOW"))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        open.sort_unstable();
+        open.dedup();
+        let mut want = allowed.to_vec();
+        want.sort_unstable();
+        assert_eq!(
+            open, want,
+            "{}: only its role's ports:\n{status}",
+            lab.hosts[host].0
+        );
+    }
+
     // A key written through HAProxy reaches every replica.
-    let haproxy_ip = lab.hosts[HAPROXY].1.clone();
     let through = wait_until(Duration::from_secs(30), || {
         cli(
             &lab,
