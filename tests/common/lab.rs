@@ -94,39 +94,29 @@ impl Lab {
         cmd.output().expect("kbz-play runs")
     }
 
-    /// Runs a shell command on a lab host as root, over plain ssh.
+    /// Runs a shell command on a lab host as root, over plain ssh; fails
+    /// the test when the command fails.
     pub fn ssh(&self, host: usize, script: &str) -> String {
-        let out = Command::new("ssh")
-            .args([
-                "-F",
-                self.ssh_config.to_str().unwrap(),
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("root@{}", self.hosts[host].1))
-            .arg(script)
-            .output()
-            .expect("ssh runs");
+        let out = self.ssh_output(host, script);
         assert!(out.status.success(), "ssh {script}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Runs a shell command on a lab host; its stdout, or None when it fails.
     pub fn try_ssh(&self, host: usize, script: &str) -> Option<String> {
-        let out = Command::new("ssh")
-            .args([
-                "-F",
-                self.ssh_config.to_str().unwrap(),
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("root@{}", self.hosts[host].1))
-            .arg(script)
-            .output()
-            .expect("ssh runs");
+        let out = self.ssh_output(host, script);
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn ssh_output(&self, host: usize, script: &str) -> Output {
+        Command::new("ssh")
+            .args(["-F", self.ssh_config.to_str().unwrap(), "-o", "BatchMode=yes"])
+            .arg(format!("root@{}", self.hosts[host].1))
+            .arg(script)
+            .output()
+            .expect("ssh runs")
     }
 
     pub fn lab_sh(&self, args: &[&str]) {

@@ -70,19 +70,11 @@ build_image() { # NAME:TAG PKG...
   exec {img_fd}>"$IMAGES_DIR/.lock"
   flock -w 1800 "$img_fd" || die "timed out waiting for $IMAGES_DIR/.lock"
   if [[ ! -s $tar ]]; then
-    local mirror tmp blog
-    mirror=$(detect_mirror)
+    local tmp blog
     tmp=$(mktemp -d "$IMAGES_DIR/.tmp-image.XXXXXX")
     blog=$IMAGES_DIR/build-$key.log
     log "building image $ref from Debian packages: $* (log: $blog)"
-    if ! debootstrap --variant=minbase --include="$(
-      IFS=,
-      echo "$*"
-    )" "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1; then
-      tail -n 30 "$blog" >&2
-      safe_rmtree "$tmp"
-      die "debootstrap failed for $ref (full log: $blog)"
-    fi
+    debootstrap_tree "$tmp" "$blog" "$@"
     image_customize_script >"$tmp/kbz-image-customize.sh"
     chroot "$tmp" /bin/sh /kbz-image-customize.sh >>"$blog" 2>&1 || {
       safe_rmtree "$tmp"

@@ -296,6 +296,24 @@ safe_rmtree() {
   rm -rf --one-file-system -- "$dir"
 }
 
+# A Debian minbase tree in DIR holding PKG..., from the machine's mirror; on
+# failure DIR goes and the log's tail is shown. Used for the base and, by
+# image.sh, for container images.
+debootstrap_tree() { # DIR LOG PKG...
+  local dir=$1 blog=$2 mirror
+  shift 2
+  mirror=$(detect_mirror)
+  log "debootstrap $SUITE from $mirror into $dir"
+  if ! debootstrap --variant=minbase --include="$(
+    IFS=,
+    echo "$*"
+  )" "$SUITE" "$dir" "$mirror" >"$blog" 2>&1; then
+    tail -n 30 "$blog" >&2
+    safe_rmtree "$dir"
+    die "debootstrap failed (full log: $blog)"
+  fi
+}
+
 BASE=""
 ensure_base() {
   mkdir -p "$CACHE_DIR"
@@ -316,19 +334,11 @@ ensure_base() {
     safe_rmtree "$d"
   done
   [[ ! -e $BASE ]] || safe_rmtree "$BASE" # exists without its marker: incomplete
-  local mirror tmp blog
-  mirror=$(detect_mirror)
+  local tmp blog
   tmp=$(mktemp -d "$CACHE_DIR/.tmp-base-$key.XXXXXX")
   blog=$CACHE_DIR/build-$key.log
-  log "building base image (debootstrap $SUITE from $mirror; log: $blog)"
-  if ! debootstrap --variant=minbase --include="$(
-    IFS=,
-    echo "${BASE_PACKAGES[*]}"
-  )" "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1; then
-    tail -n 30 "$blog" >&2
-    safe_rmtree "$tmp"
-    die "debootstrap failed (full log: $blog)"
-  fi
+  log "building base image (log: $blog)"
+  debootstrap_tree "$tmp" "$blog" "${BASE_PACKAGES[@]}"
   base_customize_script >"$tmp/tmp/kbz-lab-customize.sh"
   if ! chroot "$tmp" /bin/bash /tmp/kbz-lab-customize.sh >>"$blog" 2>&1; then
     tail -n 30 "$blog" >&2
