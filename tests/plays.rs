@@ -336,4 +336,32 @@ play("rt", "all", |host| {
         "{}",
         text(&again)
     );
+    // A hand edit of a file the play owns whole is reported, and put back;
+    // one of a file it edits in part is not (services rewrite such files).
+    let state = p.path().join("state/h1");
+    std::fs::write(state.join("motd"), "edited by hand\n").unwrap();
+    let mut sshd = std::fs::read_to_string(state.join("sshd_config")).unwrap();
+    sshd.push_str("# a local note\n");
+    std::fs::write(state.join("sshd_config"), sshd).unwrap();
+    let drift = go();
+    let warnings: Vec<String> = events(&drift)
+        .iter()
+        .filter(|e| e["event"] == "warn")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.ends_with("/motd was changed on the host since the last run")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("sshd_config")),
+        "{warnings:?}"
+    );
+    assert_eq!(total(&drift, "changed"), 1, "{}", text(&drift));
+    assert_eq!(
+        std::fs::read_to_string(state.join("motd")).unwrap(),
+        "managed\n"
+    );
 }

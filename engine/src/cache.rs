@@ -28,8 +28,9 @@ pub struct HostCache {
     pub format: u32,
     /// Probes answered during the last run.
     pub probes: Vec<Probe>,
-    /// SHA-256 of each file's content as the last run left it, to tell the
-    /// user when a file was edited on the host since ("drift").
+    /// SHA-256 of each file whose whole content the last run decided
+    /// (copy/template), as it left it, to tell the user when one was edited
+    /// on the host since ("drift").
     #[serde(default)]
     pub digests: BTreeMap<String, String>,
 }

@@ -50,6 +50,14 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
     fn runs_in_check(&self) -> bool {
         self.readonly()
     }
+
+    /// The file whose whole content this operation decides (`copy` and
+    /// `template`), if any. Only such files are reported as edited on the
+    /// host since the last run: a file the run edits in part (`line`) or
+    /// seeds once (`force: false`) is expected to change under a service.
+    fn owns(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What an applied change may have touched.

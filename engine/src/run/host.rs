@@ -211,6 +211,9 @@ impl HostCtx {
             .block_on(self.session.observe(&probes))
             .map_err(|e| fail(e.to_string()))?;
         let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
+        if let Some(path) = op.owns() {
+            self.session.mark_owned(path);
+        }
         if plan.is_noop() {
             self.stats.borrow_mut().ok += 1;
             self.report(&end(OpStatus::Ok, vec![], None, plan.reason));

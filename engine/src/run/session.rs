@@ -45,6 +45,8 @@ struct Snapshot {
     used: Vec<Probe>,
     /// Content digests the run left files with, for the cache.
     digests: BTreeMap<String, String>,
+    /// Files whose whole content an op of this run decides (Operation::owns).
+    owned: std::collections::BTreeSet<String>,
     round_trips: u32,
 }
 
@@ -373,6 +375,16 @@ impl Session {
         self.snapshot.lock().expect("snapshot lock").stale = true;
     }
 
+    /// Notes a file whose whole content the run decides, so the next run
+    /// reports an edit of it made on the host in between.
+    pub fn mark_owned(&self, path: &str) {
+        self.snapshot
+            .lock()
+            .expect("snapshot lock")
+            .owned
+            .insert(path.to_string());
+    }
+
     /// Records the content digest a write left a file with.
     pub fn record_write(&self, path: &str, sha256: String) {
         self.snapshot
@@ -398,11 +410,7 @@ impl Session {
         let digests = snap
             .digests
             .iter()
-            .filter(|(path, _)| {
-                snap.used
-                    .iter()
-                    .any(|p| matches!(p, Probe::Path { path: q, .. } if q == *path))
-            })
+            .filter(|(path, _)| snap.owned.contains(*path))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         HostCache {

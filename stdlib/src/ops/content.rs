@@ -94,6 +94,10 @@ impl Operation for ContentOp {
         vec![Probe::path(&self.dest)]
     }
 
+    fn owns(&self) -> Option<&str> {
+        self.force.then_some(self.dest.as_str())
+    }
+
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
         let cur = observed.path(&self.dest)?;
         if !self.force && cur.kind != PathKind::Missing {
