@@ -1,0 +1,311 @@
+//! PostgreSQL + Patroni (Raft) + HAProxy + PgBouncer, deployed by
+//! `playbooks/site.rhai` on lab hosts and broken on purpose: the leader's
+//! whole host is killed (no clean shutdown, Patroni cannot hand its lock
+//! over), Raft's two remaining members must elect a new leader within 60 s,
+//! HAProxy's write port must follow it with no committed row lost, the old
+//! leader must come back as a replica, and a rerun of the site must change
+//! nothing.
+//!
+//! Hosts: lab09..lab11 (group postgres), lab12 (group haproxy, which also
+//! runs PgBouncer). Run alone with `cargo test --test cluster_postgres --
+//! --nocapture` on a lab of 12+ hosts.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lab::{credentials, lab, secret, wait_until, Lab, LabImage, HAPROXY_IMAGE, LAB_LOCK};
+use common::{repo, text, total};
+
+const PG: [usize; 3] = [8, 9, 10];
+const HAPROXY: usize = 11;
+/// Rows committed (and seen on both replicas) before the failover.
+const ROWS: u32 = 1000;
+
+/// Patroni 3.0.2 with Raft (pysyncobj) over PostgreSQL 15 (Debian 12), laid
+/// out like the production image of templates/patroni/Dockerfile.j2: user
+/// postgres is uid/gid 999 (the owner the role gives the data, WAL and Raft
+/// folders), /var/lib/patroni/raft and /var/log/postgresql belong to it, and
+/// the image runs `patroni /etc/patroni/patroni.yml` as postgres. The paths
+/// are PostgreSQL 15's, so the inventory sets `postgres_major: 15`.
+/// Debian 12 has no pgvector package: `vector.so` is a link to
+/// pg_stat_statements.so, so the seed's `shared_preload_libraries:
+/// pg_stat_statements,vector` loads (PostgreSQL sees the same file and loads it
+/// once); `CREATE EXTENSION vector` is not available in the lab.
+const PATRONI_IMAGE: LabImage = LabImage {
+    name: "kbz-lab/patroni-pg15:3.0.2-15",
+    packages: &[
+        "postgresql-15",
+        "patroni",
+        "python3-pysyncobj",
+        // python3-cryptography (for pysyncobj) needs it through a virtual
+        // package, which debootstrap does not resolve.
+        "python3-cffi-backend",
+    ],
+    run: &[
+        "groupmod -g 999 postgres && usermod -u 999 -g 999 postgres",
+        "rm -rf /etc/postgresql/15/main /var/lib/postgresql/15/main \
+         && install -d -o postgres -g postgres -m 2775 /run/postgresql \
+         && install -d -o postgres -g postgres -m 0750 /var/lib/patroni/raft /var/log/postgresql \
+         && chown -R postgres:postgres /var/lib/postgresql",
+        "ln -s pg_stat_statements.so /usr/lib/postgresql/15/lib/vector.so",
+        // image.sh builds the tree in a `mktemp -d` folder (0700), which
+        // becomes the image's `/`: postgres could not reach /bin.
+        "chmod 0755 /",
+    ],
+    add: &[],
+    changes: &[
+        "USER postgres",
+        r#"ENTRYPOINT ["patroni", "/etc/patroni/patroni.yml"]"#,
+    ],
+};
+
+/// One SQL statement through psql inside the `patroni` container of lab host
+/// `on`, as postgres: over TCP to `target:port` with the fixture password, or
+/// over the local socket (peer) when `target` is None. The rows, or None when
+/// psql fails. The SQL must hold no double quote, `$` or backquote.
+fn psql(lab: &Lab, on: usize, target: Option<(&str, u16)>, sql: &str) -> Option<String> {
+    let conn = match target {
+        Some((host, port)) => format!("-h {host} -p {port}"),
+        None => String::new(),
+    };
+    let pw = secret("POSTGRES_SUPERUSER_PASSWORD");
+    lab.try_ssh(
+        on,
+        &format!(
+            "timeout 15 docker exec -e PGPASSWORD='{pw}' -e PGCONNECT_TIMEOUT=5 patroni \
+             psql {conn} -U postgres -d postgres -v ON_ERROR_STOP=1 -Atqc \"{sql}\" 2>/dev/null"
+        ),
+    )
+    .map(|s| s.trim().to_string())
+}
+
+/// The HTTP status of Patroni's REST API `path` on the db host `pg`, asked
+/// from the HAProxy host (as HAProxy's checks do); "000" when it does not answer.
+fn rest(lab: &Lab, pg: usize, path: &str) -> String {
+    let ip = &lab.hosts[pg].1;
+    lab.try_ssh(
+        HAPROXY,
+        &format!("curl -s -o /dev/null -m 3 -w '%{{http_code}}' http://{ip}:8008/{path}"),
+    )
+    .unwrap_or_default()
+    .trim()
+    .to_string()
+}
+
+/// The one member among `among` that Patroni says is the primary.
+fn leader(lab: &Lab, among: &[usize]) -> Option<usize> {
+    let primaries: Vec<usize> = among
+        .iter()
+        .copied()
+        .filter(|&h| rest(lab, h, "primary") == "200")
+        .collect();
+    (primaries.len() == 1).then(|| primaries[0])
+}
+
+fn count(rows: Option<String>) -> Option<u32> {
+    rows.and_then(|r| r.parse().ok())
+}
+
+#[test]
+fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    assert!(
+        lab.hosts.len() > HAPROXY,
+        "this test needs a lab of 12 hosts or more"
+    );
+    let all: Vec<usize> = PG.iter().copied().chain([HAPROXY]).collect();
+    for &h in &all {
+        // A host an interrupted run left stopped.
+        if lab.try_ssh(h, "true").is_none() {
+            lab.lab_sh(&["start", &lab.hosts[h].0]);
+        }
+        lab.reset_keybuzz(h);
+    }
+    lab.load_image(&PATRONI_IMAGE, &PG);
+    lab.load_image(&HAPROXY_IMAGE, &[HAPROXY]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path());
+    let vars = format!(
+        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        haproxy: \"{}\"\n      \
+         patroni:\n        image: \"{}\"\n        postgres_major: 15\n",
+        HAPROXY_IMAGE.name, PATRONI_IMAGE.name
+    );
+    let inv = lab.inventory(
+        dir.path(),
+        &[
+            (PG[0], &["postgres"], ""),
+            (PG[1], &["postgres"], ""),
+            (PG[2], &["postgres"], ""),
+            (HAPROXY, &["haproxy"], ""),
+        ],
+        &vars,
+    );
+    let site = repo().join("playbooks/site.rhai");
+    let site = site.to_str().unwrap();
+    let args = [
+        "--tags",
+        "base,postgres,haproxy,pgbouncer",
+        "--credentials",
+        creds.to_str().unwrap(),
+    ];
+    let first = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // Raft elects one leader; the two others stream from it.
+    let mut old = 0;
+    wait_until(Duration::from_secs(120), || {
+        leader(&lab, &PG).map(|l| old = l).is_some()
+    })
+    .expect("a Patroni leader within 120 s of the deployment");
+    let replicas: Vec<usize> = PG.iter().copied().filter(|&h| h != old).collect();
+    for &r in &replicas {
+        let streaming = wait_until(Duration::from_secs(120), || {
+            rest(&lab, r, "replica") == "200"
+        });
+        assert!(streaming.is_some(), "{} is a replica", lab.hosts[r].0);
+    }
+
+    // A table written through HAProxy's write port reaches both replicas, and
+    // the read port and PgBouncer serve it.
+    let haproxy = lab.hosts[HAPROXY].1.clone();
+    let write = Some((haproxy.as_str(), 5432));
+    let client = replicas[0];
+    let written = wait_until(Duration::from_secs(60), || {
+        psql(
+            &lab,
+            client,
+            write,
+            &format!(
+                "create table if not exists kbz_proof (id int primary key, note text); \
+                 insert into kbz_proof select g, 'before-failover' from generate_series(1, {ROWS}) g \
+                 on conflict do nothing; select count(*) from kbz_proof"
+            ),
+        )
+        .and_then(|r| r.lines().last().map(str::to_string))
+        .and_then(|c| c.parse::<u32>().ok())
+            == Some(ROWS)
+    });
+    assert!(
+        written.is_some(),
+        "{ROWS} rows written through HAProxy:5432"
+    );
+    for &r in &replicas {
+        let got = wait_until(Duration::from_secs(30), || {
+            count(psql(&lab, r, None, "select count(*) from kbz_proof")) == Some(ROWS)
+        });
+        assert!(got.is_some(), "replica {} has the rows", lab.hosts[r].0);
+    }
+    let read = Some((haproxy.as_str(), 5433));
+    assert_eq!(
+        psql(&lab, client, read, "select pg_is_in_recovery()").as_deref(),
+        Some("t"),
+        "HAProxy:5433 reaches a replica"
+    );
+    assert_eq!(
+        count(psql(&lab, client, read, "select count(*) from kbz_proof")),
+        Some(ROWS)
+    );
+    let bouncer = Some((haproxy.as_str(), 6432));
+    let pooled = wait_until(Duration::from_secs(30), || {
+        count(psql(
+            &lab,
+            client,
+            bouncer,
+            "select count(*) from kbz_proof",
+        )) == Some(ROWS)
+    });
+    assert!(pooled.is_some(), "PgBouncer answers on 6432");
+
+    // Break it: kill the leader's host outright.
+    let old_name = lab.hosts[old].0.clone();
+    let stopped = Instant::now();
+    lab.lab_sh(&["stop", &old_name, "--hard"]);
+    let mut new = 0;
+    wait_until(Duration::from_secs(90), || {
+        leader(&lab, &replicas).map(|l| new = l).is_some()
+    })
+    .unwrap_or_else(|| panic!("no new leader within 90 s of killing {old_name}"));
+    let elected = stopped.elapsed();
+    assert!(
+        elected <= Duration::from_secs(60),
+        "a new leader took {elected:?} (limit 60 s)"
+    );
+    let client = if new == replicas[0] {
+        replicas[1]
+    } else {
+        replicas[0]
+    };
+    wait_until(Duration::from_secs(90), || {
+        psql(
+            &lab,
+            client,
+            write,
+            &format!(
+                "insert into kbz_proof values ({}, 'after-failover') on conflict do nothing",
+                ROWS + 1
+            ),
+        )
+        .is_some()
+    })
+    .unwrap_or_else(|| panic!("no write through HAProxy:5432 within 90 s of the new leader"));
+    let writable = stopped.elapsed();
+    assert_eq!(
+        psql(
+            &lab,
+            client,
+            write,
+            "select note, count(*) from kbz_proof group by note order by note"
+        )
+        .as_deref(),
+        Some(format!("after-failover|1\nbefore-failover|{ROWS}").as_str()),
+        "every row committed before the failover is on the new leader"
+    );
+    assert_eq!(
+        psql(&lab, new, None, "select pg_is_in_recovery()").as_deref(),
+        Some("f"),
+        "HAProxy wrote to the new leader"
+    );
+    let pooled = wait_until(Duration::from_secs(60), || {
+        count(psql(
+            &lab,
+            client,
+            bouncer,
+            "select count(*) from kbz_proof",
+        )) == Some(ROWS + 1)
+    });
+    assert!(pooled.is_some(), "PgBouncer follows the new leader");
+
+    // The old leader's host comes back; Patroni rejoins it as a replica.
+    lab.lab_sh(&["start", &old_name]);
+    let rejoined = wait_until(Duration::from_secs(300), || {
+        rest(&lab, old, "replica") == "200"
+            && count(psql(&lab, old, None, "select count(*) from kbz_proof")) == Some(ROWS + 1)
+    })
+    .unwrap_or_else(|| panic!("{old_name} did not rejoin as a replica within 300 s"));
+    println!(
+        "RESULT postgres: leader {old_name} killed (host hard stop); new leader {} in {:.1} s; \
+         writes through HAProxy:5432 back in {:.1} s; {ROWS}/{ROWS} committed rows kept; \
+         PgBouncer:6432 follows; {old_name} rejoined as a replica {:.1} s after its restart",
+        lab.hosts[new].0,
+        elected.as_secs_f64(),
+        writable.as_secs_f64(),
+        rejoined.as_secs_f64()
+    );
+
+    // A rerun changes nothing and keeps the new leader.
+    let again = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        total(&again, "changed"),
+        0,
+        "a rerun after the failover: {}",
+        text(&again)
+    );
+    assert_eq!(leader(&lab, &PG), Some(new), "the rerun kept the leader");
+    for &h in &all {
+        lab.reset_keybuzz(h);
+    }
+}
