@@ -58,6 +58,23 @@ pub fn lab() -> Option<Lab> {
 }
 
 impl Lab {
+    /// The same lab, cut to its first `n` hosts, with an inventory of them
+    /// only: tests that run on "the whole lab" stay off the hosts that other
+    /// tests (the clusters) use.
+    pub fn first(mut self, n: usize) -> Lab {
+        assert!(
+            self.hosts.len() >= n,
+            "this test needs a lab of {n} hosts or more"
+        );
+        self.hosts.truncate(n);
+        let tsv = std::fs::read_to_string(&self.inventory).unwrap();
+        let kept: Vec<&str> = tsv.lines().take(n + 1).collect();
+        let inventory = self.cache.path().join("inventory.tsv");
+        std::fs::write(&inventory, kept.join("\n") + "\n").unwrap();
+        self.inventory = inventory;
+        self
+    }
+
     /// Runs kbz-play against the lab with JSON output and this test's cache.
     pub fn kbz(&self, playbook: &str, extra: &[&str]) -> Output {
         self.kbz_with(&self.ssh_config, &self.inventory, playbook, extra)
@@ -112,7 +129,12 @@ impl Lab {
 
     fn ssh_output(&self, host: usize, script: &str) -> Output {
         Command::new("ssh")
-            .args(["-F", self.ssh_config.to_str().unwrap(), "-o", "BatchMode=yes"])
+            .args([
+                "-F",
+                self.ssh_config.to_str().unwrap(),
+                "-o",
+                "BatchMode=yes",
+            ])
             .arg(format!("root@{}", self.hosts[host].1))
             .arg(script)
             .output()
