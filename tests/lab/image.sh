@@ -95,6 +95,11 @@ build_image() { # NAME:TAG PKG...
     mv "$tar.tmp" "$tar"
     safe_rmtree "$tmp"
     log "image $ref: $tar ($(du -h "$tar" | cut -f1))"
+    # Older builds of the same NAME:TAG are never used again.
+    local old
+    for old in "${tar%-*}"-*.tar; do
+      [[ $old == "$tar" ]] || rm -f "$old" "$IMAGES_DIR/build-$(basename "${old##*-}" .tar).log"
+    done
   fi
   flock -u "$img_fd"
   echo "$tar"
