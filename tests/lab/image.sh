@@ -91,6 +91,7 @@ build_image() { # NAME:TAG PKG...
         die "--run '$r' failed in $ref (log: $blog)"
       }
     done
+    chmod 0755 "$tmp" # mktemp made it 0700, and it becomes the image's /
     tar --numeric-owner -C "$tmp" -cf "$tar.tmp" .
     mv "$tar.tmp" "$tar"
     safe_rmtree "$tmp"
