@@ -1,0 +1,336 @@
+//! RabbitMQ, deployed by `playbooks/site.rhai` on three lab hosts and broken on
+//! purpose: a quorum queue is declared and fed, the node leading it is
+//! stopped, publishing and consuming must go on through the two others, the
+//! stopped node must rejoin when started, and a rerun of the site must change
+//! nothing.
+//!
+//! The lab image is Debian 12's rabbitmq-server 3.10.8 laid out like the
+//! official `rabbitmq:3.13.2-management` (uid 999, /etc/rabbitmq and
+//! /var/lib/rabbitmq, `rabbitmq-server` as the default command, HOME holding the
+//! Erlang cookie). Messages go through the management plugin's HTTP API with
+//! curl from the lab hosts (no AMQP client there).
+//!
+//! Hosts: lab16..lab18 (group rabbitmq). Run alone with
+//! `cargo test --test cluster_rabbitmq -- --nocapture` on a lab of 18 hosts.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lab::{credentials, lab, secret, wait_until, Lab, LabImage, LAB_LOCK};
+use common::{repo, text, total};
+use serde_json::{json, Value};
+
+const RABBIT: [usize; 3] = [15, 16, 17];
+
+/// The queue the test declares, feeds and drains.
+const QUEUE: &str = "kbz.proof";
+
+/// Debian 12's RabbitMQ 3.10.8 with the official image's contract: the
+/// rabbitmq user and group are 999, an entrypoint like the official one
+/// (hands /var/lib/rabbitmq to rabbitmq, drops root), `rabbitmq-server` by
+/// default, logs on stdout, and HOME=/var/lib/rabbitmq so the server and the
+/// CLI tools run by `docker exec` (as root) read the cookie the role writes.
+/// /usr/lib/rabbitmq/bin comes first in PATH: Debian's /usr/sbin wrappers
+/// would send the server's output to files and `su` the CLI tools.
+const RABBITMQ_IMAGE: LabImage = LabImage {
+    name: "kbz-lab/rabbitmq:3.10.8",
+    packages: &["rabbitmq-server"],
+    // `chmod 755 /`: image.sh's build tree is a mktemp directory (0700), which
+    // would leave the image's / unreadable to any user but root.
+    run: &["chmod 755 / && groupmod -g 999 rabbitmq && usermod -u 999 -g 999 rabbitmq \
+            && mkdir -p /var/log/rabbitmq \
+            && chown -R rabbitmq:rabbitmq /var/lib/rabbitmq /var/log/rabbitmq /etc/rabbitmq \
+            && rm -f /var/lib/rabbitmq/.erlang.cookie"],
+    add: &["tests/lab/images/rabbitmq/docker-entrypoint.sh:/usr/local/bin/docker-entrypoint.sh"],
+    changes: &[
+        "ENV HOME=/var/lib/rabbitmq",
+        "ENV RABBITMQ_LOGS=-",
+        "ENV PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        r#"ENTRYPOINT ["docker-entrypoint.sh"]"#,
+        r#"CMD ["rabbitmq-server"]"#,
+    ],
+};
+
+/// A call to the management HTTP API of the node on lab host `on`, from that
+/// host, as the role's default user: the parsed JSON answer (Null when the
+/// body is empty), or None on any failure. The password goes to curl on its
+/// standard input, and a failure never echoes the command.
+fn api(lab: &Lab, on: usize, method: &str, path: &str, body: Option<&Value>) -> Option<Value> {
+    let pw = secret("RABBITMQ_DEFAULT_PASS");
+    let ip = &lab.hosts[on].1;
+    let data = body
+        .map(|b| format!("-H 'content-type: application/json' --data '{b}'"))
+        .unwrap_or_default();
+    let out = lab.try_ssh(
+        on,
+        &format!(
+            "printf 'user = \"keybuzz:%s\"\\n' '{pw}' | \
+             curl -sf -m 10 -K - -X {method} {data} 'http://{ip}:15672/api{path}'"
+        ),
+    )?;
+    if out.trim().is_empty() {
+        Some(Value::Null)
+    } else {
+        serde_json::from_str(&out).ok()
+    }
+}
+
+/// The running nodes `rabbitmqctl cluster_status` reports on lab host `on`.
+fn running_nodes(lab: &Lab, on: usize) -> Vec<String> {
+    lab.try_ssh(
+        on,
+        "docker exec rabbitmq rabbitmqctl -q cluster_status --formatter json",
+    )
+    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+    .and_then(|v| {
+        v["running_nodes"].as_array().map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect()
+        })
+    })
+    .unwrap_or_default()
+}
+
+/// The queue as the API on `on` shows it.
+fn queue(lab: &Lab, on: usize) -> Option<Value> {
+    api(lab, on, "GET", &format!("/queues/%2F/{QUEUE}"), None)
+}
+
+/// Publishes `payload` to the queue through the node on `on`; true when the
+/// broker routed it.
+fn publish(lab: &Lab, on: usize, payload: &str) -> bool {
+    let body = json!({
+        "properties": { "delivery_mode": 2 },
+        "routing_key": QUEUE,
+        "payload": payload,
+        "payload_encoding": "string",
+    });
+    api(
+        lab,
+        on,
+        "POST",
+        "/exchanges/%2F/amq.default/publish",
+        Some(&body),
+    )
+    .is_some_and(|v| v["routed"] == true)
+}
+
+/// Takes up to `count` messages off the queue through the node on `on`
+/// (acknowledged, so they leave the queue): their payloads, or None when the
+/// API failed.
+fn consume(lab: &Lab, on: usize, count: usize) -> Option<Vec<String>> {
+    let body = json!({ "count": count, "ackmode": "ack_requeue_false", "encoding": "auto" });
+    let got = api(
+        lab,
+        on,
+        "POST",
+        &format!("/queues/%2F/{QUEUE}/get"),
+        Some(&body),
+    )?;
+    Some(
+        got.as_array()?
+            .iter()
+            .filter_map(|m| m["payload"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// The lab host index whose node is `rabbit@<name>`.
+fn host_of(lab: &Lab, node: &str) -> Option<usize> {
+    RABBIT
+        .into_iter()
+        .find(|&i| node == format!("rabbit@{}", lab.hosts[i].0))
+}
+
+#[test]
+fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    assert!(
+        lab.hosts.len() > RABBIT[2],
+        "this test needs a lab of 18 hosts or more"
+    );
+    for h in RABBIT {
+        lab.reset_keybuzz(h);
+    }
+    lab.load_image(&RABBITMQ_IMAGE, &RABBIT);
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path());
+    let vars = format!(
+        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        rabbitmq: \"{}\"\n",
+        RABBITMQ_IMAGE.name
+    );
+    let inv = lab.inventory(
+        dir.path(),
+        &[
+            (RABBIT[0], &["rabbitmq"], ""),
+            (RABBIT[1], &["rabbitmq"], ""),
+            (RABBIT[2], &["rabbitmq"], ""),
+        ],
+        &vars,
+    );
+    let site = repo().join("playbooks/site.rhai");
+    let site = site.to_str().unwrap();
+    let args = [
+        "--tags",
+        "base,rabbitmq",
+        "--credentials",
+        creds.to_str().unwrap(),
+    ];
+    let started = Instant::now();
+    let first = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let deployed = started.elapsed();
+    // RabbitMQ 3.10 cannot set vhost /'s default queue type: the role says so
+    // (its documented version-dependent step) instead of failing.
+    assert!(
+        common::events(&first).iter().any(|e| e["event"] == "warn"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no update_vhost_metadata"))),
+        "finish() warns that 3.10 has no update_vhost_metadata: {}",
+        text(&first)
+    );
+
+    // One cluster of three.
+    let mut all: Vec<String> = RABBIT
+        .iter()
+        .map(|&i| format!("rabbit@{}", lab.hosts[i].0))
+        .collect();
+    all.sort();
+    for h in RABBIT {
+        let mut nodes = running_nodes(&lab, h);
+        nodes.sort();
+        assert_eq!(nodes, all, "cluster_status on {}", lab.hosts[h].0);
+    }
+
+    // A quorum queue, replicated on the three nodes, holding 10 messages.
+    let declare = json!({ "durable": true, "arguments": { "x-queue-type": "quorum" } });
+    assert!(
+        api(
+            &lab,
+            RABBIT[0],
+            "PUT",
+            &format!("/queues/%2F/{QUEUE}"),
+            Some(&declare)
+        )
+        .is_some(),
+        "declaring the quorum queue {QUEUE}"
+    );
+    let mut leader = String::new();
+    let placed = wait_until(Duration::from_secs(60), || {
+        queue(&lab, RABBIT[0]).is_some_and(|q| {
+            leader = q["leader"].as_str().unwrap_or_default().to_string();
+            q["type"] == "quorum"
+                && q["online"].as_array().is_some_and(|o| o.len() == 3)
+                && !leader.is_empty()
+        })
+    });
+    assert!(
+        placed.is_some(),
+        "{QUEUE} is a quorum queue with 3 members online: {:?}",
+        queue(&lab, RABBIT[0])
+    );
+    for n in 0..10 {
+        assert!(
+            publish(&lab, RABBIT[n % 3], &format!("before-{n}")),
+            "publishing before-{n}"
+        );
+    }
+    let ten = wait_until(Duration::from_secs(30), || {
+        queue(&lab, RABBIT[1]).is_some_and(|q| q["messages"] == 10)
+    });
+    assert!(ten.is_some(), "10 messages in {QUEUE}");
+
+    // Break it: stop the node leading the queue.
+    let down = host_of(&lab, &leader).unwrap_or_else(|| panic!("leader {leader} is no lab node"));
+    let up: Vec<usize> = RABBIT.into_iter().filter(|&h| h != down).collect();
+    lab.ssh(down, "docker stop rabbitmq >/dev/null");
+    let stopped = Instant::now();
+
+    // Publishing goes on through the survivors...
+    let mut n = 0;
+    let mut first_publish = None;
+    let published = wait_until(Duration::from_secs(60), || {
+        if publish(&lab, up[n % 2], &format!("after-{n}")) {
+            first_publish.get_or_insert_with(|| stopped.elapsed());
+            n += 1;
+        }
+        n == 10
+    })
+    .unwrap_or_else(|| {
+        panic!("only {n} of 10 messages published within 60 s of stopping {leader}")
+    });
+    // ... and so does consuming: the 20 messages, in order, through the other.
+    let mut got: Vec<String> = Vec::new();
+    let consumed = wait_until(Duration::from_secs(60), || {
+        if let Some(batch) = consume(&lab, up[1], 20 - got.len()) {
+            got.extend(batch);
+        }
+        got.len() >= 20
+    });
+    let want: Vec<String> = (0..10)
+        .map(|n| format!("before-{n}"))
+        .chain((0..10).map(|n| format!("after-{n}")))
+        .collect();
+    assert!(
+        consumed.is_some(),
+        "consumed {got:?} within 60 s of the publishing"
+    );
+    assert_eq!(got, want, "every message, once, in order");
+    let consumed_at = stopped.elapsed();
+    let new_leader = queue(&lab, up[0])
+        .and_then(|q| q["leader"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    assert!(
+        new_leader != leader && host_of(&lab, &new_leader).is_some(),
+        "a surviving node leads {QUEUE}: {new_leader:?}"
+    );
+
+    // Start it: it rejoins the cluster and the queue.
+    lab.ssh(down, "docker start rabbitmq >/dev/null");
+    let rejoined = wait_until(Duration::from_secs(300), || {
+        running_nodes(&lab, up[0]).len() == 3
+    })
+    .unwrap_or_else(|| panic!("{leader} not running in the cluster within 300 s of its start"));
+    let replica = wait_until(Duration::from_secs(120), || {
+        queue(&lab, down).is_some_and(|q| q["online"].as_array().is_some_and(|o| o.len() == 3))
+    })
+    .unwrap_or_else(|| panic!("{QUEUE} not back to 3 online members within 120 s"));
+    assert!(
+        publish(&lab, down, "rejoined") && consume(&lab, up[0], 1) == Some(vec!["rejoined".into()]),
+        "a message through the rejoined node"
+    );
+    println!(
+        "RESULT rabbitmq: first run (base + 3 nodes) {:.0} s; node {leader} (leader of quorum queue {QUEUE}) stopped; \
+         the first message published through the 2 others {:.1} s after the stop, 10 in {:.1} s, \
+         all 20 consumed in order {:.1} s after the stop \
+         (new leader {new_leader}); restarted, it was running in the cluster again in {:.1} s, \
+         its queue member back online {:.1} s later",
+        deployed.as_secs_f64(),
+        first_publish.unwrap_or_default().as_secs_f64(),
+        published.as_secs_f64(),
+        consumed_at.as_secs_f64(),
+        rejoined.as_secs_f64(),
+        replica.as_secs_f64(),
+    );
+
+    // A rerun changes nothing.
+    let again = lab.kbz_inv(&inv, site, &args);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        total(&again, "changed"),
+        0,
+        "a rerun after the failover: {}",
+        text(&again)
+    );
+    let mut nodes = running_nodes(&lab, RABBIT[0]);
+    nodes.sort();
+    assert_eq!(nodes, all, "3 running nodes after the rerun");
+    for h in RABBIT {
+        lab.reset_keybuzz(h);
+    }
+}
