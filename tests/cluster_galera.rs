@@ -1,0 +1,408 @@
+//! MariaDB Galera (Module 7), deployed by `playbooks/site.rhai --tags
+//! base,galera` on three lab hosts and broken on purpose:
+//!   - the first run bootstraps exactly one cluster of 3; a row written on one
+//!     node is read on the others;
+//!   - one node's container is stopped: the two others keep accepting writes;
+//!     started again, it rejoins (IST) with the rows it missed;
+//!   - a rerun changes nothing and keeps the same cluster (state UUID);
+//!   - every container is stopped, one after the other, with writes in
+//!     between: a rerun of the site must bootstrap from the node Galera marked
+//!     safe_to_bootstrap (the last to leave) and bring all three back with
+//!     every row; then the same again with safe_to_bootstrap cleared on every
+//!     node, so the role must pick the highest seqno and apply the seeds'
+//!     safe_to_bootstrap fix to that node only.
+//!
+//! Hosts: lab13..lab15 (group mariadb), each with its /dev/vdb as the XFS
+//! datadir volume. Run alone with
+//! `cargo test --test cluster_galera -- --nocapture` on a lab of 15+ hosts.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::lab::{credentials, lab, wait_until, Lab, LabImage, LAB_LOCK};
+use common::{events, repo, text, total};
+
+const GALERA: [usize; 3] = [12, 13, 14];
+
+/// The datadir the role mounts into the container (its XFS volume).
+const DATADIR: &str = "/opt/keybuzz/mariadb/data";
+
+/// MariaDB 10.11 with Galera 4 and mariabackup (Debian 12), standing in for
+/// the official mariadb:10.11.6 image: mysql is uid/gid 999, the datadir and
+/// /run/mysqld belong to it, /etc/mysql/conf.d is read last (the role's
+/// my.cnf wins), bind-address and friends are commented out and names are not
+/// resolved, as in the official Dockerfile; the entrypoint initialises an
+/// empty datadir from MARIADB_* like the official docker-entrypoint.sh.
+pub const MARIADB_IMAGE: LabImage = LabImage {
+    name: "kbz-lab/mariadb:10.11.18",
+    packages: &["mariadb-server", "galera-4", "mariadb-backup"],
+    run: &[
+        // docker import keeps the tree's root mode; debootstrap's is 0700.
+        "chmod 0755 /",
+        "set -e; if [ \"$(id -u mysql)\" != 999 ]; then ! getent passwd 999 >/dev/null; \
+         ! getent group 999 >/dev/null; groupmod -g 999 mysql; usermod -u 999 -g 999 mysql; fi",
+        "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql /run/mysqld && \
+         chown mysql:mysql /var/lib/mysql /run/mysqld && chmod 777 /run/mysqld",
+        "find /etc/mysql -name '*.cnf' -exec sed -Ei 's/^(bind-address|log|user[[:space:]])/#&/' {} + && \
+         sed -i '\\|^!includedir /etc/mysql/conf.d/|d' /etc/mysql/mariadb.cnf && \
+         echo '!includedir /etc/mysql/conf.d/' >> /etc/mysql/mariadb.cnf && \
+         printf '[mariadb]\\nhost-cache-size=0\\nskip-name-resolve\\n' > /etc/mysql/mariadb.conf.d/05-skipcache.cnf",
+    ],
+    add: &["tests/lab/images/mariadb/entrypoint.sh:/usr/local/bin/docker-entrypoint.sh"],
+    changes: &[
+        r#"ENTRYPOINT ["docker-entrypoint.sh"]"#,
+        r#"CMD ["mariadbd"]"#,
+    ],
+};
+
+/// Runs SQL (on stdin, so no quoting) in the `mariadb` container of lab host
+/// `on`, as the erpnext user over TCP to that host's own address, with the
+/// password the role gave the container; tab-separated rows, or None.
+fn sql(lab: &Lab, on: usize, query: &str) -> Option<String> {
+    let ip = &lab.hosts[on].1;
+    lab.try_ssh(
+        on,
+        &format!(
+            "timeout 20 docker exec -i mariadb sh -c 'MYSQL_PWD=\"$MARIADB_PASSWORD\" \
+             mariadb -h {ip} -uerpnext -N -B erpnext' <<'KBZ_SQL'\n{query}\nKBZ_SQL"
+        ),
+    )
+    .map(|s| s.trim().to_string())
+}
+
+/// A wsrep status variable of the node on lab host `on`.
+fn status(lab: &Lab, on: usize, variable: &str) -> Option<String> {
+    sql(lab, on, &format!("SHOW STATUS LIKE '{variable}';"))
+        .and_then(|s| s.split('\t').nth(1).map(str::to_string))
+}
+
+/// Whether every host in `nodes` is a Synced member of one Primary
+/// component of `size` nodes; the cluster's state UUID if so.
+fn cluster(lab: &Lab, nodes: &[usize], size: usize) -> Option<String> {
+    let mut uuid = None;
+    for &n in nodes {
+        if status(lab, n, "wsrep_cluster_size")? != size.to_string()
+            || status(lab, n, "wsrep_cluster_status")? != "Primary"
+            || status(lab, n, "wsrep_local_state_comment")? != "Synced"
+        {
+            return None;
+        }
+        let u = status(lab, n, "wsrep_cluster_state_uuid")?;
+        if uuid.get_or_insert(u.clone()) != &u {
+            return None;
+        }
+    }
+    uuid
+}
+
+/// Inserts a row tagged `tag` through lab host `on`.
+fn write(lab: &Lab, on: usize, tag: &str) -> bool {
+    sql(
+        lab,
+        on,
+        &format!("INSERT INTO kbz_proof (tag) VALUES ('{tag}'); SELECT 'ok';"),
+    )
+    .is_some_and(|s| s == "ok")
+}
+
+/// Whether lab host `on` holds exactly the rows tagged `expected` (in any
+/// order: each node has its own auto-increment offset).
+fn has_rows(lab: &Lab, on: usize, expected: &[String]) -> bool {
+    let Some(found) = sql(lab, on, "SELECT tag FROM kbz_proof;") else {
+        return false;
+    };
+    let mut found: Vec<&str> = found.lines().collect();
+    let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    found.sort_unstable();
+    expected.sort_unstable();
+    found == expected
+}
+
+/// The lab host names the run's log lines say a bootstrap happened on.
+fn bootstraps(out: &Output) -> Vec<String> {
+    events(out)
+        .iter()
+        .filter_map(|e| {
+            let msg = e.to_string();
+            let at = msg.find("Galera bootstrap on ")?;
+            let name = msg[at + 20..].split(':').next()?.to_string();
+            Some(name)
+        })
+        .collect()
+}
+
+/// grastate.dat of lab host `on`: (seqno, safe_to_bootstrap).
+fn grastate(lab: &Lab, on: usize) -> (i64, u8) {
+    let body = lab.ssh(on, &format!("cat {DATADIR}/grastate.dat"));
+    let field = |k: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    (
+        field("seqno:").parse().unwrap_or(-1),
+        field("safe_to_bootstrap:").parse().unwrap_or(0),
+    )
+}
+
+/// Stops every node's container, one after the other (each a clean Galera
+/// leave), writing a row through the survivors after each stop; the tags
+/// written.
+fn stop_all(lab: &Lab, round: &str) -> Vec<String> {
+    let mut written = Vec::new();
+    for (k, &n) in GALERA.iter().enumerate() {
+        lab.ssh(n, "docker stop -t 120 mariadb >/dev/null");
+        if let Some(&next) = GALERA.get(k + 1) {
+            let tag = format!("{round}-after-{}-left", lab.hosts[n].0);
+            let ok = wait_until(Duration::from_secs(60), || write(lab, next, &tag));
+            assert!(ok.is_some(), "{} accepts writes", lab.hosts[next].0);
+            written.push(tag);
+        }
+    }
+    written
+}
+
+/// Puts a host back as `Lab::reset_keybuzz` expects it: the datadir volume
+/// unmounted first, so the reset wipes a free /dev/vdb.
+fn reset(lab: &Lab, host: usize) {
+    lab.ssh(
+        host,
+        &format!("docker rm -f mariadb >/dev/null 2>&1; umount {DATADIR} 2>/dev/null; true"),
+    );
+    lab.reset_keybuzz(host);
+}
+
+fn run(lab: &Lab, inv: &Path, creds: &Path) -> Output {
+    let site = repo().join("playbooks/site.rhai");
+    let out = lab.kbz_inv(
+        inv,
+        site.to_str().unwrap(),
+        &[
+            "--tags",
+            "base,galera",
+            "--credentials",
+            creds.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    out
+}
+
+#[test]
+fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
+    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab() else { return };
+    assert!(
+        lab.hosts.len() > GALERA[2],
+        "this test needs a lab of 15 hosts or more"
+    );
+    for h in GALERA {
+        reset(&lab, h);
+    }
+    lab.load_image(&MARIADB_IMAGE, &GALERA);
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path());
+    let vars = format!(
+        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        mariadb: \"{}\"\n",
+        MARIADB_IMAGE.name
+    );
+    let volume = format!(
+        "      xfs_volumes:\n        - {{ device: /dev/vdb, mount: {DATADIR}, owner: \"999\", group: \"999\", mode: \"0750\" }}\n"
+    );
+    let inv = lab.inventory(
+        dir.path(),
+        &[
+            (GALERA[0], &["mariadb"], &volume),
+            (GALERA[1], &["mariadb"], &volume),
+            (GALERA[2], &["mariadb"], &volume),
+        ],
+        &vars,
+    );
+    let names: Vec<String> = GALERA.iter().map(|&i| lab.hosts[i].0.clone()).collect();
+
+    // First run: one bootstrap (the first member by name), a cluster of 3.
+    let first = run(&lab, &inv, &creds);
+    assert_eq!(
+        bootstraps(&first),
+        vec![names[0].clone()],
+        "{}",
+        text(&first)
+    );
+    let uuid =
+        cluster(&lab, &GALERA, 3).expect("a Synced Primary cluster of 3 after the first run");
+    assert!(
+        !lab.ssh(GALERA[0], "docker inspect -f '{{.Args}}' mariadb")
+            .contains("--wsrep-new-cluster"),
+        "the bootstrap node was settled without --wsrep-new-cluster"
+    );
+
+    // A row written on one node is read on the others.
+    let created = sql(
+        &lab,
+        GALERA[0],
+        "CREATE TABLE kbz_proof (id INT AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(64) NOT NULL); SELECT 'ok';",
+    );
+    assert_eq!(
+        created.as_deref(),
+        Some("ok"),
+        "create table on {}",
+        names[0]
+    );
+    assert!(write(&lab, GALERA[0], "first-run"));
+    let mut expected = vec!["first-run".to_string()];
+    for &n in &GALERA[1..] {
+        let seen = wait_until(Duration::from_secs(10), || has_rows(&lab, n, &expected));
+        assert!(seen.is_some(), "{} reads the row", lab.hosts[n].0);
+    }
+
+    // Break it: stop one node; the two others keep accepting writes.
+    let down = GALERA[2];
+    lab.ssh(down, "docker stop mariadb >/dev/null");
+    let survivors = [GALERA[0], GALERA[1]];
+    let mut pending = survivors.to_vec();
+    let writes = wait_until(Duration::from_secs(60), || {
+        pending.retain(|&n| !write(&lab, n, &format!("without-{}", names[2])));
+        pending.is_empty() && cluster(&lab, &survivors, 2).is_some()
+    })
+    .unwrap_or_else(|| panic!("the two others did not accept writes within 60 s"));
+    expected.extend([
+        format!("without-{}", names[2]),
+        format!("without-{}", names[2]),
+    ]);
+
+    // Start it again: it rejoins with the rows it missed.
+    lab.ssh(down, "docker start mariadb >/dev/null");
+    let rejoined = wait_until(Duration::from_secs(300), || {
+        cluster(&lab, &GALERA, 3).is_some() && has_rows(&lab, down, &expected)
+    })
+    .unwrap_or_else(|| panic!("{} did not rejoin with every row within 300 s", names[2]));
+    let ist = lab.ssh(
+        down,
+        "docker logs mariadb 2>&1 | grep -c 'IST received' || true",
+    );
+    println!(
+        "RESULT galera: {} stopped; the two others accepted writes {:.1} s later; \
+         started again, it rejoined ({} IST) in {:.1} s; cluster back to 3",
+        names[2],
+        writes.as_secs_f64(),
+        if ist.trim() == "0" { "SST, no" } else { "by" },
+        rejoined.as_secs_f64()
+    );
+
+    // A rerun changes nothing and keeps the same cluster.
+    let again = run(&lab, &inv, &creds);
+    assert_eq!(total(&again, "changed"), 0, "rerun: {}", text(&again));
+    assert!(
+        bootstraps(&again).is_empty(),
+        "rerun bootstrapped: {}",
+        text(&again)
+    );
+    assert_eq!(cluster(&lab, &GALERA, 3).as_deref(), Some(uuid.as_str()));
+
+    // Full stop, one after the other: the last to leave has safe_to_bootstrap.
+    expected.extend(stop_all(&lab, "stop1"));
+    let states: Vec<(i64, u8)> = GALERA.iter().map(|&n| grastate(&lab, n)).collect();
+    assert_eq!(
+        states.iter().map(|s| s.1).collect::<Vec<_>>(),
+        vec![0, 0, 1],
+        "safe_to_bootstrap after a clean full stop: {states:?}"
+    );
+    let recovered = recover(&lab, &inv, &creds, &names[2], &uuid, &mut expected, "stop1");
+    println!(
+        "RESULT galera: all 3 containers stopped in turn (grastate seqno/safe {states:?}); \
+         the site rerun bootstrapped {} (safe_to_bootstrap: 1) and the cluster was back to 3 \
+         with every row {:.1} s after the rerun started",
+        names[2],
+        recovered.as_secs_f64()
+    );
+
+    // Full stop again, then safe_to_bootstrap cleared everywhere (the case
+    // the seeds fix by hand): the highest seqno must win.
+    expected.extend(stop_all(&lab, "stop2"));
+    for &n in &GALERA {
+        lab.ssh(
+            n,
+            &format!(
+                "sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 0/' {DATADIR}/grastate.dat"
+            ),
+        );
+    }
+    let states: Vec<(i64, u8)> = GALERA.iter().map(|&n| grastate(&lab, n)).collect();
+    let highest = (0..3).max_by_key(|&k| (states[k].0, -(k as i64))).unwrap();
+    assert_eq!(
+        highest, 2,
+        "the last to leave has the highest seqno: {states:?}"
+    );
+    let recovered = recover(
+        &lab,
+        &inv,
+        &creds,
+        &names[highest],
+        &uuid,
+        &mut expected,
+        "stop2",
+    );
+    println!(
+        "RESULT galera: all 3 stopped again, safe_to_bootstrap cleared on every node \
+         (seqno {:?}); the site rerun bootstrapped {} (highest seqno, safe_to_bootstrap set \
+         by the role) and the cluster was back to 3 with every row {:.1} s after the rerun started",
+        states.iter().map(|s| s.0).collect::<Vec<_>>(),
+        names[highest],
+        recovered.as_secs_f64()
+    );
+
+    for h in GALERA {
+        reset(&lab, h);
+    }
+}
+
+/// Reruns the site after a full stop: it must bootstrap `from` only, bring
+/// back the same cluster (`uuid`) of 3 with every row in `expected`, and a
+/// further rerun must change nothing. How long from the rerun's start until
+/// the cluster was whole.
+fn recover(
+    lab: &Lab,
+    inv: &Path,
+    creds: &Path,
+    from: &str,
+    uuid: &str,
+    expected: &mut Vec<String>,
+    round: &str,
+) -> Duration {
+    let start = std::time::Instant::now();
+    let out = run(lab, inv, creds);
+    assert_eq!(
+        bootstraps(&out),
+        vec![from.to_string()],
+        "{round}: {}",
+        text(&out)
+    );
+    let whole = wait_until(Duration::from_secs(300), || {
+        cluster(lab, &GALERA, 3).as_deref() == Some(uuid)
+            && GALERA.iter().all(|&n| has_rows(lab, n, expected))
+    });
+    assert!(
+        whole.is_some(),
+        "{round}: not back to the same cluster of 3 with every row"
+    );
+    let took = start.elapsed();
+    assert!(
+        write(lab, GALERA[0], &format!("{round}-recovered")),
+        "{round}: writes after the recovery"
+    );
+    expected.push(format!("{round}-recovered"));
+    let again = run(lab, inv, creds);
+    assert_eq!(
+        total(&again, "changed"),
+        0,
+        "{round}: rerun after the recovery: {}",
+        text(&again)
+    );
+    assert!(bootstraps(&again).is_empty(), "{round}: {}", text(&again));
+    took
+}
