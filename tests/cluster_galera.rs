@@ -149,16 +149,21 @@ fn grastate(lab: &Lab, on: usize) -> (i64, u8) {
     )
 }
 
-/// How the node on lab host `on` caught up since the Unix time `since`:
-/// "IST" or "SST", from its container log.
+/// How the node on lab host `on` caught up since the Unix time `since`, from
+/// its container log: "IST" when it asked the group for the writesets after
+/// a known local position (mariabackup then only bypasses the SST), "SST"
+/// when its local state was unknown (seqno -1: a full copy of the datadir).
 fn transfer_since(lab: &Lab, on: usize, since: &str) -> &'static str {
     let log = lab.ssh(on, &format!("docker logs --since {since} mariadb 2>&1"));
-    if log.contains("SST received") {
-        "SST"
-    } else if log.contains("IST received") {
-        "IST"
-    } else {
-        "no state transfer"
+    let local = log
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Local state:"))
+        .map(str::trim);
+    match local {
+        None => "no state transfer",
+        Some(l) if l.ends_with(":-1") => "SST",
+        Some(_) if log.contains("IST received") => "IST",
+        Some(_) => "SST",
     }
 }
 
@@ -256,6 +261,11 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     }
     let uuid =
         cluster(&lab, &GALERA, 3).expect("a Synced Primary cluster of 3 after the first run");
+    assert_eq!(
+        transfer_since(&lab, GALERA[0], "0"),
+        "IST",
+        "the settled bootstrap node rejoined by IST"
+    );
     assert!(
         !lab.ssh(GALERA[0], "docker inspect -f '{{.Args}}' mariadb")
             .contains("--wsrep-new-cluster"),
@@ -438,6 +448,17 @@ fn recover(
         "{round}: not back to the same cluster of 3 with every row"
     );
     let took = start.elapsed();
+    // Settled without --wsrep-new-cluster after a clean stop: it rejoined
+    // the others by IST, not by a full copy.
+    let node = GALERA
+        .into_iter()
+        .find(|&n| lab.hosts[n].0 == from)
+        .unwrap();
+    assert_eq!(
+        transfer_since(lab, node, "0"),
+        "IST",
+        "{round}: the settled bootstrap node {from} rejoined by IST"
+    );
     assert!(
         write(lab, GALERA[0], &format!("{round}-recovered")),
         "{round}: writes after the recovery"
