@@ -22,41 +22,13 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::lab::{credentials, lab, wait_until, Lab, LabImage, LAB_LOCK};
+use common::lab::{credentials, lab, wait_until, Lab, LAB_LOCK};
 use common::{events, repo, text, total};
 
 const GALERA: [usize; 3] = [12, 13, 14];
 
 /// The datadir the role mounts into the container (its XFS volume).
 const DATADIR: &str = "/opt/keybuzz/mariadb/data";
-
-/// MariaDB 10.11 with Galera 4 and mariabackup (Debian 12), standing in for
-/// the official mariadb:10.11.6 image: mysql is uid/gid 999, the datadir and
-/// /run/mysqld belong to it, /etc/mysql/conf.d is read last (the role's
-/// my.cnf wins), bind-address and friends are commented out and names are not
-/// resolved, as in the official Dockerfile; the entrypoint initialises an
-/// empty datadir from MARIADB_* like the official docker-entrypoint.sh.
-pub const MARIADB_IMAGE: LabImage = LabImage {
-    name: "kbz-lab/mariadb:10.11.18",
-    packages: &["mariadb-server", "galera-4", "mariadb-backup"],
-    run: &[
-        // docker import keeps the tree's root mode; debootstrap's is 0700.
-        "chmod 0755 /",
-        "set -e; if [ \"$(id -u mysql)\" != 999 ]; then ! getent passwd 999 >/dev/null; \
-         ! getent group 999 >/dev/null; groupmod -g 999 mysql; usermod -u 999 -g 999 mysql; fi",
-        "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql /run/mysqld && \
-         chown mysql:mysql /var/lib/mysql /run/mysqld && chmod 777 /run/mysqld",
-        "find /etc/mysql -name '*.cnf' -exec sed -Ei 's/^(bind-address|log|user[[:space:]])/#&/' {} + && \
-         sed -i '\\|^!includedir /etc/mysql/conf.d/|d' /etc/mysql/mariadb.cnf && \
-         echo '!includedir /etc/mysql/conf.d/' >> /etc/mysql/mariadb.cnf && \
-         printf '[mariadb]\\nhost-cache-size=0\\nskip-name-resolve\\n' > /etc/mysql/mariadb.conf.d/05-skipcache.cnf",
-    ],
-    add: &["tests/lab/images/mariadb/entrypoint.sh:/usr/local/bin/docker-entrypoint.sh"],
-    changes: &[
-        r#"ENTRYPOINT ["docker-entrypoint.sh"]"#,
-        r#"CMD ["mariadbd"]"#,
-    ],
-};
 
 /// Runs SQL (on stdin, so no quoting) in the `mariadb` container of lab host
 /// `on`, as the erpnext user over TCP to that host's own address, with the
@@ -221,14 +193,10 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     for h in GALERA {
         reset(&lab, h);
     }
-    lab.load_image(&MARIADB_IMAGE, &GALERA);
+    lab.load_spec("mariadb", &GALERA);
 
     let dir = tempfile::tempdir().unwrap();
     let creds = credentials(dir.path());
-    let vars = format!(
-        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        mariadb: \"{}\"\n",
-        MARIADB_IMAGE.name
-    );
     let volume = format!(
         "      xfs_volumes:\n        - {{ device: /dev/vdb, mount: {DATADIR}, owner: \"999\", group: \"999\", mode: \"0750\" }}\n"
     );
@@ -239,7 +207,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
             (GALERA[1], &["mariadb"], &volume),
             (GALERA[2], &["mariadb"], &volume),
         ],
-        &vars,
+        "",
     );
     let names: Vec<String> = GALERA.iter().map(|&i| lab.hosts[i].0.clone()).collect();
 

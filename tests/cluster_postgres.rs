@@ -14,51 +14,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{credentials, lab, secret, wait_until, Lab, LabImage, HAPROXY_IMAGE, LAB_LOCK};
+use common::lab::{credentials, lab, secret, wait_until, Lab, LAB_LOCK};
 use common::{repo, text, total};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
 /// Rows committed (and seen on both replicas) before the failover.
 const ROWS: u32 = 1000;
-
-/// Patroni 3.0.2 with Raft (pysyncobj) over PostgreSQL 15 (Debian 12), laid
-/// out like the production image of templates/patroni/Dockerfile.j2: user
-/// postgres is uid/gid 999 (the owner the role gives the data, WAL and Raft
-/// folders), /var/lib/patroni/raft and /var/log/postgresql belong to it, and
-/// the image runs `patroni /etc/patroni/patroni.yml` as postgres. The paths
-/// are PostgreSQL 15's, so the inventory sets `postgres_major: 15`.
-/// Debian 12 has no pgvector package: `vector.so` is a link to
-/// pg_stat_statements.so, so the seed's `shared_preload_libraries:
-/// pg_stat_statements,vector` loads (PostgreSQL sees the same file and loads it
-/// once); `CREATE EXTENSION vector` is not available in the lab.
-const PATRONI_IMAGE: LabImage = LabImage {
-    name: "kbz-lab/patroni-pg15:3.0.2-15",
-    packages: &[
-        "postgresql-15",
-        "patroni",
-        "python3-pysyncobj",
-        // python3-cryptography (for pysyncobj) needs it through a virtual
-        // package, which debootstrap does not resolve.
-        "python3-cffi-backend",
-    ],
-    run: &[
-        "groupmod -g 999 postgres && usermod -u 999 -g 999 postgres",
-        "rm -rf /etc/postgresql/15/main /var/lib/postgresql/15/main \
-         && install -d -o postgres -g postgres -m 2775 /run/postgresql \
-         && install -d -o postgres -g postgres -m 0750 /var/lib/patroni/raft /var/log/postgresql \
-         && chown -R postgres:postgres /var/lib/postgresql",
-        "ln -s pg_stat_statements.so /usr/lib/postgresql/15/lib/vector.so",
-        // image.sh builds the tree in a `mktemp -d` folder (0700), which
-        // becomes the image's `/`: postgres could not reach /bin.
-        "chmod 0755 /",
-    ],
-    add: &[],
-    changes: &[
-        "USER postgres",
-        r#"ENTRYPOINT ["patroni", "/etc/patroni/patroni.yml"]"#,
-    ],
-};
 
 /// One SQL statement through psql inside the `patroni` container of lab host
 /// `on`, as postgres: over TCP to `target:port` with the fixture password, or
@@ -123,16 +85,13 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         }
         lab.reset_keybuzz(h);
     }
-    lab.load_image(&PATRONI_IMAGE, &PG);
-    lab.load_image(&HAPROXY_IMAGE, &[HAPROXY]);
+    // tests/lab/images/patroni.image: PostgreSQL 15, so the lab inventory's
+    // group_vars set `patroni: { postgres_major: 15 }`.
+    lab.load_spec("patroni", &PG);
+    lab.load_spec("haproxy", &[HAPROXY]);
 
     let dir = tempfile::tempdir().unwrap();
     let creds = credentials(dir.path());
-    let vars = format!(
-        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        haproxy: \"{}\"\n      \
-         patroni:\n        image: \"{}\"\n        postgres_major: 15\n",
-        HAPROXY_IMAGE.name, PATRONI_IMAGE.name
-    );
     let inv = lab.inventory(
         dir.path(),
         &[
@@ -141,7 +100,7 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
             (PG[2], &["postgres"], ""),
             (HAPROXY, &["haproxy"], ""),
         ],
-        &vars,
+        "",
     );
     let site = repo().join("playbooks/site.rhai");
     let site = site.to_str().unwrap();

@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{credentials, lab, secret, wait_until, Lab, LabImage, LAB_LOCK};
+use common::lab::{credentials, lab, secret, wait_until, Lab, LAB_LOCK};
 use common::{repo, text, total};
 use serde_json::{json, Value};
 
@@ -25,32 +25,6 @@ const RABBIT: [usize; 3] = [15, 16, 17];
 
 /// The queue the test declares, feeds and drains.
 const QUEUE: &str = "kbz.proof";
-
-/// Debian 12's RabbitMQ 3.10.8 with the official image's contract: the
-/// rabbitmq user and group are 999, an entrypoint like the official one
-/// (hands /var/lib/rabbitmq to rabbitmq, drops root), `rabbitmq-server` by
-/// default, logs on stdout, and HOME=/var/lib/rabbitmq so the server and the
-/// CLI tools run by `docker exec` (as root) read the cookie the role writes.
-/// /usr/lib/rabbitmq/bin comes first in PATH: Debian's /usr/sbin wrappers
-/// would send the server's output to files and `su` the CLI tools.
-const RABBITMQ_IMAGE: LabImage = LabImage {
-    name: "kbz-lab/rabbitmq:3.10.8",
-    packages: &["rabbitmq-server"],
-    // `chmod 755 /`: image.sh's build tree is a mktemp directory (0700), which
-    // would leave the image's / unreadable to any user but root.
-    run: &["chmod 755 / && groupmod -g 999 rabbitmq && usermod -u 999 -g 999 rabbitmq \
-            && mkdir -p /var/log/rabbitmq \
-            && chown -R rabbitmq:rabbitmq /var/lib/rabbitmq /var/log/rabbitmq /etc/rabbitmq \
-            && rm -f /var/lib/rabbitmq/.erlang.cookie"],
-    add: &["tests/lab/images/rabbitmq/docker-entrypoint.sh:/usr/local/bin/docker-entrypoint.sh"],
-    changes: &[
-        "ENV HOME=/var/lib/rabbitmq",
-        "ENV RABBITMQ_LOGS=-",
-        "ENV PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        r#"ENTRYPOINT ["docker-entrypoint.sh"]"#,
-        r#"CMD ["rabbitmq-server"]"#,
-    ],
-};
 
 /// A call to the management HTTP API of the node on lab host `on`, from that
 /// host, as the role's default user: the parsed JSON answer (Null when the
@@ -155,14 +129,10 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     for h in RABBIT {
         lab.reset_keybuzz(h);
     }
-    lab.load_image(&RABBITMQ_IMAGE, &RABBIT);
+    lab.load_spec("rabbitmq", &RABBIT);
 
     let dir = tempfile::tempdir().unwrap();
     let creds = credentials(dir.path());
-    let vars = format!(
-        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        rabbitmq: \"{}\"\n",
-        RABBITMQ_IMAGE.name
-    );
     let inv = lab.inventory(
         dir.path(),
         &[
@@ -170,7 +140,7 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
             (RABBIT[1], &["rabbitmq"], ""),
             (RABBIT[2], &["rabbitmq"], ""),
         ],
-        &vars,
+        "",
     );
     let site = repo().join("playbooks/site.rhai");
     let site = site.to_str().unwrap();

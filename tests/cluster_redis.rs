@@ -11,9 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::lab::{
-    credentials, lab, secret, wait_until, Lab, Port, HAPROXY_IMAGE, LAB_LOCK, REDIS_IMAGE,
-};
+use common::lab::{credentials, lab, secret, wait_until, Lab, Port, LAB_LOCK};
 use common::{repo, text, total};
 
 const REDIS: [usize; 3] = [4, 5, 6];
@@ -51,15 +49,11 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     for h in REDIS.iter().chain([&HAPROXY]) {
         lab.reset_keybuzz(*h);
     }
-    lab.load_image(&REDIS_IMAGE, &REDIS);
-    lab.load_image(&HAPROXY_IMAGE, &[HAPROXY]);
+    lab.load_spec("redis", &REDIS);
+    lab.load_spec("haproxy", &[HAPROXY]);
 
     let dir = tempfile::tempdir().unwrap();
     let creds = credentials(dir.path());
-    let vars = format!(
-        "    private_net: 198.18.0.0/16\n    versions:\n      images:\n        redis: \"{}\"\n        haproxy: \"{}\"\n",
-        REDIS_IMAGE.name, HAPROXY_IMAGE.name
-    );
     let inv = lab.inventory(
         dir.path(),
         &[
@@ -68,7 +62,7 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
             (REDIS[2], &["redis"], ""),
             (HAPROXY, &["haproxy"], ""),
         ],
-        &vars,
+        "",
     );
     let site = repo().join("playbooks/site.rhai");
     let site = site.to_str().unwrap();

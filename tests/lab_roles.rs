@@ -11,21 +11,8 @@
 
 mod common;
 
-use common::lab::{lab, Lab, LAB_LOCK, REDIS_IMAGE};
+use common::lab::{lab, LAB_LOCK};
 use common::{recap, repo, text, total};
-
-/// An inventory of lab hosts whose `image` var names the lab's Redis image.
-fn image_inventory(
-    lab: &Lab,
-    dir: &std::path::Path,
-    hosts: &[(usize, &[&str], &str)],
-) -> std::path::PathBuf {
-    lab.inventory(
-        dir,
-        hosts,
-        &format!("    image: \"{}\"\n", REDIS_IMAGE.name),
-    )
-}
 
 const XFS: &str = "      xfs_volumes:\n        - { device: /dev/vdb, mount: /opt/keybuzz/data, owner: \"999\", group: \"999\", mode: \"0700\" }\n";
 
@@ -38,12 +25,12 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
     for h in [0, 1] {
         lab.reset_keybuzz(h);
     }
-    lab.load_image(&REDIS_IMAGE, &[0]);
+    lab.load_spec("redis", &[0]);
     let dir = tempfile::tempdir().unwrap();
-    let inv = image_inventory(
-        &lab,
+    let inv = lab.inventory(
         dir.path(),
         &[(0, &["redis", "web"], XFS), (1, &["postgres"], "")],
+        "",
     );
     let playbook = repo().join("tests/lab/playbooks/base.rhai");
     let playbook = playbook.to_str().unwrap();
@@ -174,7 +161,7 @@ fn a_device_holding_data_is_never_formatted() {
          echo precious > /mnt/old/data && umount /mnt/old",
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = image_inventory(&lab, dir.path(), &[(2, &[], XFS)]);
+    let inv = lab.inventory(dir.path(), &[(2, &[], XFS)], "");
     let p = common::project(&[(
         "volumes.rhai",
         "import \"xfs_volume\" as xfs;\nplay(\"Volumes\", \"all\", |host| xfs::apply(host, #{}));\n",
@@ -200,7 +187,7 @@ fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
     };
     lab.reset_keybuzz(3);
     let dir = tempfile::tempdir().unwrap();
-    let inv = image_inventory(&lab, dir.path(), &[(3, &[], "")]);
+    let inv = lab.inventory(dir.path(), &[(3, &[], "")], "");
     let p = common::project(&[(
         "fw.rhai",
         r#"play("Firewall", "all", |host| {
@@ -220,4 +207,44 @@ fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
     let status = lab.ssh(3, "ufw status");
     assert!(status.contains("Status: inactive"), "{status}");
     lab.reset_keybuzz(3);
+}
+
+/// Every image the lab inventory names in place of a production one is an
+/// image the lab knows how to build (tests/lab/images/*.image), so a renamed
+/// or retagged spec cannot leave the site pointing at an image no host has.
+/// Needs no lab.
+#[test]
+fn the_lab_inventory_names_only_lab_images() {
+    let all = repo().join("tests/lab/inventory/group_vars/all.yml");
+    let vars: yaml_serde::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(all).unwrap()).unwrap();
+    let mut named: Vec<String> = vars["versions"]["images"]
+        .as_mapping()
+        .expect("versions.images")
+        .values()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    named.push(
+        vars["versions"]["patroni"]["image"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let specs: Vec<String> = std::fs::read_dir(repo().join("tests/lab/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "image"))
+        .filter_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("name=").map(str::to_string))
+        })
+        .collect();
+    for image in &named {
+        assert!(
+            specs.contains(image),
+            "{image} has no tests/lab/images/*.image (known: {specs:?})"
+        );
+    }
 }

@@ -151,71 +151,12 @@ impl Lab {
     }
 }
 
-/// A lab container image built from Debian packages by tests/lab/image.sh
-/// (lab hosts cannot pull; the lab inventory names these instead of the
-/// production images of playbooks/versions.yaml).
-pub struct LabImage {
-    /// NAME:TAG, pinned like production images.
-    pub name: &'static str,
-    /// The Debian packages in it.
-    pub packages: &'static [&'static str],
-    /// Shell commands run in the image tree after the packages (image.sh --run).
-    pub run: &'static [&'static str],
-    /// Repo files put into the image, "SRC:DEST" (image.sh --add).
-    pub add: &'static [&'static str],
-    /// docker import --change instructions (a default command).
-    pub changes: &'static [&'static str],
-}
-
-/// Redis and Sentinel 7.0 (Debian 12), with redis-cli for the roles' probes.
-pub const REDIS_IMAGE: LabImage = LabImage {
-    name: "kbz-lab/redis:7.0.15",
-    packages: &["redis-server", "redis-sentinel", "redis-tools"],
-    run: &[],
-    add: &[],
-    changes: &[],
-};
-
-/// HAProxy 2.6 (Debian 12), started like the official image: master-worker,
-/// in the foreground, with the role's mounted config.
-pub const HAPROXY_IMAGE: LabImage = LabImage {
-    name: "kbz-lab/haproxy:2.6.12",
-    packages: &["haproxy"],
-    run: &[],
-    add: &[],
-    changes: &[r#"CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]"#],
-};
-
 impl Lab {
-    /// Imports `image` into the Docker of the given hosts (built once, cached).
-    pub fn load_image(&self, image: &LabImage, hosts: &[usize]) {
-        let mut args: Vec<&str> = vec!["load"];
-        for (flag, values) in [
-            ("--run", image.run),
-            ("--add", image.add),
-            ("--change", image.changes),
-        ] {
-            for v in values {
-                args.extend([flag, v]);
-            }
-        }
-        args.push(image.name);
-        args.extend_from_slice(image.packages);
-        args.push("--");
-        for &h in hosts {
-            args.push(&self.hosts[h].1);
-        }
-        let out = Command::new("bash")
-            .arg(repo().join("tests/lab/image.sh"))
-            .args(&args)
-            .output()
-            .expect("image.sh runs");
-        assert!(out.status.success(), "image.sh {args:?}: {}", text(&out));
-    }
-
     /// Writes an Ansible YAML inventory of lab hosts into `dir`: for each
     /// host its index, groups and extra host-var lines (YAML indented by 6),
-    /// and `all_vars` (YAML indented by 4) for every host.
+    /// and `all_vars` (YAML indented by 4) for every host; beside it
+    /// `group_vars/all.yml`, the lab's network and images
+    /// (tests/lab/inventory/group_vars/all.yml).
     pub fn inventory(
         &self,
         dir: &Path,
@@ -244,7 +185,28 @@ impl Lab {
         }
         let path = dir.join("inventory.yml");
         std::fs::write(&path, yaml).unwrap();
+        // The lab's variables (network, lab images), shared with the demo.
+        let vars = dir.join("group_vars");
+        std::fs::create_dir_all(&vars).unwrap();
+        std::fs::copy(
+            repo().join("tests/lab/inventory/group_vars/all.yml"),
+            vars.join("all.yml"),
+        )
+        .unwrap();
         path
+    }
+
+    /// Imports the image `tests/lab/images/SPEC.image` describes into the
+    /// Docker of the given hosts (built once, cached).
+    pub fn load_spec(&self, spec: &str, hosts: &[usize]) {
+        let mut args = vec!["load".to_string(), format!("@{spec}"), "--".to_string()];
+        args.extend(hosts.iter().map(|&h| self.hosts[h].1.clone()));
+        let out = Command::new("bash")
+            .arg(repo().join("tests/lab/image.sh"))
+            .args(&args)
+            .output()
+            .expect("image.sh runs");
+        assert!(out.status.success(), "image.sh {args:?}: {}", text(&out));
     }
 
     /// Puts a host back the way `lab.sh up` left it, as far as the KeyBuzz
@@ -258,7 +220,7 @@ impl Lab {
              systemctl disable --now redis-update-master.timer >/dev/null 2>&1; \
              rm -f /etc/systemd/system/redis-update-master.* /usr/local/bin/redis-update-master.sh; \
              systemctl daemon-reload; \
-             umount /opt/keybuzz/data 2>/dev/null; sed -i '\\# /opt/keybuzz/#d' /etc/fstab; \
+             findmnt -rn -o TARGET | grep '^/opt/keybuzz' | sort -r | xargs -r umount; sed -i '\\# /opt/keybuzz/#d' /etc/fstab; \
              rm -rf /opt/keybuzz /etc/ssh/sshd_config.d/10-keybuzz.conf /etc/systemd/resolved.conf.d \
                /etc/sysctl.d/60-keybuzz.conf /etc/systemd/journald.conf.d/60-keybuzz.conf \
                /etc/cloud /etc/docker/daemon.json; \

@@ -11,6 +11,10 @@
 #   image.sh build [OPTION]... NAME:TAG PKG...              tarball path on stdout (cached)
 #   image.sh load  [OPTION]... NAME:TAG PKG... -- HOST...   build if needed, import where
 #                                                          missing or built differently
+#   image.sh build|load @SPEC [-- HOST...]                  the same, described by
+#                                                          tests/lab/images/SPEC.image
+# A spec file holds `key=value` lines: name=NAME:TAG, packages=PKG..., and any number
+# of run=, add=, change= (the options below); `#` starts a comment line.
 # Options:
 #   --run CMD         a shell command run in the image tree (chroot) after the packages,
 #                     e.g. 'usermod -u 999 postgres' (part of the cache key)
@@ -110,8 +114,8 @@ build_image() { # NAME:TAG PKG...
 load_image() { # NAME:TAG TAR HOST...  (docker import options in CHANGES)
   local ref=$1 tar=$2 h key
   shift 2
-  key=${tar##*-}
-  key=${key%.tar}
+  # The build's key, and the import options: either changing re-imports.
+  key=$(printf '%s\n' "${tar##*/}" "${CHANGES[@]}" | sha256sum | cut -c1-16)
   local opts=() c
   for c in "${CHANGES[@]}" "LABEL kbz-lab.key=$key"; do opts+=(--change "$(printf %q "$c")"); done
   local -A jobs=()
@@ -128,6 +132,27 @@ load_image() { # NAME:TAG TAR HOST...  (docker import options in CHANGES)
   for h in "$@"; do wait "${jobs[$h]}" || bad+=("$h"); done
   ((${#bad[@]} == 0)) || die "importing $ref failed on: ${bad[*]}"
   log "image $ref present on: $*"
+}
+
+# Reads tests/lab/images/SPEC.image into SPEC_NAME, SPEC_PACKAGES, RUNS, ADDS, CHANGES.
+read_spec() { # SPEC
+  local file=$REPO/tests/lab/images/$1.image line key value
+  [[ -f $file ]] || die "no image spec $file"
+  SPEC_NAME="" SPEC_PACKAGES=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    key=${line%%=*} value=${line#*=}
+    [[ $line == *=* ]] || die "$file: not key=value: $line"
+    case $key in
+    name) SPEC_NAME=$value ;;
+    packages) read -r -a SPEC_PACKAGES <<<"$value" ;;
+    run) RUNS+=("$value") ;;
+    add) ADDS+=("$value") ;;
+    change) CHANGES+=("$value") ;;
+    *) die "$file: unknown key '$key' (name, packages, run, add, change)" ;;
+    esac
+  done <"$file"
+  [[ -n $SPEC_NAME && ${#SPEC_PACKAGES[@]} -gt 0 ]] || die "$file needs name= and packages="
 }
 
 image_main() {
@@ -152,6 +177,11 @@ image_main() {
   done
   local ref=${1:-} pkgs=() hosts=()
   (($# >= 1)) && shift
+  if [[ $ref == @* ]]; then
+    read_spec "${ref#@}"
+    ref=$SPEC_NAME
+    pkgs=("${SPEC_PACKAGES[@]}")
+  fi
   while (($#)) && [[ $1 != -- ]]; do pkgs+=("$1"); shift; done
   (($#)) && shift
   hosts=("$@")
@@ -170,7 +200,7 @@ image_main() {
     load_image "$ref" "$tar" "${hosts[@]}"
     ;;
   *)
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
   esac
