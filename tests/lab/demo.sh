@@ -32,10 +32,10 @@ image patroni lab09 lab10 lab11
 image mariadb lab13 lab14 lab15
 image rabbitmq lab16 lab17 lab18
 
-creds=$(mktemp -d)
-trap 'rm -rf "$creds"' EXIT
-cp tests/fixtures/credentials/*.env "$creds"
-chmod 600 "$creds"/*.env
+# kbz-play reads secrets only from 0600 files; git keeps no such mode.
+creds=$KBZ_LAB_DIR/credentials
+install -d -m 700 "$creds"
+install -m 600 tests/fixtures/credentials/*.env "$creds"/
 
 kbz=(./target/release/kbz-play playbooks/site.rhai -i tests/lab/inventory/site.yml
   --ssh-config "$KBZ_LAB_SSH_CONFIG" --credentials "$creds"
