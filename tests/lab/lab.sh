@@ -12,6 +12,7 @@ set -euo pipefail
 export LC_ALL=C
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) # this folder
 LAB_DIR=${KBZ_LAB_DIR:-/var/lib/kbz-lab}
 CACHE_DIR=${KBZ_LAB_CACHE:-/var/cache/kbz-lab}
 BOOT_TIMEOUT=${KBZ_LAB_BOOT_TIMEOUT:-240}   # seconds to wait for every host's sshd
@@ -36,10 +37,16 @@ BASE_PACKAGES=(
   openssh-server systemd systemd-sysv dbus iproute2 python3 sudo
   ufw xfsprogs procps iputils-ping netcat-openbsd curl ca-certificates less
   apt-utils kmod iptables
-  # What a fresh KeyBuzz server has or the roles' package ops install (lab
-  # hosts cannot download): Docker, base_os's list, haproxy's and pgbouncer's.
-  docker.io chrony jq systemd-resolved e2fsprogs redis-tools socat pgbouncer
+  # What a fresh KeyBuzz server has: Docker, systemd-resolved. What the roles
+  # install (chrony, pgbouncer, ...) their package ops fetch through the lab's
+  # apt proxy.
+  docker.io systemd-resolved e2fsprogs
 )
+# Lab hosts have no route out; their apt goes through tests/lab/apt_proxy.py on
+# the bridge address, which fetches from the machine's Debian mirror only.
+APT_PROXY_PORT=3142
+APT_CACHE=${KBZ_LAB_APT_CACHE:-$CACHE_DIR/apt}
+
 # Each host gets one empty block device, /dev/vdb (a sparse file on a loop device),
 # for xfs_volume; its size in MiB.
 DISK_MIB=${KBZ_LAB_DISK_MIB:-1024}
@@ -144,6 +151,42 @@ ensure_deps() {
       { cat "$out" >&2; die "apt-get install ${need[*]} failed"; }
   fi
   rm -f "$out"
+}
+
+# The lab hosts' apt proxy (tests/lab/apt_proxy.py), on the bridge address only,
+# fetching from the mirror the base came from.
+start_apt_proxy() {
+  stop_apt_proxy
+  local d=$LAB_DIR/apt-proxy py=python3
+  [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+  mkdir -p "$d" "$APT_CACHE"
+  (
+    cd /
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
+    exec setsid "$py" "$LAB_SRC/apt_proxy.py" --bind "$BRIDGE_IP" --port "$APT_PROXY_PORT" \
+      --mirror "$(detect_mirror)" --cache "$APT_CACHE" </dev/null >>"$d/log" 2>&1
+  ) &
+  echo "$!" >"$d/pid"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if timeout 1 bash -c ": <>/dev/tcp/$BRIDGE_IP/$APT_PROXY_PORT" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  tail -n 20 "$d/log" >&2
+  die "the apt proxy does not answer on $BRIDGE_IP:$APT_PROXY_PORT (log: $d/log)"
+}
+
+stop_apt_proxy() {
+  local pidfile=$LAB_DIR/apt-proxy/pid pid
+  pid=$(cat "$pidfile" 2>/dev/null) || pid=""
+  if [[ -n $pid ]] && grep -q apt_proxy.py "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+  rm -f "$pidfile"
+  # One left by an interrupted up (its pid file gone with the state dir).
+  pkill -f "apt_proxy.py --bind $BRIDGE_IP --port $APT_PROXY_PORT" 2>/dev/null || true
 }
 
 raise_inotify_limits() {
@@ -260,6 +303,9 @@ rm -f /etc/resolv.conf
 printf '# kbz lab: no DNS; lab names are in /etc/hosts\n' > /etc/resolv.conf
 printf 'lab\n' > /etc/hostname
 
+# apt goes through the lab's proxy on the bridge (lab.sh: APT_PROXY_PORT).
+printf 'Acquire::http::Proxy "http://198.18.0.1:3142";\n' > /etc/apt/apt.conf.d/01kbz-lab-proxy
+
 # Keep it lean, and keep it lean for later installs too.
 cat > /etc/dpkg/dpkg.cfg.d/01-kbz-lab-nodoc <<'CONF'
 path-exclude /usr/share/doc/*
@@ -347,7 +393,7 @@ ensure_base() {
   fi
   rm -f "$tmp/tmp/kbz-lab-customize.sh"
   {
-    echo "built=$(date -u +%FT%TZ) mirror=$mirror"
+    echo "built=$(date -u +%FT%TZ) mirror=$(detect_mirror)"
     echo "packages=${BASE_PACKAGES[*]}"
   } >"$tmp/.kbz-lab-base"
   chmod 755 "$tmp"
@@ -818,6 +864,7 @@ cmd_down() {
     ip link del "$n" 2>/dev/null || true
   done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
     grep -E "^${VETH_PREFIX}lab[0-9]{2}$" || true)
+  stop_apt_proxy
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
   host_cgroup_remove_all
   detach_disks
@@ -857,6 +904,7 @@ cmd_up() {
 
   phase "network ($count namespaces)"
   setup_bridge
+  start_apt_proxy
   for ((i = 1; i <= count; i++)); do setup_host_net "$(host_name "$i")" "$(host_ip "$i")"; done
   phase_done
 
