@@ -18,12 +18,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::lab::{credentials, lab, wait_until, Lab, LAB_LOCK};
-use common::{events, repo, text, total};
+use common::lab::{lab, wait_until, Lab, Site, LAB_LOCK};
+use common::{events, text, total};
 
 const GALERA: [usize; 3] = [12, 13, 14];
 
@@ -166,18 +165,8 @@ fn reset(lab: &Lab, host: usize) {
     lab.reset_keybuzz(host);
 }
 
-fn run(lab: &Lab, inv: &Path, creds: &Path) -> Output {
-    let site = repo().join("playbooks/site.rhai");
-    let out = lab.kbz_inv(
-        inv,
-        site.to_str().unwrap(),
-        &[
-            "--tags",
-            "base,galera",
-            "--credentials",
-            creds.to_str().unwrap(),
-        ],
-    );
+fn run(lab: &Lab, site: &Site) -> Output {
+    let out = lab.run_site(site);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     out
 }
@@ -195,24 +184,21 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     }
     lab.load_spec("mariadb", &GALERA);
 
-    let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path());
     let volume = format!(
         "      xfs_volumes:\n        - {{ device: /dev/vdb, mount: {DATADIR}, owner: \"999\", group: \"999\", mode: \"0750\" }}\n"
     );
-    let inv = lab.inventory(
-        dir.path(),
+    let site = lab.site(
         &[
             (GALERA[0], &["mariadb"], &volume),
             (GALERA[1], &["mariadb"], &volume),
             (GALERA[2], &["mariadb"], &volume),
         ],
-        "",
+        "base,galera",
     );
     let names: Vec<String> = GALERA.iter().map(|&i| lab.hosts[i].0.clone()).collect();
 
     // First run: one bootstrap (the first member by name), a cluster of 3.
-    let first = run(&lab, &inv, &creds);
+    let first = run(&lab, &site);
     assert_eq!(
         bootstraps(&first),
         vec![names[0].clone()],
@@ -293,7 +279,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     );
 
     // A rerun changes nothing and keeps the same cluster.
-    let again = run(&lab, &inv, &creds);
+    let again = run(&lab, &site);
     assert_eq!(total(&again, "changed"), 0, "rerun: {}", text(&again));
     assert!(
         bootstraps(&again).is_empty(),
@@ -310,7 +296,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     assert!(ok.is_some(), "{} accepts writes", names[1]);
     expected.push(tag);
     let start = std::time::Instant::now();
-    let joined = run(&lab, &inv, &creds);
+    let joined = run(&lab, &site);
     assert!(
         bootstraps(&joined).is_empty(),
         "a rerun with {} down bootstrapped: {}",
@@ -337,7 +323,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
         vec![0, 0, 1],
         "safe_to_bootstrap after a clean full stop: {states:?}"
     );
-    let recovered = recover(&lab, &inv, &creds, &names[2], &uuid, &mut expected, "stop1");
+    let recovered = recover(&lab, &site, &names[2], &uuid, &mut expected, "stop1");
     println!(
         "RESULT galera: all 3 containers stopped in turn (grastate seqno/safe {states:?}); \
          the site rerun bootstrapped {} (safe_to_bootstrap: 1) and the cluster was back to 3 \
@@ -363,15 +349,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
         highest, 2,
         "the last to leave has the highest seqno: {states:?}"
     );
-    let recovered = recover(
-        &lab,
-        &inv,
-        &creds,
-        &names[highest],
-        &uuid,
-        &mut expected,
-        "stop2",
-    );
+    let recovered = recover(&lab, &site, &names[highest], &uuid, &mut expected, "stop2");
     println!(
         "RESULT galera: all 3 stopped again, safe_to_bootstrap cleared on every node \
          (seqno {:?}); the site rerun bootstrapped {} (highest seqno, safe_to_bootstrap set \
@@ -392,15 +370,14 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
 /// the cluster was whole.
 fn recover(
     lab: &Lab,
-    inv: &Path,
-    creds: &Path,
+    site: &Site,
     from: &str,
     uuid: &str,
     expected: &mut Vec<String>,
     round: &str,
 ) -> Duration {
     let start = std::time::Instant::now();
-    let out = run(lab, inv, creds);
+    let out = run(lab, site);
     assert_eq!(
         bootstraps(&out),
         vec![from.to_string()],
@@ -432,7 +409,7 @@ fn recover(
         "{round}: writes after the recovery"
     );
     expected.push(format!("{round}-recovered"));
-    let again = run(lab, inv, creds);
+    let again = run(lab, site);
     assert_eq!(
         total(&again, "changed"),
         0,

@@ -14,8 +14,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{credentials, lab, secret, wait_until, Lab, LAB_LOCK};
-use common::{repo, text, total};
+use common::lab::{lab, secret, wait_until, Lab, LAB_LOCK};
+use common::{text, total};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
@@ -90,27 +90,16 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     lab.load_spec("patroni", &PG);
     lab.load_spec("haproxy", &[HAPROXY]);
 
-    let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path());
-    let inv = lab.inventory(
-        dir.path(),
+    let site = lab.site(
         &[
             (PG[0], &["postgres"], ""),
             (PG[1], &["postgres"], ""),
             (PG[2], &["postgres"], ""),
             (HAPROXY, &["haproxy"], ""),
         ],
-        "",
-    );
-    let site = repo().join("playbooks/site.rhai");
-    let site = site.to_str().unwrap();
-    let args = [
-        "--tags",
         "base,postgres,haproxy,pgbouncer",
-        "--credentials",
-        creds.to_str().unwrap(),
-    ];
-    let first = lab.kbz_inv(&inv, site, &args);
+    );
+    let first = lab.run_site(&site);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
 
     // Raft elects one leader; the two others stream from it.
@@ -255,7 +244,7 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     );
 
     // A rerun changes nothing and keeps the new leader.
-    let again = lab.kbz_inv(&inv, site, &args);
+    let again = lab.run_site(&site);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert_eq!(
         total(&again, "changed"),

@@ -17,8 +17,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{credentials, lab, secret, wait_until, Lab, LAB_LOCK};
-use common::{repo, text, total};
+use common::lab::{lab, secret, wait_until, Lab, LAB_LOCK};
+use common::{text, total};
 use serde_json::{json, Value};
 
 const RABBIT: [usize; 3] = [15, 16, 17];
@@ -131,27 +131,16 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     }
     lab.load_spec("rabbitmq", &RABBIT);
 
-    let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path());
-    let inv = lab.inventory(
-        dir.path(),
+    let site = lab.site(
         &[
             (RABBIT[0], &["rabbitmq"], ""),
             (RABBIT[1], &["rabbitmq"], ""),
             (RABBIT[2], &["rabbitmq"], ""),
         ],
-        "",
-    );
-    let site = repo().join("playbooks/site.rhai");
-    let site = site.to_str().unwrap();
-    let args = [
-        "--tags",
         "base,rabbitmq",
-        "--credentials",
-        creds.to_str().unwrap(),
-    ];
+    );
     let started = Instant::now();
-    let first = lab.kbz_inv(&inv, site, &args);
+    let first = lab.run_site(&site);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let deployed = started.elapsed();
     // RabbitMQ 3.10 cannot set vhost /'s default queue type: the role says so
@@ -289,7 +278,7 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     );
 
     // A rerun changes nothing.
-    let again = lab.kbz_inv(&inv, site, &args);
+    let again = lab.run_site(&site);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert_eq!(
         total(&again, "changed"),

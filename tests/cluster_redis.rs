@@ -11,8 +11,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::lab::{credentials, lab, secret, wait_until, Lab, Port, LAB_LOCK};
-use common::{repo, text, total};
+use common::lab::{lab, secret, wait_until, Lab, Port, LAB_LOCK};
+use common::{text, total};
 
 const REDIS: [usize; 3] = [4, 5, 6];
 const HAPROXY: usize = 7;
@@ -52,27 +52,16 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     lab.load_spec("redis", &REDIS);
     lab.load_spec("haproxy", &[HAPROXY]);
 
-    let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path());
-    let inv = lab.inventory(
-        dir.path(),
+    let site = lab.site(
         &[
             (REDIS[0], &["redis"], ""),
             (REDIS[1], &["redis"], ""),
             (REDIS[2], &["redis"], ""),
             (HAPROXY, &["haproxy"], ""),
         ],
-        "",
-    );
-    let site = repo().join("playbooks/site.rhai");
-    let site = site.to_str().unwrap();
-    let args = [
-        "--tags",
         "base,redis,haproxy",
-        "--credentials",
-        creds.to_str().unwrap(),
-    ];
-    let first = lab.kbz_inv(&inv, site, &args);
+    );
+    let first = lab.run_site(&site);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
 
     // A fresh cluster: the first member by name is master, two replicas follow.
@@ -218,7 +207,7 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     );
 
     // A rerun changes nothing and keeps the new master.
-    let again = lab.kbz_inv(&inv, site, &args);
+    let again = lab.run_site(&site);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert_eq!(
         total(&again, "changed"),

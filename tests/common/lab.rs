@@ -300,3 +300,44 @@ impl Lab {
         }
     }
 }
+
+/// `playbooks/site.rhai` on some lab hosts, as the cluster tests run it: an
+/// inventory of those hosts (beside the lab's group_vars), the fixture
+/// credentials, and the tags of the cluster's plays.
+pub struct Site {
+    _dir: tempfile::TempDir,
+    inventory: PathBuf,
+    credentials: PathBuf,
+    tags: String,
+}
+
+impl Lab {
+    /// The site on `hosts` (index, groups, host-var lines as for
+    /// [`Lab::inventory`]), limited to the plays tagged `tags`.
+    pub fn site(&self, hosts: &[(usize, &[&str], &str)], tags: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = credentials(dir.path());
+        let inventory = self.inventory(dir.path(), hosts, "");
+        Site {
+            _dir: dir,
+            inventory,
+            credentials,
+            tags: tags.to_string(),
+        }
+    }
+
+    /// Runs the site once (JSON output, this lab's cache).
+    pub fn run_site(&self, site: &Site) -> Output {
+        let playbook = repo().join("playbooks/site.rhai");
+        self.kbz_inv(
+            &site.inventory,
+            playbook.to_str().unwrap(),
+            &[
+                "--tags",
+                &site.tags,
+                "--credentials",
+                site.credentials.to_str().unwrap(),
+            ],
+        )
+    }
+}
