@@ -1,0 +1,264 @@
+//! The KeyBuzz site (`playbooks/site.rhai`) rendered offline for the 49-server
+//! fleet, then checked: no fixture secret anywhere in the output, golden files
+//! for a few hosts per role, the Kubernetes firewall rules on every k8s node,
+//! and every config through the real program that reads it where this machine
+//! has it (haproxy, sshd, patroni, mariadbd, redis-server/redis-sentinel,
+//! ansible-inventory, yamllint, a libconfig parser, sh). A missing program skips
+//! its check with the reason printed; `tests/run.sh` installs them.
+//!
+//! Golden files live in `tests/golden/<host>/<path>`; after an intended change,
+//! rewrite them with `KBZ_UPDATE_GOLDEN=1 cargo test --test render` and review
+//! the diff. The rendered tree is kept in `target/tmp/site-review/` for review.
+//!
+//! Validators never reach the fleet's addresses: configs are copied and their
+//! 10.0.0.x addresses moved to loopback first.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod golden;
+mod rules;
+mod validators;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The rendered site, shared by every test of this file.
+struct Site {
+    out: PathBuf,
+    log: String,
+    elapsed: Duration,
+}
+
+fn site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let repo = common::repo();
+        let creds = repo.join("tests/fixtures/credentials");
+        // git keeps 0644; kbz-play refuses credential files others can read.
+        for e in std::fs::read_dir(&creds).expect("fixture credentials") {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "env") {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-review");
+        let start = Instant::now();
+        let o = common::bin()
+            .current_dir(&repo)
+            .args([
+                "render",
+                "playbooks/site.rhai",
+                "-i",
+                "playbooks/inventory/servers.tsv",
+            ])
+            .arg("--credentials")
+            .arg(&creds)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("kbz-play runs");
+        let elapsed = start.elapsed();
+        assert!(o.status.success(), "render failed\n{}", common::text(&o));
+        Site {
+            out,
+            log: common::text(&o),
+            elapsed,
+        }
+    })
+}
+
+/// The fleet: host name -> groups, from servers.tsv.
+fn fleet() -> BTreeMap<String, Vec<String>> {
+    let text =
+        std::fs::read_to_string(common::repo().join("playbooks/inventory/servers.tsv")).unwrap();
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (h, g) = (col("hostname"), col("groups"));
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            let groups = cells[g].split(',').map(|s| s.trim().to_string()).collect();
+            (cells[h].to_string(), groups)
+        })
+        .collect()
+}
+
+fn hosts_in(group: &str) -> Vec<String> {
+    fleet()
+        .into_iter()
+        .filter(|(_, g)| g.iter().any(|x| x == group))
+        .map(|(h, _)| h)
+        .collect()
+}
+
+/// A rendered file of `host`.
+fn file(host: &str, path: &str) -> PathBuf {
+    site().out.join(host).join(path.trim_start_matches('/'))
+}
+
+fn read(host: &str, path: &str) -> String {
+    let p = file(host, path);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A program on PATH (or in /usr/sbin), or None with the reason printed.
+fn tool(name: &str, why: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push("/usr/sbin".into());
+    dirs.push("/sbin".into());
+    let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none(),
+            "{why}: `{name}` is not installed, and KBZ_VALIDATORS_REQUIRED says every validator must run"
+        );
+        eprintln!("SKIP {why}: `{name}` is not installed (tests/run.sh installs it)");
+    }
+    found
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (
+        o.status.success(),
+        format!(
+            "{cmd:?}\nexit {:?}\n{}{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// `text` with the fleet's 10.0.0.N addresses moved to 127.0.1.N (loopback,
+/// and not "127.0.0.1", which Patroni refuses as a connect address).
+fn to_loopback(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("10.0.0.") {
+        let before_ok = i == 0 || !rest.as_bytes()[i - 1].is_ascii_digit();
+        out.push_str(&rest[..i]);
+        out.push_str(if before_ok { "127.0.1." } else { "10.0.0." });
+        rest = &rest[i + "10.0.0.".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a spawned server when the test ends, however it ends.
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// ------------------------------------------------------------------ render
+
+#[test]
+fn site_renders_offline_for_the_whole_fleet() {
+    let site = site();
+    eprintln!(
+        "rendered 49 hosts in {:.2?} (the target is under 2 s for a release build)",
+        site.elapsed
+    );
+    assert!(
+        site.elapsed < Duration::from_secs(120),
+        "render took {:?}",
+        site.elapsed
+    );
+    let fleet = fleet();
+    assert_eq!(fleet.len(), 49, "servers.tsv lists the 49-server fleet");
+    for (host, groups) in &fleet {
+        let dir = site.out.join(host);
+        if groups.iter().any(|g| g == "placeholder") {
+            assert!(
+                !dir.exists(),
+                "{host} is a placeholder and must be left alone"
+            );
+        } else {
+            assert!(
+                dir.join("commands.sh").is_file(),
+                "{host} got nothing\n{}",
+                site.log
+            );
+            assert!(
+                dir.join("etc/ssh/sshd_config.d/10-keybuzz.conf").is_file(),
+                "{host}: no base_os"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_fixture_secret_appears_in_the_review() {
+    let site = site();
+    let mut secrets = Vec::new();
+    for e in std::fs::read_dir(common::repo().join("tests/fixtures/credentials")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "env") {
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (k, v) = line.split_once('=').unwrap();
+                secrets.push((k.to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    assert!(secrets.len() >= 11, "fixture credentials: {secrets:?}");
+    let mut leaks = Vec::new();
+    for f in walk(&site.out) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
+        for (k, v) in &secrets {
+            if text.contains(v.as_str()) {
+                leaks.push(format!("{k} in {}", f.display()));
+            }
+        }
+    }
+    for (k, v) in &secrets {
+        if site.log.contains(v.as_str()) {
+            leaks.push(format!("{k} in kbz-play's output"));
+        }
+    }
+    assert!(leaks.is_empty(), "secrets in clear:\n{}", leaks.join("\n"));
+    // And the secrets did reach the files, masked.
+    assert!(
+        read("redis-01", "opt/keybuzz/redis/conf/redis.conf").contains("requirepass \"********\"")
+    );
+}

@@ -1,0 +1,382 @@
+//! Every rendered config through the real program that reads it: haproxy,
+//! sshd, patroni, mariadbd, redis-server/sentinel, ansible-inventory,
+//! yamllint, libconf, sh -n. A missing tool skips, unless
+//! KBZ_VALIDATORS_REQUIRED is set.
+
+use super::*;
+
+#[test]
+fn haproxy_accepts_the_haproxy_configs() {
+    let Some(haproxy) = tool("haproxy", "haproxy -c") else {
+        return;
+    };
+    for h in hosts_in("haproxy") {
+        let (ok, out) = run(Command::new(&haproxy)
+            .arg("-c")
+            .arg("-f")
+            .arg(file(&h, "opt/keybuzz/haproxy/conf/haproxy.cfg")));
+        assert!(ok, "{h}: {out}");
+    }
+}
+
+#[test]
+fn sshd_accepts_the_hardening_dropin() {
+    let Some(sshd) = tool("sshd", "sshd -t") else {
+        return;
+    };
+    let Some(keygen) = tool("ssh-keygen", "sshd -t (host key)") else {
+        return;
+    };
+    // sshd -t wants its privilege separation directory.
+    let _ = std::fs::create_dir_all("/run/sshd");
+    if !Path::new("/run/sshd").is_dir() {
+        eprintln!("SKIP sshd -t: /run/sshd is missing and cannot be created");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("host_key");
+    let (ok, out) = run(Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key));
+    assert!(ok, "{out}");
+    for h in ["redis-01", "k3s-master-01", "install-01"] {
+        let conf = file(h, "etc/ssh/sshd_config.d/10-keybuzz.conf");
+        let (ok, out) = run(Command::new(&sshd)
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-h")
+            .arg(&key));
+        assert!(ok, "{h}: {out}");
+    }
+}
+
+#[test]
+fn patroni_validates_the_patroni_configs() {
+    let Some(patroni) = tool("patroni", "patroni --validate-config") else {
+        return;
+    };
+    let (_, version) = run(Command::new(&patroni).arg("--version"));
+    let v: Vec<u32> = version
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or("0")
+        .split('.')
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v < vec![3, 3] {
+        eprintln!("SKIP patroni --validate-config: {} is older than the 3.3 the fleet runs (pip install 'patroni[psycopg2-binary,raft]==3.3.0')", version.lines().nth(2).unwrap_or("?"));
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // bin_dir must hold the PostgreSQL programs: empty stand-ins.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for b in [
+        "pg_ctl",
+        "initdb",
+        "pg_controldata",
+        "pg_basebackup",
+        "postgres",
+        "pg_isready",
+        "pg_rewind",
+    ] {
+        let p = bin.join(b);
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for h in hosts_in("postgres") {
+        let text = to_loopback(&read(&h, "opt/keybuzz/postgres/config/patroni.yml"))
+            .replace("/usr/lib/postgresql/16/bin", bin.to_str().unwrap());
+        let conf = tmp.path().join(format!("{h}.yml"));
+        std::fs::write(&conf, &text).unwrap();
+        // The validator checks that the Raft partners answer: listen for them.
+        let partners: Vec<TcpListener> = text
+            .lines()
+            .skip_while(|l| !l.contains("partner_addrs:"))
+            .skip(1)
+            .take_while(|l| l.trim_start().starts_with("- "))
+            .map(|l| {
+                TcpListener::bind(l.trim().trim_start_matches("- ")).expect("bind a Raft partner")
+            })
+            .collect();
+        assert_eq!(partners.len(), 2, "{h}: two Raft partners");
+        // The reachability check has a short timeout: on a loaded machine, try twice.
+        let (mut ok, mut out) = run(Command::new(&patroni).arg("--validate-config").arg(&conf));
+        if !ok {
+            eprintln!("{h}: retrying patroni --validate-config after: {out}");
+            (ok, out) = run(Command::new(&patroni).arg("--validate-config").arg(&conf));
+        }
+        assert!(ok, "{h}: {out}");
+    }
+}
+
+#[test]
+fn mariadb_reads_the_galera_my_cnf() {
+    let Some(mariadbd) = tool("mariadbd", "mariadbd --help --verbose")
+        .or_else(|| tool("mysqld", "mysqld --help --verbose"))
+    else {
+        return;
+    };
+    for h in hosts_in("mariadb") {
+        let conf = file(&h, "opt/keybuzz/mariadb/config/my.cnf");
+        let (ok, out) = run(Command::new(&mariadbd)
+            .arg(format!("--defaults-file={}", conf.display()))
+            .args(["--help", "--verbose"]));
+        assert!(ok, "{h}: {out}");
+        assert!(
+            !out.contains("unknown variable") && !out.contains("unknown option"),
+            "{h}: {out}"
+        );
+        let value = |name: &str| {
+            out.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            value("wsrep-cluster-address"),
+            "gcomm://10.0.0.170,10.0.0.171,10.0.0.172",
+            "{h}"
+        );
+        assert_eq!(value("wsrep-sst-method"), "mariabackup", "{h}");
+        assert_eq!(value("binlog-format"), "ROW", "{h}");
+    }
+}
+
+/// Waits until `redis-cli -p port PING` says PONG.
+fn wait_pong(cli: &Path, port: u16, auth: Option<&str>) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let mut c = Command::new(cli);
+        c.args(["-h", "127.0.0.1", "-p", &port.to_string(), "ping"]);
+        if let Some(a) = auth {
+            c.env("REDISCLI_AUTH", a);
+        }
+        if let Ok(o) = c.output() {
+            if String::from_utf8_lossy(&o.stdout).trim() == "PONG" {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn redis_and_sentinel_start_with_the_rendered_seeds() {
+    let Some(server) = tool("redis-server", "redis-server on loopback") else {
+        return;
+    };
+    let Some(sentinel) = tool("redis-sentinel", "redis-sentinel on loopback") else {
+        return;
+    };
+    let Some(cli) = tool("redis-cli", "redis on loopback") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for h in ["redis-01", "redis-02"] {
+        let port = free_port();
+        let seed = read(h, "opt/keybuzz/redis/conf/redis.conf");
+        let password = seed
+            .lines()
+            .find_map(|l| l.strip_prefix("requirepass "))
+            .expect("requirepass")
+            .trim_matches('"')
+            .to_string();
+        // Loopback, a free port, a scratch dir, and no replicaof (which would
+        // reach for the fleet's master).
+        let conf: String = seed
+            .lines()
+            .filter(|l| !l.starts_with("replicaof "))
+            .map(|l| match l.split_whitespace().next() {
+                Some("bind") => "bind 127.0.0.1".to_string(),
+                Some("port") => format!("port {port}"),
+                Some("dir") => format!("dir {}", tmp.path().display()),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let conf_path = tmp.path().join(format!("{h}-redis.conf"));
+        std::fs::write(&conf_path, conf + "\n").unwrap();
+        let _redis = Kill(
+            Command::new(&server)
+                .arg(&conf_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        assert!(
+            wait_pong(&cli, port, Some(&password)),
+            "{h}: redis-server did not answer with the rendered config"
+        );
+
+        let sport = free_port();
+        let seed = read(h, "opt/keybuzz/redis/sentinel/sentinel.conf");
+        let conf: String = seed
+            .lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                match w.as_slice() {
+                    ["bind", ..] => "bind 127.0.0.1".to_string(),
+                    ["port", ..] => format!("port {sport}"),
+                    ["sentinel", "monitor", name, _, _, quorum] => {
+                        format!("sentinel monitor {name} 127.0.0.1 {port} {quorum}")
+                    }
+                    ["sentinel", "announce-ip", ..] => "sentinel announce-ip 127.0.0.1".to_string(),
+                    ["sentinel", "announce-port", ..] => format!("sentinel announce-port {sport}"),
+                    ["dir", ..] => format!("dir {}", tmp.path().display()),
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sconf = tmp.path().join(format!("{h}-sentinel.conf"));
+        std::fs::write(&sconf, conf + "\n").unwrap();
+        let _sentinel = Kill(
+            Command::new(&sentinel)
+                .arg(&sconf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        assert!(
+            wait_pong(&cli, sport, None),
+            "{h}: redis-sentinel did not start with the rendered config"
+        );
+        // Sentinel reached the master with the rendered auth-pass.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut flags = String::new();
+        while Instant::now() < deadline {
+            let (_, out) = run(Command::new(&cli).args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &sport.to_string(),
+                "sentinel",
+                "master",
+                "kb-redis-master",
+            ]));
+            flags = out
+                .lines()
+                .skip_while(|l| *l != "flags")
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            if flags == "master" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            flags, "master",
+            "{h}: Sentinel does not see a healthy master"
+        );
+    }
+}
+
+#[test]
+fn ansible_loads_the_kubespray_inventory() {
+    let Some(inv) = tool("ansible-inventory", "ansible-inventory --list") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let hosts = file(
+        "install-01",
+        "opt/keybuzz/kubespray/inventory/keybuzz/hosts.yaml",
+    );
+    let o = Command::new(inv)
+        .arg("-i")
+        .arg(&hosts)
+        .arg("--list")
+        .env("ANSIBLE_HOME", tmp.path())
+        .env("ANSIBLE_LOCAL_TEMP", tmp.path())
+        .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names = |g: &str| -> Vec<String> {
+        j[g]["hosts"]
+            .as_array()
+            .map(|a| a.iter().map(|h| h.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        names("kube_control_plane"),
+        ["k3s-master-01", "k3s-master-02", "k3s-master-03"]
+    );
+    assert_eq!(names("etcd"), names("kube_control_plane"));
+    assert_eq!(names("kube_node").len(), 5);
+    let children: Vec<&str> = j["k8s_cluster"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        children.contains(&"kube_control_plane") && children.contains(&"kube_node"),
+        "{children:?}"
+    );
+    let vars = &j["_meta"]["hostvars"]["k3s-worker-03"];
+    assert_eq!(vars["calico_ipip_mode"], "Always");
+    assert_eq!(vars["calico_vxlan_mode"], "Never");
+    assert_eq!(vars["calico_network_backend"], "bird");
+    assert_eq!(vars["kube_proxy_mode"], "iptables");
+    assert_eq!(vars["ansible_host"], "10.0.0.112");
+}
+
+#[test]
+fn yamllint_accepts_every_yaml_output() {
+    let Some(yamllint) = tool("yamllint", "yamllint") else {
+        return;
+    };
+    let files: Vec<PathBuf> = walk(&site().out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    assert!(files.len() >= 15, "{files:?}");
+    let (ok, out) = run(Command::new(yamllint)
+        .args(["-f", "parsable", "-d", "relaxed"])
+        .args(&files));
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn proxysql_cnf_parses_as_libconfig() {
+    let Some(python) = tool("python3", "libconfig parse of proxysql.cnf") else {
+        return;
+    };
+    let (has, _) = run(Command::new(&python).args(["-c", "import libconf"]));
+    if !has {
+        eprintln!("SKIP libconfig parse of proxysql.cnf: the Python package `libconf` is not installed (pip install libconf)");
+        return;
+    }
+    let script = "import libconf, sys\n\
+        c = libconf.load(open(sys.argv[1]))\n\
+        assert c['mysql_variables']['interfaces'] == '0.0.0.0:3306', c['mysql_variables']['interfaces']\n\
+        assert [s['address'] for s in c['mysql_servers']] == ['10.0.0.170', '10.0.0.171', '10.0.0.172']\n\
+        assert c['mysql_users'][0]['username'] == 'erpnext'\n";
+    for h in hosts_in("proxysql") {
+        let (ok, out) = run(Command::new(&python)
+            .args(["-c", script])
+            .arg(file(&h, "opt/keybuzz/proxysql/config/proxysql.cnf")));
+        assert!(ok, "{h}: {out}");
+    }
+}
+
+#[test]
+fn shell_scripts_parse() {
+    for h in hosts_in("haproxy") {
+        let script = file(&h, "usr/local/bin/redis-update-master.sh");
+        let (ok, out) = run(Command::new("sh").arg("-n").arg(&script));
+        assert!(ok, "{h}: {out}");
+        if let Some(sc) = tool("shellcheck", "shellcheck") {
+            let (ok, out) = run(Command::new(sc).args(["-s", "sh"]).arg(&script));
+            assert!(ok, "{h}: {out}");
+        }
+    }
+}
