@@ -508,6 +508,9 @@ host_cgroup_enter() { # NAME: moves the calling (sub)shell into kbz-lab/NAME
   done < <(cgroup_roots)
 }
 
+# Only the hosts' own cgroups: the shared kbz-lab parent stays, since hosts boot
+# in parallel and removing it races with another host's mkdir (seen: "cannot
+# create directory .../kbz-lab/lab02"). `down` removes it (host_cgroup_remove_all).
 host_cgroup_remove() { # NAME... (only empty cgroups go; rmdir refuses the others)
   local root n
   while read -r root; do
@@ -516,7 +519,6 @@ host_cgroup_remove() { # NAME... (only empty cgroups go; rmdir refuses the other
         find "$root/kbz-lab/$n" -depth -type d -exec rmdir {} + 2>/dev/null || true
       fi
     done
-    rmdir "$root/kbz-lab" 2>/dev/null || true
   done < <(cgroup_roots)
 }
 
