@@ -165,12 +165,6 @@ fn reset(lab: &Lab, host: usize) {
     lab.reset_keybuzz(host);
 }
 
-fn run(lab: &Lab, site: &Site) -> Output {
-    let out = lab.run_site(site);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    out
-}
-
 #[test]
 fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,7 +192,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     let names: Vec<String> = GALERA.iter().map(|&i| lab.hosts[i].0.clone()).collect();
 
     // First run: one bootstrap (the first member by name), a cluster of 3.
-    let first = run(&lab, &site);
+    let first = lab.run_site_ok(&site);
     assert_eq!(
         bootstraps(&first),
         vec![names[0].clone()],
@@ -279,7 +273,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     );
 
     // A rerun changes nothing and keeps the same cluster.
-    let again = run(&lab, &site);
+    let again = lab.run_site_ok(&site);
     assert_eq!(total(&again, "changed"), 0, "rerun: {}", text(&again));
     assert!(
         bootstraps(&again).is_empty(),
@@ -296,7 +290,7 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     assert!(ok.is_some(), "{} accepts writes", names[1]);
     expected.push(tag);
     let start = std::time::Instant::now();
-    let joined = run(&lab, &site);
+    let joined = lab.run_site_ok(&site);
     assert!(
         bootstraps(&joined).is_empty(),
         "a rerun with {} down bootstrapped: {}",
@@ -377,7 +371,7 @@ fn recover(
     round: &str,
 ) -> Duration {
     let start = std::time::Instant::now();
-    let out = run(lab, site);
+    let out = lab.run_site_ok(site);
     assert_eq!(
         bootstraps(&out),
         vec![from.to_string()],
@@ -409,7 +403,7 @@ fn recover(
         "{round}: writes after the recovery"
     );
     expected.push(format!("{round}-recovered"));
-    let again = run(lab, site);
+    let again = lab.run_site_ok(site);
     assert_eq!(
         total(&again, "changed"),
         0,

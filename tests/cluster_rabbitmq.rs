@@ -18,7 +18,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::lab::{lab, secret, wait_until, Lab, LAB_LOCK};
-use common::{text, total};
+use common::text;
 use serde_json::{json, Value};
 
 const RABBIT: [usize; 3] = [15, 16, 17];
@@ -140,8 +140,7 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
         "base,rabbitmq",
     );
     let started = Instant::now();
-    let first = lab.run_site(&site);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let first = lab.run_site_ok(&site);
     let deployed = started.elapsed();
     // RabbitMQ 3.10 cannot set vhost /'s default queue type: the role says so
     // (its documented version-dependent step) instead of failing.
@@ -278,14 +277,7 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     );
 
     // A rerun changes nothing.
-    let again = lab.run_site(&site);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert_eq!(
-        total(&again, "changed"),
-        0,
-        "a rerun after the failover: {}",
-        text(&again)
-    );
+    lab.rerun_unchanged(&site);
     let mut nodes = running_nodes(&lab, RABBIT[0]);
     nodes.sort();
     assert_eq!(nodes, all, "3 running nodes after the rerun");

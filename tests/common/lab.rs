@@ -326,6 +326,26 @@ impl Lab {
         }
     }
 
+    /// Runs the site and fails the test unless it succeeded.
+    pub fn run_site_ok(&self, site: &Site) -> Output {
+        let out = self.run_site(site);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        out
+    }
+
+    /// Runs the site again and fails the test unless it succeeded and
+    /// changed nothing: a rerun after a failover must not undo it.
+    pub fn rerun_unchanged(&self, site: &Site) -> Output {
+        let again = self.run_site_ok(site);
+        assert_eq!(
+            super::total(&again, "changed"),
+            0,
+            "a rerun after the failover: {}",
+            text(&again)
+        );
+        again
+    }
+
     /// Runs the site once (JSON output, this lab's cache).
     pub fn run_site(&self, site: &Site) -> Output {
         let playbook = repo().join("playbooks/site.rhai");
