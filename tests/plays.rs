@@ -286,6 +286,79 @@ play("s", "all", |host| {
 }
 
 #[test]
+fn file_changes_reach_the_host_together_in_order_and_a_failed_one_ends_the_host() {
+    let playbook = r#"
+play("batch", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    copy(#{ dest: dir + "/a.conf", content: "a\n" });
+    let r = command("cat " + dir + "/a.conf");
+    if r.stdout != "a" { fail("the queued copy was not applied before the command"); }
+    copy(#{ dest: dir + "/b.conf", content: "b\n" });
+    if host.name == "h2" { copy(#{ dest: dir + "/missing/c.conf", content: "c\n" }); }
+    copy(#{ dest: dir + "/d.conf", content: "d\n" });
+    try { command("true"); } catch (e) { log("caught: " + e); }
+    copy(#{ dest: dir + "/e.conf", content: "e\n" }).notify("restart");
+});
+handler("restart", || { copy(#{ dest: "/nonexistent/kbz-play/handler.conf", content: "x" }); });
+"#;
+    let (p, out) = run(playbook, 2, &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let state = p.path().join("state");
+    let present = |host: &str, name: &str| state.join(host).join(name).exists();
+    for name in ["a.conf", "b.conf", "d.conf", "e.conf"] {
+        assert!(present("h1", name), "h1 {name}: {all}");
+    }
+    // h2: what came before the failed copy is on the host, what came after
+    // is not, although the script caught the error of the call that applied it.
+    assert!(present("h2", "a.conf") && present("h2", "b.conf"), "{all}");
+    assert!(
+        !present("h2", "d.conf") && !present("h2", "e.conf"),
+        "{all}"
+    );
+    let failed: Vec<_> = events(&out)
+        .into_iter()
+        .filter(|e| e["status"] == "failed")
+        .collect();
+    // The failed copy on h2 (named at its own line), and h1's handler.
+    assert_eq!(failed.len(), 2, "{all}");
+    let h2 = failed.iter().find(|e| e["host"] == "h2").unwrap();
+    assert!(
+        h2["target"].as_str().unwrap().ends_with("/missing/c.conf"),
+        "{h2}"
+    );
+    assert!(
+        h2["at"].as_str().unwrap().ends_with("site.rhai:9:28"),
+        "{h2}"
+    );
+    let message = h2["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot write") && message.contains("temp file"),
+        "{message}"
+    );
+    let h1 = failed.iter().find(|e| e["host"] == "h1").unwrap();
+    assert!(
+        h1["at"].as_str().unwrap().ends_with("site.rhai:14:25"),
+        "{h1}"
+    );
+    let reported = |host: &str, target: &str| {
+        events(&out).iter().any(|e| {
+            e["event"] == "op_end"
+                && e["host"] == host
+                && e["target"].as_str().is_some_and(|t| t.ends_with(target))
+        })
+    };
+    assert!(
+        reported("h2", "/b.conf") && !reported("h2", "/d.conf"),
+        "{all}"
+    );
+    let r = recap(&out);
+    assert_eq!(r[1].1["failed"], 1, "{all}");
+    assert_eq!(r[0].1["changed"], 7, "{all}");
+}
+
+#[test]
 fn a_first_run_probes_once_and_a_rerun_is_one_round_trip() {
     let playbook = r#"
 play("rt", "all", |host| {
@@ -319,10 +392,12 @@ play("rt", "all", |host| {
     let stats = &recap(&first)[0].1;
     assert_eq!(stats["changed"], 9, "{}", text(&first));
     // 1 (facts) + 1 (every probe the play will ask, found by a rehearsal)
-    // + 1 (the new file's content, owner unknown until read back) + 9 (one
-    // per change, a folder's mkdir and chmod in one): the line edits after
-    // the second plan from what the previous write left.
-    assert_eq!(stats["round_trips"], 12, "{}", text(&first));
+    // + 1 (the changes queued so far, applied together) + 1 (the new
+    // sshd_config read back: its owner is unknown until then) + 1 (the rest
+    // of the changes, at the end of the play). The line edits after the
+    // second plan from what the previous write left, and no change costs a
+    // round trip of its own.
+    assert_eq!(stats["round_trips"], 5, "{}", text(&first));
     let conf = std::fs::read_to_string(p.path().join("state/h1/sshd_config")).unwrap();
     assert_eq!(
         conf,

@@ -51,6 +51,16 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
         self.readonly()
     }
 
+    /// Whether the engine may hold the operation's changes and apply them
+    /// later, together with the next ones, in one round trip (see
+    /// `run/pending.rs`). True for ops whose changes are file-system edits
+    /// the rest of the play cannot observe without a probe (`file`, `copy`,
+    /// `template`, `line`); false for anything that starts, stops or waits
+    /// (services, containers, commands), which runs at its place in the play.
+    fn batchable(&self) -> bool {
+        false
+    }
+
     /// The file whose whole content this operation decides (`copy` and
     /// `template`), if any. Only such files are reported as edited on the
     /// host since the last run: a file the run edits in part (`line`) or

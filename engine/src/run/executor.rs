@@ -220,8 +220,16 @@ fn play_on_host(
         session,
         play.options.tags.clone(),
     ));
+    // Queued changes (see `pending.rs`) reach the host before the handlers
+    // and at the end; after a script error too, since they came before it.
+    // A failed change comes first: run op by op, the script would have
+    // stopped there.
     let result = ctx.enter(|| {
-        let _ = play.body.call(&playbook.engine, vec![host_value])?;
+        let body = play.body.call(&playbook.engine, vec![host_value]);
+        let flushed = ctx.flush(rhai::Position::NONE);
+        flushed?;
+        let _ = body?;
+        ctx.still_whole(rhai::Position::NONE)?;
         let notified = ctx.notified.borrow().clone();
         for handler in playbook
             .decls
@@ -229,9 +237,12 @@ fn play_on_host(
             .iter()
             .filter(|h| notified.contains(&h.name))
         {
-            let _ = handler.body.call(&playbook.engine, vec![])?;
+            let ran = handler.body.call(&playbook.engine, vec![]);
+            let flushed = ctx.flush(rhai::Position::NONE);
+            flushed?;
+            let _ = ran?;
         }
-        Ok::<(), Box<rhai::EvalAltResult>>(())
+        ctx.still_whole(rhai::Position::NONE)
     });
     let stats = ctx.stats.take();
     let mut st = slot.state();

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::api::CommonOpts;
 use super::executor::Shared;
 use super::outcome::OpResult;
+use super::pending::PendingOp;
 use super::session::Session;
 use crate::inventory::{Host, Vars};
 use crate::op::{Action, Operation, Reach};
@@ -36,6 +37,11 @@ pub(super) struct HostCtx {
     /// In discovery mode, ops only record their probes here (see
     /// [`HostCtx::discovering`]).
     discovered: Option<RefCell<Vec<Probe>>>,
+    /// Changes planned but not applied yet (see `pending.rs`).
+    pub(super) pending: RefCell<Vec<PendingOp>>,
+    /// Set when queued changes failed on the host: the host's run is over,
+    /// even if the script catches the error (see `pending.rs`).
+    pub(super) broken: RefCell<Option<String>>,
 }
 
 thread_local! {
@@ -61,6 +67,8 @@ impl HostCtx {
             reported_failure: RefCell::new(None),
             template_ctx: RefCell::new(None),
             discovered: None,
+            pending: RefCell::new(Vec::new()),
+            broken: RefCell::new(None),
         }
     }
 
@@ -149,6 +157,7 @@ impl HostCtx {
         op: &dyn Operation,
         common: CommonOpts,
     ) -> Result<OpResult, Box<EvalAltResult>> {
+        self.still_whole(ctx.call_position())?;
         let start = Instant::now();
         let settings = &self.shared.settings;
         let (kind, target) = (op.kind().to_string(), op.target());
@@ -207,6 +216,11 @@ impl HostCtx {
                 ctx.call_position(),
             ))
         };
+        // Probes the snapshot cannot answer ask the host, which must first
+        // be as the script has left it.
+        if !self.session.can_answer(&probes) {
+            self.flush(ctx.call_position())?;
+        }
         let observed = rt
             .block_on(self.session.observe(&probes))
             .map_err(|e| fail(e.to_string()))?;
@@ -230,6 +244,13 @@ impl HostCtx {
             .collect();
         let mut diff = None;
         if settings.diff {
+            if plan
+                .changes
+                .iter()
+                .any(|c| c.diff.as_ref().is_some_and(|d| d.before.is_none()))
+            {
+                self.flush(ctx.call_position())?;
+            }
             let mut text = String::new();
             for d in plan.changes.iter().filter_map(|c| c.diff.as_ref()) {
                 let before = match &d.before {
@@ -306,8 +327,27 @@ impl HostCtx {
             .changes
             .iter()
             .any(|c| c.symbol == crate::op::Symbol::Delete);
+        let actions = merge_checked_execs(plan.changes.iter().flat_map(|c| c.actions.iter()));
+        let all_checked = actions
+            .iter()
+            .all(|a| matches!(a, Action::Write(_) | Action::Exec { check: true, .. }));
+        if op.batchable() && !readonly && all_checked {
+            self.settle(&actions, &probes, deep);
+            self.defer(PendingOp {
+                kind,
+                target,
+                at,
+                started: start,
+                changes: lines,
+                diff,
+                actions,
+                probes,
+            });
+            return Ok(result);
+        }
+        self.flush(ctx.call_position())?;
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
-        for action in merge_checked_execs(plan.changes.iter().flat_map(|c| c.actions.iter())) {
+        for action in &actions {
             match &action {
                 Action::Exec { script, check } => {
                     self.session.count_round_trip();
@@ -339,17 +379,7 @@ impl HostCtx {
                 }
             }
         }
-        let actions: Vec<&Action> = plan.changes.iter().flat_map(|c| c.actions.iter()).collect();
-        // A write leaves a known state: the snapshot learns it instead of
-        // forgetting it, so the next op on the same file (four `line` edits of
-        // sshd_config) plans without another round trip.
-        let learned = actions.iter().all(|a| match a {
-            Action::Write(w) => self.session.learn_write(w),
-            Action::Exec { .. } => false,
-        });
-        if !learned {
-            self.session.invalidate(&probes, deep);
-        }
+        self.settle(&actions, &probes, deep);
         if op.reach() == Reach::Anything && !readonly {
             self.session.mark_stale();
         }
@@ -370,6 +400,21 @@ impl HostCtx {
             None,
         ));
         Ok(result)
+    }
+
+    /// Brings the snapshot up to date with applied (or queued) `actions`.
+    /// A write leaves a known state: the snapshot learns it instead of
+    /// forgetting it, so the next op on the same file (four `line` edits of
+    /// sshd_config) plans without another round trip. Anything else makes
+    /// the op's probes unknown (with `deep`, everything under their paths).
+    fn settle(&self, actions: &[Action], probes: &[Probe], deep: bool) {
+        let learned = actions.iter().all(|a| match a {
+            Action::Write(w) => self.session.learn_write(w),
+            Action::Exec { .. } => false,
+        });
+        if !learned {
+            self.session.invalidate(probes, deep);
+        }
     }
 
     /// The variables every template of this host sees, built once per host and play.

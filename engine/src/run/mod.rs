@@ -8,6 +8,7 @@ pub mod api;
 mod executor;
 mod host;
 pub mod outcome;
+mod pending;
 mod render;
 mod session;
 mod settings;

@@ -172,6 +172,18 @@ impl Session {
             .collect()
     }
 
+    /// Whether [`Session::observe`] would answer `probes` from the snapshot,
+    /// without a round trip.
+    pub fn can_answer(&self, probes: &[Probe]) -> bool {
+        if self.transport.is_none() {
+            return true;
+        }
+        let snap = self.snapshot.lock().expect("snapshot lock");
+        probes
+            .iter()
+            .all(|p| p.cacheable() && !snap.stale && snap.lookup(p).is_some())
+    }
+
     /// Answers `probes`: from the snapshot where it is fresh, the rest in one
     /// round trip (which also refreshes a stale snapshot).
     pub async fn observe(&self, probes: &[Probe]) -> Result<Observed, ProbeError> {

@@ -100,6 +100,20 @@ pub enum TransportError {
         reason: String,
     },
 
+    /// A step of [`super::Transport::apply`] failed. The steps before it were
+    /// applied; the ones after it never ran.
+    #[error("{host}: step {step} of a batch failed (exit status {rc}): {reason}")]
+    Step {
+        /// Inventory name.
+        host: String,
+        /// Index of the failed step in the batch.
+        step: usize,
+        /// Its exit status.
+        rc: i32,
+        /// What it printed on stderr.
+        reason: String,
+    },
+
     /// A file exists but could not be read.
     #[error("{host}: cannot read {path}: {reason}")]
     ReadFile {
@@ -148,6 +162,7 @@ impl TransportError {
             | TransportError::Disconnected { host, .. }
             | TransportError::Exec { host, .. }
             | TransportError::WriteFile { host, .. }
+            | TransportError::Step { host, .. }
             | TransportError::ReadFile { host, .. }
             | TransportError::Io { host, .. } => host,
         }

@@ -37,6 +37,13 @@
 //! content is fine both ways. On the host, the cost of a write is the fsync and
 //! four processes (`dd`, `stat`, `chmod`, `mv`), not the network.
 //!
+//! # Batches
+//!
+//! [`Transport::apply`] runs many commands and writes as one script, the files'
+//! contents back to back on its stdin, so the file changes of a whole play
+//! cost one round trip (see `batch.rs`). Each step runs in a subshell and the
+//! batch stops at the first failure, naming the failed step.
+//!
 //! # Scripts
 //!
 //! A script is one argument of `sh -c`, quoted with [`crate::shell::quote`] for
@@ -51,6 +58,7 @@
 //! sudoers, unknown user) and the call fails with [`TransportError::Become`]
 //! instead of passing sudo's message off as the script's output.
 
+mod batch;
 mod error;
 mod local;
 mod script;
@@ -255,6 +263,36 @@ impl Transport {
         } else {
             Err(failed(script::failure_reason(&out)))
         }
+    }
+
+    /// Applies `steps` in order, in one round trip (several only when their
+    /// scripts outgrow a command line), and returns the round trips used.
+    /// Commands must exit 0 and writes are atomic, as with [`Transport::exec`]
+    /// and [`Transport::write_file`]; the first step that fails stops the
+    /// batch with [`TransportError::Step`]: the steps before it were applied,
+    /// the ones after it never ran. File writes in a batch need GNU `dd`.
+    pub async fn apply(&self, steps: &[crate::op::Action]) -> Result<u32, TransportError> {
+        let chunks = batch::chunks(steps).map_err(|r| TransportError::Step {
+            host: self.host().to_string(),
+            step: r.step,
+            rc: 2,
+            reason: r.reason,
+        })?;
+        let mut round_trips = 0;
+        for chunk in &chunks {
+            round_trips += 1;
+            let out = self.exec(&chunk.script, Some(&chunk.stdin)).await?;
+            if out.rc != 0 {
+                let (step, reason) = batch::failed_step(chunk, &out.stderr);
+                return Err(TransportError::Step {
+                    host: self.host().to_string(),
+                    step,
+                    rc: out.rc,
+                    reason,
+                });
+            }
+        }
+        Ok(round_trips)
     }
 
     /// Reads a whole file; `Ok(None)` when it does not exist (or cannot be seen

@@ -180,6 +180,22 @@ fn unique_suffix() -> String {
 /// the target's metadata, and `chown` only runs when something changes.
 /// That leaves `dd` (write + fsync), `stat`, `chmod` and `mv`.
 pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
+    write_script_from(file, Input::WholeStdin)
+}
+
+/// Where a write script finds the file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// All of stdin, up to end of file: a write on its own (any POSIX `dd`).
+    WholeStdin,
+    /// The next `content.len()` bytes of stdin and not one more, so the
+    /// following write of a batch finds its own content right after
+    /// (GNU `dd`'s `iflag=fullblock,count_bytes`, coreutils 8.16 and later).
+    NextBytes,
+}
+
+/// [`write_script`], reading the content as `input` says.
+pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String, String> {
     let (dir, base) = split_path(&file.path)?;
     let dir = if dir == "/" { "" } else { dir };
     let tmp = format!(
@@ -188,7 +204,15 @@ pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
         unique_suffix()
     );
     let len = file.content.len();
-    let mut s = format!("t={}\nnew={}\n", quote(&file.path), quote(&tmp));
+    let count = match input {
+        Input::WholeStdin => String::new(),
+        Input::NextBytes => format!("iflag=fullblock,count_bytes count={len}"),
+    };
+    let mut s = format!(
+        "t={}\nnew={}\ncount='{count}'\n",
+        quote(&file.path),
+        quote(&tmp)
+    );
     // `$tmp` is set only once the file is ours, so the trap never removes anyone else's.
     s.push_str(
         "tmp=\n\
@@ -201,7 +225,7 @@ pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
          { true; } > \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd of=\"$tmp\" bs=65536 conv=fsync status=none || fail \"cannot write $tmp\"\n\
+         dd of=\"$tmp\" bs=65536 conv=fsync status=none ${count} || fail \"cannot write $tmp\"\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
          [ $# = 8 ] || fail \"cannot stat $t\"\n\

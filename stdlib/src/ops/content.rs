@@ -82,6 +82,10 @@ impl ContentOp {
 }
 
 impl Operation for ContentOp {
+    fn batchable(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         self.kind
     }

@@ -197,6 +197,10 @@ impl FileOp {
 }
 
 impl Operation for FileOp {
+    fn batchable(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "file"
     }

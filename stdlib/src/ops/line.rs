@@ -307,6 +307,10 @@ pub(crate) struct LineOp {
 }
 
 impl Operation for LineOp {
+    fn batchable(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "line"
     }
