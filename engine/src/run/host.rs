@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rhai::{Dynamic, EvalAltResult, NativeCallContext};
-use sha2::{Digest, Sha256};
 
 use super::api::CommonOpts;
 use super::executor::Shared;
@@ -374,8 +373,7 @@ impl HostCtx {
                     self.session.count_round_trip();
                     rt.block_on(transport.write_file(w))
                         .map_err(|e| fail(e.to_string()))?;
-                    self.session
-                        .record_write(&w.path, hex::encode(Sha256::digest(w.content.as_slice())));
+                    self.session.record_write(w);
                 }
             }
         }

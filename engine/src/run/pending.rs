@@ -21,7 +21,6 @@
 use std::time::Instant;
 
 use rhai::{Dynamic, EvalAltResult, Position};
-use sha2::{Digest, Sha256};
 
 use super::host::HostCtx;
 use crate::op::Action;
@@ -97,8 +96,7 @@ impl HostCtx {
                 Action::Write(w) => Some(w),
                 Action::Exec { .. } => None,
             }) {
-                self.session
-                    .record_write(&w.path, hex::encode(Sha256::digest(w.content.as_slice())));
+                self.session.record_write(w);
             }
             self.stats.borrow_mut().changed += 1;
             self.report_end(

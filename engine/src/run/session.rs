@@ -397,13 +397,14 @@ impl Session {
             .insert(path.to_string());
     }
 
-    /// Records the content digest a write left a file with.
-    pub fn record_write(&self, path: &str, sha256: String) {
+    /// Records the content digest a write left its file with.
+    pub fn record_write(&self, w: &crate::op::WriteFile) {
+        let digest = hex::encode(sha2::Sha256::digest(w.content.as_slice()));
         self.snapshot
             .lock()
             .expect("snapshot lock")
             .digests
-            .insert(path.to_string(), sha256);
+            .insert(w.path.clone(), digest);
     }
 
     /// Round trips spent on this host so far.
