@@ -7,7 +7,9 @@ Only the mirror's own host is ever fetched from: any other URL is refused, so
 lab traffic cannot reach anything but the bridge, and the proxy nothing but the
 mirror the machine already uses. Standard library only (the machine's python3).
 
-    apt_proxy.py --bind 198.18.0.1 --port 3142 --mirror http://deb.debian.org/debian --cache DIR
+    apt_proxy.py --bind 198.18.0.1 --port 3142 --mirror URL --cache DIR
+
+where URL is the mirror lab.sh read from the machine's own apt sources.
 """
 
 import argparse

@@ -236,7 +236,10 @@ detect_mirror() {
       [[ -n $uri ]] && break
     done
   fi
-  echo "${uri:-http://deb.debian.org/debian}"
+  if [[ -z $uri ]]; then
+    die "no Debian $SUITE mirror in this machine's apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list or *.sources); add one, or set KBZ_LAB_MIRROR=URL"
+  fi
+  echo "$uri"
 }
 
 # ---------------------------------------------------------------------------------
