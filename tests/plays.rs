@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{events, kbz, project, recap, text, total};
+use common::{Outcome, Test};
 
 fn inventory(n: usize) -> String {
     let mut s = String::from("hostname\tip_private\tgroups\tansible_connection\n");
@@ -14,24 +14,15 @@ fn inventory(n: usize) -> String {
     s
 }
 
-fn run(playbook: &str, hosts: usize, extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
-    let p = project(&[("site.rhai", playbook), ("inv.tsv", &inventory(hosts))]);
-    let tmp = p.path().join("state");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let mut args = vec![
-        p.path().join("site.rhai").to_str().unwrap().to_string(),
-        "-i".into(),
-        p.path().join("inv.tsv").to_str().unwrap().to_string(),
-        "--output".into(),
-        "json".into(),
-        "--no-cache".into(),
-        "-e".into(),
-        format!("tmp={}", tmp.display()),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = kbz(&argv);
-    (p, out)
+/// `playbook` on `hosts` local hosts h1..hN, which write under the
+/// project's `state/` folder (`-e tmp=<project>/state`).
+fn local(playbook: &str, hosts: usize) -> Test {
+    let t = Test::new()
+        .playbook(playbook)
+        .inventory(&inventory(hosts))
+        .dir("state");
+    let tmp = t.at("state");
+    t.var("tmp", tmp.display())
 }
 
 #[test]
@@ -49,36 +40,28 @@ play("h", "all", |host| {
 handler("restart", || { command("true", #{ tags: ["restart"] }); });
 handler("never", || { fail("a handler ran without a change"); });
 "#;
-    let (p, out) = run(playbook, 2, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let handler_runs = |out: &std::process::Output| {
-        events(out)
+    let t = local(playbook, 2);
+    let out = t.run();
+    out.assert_code(0);
+    let handler_runs = |out: &Outcome| {
+        out.events_named("op_end")
             .iter()
-            .filter(|e| e["event"] == "op_end" && e["op"] == "command")
+            .filter(|e| e["op"] == "command")
             .count()
     };
     assert_eq!(
         handler_runs(&out),
         2,
         "one handler run per host despite two notifications: {}",
-        text(&out)
+        out.text()
     );
-    let again = common::kbz(&[
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--output",
-        "json",
-        "--no-cache",
-        "-e",
-        &format!("tmp={}", p.path().join("state").display()),
-    ]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = t.run();
+    again.assert_code(0);
     assert_eq!(
         handler_runs(&again),
         0,
         "nothing changed, so no handler: {}",
-        text(&again)
+        again.text()
     );
 }
 
@@ -89,9 +72,10 @@ play("rolling", "all", #{ serial: 2 }, |host| {
     command("true");
 });
 "#;
-    let (_p, out) = run(playbook, 5, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let order: Vec<String> = events(&out)
+    let out = local(playbook, 5).run();
+    out.assert_code(0);
+    let order: Vec<String> = out
+        .events()
         .iter()
         .filter(|e| e["event"] == "host_start" || e["event"] == "host_end")
         .map(|e| {
@@ -119,10 +103,10 @@ fn run_once_uses_the_first_host_only() {
 play("once", "all", #{ run_once: true }, |host| { command("true"); });
 play("all", "all", |host| { command("true"); });
 "#;
-    let (_p, out) = run(playbook, 3, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let r = recap(&out);
-    assert_eq!(r[0].1["changed"], 2, "{}", text(&out));
+    let out = local(playbook, 3).run();
+    out.assert_code(0);
+    let r = out.recap();
+    assert_eq!(r[0].1["changed"], 2, "{}", out.text());
     assert_eq!(r[1].1["changed"], 1);
     assert_eq!(r[2].1["changed"], 1);
 }
@@ -136,18 +120,19 @@ play("one", "all", |host| {
 });
 play("two", "all", |host| { command("true"); });
 "#;
-    let (_p, out) = run(playbook, 3, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let r = recap(&out);
+    let out = local(playbook, 3).run();
+    out.assert_code(2);
+    let r = out.recap();
     assert_eq!(
         (r[1].1["failed"].as_u64(), r[1].1["changed"].as_u64()),
         (Some(1), Some(0)),
         "{}",
-        text(&out)
+        out.text()
     );
     assert_eq!(r[0].1["changed"], 2);
     assert_eq!(r[2].1["changed"], 2);
-    let failure = events(&out)
+    let failure = out
+        .events()
         .into_iter()
         .find(|e| e["status"] == "failed")
         .unwrap();
@@ -166,18 +151,18 @@ play("one", "all", #{ serial: 2, max_fail_percentage: 20 }, |host| {
 });
 play("two", "all", |host| { command("true"); });
 "#;
-    let (_p, out) = run(playbook, 4, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = local(playbook, 4).run();
+    out.assert_code(2);
     assert_eq!(
-        total(&out, "changed"),
+        out.total("changed"),
         1,
         "only h2 of the first batch ran: {}",
-        text(&out)
+        out.text()
     );
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("max_fail_percentage"),
+        out.stdout().contains("max_fail_percentage"),
         "{}",
-        text(&out)
+        out.text()
     );
 }
 
@@ -191,13 +176,9 @@ play("one", "all", |host| {
     command("true");
 });
 "#;
-    let (_p, out) = run(playbook, 1, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("caught: "),
-        "{}",
-        text(&out)
-    );
+    let out = local(playbook, 1).run();
+    out.assert_code(0);
+    assert!(out.stdout().contains("caught: "), "{}", out.text());
 }
 
 #[test]
@@ -211,13 +192,11 @@ play("one", "all", |host| {
     if q.stdout != "query" { fail("readonly commands run under --check"); }
 });
 "#;
-    let (p, out) = run(playbook, 1, &["--check"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !p.path().join("state/h1").exists(),
-        "--check created the folder"
-    );
-    assert_eq!(total(&out, "changed"), 2, "{}", text(&out));
+    let t = local(playbook, 1).arg("--check");
+    let out = t.run();
+    out.assert_code(0);
+    assert!(!t.at("state/h1").exists(), "--check created the folder");
+    assert_eq!(out.total("changed"), 2, "{}", out.text());
 }
 
 #[test]
@@ -236,35 +215,25 @@ play("s", "all", |host| {
     log("the password is " + pw);
 });
 "#;
-    let (p, out) = run(
-        playbook,
-        1,
-        &["--diff", "--credentials", creds.path().to_str().unwrap()],
-    );
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let t = local(playbook, 1)
+        .args(["--diff", "--credentials"])
+        .arg(creds.path());
+    let out = t.run();
+    let all = out.text();
+    assert_eq!(out.code(), Some(0), "{all}");
     assert!(
         !all.contains("hunter2"),
         "a secret leaked into the output:\n{all}"
     );
     assert!(all.contains("the password is ********"), "{all}");
-    let on_host = std::fs::read_to_string(p.path().join("state/h1/db.conf")).unwrap();
+    let on_host = std::fs::read_to_string(t.at("state/h1/db.conf")).unwrap();
     assert_eq!(on_host, "user = app\npassword = hunter2-very-secret\n");
 
     std::fs::write(&env, "DB_PASSWORD=rotated-new-secret\n").unwrap();
-    let again = common::kbz(&[
-        p.path().join("site.rhai").to_str().unwrap(),
-        "-i",
-        p.path().join("inv.tsv").to_str().unwrap(),
-        "--no-cache",
-        "--diff",
-        "--credentials",
-        creds.path().to_str().unwrap(),
-        "-e",
-        &format!("tmp={}", p.path().join("state").display()),
-    ]);
-    let all = text(&again);
-    assert_eq!(again.status.code(), Some(0), "{all}");
+    // The same run with kbz-play's human output, whose diff is checked.
+    let again = t.text_output().run();
+    let all = again.text();
+    assert_eq!(again.code(), Some(0), "{all}");
     assert!(
         !all.contains("rotated-new") && !all.contains("hunter2"),
         "a secret leaked into the diff:\n{all}"
@@ -275,13 +244,12 @@ play("s", "all", |host| {
     );
 
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (_p, refused) = run(
-        playbook,
-        1,
-        &["--credentials", creds.path().to_str().unwrap()],
-    );
-    let all = text(&refused);
-    assert_eq!(refused.status.code(), Some(2), "{all}");
+    let refused = local(playbook, 1)
+        .arg("--credentials")
+        .arg(creds.path())
+        .run();
+    let all = refused.text();
+    assert_eq!(refused.code(), Some(2), "{all}");
     assert!(all.contains("chmod 600"), "{all}");
 }
 
@@ -302,10 +270,11 @@ play("batch", "all", |host| {
 });
 handler("restart", || { copy(#{ dest: "/nonexistent/kbz-play/handler.conf", content: "x" }); });
 "#;
-    let (p, out) = run(playbook, 2, &[]);
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{all}");
-    let state = p.path().join("state");
+    let t = local(playbook, 2);
+    let out = t.run();
+    let all = out.text();
+    assert_eq!(out.code(), Some(2), "{all}");
+    let state = t.at("state");
     let present = |host: &str, name: &str| state.join(host).join(name).exists();
     for name in ["a.conf", "b.conf", "d.conf", "e.conf"] {
         assert!(present("h1", name), "h1 {name}: {all}");
@@ -317,7 +286,8 @@ handler("restart", || { copy(#{ dest: "/nonexistent/kbz-play/handler.conf", cont
         !present("h2", "d.conf") && !present("h2", "e.conf"),
         "{all}"
     );
-    let failed: Vec<_> = events(&out)
+    let failed: Vec<_> = out
+        .events()
         .into_iter()
         .filter(|e| e["status"] == "failed")
         .collect();
@@ -343,17 +313,15 @@ handler("restart", || { copy(#{ dest: "/nonexistent/kbz-play/handler.conf", cont
         "{h1}"
     );
     let reported = |host: &str, target: &str| {
-        events(&out).iter().any(|e| {
-            e["event"] == "op_end"
-                && e["host"] == host
-                && e["target"].as_str().is_some_and(|t| t.ends_with(target))
-        })
+        out.events_named("op_end")
+            .iter()
+            .any(|e| e["host"] == host && e["target"].as_str().is_some_and(|t| t.ends_with(target)))
     };
     assert!(
         reported("h2", "/b.conf") && !reported("h2", "/d.conf"),
         "{all}"
     );
-    let r = recap(&out);
+    let r = out.recap();
     assert_eq!(r[1].1["failed"], 1, "{all}");
     assert_eq!(r[0].1["changed"], 7, "{all}");
 }
@@ -371,57 +339,43 @@ play("rt", "all", |host| {
     }
 });
 "#;
-    let p = project(&[("site.rhai", playbook), ("inv.tsv", &inventory(1))]);
-    std::fs::create_dir_all(p.path().join("state")).unwrap();
-    let cache = p.path().join("cache");
-    let go = || {
-        common::kbz(&[
-            p.path().join("site.rhai").to_str().unwrap(),
-            "-i",
-            p.path().join("inv.tsv").to_str().unwrap(),
-            "--output",
-            "json",
-            "--cache-dir",
-            cache.to_str().unwrap(),
-            "-e",
-            &format!("tmp={}", p.path().join("state").display()),
-        ])
-    };
-    let first = go();
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    let stats = &recap(&first)[0].1;
-    assert_eq!(stats["changed"], 9, "{}", text(&first));
+    // A cache kept between the runs, as an operator's would be.
+    let t = local(playbook, 1).cache();
+    let first = t.run();
+    first.assert_code(0);
+    let stats = &first.stats(0);
+    assert_eq!(stats["changed"], 9, "{}", first.text());
     // 1 (facts) + 1 (every probe the play will ask, found by a rehearsal)
     // + 1 (the changes queued so far, applied together) + 1 (the new
     // sshd_config read back: its owner is unknown until then) + 1 (the rest
     // of the changes, at the end of the play). The line edits after the
     // second plan from what the previous write left, and no change costs a
     // round trip of its own.
-    assert_eq!(stats["round_trips"], 5, "{}", text(&first));
-    let conf = std::fs::read_to_string(p.path().join("state/h1/sshd_config")).unwrap();
+    assert_eq!(stats["round_trips"], 5, "{}", first.text());
+    let conf = std::fs::read_to_string(t.at("state/h1/sshd_config")).unwrap();
     assert_eq!(
         conf,
         "PermitRootLogin no\nPasswordAuthentication no\nX11Forwarding no\nMaxAuthTries 3\n"
     );
-    let again = go();
-    let stats = &recap(&again)[0].1;
+    let again = t.run();
+    let stats = &again.stats(0);
     assert_eq!(
         (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
         (Some(0), Some(1)),
         "{}",
-        text(&again)
+        again.text()
     );
     // A hand edit of a file the play owns whole is reported, and put back;
     // one of a file it edits in part is not (services rewrite such files).
-    let state = p.path().join("state/h1");
+    let state = t.at("state/h1");
     std::fs::write(state.join("motd"), "edited by hand\n").unwrap();
     let mut sshd = std::fs::read_to_string(state.join("sshd_config")).unwrap();
     sshd.push_str("# a local note\n");
     std::fs::write(state.join("sshd_config"), sshd).unwrap();
-    let drift = go();
-    let warnings: Vec<String> = events(&drift)
+    let drift = t.run();
+    let warnings: Vec<String> = drift
+        .events_named("warn")
         .iter()
-        .filter(|e| e["event"] == "warn")
         .map(|e| e["message"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(
@@ -434,7 +388,7 @@ play("rt", "all", |host| {
         !warnings.iter().any(|w| w.contains("sshd_config")),
         "{warnings:?}"
     );
-    assert_eq!(total(&drift, "changed"), 1, "{}", text(&drift));
+    assert_eq!(drift.total("changed"), 1, "{}", drift.text());
     assert_eq!(
         std::fs::read_to_string(state.join("motd")).unwrap(),
         "managed\n"

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-use super::{bin, repo, text};
+use super::{repo, text, Test};
 
 /// The tests share the lab's hosts, so they take turns.
 pub static LAB_LOCK: Mutex<()> = Mutex::new(());
@@ -19,42 +19,86 @@ pub struct Lab {
     pub cache: tempfile::TempDir,
 }
 
+/// How to get the lab, named by every lab test's `#[ignore]` reason and by
+/// its failure when the lab is missing.
+pub const LAB_UP: &str =
+    "bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\" (as root; tests/run.sh does both)";
+
+/// The lab named by `KBZ_LAB_DIR`, or None (with the reason printed). For
+/// tests that skip themselves; the lab tests here are `#[ignore]`d and use
+/// [`Lab::new`], which fails instead.
 pub fn lab() -> Option<Lab> {
-    // Only a lab named explicitly (`eval "$(bash tests/lab/lab.sh env)"`, as
-    // tests/run.sh does): these tests reset and stop hosts, so they must never
-    // wander into a lab someone else is using.
-    let Some(dir) = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from) else {
+    if std::env::var_os("KBZ_LAB_DIR").is_none() {
         assert!(
             std::env::var("KBZ_LAB_REQUIRED").is_err(),
             "KBZ_LAB_REQUIRED is set but KBZ_LAB_DIR is not (eval \"$(bash tests/lab/lab.sh env)\")"
         );
-        eprintln!("skipped: KBZ_LAB_DIR is not set (bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\")");
+        eprintln!("skipped: KBZ_LAB_DIR is not set ({LAB_UP})");
         return None;
-    };
-    let inventory = dir.join("inventory.tsv");
-    let ssh_config = dir.join("ssh_config");
+    }
+    Some(Lab::new())
+}
+
+/// For a test in each lab test file that is not ignored: when
+/// `KBZ_LAB_REQUIRED` is set (tests/run.sh as root, CI), fails unless this run
+/// includes the ignored lab tests and the lab is there, so that a run meant
+/// to test against the lab cannot pass with the lab tests left out.
+pub fn required_guard() {
+    if std::env::var_os("KBZ_LAB_REQUIRED").is_none() {
+        return;
+    }
     assert!(
-        inventory.is_file() && ssh_config.is_file(),
-        "KBZ_LAB_DIR={} holds no lab (bash tests/lab/lab.sh up 4)",
-        dir.display()
+        super::ignored_tests_run(),
+        "KBZ_LAB_REQUIRED is set but this run leaves out the lab tests, which are #[ignore]d: \
+         run them with `cargo test -- --include-ignored` (as tests/run.sh does)"
     );
-    let hosts = std::fs::read_to_string(&inventory)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].to_string())
-        })
-        .collect();
-    Some(Lab {
-        ssh_config,
-        inventory,
-        script: repo().join("tests/lab/lab.sh"),
-        hosts,
-        cache: tempfile::tempdir().unwrap(),
-    })
+    let _ = Lab::new();
+}
+
+impl Lab {
+    /// The lab named by `KBZ_LAB_DIR` (`eval "$(bash tests/lab/lab.sh
+    /// env)"`); fails the test, naming the set-up command, when there is none.
+    pub fn new() -> Lab {
+        // Only a lab named explicitly: these tests reset and stop hosts, so
+        // they must never wander into a lab someone else is using.
+        let Some(dir) = std::env::var_os("KBZ_LAB_DIR").map(PathBuf::from) else {
+            panic!("this test needs the lab, and KBZ_LAB_DIR is not set: {LAB_UP}");
+        };
+        let inventory = dir.join("inventory.tsv");
+        let ssh_config = dir.join("ssh_config");
+        assert!(
+            inventory.is_file() && ssh_config.is_file(),
+            "KBZ_LAB_DIR={} holds no lab: {LAB_UP}",
+            dir.display()
+        );
+        let hosts = std::fs::read_to_string(&inventory)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0].to_string(), f[1].to_string())
+            })
+            .collect();
+        Lab {
+            ssh_config,
+            inventory,
+            script: repo().join("tests/lab/lab.sh"),
+            hosts,
+            cache: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A [`Test`] against this lab: its inventory (or the one cut by
+    /// [`Lab::first`]), its ssh config, JSON output and this lab's cache
+    /// (shared by every run of the test). Give it a playbook.
+    pub fn test(&self) -> Test {
+        Test::new()
+            .inventory_file(&self.inventory)
+            .ssh_config(&self.ssh_config)
+            .cache_dir(self.cache.path())
+    }
 }
 
 impl Lab {
@@ -77,38 +121,27 @@ impl Lab {
 
     /// Runs kbz-play against the lab with JSON output and this test's cache.
     pub fn kbz(&self, playbook: &str, extra: &[&str]) -> Output {
-        self.kbz_with(&self.ssh_config, &self.inventory, playbook, extra)
+        self.test().playbook_file(playbook).args(extra).run().into()
     }
 
     /// [`Lab::kbz`] through another ssh config (e.g. another known_hosts).
     pub fn kbz_via(&self, ssh_config: &Path, playbook: &str, extra: &[&str]) -> Output {
-        self.kbz_with(ssh_config, &self.inventory, playbook, extra)
+        self.test()
+            .ssh_config(ssh_config)
+            .playbook_file(playbook)
+            .args(extra)
+            .run()
+            .into()
     }
 
     /// [`Lab::kbz`] with another inventory of lab hosts (other groups, vars).
     pub fn kbz_inv(&self, inventory: &Path, playbook: &str, extra: &[&str]) -> Output {
-        self.kbz_with(&self.ssh_config, inventory, playbook, extra)
-    }
-
-    fn kbz_with(
-        &self,
-        ssh_config: &Path,
-        inventory: &Path,
-        playbook: &str,
-        extra: &[&str],
-    ) -> Output {
-        let mut cmd = bin();
-        cmd.arg(playbook)
-            .args(["-i", inventory.to_str().unwrap()])
-            .args(["--ssh-config", ssh_config.to_str().unwrap()])
-            .args([
-                "--output",
-                "json",
-                "--cache-dir",
-                self.cache.path().to_str().unwrap(),
-            ])
-            .args(extra);
-        cmd.output().expect("kbz-play runs")
+        self.test()
+            .inventory_file(inventory)
+            .playbook_file(playbook)
+            .args(extra)
+            .run()
+            .into()
     }
 
     /// Runs a shell command on a lab host as root, over plain ssh; fails

@@ -1,9 +1,41 @@
 //! Helpers shared by the integration tests: running the binary, writing
-//! throwaway projects, reading JSON events.
+//! throwaway projects, reading JSON events; [`Test`] builds and runs one
+//! kbz-play test, [`Outcome`] is what it gave.
+//!
+//! Tests that need something a plain `cargo test` machine may lack are
+//! `#[ignore = "needs ...: how to get it"]`: the runner lists them as ignored
+//! with that reason instead of passing them without running. `tests/run.sh`
+//! runs them (`-- --include-ignored`), and then a missing prerequisite fails
+//! the test with the command that sets it up; nothing is skipped silently.
+//!   - the lab tests (tests/lab.rs, tests/lab_roles.rs, tests/cluster_*.rs):
+//!     `Lab::new()` fails unless `eval "$(bash tests/lab/lab.sh env)"` named a
+//!     lab that is up;
+//!   - the validators (tests/render/validators.rs): a missing program fails;
+//!   - the ssh transport (engine/tests/transport_ssh.rs): a missing sshd fails.
+//!
+//! `KBZ_LAB_REQUIRED=1` and `KBZ_VALIDATORS_REQUIRED=1` (set by tests/run.sh
+//! and so by CI) say that those tests must run: a test that is not ignored in
+//! each of those files ([`lab::required_guard`], the render tests' guard)
+//! then fails when the run leaves the ignored tests out (no `--include-ignored`)
+//! or when the lab or a validator is missing.
 
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod outcome;
+pub mod test;
+
+#[allow(unused_imports)]
+pub use outcome::Outcome;
+#[allow(unused_imports)]
+pub use test::Test;
+
+/// Whether this test run includes the `#[ignore]`d tests (`cargo test --
+/// --include-ignored` or `-- --ignored`): libtest runs the tests in this
+/// process, so its arguments are ours.
+pub fn ignored_tests_run() -> bool {
+    std::env::args().any(|a| a == "--include-ignored" || a == "--ignored")
+}
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

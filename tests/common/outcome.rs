@@ -1,0 +1,110 @@
+//! What one run of kbz-play gave: exit code, output, and the JSON events and
+//! recap read from it, with the assertions the tests make on them.
+
+use std::ops::Deref;
+use std::process::Output;
+
+/// One finished run of kbz-play (from [`super::test::Test::run`]). Derefs to
+/// the [`Output`], so the free helpers (`text(&out)`, `recap(&out)`) work too.
+pub struct Outcome {
+    output: Output,
+}
+
+impl Outcome {
+    pub fn new(output: Output) -> Outcome {
+        Outcome { output }
+    }
+
+    /// The exit code (None when killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    pub fn success(&self) -> bool {
+        self.output.status.success()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Exit code, stdout and stderr as one string, for assertion messages.
+    pub fn text(&self) -> String {
+        super::text(&self.output)
+    }
+
+    /// The `--output json` events, in order.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        super::events(&self.output)
+    }
+
+    /// The events named `event` (`op_end`, `warn`, ...).
+    pub fn events_named(&self, event: &str) -> Vec<serde_json::Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == event)
+            .collect()
+    }
+
+    /// The recap of the run: (host, stats) in the run's host order.
+    pub fn recap(&self) -> Vec<(String, serde_json::Value)> {
+        super::recap(&self.output)
+    }
+
+    /// The stats of the `i`-th host of the recap.
+    pub fn stats(&self, i: usize) -> serde_json::Value {
+        self.recap()
+            .get(i)
+            .unwrap_or_else(|| panic!("no host {i} in the recap\n{}", self.text()))
+            .1
+            .clone()
+    }
+
+    /// One recap counter summed over all hosts.
+    pub fn total(&self, key: &str) -> u64 {
+        super::total(&self.output, key)
+    }
+
+    /// Fails the test, showing the run, unless kbz-play exited with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "{}", self.text());
+        self
+    }
+
+    /// Fails the test, showing the run, unless kbz-play exited successfully.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.success(), "{}", self.text());
+        self
+    }
+
+    /// Fails the test, showing the run, unless the recap's `key` summed over
+    /// all hosts is `n`.
+    #[track_caller]
+    pub fn assert_total(&self, key: &str, n: u64) -> &Self {
+        assert_eq!(self.total(key), n, "{}", self.text());
+        self
+    }
+
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+}
+
+impl Deref for Outcome {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.output
+    }
+}
+
+impl From<Outcome> for Output {
+    fn from(o: Outcome) -> Output {
+        o.output
+    }
+}
