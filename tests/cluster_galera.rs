@@ -14,14 +14,14 @@
 //!
 //! Hosts: lab13..lab15 (group mariadb), each with its /dev/vdb as the XFS
 //! datadir volume. Run alone with
-//! `cargo test --test cluster_galera -- --nocapture` on a lab of 15+ hosts.
+//! `cargo test --test cluster_galera -- --include-ignored --nocapture` on a lab of 15+ hosts.
 
 mod common;
 
 use std::process::Output;
 use std::time::Duration;
 
-use common::lab::{lab, wait_until, Lab, Site, LAB_LOCK};
+use common::lab::{wait_until, Lab, Site, LAB_LOCK};
 use common::{events, text, total};
 
 const GALERA: [usize; 3] = [12, 13, 14];
@@ -165,10 +165,18 @@ fn reset(lab: &Lab, host: usize) {
     lab.reset_keybuzz(host);
 }
 
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored test below
+/// and the lab must be up.
 #[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
+
+#[test]
+#[ignore = "needs the lab (15 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab() else { return };
+    let lab = Lab::new();
     assert!(
         lab.hosts.len() > GALERA[2],
         "this test needs a lab of 15 hosts or more"

@@ -8,13 +8,13 @@
 //!
 //! Hosts: lab09..lab11 (group postgres), lab12 (group haproxy, which also
 //! runs PgBouncer). Run alone with `cargo test --test cluster_postgres --
-//! --nocapture` on a lab of 12+ hosts.
+//! --include-ignored --nocapture` on a lab of 12+ hosts.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{lab, secret, wait_until, Lab, LAB_LOCK};
+use common::lab::{secret, wait_until, Lab, LAB_LOCK};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
@@ -68,10 +68,18 @@ fn count(rows: Option<String>) -> Option<u32> {
     rows.and_then(|r| r.parse().ok())
 }
 
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored test below
+/// and the lab must be up.
 #[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
+
+#[test]
+#[ignore = "needs the lab (12 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab() else { return };
+    let lab = Lab::new();
     assert!(
         lab.hosts.len() > HAPROXY,
         "this test needs a lab of 12 hosts or more"

@@ -11,13 +11,13 @@
 //! curl from the lab hosts (no AMQP client there).
 //!
 //! Hosts: lab16..lab18 (group rabbitmq). Run alone with
-//! `cargo test --test cluster_rabbitmq -- --nocapture` on a lab of 18 hosts.
+//! `cargo test --test cluster_rabbitmq -- --include-ignored --nocapture` on a lab of 18 hosts.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{lab, secret, wait_until, Lab, LAB_LOCK};
+use common::lab::{secret, wait_until, Lab, LAB_LOCK};
 use common::text;
 use serde_json::{json, Value};
 
@@ -118,10 +118,18 @@ fn host_of(lab: &Lab, node: &str) -> Option<usize> {
         .find(|&i| node == format!("rabbit@{}", lab.hosts[i].0))
 }
 
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored test below
+/// and the lab must be up.
 #[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
+
+#[test]
+#[ignore = "needs the lab (18 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab() else { return };
+    let lab = Lab::new();
     assert!(
         lab.hosts.len() > RABBIT[2],
         "this test needs a lab of 18 hosts or more"

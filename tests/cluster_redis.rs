@@ -5,13 +5,13 @@
 //! rewritten files are respected).
 //!
 //! Hosts: lab05..lab07 (group redis), lab08 (group haproxy). Run alone with
-//! `cargo test --test cluster_redis -- --nocapture` on a lab of 8+ hosts.
+//! `cargo test --test cluster_redis -- --include-ignored --nocapture` on a lab of 8+ hosts.
 
 mod common;
 
 use std::time::Duration;
 
-use common::lab::{lab, secret, wait_until, Lab, Port, LAB_LOCK};
+use common::lab::{secret, wait_until, Lab, Port, LAB_LOCK};
 
 const REDIS: [usize; 3] = [4, 5, 6];
 const HAPROXY: usize = 7;
@@ -37,10 +37,18 @@ fn sentinel_master(lab: &Lab, sentinel: usize) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored test below
+/// and the lab must be up.
 #[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
+
+#[test]
+#[ignore = "needs the lab (8 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab() else { return };
+    let lab = Lab::new();
     assert!(
         lab.hosts.len() > HAPROXY,
         "this test needs a lab of 8 hosts or more"

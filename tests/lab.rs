@@ -1,8 +1,10 @@
 //! kbz-play against real hosts: the lab of systemd-nspawn containers that
 //! `tests/lab/lab.sh up N` starts (real sshd, real systemd, a private bridge).
 //!
-//! Skipped, with a message, when no lab is up; `tests/run.sh` brings one up
-//! and sets `KBZ_LAB_REQUIRED=1`, which turns a missing lab into a failure.
+//! `#[ignore]`d, with the reason, in a plain `cargo test`; `tests/run.sh` (as
+//! root) brings the lab up and runs them with `-- --include-ignored`, where a
+//! missing lab fails them. It also sets `KBZ_LAB_REQUIRED=1`, with which the
+//! guard test below fails a run that leaves them out.
 //! The tests share the lab's hosts, so they take turns (one lock).
 
 mod common;
@@ -10,8 +12,15 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::lab::{lab, Lab, LAB_LOCK};
-use common::{recap, repo, text, total};
+use common::lab::{Lab, LAB_LOCK};
+use common::{repo, text, Test};
+
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored tests below
+/// and the lab must be up.
+#[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
 
 /// The demo's own checks on a lab host.
 trait DemoHost {
@@ -38,39 +47,40 @@ impl DemoHost for Lab {
     }
 }
 
-fn demo() -> String {
-    repo().join("playbooks/demo.rhai").display().to_string()
+/// `playbooks/demo.rhai` on the lab.
+fn demo(lab: &Lab) -> Test {
+    lab.test().playbook_file(repo().join("playbooks/demo.rhai"))
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn first_run_changes_then_rerun_changes_nothing() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
+    let demo = demo(&lab);
     lab.reset_demo();
-    let first = lab.kbz(&demo(), &[]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    for (host, stats) in recap(&first) {
+    let first = demo.run();
+    first.assert_code(0);
+    for (host, stats) in first.recap() {
         assert!(
             stats["changed"].as_u64().unwrap() >= 25,
             "{host} changed too little on a fresh host: {stats}"
         );
         assert_eq!(stats["failed"], 0, "{host}: {stats}");
     }
-    let second = lab.kbz(&demo(), &[]);
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let second = demo.run();
+    second.assert_code(0);
     assert_eq!(
-        total(&second, "changed"),
+        second.total("changed"),
         0,
         "the rerun changed something:\n{}",
-        text(&second)
+        second.text()
     );
     assert_eq!(
-        total(&second, "ok"),
+        second.total("ok"),
         30 * lab.hosts.len() as u64,
         "{}",
-        text(&second)
+        second.text()
     );
     let content = lab.ssh(0, "cat /opt/keybuzz/postgres/config/patroni.yml; stat -c '%a %U' /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/data");
     assert!(
@@ -84,92 +94,92 @@ fn first_run_changes_then_rerun_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn check_mode_touches_nothing_and_a_hand_edit_is_restored() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
-    let applied = lab.kbz(&demo(), &[]);
-    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let lab = Lab::new().first(4);
+    let demo = demo(&lab);
+    let applied = demo.run();
+    applied.assert_code(0);
     lab.ssh(0, "echo 'bind 0.0.0.0  # edited by hand' >> /opt/keybuzz/redis/config/sentinel.conf; chmod 0666 /opt/keybuzz/mariadb/config/my.cnf; rm -rf /opt/keybuzz/minio/logs");
     let before = lab.fingerprint(0);
-    let check = lab.kbz(&demo(), &["--check", "--diff"]);
-    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let check = demo.run_with(&["--check", "--diff"]);
+    check.assert_code(0);
     assert_eq!(lab.fingerprint(0), before, "--check changed the host");
-    let host0 = &recap(&check)[0].1;
+    let host0 = &check.recap()[0].1;
     assert_eq!(
         host0["changed"], 3,
         "--check should report the 3 drifted resources: {host0}"
     );
-    let stdout = String::from_utf8_lossy(&check.stdout);
+    let stdout = check.stdout();
     assert!(
         stdout.contains("edited by hand"),
         "--diff shows the hand edit being removed:\n{stdout}"
     );
-    let fix = lab.kbz(&demo(), &[]);
-    assert_eq!(fix.status.code(), Some(0), "{}", text(&fix));
-    assert_eq!(recap(&fix)[0].1["changed"], 3, "{}", text(&fix));
+    let fix = demo.run();
+    fix.assert_code(0);
+    assert_eq!(fix.recap()[0].1["changed"], 3, "{}", fix.text());
     let after = lab.ssh(0, "grep -c 'edited by hand' /opt/keybuzz/redis/config/sentinel.conf || true; stat -c %a /opt/keybuzz/mariadb/config/my.cnf; test -d /opt/keybuzz/minio/logs && echo dir");
     assert_eq!(
         after.split_whitespace().collect::<Vec<_>>(),
         ["0", "640", "dir"],
         "{after}"
     );
-    let again = lab.kbz(&demo(), &[]);
-    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
+    let again = demo.run();
+    assert_eq!(again.total("changed"), 0, "{}", again.text());
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn become_as_a_sudo_user_writes_as_root() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
-    let p = common::project(&[(
-        "become.rhai",
-        "play(\"become\", \"all\", |host| {\n\
+    let lab = Lab::new().first(4);
+    let t = lab
+        .test()
+        .playbook(
+            "play(\"become\", \"all\", |host| {\n\
          file(#{ path: \"/opt/kbz-become\", state: \"directory\", mode: \"0700\" });\n\
          copy(#{ dest: \"/opt/kbz-become/secret.conf\", content: \"x = 1\\n\", mode: \"0600\", owner: \"root\" });\n\
          let r = command(\"id -un\", #{ readonly: true });\n\
          if r.stdout != \"root\" { fail(`expected root, got ${r.stdout}`); }\n\
          });\n",
-    )]);
+        )
+        .args(["-u", "kbz"]);
     for i in 0..lab.hosts.len() {
         lab.ssh(i, "rm -rf /opt/kbz-become");
     }
-    let playbook = p.path().join("become.rhai");
-    let run = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let run = t.run_with(&["--become"]);
+    run.assert_code(0);
     assert_eq!(
         lab.ssh(0, "stat -c '%U %a' /opt/kbz-become/secret.conf")
             .trim(),
         "root 600"
     );
-    let without = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--no-cache"]);
+    let without = t.run_with(&["--no-cache"]);
     assert_eq!(
         without.status.code(),
         Some(2),
         "without --become the kbz user cannot read /opt/kbz-become: {}",
-        text(&without)
+        without.text()
     );
-    let again = lab.kbz(playbook.to_str().unwrap(), &["-u", "kbz", "--become"]);
-    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
+    let again = t.run_with(&["--become"]);
+    assert_eq!(again.total("changed"), 0, "{}", again.text());
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_stopped_host_is_unreachable_and_the_others_finish() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
+    let demo = demo(&lab);
     assert!(lab.hosts.len() >= 2, "needs 2 lab hosts");
     let victim = lab.hosts[1].0.clone();
     lab.reset_demo();
     lab.lab_sh(&["stop", &victim]);
-    let run = lab.kbz(&demo(), &["--timeout", "3"]);
+    let run = demo.run_with(&["--timeout", "3"]);
     lab.lab_sh(&["start", &victim]);
-    assert_eq!(run.status.code(), Some(4), "{}", text(&run));
-    for (host, stats) in recap(&run) {
+    run.assert_code(4);
+    for (host, stats) in run.recap() {
         if host == victim {
             assert_eq!(stats["unreachable"], true, "{stats}");
         } else {
@@ -180,53 +190,50 @@ fn a_stopped_host_is_unreachable_and_the_others_finish() {
             );
         }
     }
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = run.stdout();
     assert!(stdout.contains("\"event\":\"unreachable\""), "{stdout}");
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_changed_host_key_is_refused() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
+    let demo = demo(&lab);
     let (name, address) = lab.hosts.last().cloned().unwrap();
     let known_hosts = lab.ssh_config.parent().unwrap().join("known_hosts");
-    let warm = lab.kbz(&demo(), &["--limit", &name]);
-    assert_eq!(warm.status.code(), Some(0), "{}", text(&warm));
+    let warm = demo.run_with(&["--limit", &name]);
+    warm.assert_code(0);
     lab.lab_sh(&["rekey", &name]);
-    let run = lab.kbz(&demo(), &["--limit", &name]);
+    let run = demo.run_with(&["--limit", &name]);
     let _ = Command::new("ssh-keygen")
         .args(["-R", &address, "-f", known_hosts.to_str().unwrap()])
         .output();
-    assert_eq!(run.status.code(), Some(4), "{}", text(&run));
-    let stdout = String::from_utf8_lossy(&run.stdout).to_lowercase();
+    run.assert_code(4);
+    let stdout = run.stdout().to_lowercase();
     assert!(stdout.contains("host key"), "the error says why: {stdout}");
-    assert_eq!(total(&run, "changed"), 0);
+    assert_eq!(run.total("changed"), 0);
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn limit_and_tags_select_a_slice() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
+    let demo = demo(&lab);
     lab.reset_demo();
     let first = &lab.hosts[0].0;
-    let run = lab.kbz(
-        &demo(),
-        &["--limit", first, "--tags", "nothing-has-this-tag"],
-    );
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let r = recap(&run);
-    assert_eq!(r.len(), 1, "{}", text(&run));
+    let run = demo.run_with(&["--limit", first, "--tags", "nothing-has-this-tag"]);
+    run.assert_code(0);
+    let r = run.recap();
+    assert_eq!(r.len(), 1, "{}", run.text());
     assert_eq!(r[0].1["changed"], 0);
     assert_eq!(r[0].1["skipped"], 30);
-    let run = lab.kbz(&demo(), &["--limit", first, "--tags", "keybuzz_base"]);
+    let run = demo.run_with(&["--limit", first, "--tags", "keybuzz_base"]);
     assert!(
-        recap(&run)[0].1["changed"].as_u64().unwrap() >= 25,
+        run.recap()[0].1["changed"].as_u64().unwrap() >= 25,
         "{}",
-        text(&run)
+        run.text()
     );
 }
 
@@ -254,15 +261,13 @@ fn tiny_deb(dir: &std::path::Path) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn every_op_on_a_real_host() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
     let work = tempfile::tempdir().unwrap();
     let deb = tiny_deb(work.path());
-    let p = common::project(&[(
-        "ops.rhai",
+    let t = lab.test().var("deb", deb.display()).playbook(
         r#"
 play("ops", "all", #{ run_once: true }, |host| {
     // a file repository holding one package, for package()
@@ -289,16 +294,14 @@ play("services", "all", #{ run_once: true }, |host| {
 });
 handler("reload units", || { command("systemctl daemon-reload"); });
 "#,
-    )]);
+    );
     let reset = "systemctl disable --now kbz-sleeper 2>/dev/null; rm -f /etc/systemd/system/kbz-sleeper.service; \
                  systemctl daemon-reload; userdel kbzapp 2>/dev/null; groupdel kbzapp 2>/dev/null; \
                  dpkg -r kbz-test-pkg >/dev/null 2>&1; rm -rf /opt/kbz-repo /opt/kbzapp /etc/apt/sources.list.d/kbz-repo.list \
                  /etc/sysctl.d/99-kbz-play.conf; sed -i '/KBZ_TEST/d' /etc/environment; sysctl -qw net.core.somaxconn=4096";
     lab.ssh(0, reset);
-    let playbook = p.path().join("ops.rhai");
-    let deb_var = format!("deb={}", deb.display());
-    let first = lab.kbz(playbook.to_str().unwrap(), &["-e", &deb_var]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let first = t.run();
+    first.assert_code(0);
     let state = lab.ssh(
         0,
         "dpkg-query -W -f='${Status}\\n' kbz-test-pkg; id kbzapp; stat -c '%U:%G %a' /opt/kbzapp; readlink /opt/kbzapp/current; \
@@ -318,26 +321,25 @@ handler("reload units", || { command("systemctl daemon-reload"); });
         assert!(
             state.contains(expected),
             "missing {expected:?} in:\n{state}\n{}",
-            text(&first)
+            first.text()
         );
     }
-    let again = lab.kbz(playbook.to_str().unwrap(), &["-e", &deb_var]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = t.run();
+    again.assert_code(0);
     assert_eq!(
-        total(&again, "changed"),
+        again.total("changed"),
         0,
         "a rerun of every op changes nothing:\n{}",
-        text(&again)
+        again.text()
     );
     lab.ssh(0, reset);
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
     let dir = tempfile::tempdir().unwrap();
     let known = dir.path().join("known_hosts");
     let config = std::fs::read_to_string(&lab.ssh_config).unwrap();
@@ -355,34 +357,30 @@ fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones(
     let ssh_config = dir.path().join("ssh_config");
     std::fs::write(&ssh_config, config + "\n").unwrap();
     let name = lab.hosts[0].0.clone();
-    let run = |extra: &[&str]| {
-        let mut args = vec!["--limit", name.as_str()];
-        args.extend_from_slice(extra);
-        lab.kbz_via(&ssh_config, &demo(), &args)
-    };
-    let strict = run(&["--strict-host-keys"]);
-    assert_eq!(strict.status.code(), Some(4), "{}", text(&strict));
+    let demo = demo(&lab)
+        .ssh_config(&ssh_config)
+        .args(["--limit", name.as_str()]);
+    let strict = demo.run_with(&["--strict-host-keys"]);
+    strict.assert_code(4);
     assert!(
-        String::from_utf8_lossy(&strict.stdout)
-            .to_lowercase()
-            .contains("host key"),
+        strict.stdout().to_lowercase().contains("host key"),
         "{}",
-        text(&strict)
+        strict.text()
     );
     assert!(!known.exists() || std::fs::read_to_string(&known).unwrap().is_empty());
-    let first = run(&[]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let first = demo.run();
+    first.assert_code(0);
     assert!(
         std::fs::read_to_string(&known)
             .unwrap()
             .contains("ssh-ed25519"),
         "the key was recorded"
     );
-    let strict_again = run(&["--strict-host-keys"]);
+    let strict_again = demo.run_with(&["--strict-host-keys"]);
     assert_eq!(
         strict_again.status.code(),
         Some(0),
         "{}",
-        text(&strict_again)
+        strict_again.text()
     );
 }

@@ -6,22 +6,28 @@
 //! on: a device holding data is never formatted, and a firewall rule set that
 //! would lock out the control connection is never applied.
 //!
-//! Needs a lab (`tests/lab/lab.sh up 4`, as `tests/run.sh` does); skipped
-//! without one unless `KBZ_LAB_REQUIRED` is set.
+//! Needs a lab (`tests/lab/lab.sh up 4`, as `tests/run.sh` does): `#[ignore]`d
+//! in a plain `cargo test`, run by `tests/run.sh` with `--include-ignored`.
 
 mod common;
 
-use common::lab::{lab, LAB_LOCK};
-use common::{recap, repo, text, total};
+use common::lab::{Lab, LAB_LOCK};
+use common::repo;
+
+/// With `KBZ_LAB_REQUIRED` set, the run must include the ignored tests below
+/// and the lab must be up.
+#[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
 
 const XFS: &str = "      xfs_volumes:\n        - { device: /dev/vdb, mount: /opt/keybuzz/data, owner: \"999\", group: \"999\", mode: \"0700\" }\n";
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
     for h in [0, 1] {
         lab.reset_keybuzz(h);
     }
@@ -32,11 +38,13 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
         &[(0, &["redis", "web"], XFS), (1, &["postgres"], "")],
         "",
     );
-    let playbook = repo().join("tests/lab/playbooks/base.rhai");
-    let playbook = playbook.to_str().unwrap();
-    let first = lab.kbz_inv(&inv, playbook, &[]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    assert!(total(&first, "changed") > 10, "{}", text(&first));
+    let base = lab
+        .test()
+        .inventory_file(&inv)
+        .playbook_file(repo().join("tests/lab/playbooks/base.rhai"));
+    let first = base.run();
+    first.assert_code(0);
+    assert!(first.total("changed") > 10, "{}", first.text());
 
     let (web, _) = &lab.hosts[0];
     let (db_ip, web_ip) = (&lab.hosts[1].1, &lab.hosts[0].1);
@@ -113,15 +121,15 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
         "{db_rules}"
     );
 
-    let again = lab.kbz_inv(&inv, playbook, &[]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert_eq!(total(&again, "changed"), 0, "{}", text(&again));
-    for (host, stats) in recap(&again) {
+    let again = base.run();
+    again.assert_code(0);
+    assert_eq!(again.total("changed"), 0, "{}", again.text());
+    for (host, stats) in again.recap() {
         assert_eq!(
             stats["round_trips"].as_u64(),
             Some(1),
             "{host}: a no-op rerun is one round trip: {}",
-            text(&again)
+            again.text()
         );
     }
 
@@ -132,9 +140,9 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
     );
     let id_before = lab.ssh(0, "docker inspect -f '{{.Id}}' lab-redis-8080");
     lab.ssh(0, "docker rm -f lab-redis-8080 >/dev/null");
-    let restored = lab.kbz_inv(&inv, playbook, &[]);
-    assert_eq!(restored.status.code(), Some(0), "{}", text(&restored));
-    assert_eq!(total(&restored, "changed"), 1, "{}", text(&restored));
+    let restored = base.run();
+    restored.assert_code(0);
+    assert_eq!(restored.total("changed"), 1, "{}", restored.text());
     let after = lab.ssh(
         0,
         "docker inspect -f '{{.Id}}' lab-redis-8080; sleep 1; printf 'GET k\\r\\n' | nc -w 3 127.0.0.1 8080",
@@ -149,11 +157,10 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_device_holding_data_is_never_formatted() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
     lab.reset_keybuzz(2);
     lab.ssh(
         2,
@@ -162,14 +169,13 @@ fn a_device_holding_data_is_never_formatted() {
     );
     let dir = tempfile::tempdir().unwrap();
     let inv = lab.inventory(dir.path(), &[(2, &[], XFS)], "");
-    let p = common::project(&[(
-        "volumes.rhai",
+    let t = lab.test().inventory_file(&inv).playbook(
         "import \"xfs_volume\" as xfs;\nplay(\"Volumes\", \"all\", |host| xfs::apply(host, #{}));\n",
-    )]);
-    std::os::unix::fs::symlink(repo().join("roles"), p.path().join("roles")).unwrap();
-    let run = lab.kbz_inv(&inv, p.path().join("volumes.rhai").to_str().unwrap(), &[]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    let out = text(&run);
+    );
+    std::os::unix::fs::symlink(repo().join("roles"), t.at("roles")).unwrap();
+    let run = t.run();
+    run.assert_code(2);
+    let out = run.text();
     assert!(out.contains("ext4") && out.contains("force"), "{out}");
     let state = lab.ssh(
         2,
@@ -180,28 +186,29 @@ fn a_device_holding_data_is_never_formatted() {
 }
 
 #[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(lab) = lab().map(|l| l.first(4)) else {
-        return;
-    };
+    let lab = Lab::new().first(4);
     lab.reset_keybuzz(3);
     let dir = tempfile::tempdir().unwrap();
     let inv = lab.inventory(dir.path(), &[(3, &[], "")], "");
-    let p = common::project(&[(
-        "fw.rhai",
-        r#"play("Firewall", "all", |host| {
+    let run = lab
+        .test()
+        .inventory_file(&inv)
+        .playbook(
+            r#"play("Firewall", "all", |host| {
     ufw(#{ default_incoming: "deny", enabled: true,
            rules: [#{ rule: "allow", port: 80, proto: "tcp", comment: "web only" }] });
 });
 "#,
-    )]);
-    let run = lab.kbz_inv(&inv, p.path().join("fw.rhai").to_str().unwrap(), &[]);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+        )
+        .run();
+    run.assert_code(2);
     assert!(
-        text(&run).contains("22"),
+        run.text().contains("22"),
         "the refusal names the SSH port: {}",
-        text(&run)
+        run.text()
     );
     // Nothing was applied, and SSH still works.
     let status = lab.ssh(3, "ufw status");

@@ -381,16 +381,13 @@ impl Lab {
 
     /// Runs the site once (JSON output, this lab's cache).
     pub fn run_site(&self, site: &Site) -> Output {
-        let playbook = repo().join("playbooks/site.rhai");
-        self.kbz_inv(
-            &site.inventory,
-            playbook.to_str().unwrap(),
-            &[
-                "--tags",
-                &site.tags,
-                "--credentials",
-                site.credentials.to_str().unwrap(),
-            ],
-        )
+        self.test()
+            .inventory_file(&site.inventory)
+            .playbook_file(repo().join("playbooks/site.rhai"))
+            .args(["--tags", &site.tags])
+            .arg("--credentials")
+            .arg(&site.credentials)
+            .run()
+            .into()
     }
 }
