@@ -1,9 +1,11 @@
-//! Rendered configs compared with the reviewed golden files in tests/golden/
-//! (rewrite them with KBZ_UPDATE_GOLDEN=1 and review the diff).
+//! Rendered configs compared with reviewed insta snapshots, one per (host,
+//! file), in tests/render/snapshots/<host>__<path with / as __>.snap. After an
+//! intended change: `cargo insta test --test render --review` (or
+//! `INSTA_UPDATE=always cargo test --test render`, then review the diff).
+//! Under CI (`CI=true`) insta writes nothing and fails on any difference.
 
 use super::*;
-
-/// (host, file) pairs compared with tests/golden/<host>/<file>.
+/// (host, file) pairs compared with their snapshots.
 const GOLDEN: &[(&str, &str)] = &[
     // base_os
     ("redis-01", "etc/ssh/sshd_config.d/10-keybuzz.conf"),
@@ -62,31 +64,29 @@ const GOLDEN: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn rendered_configs_match_the_golden_files() {
-    let golden = common::repo().join("tests/golden");
-    let update = std::env::var("KBZ_UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let mut differ = Vec::new();
+fn rendered_configs_match_the_snapshots() {
     for (host, path) in GOLDEN {
         let got = read(host, path);
-        let g = golden.join(host).join(path);
-        if update {
-            std::fs::create_dir_all(g.parent().unwrap()).unwrap();
-            std::fs::write(&g, &got).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&g) {
-            Ok(want) if want == got => {}
-            Ok(_) => differ.push(format!(
-                "{host}/{path} differs: diff {} {}",
-                g.display(),
-                file(host, path).display()
-            )),
-            Err(_) => differ.push(format!("{host}/{path}: no golden file {}", g.display())),
-        }
+        // insta ignores whitespace at the end of a snapshot: the files' ends
+        // are checked here. A config file ends with one newline; the Erlang
+        // cookie is the secret alone.
+        let end = if path.ends_with(".erlang.cookie") {
+            ""
+        } else {
+            "\n"
+        };
+        assert_eq!(
+            format!("{}{end}", got.trim_end()),
+            got,
+            "{host}/{path} must end with {end:?}"
+        );
+        let name = format!("{host}__{}", path.replace('/', "__"));
+        insta::with_settings!({
+            description => format!("{host}:/{path}, rendered from playbooks/site.rhai"),
+            omit_expression => true,
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(name, got);
+        });
     }
-    assert!(
-        differ.is_empty(),
-        "{}\n(after an intended change: KBZ_UPDATE_GOLDEN=1 cargo test --test render, then review the diff)",
-        differ.join("\n")
-    );
 }

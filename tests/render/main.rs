@@ -1,14 +1,16 @@
 //! The KeyBuzz site (`playbooks/site.rhai`) rendered offline for the 49-server
-//! fleet, then checked: no fixture secret anywhere in the output, golden files
-//! for a few hosts per role, the Kubernetes firewall rules on every k8s node,
-//! and every config through the real program that reads it where this machine
-//! has it (haproxy, sshd, patroni, mariadbd, redis-server/redis-sentinel,
-//! ansible-inventory, yamllint, a libconfig parser, sh). A missing program skips
-//! its check with the reason printed; `tests/run.sh` installs them.
+//! fleet, then checked: no fixture secret anywhere in the output, snapshots of
+//! a few files per role, the Kubernetes firewall rules on every k8s node, and
+//! every config through the real program that reads it (haproxy, sshd,
+//! patroni, mariadbd, redis-server/redis-sentinel, ansible-inventory, yamllint,
+//! a libconfig parser, sh, shellcheck). The tests that need such a program are
+//! `#[ignore]`d with the reason; `tests/run.sh` installs the programs and runs
+//! them with `--include-ignored`.
 //!
-//! Golden files live in `tests/golden/<host>/<path>`; after an intended change,
-//! rewrite them with `KBZ_UPDATE_GOLDEN=1 cargo test --test render` and review
-//! the diff. The rendered tree is kept in `target/tmp/site-review/` for review.
+//! The snapshots (insta) live in `tests/render/snapshots/`; after an intended
+//! change, `cargo insta test --test render --review` (or `INSTA_UPDATE=always
+//! cargo test --test render` and review the diff). The rendered tree is kept in
+//! `target/tmp/site-review/` for review.
 //!
 //! Validators never reach the fleet's addresses: configs are copied and their
 //! 10.0.0.x addresses moved to loopback first.
