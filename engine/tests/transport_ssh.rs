@@ -1,7 +1,11 @@
 //! The SSH transport against a real, throwaway sshd on 127.0.0.1: its own
 //! config, host key, client key and known_hosts in a temp dir, on a free port.
-//! Skipped (with the reason printed) when `/usr/sbin/sshd` or `ssh` is missing.
-//! Timings are printed to stderr: `cargo test --test transport_ssh -- --nocapture`.
+//! `#[ignore]`d, with the reason, in a plain `cargo test`: they need
+//! `/usr/sbin/sshd` and the OpenSSH client (become also root and sudo).
+//! `tests/run.sh` installs them and runs these tests with `--include-ignored`,
+//! where a missing program fails them.
+//! Timings are printed to stderr: `cargo test --test transport_ssh --
+//! --include-ignored --nocapture`.
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -58,28 +62,28 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn skip_reason() -> Option<&'static str> {
+/// What this machine lacks to run these tests, if anything.
+fn missing() -> Option<&'static str> {
     if !Path::new(SSHD).exists() {
         return Some("/usr/sbin/sshd is missing (apt-get install openssh-server)");
     }
     if Command::new("ssh").arg("-V").output().is_err()
         || Command::new("ssh-keygen").arg("-?").output().is_err()
     {
-        return Some("the OpenSSH client (ssh, ssh-keygen) is missing");
+        return Some(
+            "the OpenSSH client (ssh, ssh-keygen) is missing (apt-get install openssh-client)",
+        );
     }
     None
 }
 
-macro_rules! sshd_or_skip {
-    () => {
-        match skip_reason() {
-            Some(reason) => {
-                eprintln!("skipped: {reason}");
-                return;
-            }
-            None => Sshd::start(),
-        }
-    };
+/// A throwaway sshd; fails the test, saying what is missing, when this
+/// machine cannot run one (these tests are `#[ignore]`d for that reason).
+fn sshd() -> Sshd {
+    if let Some(what) = missing() {
+        panic!("this test needs a local sshd: {what}; bash tests/run.sh installs it");
+    }
+    Sshd::start()
 }
 
 impl Sshd {
@@ -224,8 +228,9 @@ fn ms(d: Duration) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn exec_over_a_real_sshd() {
-    let sshd = sshd_or_skip!();
+    let sshd = sshd();
     let started = Instant::now();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
     eprintln!(
@@ -303,8 +308,9 @@ async fn exec_over_a_real_sshd() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn files_over_a_real_sshd() {
-    let sshd = sshd_or_skip!();
+    let sshd = sshd();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
     let dir = sshd.dir.path().join("files");
     std::fs::create_dir(&dir).unwrap();
@@ -440,14 +446,15 @@ async fn files_over_a_real_sshd() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd, the OpenSSH client, sudo, and root: bash tests/run.sh installs them; run it as root"]
 async fn become_through_sudo() {
-    let sshd = sshd_or_skip!();
-    if !is_root() || !Path::new("/usr/bin/sudo").exists() {
-        // Becoming another user without a password needs a sudoers entry; as
-        // root it works out of the box (root may sudo to anyone).
-        eprintln!("skipped: become needs root (and sudo) on this loopback host");
-        return;
-    }
+    let sshd = sshd();
+    // Becoming another user without a password needs a sudoers entry; as
+    // root it works out of the box (root may sudo to anyone).
+    assert!(
+        is_root() && Path::new("/usr/bin/sudo").exists(),
+        "become needs root (and sudo) on this loopback host: run as root, with sudo installed"
+    );
     let mut opts = sshd.opts();
     opts.become_ = Some(Become {
         user: "nobody".into(),
@@ -494,8 +501,9 @@ async fn become_through_sudo() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn changed_and_unknown_host_keys_are_refused() {
-    let mut sshd = sshd_or_skip!();
+    let mut sshd = sshd();
     let opts = sshd.opts();
     // accept-new records the key on first contact.
     Transport::connect(&opts)
@@ -542,8 +550,9 @@ async fn changed_and_unknown_host_keys_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn unreachable_hosts_fail_fast_and_clearly() {
-    let sshd = sshd_or_skip!();
+    let sshd = sshd();
     // Nothing listens on a port we just freed.
     let mut refused = sshd.opts();
     refused.port = Some(free_port());
@@ -602,8 +611,9 @@ fn process_mentions(needle: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn a_lost_master_is_restarted_and_close_cleans_up() {
-    let sshd = sshd_or_skip!();
+    let sshd = sshd();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
     let Transport::Ssh(ssh) = &t else {
         panic!("not ssh")
