@@ -99,7 +99,7 @@ docker_container(#{ name: "old-minio", state: "absent" });"#;
             name: "image",
             ty: "string",
             default: Some("none (required unless state is \"absent\")"),
-            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error (seed rule F). Pulled by docker run when missing.",
+            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error, so every host runs the same build. Pulled by docker run when missing.",
         },
         Param {
             name: "command",

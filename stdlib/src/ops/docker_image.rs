@@ -39,7 +39,7 @@ docker_image(#{ name: "minio/minio:latest", state: "absent" });"#;
             name: "name",
             ty: "string",
             default: None,
-            doc: "Image reference with a pinned tag or digest, e.g. \"haproxy:2.8.5\" or \"redis@sha256:…\". \"latest\" or no tag is an error with state \"present\" (seed rule F); any reference may be removed.",
+            doc: "Image reference with a pinned tag or digest, e.g. \"haproxy:2.8.5\" or \"redis@sha256:…\". \"latest\" or no tag is an error with state \"present\", so every host runs the same build; any reference may be removed.",
         },
         Param {
             name: "state",
