@@ -70,8 +70,8 @@ fn op_text(d: &OpDoc) -> String {
 
 fn function_text(f: &FunctionDoc) -> String {
     let mut out = format!(
-        "{}: {}\n\nA script function, not an operation: it changes nothing on the host and takes no parameters or tags.\n",
-        f.call, f.summary
+        "{}: {}\n\n{}\n\nA script function, not an operation: it changes nothing on the host and takes no parameters or tags.\n",
+        f.call, f.summary, f.detail
     );
     example(&mut out, f.example);
     out

@@ -14,6 +14,8 @@ pub struct FunctionDoc {
     pub call: &'static str,
     /// What it returns, in one line.
     pub summary: &'static str,
+    /// What a reader needs beyond the summary (a map's keys).
+    pub detail: &'static str,
     /// A short Rhai example.
     pub example: &'static str,
 }
@@ -31,7 +33,8 @@ pub(crate) const ALL: &[Function] = &[Function {
     doc: FunctionDoc {
         name: "facts",
         call: "facts()",
-        summary: "The host's facts as a map: hostname, fqdn, os_id, os_version, os_codename, os_pretty, kernel, arch, cpus, memory_mb, addresses, systemd, user. Gathered with the run's first probe batch, so it costs no round trip.",
+        summary: "The host's facts as a map (OS, hostname, addresses, CPUs, memory), gathered with the first round trip.",
+        detail: "Keys: hostname, fqdn, os_id, os_version, os_codename, os_pretty, kernel, arch, cpus, memory_mb, addresses (a list of #{ interface, address, prefix }), systemd, user. They ride along with the run's first probe batch, so asking costs no round trip.",
         example: r#"let f = facts();
 if f.os_codename == "bookworm" { package("nginx") }
 let workers = f.cpus * 2;"#,
