@@ -96,3 +96,41 @@ pub fn readme_table() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_are_listed_apart_and_take_no_tags() {
+        let all = text(None).unwrap();
+        let (ops, fns) = all.split_once("\nFunctions").expect("a functions section");
+        assert!(ops.contains("\n  file ") && !ops.contains("facts"), "{all}");
+        assert!(fns.contains("facts()"), "{all}");
+        let facts = text(Some("facts")).unwrap();
+        assert!(
+            !facts.contains("Parameters") && !facts.contains("tags ("),
+            "{facts}"
+        );
+        let file = text(Some("file")).unwrap();
+        assert!(
+            file.contains("tags (") && file.contains("file(#{...})"),
+            "{file}"
+        );
+        let package = text(Some("package")).unwrap();
+        assert!(
+            package.contains("  package([name, ...], #{...})\n"),
+            "{package}"
+        );
+    }
+
+    #[test]
+    fn unknown_names_suggest_ops_and_functions() {
+        assert!(text(Some("fact"))
+            .unwrap_err()
+            .contains("did you mean 'facts'?"));
+        assert!(text(Some("fiel"))
+            .unwrap_err()
+            .contains("did you mean 'file'?"));
+    }
+}
