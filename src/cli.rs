@@ -38,9 +38,10 @@ pub enum Command {
     /// Write every file each host would receive, and the commands it would
     /// run, into a folder for review; connects nowhere.
     Render(RenderArgs),
-    /// List the operations, or describe one with its parameters.
+    /// List the operations and script functions, or describe one: its
+    /// calls, parameters and an example.
     Doc {
-        /// An operation name, e.g. `template`.
+        /// An operation or function name, e.g. `template` or `facts`.
         op: Option<String>,
     },
     /// Show the inventory: hosts, groups and their merged variables.

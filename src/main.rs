@@ -212,47 +212,12 @@ pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8>
     Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
 }
 
-fn doc(op: Option<&str>) -> Result<u8> {
-    let text = doc_text(op)?;
+/// `kbz-play doc [NAME]`: the operations and script functions, or one of them.
+fn doc(name: Option<&str>) -> Result<u8> {
+    let text = kbz_stdlib::doc::text(name).map_err(anyhow::Error::msg)?;
     // A closed pipe (`kbz-play doc | head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(0)
-}
-
-fn doc_text(op: Option<&str>) -> Result<String> {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let docs = kbz_stdlib::docs();
-    match op {
-        None => {
-            writeln!(out, "Operations (kbz-play doc OP for parameters):\n")?;
-            let width = docs.iter().map(|d| d.name.len()).max().unwrap_or(0);
-            for d in &docs {
-                writeln!(out, "  {:width$}  {}", d.name, d.summary)?;
-            }
-        }
-        Some(name) => {
-            let Some(d) = docs.iter().find(|d| d.name == name) else {
-                let names: Vec<&str> = docs.iter().map(|d| d.name).collect();
-                let hint = kbz_engine::op::suggest(name, names.iter().copied())
-                    .map(|s| format!("; did you mean '{s}'?"))
-                    .unwrap_or_default();
-                bail!("no operation named '{name}'{hint} (kbz-play doc lists them)");
-            };
-            writeln!(out, "{}: {}\n", d.name, d.summary)?;
-            writeln!(out, "Parameters:")?;
-            for p in d.params {
-                let default = p
-                    .default
-                    .map(|v| format!("default {v}"))
-                    .unwrap_or_else(|| "required".into());
-                writeln!(out, "  {} ({}, {})\n      {}", p.name, p.ty, default, p.doc)?;
-            }
-            writeln!(out, "  tags (string or array of strings, default none)\n      Tags for --tags/--skip-tags.")?;
-            writeln!(out, "\nExample:\n  {}", d.example.replace('\n', "\n  "))?;
-        }
-    }
-    Ok(out)
 }
 
 fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {

@@ -1,118 +1,50 @@
 //! kbz-play's built-in operations, exposed to Rhai.
 //!
 //! Each operation lives in its own module under `ops/`: a serde argument
-//! struct with its [`Param`] table, and a [`kbz_engine::op::Operation`] that
-//! lists probes and plans purely from their answers. [`register`] makes
-//! them Rhai functions, [`docs`] feeds `kbz-play doc` from the same tables
-//! the engine checks calls against, and [`build_for_test`] builds any
-//! operation from JSON so plans can be tested without a host.
+//! struct with its [`Param`](kbz_engine::op::Param) table and call forms,
+//! and a [`kbz_engine::op::Operation`] that lists probes and plans purely
+//! from their answers. `ops::ALL` lists them once, and everything else comes
+//! from that list: [`register`] makes them Rhai functions, [`docs`] feeds
+//! `kbz-play doc` and the README's table ([`doc`]), [`build_for_test`]
+//! builds any operation from JSON so plans can be tested without a host.
+//! Script functions that are not operations (`facts()`) have their own list,
+//! [`functions`].
 
-use kbz_engine::op::{OpArgs, Operation, Param};
-
+pub mod doc;
+mod functions;
 mod ops;
 mod register;
+mod registry;
 
-use ops::{
-    command, copy, docker_container, docker_image, facts, file, group, line, package, service,
-    swap, sysctl, template, ufw, user, wait_for, xfs_volume,
-};
+pub use functions::FunctionDoc;
+pub use registry::{Form, OpDoc};
 
-/// One operation's documentation, as `kbz-play doc` prints it.
-#[derive(Debug, Clone, Copy)]
-pub struct OpDoc {
-    /// The Rhai function name.
-    pub name: &'static str,
-    /// One line saying what it is for.
-    pub summary: &'static str,
-    /// A short Rhai example.
-    pub example: &'static str,
-    /// Every parameter, in the order a reader needs them.
-    pub params: &'static [Param],
-}
+use kbz_engine::op::Operation;
 
-impl OpDoc {
-    fn of<A: OpArgs>() -> OpDoc {
-        OpDoc {
-            name: A::OP,
-            summary: A::SUMMARY,
-            example: A::EXAMPLE,
-            params: A::PARAMS,
-        }
-    }
-}
-
-/// Registers every operation (and `facts()`) as Rhai functions. The engine
-/// registers `OpResult`, which they return.
+/// Registers every operation and script function as Rhai functions. The
+/// engine registers `OpResult`, which operations return.
 ///
 /// `package` is a reserved word in Rhai (kept for a future module system),
 /// so this also installs the engine's token mapper to read it as a plain
 /// identifier; the engine must not install another mapper after this.
 pub fn register(engine: &mut rhai::Engine) {
     unreserve(engine, &["package"]);
-    file::register(engine);
-    copy::register(engine);
-    template::register(engine);
-    line::register(engine);
-    command::register::<command::Argv>(engine);
-    command::register::<command::Sh>(engine);
-    package::register(engine);
-    service::register(engine);
-    sysctl::register(engine);
-    user::register(engine);
-    group::register(engine);
-    wait_for::register(engine);
-    ufw::register(engine);
-    swap::register(engine);
-    xfs_volume::register(engine);
-    docker_container::register(engine);
-    docker_image::register(engine);
-    facts::register(engine);
-}
-
-/// Something done with each operation's argument type in turn.
-///
-/// [`each_op`] is the one list of argument types, so what is built on it
-/// ([`docs`], and the test that `PARAMS` match the serde structs) covers a
-/// new operation as soon as it is listed there.
-trait OpVisitor {
-    /// Called once per operation, with its argument type.
-    fn visit<A: OpArgs>(&mut self);
-}
-
-/// Calls `v` with every operation's argument type, in the order of
-/// [`register()`].
-fn each_op(v: &mut impl OpVisitor) {
-    v.visit::<file::Args>();
-    v.visit::<copy::Args>();
-    v.visit::<template::Args>();
-    v.visit::<line::Args>();
-    v.visit::<command::Args<command::Argv>>();
-    v.visit::<command::Args<command::Sh>>();
-    v.visit::<package::Args>();
-    v.visit::<service::Args>();
-    v.visit::<sysctl::Args>();
-    v.visit::<user::Args>();
-    v.visit::<group::Args>();
-    v.visit::<wait_for::Args>();
-    v.visit::<ufw::Args>();
-    v.visit::<swap::Args>();
-    v.visit::<xfs_volume::Args>();
-    v.visit::<docker_container::Args>();
-    v.visit::<docker_image::Args>();
-    v.visit::<facts::Args>();
-}
-
-/// The documentation of every operation, in the order of [`register`].
-pub fn docs() -> Vec<OpDoc> {
-    struct Docs(Vec<OpDoc>);
-    impl OpVisitor for Docs {
-        fn visit<A: OpArgs>(&mut self) {
-            self.0.push(OpDoc::of::<A>());
-        }
+    for op in ops::ALL {
+        (op.register)(engine);
     }
-    let mut docs = Docs(Vec::new());
-    each_op(&mut docs);
-    docs.0
+    for f in functions::ALL {
+        (f.register)(engine);
+    }
+}
+
+/// The documentation of every operation, in the order of `kbz-play doc`.
+pub fn docs() -> Vec<OpDoc> {
+    ops::ALL.iter().map(|e| e.doc).collect()
+}
+
+/// The documentation of every script function that is not an operation.
+pub fn functions() -> Vec<FunctionDoc> {
+    functions::ALL.iter().map(|f| f.doc).collect()
 }
 
 /// Builds operation `op` from JSON arguments, as a Rhai map call would,
@@ -120,30 +52,12 @@ pub fn docs() -> Vec<OpDoc> {
 /// `template` (which renders for a host) is refused. For offline tests of
 /// plans; the error is the message a script would see.
 pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Operation>, String> {
-    use ops::build_op;
+    let entry = ops::ALL
+        .iter()
+        .find(|e| e.doc.name == op)
+        .ok_or_else(|| format!("no operation {op:?} to build"))?;
     let dynamic = rhai::serde::to_dynamic(args).map_err(|e| e.to_string())?;
-    let env = &ops::LocalEnv;
-    let built = match op {
-        "file" => build_op::<file::Args>(&dynamic, env),
-        "copy" => build_op::<copy::Args>(&dynamic, env),
-        "template" => build_op::<template::Args>(&dynamic, env),
-        "line" => build_op::<line::Args>(&dynamic, env),
-        "command" => build_op::<command::Args<command::Argv>>(&dynamic, env),
-        "shell" => build_op::<command::Args<command::Sh>>(&dynamic, env),
-        "package" => build_op::<package::Args>(&dynamic, env),
-        "service" => build_op::<service::Args>(&dynamic, env),
-        "sysctl" => build_op::<sysctl::Args>(&dynamic, env),
-        "user" => build_op::<user::Args>(&dynamic, env),
-        "group" => build_op::<group::Args>(&dynamic, env),
-        "wait_for" => build_op::<wait_for::Args>(&dynamic, env),
-        "ufw" => build_op::<ufw::Args>(&dynamic, env),
-        "swap_off" => build_op::<swap::Args>(&dynamic, env),
-        "xfs_volume" => build_op::<xfs_volume::Args>(&dynamic, env),
-        "docker_container" => build_op::<docker_container::Args>(&dynamic, env),
-        "docker_image" => build_op::<docker_image::Args>(&dynamic, env),
-        other => return Err(format!("no operation {other:?} to build")),
-    };
-    built.map_err(|f| f.to_string())
+    (entry.build)(&dynamic, &ops::LocalEnv).map_err(|f| f.to_string())
 }
 
 /// Makes reserved words usable as function names.
@@ -159,22 +73,112 @@ fn unreserve(engine: &mut rhai::Engine, words: &'static [&'static str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
-    /// Every operation's `PARAMS` names exactly the fields its serde struct
-    /// accepts: one test over [`each_op`] rather than one per op module, so
-    /// a new op is checked without anyone writing the test.
+    /// Every name is taken once, by an operation or a function, and every
+    /// operation's tables are complete: `PARAMS` names exactly the fields
+    /// its serde struct accepts (serde's own list of fields, not `PARAMS`
+    /// again), each parameter has a doc, and its README row fits a table.
     #[test]
-    fn params_match_struct() {
-        struct Check(Vec<&'static str>);
-        impl OpVisitor for Check {
-            fn visit<A: OpArgs>(&mut self) {
-                kbz_engine::op::assert_params_match_struct::<A>();
-                self.0.push(A::OP);
+    fn each_op_is_declared_once_and_completely() {
+        let mut names: Vec<&str> = ops::ALL.iter().map(|e| e.doc.name).collect();
+        names.extend(functions::ALL.iter().map(|f| f.doc.name));
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "a name is declared twice: {names:?}"
+        );
+        for e in ops::ALL {
+            let d = &e.doc;
+            (e.check_params)();
+            assert!(!d.summary.is_empty() && !d.example.is_empty(), "{}", d.name);
+            assert!(
+                !d.ensures.is_empty() && !d.ensures.contains(['|', '\n']),
+                "{}: ENSURES is one table cell: {:?}",
+                d.name,
+                d.ensures
+            );
+            for p in d.params {
+                assert!(
+                    p.doc.len() > 10 && !p.ty.is_empty(),
+                    "{}.{} needs a doc",
+                    d.name,
+                    p.name
+                );
             }
         }
-        let mut checked = Check(Vec::new());
-        each_op(&mut checked);
-        let documented: Vec<&str> = docs().iter().map(|d| d.name).collect();
-        assert_eq!(checked.0, documented);
+    }
+
+    /// The parameter types of every function registered under each name,
+    /// as Rhai reports them (`template(_: string, _: string)` gives
+    /// `["string", "string"]`), sorted.
+    fn registered() -> BTreeMap<String, Vec<Vec<String>>> {
+        let mut engine = rhai::Engine::new();
+        register(&mut engine);
+        let mut found: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        for sig in engine.gen_fn_signatures(false) {
+            let (name, rest) = sig.split_once('(').expect("a signature");
+            let params = rest.split_once(')').expect("a signature").0;
+            let types = params
+                .split(", ")
+                .filter(|p| !p.is_empty())
+                .map(|p| p.trim_start_matches("_: ").to_string())
+                .collect();
+            found.entry(name.to_string()).or_default().push(types);
+        }
+        for forms in found.values_mut() {
+            forms.sort();
+        }
+        found
+    }
+
+    /// What Rhai must hold for the declared call forms of an op.
+    fn expected(forms: &[Form]) -> Vec<Vec<String>> {
+        let mut calls: Vec<Vec<&str>> = vec![vec!["map"]];
+        for form in forms {
+            let positional = match form {
+                Form::Bare => {
+                    calls.push(vec![]);
+                    continue;
+                }
+                Form::String(_) => vec!["string"],
+                Form::Array(_) => vec!["array"],
+                Form::TwoStrings(..) => vec!["string", "string"],
+            };
+            let mut with_map = positional.clone();
+            with_map.push("map");
+            calls.push(positional);
+            calls.push(with_map);
+        }
+        let mut calls: Vec<Vec<String>> = calls
+            .into_iter()
+            .map(|c| c.into_iter().map(String::from).collect())
+            .collect();
+        calls.sort();
+        calls
+    }
+
+    /// The Rhai engine holds exactly the declared calls: the map form and
+    /// each positional form of every op, `facts()`, and nothing else.
+    #[test]
+    fn registered_calls_are_the_declared_ones() {
+        let mut want: BTreeMap<String, Vec<Vec<String>>> = ops::ALL
+            .iter()
+            .map(|e| (e.doc.name.to_string(), expected(e.doc.forms)))
+            .collect();
+        for f in functions::ALL {
+            want.insert(f.doc.name.to_string(), vec![vec![]]);
+        }
+        assert_eq!(registered(), want);
+    }
+
+    /// `facts` is a script function, not an op: there is nothing to build.
+    #[test]
+    fn build_for_test_refuses_unknown_names() {
+        let err = build_for_test("facts", &serde_json::json!({})).unwrap_err();
+        assert_eq!(err, "no operation \"facts\" to build");
     }
 }

@@ -1,14 +1,16 @@
 //! The Rhai glue: every op is callable with a map, and a few with
-//! positional arguments first (`command(cmd)`, `template(src, dest, #{...})`).
-//! Each form moves its positional values into the map, then takes the one
-//! path [`call`]: common keys out, arguments checked, operation built and
-//! handed to the engine.
+//! positional arguments first (`command(cmd)`, `template(src, dest, #{...})`),
+//! as their [`Build::FORMS`] say. Each form moves its positional values into
+//! the map, then takes the one path [`call`]: common keys out, arguments
+//! checked, operation built and handed to the engine.
 
 use kbz_engine::run::api;
 use kbz_engine::run::outcome::OpResult;
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Variant,
+};
 
-use crate::ops::{build_op, Build, Env, Failure};
+use crate::ops::{build_op, Build, Env, Failure, Form};
 
 type Res = Result<OpResult, Box<EvalAltResult>>;
 
@@ -58,44 +60,43 @@ fn with<A: Build>(
     Ok(map)
 }
 
+/// Registers op `A`: `op(#{...})` and each of its [`Build::FORMS`].
+pub(crate) fn all_forms<A: Build>(engine: &mut Engine) {
+    by_map::<A>(engine);
+    for form in A::FORMS {
+        match *form {
+            Form::Bare => bare::<A>(engine),
+            Form::String(key) => by_value::<A, ImmutableString>(engine, key),
+            Form::Array(key) => by_value::<A, Array>(engine, key),
+            Form::TwoStrings(k1, k2) => by_two_strings::<A>(engine, k1, k2),
+        }
+    }
+}
+
 /// `op(#{...})`.
-pub(crate) fn by_map<A: Build>(engine: &mut Engine) {
+fn by_map<A: Build>(engine: &mut Engine) {
     engine.register_fn(A::OP, |ctx: NativeCallContext, map: Map| {
         call::<A>(&ctx, map)
     });
 }
 
-/// `op(s)` and `op(s, #{...})`, with `s` going to parameter `key`.
-pub(crate) fn by_string<A: Build>(engine: &mut Engine, key: &'static str) {
-    let one = move |ctx: &NativeCallContext, s: ImmutableString, map: Map| {
-        let map = with::<A>(ctx, map, vec![(key, s.into())])?;
+/// `op(v)` and `op(v, #{...})`, with `v` (a string or an array) going to
+/// parameter `key`.
+fn by_value<A: Build, T: Variant + Clone + Into<Dynamic>>(engine: &mut Engine, key: &'static str) {
+    let one = move |ctx: &NativeCallContext, v: T, map: Map| {
+        let map = with::<A>(ctx, map, vec![(key, v.into())])?;
         call::<A>(ctx, map)
     };
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, s: ImmutableString| {
-        one(&ctx, s, Map::new())
+    engine.register_fn(A::OP, move |ctx: NativeCallContext, v: T| {
+        one(&ctx, v, Map::new())
     });
-    engine.register_fn(
-        A::OP,
-        move |ctx: NativeCallContext, s: ImmutableString, m: Map| one(&ctx, s, m),
-    );
-}
-
-/// `op([...])` and `op([...], #{...})`, with the array going to `key`.
-pub(crate) fn by_array<A: Build>(engine: &mut Engine, key: &'static str) {
-    let one = move |ctx: &NativeCallContext, a: Array, map: Map| {
-        let map = with::<A>(ctx, map, vec![(key, Dynamic::from_array(a))])?;
-        call::<A>(ctx, map)
-    };
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array| {
-        one(&ctx, a, Map::new())
-    });
-    engine.register_fn(A::OP, move |ctx: NativeCallContext, a: Array, m: Map| {
-        one(&ctx, a, m)
+    engine.register_fn(A::OP, move |ctx: NativeCallContext, v: T, m: Map| {
+        one(&ctx, v, m)
     });
 }
 
 /// `op(a, b)` and `op(a, b, #{...})`, with the strings going to `k1`, `k2`.
-pub(crate) fn by_two_strings<A: Build>(engine: &mut Engine, k1: &'static str, k2: &'static str) {
+fn by_two_strings<A: Build>(engine: &mut Engine, k1: &'static str, k2: &'static str) {
     let one = move |ctx: &NativeCallContext, a: ImmutableString, b: ImmutableString, map: Map| {
         let map = with::<A>(ctx, map, vec![(k1, a.into()), (k2, b.into())])?;
         call::<A>(ctx, map)
@@ -115,6 +116,6 @@ pub(crate) fn by_two_strings<A: Build>(engine: &mut Engine, k1: &'static str, k2
 }
 
 /// `op()`: an op whose parameters all have defaults, called without a map.
-pub(crate) fn bare<A: Build>(engine: &mut Engine) {
+fn bare<A: Build>(engine: &mut Engine) {
     engine.register_fn(A::OP, |ctx: NativeCallContext| call::<A>(&ctx, Map::new()));
 }

@@ -13,7 +13,7 @@ use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
 
 use super::values::{absolute_path, one_line, Text};
-use super::{Build, Env, Failure};
+use super::{Build, Env, Failure, Form};
 
 /// Arguments of `command()` and `shell()` (the same table, two names).
 #[derive(Debug, Deserialize)]
@@ -48,6 +48,8 @@ pub(crate) trait Flavor: std::fmt::Debug + Send + Sync + 'static {
     const OP: &'static str;
     /// One line for `kbz-play doc`.
     const SUMMARY: &'static str;
+    /// Its row of the README's table.
+    const ENSURES: &'static str;
     /// A short example.
     const EXAMPLE: &'static str;
     /// What `cmd` is.
@@ -67,6 +69,7 @@ impl Flavor for Argv {
     const OP: &'static str = "command";
     const SUMMARY: &'static str =
         "Run a program with arguments (no shell), unless a guard says it already ran.";
+    const ENSURES: &'static str = "a program runs (no shell), unless `creates`/`removes`/`unless` says it already did; `readonly: true` for queries";
     const EXAMPLE: &'static str = r#"command("systemctl daemon-reload");
 command("tar xzf /tmp/app.tgz -C /opt/app", #{ creates: "/opt/app/bin/app" });
 let r = command("cat /etc/machine-id", #{ readonly: true });"#;
@@ -80,6 +83,8 @@ let r = command("cat /etc/machine-id", #{ readonly: true });"#;
 impl Flavor for Sh {
     const OP: &'static str = "shell";
     const SUMMARY: &'static str = "Run a shell script with sh, unless a guard says it already ran.";
+    const ENSURES: &'static str =
+        "the same as `command`, for a script run by `sh` (pipes, redirections, variables)";
     const EXAMPLE: &'static str = r#"shell("curl -fsSL https://example.com/install.sh | sh", #{ creates: "/usr/local/bin/tool" });
 shell("pg_dumpall > /backup/all.sql", #{ chdir: "/var/lib/postgresql", env: #{ PGUSER: "postgres" } });"#;
     const CMD_DOC: &'static str = "A script for sh, run as is (pipes, redirections, variables, several lines), e.g. \"make -j4 && make install\".";
@@ -136,6 +141,9 @@ impl<K: Flavor> OpArgs for Args<K> {
 }
 
 impl<K: Flavor> Build for Args<K> {
+    const ENSURES: &'static str = K::ENSURES;
+    const FORMS: &'static [Form] = &[Form::String("cmd")];
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         if self.cmd.trim().is_empty() {
             return Err("cmd is empty".to_string().into());
@@ -326,13 +334,6 @@ pub(crate) fn split_words(s: &str) -> Result<Vec<String>, String> {
     }
     words.extend(word);
     Ok(words)
-}
-
-/// Registers `command(...)` or `shell(...)`: a map, or the command with an
-/// optional map.
-pub(crate) fn register<K: Flavor>(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args<K>>(engine);
-    crate::register::by_string::<Args<K>>(engine, "cmd");
 }
 
 #[cfg(test)]

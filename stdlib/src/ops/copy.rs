@@ -107,6 +107,8 @@ copy(#{ dest: "/etc/ssh/sshd_config.d/10-hardening.conf", content: "PasswordAuth
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a file has exactly this content (string or local file), mode and owner; `validate: \"cmd {}\"` checks the new file before it replaces the old; `force: false` writes it only when absent (a seed the service rewrites itself)";
+
     fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("dest", &self.dest)?;
         exactly_one(&[
@@ -120,14 +122,9 @@ impl Build for Args {
             (None, None) => Vec::new(),
         };
         Ok(Box::new(
-            ContentOp::new("copy", self.dest, content, attrs)
+            ContentOp::new(Args::OP, self.dest, content, attrs)
                 .validated(self.validate)?
                 .forced(self.force),
         ))
     }
-}
-
-/// Registers `copy(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }

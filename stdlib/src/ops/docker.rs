@@ -7,7 +7,10 @@ use kbz_engine::shell::quote;
 
 use super::query;
 
-/// Checks an image reference and the seeds' rule F: a tag other than
+/// Why images are pinned, as errors say it.
+const PINNED: &str = "so every host runs the same build (\"latest\" moves under you)";
+
+/// Checks an image reference and that it is pinned: a tag other than
 /// `latest`, or a digest. An unpinned image makes two hosts (or two runs)
 /// run different software under the same playbook.
 pub(crate) fn pinned_image(image: &str) -> Result<(), String> {
@@ -18,11 +21,11 @@ pub(crate) fn pinned_image(image: &str) -> Result<(), String> {
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.split_once(':') {
         Some((_, "latest")) => Err(format!(
-            "image {image:?} uses the tag \"latest\"; pin a version, e.g. \"redis:7.2.4\" (no latest tags, seed rule F)"
+            "image {image:?} uses the tag \"latest\"; pin a version, e.g. \"redis:7.2.4\", {PINNED}"
         )),
         Some((_, tag)) if !tag.is_empty() => Ok(()),
         _ => Err(format!(
-            "image {image:?} has no tag, which means \"latest\"; pin a version, e.g. \"{image}:1.2.3\" (seed rule F)"
+            "image {image:?} has no tag, which means \"latest\"; pin a version, e.g. \"{image}:1.2.3\", {PINNED}"
         )),
     }
 }

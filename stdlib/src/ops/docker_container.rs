@@ -99,7 +99,7 @@ docker_container(#{ name: "old-minio", state: "absent" });"#;
             name: "image",
             ty: "string",
             default: Some("none (required unless state is \"absent\")"),
-            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error (seed rule F). Pulled by docker run when missing.",
+            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error, so every host runs the same build. Pulled by docker run when missing.",
         },
         Param {
             name: "command",
@@ -230,6 +230,8 @@ fn check_volume(v: &str) -> Result<String, String> {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a container runs with exactly this spec (digest in a label; recreated when it changes); pinned image tags only";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         check_name(&self.name)?;
         // A container to remove needs no spec: whatever runs under the
@@ -382,7 +384,7 @@ impl DockerContainerOp {
 
 impl Operation for DockerContainerOp {
     fn kind(&self) -> &'static str {
-        "docker_container"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -463,11 +465,6 @@ impl Operation for DockerContainerOp {
         };
         Ok(Plan::of(vec![change]))
     }
-}
-
-/// Registers `docker_container(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use kbz_engine::shell::quote;
 use serde::Deserialize;
 
 use super::docker::{inspect_probe, inspected, pinned_image, reference, Inspected};
-use super::{Build, Env, Failure};
+use super::{Build, Env, Failure, Form};
 
 /// Arguments of `docker_image()`.
 #[derive(Debug, Deserialize)]
@@ -39,7 +39,7 @@ docker_image(#{ name: "minio/minio:latest", state: "absent" });"#;
             name: "name",
             ty: "string",
             default: None,
-            doc: "Image reference with a pinned tag or digest, e.g. \"haproxy:2.8.5\" or \"redis@sha256:…\". \"latest\" or no tag is an error with state \"present\" (seed rule F); any reference may be removed.",
+            doc: "Image reference with a pinned tag or digest, e.g. \"haproxy:2.8.5\" or \"redis@sha256:…\". \"latest\" or no tag is an error with state \"present\", so every host runs the same build; any reference may be removed.",
         },
         Param {
             name: "state",
@@ -51,6 +51,9 @@ docker_image(#{ name: "minio/minio:latest", state: "absent" });"#;
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "an image is present or absent";
+    const FORMS: &'static [Form] = &[Form::String("name")];
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         match self.state {
             State::Present => pinned_image(&self.name)?,
@@ -75,7 +78,7 @@ pub(crate) struct DockerImageOp {
 
 impl Operation for DockerImageOp {
     fn kind(&self) -> &'static str {
-        "docker_image"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -104,10 +107,4 @@ impl Operation for DockerImageOp {
             (State::Absent, Inspected::Missing) => Plan::noop("already absent"),
         })
     }
-}
-
-/// Registers `docker_image(#{...})` and `docker_image(name)`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
-    crate::register::by_string::<Args>(engine, "name");
 }

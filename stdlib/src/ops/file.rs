@@ -83,6 +83,9 @@ file(#{ path: "/tmp/old", state: "absent" });"#;
 }
 
 impl Build for Args {
+    const ENSURES: &'static str =
+        "a path is a file, directory or symlink with mode/owner/group, or is absent";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn kbz_engine::op::Operation>, Failure> {
         absolute_path("path", &self.path)?;
         let path = match self.path.trim_end_matches('/') {
@@ -202,7 +205,7 @@ impl Operation for FileOp {
     }
 
     fn kind(&self) -> &'static str {
-        "file"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -285,11 +288,6 @@ impl Operation for FileOp {
             }
         })
     }
-}
-
-/// Registers `file(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

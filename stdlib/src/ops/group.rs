@@ -57,6 +57,8 @@ group(#{ name: "redis", system: true });"#;
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a local group (gid), or none";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         account_name("name", &self.name)?;
         Ok(Box::new(GroupOp {
@@ -79,7 +81,7 @@ pub(crate) struct GroupOp {
 
 impl Operation for GroupOp {
     fn kind(&self) -> &'static str {
-        "group"
+        Args::OP
     }
 
     /// Adding or removing a group changes what user probes report.
@@ -134,9 +136,4 @@ impl Operation for GroupOp {
             },
         })
     }
-}
-
-/// Registers `group(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }

@@ -250,6 +250,9 @@ impl LineSpec {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str =
+        "a line is present in a file (replacing what a regexp matches), or absent";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("path", &self.path)?;
         match (&self.line, self.state, &self.regexp) {
@@ -312,7 +315,7 @@ impl Operation for LineOp {
     }
 
     fn kind(&self) -> &'static str {
-        "line"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -334,11 +337,6 @@ impl Operation for LineOp {
             Err(reason) => Plan::noop(reason),
         })
     }
-}
-
-/// Registers `line(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

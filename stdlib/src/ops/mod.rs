@@ -1,13 +1,18 @@
 //! The built-in operations, one module each, and what they share.
 //!
-//! Each module holds an argument struct (serde + [`OpArgs`] table), an
-//! [`Operation`] (probes and a pure plan), and a `register` function of a few
-//! lines built on [`crate::register`]. Building an operation from its
-//! arguments goes through [`Build`], the same path for Rhai calls and for the
-//! offline tests.
+//! Each module holds an argument struct (serde + [`OpArgs`] table, and
+//! [`Build`]: what the op ensures, its call forms, how it is built) and an
+//! [`Operation`] (probes and a pure plan). [`ALL`] lists them once; the
+//! Rhai functions, `kbz-play doc`, the offline test builder and the README
+//! table all come from that list. Building an operation from its arguments
+//! goes through [`Build`], the same path for Rhai calls and for the offline
+//! tests.
 
 use kbz_engine::op::{parse_args, OpArgs, Operation};
 use rhai::EvalAltResult;
+
+use crate::registry::Entry;
+pub(crate) use crate::registry::Form;
 
 pub(crate) mod attrs;
 pub(crate) mod command;
@@ -16,7 +21,6 @@ pub(crate) mod copy;
 pub(crate) mod docker;
 pub(crate) mod docker_container;
 pub(crate) mod docker_image;
-pub(crate) mod facts;
 pub(crate) mod file;
 pub(crate) mod fstab;
 pub(crate) mod group;
@@ -32,6 +36,28 @@ pub(crate) mod user;
 pub(crate) mod values;
 pub(crate) mod wait_for;
 pub(crate) mod xfs_volume;
+
+/// Every operation, in the order `kbz-play doc` and the README list them.
+/// Adding an op is adding its module above and one line here.
+pub(crate) const ALL: &[Entry] = &[
+    Entry::of::<file::Args>(),
+    Entry::of::<copy::Args>(),
+    Entry::of::<template::Args>(),
+    Entry::of::<line::Args>(),
+    Entry::of::<command::Args<command::Argv>>(),
+    Entry::of::<command::Args<command::Sh>>(),
+    Entry::of::<package::Args>(),
+    Entry::of::<service::Args>(),
+    Entry::of::<sysctl::Args>(),
+    Entry::of::<user::Args>(),
+    Entry::of::<group::Args>(),
+    Entry::of::<wait_for::Args>(),
+    Entry::of::<ufw::Args>(),
+    Entry::of::<swap::Args>(),
+    Entry::of::<xfs_volume::Args>(),
+    Entry::of::<docker_container::Args>(),
+    Entry::of::<docker_image::Args>(),
+];
 
 /// Why an operation could not be built from a call.
 #[derive(Debug)]
@@ -75,6 +101,12 @@ pub(crate) trait Env {
 
 /// Arguments that turn into an operation.
 pub(crate) trait Build: OpArgs + 'static {
+    /// What the operation ensures, in a few words: its row of the README's
+    /// table of operations (`kbz-play doc` shows [`OpArgs::SUMMARY`]).
+    const ENSURES: &'static str;
+    /// How it may be called besides `op(#{...})`, which always works.
+    const FORMS: &'static [Form] = &[];
+
     /// Checks what serde cannot (absolute paths, exclusive parameters) and
     /// builds the operation. Messages are prefixed with the op name later.
     fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure>;

@@ -6,7 +6,7 @@ use kbz_engine::shell::join;
 use serde::Deserialize;
 
 use super::values::Names;
-use super::{Build, Env, Failure};
+use super::{Build, Env, Failure, Form};
 
 /// Arguments of `package()`.
 #[derive(Debug, Deserialize)]
@@ -79,6 +79,9 @@ fn package_name(name: &str) -> Result<(), String> {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "Debian packages present/absent/latest, in one apt call";
+    const FORMS: &'static [Form] = &[Form::String("name"), Form::Array("name")];
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         if self.name.0.is_empty() {
             return Err("name is an empty list".to_string().into());
@@ -110,7 +113,7 @@ const APT: &str = "DEBIAN_FRONTEND=noninteractive apt-get";
 
 impl Operation for PackageOp {
     fn kind(&self) -> &'static str {
-        "package"
+        Args::OP
     }
 
     /// Installing or removing packages adds and removes files, units and users well beyond the package list.
@@ -209,13 +212,6 @@ impl Operation for PackageOp {
             actions,
         )]))
     }
-}
-
-/// Registers `package(#{...})`, `package(name)` and `package([names])`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
-    crate::register::by_string::<Args>(engine, "name");
-    crate::register::by_array::<Args>(engine, "name");
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use kbz_engine::probe::{Observed, Probe, ServiceState};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
 
-use super::{Build, Env, Failure};
+use super::{Build, Env, Failure, Form};
 
 /// Arguments of `service()`.
 #[derive(Debug, Deserialize)]
@@ -100,6 +100,10 @@ pub(crate) fn unit_name(name: &str) -> Result<String, String> {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str =
+        "a systemd unit started/stopped/restarted/reloaded, enabled or not";
+    const FORMS: &'static [Form] = &[Form::String("name")];
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         if self.state.is_none() && self.enabled.is_none() && !self.daemon_reload {
             return Err("needs state, enabled or daemon_reload".to_string().into());
@@ -135,7 +139,7 @@ impl ServiceOp {
 
 impl Operation for ServiceOp {
     fn kind(&self) -> &'static str {
-        "service"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -219,12 +223,6 @@ impl Operation for ServiceOp {
         }
         Ok(Plan::of(changes))
     }
-}
-
-/// Registers `service(#{...})`, `service(name, #{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
-    crate::register::by_string::<Args>(engine, "name");
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use kbz_engine::probe::{Observation, Observed, Probe};
 use serde::Deserialize;
 
 use super::query::{self, Sections};
-use super::{fstab, Build, Env, Failure};
+use super::{fstab, Build, Env, Failure, Form};
 
 /// `swap_off()` takes no parameters; the struct exists for the doc table
 /// and so that a map with a typo is refused.
@@ -24,6 +24,9 @@ swap_off(#{ tags: ["base"] });"#;
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "swap off now and commented out in `/etc/fstab`";
+    const FORMS: &'static [Form] = &[Form::Bare];
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         Ok(Box::new(SwapOffOp))
     }
@@ -48,7 +51,7 @@ pub(crate) struct SwapOffOp;
 
 impl Operation for SwapOffOp {
     fn kind(&self) -> &'static str {
-        "swap_off"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -105,12 +108,6 @@ impl Operation for SwapOffOp {
             Plan::of(changes)
         })
     }
-}
-
-/// Registers `swap_off()` and `swap_off(#{...})` (for common keys like `tags`).
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
-    crate::register::bare::<Args>(engine);
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ pub(crate) fn normalise(value: &str) -> String {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a kernel parameter, in a sysctl.d file and live";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         let valid = !self.name.is_empty()
             && !self.name.starts_with(['-', '.'])
@@ -134,7 +136,7 @@ impl SysctlOp {
 
 impl Operation for SysctlOp {
     fn kind(&self) -> &'static str {
-        "sysctl"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -205,11 +207,6 @@ impl Operation for SysctlOp {
             Plan::of(changes)
         })
     }
-}
-
-/// Registers `sysctl(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
 use super::copy::{DEST, FORCE, GROUP, MODE, OWNER, VALIDATE};
 use super::values::absolute_path;
-use super::{Build, Env, Failure};
+use super::{Build, Env, Failure, Form};
 
 /// Arguments of `template()`.
 #[derive(Debug, Deserialize)]
@@ -59,6 +59,9 @@ template("haproxy.cfg.j2", "/etc/haproxy/haproxy.cfg", #{ validate: "haproxy -c 
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "the same as `copy`, for a rendered Jinja template";
+    const FORMS: &'static [Form] = &[Form::TwoStrings("src", "dest")];
+
     fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("dest", &self.dest)?;
         let attrs = Attrs::new(self.mode, self.owner, self.group)?;
@@ -73,17 +76,11 @@ impl Build for Args {
             }
         };
         let rendered = env.render(&self.src, &vars)?;
-        let op = ContentOp::new("template", self.dest, rendered.into_bytes(), attrs)
+        let op = ContentOp::new(Args::OP, self.dest, rendered.into_bytes(), attrs)
             .validated(self.validate)?
             .forced(self.force);
         Ok(Box::new(op))
     }
-}
-
-/// Registers `template(#{...})`, `template(src, dest)` and `template(src, dest, #{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
-    crate::register::by_two_strings::<Args>(engine, "src", "dest");
 }
 
 #[cfg(test)]

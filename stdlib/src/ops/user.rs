@@ -104,6 +104,8 @@ user(#{ name: "olduser", state: "absent" });"#;
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a local user account (uid, groups, home, shell), or none";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         account_name("name", &self.name)?;
         if let Some(g) = &self.group {
@@ -135,7 +137,7 @@ pub(crate) struct UserOp {
 
 impl Operation for UserOp {
     fn kind(&self) -> &'static str {
-        "user"
+        Args::OP
     }
 
     /// Creating or removing an account creates or removes its home folder and changes group memberships.
@@ -299,9 +301,4 @@ fn join_names(names: &[&String]) -> String {
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Registers `user(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }

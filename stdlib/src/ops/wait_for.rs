@@ -77,6 +77,8 @@ wait_for(#{ cmd: "curl -fsS http://127.0.0.1:8080/health", timeout: 120, sleep: 
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a port, a path or a command condition, with a timeout";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         exactly_one(&[
             ("port", self.port.is_some()),
@@ -188,7 +190,7 @@ pub(crate) struct WaitOp {
 
 impl Operation for WaitOp {
     fn kind(&self) -> &'static str {
-        "wait_for"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -219,11 +221,6 @@ impl Operation for WaitOp {
     fn runs_in_check(&self) -> bool {
         false
     }
-}
-
-/// Registers `wait_for(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

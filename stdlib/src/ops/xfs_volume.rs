@@ -116,6 +116,8 @@ fn plain(param: &str, value: &str, extra: &str) -> Result<(), String> {
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "a block device formatted XFS only when it holds nothing (never data, unless `force`), mounted by UUID from `/etc/fstab`, owner/mode of its root";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("device", &self.device)?;
         plain("device", &self.device, ":@+")?;
@@ -437,7 +439,7 @@ fn failed(what: &str, rc: i32) -> OpError {
 
 impl Operation for XfsVolumeOp {
     fn kind(&self) -> &'static str {
-        "xfs_volume"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -554,11 +556,6 @@ impl Operation for XfsVolumeOp {
             Plan::of(changes)
         })
     }
-}
-
-/// Registers `xfs_volume(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
 
 #[cfg(test)]

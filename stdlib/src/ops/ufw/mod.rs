@@ -207,6 +207,8 @@ ufw(#{ ssh_port: 2222, purge: true, rules: [#{ rule: "limit", port: 2222, proto:
 }
 
 impl Build for Args {
+    const ENSURES: &'static str = "default policies and rules, enabled; refuses a rule set that would drop the SSH port the run uses";
+
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         let rules = self
             .rules
@@ -282,7 +284,7 @@ impl UfwOp {
 
 impl Operation for UfwOp {
     fn kind(&self) -> &'static str {
-        "ufw"
+        Args::OP
     }
 
     fn target(&self) -> String {
@@ -354,9 +356,4 @@ impl Operation for UfwOp {
             Plan::of(changes)
         })
     }
-}
-
-/// Registers `ufw(#{...})`.
-pub(crate) fn register(engine: &mut rhai::Engine) {
-    crate::register::by_map::<Args>(engine);
 }
