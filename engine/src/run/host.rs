@@ -443,12 +443,7 @@ impl HostCtx {
                 (h.name.clone(), serde_json::Value::Object(v))
             })
             .collect();
-        let ip = self
-            .vars
-            .get("ip_private")
-            .and_then(|v| v.as_str())
-            .unwrap_or(&self.host.address)
-            .to_string();
+        let ip = self.host.ip(&self.vars).to_string();
         ctx.insert(
             "host".into(),
             serde_json::json!({

@@ -15,12 +15,7 @@ use crate::secrets::Secrets;
 
 /// Facts for a host that is not contacted: its inventory name and address.
 pub(super) fn offline_facts(host: &Host) -> Facts {
-    let ip = host
-        .vars
-        .get("ip_private")
-        .and_then(|v| v.as_str())
-        .unwrap_or(&host.address)
-        .to_string();
+    let ip = host.ip(&host.vars).to_string();
     Facts {
         hostname: host.name.clone(),
         fqdn: host.name.clone(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::cache::HostCache;
-use sha2::Digest as _;
+use crate::digest::sha256_hex;
 
 use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
 use crate::transport::{Transport, TransportError};
@@ -101,7 +101,9 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What a probe batch cost, for `-v` output and the benchmark.
+/// Asks `probes` in one round trip (one script, see [`probe::render_batch`])
+/// and parses the answers, in the order asked. A script that fails before
+/// printing readable answers is reported with its exit status and stderr.
 async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
@@ -251,8 +253,8 @@ impl Session {
     }
 
     /// Answers, in one round trip, every cacheable probe in `probes` the
-    /// snapshot lacks: the probes a play is predicted to ask (see
-    /// `discover` in the executor), so its ops plan without further trips.
+    /// snapshot lacks: the probes a rehearsal of the play recorded (see
+    /// `play_on_host` in the executor), so its ops plan without further trips.
     pub async fn prefetch(&self, probes: &[Probe]) -> Result<(), ProbeError> {
         if self.transport.is_none() {
             return Ok(());
@@ -350,7 +352,7 @@ impl Session {
             owner: w.owner.clone().unwrap_or(prev.owner),
             group: w.group.clone().unwrap_or(prev.group),
             size: w.content.len() as u64,
-            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
+            sha256: Some(sha256_hex(&w.content)),
             link_target: None,
             content: with_content.then(|| w.content.as_ref().clone()),
         };
@@ -373,7 +375,7 @@ impl Session {
             uid: 0,
             gid: 0,
             size: w.content.len() as u64,
-            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
+            sha256: Some(sha256_hex(&w.content)),
             link_target: None,
             content: Some(w.content.as_ref().clone()),
         };
@@ -399,7 +401,7 @@ impl Session {
 
     /// Records the content digest a write left its file with.
     pub fn record_write(&self, w: &crate::op::WriteFile) {
-        let digest = hex::encode(sha2::Sha256::digest(w.content.as_slice()));
+        let digest = sha256_hex(&w.content);
         self.snapshot
             .lock()
             .expect("snapshot lock")
