@@ -87,7 +87,7 @@ impl Snapshot {
 pub struct Session {
     /// How commands and files reach the host; `None` for an offline session
     /// (`kbz-play render`), which answers every probe with "nothing there yet".
-    pub transport: Option<Transport>,
+    transport: Option<Transport>,
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
@@ -154,6 +154,18 @@ impl Session {
             transport: None,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
+        }
+    }
+
+    /// Whether this session connects nowhere (`kbz-play render`).
+    pub fn is_offline(&self) -> bool {
+        self.transport.is_none()
+    }
+
+    /// Closes the connection cleanly; a failure to close changes nothing.
+    pub async fn close(self) {
+        if let Some(transport) = self.transport {
+            let _ = transport.close().await;
         }
     }
 
@@ -361,27 +373,56 @@ impl Session {
         true
     }
 
-    /// Offline (render): remembers a recorded write, so later ops of the same
-    /// host see the file as the earlier ones left it (several `line` edits of
-    /// one rendered file add up instead of each starting from nothing).
-    pub fn remember_offline_write(&self, w: &crate::op::WriteFile) {
+    /// Teaches the snapshot a write that was planned but not made (`--check`,
+    /// `kbz-play render`), so later ops of the same host plan against the
+    /// content it would have left: a `line` edit of a file a `copy` would
+    /// create finds the file, several edits of one file add up. The answer
+    /// always carries the content, so no later op asks the host for a file
+    /// whose planned content only the snapshot knows. Attributes the write
+    /// does not set are kept from a known file, else a new file's: 0644,
+    /// owned by the connecting user. Only the answers learn it: the digests
+    /// the cache keeps record writes that happened ([`Session::record_write`]).
+    pub fn assume_write(&self, w: &crate::op::WriteFile) {
         let mut snap = self.snapshot.lock().expect("snapshot lock");
-        let probe = Probe::path_with_content(w.path.clone());
+        let plain = Probe::path(w.path.clone());
+        let prev = match snap.lookup(&plain) {
+            Some(Observation::Path(p)) if !snap.stale && p.kind == PathKind::File => {
+                Some(p.clone())
+            }
+            _ => None,
+        };
+        let user = &self.facts.user;
         let state = PathState {
             kind: PathKind::File,
-            mode: w.mode.unwrap_or(0o644),
-            owner: w.owner.clone().unwrap_or_else(|| "root".into()),
-            group: w.group.clone().unwrap_or_else(|| "root".into()),
-            uid: 0,
-            gid: 0,
+            mode: w.mode.or(prev.as_ref().map(|p| p.mode)).unwrap_or(0o644),
+            uid: prev
+                .as_ref()
+                .filter(|_| w.owner.is_none())
+                .map_or(0, |p| p.uid),
+            gid: prev
+                .as_ref()
+                .filter(|_| w.group.is_none())
+                .map_or(0, |p| p.gid),
+            owner: w
+                .owner
+                .clone()
+                .or(prev.as_ref().map(|p| p.owner.clone()))
+                .unwrap_or_else(|| user.clone()),
+            group: w
+                .group
+                .clone()
+                .or(prev.as_ref().map(|p| p.group.clone()))
+                .unwrap_or_else(|| user.clone()),
             size: w.content.len() as u64,
             sha256: Some(sha256_hex(&w.content)),
             link_target: None,
             content: Some(w.content.as_ref().clone()),
         };
-        snap.answers
-            .retain(|(p, _)| !Probe::path(w.path.clone()).answered_by(p));
-        snap.answers.push((probe, Observation::Path(state)));
+        snap.answers.retain(|(p, _)| !plain.answered_by(p));
+        snap.answers.push((
+            Probe::path_with_content(w.path.clone()),
+            Observation::Path(state),
+        ));
     }
 
     /// Marks every answer stale after a command that may have changed anything.
