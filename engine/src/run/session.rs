@@ -529,8 +529,67 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
 
 #[cfg(test)]
 mod tests {
-    use super::affects;
-    use crate::probe::Probe;
+    use std::sync::Arc;
+
+    use super::{affects, Session};
+    use crate::cache::HostCache;
+    use crate::digest::sha256_hex;
+    use crate::op::WriteFile;
+    use crate::probe::{Observation, PathKind, Probe};
+    use crate::transport::Transport;
+
+    fn write(path: &str, content: &str) -> WriteFile {
+        WriteFile {
+            path: path.into(),
+            content: Arc::new(content.as_bytes().to_vec()),
+            ..WriteFile::default()
+        }
+    }
+
+    async fn content(session: &Session, path: &str) -> Option<Vec<u8>> {
+        let probe = Probe::path_with_content(path);
+        match session
+            .observe(std::slice::from_ref(&probe))
+            .await
+            .unwrap()
+            .get(&probe)
+        {
+            Ok(Observation::Path(p)) if p.kind == PathKind::File => p.content.clone(),
+            Ok(Observation::Path(_)) => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_assumed_write_teaches_the_snapshot_but_not_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (new, old) = (dir.path().join("new"), dir.path().join("old"));
+        let (new, old) = (new.to_str().unwrap(), old.to_str().unwrap());
+        std::fs::write(old, "old\n").unwrap();
+        let session = Session::open(Transport::local(None), &HostCache::default())
+            .await
+            .unwrap();
+        assert_eq!(content(&session, new).await, None);
+        assert_eq!(content(&session, old).await, Some(b"old\n".to_vec()));
+        session.mark_owned(new);
+        session.mark_owned(old);
+        let trips = session.round_trips();
+
+        session.assume_write(&write(new, "planned\n"));
+        session.assume_write(&write(old, "replaced\n"));
+        // A plain probe is answered too, and nothing asks the host.
+        assert!(session.can_answer(&[Probe::path(new), Probe::path_with_content(old)]));
+        assert_eq!(content(&session, new).await, Some(b"planned\n".to_vec()));
+        assert_eq!(content(&session, old).await, Some(b"replaced\n".to_vec()));
+        assert_eq!(session.round_trips(), trips);
+
+        // The cache keeps what the host has: nothing for the file never
+        // written, the old content's digest for the other.
+        let digests = session.cache_entry().digests;
+        assert_eq!(digests.get(new), None);
+        assert_eq!(digests.get(old), Some(&sha256_hex(b"old\n")));
+        assert!(!std::path::Path::new(new).exists());
+    }
 
     #[test]
     fn a_changed_directory_invalidates_what_is_under_it() {
