@@ -342,32 +342,8 @@ impl Session {
             return false;
         }
         let with_content = matches!(probe, Probe::Path { content: true, .. });
-        let state = PathState {
-            kind: PathKind::File,
-            mode: w.mode.unwrap_or(if prev.kind == PathKind::File {
-                prev.mode
-            } else {
-                0o644
-            }),
-            // A name written by us is what `stat` will report; ids are only
-            // known when kept from the previous state.
-            uid: if w.owner.is_none() {
-                prev.uid
-            } else {
-                u32::MAX
-            },
-            gid: if w.group.is_none() {
-                prev.gid
-            } else {
-                u32::MAX
-            },
-            owner: w.owner.clone().unwrap_or(prev.owner),
-            group: w.group.clone().unwrap_or(prev.group),
-            size: w.content.len() as u64,
-            sha256: Some(sha256_hex(&w.content)),
-            link_target: None,
-            content: with_content.then(|| w.content.as_ref().clone()),
-        };
+        let prev = (prev.kind == PathKind::File).then_some(&prev);
+        let state = written(w, prev, &self.facts.user, with_content);
         snap.answers.retain(|(p, _)| !plain.answered_by(p));
         snap.answers.push((probe, Observation::Path(state)));
         true
@@ -391,38 +367,10 @@ impl Session {
             }
             _ => None,
         };
-        let user = &self.facts.user;
-        let state = PathState {
-            kind: PathKind::File,
-            mode: w.mode.or(prev.as_ref().map(|p| p.mode)).unwrap_or(0o644),
-            uid: prev
-                .as_ref()
-                .filter(|_| w.owner.is_none())
-                .map_or(0, |p| p.uid),
-            gid: prev
-                .as_ref()
-                .filter(|_| w.group.is_none())
-                .map_or(0, |p| p.gid),
-            owner: w
-                .owner
-                .clone()
-                .or(prev.as_ref().map(|p| p.owner.clone()))
-                .unwrap_or_else(|| user.clone()),
-            group: w
-                .group
-                .clone()
-                .or(prev.as_ref().map(|p| p.group.clone()))
-                .unwrap_or_else(|| user.clone()),
-            size: w.content.len() as u64,
-            sha256: Some(sha256_hex(&w.content)),
-            link_target: None,
-            content: Some(w.content.as_ref().clone()),
-        };
+        let state = written(w, prev.as_ref(), &self.facts.user, true);
         snap.answers.retain(|(p, _)| !plain.answered_by(p));
-        snap.answers.push((
-            Probe::path_with_content(w.path.clone()),
-            Observation::Path(state),
-        ));
+        let probe = Probe::path_with_content(w.path.clone());
+        snap.answers.push((probe, Observation::Path(state)));
     }
 
     /// Marks every answer stale after a command that may have changed anything.
@@ -474,6 +422,42 @@ impl Session {
             probes: snap.used.clone(),
             digests,
         }
+    }
+}
+
+/// The state a write of `w` leaves its file in: what the write sets, the
+/// rest kept from the file it replaces (`prev`, when it was a file), else a
+/// new file's (mode 0644, owned by `user`, the connecting user). A numeric
+/// id is only known when kept, or for root; `u32::MAX` stands for unknown.
+fn written(
+    w: &crate::op::WriteFile,
+    prev: Option<&PathState>,
+    user: &str,
+    with_content: bool,
+) -> PathState {
+    let kept = |set: &Option<String>, of: fn(&PathState) -> &String| {
+        set.clone()
+            .or_else(|| prev.map(|p| of(p).clone()))
+            .unwrap_or_else(|| user.to_string())
+    };
+    let id = |set: &Option<String>, name: &str, of: fn(&PathState) -> u32| match prev {
+        Some(p) if set.is_none() => of(p),
+        _ if name == "root" => 0,
+        _ => u32::MAX,
+    };
+    let owner = kept(&w.owner, |p| &p.owner);
+    let group = kept(&w.group, |p| &p.group);
+    PathState {
+        kind: PathKind::File,
+        mode: w.mode.or(prev.map(|p| p.mode)).unwrap_or(0o644),
+        uid: id(&w.owner, &owner, |p| p.uid),
+        gid: id(&w.group, &group, |p| p.gid),
+        owner,
+        group,
+        size: w.content.len() as u64,
+        sha256: Some(sha256_hex(&w.content)),
+        link_target: None,
+        content: with_content.then(|| w.content.as_ref().clone()),
     }
 }
 
@@ -589,6 +573,40 @@ mod tests {
         assert_eq!(digests.get(new), None);
         assert_eq!(digests.get(old), Some(&sha256_hex(b"old\n")));
         assert!(!std::path::Path::new(new).exists());
+    }
+
+    #[test]
+    fn a_write_keeps_what_it_does_not_set() {
+        use crate::probe::PathState;
+        let prev = PathState {
+            kind: PathKind::File,
+            mode: 0o600,
+            uid: 33,
+            gid: 33,
+            owner: "www-data".into(),
+            group: "www-data".into(),
+            ..PathState::missing()
+        };
+        let w = write("/etc/app.conf", "x\n");
+        let kept = super::written(&w, Some(&prev), "root", false);
+        assert_eq!(
+            (kept.mode, kept.uid, kept.owner.as_str(), kept.content),
+            (0o600, 33, "www-data", None)
+        );
+        let new = super::written(&w, None, "deploy", true);
+        assert_eq!(
+            (new.mode, new.uid, new.owner.as_str(), new.group.as_str()),
+            (0o644, u32::MAX, "deploy", "deploy")
+        );
+        assert_eq!(new.sha256, Some(sha256_hex(b"x\n")));
+        assert_eq!(new.content, Some(b"x\n".to_vec()));
+        let as_root = WriteFile {
+            owner: Some("root".into()),
+            mode: Some(0o640),
+            ..w
+        };
+        let set = super::written(&as_root, Some(&prev), "deploy", false);
+        assert_eq!((set.mode, set.uid, set.gid), (0o640, 0, 33));
     }
 
     #[test]
