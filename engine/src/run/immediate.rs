@@ -11,6 +11,7 @@ use super::plan::Planned;
 use crate::op::{Action, Reach};
 use crate::probe::Probe;
 use crate::report::OpStatus;
+use crate::transport::Transport;
 
 impl HostCtx {
     /// Whether a live run may queue the op's changes instead (see `batch.rs`):
@@ -22,49 +23,28 @@ impl HostCtx {
 
     /// Applies the op's changes now, after the queued ones.
     pub(super) fn immediately(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
-        let fail = |message: String| self.fail(&planned.head, message, planned.position);
         self.flush(planned.position)?;
+        let fail = |message: String| self.fail(&planned.head, message, planned.position);
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
         let (readonly, deep) = (planned.readonly(), planned.deep());
+        let reaches_anything = planned.op.reach() == Reach::Anything;
         let mut result = planned.result();
         let actions = actions_of(&planned);
         for action in &actions {
-            match action {
-                Action::Exec { script, check } => {
-                    self.session.count_round_trip();
-                    let out = self
-                        .shared
-                        .rt
-                        .block_on(transport.exec(script, None))
-                        .map_err(|e| fail(e.to_string()))?;
-                    result.rc = i64::from(out.rc);
-                    result.stdout = trim_newline(&out.stdout);
-                    result.stderr = trim_newline(&out.stderr);
-                    if *check && out.rc != 0 {
-                        self.session.invalidate(&planned.probes, deep);
-                        if planned.op.reach() == Reach::Anything {
-                            self.session.mark_stale();
-                        }
-                        let detail = if result.stderr.is_empty() {
-                            &result.stdout
-                        } else {
-                            &result.stderr
-                        };
-                        return Err(fail(format!("exit status {}: {}", out.rc, detail.trim())));
+            match self.step(transport, action, &mut result) {
+                Ok(()) => {}
+                Err(Step::Unsent(message)) => return Err(fail(message)),
+                Err(Step::Failed(message)) => {
+                    self.session.invalidate(&planned.probes, deep);
+                    if reaches_anything {
+                        self.session.mark_stale();
                     }
-                }
-                Action::Write(w) => {
-                    self.session.count_round_trip();
-                    self.shared
-                        .rt
-                        .block_on(transport.write_file(w))
-                        .map_err(|e| fail(e.to_string()))?;
-                    self.session.record_write(w);
+                    return Err(fail(message));
                 }
             }
         }
         self.settle(&actions, &planned.probes, deep);
-        if planned.op.reach() == Reach::Anything && !readonly {
+        if reaches_anything && !readonly {
             self.session.mark_stale();
         }
         let (status, lines) = if readonly {
@@ -74,6 +54,46 @@ impl HostCtx {
         };
         self.finish(&planned.head, status, lines, planned.diff, None);
         Ok(result)
+    }
+
+    /// Runs one action on the host, in its own round trip; a command's
+    /// output becomes the script's result.
+    fn step(
+        &self,
+        transport: &Transport,
+        action: &Action,
+        result: &mut OpResult,
+    ) -> Result<(), Step> {
+        self.session.count_round_trip();
+        let rt = &self.shared.rt;
+        match action {
+            Action::Exec { script, check } => {
+                let out = rt
+                    .block_on(transport.exec(script, None))
+                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                result.rc = i64::from(out.rc);
+                result.stdout = trim_newline(&out.stdout);
+                result.stderr = trim_newline(&out.stderr);
+                if *check && out.rc != 0 {
+                    let detail = if result.stderr.is_empty() {
+                        &result.stdout
+                    } else {
+                        &result.stderr
+                    };
+                    return Err(Step::Failed(format!(
+                        "exit status {}: {}",
+                        out.rc,
+                        detail.trim()
+                    )));
+                }
+            }
+            Action::Write(w) => {
+                rt.block_on(transport.write_file(w))
+                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                self.session.record_write(w);
+            }
+        }
+        Ok(())
     }
 
     /// Brings the snapshot up to date with applied (or queued) `actions`.
@@ -90,6 +110,15 @@ impl HostCtx {
             self.session.invalidate(probes, deep);
         }
     }
+}
+
+/// Why an action failed.
+enum Step {
+    /// It did not run as asked: the connection failed, or a write did not
+    /// complete (writes are atomic, so the file is as it was).
+    Unsent(String),
+    /// A checked command ran and failed: what it changed is unknown.
+    Failed(String),
 }
 
 /// The plan's actions, consecutive checked commands merged.

@@ -77,22 +77,9 @@ impl HostCtx {
         let position = ctx.call_position();
         self.still_whole(position)?;
         let head = self.head_of(ctx, op);
-        if !self
-            .shared
-            .settings
-            .tags_selected(&self.tags_of(ctx, common))
-        {
-            let skipped = self.skip(&head, "not selected by --tags/--skip-tags");
-            return Ok(Planning::Done(skipped));
+        if let Some(done) = self.admit(ctx, op, common, &head) {
+            return Ok(Planning::Done(done));
         }
-        if self.rehearse(op.probes()) {
-            return Ok(Planning::Done(OpResult::default()));
-        }
-        self.shared.reporter.event(&Event::OpStart {
-            host: self.host.name.clone(),
-            op: head.kind.clone(),
-            target: head.target.clone(),
-        });
         let fail = |message: String| self.fail(&head, message, position);
         let probes = op.probes();
         // Probes the snapshot cannot answer ask the host, which must first
@@ -135,6 +122,31 @@ impl HostCtx {
             lines,
             diff,
         }))
+    }
+
+    /// Whether the op call goes ahead: not when `--tags`/`--skip-tags`
+    /// deselect it (reported as skipped) nor in a rehearsal (which only
+    /// records its probes); `None` once its start is reported.
+    fn admit(
+        &self,
+        ctx: &NativeCallContext,
+        op: &dyn Operation,
+        common: CommonOpts,
+        head: &OpHead,
+    ) -> Option<OpResult> {
+        let tags = self.tags_of(ctx, common);
+        if !self.shared.settings.tags_selected(&tags) {
+            return Some(self.skip(head, "not selected by --tags/--skip-tags"));
+        }
+        if self.rehearse(op.probes()) {
+            return Some(OpResult::default());
+        }
+        self.shared.reporter.event(&Event::OpStart {
+            host: self.host.name.clone(),
+            op: head.kind.clone(),
+            target: head.target.clone(),
+        });
+        None
     }
 
     fn head_of(&self, ctx: &NativeCallContext, op: &dyn Operation) -> OpHead {
