@@ -1,10 +1,13 @@
 //! A host's connection for the whole run, and the snapshot of its state.
 //!
 //! The snapshot holds the answers to every probe asked so far. Operations read
-//! from it instead of the host while it is fresh; an applied change drops the
-//! answers it may have changed, and a command that could change anything
-//! marks the whole snapshot stale, so the next probe re-reads every remembered
-//! resource in the same single round trip.
+//! from it instead of the host while it is fresh. A file write teaches it the
+//! state it leaves (applied, queued, or only planned under `--check` and
+//! render); any other change drops the answers it may have changed, and a
+//! command that could change anything marks the whole snapshot stale, so the
+//! next probe re-reads every remembered resource in the same single round
+//! trip. What the cache keeps for the next run comes from the host's answers
+//! and the writes that happened, never from planned ones.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
