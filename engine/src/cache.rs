@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::probe::Probe;
 
@@ -46,7 +45,7 @@ impl Cache {
     /// inventories never share entries, even for hosts with the same name.
     pub fn new(base: &Path, inventory: &Path) -> Self {
         let abs = std::fs::canonicalize(inventory).unwrap_or_else(|_| inventory.to_path_buf());
-        let id = hex::encode(Sha256::digest(abs.to_string_lossy().as_bytes()));
+        let id = crate::digest::sha256_hex(abs.to_string_lossy().as_bytes());
         Cache {
             dir: Some(base.join(&id[..16])),
         }

@@ -88,6 +88,20 @@ pub struct Host {
     pub vars: Vars,
 }
 
+impl Host {
+    /// The address other hosts reach this one at (`host.ip` in scripts and
+    /// templates): `ip_private` from `vars` when set, else [`Host::address`].
+    /// It is a separate lookup because the two differ on hosts reached
+    /// through a jump host or a public name while cluster peers talk over the
+    /// private network; `vars` is the caller's layering (host vars, play
+    /// vars, `-e`), since either may set `ip_private`.
+    pub fn ip<'a>(&'a self, vars: &'a Vars) -> &'a str {
+        vars.get("ip_private")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&self.address)
+    }
+}
+
 /// A group after loading: kept private, exposed through name-based queries.
 #[derive(Debug, Clone)]
 struct GroupInfo {

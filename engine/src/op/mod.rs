@@ -53,7 +53,7 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
 
     /// Whether the engine may hold the operation's changes and apply them
     /// later, together with the next ones, in one round trip (see
-    /// `run/pending.rs`). True for ops whose changes are file-system edits
+    /// `run/batch.rs`). True for ops whose changes are file-system edits
     /// the rest of the play cannot observe without a probe (`file`, `copy`,
     /// `template`, `line`); false for anything that starts, stops or waits
     /// (services, containers, commands), which runs at its place in the play.

@@ -414,14 +414,6 @@ impl Observed {
         }
     }
 
-    /// Host facts.
-    pub fn facts(&self) -> Result<&Facts, NotProbed> {
-        match self.get(&Probe::Facts)? {
-            Observation::Facts(f) => Ok(f),
-            _ => Err(NotProbed(Probe::Facts)),
-        }
-    }
-
     /// All answers, in probe order.
     pub fn iter(&self) -> impl Iterator<Item = &(Probe, Observation)> {
         self.answers.iter()

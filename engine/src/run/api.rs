@@ -9,20 +9,11 @@ use std::path::PathBuf;
 
 use rhai::{Dynamic, EvalAltResult, NativeCallContext};
 
+use super::host::current;
 use super::outcome::OpResult;
+pub use super::shared::{error, CommonOpts};
 use crate::op::Operation;
 use crate::probe::Facts;
-
-/// Options every operation accepts besides its own parameters.
-#[derive(Debug, Clone, Default)]
-pub struct CommonOpts {
-    /// Tags for `--tags` / `--skip-tags`.
-    pub tags: Vec<String>,
-}
-
-/// The keys of [`CommonOpts`], accepted by every op map and removed before the
-/// op's own checking.
-pub const COMMON_KEYS: &[&str] = &["tags"];
 
 /// Takes the common keys out of an op's argument map.
 pub fn split_common(
@@ -54,7 +45,7 @@ pub fn run_op(
     op: &dyn Operation,
     common: CommonOpts,
 ) -> Result<OpResult, Box<EvalAltResult>> {
-    super::host::run_op(ctx, op, common)
+    current(ctx)?.run_op(ctx, op, common)
 }
 
 /// Renders a template for the current host: `src` is looked up beside the
@@ -66,7 +57,10 @@ pub fn render_template(
     src: &str,
     vars: &rhai::Map,
 ) -> Result<String, Box<EvalAltResult>> {
-    super::host::render_template(ctx, src, vars)
+    let h = current(ctx)?;
+    let dir = h.shared.sources.dir(ctx.call_source());
+    super::lookup::render_template(&h.shared, dir.as_deref(), src, h.template_context(), vars)
+        .map_err(|e| error(ctx, e))
 }
 
 /// Finds a local file named by a script (`copy(#{ src: ... })`): beside the
@@ -76,18 +70,12 @@ pub fn resolve_local_file(
     ctx: &NativeCallContext,
     path: &str,
 ) -> Result<PathBuf, Box<EvalAltResult>> {
-    super::host::resolve_local_file(ctx, path)
+    let h = current(ctx)?;
+    let dir = h.shared.sources.dir(ctx.call_source());
+    super::lookup::local_file(&h.shared.root, dir.as_deref(), path).map_err(|e| error(ctx, e))
 }
 
 /// The current host's facts (gathered with the run's first round trip).
 pub fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
-    super::host::facts(ctx)
-}
-
-/// An error at the position of the current call, for an op's own checks.
-pub fn error(ctx: &NativeCallContext, message: impl Into<String>) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorRuntime(
-        Dynamic::from(message.into()),
-        ctx.call_position(),
-    ))
+    Ok(current(ctx)?.session.facts.clone())
 }

@@ -7,33 +7,11 @@ use std::time::Instant;
 
 use super::host::HostCtx;
 use super::session::{ProbeError, Session};
-use super::settings::RunSettings;
-use crate::inventory::{Host, Inventory, InventoryError};
-use crate::report::{Event, HostStats, Reporter};
+use super::shared::Shared;
+use crate::inventory::{Host, InventoryError};
+use crate::report::{Event, HostStats};
 use crate::script::{Play, Playbook, ScriptError};
-use crate::secrets::Secrets;
-use crate::template::Templates;
 use crate::transport::{ConnectOptions, Transport};
-
-/// Everything the host threads share during a run.
-pub struct Shared {
-    /// Command-line settings.
-    pub settings: RunSettings,
-    /// Where events go.
-    pub reporter: Arc<dyn Reporter>,
-    /// The project's templates.
-    pub templates: Templates,
-    /// The inventory.
-    pub inventory: Arc<Inventory>,
-    /// Secret values to mask in all output.
-    pub secrets: Secrets,
-    /// The project root (for relative paths in messages and file lookups).
-    pub root: PathBuf,
-    /// Maps script source labels to files and roles.
-    pub sources: crate::script::Sources,
-    /// The runtime host threads block on.
-    pub rt: tokio::runtime::Handle,
-}
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -195,7 +173,7 @@ fn play_on_host(
     }
     vars.extend(shared.settings.extra_vars.clone());
     let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
-    if shared.settings.render.is_none() {
+    if !session.is_offline() {
         let rehearsal = Rc::new(
             HostCtx::new(
                 shared.clone(),
@@ -204,14 +182,12 @@ fn play_on_host(
                 session.clone(),
                 play.options.tags.clone(),
             )
-            .discovering(),
+            .rehearsing(),
         );
         // Whatever the rehearsal does not reach (an error, a branch on a
         // command's output) is simply probed later, op by op.
         let _ = rehearsal.enter(|| play.body.call(&playbook.engine, vec![host_value.clone()]));
-        let _ = shared
-            .rt
-            .block_on(session.prefetch(&rehearsal.discovered()));
+        let _ = shared.rt.block_on(session.prefetch(&rehearsal.rehearsed()));
     }
     let ctx = Rc::new(HostCtx::new(
         shared.clone(),
@@ -220,7 +196,7 @@ fn play_on_host(
         session,
         play.options.tags.clone(),
     ));
-    // Queued changes (see `pending.rs`) reach the host before the handlers
+    // Queued changes (see `batch.rs`) reach the host before the handlers
     // and at the end; after a script error too, since they came before it.
     // A failed change comes first: run op by op, the script would have
     // stopped there.
@@ -416,7 +392,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             stats.round_trips = st.session.as_ref().map_or(0, |s| s.round_trips());
             (st.session.take(), stats)
         };
-        if let Some(session) = session.filter(|s| s.transport.is_some()) {
+        if let Some(session) = session.filter(|s| !s.is_offline()) {
             if let Err(e) = shared
                 .settings
                 .cache
@@ -429,12 +405,8 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     ),
                 });
             }
-            if let Ok(Session {
-                transport: Some(transport),
-                ..
-            }) = Arc::try_unwrap(session)
-            {
-                let _ = transport.close().await;
+            if let Ok(session) = Arc::try_unwrap(session) {
+                session.close().await;
             }
         }
         recap.push((slot.host.name.clone(), stats));

@@ -3,17 +3,30 @@
 //! Rhai is synchronous and the transports are async, so each host's script
 //! runs on a blocking thread of the tokio runtime and calls into the async
 //! transport from there. [`api`] is what operations (in `kbz-stdlib`) call.
+//!
+//! An op call is planned (`plan.rs`), then applied by the strategy the run
+//! chose once (`apply.rs`): live, immediately (`immediate.rs`) or queued in
+//! the host's batch (`batch.rs`, `deferred.rs`); `--check`; or render
+//! (`render.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
 
 pub mod api;
+mod apply;
+mod batch;
+mod deferred;
 mod executor;
+mod head;
 mod host;
+mod immediate;
+mod lookup;
 pub mod outcome;
-mod pending;
+mod plan;
 mod render;
 mod session;
 mod settings;
+mod shared;
 
-pub use executor::{run, RunError, RunSummary, Shared};
+pub use executor::{run, RunError, RunSummary};
 pub use host::{current_host_name, is_discovering, notify};
 pub use session::{ProbeError, Session};
 pub use settings::{ConnectDefaults, RunSettings};
+pub use shared::Shared;

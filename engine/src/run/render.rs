@@ -1,11 +1,15 @@
 //! `kbz-play render`: what each host would receive, written to a folder.
 //!
-//! Files land at `OUT/HOST/<absolute path>`, commands are appended to
-//! `OUT/HOST/commands.sh` in run order. Secret values are replaced by a stable
-//! placeholder before anything is written, so a review folder can be shared.
+//! The render strategy ([`super::apply::Strategy::Render`]) hands each op's
+//! actions to a [`Recorder`] where a run would hand them to the host's
+//! transport: files land at `OUT/HOST/<absolute path>`, commands are appended
+//! to `OUT/HOST/commands.sh` in run order. Secret values are replaced by a
+//! stable placeholder before anything is written, so a review folder can be
+//! shared. The host is never contacted: its session is offline and answers
+//! probes as a fresh host would ([`offline_facts`] stand in for its facts).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::inventory::Host;
 use crate::op::Action;
@@ -15,18 +19,12 @@ use crate::secrets::Secrets;
 
 /// Facts for a host that is not contacted: its inventory name and address.
 pub(super) fn offline_facts(host: &Host) -> Facts {
-    let ip = host
-        .vars
-        .get("ip_private")
-        .and_then(|v| v.as_str())
-        .unwrap_or(&host.address)
-        .to_string();
     Facts {
         hostname: host.name.clone(),
         fqdn: host.name.clone(),
         addresses: vec![Address {
             interface: "eth0".into(),
-            address: ip,
+            address: host.ip(&host.vars).to_string(),
             prefix: 24,
         }],
         cpus: 1,
@@ -36,37 +34,51 @@ pub(super) fn offline_facts(host: &Host) -> Facts {
     }
 }
 
-/// Records one action of `host` under `out`.
-pub(super) fn record(
-    out: &Path,
-    host: &str,
-    action: &Action,
-    secrets: &Secrets,
-) -> std::io::Result<()> {
-    let dir = out.join(host);
-    std::fs::create_dir_all(&dir)?;
-    match action {
-        Action::Write(w) => {
-            let target = dir.join(w.path.trim_start_matches('/'));
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&target, secrets.mask_bytes(&w.content))?;
-            let attrs = format!(
-                "# write {} mode={} owner={} group={}\n",
-                w.path,
-                w.mode
-                    .map(|m| format!("{m:04o}"))
-                    .unwrap_or_else(|| "keep".into()),
-                w.owner.as_deref().unwrap_or("keep"),
-                w.group.as_deref().unwrap_or("keep"),
-            );
-            append(&dir.join("commands.sh"), &attrs)
+/// A transport that records instead of applying: one host's folder under
+/// the render output.
+#[derive(Debug, Clone)]
+pub(super) struct Recorder {
+    dir: PathBuf,
+}
+
+impl Recorder {
+    /// Records into `out/host`.
+    pub fn new(out: &Path, host: &str) -> Recorder {
+        Recorder {
+            dir: out.join(host),
         }
-        Action::Exec { script, .. } => append(
-            &dir.join("commands.sh"),
-            &format!("{}\n", secrets.mask(script)),
-        ),
+    }
+
+    /// Records `steps` in order, secrets masked.
+    pub fn apply(&self, steps: &[Action], secrets: &Secrets) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        steps.iter().try_for_each(|step| self.record(step, secrets))
+    }
+
+    fn record(&self, action: &Action, secrets: &Secrets) -> std::io::Result<()> {
+        let commands = self.dir.join("commands.sh");
+        match action {
+            Action::Write(w) => {
+                let target = self.dir.join(w.path.trim_start_matches('/'));
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&target, secrets.mask_bytes(&w.content))?;
+                let attrs = format!(
+                    "# write {} mode={} owner={} group={}\n",
+                    w.path,
+                    w.mode
+                        .map(|m| format!("{m:04o}"))
+                        .unwrap_or_else(|| "keep".into()),
+                    w.owner.as_deref().unwrap_or("keep"),
+                    w.group.as_deref().unwrap_or("keep"),
+                );
+                append(&commands, &attrs)
+            }
+            Action::Exec { script, .. } => {
+                append(&commands, &format!("{}\n", secrets.mask(script)))
+            }
+        }
     }
 }
 

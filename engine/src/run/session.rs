@@ -1,16 +1,19 @@
 //! A host's connection for the whole run, and the snapshot of its state.
 //!
 //! The snapshot holds the answers to every probe asked so far. Operations read
-//! from it instead of the host while it is fresh; an applied change drops the
-//! answers it may have changed, and a command that could change anything
-//! marks the whole snapshot stale, so the next probe re-reads every remembered
-//! resource in the same single round trip.
+//! from it instead of the host while it is fresh. A file write teaches it the
+//! state it leaves (applied, queued, or only planned under `--check` and
+//! render); any other change drops the answers it may have changed, and a
+//! command that could change anything marks the whole snapshot stale, so the
+//! next probe re-reads every remembered resource in the same single round
+//! trip. What the cache keeps for the next run comes from the host's answers
+//! and the writes that happened, never from planned ones.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::cache::HostCache;
-use sha2::Digest as _;
+use crate::digest::sha256_hex;
 
 use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
 use crate::transport::{Transport, TransportError};
@@ -87,7 +90,7 @@ impl Snapshot {
 pub struct Session {
     /// How commands and files reach the host; `None` for an offline session
     /// (`kbz-play render`), which answers every probe with "nothing there yet".
-    pub transport: Option<Transport>,
+    transport: Option<Transport>,
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
@@ -101,7 +104,9 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What a probe batch cost, for `-v` output and the benchmark.
+/// Asks `probes` in one round trip (one script, see [`probe::render_batch`])
+/// and parses the answers, in the order asked. A script that fails before
+/// printing readable answers is reported with its exit status and stderr.
 async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
@@ -152,6 +157,18 @@ impl Session {
             transport: None,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
+        }
+    }
+
+    /// Whether this session connects nowhere (`kbz-play render`).
+    pub fn is_offline(&self) -> bool {
+        self.transport.is_none()
+    }
+
+    /// Closes the connection cleanly; a failure to close changes nothing.
+    pub async fn close(self) {
+        if let Some(transport) = self.transport {
+            let _ = transport.close().await;
         }
     }
 
@@ -251,8 +268,8 @@ impl Session {
     }
 
     /// Answers, in one round trip, every cacheable probe in `probes` the
-    /// snapshot lacks: the probes a play is predicted to ask (see
-    /// `discover` in the executor), so its ops plan without further trips.
+    /// snapshot lacks: the probes a rehearsal of the play recorded (see
+    /// `play_on_host` in the executor), so its ops plan without further trips.
     pub async fn prefetch(&self, probes: &[Probe]) -> Result<(), ProbeError> {
         if self.transport.is_none() {
             return Ok(());
@@ -328,57 +345,34 @@ impl Session {
             return false;
         }
         let with_content = matches!(probe, Probe::Path { content: true, .. });
-        let state = PathState {
-            kind: PathKind::File,
-            mode: w.mode.unwrap_or(if prev.kind == PathKind::File {
-                prev.mode
-            } else {
-                0o644
-            }),
-            // A name written by us is what `stat` will report; ids are only
-            // known when kept from the previous state.
-            uid: if w.owner.is_none() {
-                prev.uid
-            } else {
-                u32::MAX
-            },
-            gid: if w.group.is_none() {
-                prev.gid
-            } else {
-                u32::MAX
-            },
-            owner: w.owner.clone().unwrap_or(prev.owner),
-            group: w.group.clone().unwrap_or(prev.group),
-            size: w.content.len() as u64,
-            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
-            link_target: None,
-            content: with_content.then(|| w.content.as_ref().clone()),
-        };
+        let prev = (prev.kind == PathKind::File).then_some(&prev);
+        let state = written(w, prev, &self.facts.user, with_content);
         snap.answers.retain(|(p, _)| !plain.answered_by(p));
         snap.answers.push((probe, Observation::Path(state)));
         true
     }
 
-    /// Offline (render): remembers a recorded write, so later ops of the same
-    /// host see the file as the earlier ones left it (several `line` edits of
-    /// one rendered file add up instead of each starting from nothing).
-    pub fn remember_offline_write(&self, w: &crate::op::WriteFile) {
+    /// Teaches the snapshot a write that was planned but not made (`--check`,
+    /// `kbz-play render`), so later ops of the same host plan against the
+    /// content it would have left: a `line` edit of a file a `copy` would
+    /// create finds the file, several edits of one file add up. The answer
+    /// always carries the content, so no later op asks the host for a file
+    /// whose planned content only the snapshot knows. Attributes the write
+    /// does not set are kept from a known file, else a new file's: 0644,
+    /// owned by the connecting user. Only the answers learn it: the digests
+    /// the cache keeps record writes that happened ([`Session::record_write`]).
+    pub fn assume_write(&self, w: &crate::op::WriteFile) {
         let mut snap = self.snapshot.lock().expect("snapshot lock");
-        let probe = Probe::path_with_content(w.path.clone());
-        let state = PathState {
-            kind: PathKind::File,
-            mode: w.mode.unwrap_or(0o644),
-            owner: w.owner.clone().unwrap_or_else(|| "root".into()),
-            group: w.group.clone().unwrap_or_else(|| "root".into()),
-            uid: 0,
-            gid: 0,
-            size: w.content.len() as u64,
-            sha256: Some(hex::encode(sha2::Sha256::digest(w.content.as_slice()))),
-            link_target: None,
-            content: Some(w.content.as_ref().clone()),
+        let plain = Probe::path(w.path.clone());
+        let prev = match snap.lookup(&plain) {
+            Some(Observation::Path(p)) if !snap.stale && p.kind == PathKind::File => {
+                Some(p.clone())
+            }
+            _ => None,
         };
-        snap.answers
-            .retain(|(p, _)| !Probe::path(w.path.clone()).answered_by(p));
+        let state = written(w, prev.as_ref(), &self.facts.user, true);
+        snap.answers.retain(|(p, _)| !plain.answered_by(p));
+        let probe = Probe::path_with_content(w.path.clone());
         snap.answers.push((probe, Observation::Path(state)));
     }
 
@@ -399,7 +393,7 @@ impl Session {
 
     /// Records the content digest a write left its file with.
     pub fn record_write(&self, w: &crate::op::WriteFile) {
-        let digest = hex::encode(sha2::Sha256::digest(w.content.as_slice()));
+        let digest = sha256_hex(&w.content);
         self.snapshot
             .lock()
             .expect("snapshot lock")
@@ -431,6 +425,42 @@ impl Session {
             probes: snap.used.clone(),
             digests,
         }
+    }
+}
+
+/// The state a write of `w` leaves its file in: what the write sets, the
+/// rest kept from the file it replaces (`prev`, when it was a file), else a
+/// new file's (mode 0644, owned by `user`, the connecting user). A numeric
+/// id is only known when kept, or for root; `u32::MAX` stands for unknown.
+fn written(
+    w: &crate::op::WriteFile,
+    prev: Option<&PathState>,
+    user: &str,
+    with_content: bool,
+) -> PathState {
+    let kept = |set: &Option<String>, of: fn(&PathState) -> &String| {
+        set.clone()
+            .or_else(|| prev.map(|p| of(p).clone()))
+            .unwrap_or_else(|| user.to_string())
+    };
+    let id = |set: &Option<String>, name: &str, of: fn(&PathState) -> u32| match prev {
+        Some(p) if set.is_none() => of(p),
+        _ if name == "root" => 0,
+        _ => u32::MAX,
+    };
+    let owner = kept(&w.owner, |p| &p.owner);
+    let group = kept(&w.group, |p| &p.group);
+    PathState {
+        kind: PathKind::File,
+        mode: w.mode.or(prev.map(|p| p.mode)).unwrap_or(0o644),
+        uid: id(&w.owner, &owner, |p| p.uid),
+        gid: id(&w.group, &group, |p| p.gid),
+        owner,
+        group,
+        size: w.content.len() as u64,
+        sha256: Some(sha256_hex(&w.content)),
+        link_target: None,
+        content: with_content.then(|| w.content.as_ref().clone()),
     }
 }
 
@@ -486,8 +516,101 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
 
 #[cfg(test)]
 mod tests {
-    use super::affects;
-    use crate::probe::Probe;
+    use std::sync::Arc;
+
+    use super::{affects, Session};
+    use crate::cache::HostCache;
+    use crate::digest::sha256_hex;
+    use crate::op::WriteFile;
+    use crate::probe::{Observation, PathKind, Probe};
+    use crate::transport::Transport;
+
+    fn write(path: &str, content: &str) -> WriteFile {
+        WriteFile {
+            path: path.into(),
+            content: Arc::new(content.as_bytes().to_vec()),
+            ..WriteFile::default()
+        }
+    }
+
+    async fn content(session: &Session, path: &str) -> Option<Vec<u8>> {
+        let probe = Probe::path_with_content(path);
+        match session
+            .observe(std::slice::from_ref(&probe))
+            .await
+            .unwrap()
+            .get(&probe)
+        {
+            Ok(Observation::Path(p)) if p.kind == PathKind::File => p.content.clone(),
+            Ok(Observation::Path(_)) => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_assumed_write_teaches_the_snapshot_but_not_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (new, old) = (dir.path().join("new"), dir.path().join("old"));
+        let (new, old) = (new.to_str().unwrap(), old.to_str().unwrap());
+        std::fs::write(old, "old\n").unwrap();
+        let session = Session::open(Transport::local(None), &HostCache::default())
+            .await
+            .unwrap();
+        assert_eq!(content(&session, new).await, None);
+        assert_eq!(content(&session, old).await, Some(b"old\n".to_vec()));
+        session.mark_owned(new);
+        session.mark_owned(old);
+        let trips = session.round_trips();
+
+        session.assume_write(&write(new, "planned\n"));
+        session.assume_write(&write(old, "replaced\n"));
+        // A plain probe is answered too, and nothing asks the host.
+        assert!(session.can_answer(&[Probe::path(new), Probe::path_with_content(old)]));
+        assert_eq!(content(&session, new).await, Some(b"planned\n".to_vec()));
+        assert_eq!(content(&session, old).await, Some(b"replaced\n".to_vec()));
+        assert_eq!(session.round_trips(), trips);
+
+        // The cache keeps what the host has: nothing for the file never
+        // written, the old content's digest for the other.
+        let digests = session.cache_entry().digests;
+        assert_eq!(digests.get(new), None);
+        assert_eq!(digests.get(old), Some(&sha256_hex(b"old\n")));
+        assert!(!std::path::Path::new(new).exists());
+    }
+
+    #[test]
+    fn a_write_keeps_what_it_does_not_set() {
+        use crate::probe::PathState;
+        let prev = PathState {
+            kind: PathKind::File,
+            mode: 0o600,
+            uid: 33,
+            gid: 33,
+            owner: "www-data".into(),
+            group: "www-data".into(),
+            ..PathState::missing()
+        };
+        let w = write("/etc/app.conf", "x\n");
+        let kept = super::written(&w, Some(&prev), "root", false);
+        assert_eq!(
+            (kept.mode, kept.uid, kept.owner.as_str(), kept.content),
+            (0o600, 33, "www-data", None)
+        );
+        let new = super::written(&w, None, "deploy", true);
+        assert_eq!(
+            (new.mode, new.uid, new.owner.as_str(), new.group.as_str()),
+            (0o644, u32::MAX, "deploy", "deploy")
+        );
+        assert_eq!(new.sha256, Some(sha256_hex(b"x\n")));
+        assert_eq!(new.content, Some(b"x\n".to_vec()));
+        let as_root = WriteFile {
+            owner: Some("root".into()),
+            mode: Some(0o640),
+            ..w
+        };
+        let set = super::written(&as_root, Some(&prev), "deploy", false);
+        assert_eq!((set.mode, set.uid, set.gid), (0o640, 0, 33));
+    }
 
     #[test]
     fn a_changed_directory_invalidates_what_is_under_it() {

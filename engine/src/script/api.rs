@@ -291,11 +291,7 @@ fn load_data(
 pub fn host_map(host: &Host, extra: &Vars, facts: Option<&crate::probe::Facts>) -> Dynamic {
     let mut vars = host.vars.clone();
     vars.extend(extra.clone());
-    let ip = vars
-        .get("ip_private")
-        .and_then(|v| v.as_str())
-        .unwrap_or(&host.address)
-        .to_string();
+    let ip = host.ip(&vars).to_string();
     let mut m = rhai::Map::new();
     m.insert("name".into(), host.name.clone().into());
     m.insert("address".into(), host.address.clone().into());

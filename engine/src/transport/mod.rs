@@ -1,7 +1,8 @@
 //! How commands and files reach a host: over SSH, or locally for `localhost`.
 //!
-//! Everything the engine does on a host is one of four calls: [`Transport::exec`]
+//! Everything the engine does on a host is one of five calls: [`Transport::exec`]
 //! (a `sh -c` script, with optional stdin), [`Transport::write_file`] (atomic),
+//! [`Transport::apply`] (many commands and writes in one script),
 //! [`Transport::read_file`] and [`Transport::close`]. Both transports implement
 //! them with the same shell scripts (see `script.rs`), so `localhost` and a remote
 //! host behave identically, `--become` included.

@@ -1,0 +1,111 @@
+//! The second half of an op call: what becomes of a plan, decided once per
+//! run by the command line.
+//!
+//! - [`Strategy::Live`]: changes reach the host, each op's immediately
+//!   (`immediate.rs`) or queued in the host's batch (`deferred.rs`) when
+//!   they are all file writes and checked commands of a batchable op;
+//! - [`Strategy::Check`] (`--check`): nothing reaches the host, readonly
+//!   commands that ask to run in check mode excepted;
+//! - [`Strategy::Render`] (`kbz-play render`): the host is never contacted;
+//!   changes go to a [`Recorder`] instead of a transport.
+//!
+//! Under check and render the planned writes teach the host's snapshot
+//! ([`super::Session::assume_write`]): a later op plans against the content
+//! an earlier one would have written (a `copy` then a `line` on the same
+//! file), as it does on the host in a real run.
+
+use rhai::EvalAltResult;
+
+use super::host::HostCtx;
+use super::outcome::OpResult;
+use super::plan::Planned;
+use super::render::Recorder;
+use super::settings::RunSettings;
+use crate::op::Action;
+use crate::report::OpStatus;
+
+/// How a run applies its plans.
+#[derive(Debug, Clone)]
+pub(super) enum Strategy {
+    /// Apply on the host.
+    Live,
+    /// `--check`: report what would change, apply nothing.
+    Check,
+    /// `kbz-play render`: record what would change.
+    Render(Recorder),
+}
+
+impl Strategy {
+    /// The strategy `settings` ask for, for host `host`.
+    pub fn for_run(settings: &RunSettings, host: &str) -> Strategy {
+        if settings.check {
+            Strategy::Check
+        } else if let Some(out) = &settings.render {
+            Strategy::Render(Recorder::new(out, host))
+        } else {
+            Strategy::Live
+        }
+    }
+}
+
+impl HostCtx {
+    /// Applies a plan by the run's strategy, and ends the op call.
+    pub(super) fn apply(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
+        match &self.strategy {
+            Strategy::Live if self.deferrable(&planned) => Ok(self.defer(planned)),
+            Strategy::Live => self.immediately(planned),
+            Strategy::Check => self.check(planned),
+            Strategy::Render(recorder) => self.render(recorder, planned),
+        }
+    }
+
+    fn check(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
+        if planned.readonly() {
+            return if planned.op.runs_in_check() {
+                self.immediately(planned)
+            } else {
+                Ok(self.skip(&planned.head, "check mode: not run"))
+            };
+        }
+        self.assume_writes(&planned);
+        let result = planned.result();
+        self.finish(
+            &planned.head,
+            OpStatus::Changed,
+            planned.lines,
+            planned.diff,
+            Some("check mode: not applied".into()),
+        );
+        Ok(result)
+    }
+
+    fn render(
+        &self,
+        recorder: &Recorder,
+        planned: Planned,
+    ) -> Result<OpResult, Box<EvalAltResult>> {
+        let actions: Vec<Action> = planned
+            .plan
+            .changes
+            .iter()
+            .flat_map(|c| c.actions.iter().cloned())
+            .collect();
+        recorder
+            .apply(&actions, &self.shared.secrets)
+            .map_err(|e| self.fail(&planned.head, e.to_string(), planned.position))?;
+        self.assume_writes(&planned);
+        let result = planned.result();
+        self.finish(&planned.head, OpStatus::Changed, planned.lines, None, None);
+        Ok(result)
+    }
+
+    /// Teaches the snapshot the plan's writes without making them.
+    fn assume_writes(&self, planned: &Planned) {
+        let writes = planned.plan.changes.iter().flat_map(|c| &c.actions);
+        for action in writes {
+            if let Action::Write(w) = action {
+                self.session.assume_write(w);
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Applying an op's changes on the host at once, in the script's flow: for
+//! ops that are not batchable (services, commands), or whose changes include
+//! a command whose failure the script must see at the call (unchecked
+//! commands), and for readonly commands, whose output the script reads.
+
+use rhai::EvalAltResult;
+
+use super::host::HostCtx;
+use super::outcome::OpResult;
+use super::plan::Planned;
+use crate::op::{Action, Reach};
+use crate::probe::Probe;
+use crate::report::OpStatus;
+use crate::transport::Transport;
+
+impl HostCtx {
+    /// Whether a live run may queue the op's changes instead (see `batch.rs`):
+    /// a batchable op whose actions all fail loudly (writes and checked
+    /// commands), so a failure found later still names it.
+    pub(super) fn deferrable(&self, planned: &Planned) -> bool {
+        planned.op.batchable() && !planned.readonly() && all_checked(&actions_of(planned))
+    }
+
+    /// Applies the op's changes now, after the queued ones.
+    pub(super) fn immediately(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
+        self.flush(planned.position)?;
+        let fail = |message: String| self.fail(&planned.head, message, planned.position);
+        let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
+        let (readonly, deep) = (planned.readonly(), planned.deep());
+        let reaches_anything = planned.op.reach() == Reach::Anything;
+        let mut result = planned.result();
+        let actions = actions_of(&planned);
+        for action in &actions {
+            match self.step(transport, action, &mut result) {
+                Ok(()) => {}
+                Err(Step::Unsent(message)) => return Err(fail(message)),
+                Err(Step::Failed(message)) => {
+                    self.session.invalidate(&planned.probes, deep);
+                    if reaches_anything {
+                        self.session.mark_stale();
+                    }
+                    return Err(fail(message));
+                }
+            }
+        }
+        self.settle(&actions, &planned.probes, deep);
+        if reaches_anything && !readonly {
+            self.session.mark_stale();
+        }
+        let (status, lines) = if readonly {
+            (OpStatus::Ok, vec![])
+        } else {
+            (OpStatus::Changed, planned.lines)
+        };
+        self.finish(&planned.head, status, lines, planned.diff, None);
+        Ok(result)
+    }
+
+    /// Runs one action on the host, in its own round trip; a command's
+    /// output becomes the script's result.
+    fn step(
+        &self,
+        transport: &Transport,
+        action: &Action,
+        result: &mut OpResult,
+    ) -> Result<(), Step> {
+        self.session.count_round_trip();
+        let rt = &self.shared.rt;
+        match action {
+            Action::Exec { script, check } => {
+                let out = rt
+                    .block_on(transport.exec(script, None))
+                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                result.rc = i64::from(out.rc);
+                result.stdout = trim_newline(&out.stdout);
+                result.stderr = trim_newline(&out.stderr);
+                if *check && out.rc != 0 {
+                    let detail = if result.stderr.is_empty() {
+                        &result.stdout
+                    } else {
+                        &result.stderr
+                    };
+                    return Err(Step::Failed(format!(
+                        "exit status {}: {}",
+                        out.rc,
+                        detail.trim()
+                    )));
+                }
+            }
+            Action::Write(w) => {
+                rt.block_on(transport.write_file(w))
+                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                self.session.record_write(w);
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the snapshot up to date with applied (or queued) `actions`.
+    /// A write leaves a known state: the snapshot learns it instead of
+    /// forgetting it, so the next op on the same file (four `line` edits of
+    /// sshd_config) plans without another round trip. Anything else makes
+    /// the op's probes unknown (with `deep`, everything under their paths).
+    pub(super) fn settle(&self, actions: &[Action], probes: &[Probe], deep: bool) {
+        let learned = actions.iter().all(|a| match a {
+            Action::Write(w) => self.session.learn_write(w),
+            Action::Exec { .. } => false,
+        });
+        if !learned {
+            self.session.invalidate(probes, deep);
+        }
+    }
+}
+
+/// Why an action failed.
+enum Step {
+    /// It did not run as asked: the connection failed, or a write did not
+    /// complete (writes are atomic, so the file is as it was).
+    Unsent(String),
+    /// A checked command ran and failed: what it changed is unknown.
+    Failed(String),
+}
+
+/// The plan's actions, consecutive checked commands merged.
+pub(super) fn actions_of(planned: &Planned) -> Vec<Action> {
+    merge_checked_execs(planned.plan.changes.iter().flat_map(|c| c.actions.iter()))
+}
+
+fn all_checked(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .all(|a| matches!(a, Action::Write(_) | Action::Exec { check: true, .. }))
+}
+
+/// Joins consecutive checked commands of one op (`mkdir -p d`, `chown u d`,
+/// `chmod 0750 d`) into one script, `a && b && c`, so they cost one round
+/// trip; the first failure still stops the rest and fails the op.
+fn merge_checked_execs<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<Action> {
+    let mut merged: Vec<Action> = Vec::new();
+    for action in actions {
+        if let (
+            Some(Action::Exec {
+                script: prev,
+                check: true,
+            }),
+            Action::Exec {
+                script,
+                check: true,
+            },
+        ) = (merged.last_mut(), action)
+        {
+            *prev = format!("{prev} && {script}");
+            continue;
+        }
+        merged.push(action.clone());
+    }
+    merged
+}
+
+fn trim_newline(b: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(b).into_owned();
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_checked_execs;
+    use crate::op::{Action, WriteFile};
+
+    #[test]
+    fn consecutive_checked_commands_share_a_round_trip() {
+        let unchecked = Action::Exec {
+            script: "may-fail".into(),
+            check: false,
+        };
+        let write = Action::Write(WriteFile {
+            path: "/x".into(),
+            ..WriteFile::default()
+        });
+        let actions = [
+            Action::exec("mkdir -p /d"),
+            Action::exec("chmod 0750 /d"),
+            write.clone(),
+            unchecked.clone(),
+            Action::exec("a"),
+            Action::exec("b"),
+        ];
+        assert_eq!(
+            merge_checked_execs(actions.iter()),
+            vec![
+                Action::exec("mkdir -p /d && chmod 0750 /d"),
+                write,
+                unchecked,
+                Action::exec("a && b")
+            ]
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! What a script's op finds on the machine running kbz-play: the variables
+//! its templates see, and the local files it names (`copy(#{ src: ... })`).
+//! Both are looked up first beside the calling script, so a role carries its
+//! own `templates/` and `files/`.
+
+use std::path::{Path, PathBuf};
+
+use super::shared::Shared;
+use crate::inventory::{Host, Vars};
+use crate::probe::Facts;
+
+/// The variables every template of `host` sees: its variables (`vars`, with
+/// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
+/// `groups` and `hostvars`. Built once per host and play by the caller.
+pub(super) fn template_context(
+    shared: &Shared,
+    host: &Host,
+    vars: &Vars,
+    facts: &Facts,
+) -> minijinja::Value {
+    let inv = &shared.inventory;
+    let mut ctx = vars.clone();
+    let groups: serde_json::Map<String, serde_json::Value> = inv
+        .groups()
+        .into_iter()
+        .map(|g| {
+            let names = inv
+                .select(g)
+                .map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            (g.to_string(), serde_json::json!(names))
+        })
+        .collect();
+    let hostvars: serde_json::Map<String, serde_json::Value> = inv
+        .hosts()
+        .iter()
+        .map(|h| {
+            let mut v = h.vars.clone();
+            v.insert("inventory_hostname".into(), h.name.clone().into());
+            v.insert("address".into(), h.address.clone().into());
+            (h.name.clone(), serde_json::Value::Object(v))
+        })
+        .collect();
+    ctx.insert(
+        "host".into(),
+        serde_json::json!({
+            "name": host.name, "address": host.address, "ip": host.ip(vars), "groups": host.groups,
+        }),
+    );
+    ctx.insert("inventory_hostname".into(), host.name.clone().into());
+    ctx.insert(
+        "facts".into(),
+        serde_json::to_value(facts).unwrap_or_default(),
+    );
+    ctx.insert("groups".into(), serde_json::Value::Object(groups));
+    ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
+    minijinja::Value::from_serialize(&ctx)
+}
+
+/// Renders template `src` with `base` overlaid by the call's own `vars`:
+/// `src` is looked up beside the calling script (`calling_dir`), then in the
+/// project's `templates/`.
+pub(super) fn render_template(
+    shared: &Shared,
+    calling_dir: Option<&Path>,
+    src: &str,
+    base: minijinja::Value,
+    vars: &rhai::Map,
+) -> Result<String, String> {
+    let templates = &shared.templates;
+    let name = templates
+        .resolve(src, calling_dir)
+        .map_err(|e| e.to_string())?;
+    let ctx = if vars.is_empty() {
+        base
+    } else {
+        let extra: serde_json::Value =
+            rhai::serde::from_dynamic(&rhai::Dynamic::from_map(vars.clone()))
+                .map_err(|e| format!("template vars: {e}"))?;
+        minijinja::context! { ..minijinja::Value::from_serialize(&extra), ..base }
+    };
+    templates.render(&name, &ctx).map_err(|e| e.to_string())
+}
+
+/// Finds local file `path`: as given when absolute; else beside the calling
+/// script (`files/` next to it, then its own folder), then the project's
+/// `files/`, then the project root.
+pub(super) fn local_file(
+    root: &Path,
+    calling_dir: Option<&Path>,
+    path: &str,
+) -> Result<PathBuf, String> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("local file {path} not found"))
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Some(dir) = calling_dir {
+        candidates.push(dir.join("files").join(path));
+        candidates.push(dir.join(path));
+    }
+    candidates.push(root.join("files").join(path));
+    candidates.push(root.join(path));
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "local file '{path}' not found (looked in {})",
+                candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_file;
+
+    #[test]
+    fn a_local_file_is_found_beside_the_script_first() {
+        let root = tempfile::tempdir().unwrap();
+        let role = root.path().join("roles/web");
+        std::fs::create_dir_all(role.join("files")).unwrap();
+        std::fs::create_dir_all(root.path().join("files")).unwrap();
+        std::fs::write(role.join("files/motd"), "role").unwrap();
+        std::fs::write(root.path().join("files/motd"), "project").unwrap();
+        std::fs::write(root.path().join("files/only"), "project").unwrap();
+        assert_eq!(
+            local_file(root.path(), Some(&role), "motd").unwrap(),
+            role.join("files/motd")
+        );
+        assert_eq!(
+            local_file(root.path(), Some(&role), "only").unwrap(),
+            root.path().join("files/only")
+        );
+        let missing = local_file(root.path(), Some(&role), "nope").unwrap_err();
+        assert!(missing.contains("not found (looked in"), "{missing}");
+    }
+}
