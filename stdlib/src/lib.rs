@@ -10,14 +10,16 @@
 //! Script functions that are not operations (`facts()`) have their own list,
 //! [`functions`].
 
+mod build;
 pub mod doc;
 mod functions;
 mod ops;
 mod register;
 mod registry;
 
+pub use build::Form;
 pub use functions::FunctionDoc;
-pub use registry::{Form, OpDoc};
+pub use registry::OpDoc;
 
 use kbz_engine::op::Operation;
 
@@ -57,7 +59,7 @@ pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Oper
         .find(|e| e.doc.name == op)
         .ok_or_else(|| format!("no operation {op:?} to build"))?;
     let dynamic = rhai::serde::to_dynamic(args).map_err(|e| e.to_string())?;
-    (entry.build)(&dynamic, &ops::LocalEnv).map_err(|f| f.to_string())
+    (entry.build)(&dynamic, &build::LocalEnv).map_err(|f| f.to_string())
 }
 
 /// Makes reserved words usable as function names.

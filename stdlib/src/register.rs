@@ -10,7 +10,7 @@ use rhai::{
     Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Variant,
 };
 
-use crate::ops::{build_op, Build, Env, Failure, Form};
+use crate::build::{build_op, Build, Env, Failure, Form};
 
 type Res = Result<OpResult, Box<EvalAltResult>>;
 

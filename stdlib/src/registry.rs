@@ -5,39 +5,7 @@
 
 use kbz_engine::op::{Operation, Param};
 
-use crate::ops::{build_op, Build, Env, Failure};
-
-/// A way to call an operation besides `op(#{...})`, which always works:
-/// positional values first, moved into the map under the named parameters.
-/// Each positional form may be followed by a map of the other parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// `op()`: every parameter has a default.
-    Bare,
-    /// `op("value")`, the string going to the named parameter.
-    String(&'static str),
-    /// `op(["a", "b"])`, the array going to the named parameter.
-    Array(&'static str),
-    /// `op("a", "b")`, the strings going to the two named parameters.
-    TwoStrings(&'static str, &'static str),
-}
-
-impl Form {
-    /// The calls this form allows, as a reader writes them: `package(name)`
-    /// and `package(name, #{...})` for `Form::String("name")`.
-    pub fn calls(self, op: &str) -> Vec<String> {
-        let positional = match self {
-            Form::Bare => return vec![format!("{op}()")],
-            Form::String(k) => k.to_string(),
-            Form::Array(k) => format!("[{k}, ...]"),
-            Form::TwoStrings(a, b) => format!("{a}, {b}"),
-        };
-        vec![
-            format!("{op}({positional})"),
-            format!("{op}({positional}, #{{...}})"),
-        ]
-    }
-}
+use crate::build::{build_op, Build, Env, Failure, Form};
 
 /// One operation's documentation, as `kbz-play doc` and the README show it.
 #[derive(Debug, Clone, Copy)]

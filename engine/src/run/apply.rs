@@ -14,41 +14,31 @@
 //! an earlier one would have written (a `copy` then a `line` on the same
 //! file), as it does on the host in a real run.
 
-use rhai::EvalAltResult;
+use rhai::{EvalAltResult, NativeCallContext};
 
 use super::host::HostCtx;
 use super::outcome::OpResult;
-use super::plan::Planned;
+use super::plan::{Planned, Planning};
 use super::render::Recorder;
-use super::settings::RunSettings;
-use crate::op::Action;
+use super::shared::CommonOpts;
+use super::strategy::Strategy;
+use crate::op::{Action, Operation};
 use crate::report::OpStatus;
 
-/// How a run applies its plans.
-#[derive(Debug, Clone)]
-pub(super) enum Strategy {
-    /// Apply on the host.
-    Live,
-    /// `--check`: report what would change, apply nothing.
-    Check,
-    /// `kbz-play render`: record what would change.
-    Render(Recorder),
-}
-
-impl Strategy {
-    /// The strategy `settings` ask for, for host `host`.
-    pub fn for_run(settings: &RunSettings, host: &str) -> Strategy {
-        if settings.check {
-            Strategy::Check
-        } else if let Some(out) = &settings.render {
-            Strategy::Render(Recorder::new(out, host))
-        } else {
-            Strategy::Live
+impl HostCtx {
+    /// Runs an op: plan it, then apply the plan by the run's strategy.
+    pub(super) fn run_op(
+        &self,
+        ctx: &NativeCallContext,
+        op: &dyn Operation,
+        common: CommonOpts,
+    ) -> Result<OpResult, Box<EvalAltResult>> {
+        match self.plan_op(ctx, op, common)? {
+            Planning::Done(result) => Ok(result),
+            Planning::Planned(planned) => self.apply(planned),
         }
     }
-}
 
-impl HostCtx {
     /// Applies a plan by the run's strategy, and ends the op call.
     pub(super) fn apply(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
         match &self.strategy {

@@ -1,5 +1,6 @@
 //! One host's side of a play: the context an operation finds on its thread,
-//! and the one place an op call ends ([`HostCtx::finish`]).
+//! and the one place an op call ends ([`HostCtx::finish`]). The call itself
+//! (plan, then apply) is `HostCtx::run_op`, in `apply.rs`.
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -7,15 +8,13 @@ use std::sync::Arc;
 
 use rhai::{EvalAltResult, NativeCallContext, Position};
 
-use super::apply::Strategy;
 use super::batch::Batch;
 use super::head::OpHead;
 use super::outcome::OpResult;
-use super::plan::Planning;
 use super::session::Session;
-use super::shared::{error, runtime_error, CommonOpts, Shared};
+use super::shared::{error, runtime_error, Shared};
+use super::strategy::Strategy;
 use crate::inventory::{Host, Vars};
-use crate::op::Operation;
 use crate::probe::Probe;
 use crate::report::{ChangeLine, Event, HostStats, OpStatus};
 
@@ -115,19 +114,6 @@ impl HostCtx {
         CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
         let _reset = Reset;
         f()
-    }
-
-    /// Runs an op: plan it, then apply the plan by the run's strategy.
-    pub(super) fn run_op(
-        &self,
-        ctx: &NativeCallContext,
-        op: &dyn Operation,
-        common: CommonOpts,
-    ) -> Result<OpResult, Box<EvalAltResult>> {
-        match self.plan_op(ctx, op, common)? {
-            Planning::Done(result) => Ok(result),
-            Planning::Planned(planned) => self.apply(planned),
-        }
     }
 
     /// The variables every template of this host sees, built once per host and play.

@@ -24,6 +24,7 @@ mod render;
 mod session;
 mod settings;
 mod shared;
+mod strategy;
 
 pub use executor::{run, RunError, RunSummary};
 pub use host::{current_host_name, is_discovering, notify};

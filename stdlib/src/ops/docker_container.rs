@@ -470,7 +470,7 @@ impl Operation for DockerContainerOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{build_op, LocalEnv};
+    use crate::build::{build_op, LocalEnv};
 
     fn op(json: serde_json::Value) -> Box<dyn Operation> {
         build_op::<Args>(&rhai::serde::to_dynamic(json).unwrap(), &LocalEnv).unwrap()
