@@ -12,10 +12,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Output;
 
-use common::lab::{lab, LAB_LOCK};
-use common::{events, kbz, project, recap, text};
+use common::lab::{Lab, LAB_LOCK};
+use common::{Outcome, Test};
 
 /// Creates `dir`, writes `dir/app.conf`, then edits its middle line.
 const PLAY: &str = r#"
@@ -33,9 +32,9 @@ const FINAL: &str = "name = demo\nport = 8080\nworkers = 2\n";
 /// The content each file ends up with according to the `--diff` of a run:
 /// the desired side of the last diff shown for it. The play's files are
 /// short enough for one hunk to hold them whole.
-fn desired(out: &Output) -> BTreeMap<String, String> {
+fn desired(out: &Outcome) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
-    for event in events(out).iter().filter(|e| e["event"] == "op_end") {
+    for event in out.events_named("op_end") {
         let Some(diff) = event["diff"].as_str() else {
             continue;
         };
@@ -93,18 +92,18 @@ fn rendered(out: &Path, host: &str) -> BTreeMap<String, String> {
 }
 
 /// Asserts a `--check` run: three changes, no failure, exit 0.
-fn assert_checked(out: &Output) {
-    assert_eq!(out.status.code(), Some(0), "{}", text(out));
-    let stats = &recap(out)[0].1;
+fn assert_checked(out: &Outcome) {
+    out.assert_code(0);
+    let stats = out.stats(0);
     assert_eq!(
         (stats["changed"].as_u64(), stats["failed"].as_u64()),
         (Some(3), Some(0)),
         "{}",
-        text(out)
+        out.text()
     );
-    let ends: Vec<String> = events(out)
+    let ends: Vec<String> = out
+        .events_named("op_end")
         .iter()
-        .filter(|e| e["event"] == "op_end")
         .map(|e| format!("{} {}", e["op"], e["status"]))
         .collect();
     assert_eq!(
@@ -115,13 +114,13 @@ fn assert_checked(out: &Output) {
             r#""line" "changed""#
         ],
         "{}",
-        text(out)
+        out.text()
     );
 }
 
 /// Asserts that render and `--check --diff` agree on every file, and that
 /// `app.conf` in `dir` is planned with [`FINAL`].
-fn assert_agree(render_out: &Path, host: &str, checked: &Output, dir: &str) {
+fn assert_agree(render_out: &Path, host: &str, checked: &Outcome, dir: &str) {
     let rendered = rendered(render_out, host);
     let planned = desired(checked);
     assert_eq!(rendered, planned, "render and --check --diff differ");
@@ -131,109 +130,84 @@ fn assert_agree(render_out: &Path, host: &str, checked: &Output, dir: &str) {
     );
 }
 
+/// `kbz-play render` of `playbook` on `inventory` with `args`, done: its
+/// review folder is `at("review")`.
+fn render(playbook: &Path, inventory: &Path, args: &[&str]) -> Test {
+    let t = Test::new()
+        .playbook_file(playbook)
+        .inventory_file(inventory)
+        .render()
+        .args(args);
+    t.run().assert_code(0);
+    t
+}
+
 #[test]
 fn check_plans_against_its_own_planned_writes_on_this_machine() {
-    let p = project(&[
-        ("site.rhai", PLAY),
-        (
-            "inv.tsv",
-            "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tlocal\tlocal\n",
-        ),
-    ]);
-    let dir = p.path().join("state/app");
-    let dir = dir.to_str().unwrap();
-    let (site, inv) = (p.path().join("site.rhai"), p.path().join("inv.tsv"));
-    let (site, inv) = (site.to_str().unwrap(), inv.to_str().unwrap());
-    let var = format!("dir={dir}");
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            site,
-            "-i",
-            inv,
-            "--output",
-            "json",
-            "--no-cache",
-            "-e",
-            &var,
-        ];
-        args.extend_from_slice(extra);
-        kbz(&args)
-    };
+    let t = Test::new().playbook(PLAY).inventory(
+        "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tlocal\tlocal\n",
+    );
+    let dir = t.at("state/app");
+    let dir = dir.to_str().unwrap().to_string();
+    let t = t.var("dir", &dir);
 
-    let checked = run(&["--check", "--diff"]);
+    let checked = t.run_with(&["--check", "--diff"]);
     assert_checked(&checked);
     assert!(
-        !p.path().join("state").exists(),
+        !t.at("state").exists(),
         "--check created something: {}",
-        text(&checked)
+        checked.text()
     );
 
-    let review = p.path().join("review");
-    let rendered = kbz(&[
-        "render",
-        site,
-        "-i",
-        inv,
-        "-e",
-        &var,
-        "--out",
-        review.to_str().unwrap(),
-    ]);
-    assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered));
-    assert_agree(&review, "h1", &checked, dir);
+    let var = format!("dir={dir}");
+    let review = render(&t.at("site.rhai"), &t.at("inv.tsv"), &["-e", &var]);
+    assert_agree(&review.at("review"), "h1", &checked, &dir);
 
-    let applied = run(&[]);
-    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    t.run().assert_code(0);
     assert_eq!(
-        std::fs::read_to_string(Path::new(dir).join("app.conf")).unwrap(),
+        std::fs::read_to_string(Path::new(&dir).join("app.conf")).unwrap(),
         FINAL
     );
+}
+
+/// With `KBZ_LAB_REQUIRED` (tests/run.sh, CI), fails unless the lab test
+/// below runs too.
+#[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
 }
 
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn check_plans_against_its_own_planned_writes_on_a_lab_host() {
     let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = lab()
-        .expect(
-            "this test needs the lab: bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\"",
-        )
-        .first(4);
+    let lab = Lab::new().first(4);
     let host = lab.hosts[0].0.clone();
     let dir = format!("/tmp/kbz-check-{}", std::process::id());
     lab.ssh(0, &format!("rm -rf {dir}"));
-    let p = project(&[("site.rhai", PLAY)]);
-    let site = p.path().join("site.rhai");
-    let site = site.to_str().unwrap();
     let var = format!("dir={dir}");
+    let t = lab
+        .test()
+        .playbook(PLAY)
+        .args(["--limit", host.as_str(), "-e", var.as_str()]);
     let absent = || {
         lab.ssh(0, &format!("test -e {dir} && echo present || echo absent"))
             .trim()
             .to_string()
     };
 
-    let checked = lab.kbz(site, &["--limit", &host, "-e", &var, "--check", "--diff"]);
+    let checked = t.run_with(&["--check", "--diff"]);
     assert_checked(&checked);
     assert_eq!(absent(), "absent", "--check touched the host");
 
-    let review = p.path().join("review");
-    let rendered = kbz(&[
-        "render",
-        site,
-        "-i",
-        lab.inventory.to_str().unwrap(),
-        "--limit",
-        &host,
-        "-e",
-        &var,
-        "--out",
-        review.to_str().unwrap(),
-    ]);
-    assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered));
-    assert_agree(&review, &host, &checked, &dir);
+    let review = render(
+        &t.at("site.rhai"),
+        &lab.inventory,
+        &["--limit", &host, "-e", &var],
+    );
+    assert_agree(&review.at("review"), &host, &checked, &dir);
 
-    let applied = lab.kbz(site, &["--limit", &host, "-e", &var]);
-    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    t.run().assert_code(0);
     let on_host = lab.ssh(0, &format!("cat {dir}/app.conf"));
     lab.ssh(0, &format!("rm -rf {dir}"));
     assert_eq!(on_host, FINAL);
