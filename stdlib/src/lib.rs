@@ -4,11 +4,11 @@
 //! struct with its [`Param`](kbz_engine::op::Param) table and call forms,
 //! and a [`kbz_engine::op::Operation`] that lists probes and plans purely
 //! from their answers. `ops::ALL` lists them once, and everything else comes
-//! from that list: [`register`] makes them Rhai functions, [`docs`] feeds
+//! from that list: [`register()`] makes them Rhai functions, [`docs`] feeds
 //! `kbz-play doc` and the README's table ([`doc`]), [`build_for_test`]
 //! builds any operation from JSON so plans can be tested without a host.
 //! Script functions that are not operations (`facts()`) have their own list,
-//! [`functions`].
+//! [`functions()`].
 
 mod build;
 pub mod doc;

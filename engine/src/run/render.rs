@@ -1,6 +1,6 @@
 //! `kbz-play render`: what each host would receive, written to a folder.
 //!
-//! The render strategy ([`super::apply::Strategy::Render`]) hands each op's
+//! The render strategy ([`super::strategy::Strategy::Render`]) hands each op's
 //! actions to a [`Recorder`] where a run would hand them to the host's
 //! transport: files land at `OUT/HOST/<absolute path>`, commands are appended
 //! to `OUT/HOST/commands.sh` in run order. Secret values are replaced by a
