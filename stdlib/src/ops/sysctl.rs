@@ -7,7 +7,8 @@ use kbz_engine::shell::quote;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::line::{Anchor, LineSpec, LineState};
+use super::line::{Anchor, LineSpec};
+use super::values::Presence;
 use super::values::{absolute_path, Text};
 use super::{Build, Env, Failure};
 
@@ -99,7 +100,7 @@ impl Build for Args {
         let spec = LineSpec {
             line: Some(format!("{} = {value}", self.name)),
             regexp: Some(regexp),
-            state: LineState::Present,
+            state: Presence::Present,
             anchor: Anchor::Eof,
         };
         Ok(Box::new(SysctlOp {
