@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
+use super::edit::OnPath;
 use super::values::absolute_path;
 use super::{exactly_one, Build, Env, Failure};
 
@@ -121,7 +122,7 @@ impl Build for Args {
             (None, Some(src)) => env.read_local(&src)?,
             (None, None) => Vec::new(),
         };
-        Ok(Box::new(
+        Ok(OnPath::boxed(
             ContentOp::new(Args::OP, self.dest, content, attrs)
                 .validated(self.validate)?
                 .forced(self.force),

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{
-    Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile,
-};
-use kbz_engine::probe::{Observed, PathKind, PathState, Probe};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::probe::{PathKind, PathState};
 use regex::Regex;
 use serde::Deserialize;
 
+use super::attrs::Attrs;
+use super::edit::{write_with_diff, OnPath, PathEdit};
 use super::file::wrong_kind;
 use super::values::{absolute_path, Presence};
 use super::{Build, Env, Failure};
@@ -188,23 +188,10 @@ impl LineSpec {
         create: bool,
     ) -> Result<Result<Change, String>, OpError> {
         let write = |before: Vec<u8>, text: String| {
-            let after = Arc::new(text.into_bytes());
-            let action = Action::Write(WriteFile {
-                path: path.to_string(),
-                content: Arc::clone(&after),
-                mode: None,
-                owner: None,
-                group: None,
-                validate: None,
-            });
-            (
-                action,
-                ContentDiff {
-                    path: path.to_string(),
-                    before: Some(Arc::new(before)),
-                    after,
-                },
-            )
+            let content = Arc::new(text.into_bytes());
+            let (write, diff) =
+                write_with_diff(path, Some(Arc::new(before)), content, &Attrs::default());
+            (Action::Write(write), diff)
         };
         match cur.kind {
             PathKind::Missing if self.state == Presence::Absent => Ok(Err(format!("{path} does not exist"))),
@@ -282,7 +269,7 @@ impl Build for Args {
             state: self.state,
             anchor,
         };
-        Ok(Box::new(LineOp {
+        Ok(OnPath::boxed(LineOp {
             path: self.path,
             spec,
             create: self.create,
@@ -298,29 +285,18 @@ pub(crate) struct LineOp {
     create: bool,
 }
 
-impl Operation for LineOp {
-    fn batchable(&self) -> bool {
-        true
-    }
+impl PathEdit for LineOp {
+    const CONTENT: bool = true;
 
     fn kind(&self) -> &'static str {
         Args::OP
     }
 
-    fn target(&self) -> String {
-        self.path.clone()
+    fn path(&self) -> &str {
+        &self.path
     }
 
-    fn probes(&self) -> Vec<Probe> {
-        vec![Probe::path_with_content(&self.path)]
-    }
-
-    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let probe = Probe::path_with_content(&self.path);
-        let cur = match observed.get(&probe)? {
-            kbz_engine::probe::Observation::Path(p) => p,
-            _ => return Err(kbz_engine::probe::NotProbed(probe).into()),
-        };
+    fn plan(&self, cur: &PathState) -> Result<Plan, OpError> {
         Ok(match self.spec.plan_file(&self.path, cur, self.create)? {
             Ok(change) => Plan::of(vec![change]),
             Err(reason) => Plan::noop(reason),

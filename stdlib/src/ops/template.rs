@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
 use super::copy::{DEST, FORCE, GROUP, MODE, OWNER, VALIDATE};
+use super::edit::OnPath;
 use super::values::absolute_path;
 use super::{Build, Env, Failure, Form};
 
@@ -79,7 +80,7 @@ impl Build for Args {
         let op = ContentOp::new(Args::OP, self.dest, rendered.into_bytes(), attrs)
             .validated(self.validate)?
             .forced(self.force);
-        Ok(Box::new(op))
+        Ok(OnPath::boxed(op))
     }
 }
 
