@@ -3,18 +3,12 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, ContentDiff, OpError, Plan, Symbol};
-use kbz_engine::probe::{PathKind, PathState};
-use sha2::{Digest, Sha256};
-
 use super::attrs::Attrs;
 use super::edit::{write_with_diff, PathEdit};
 use super::file::wrong_kind;
-
-/// Hex SHA-256, as the path probe reports it.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use crate::sha256_hex;
+use kbz_engine::op::{Action, Change, ContentDiff, OpError, Plan, Symbol};
+use kbz_engine::probe::{PathKind, PathState};
 
 /// Ensures a file has exactly this content and these attributes.
 #[derive(Debug)]
