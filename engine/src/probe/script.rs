@@ -5,8 +5,6 @@
 //! probe prints that could contain arbitrary bytes (file contents, command
 //! output) is base64-encoded, so no answer can forge a marker.
 
-use std::collections::BTreeMap;
-
 use super::facts::{self, Facts};
 use super::{
     CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
@@ -160,19 +158,7 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             Observation::Sysctl { value }
         }
         Probe::Packages { names, .. } => {
-            let mut packages: BTreeMap<String, PackageState> = names
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        PackageState {
-                            installed: false,
-                            version: None,
-                            candidate: None,
-                        },
-                    )
-                })
-                .collect();
+            let mut packages = PackageState::none_installed(names);
             let mut it = lines.iter();
             for line in it.by_ref() {
                 if *line == "@@candidates" {
