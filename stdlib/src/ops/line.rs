@@ -371,29 +371,30 @@ mod tests {
     #[test]
     fn anchors() {
         let text = "[a]\nx=1\n[b]\ny=2\n";
-        let after = spec(
-            Some("z=3"),
-            None,
-            Presence::Present,
-            Anchor::After(Regex::new(r"^\[a\]").unwrap()),
-        );
-        assert_eq!(changed(after.edit(text)).0, "[a]\nz=3\nx=1\n[b]\ny=2\n");
-        let before = spec(
-            Some("z=3"),
-            None,
-            Presence::Present,
-            Anchor::Before(Regex::new(r"^\[b\]").unwrap()),
-        );
-        assert_eq!(changed(before.edit(text)).0, "[a]\nx=1\nz=3\n[b]\ny=2\n");
-        let bof = spec(Some("# top"), None, Presence::Present, Anchor::Bof);
-        assert_eq!(changed(bof.edit(text)).0, "# top\n[a]\nx=1\n[b]\ny=2\n");
-        let nomatch = spec(
-            Some("z=3"),
-            None,
-            Presence::Present,
-            Anchor::After(Regex::new("^nope").unwrap()),
-        );
-        assert_eq!(changed(nomatch.edit(text)).0, "[a]\nx=1\n[b]\ny=2\nz=3\n");
+        let re = |r: &str| Regex::new(r).unwrap();
+        // (line, anchor, the text after adding it)
+        let cases = [
+            (
+                "z=3",
+                Anchor::After(re(r"^\[a\]")),
+                "[a]\nz=3\nx=1\n[b]\ny=2\n",
+            ),
+            (
+                "z=3",
+                Anchor::Before(re(r"^\[b\]")),
+                "[a]\nx=1\nz=3\n[b]\ny=2\n",
+            ),
+            ("# top", Anchor::Bof, "# top\n[a]\nx=1\n[b]\ny=2\n"),
+            (
+                "z=3",
+                Anchor::After(re("^nope")),
+                "[a]\nx=1\n[b]\ny=2\nz=3\n",
+            ),
+        ];
+        for (line, anchor, want) in cases {
+            let s = spec(Some(line), None, Presence::Present, anchor);
+            assert_eq!(changed(s.edit(text)).0, want);
+        }
     }
 
     #[test]
