@@ -70,7 +70,8 @@ pub(crate) const FORCE: Param = Param {
     default: Some("true"),
     doc: "false: write the file only when it does not exist, and otherwise leave it exactly as it is (content, mode, owner), e.g. for a bootstrap seed that the service rewrites itself (sentinel.conf). As Ansible's force: no.",
 };
-
+/// See [`DEST`]; `file` has it too, since a group reads the same on any path
+/// (its mode and owner defaults differ: directories and links).
 pub(crate) const GROUP: Param = Param {
     name: "group",
     ty: "string",

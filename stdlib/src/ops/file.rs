@@ -8,6 +8,7 @@ use kbz_engine::shell::quote;
 use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
+use super::copy::GROUP;
 use super::edit::{write_with_diff, OnPath, PathEdit};
 use super::values::absolute_path;
 use super::{Build, Env, Failure};
@@ -71,7 +72,7 @@ file(#{ path: "/tmp/old", state: "absent" });"#;
             doc: "Permission bits: \"0750\" (string, always octal) or 0o750 (Rhai octal int; a plain 750 int is decimal). Not for links.",
         },
         Param { name: "owner", ty: "string", default: Some("unchanged"), doc: "Owner name or numeric uid, e.g. \"www-data\"." },
-        Param { name: "group", ty: "string", default: Some("unchanged"), doc: "Group name or numeric gid, e.g. \"adm\"." },
+        GROUP,
         Param {
             name: "src",
             ty: "string",
