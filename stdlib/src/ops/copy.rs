@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
 use super::edit::OnPath;
-use super::values::absolute_path;
+use super::values::{absolute_path, yes};
 use super::{exactly_one, Build, Env, Failure};
 
 /// Arguments of `copy()`.
@@ -28,11 +28,6 @@ pub(crate) struct Args {
     validate: Option<String>,
     #[serde(default = "yes")]
     force: bool,
-}
-
-/// serde default for flags that are on unless turned off (`force`).
-pub(crate) fn yes() -> bool {
-    true
 }
 
 /// The parameters `copy` and `template` both have, documented once.

@@ -8,8 +8,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::line::{Anchor, LineSpec};
-use super::values::Presence;
-use super::values::{absolute_path, Text};
+use super::values::{absolute_path, yes, Presence, Text};
 use super::{Build, Env, Failure};
 
 /// Arguments of `sysctl()`.
@@ -26,10 +25,6 @@ pub(crate) struct Args {
 
 fn default_file() -> String {
     "/etc/sysctl.d/99-kbz-play.conf".to_string()
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl OpArgs for Args {

@@ -8,7 +8,7 @@ use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
 use super::copy::{DEST, FORCE, GROUP, MODE, OWNER, VALIDATE};
 use super::edit::OnPath;
-use super::values::absolute_path;
+use super::values::{absolute_path, yes};
 use super::{Build, Env, Failure, Form};
 
 /// Arguments of `template()`.
@@ -27,7 +27,7 @@ pub(crate) struct Args {
     group: Option<String>,
     #[serde(default)]
     validate: Option<String>,
-    #[serde(default = "super::copy::yes")]
+    #[serde(default = "yes")]
     force: bool,
 }
 

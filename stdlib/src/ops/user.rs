@@ -5,7 +5,7 @@ use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
 
-use super::values::{absolute_path, account_name, Presence};
+use super::values::{absolute_path, account_name, yes, Presence};
 use super::{Build, Env, Failure};
 
 /// Arguments of `user()`.
@@ -31,10 +31,6 @@ pub(crate) struct Args {
     system: bool,
     #[serde(default = "yes")]
     create_home: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl OpArgs for Args {

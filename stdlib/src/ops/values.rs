@@ -187,6 +187,12 @@ mod tests {
     }
 }
 
+/// serde default for the flags that are on unless turned off (`force`,
+/// `create_home`, `append`, `apply`, `check`, ufw's `enabled`).
+pub(crate) fn yes() -> bool {
+    true
+}
+
 /// The `state` of an op whose thing either exists or does not: an account,
 /// a group, a line in a file, an image. One enum, so that every such op
 /// takes the same two words and reports the same serde error for others.
