@@ -960,13 +960,19 @@ require_host() { # NAME -> checks it belongs to the current lab
   [[ -d $(host_dir "$1") ]] || die "no host '$1' in the lab at $LAB_DIR (is the lab up?)"
 }
 
-cmd_stop() {
-  local name=${1:-} hard=""
-  [[ -n $name ]] || die "usage: lab.sh stop HOST [--hard]"
-  [[ ${2:-} == --hard ]] && hard=--hard
+# What every one-host command checks first, in this order: a host named (or
+# its USAGE shown), root, the lab's lock, and a host of this lab.
+begin_host_command() { # NAME USAGE
+  [[ -n $1 ]] || die "usage: lab.sh $2"
   require_root
   lock_lab
-  require_host "$name"
+  require_host "$1"
+}
+
+cmd_stop() {
+  local name=${1:-} hard=""
+  begin_host_command "$name" "stop HOST [--hard]"
+  [[ ${2:-} == --hard ]] && hard=--hard
   if [[ -z $(nspawn_pid "$name") ]]; then
     log "$name is not running"
   else
@@ -980,10 +986,7 @@ cmd_stop() {
 
 cmd_start() {
   local name=${1:-}
-  [[ -n $name ]] || die "usage: lab.sh start HOST"
-  require_root
-  lock_lab
-  require_host "$name"
+  begin_host_command "$name" "start HOST"
   if [[ -n $(nspawn_pid "$name") ]]; then
     log "$name is already running"
     return 0
@@ -1002,10 +1005,7 @@ cmd_start() {
 
 cmd_rekey() {
   local name=${1:-}
-  [[ -n $name ]] || die "usage: lab.sh rekey HOST"
-  require_root
-  lock_lab
-  require_host "$name"
+  begin_host_command "$name" "rekey HOST"
   local d r ip init old new
   d=$(host_dir "$name")
   r=$d/root
