@@ -34,7 +34,7 @@ pub(crate) trait PathEdit: std::fmt::Debug + Send + Sync + 'static {
 
 /// The [`Operation`] of a [`PathEdit`].
 #[derive(Debug)]
-pub(crate) struct OnPath<E>(pub E);
+pub(crate) struct OnPath<E>(E);
 
 impl<E: PathEdit> OnPath<E> {
     /// The one probe the plan reads.
