@@ -21,7 +21,7 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use common::lab::{wait_until, Lab, Site, LAB_LOCK};
+use common::lab::{cluster_lab_alone, wait_until, Lab, Site};
 use common::{events, text, total};
 
 const GALERA: [usize; 3] = [12, 13, 14];
@@ -175,12 +175,7 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[test]
 #[ignore = "needs the lab (15 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    assert!(
-        lab.hosts.len() > GALERA[2],
-        "this test needs a lab of 15 hosts or more"
-    );
+    let (_guard, lab) = cluster_lab_alone(GALERA[2]);
     for h in GALERA {
         reset(&lab, h);
     }

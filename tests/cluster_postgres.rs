@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{secret, wait_until, Lab, LAB_LOCK};
+use common::lab::{cluster_lab_alone, secret, wait_until, Lab};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
@@ -78,12 +78,7 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[test]
 #[ignore = "needs the lab (12 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    assert!(
-        lab.hosts.len() > HAPROXY,
-        "this test needs a lab of 12 hosts or more"
-    );
+    let (_guard, lab) = cluster_lab_alone(HAPROXY);
     let all: Vec<usize> = PG.iter().copied().chain([HAPROXY]).collect();
     for &h in &all {
         // A host an interrupted run left stopped.

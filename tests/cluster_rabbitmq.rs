@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{secret, wait_until, Lab, LAB_LOCK};
+use common::lab::{cluster_lab_alone, secret, wait_until, Lab};
 use common::text;
 use serde_json::{json, Value};
 
@@ -128,12 +128,7 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[test]
 #[ignore = "needs the lab (18 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    assert!(
-        lab.hosts.len() > RABBIT[2],
-        "this test needs a lab of 18 hosts or more"
-    );
+    let (_guard, lab) = cluster_lab_alone(RABBIT[2]);
     for h in RABBIT {
         lab.reset_keybuzz(h);
     }

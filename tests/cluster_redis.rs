@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::lab::{secret, wait_until, Lab, Port, LAB_LOCK};
+use common::lab::{cluster_lab_alone, secret, wait_until, Lab, Port};
 
 const REDIS: [usize; 3] = [4, 5, 6];
 const HAPROXY: usize = 7;
@@ -47,12 +47,7 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[test]
 #[ignore = "needs the lab (8 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    assert!(
-        lab.hosts.len() > HAPROXY,
-        "this test needs a lab of 8 hosts or more"
-    );
+    let (_guard, lab) = cluster_lab_alone(HAPROXY);
     for h in REDIS.iter().chain([&HAPROXY]) {
         lab.reset_keybuzz(*h);
     }

@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::lab::{Lab, LAB_LOCK};
+use common::lab::{first_hosts_alone, Lab};
 use common::{repo, text, Test};
 
 /// With `KBZ_LAB_REQUIRED` set, the run must include the ignored tests below
@@ -55,8 +55,7 @@ fn demo(lab: &Lab) -> Test {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn first_run_changes_then_rerun_changes_nothing() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let demo = demo(&lab);
     lab.reset_demo();
     let first = demo.run();
@@ -96,8 +95,7 @@ fn first_run_changes_then_rerun_changes_nothing() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn check_mode_touches_nothing_and_a_hand_edit_is_restored() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let demo = demo(&lab);
     let applied = demo.run();
     applied.assert_code(0);
@@ -132,8 +130,7 @@ fn check_mode_touches_nothing_and_a_hand_edit_is_restored() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn become_as_a_sudo_user_writes_as_root() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let t = lab
         .test()
         .playbook(
@@ -169,8 +166,7 @@ fn become_as_a_sudo_user_writes_as_root() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_stopped_host_is_unreachable_and_the_others_finish() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let demo = demo(&lab);
     assert!(lab.hosts.len() >= 2, "needs 2 lab hosts");
     let victim = lab.hosts[1].0.clone();
@@ -197,8 +193,7 @@ fn a_stopped_host_is_unreachable_and_the_others_finish() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_changed_host_key_is_refused() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let demo = demo(&lab);
     let (name, address) = lab.hosts.last().cloned().unwrap();
     let known_hosts = lab.ssh_config.parent().unwrap().join("known_hosts");
@@ -218,8 +213,7 @@ fn a_changed_host_key_is_refused() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn limit_and_tags_select_a_slice() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let demo = demo(&lab);
     lab.reset_demo();
     let first = &lab.hosts[0].0;
@@ -263,8 +257,7 @@ fn tiny_deb(dir: &std::path::Path) -> PathBuf {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn every_op_on_a_real_host() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let work = tempfile::tempdir().unwrap();
     let deb = tiny_deb(work.path());
     let t = lab.test().var("deb", deb.display()).playbook(
@@ -338,8 +331,7 @@ handler("reload units", || { command("systemctl daemon-reload"); });
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let dir = tempfile::tempdir().unwrap();
     let known = dir.path().join("known_hosts");
     let config = std::fs::read_to_string(&lab.ssh_config).unwrap();

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::lab::{Lab, LAB_LOCK};
+use common::lab::first_hosts_alone;
 use common::repo;
 
 /// With `KBZ_LAB_REQUIRED` set, the run must include the ignored tests below
@@ -26,8 +26,7 @@ const XFS: &str = "      xfs_volumes:\n        - { device: /dev/vdb, mount: /opt
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     for h in [0, 1] {
         lab.reset_keybuzz(h);
     }
@@ -159,8 +158,7 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_device_holding_data_is_never_formatted() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     lab.reset_keybuzz(2);
     lab.ssh(
         2,
@@ -188,8 +186,7 @@ fn a_device_holding_data_is_never_formatted() {
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn a_firewall_that_would_drop_the_ssh_port_is_refused() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     lab.reset_keybuzz(3);
     let dir = tempfile::tempdir().unwrap();
     let inv = lab.inventory(dir.path(), &[(3, &[], "")], "");

@@ -215,6 +215,11 @@ fn file(path: &str, content: &[u8]) -> WriteFile {
     }
 }
 
+/// A local file's permission bits, as a write's `mode` sets them.
+fn mode_of(path: &str) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
 fn temp_leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -326,10 +331,7 @@ async fn files_over_a_real_sshd() {
     t.write_file(&file(&target, &content)).await.unwrap();
     eprintln!("write_file 100 kB (new file): {}", ms(started.elapsed()));
     assert_eq!(std::fs::read(&target).unwrap(), content);
-    assert_eq!(
-        std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
-        0o644
-    );
+    assert_eq!(mode_of(&target), 0o644);
     assert_eq!(
         t.read_file(&target).await.unwrap().as_deref(),
         Some(&content[..])
@@ -355,10 +357,7 @@ async fn files_over_a_real_sshd() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
-        0o600
-    );
+    assert_eq!(mode_of(&target), 0o600);
     assert_eq!(t.read_file(&target).await.unwrap(), Some(vec![]));
 
     if is_root() {
@@ -389,10 +388,7 @@ async fn files_over_a_real_sshd() {
         })
         .await
         .unwrap();
-        assert_eq!(
-            std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
-            0o4750
-        );
+        assert_eq!(mode_of(&target), 0o4750);
     } else {
         eprintln!("not root: owner checks skipped");
     }

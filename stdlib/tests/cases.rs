@@ -33,9 +33,9 @@ use std::path::{Path, PathBuf};
 
 use kbz_engine::op::{Action, Change, Operation, Reach};
 use kbz_engine::probe::{Observation, Observed, PathKind, PathState, Probe};
+use kbz_stdlib::sha256_hex;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,10 +88,6 @@ struct PathAnswer {
     content: Option<String>,
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 fn path_state(
     answer: PathAnswer,
     path: &str,
@@ -128,7 +124,7 @@ fn path_state(
             .unwrap_or(0),
         sha256: answer
             .sha256
-            .or_else(|| content.as_deref().filter(|_| is_file).map(sha256)),
+            .or_else(|| content.as_deref().filter(|_| is_file).map(sha256_hex)),
         link_target: answer.link_target,
         content: content.filter(|_| with_content && is_file),
     })
@@ -211,7 +207,7 @@ fn normalise_expected(mut change: Value) -> (Value, Vec<Option<String>>, Option<
             }
             let literal = obj
                 .remove("content")
-                .and_then(|c| c.as_str().map(|s| sha256(s.as_bytes())));
+                .and_then(|c| c.as_str().map(|s| sha256_hex(s.as_bytes())));
             let digest = obj
                 .remove("content_sha256")
                 .and_then(|c| c.as_str().map(str::to_string));
@@ -274,7 +270,7 @@ fn check_change(i: usize, actual: &Change, expected: Value) -> Result<(), String
         })
         .collect();
     for (w, want) in writes.iter().zip(&digests) {
-        let have = sha256(&w.content);
+        let have = sha256_hex(&w.content);
         match want {
             Some(d) if *d != have => {
                 return Err(format!(

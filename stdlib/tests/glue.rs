@@ -27,37 +27,48 @@ fn typos_point_at_the_call() {
     assert_eq!(line, Some(2));
 }
 
+/// Runs each `(script, needle)`: the script must fail with a message
+/// containing the needle.
+fn assert_fail_with(cases: &[(&str, &str)]) {
+    for (script, needle) in cases {
+        let (msg, _) = fails(script);
+        assert!(msg.contains(needle), "{msg}");
+    }
+}
+
 #[test]
 fn op_checks_name_the_op() {
-    let (msg, _) = fails("copy(#{ dest: \"etc/motd\", content: \"x\" });");
-    assert!(
-        msg.contains("copy(): dest must be an absolute path"),
-        "{msg}"
-    );
-    let (msg, _) = fails("command(\"ps aux | grep app\");");
-    assert!(msg.contains("use shell() for pipes"), "{msg}");
-    let (msg, _) = fails("service(\"nginx\");");
-    assert!(
-        msg.contains("service(): needs state, enabled or daemon_reload"),
-        "{msg}"
-    );
-    let (msg, _) = fails("package([\"nginx\", 3]);");
-    assert!(msg.contains("bad arguments for package()"), "{msg}");
+    assert_fail_with(&[
+        (
+            "copy(#{ dest: \"etc/motd\", content: \"x\" });",
+            "copy(): dest must be an absolute path",
+        ),
+        ("command(\"ps aux | grep app\");", "use shell() for pipes"),
+        (
+            "service(\"nginx\");",
+            "service(): needs state, enabled or daemon_reload",
+        ),
+        ("package([\"nginx\", 3]);", "bad arguments for package()"),
+    ]);
 }
 
 #[test]
 fn positional_forms() {
-    let (msg, _) = fails("template(\"a.j2\", \"/etc/a\", #{ src: \"b.j2\" });");
-    assert!(msg.contains("template(): 'src' is given twice"), "{msg}");
-    let (msg, _) = fails("command(\"true\", #{ cmd: \"false\" });");
-    assert!(msg.contains("'cmd' is given twice"), "{msg}");
-    let (msg, _) = fails("shell(\"true\", #{ creates: \"relative\" });");
-    assert!(
-        msg.contains("shell(): creates must be an absolute path"),
-        "{msg}"
-    );
-    let (msg, _) = fails("package(\"Nginx\");");
-    assert!(msg.contains("not a Debian package name"), "{msg}");
+    assert_fail_with(&[
+        (
+            "template(\"a.j2\", \"/etc/a\", #{ src: \"b.j2\" });",
+            "template(): 'src' is given twice",
+        ),
+        (
+            "command(\"true\", #{ cmd: \"false\" });",
+            "'cmd' is given twice",
+        ),
+        (
+            "shell(\"true\", #{ creates: \"relative\" });",
+            "shell(): creates must be an absolute path",
+        ),
+        ("package(\"Nginx\");", "not a Debian package name"),
+    ]);
 }
 
 #[test]

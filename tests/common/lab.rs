@@ -3,12 +3,39 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::{repo, text, Test};
 
 /// The tests share the lab's hosts, so they take turns.
-pub static LAB_LOCK: Mutex<()> = Mutex::new(());
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+/// The lab, for this test alone until the guard drops: lab tests reset and
+/// stop the hosts the others use. A test that failed holding the lock does
+/// not fail the ones after it.
+pub fn lab_alone() -> (MutexGuard<'static, ()>, Lab) {
+    let guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    (guard, Lab::new())
+}
+
+/// [`lab_alone`] cut to its first `n` hosts ([`Lab::first`]): the tests that
+/// run on "the whole lab".
+pub fn first_hosts_alone(n: usize) -> (MutexGuard<'static, ()>, Lab) {
+    let (guard, lab) = lab_alone();
+    (guard, lab.first(n))
+}
+
+/// [`lab_alone`] for a cluster test, whose hosts are fixed indices up to
+/// `last`: the lab must reach that far.
+pub fn cluster_lab_alone(last: usize) -> (MutexGuard<'static, ()>, Lab) {
+    let (guard, lab) = lab_alone();
+    assert!(
+        lab.hosts.len() > last,
+        "this test needs a lab of {} hosts or more",
+        last + 1
+    );
+    (guard, lab)
+}
 
 pub struct Lab {
     pub ssh_config: PathBuf,

@@ -80,20 +80,15 @@ build_image() { # NAME:TAG PKG...
     log "building image $ref from Debian packages: $* (log: $blog)"
     debootstrap_tree "$tmp" "$blog" "$@"
     image_customize_script >"$tmp/kbz-image-customize.sh"
-    chroot "$tmp" /bin/sh /kbz-image-customize.sh >>"$blog" 2>&1 || {
-      safe_rmtree "$tmp"
-      die "customizing $ref failed (log: $blog)"
-    }
+    chroot_or_die "$tmp" "$blog" "customizing $ref failed (log: $blog)" \
+      /bin/sh /kbz-image-customize.sh
     rm -f "$tmp/kbz-image-customize.sh"
     local a r
     for a in "${ADDS[@]}"; do
       install -D -m "$(stat -c %a "$REPO/${a%%:*}")" "$REPO/${a%%:*}" "$tmp/${a#*:}"
     done
     for r in "${RUNS[@]}"; do
-      chroot "$tmp" /bin/sh -c "$r" >>"$blog" 2>&1 || {
-        safe_rmtree "$tmp"
-        die "--run '$r' failed in $ref (log: $blog)"
-      }
+      chroot_or_die "$tmp" "$blog" "--run '$r' failed in $ref (log: $blog)" /bin/sh -c "$r"
     done
     chmod 0755 "$tmp" # mktemp made it 0700, and it becomes the image's /
     tar --numeric-owner -C "$tmp" -cf "$tar.tmp" .

@@ -153,6 +153,18 @@ ensure_deps() {
   rm -f "$out"
 }
 
+# In a subshell about to exec a long-lived daemon: leaves / and closes every
+# inherited descriptor above stderr, so the daemon keeps neither our lock files
+# nor a caller's pipes open for its lifetime.
+detach_from_caller() {
+  cd /
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec $fd>&-"; fi
+  done
+}
+
 # The lab hosts' apt proxy (tests/lab/apt_proxy.py), on the bridge address only,
 # fetching from the mirror the base came from.
 start_apt_proxy() {
@@ -161,12 +173,7 @@ start_apt_proxy() {
   [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
   mkdir -p "$d" "$APT_CACHE"
   (
-    cd /
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      if ((fd > 2)); then eval "exec $fd>&-"; fi
-    done
+    detach_from_caller
     exec setsid "$py" "$LAB_SRC/apt_proxy.py" --bind "$BRIDGE_IP" --port "$APT_PROXY_PORT" \
       --mirror "$(detect_mirror)" --cache "$APT_CACHE" </dev/null >>"$d/log" 2>&1
   ) &
@@ -363,6 +370,19 @@ debootstrap_tree() { # DIR LOG PKG...
   fi
 }
 
+# Runs CMD... chrooted in DIR, appending its output to LOG; on failure shows the
+# log's tail, removes DIR and dies with MESSAGE. Every build step after
+# debootstrap_tree (the base's and the images') fails the same way.
+chroot_or_die() { # DIR LOG MESSAGE CMD...
+  local dir=$1 blog=$2 message=$3
+  shift 3
+  if ! chroot "$dir" "$@" >>"$blog" 2>&1; then
+    tail -n 30 "$blog" >&2
+    safe_rmtree "$dir"
+    die "$message"
+  fi
+}
+
 BASE=""
 ensure_base() {
   mkdir -p "$CACHE_DIR"
@@ -389,11 +409,8 @@ ensure_base() {
   log "building base image (log: $blog)"
   debootstrap_tree "$tmp" "$blog" "${BASE_PACKAGES[@]}"
   base_customize_script >"$tmp/tmp/kbz-lab-customize.sh"
-  if ! chroot "$tmp" /bin/bash /tmp/kbz-lab-customize.sh >>"$blog" 2>&1; then
-    tail -n 30 "$blog" >&2
-    safe_rmtree "$tmp"
-    die "customizing the base failed (full log: $blog)"
-  fi
+  chroot_or_die "$tmp" "$blog" "customizing the base failed (full log: $blog)" \
+    /bin/bash /tmp/kbz-lab-customize.sh
   rm -f "$tmp/tmp/kbz-lab-customize.sh"
   {
     echo "built=$(date -u +%FT%TZ) mirror=$(detect_mirror)"
@@ -538,13 +555,7 @@ start_nspawn() { # NAME
   local name=$1 d=$HOSTS_DIR/$1
   printf '\n==== lab.sh: boot %s at %(%FT%T%z)T ====\n' "$name" -1 >>"$d/console.log"
   (
-    cd /
-    # nspawn must not keep our lock files (or a caller's pipes) open for its lifetime.
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      if ((fd > 2)); then eval "exec $fd>&-"; fi
-    done
+    detach_from_caller
     host_cgroup_remove "$name" # leftovers of an earlier boot
     host_cgroup_enter "$name"
     export SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes
@@ -949,13 +960,19 @@ require_host() { # NAME -> checks it belongs to the current lab
   [[ -d $(host_dir "$1") ]] || die "no host '$1' in the lab at $LAB_DIR (is the lab up?)"
 }
 
-cmd_stop() {
-  local name=${1:-} hard=""
-  [[ -n $name ]] || die "usage: lab.sh stop HOST [--hard]"
-  [[ ${2:-} == --hard ]] && hard=--hard
+# What every one-host command checks first, in this order: a host named (or
+# its USAGE shown), root, the lab's lock, and a host of this lab.
+begin_host_command() { # NAME USAGE
+  [[ -n $1 ]] || die "usage: lab.sh $2"
   require_root
   lock_lab
-  require_host "$name"
+  require_host "$1"
+}
+
+cmd_stop() {
+  local name=${1:-} hard=""
+  begin_host_command "$name" "stop HOST [--hard]"
+  [[ ${2:-} == --hard ]] && hard=--hard
   if [[ -z $(nspawn_pid "$name") ]]; then
     log "$name is not running"
   else
@@ -969,10 +986,7 @@ cmd_stop() {
 
 cmd_start() {
   local name=${1:-}
-  [[ -n $name ]] || die "usage: lab.sh start HOST"
-  require_root
-  lock_lab
-  require_host "$name"
+  begin_host_command "$name" "start HOST"
   if [[ -n $(nspawn_pid "$name") ]]; then
     log "$name is already running"
     return 0
@@ -991,10 +1005,7 @@ cmd_start() {
 
 cmd_rekey() {
   local name=${1:-}
-  [[ -n $name ]] || die "usage: lab.sh rekey HOST"
-  require_root
-  lock_lab
-  require_host "$name"
+  begin_host_command "$name" "rekey HOST"
   local d r ip init old new
   d=$(host_dir "$name")
   r=$d/root

@@ -185,6 +185,23 @@ fn free_port() -> u16 {
 
 /// Kills a spawned server when the test ends, however it ends.
 struct Kill(Child);
+
+impl Kill {
+    /// `program` started quietly on a config file at `path` holding `conf`
+    /// (a rendered config moved to loopback): how a validator test brings a
+    /// server up.
+    fn serve(program: &Path, path: &Path, conf: String) -> Kill {
+        std::fs::write(path, conf + "\n").unwrap();
+        Kill(
+            Command::new(program)
+                .arg(path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -240,15 +240,7 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
             .collect::<Vec<_>>()
             .join("\n");
         let conf_path = tmp.path().join(format!("{h}-redis.conf"));
-        std::fs::write(&conf_path, conf + "\n").unwrap();
-        let _redis = Kill(
-            Command::new(&server)
-                .arg(&conf_path)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let _redis = Kill::serve(&server, &conf_path, conf);
         assert!(
             wait_pong(&cli, port, Some(&password)),
             "{h}: redis-server did not answer with the rendered config"
@@ -275,15 +267,7 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
             .collect::<Vec<_>>()
             .join("\n");
         let sconf = tmp.path().join(format!("{h}-sentinel.conf"));
-        std::fs::write(&sconf, conf + "\n").unwrap();
-        let _sentinel = Kill(
-            Command::new(&sentinel)
-                .arg(&sconf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let _sentinel = Kill::serve(&sentinel, &sconf, conf);
         assert!(
             wait_pong(&cli, sport, None),
             "{h}: redis-sentinel did not start with the rendered config"

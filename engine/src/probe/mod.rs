@@ -236,6 +236,25 @@ pub struct PackageState {
     pub candidate: Option<String>,
 }
 
+impl PackageState {
+    /// Each of `names` as not installed: where the packages probe starts
+    /// before reading dpkg's answer, and the answer when there is no host to
+    /// ask (a package dpkg does not list is not installed).
+    pub fn none_installed(names: &[String]) -> BTreeMap<String, PackageState> {
+        names
+            .iter()
+            .map(|n| {
+                let state = PackageState {
+                    installed: false,
+                    version: None,
+                    candidate: None,
+                };
+                (n.clone(), state)
+            })
+            .collect()
+    }
+}
+
 /// A local user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {

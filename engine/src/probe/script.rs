@@ -5,8 +5,6 @@
 //! probe prints that could contain arbitrary bytes (file contents, command
 //! output) is base64-encoded, so no answer can forge a marker.
 
-use std::collections::BTreeMap;
-
 use super::facts::{self, Facts};
 use super::{
     CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
@@ -160,19 +158,7 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             Observation::Sysctl { value }
         }
         Probe::Packages { names, .. } => {
-            let mut packages: BTreeMap<String, PackageState> = names
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        PackageState {
-                            installed: false,
-                            version: None,
-                            candidate: None,
-                        },
-                    )
-                })
-                .collect();
+            let mut packages = PackageState::none_installed(names);
             let mut it = lines.iter();
             for line in it.by_ref() {
                 if *line == "@@candidates" {
@@ -204,44 +190,32 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             Observation::Packages { packages }
         }
         Probe::User { .. } => {
-            let user = match lines.first() {
-                Some(line) if !line.is_empty() => {
-                    let f: Vec<&str> = line.split(':').collect();
-                    if f.len() < 7 {
-                        return Err(format!("bad passwd entry {line:?}"));
-                    }
-                    Some(UserState {
-                        uid: f[2].parse().map_err(|_| format!("bad uid in {line:?}"))?,
-                        gid: f[3].parse().map_err(|_| format!("bad gid in {line:?}"))?,
-                        home: f[5].to_string(),
-                        shell: f[6].to_string(),
-                        groups: lines
-                            .get(1)
-                            .map(|g| g.split_whitespace().map(str::to_string).collect())
-                            .unwrap_or_default(),
-                    })
-                }
-                _ => None,
+            let user = match Entry::first(lines, 7, "passwd")? {
+                Some(e) => Some(UserState {
+                    uid: e.id(2, "uid")?,
+                    gid: e.id(3, "gid")?,
+                    home: e.fields[5].to_string(),
+                    shell: e.fields[6].to_string(),
+                    groups: lines
+                        .get(1)
+                        .map(|g| g.split_whitespace().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                }),
+                None => None,
             };
             Observation::User { user }
         }
         Probe::Group { .. } => {
-            let group = match lines.first() {
-                Some(line) if !line.is_empty() => {
-                    let f: Vec<&str> = line.split(':').collect();
-                    if f.len() < 4 {
-                        return Err(format!("bad group entry {line:?}"));
-                    }
-                    Some(GroupState {
-                        gid: f[2].parse().map_err(|_| format!("bad gid in {line:?}"))?,
-                        members: f[3]
-                            .split(',')
-                            .filter(|m| !m.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                    })
-                }
-                _ => None,
+            let group = match Entry::first(lines, 4, "group")? {
+                Some(e) => Some(GroupState {
+                    gid: e.id(2, "gid")?,
+                    members: e.fields[3]
+                        .split(',')
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                }),
+                None => None,
             };
             Observation::Group { group }
         }
@@ -259,6 +233,40 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
         }
         Probe::Facts => Observation::Facts(Facts::parse(lines)),
     })
+}
+
+/// A `getent` entry (passwd or group): the colon-separated fields of an
+/// answer's first line, checked once for both databases.
+struct Entry<'a> {
+    line: &'a str,
+    fields: Vec<&'a str>,
+}
+
+impl<'a> Entry<'a> {
+    /// The entry on the first line, `None` when there is none (no such
+    /// name); an error naming the `database` when it has fewer than `fields`
+    /// fields.
+    fn first(lines: &[&'a str], fields: usize, database: &str) -> Result<Option<Self>, String> {
+        let line = match lines.first() {
+            Some(line) if !line.is_empty() => *line,
+            _ => return Ok(None),
+        };
+        let entry = Entry {
+            line,
+            fields: line.split(':').collect(),
+        };
+        if entry.fields.len() < fields {
+            return Err(format!("bad {database} entry {line:?}"));
+        }
+        Ok(Some(entry))
+    }
+
+    /// Field `i` as a numeric id; `name` says which in the error.
+    fn id(&self, i: usize, name: &str) -> Result<u32, String> {
+        self.fields[i]
+            .parse()
+            .map_err(|_| format!("bad {name} in {:?}", self.line))
+    }
 }
 
 fn parse_path(lines: &[&str]) -> Result<PathState, String> {

@@ -26,6 +26,29 @@ pub struct ScriptEnv {
     pub credentials: Arc<crate::credentials::Credentials>,
 }
 
+impl ScriptEnv {
+    /// Reports a script's message for the host whose script runs on this
+    /// thread, as the event `event` builds; nothing during a discovery
+    /// rehearsal, since the real run says it again.
+    fn say(&self, event: fn(Option<String>, String) -> Event, message: String) {
+        if crate::run::is_discovering() {
+            return;
+        }
+        self.reporter
+            .event(&event(crate::run::current_host_name(), message));
+    }
+}
+
+/// [`Event::Warn`] from [`ScriptEnv::say`]'s parts.
+fn warn(host: Option<String>, message: String) -> Event {
+    Event::Warn { host, message }
+}
+
+/// [`Event::Log`] from [`ScriptEnv::say`]'s parts.
+fn log(host: Option<String>, message: String) -> Event {
+    Event::Log { host, message }
+}
+
 /// A play's or handler's closure together with the script state it was
 /// declared in (imports, function libraries), so it can be called later on
 /// any host thread and still reach the roles it imported.
@@ -127,11 +150,11 @@ pub(super) fn register(
                 .inventory
                 .select_play(pattern)
                 .map_err(|x| err(&ctx, x.to_string()))?;
-            if !unknown.is_empty() && !crate::run::is_discovering() {
-                e.reporter.event(&Event::Warn {
-                    host: crate::run::current_host_name(),
-                    message: format!("hosts(\"{pattern}\"): {}", unknown.join("; ")),
-                });
+            if !unknown.is_empty() {
+                e.say(
+                    warn,
+                    format!("hosts(\"{pattern}\"): {}", unknown.join("; ")),
+                );
             }
             Ok(hosts
                 .into_iter()
@@ -149,35 +172,11 @@ pub(super) fn register(
         },
     );
     let e = env.clone();
-    engine.register_fn("warn", move |message: &str| {
-        if crate::run::is_discovering() {
-            return;
-        }
-        e.reporter.event(&Event::Warn {
-            host: crate::run::current_host_name(),
-            message: message.into(),
-        });
-    });
+    engine.register_fn("warn", move |message: &str| e.say(warn, message.into()));
     let e = env.clone();
-    engine.register_fn("log", move |message: &str| {
-        if crate::run::is_discovering() {
-            return;
-        }
-        e.reporter.event(&Event::Log {
-            host: crate::run::current_host_name(),
-            message: message.into(),
-        });
-    });
+    engine.register_fn("log", move |message: &str| e.say(log, message.into()));
     let e = env;
-    engine.on_print(move |message| {
-        if crate::run::is_discovering() {
-            return;
-        }
-        e.reporter.event(&Event::Log {
-            host: crate::run::current_host_name(),
-            message: message.into(),
-        });
-    });
+    engine.on_print(move |message| e.say(log, message.into()));
     engine.register_fn(
         "fail",
         |ctx: NativeCallContext, message: &str| -> Result<(), Box<EvalAltResult>> {

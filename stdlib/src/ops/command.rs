@@ -12,7 +12,7 @@ use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
 
-use super::values::{absolute_path, one_line, Text};
+use super::values::{absolute_path, one_line, yes, Text};
 use super::{Build, Env, Failure, Form};
 
 /// Arguments of `command()` and `shell()` (the same table, two names).
@@ -36,10 +36,6 @@ pub(crate) struct Args<K> {
     readonly: bool,
     #[serde(skip)]
     kind: std::marker::PhantomData<K>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// How the string becomes a script.

@@ -3,17 +3,12 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, ContentDiff, OpError, Operation, Plan, Symbol, WriteFile};
-use kbz_engine::probe::{Observed, PathKind, Probe};
-use sha2::{Digest, Sha256};
-
 use super::attrs::Attrs;
+use super::edit::{write_with_diff, PathEdit};
 use super::file::wrong_kind;
-
-/// Hex SHA-256, as the path probe reports it.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use crate::sha256_hex;
+use kbz_engine::op::{Action, Change, ContentDiff, OpError, Plan, Symbol};
+use kbz_engine::probe::{PathKind, PathState};
 
 /// Ensures a file has exactly this content and these attributes.
 #[derive(Debug)]
@@ -61,49 +56,29 @@ impl ContentOp {
         Ok(self)
     }
 
-    fn write(&self) -> Action {
-        Action::Write(WriteFile {
-            path: self.dest.clone(),
-            content: Arc::clone(&self.content),
-            mode: self.attrs.mode,
-            owner: self.attrs.owner.clone(),
-            group: self.attrs.group.clone(),
-            validate: self.validate.clone(),
-        })
-    }
-
-    fn diff(&self, before: Option<Arc<Vec<u8>>>) -> ContentDiff {
-        ContentDiff {
-            path: self.dest.clone(),
-            before,
-            after: Arc::clone(&self.content),
-        }
+    /// The write of the whole content over `before`, with its diff.
+    fn write(&self, before: Option<Arc<Vec<u8>>>) -> (Action, ContentDiff) {
+        let (mut write, diff) =
+            write_with_diff(&self.dest, before, Arc::clone(&self.content), &self.attrs);
+        write.validate = self.validate.clone();
+        (Action::Write(write), diff)
     }
 }
 
-impl Operation for ContentOp {
-    fn batchable(&self) -> bool {
-        true
-    }
-
+impl PathEdit for ContentOp {
     fn kind(&self) -> &'static str {
         self.kind
     }
 
-    fn target(&self) -> String {
-        self.dest.clone()
-    }
-
-    fn probes(&self) -> Vec<Probe> {
-        vec![Probe::path(&self.dest)]
+    fn path(&self) -> &str {
+        &self.dest
     }
 
     fn owns(&self) -> Option<&str> {
         self.force.then_some(self.dest.as_str())
     }
 
-    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let cur = observed.path(&self.dest)?;
+    fn plan(&self, cur: &PathState) -> Result<Plan, OpError> {
         if !self.force && cur.kind != PathKind::Missing {
             return Ok(Plan::noop("exists; left as it is (force: false)"));
         }
@@ -111,8 +86,8 @@ impl Operation for ContentOp {
             PathKind::Missing => {
                 let mut summary = vec![format!("file ({} bytes)", self.content.len())];
                 summary.extend(self.attrs.describe());
-                let change = Change::new(Symbol::Create, summary.join(", "), vec![self.write()])
-                    .with_diff(self.diff(Some(Arc::new(Vec::new()))));
+                let (write, diff) = self.write(Some(Arc::new(Vec::new())));
+                let change = Change::new(Symbol::Create, summary.join(", "), vec![write]).with_diff(diff);
                 Ok(Plan::of(vec![change]))
             }
             PathKind::File if cur.sha256.as_deref() != Some(self.digest.as_str()) => {
@@ -120,9 +95,8 @@ impl Operation for ContentOp {
                 // instead of becoming commands of their own.
                 let mut summary = vec!["content".to_string()];
                 summary.extend(self.attrs.differences(cur));
-                let before = cur.content.clone().map(Arc::new);
-                let change =
-                    Change::new(Symbol::Update, summary.join(", "), vec![self.write()]).with_diff(self.diff(before));
+                let (write, diff) = self.write(cur.content.clone().map(Arc::new));
+                let change = Change::new(Symbol::Update, summary.join(", "), vec![write]).with_diff(diff);
                 Ok(Plan::of(vec![change]))
             }
             PathKind::File => {

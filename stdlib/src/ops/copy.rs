@@ -5,7 +5,8 @@ use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
-use super::values::absolute_path;
+use super::edit::OnPath;
+use super::values::{absolute_path, yes};
 use super::{exactly_one, Build, Env, Failure};
 
 /// Arguments of `copy()`.
@@ -27,11 +28,6 @@ pub(crate) struct Args {
     validate: Option<String>,
     #[serde(default = "yes")]
     force: bool,
-}
-
-/// serde default for flags that are on unless turned off (`force`).
-pub(crate) fn yes() -> bool {
-    true
 }
 
 /// The parameters `copy` and `template` both have, documented once.
@@ -69,7 +65,8 @@ pub(crate) const FORCE: Param = Param {
     default: Some("true"),
     doc: "false: write the file only when it does not exist, and otherwise leave it exactly as it is (content, mode, owner), e.g. for a bootstrap seed that the service rewrites itself (sentinel.conf). As Ansible's force: no.",
 };
-
+/// See [`DEST`]; `file` has it too, since a group reads the same on any path
+/// (its mode and owner defaults differ: directories and links).
 pub(crate) const GROUP: Param = Param {
     name: "group",
     ty: "string",
@@ -121,7 +118,7 @@ impl Build for Args {
             (None, Some(src)) => env.read_local(&src)?,
             (None, None) => Vec::new(),
         };
-        Ok(Box::new(
+        Ok(OnPath::boxed(
             ContentOp::new(Args::OP, self.dest, content, attrs)
                 .validated(self.validate)?
                 .forced(self.force),

@@ -16,10 +16,10 @@ use kbz_engine::shell::{join, quote};
 use serde::{Deserialize, Serialize};
 
 use super::command::split_words;
-use super::content::sha256_hex;
 use super::docker::{inspect_probe, inspected, pinned_image, Inspected};
 use super::values::{absolute_path, env_name, Text};
 use super::{Build, Env, Failure};
+use crate::sha256_hex;
 
 /// The label holding the spec digest.
 const LABEL: &str = "kbz-play.spec";

@@ -6,6 +6,7 @@ use kbz_engine::shell::quote;
 use serde::Deserialize;
 
 use super::docker::{inspect_probe, inspected, pinned_image, reference, Inspected};
+use super::values::Presence;
 use super::{Build, Env, Failure, Form};
 
 /// Arguments of `docker_image()`.
@@ -14,18 +15,7 @@ use super::{Build, Env, Failure, Form};
 pub(crate) struct Args {
     name: String,
     #[serde(default)]
-    state: State,
-}
-
-/// Whether the image should be on the host.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum State {
-    /// Pulled when missing.
-    #[default]
-    Present,
-    /// Removed when there.
-    Absent,
+    state: Presence,
 }
 
 impl OpArgs for Args {
@@ -56,8 +46,8 @@ impl Build for Args {
 
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         match self.state {
-            State::Present => pinned_image(&self.name)?,
-            State::Absent => reference(&self.name)?,
+            Presence::Present => pinned_image(&self.name)?,
+            Presence::Absent => reference(&self.name)?,
         }
         Ok(Box::new(DockerImageOp {
             name: self.name,
@@ -73,7 +63,7 @@ const FORMAT: &str = "{{.Id}}";
 #[derive(Debug)]
 pub(crate) struct DockerImageOp {
     name: String,
-    state: State,
+    state: Presence,
 }
 
 impl Operation for DockerImageOp {
@@ -93,18 +83,18 @@ impl Operation for DockerImageOp {
         let image = inspected(observed, "image", FORMAT, &self.name)?;
         let name = quote(&self.name);
         Ok(match (self.state, image) {
-            (State::Present, Inspected::Found(id)) => Plan::noop(format!("present ({id})")),
-            (State::Present, Inspected::Missing) => Plan::of(vec![Change::new(
+            (Presence::Present, Inspected::Found(id)) => Plan::noop(format!("present ({id})")),
+            (Presence::Present, Inspected::Missing) => Plan::of(vec![Change::new(
                 Symbol::Create,
                 format!("image {}", self.name),
                 vec![Action::exec(format!("docker pull {name}"))],
             )]),
-            (State::Absent, Inspected::Found(id)) => Plan::of(vec![Change::new(
+            (Presence::Absent, Inspected::Found(id)) => Plan::of(vec![Change::new(
                 Symbol::Delete,
                 format!("image {} ({id})", self.name),
                 vec![Action::exec(format!("docker rmi {name}"))],
             )]),
-            (State::Absent, Inspected::Missing) => Plan::noop("already absent"),
+            (Presence::Absent, Inspected::Missing) => Plan::noop("already absent"),
         })
     }
 }

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{
-    Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile,
-};
-use kbz_engine::probe::{Observed, PathKind, PathState, Probe};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Param, Plan, Symbol};
+use kbz_engine::probe::{PathKind, PathState};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
 
 use super::attrs::{Attrs, Mode};
+use super::copy::GROUP;
+use super::edit::{write_with_diff, OnPath, PathEdit};
 use super::values::absolute_path;
 use super::{Build, Env, Failure};
 
@@ -72,7 +72,7 @@ file(#{ path: "/tmp/old", state: "absent" });"#;
             doc: "Permission bits: \"0750\" (string, always octal) or 0o750 (Rhai octal int; a plain 750 int is decimal). Not for links.",
         },
         Param { name: "owner", ty: "string", default: Some("unchanged"), doc: "Owner name or numeric uid, e.g. \"www-data\"." },
-        Param { name: "group", ty: "string", default: Some("unchanged"), doc: "Group name or numeric gid, e.g. \"adm\"." },
+        GROUP,
         Param {
             name: "src",
             ty: "string",
@@ -124,7 +124,7 @@ impl Build for Args {
                 );
             }
         }
-        Ok(Box::new(FileOp {
+        Ok(OnPath::boxed(FileOp {
             path,
             state: self.state,
             attrs: Attrs::new(self.mode, self.owner, self.group)?,
@@ -187,37 +187,27 @@ impl FileOp {
         }
     }
 
-    fn empty_file(&self) -> Action {
-        Action::Write(WriteFile {
-            path: self.path.clone(),
-            content: Arc::new(Vec::new()),
-            mode: self.attrs.mode,
-            owner: self.attrs.owner.clone(),
-            group: self.attrs.group.clone(),
-            validate: None,
-        })
+    /// A new empty file, with its (empty) diff.
+    fn empty_file(&self) -> Plan {
+        let empty = Arc::new(Vec::new());
+        let (write, diff) =
+            write_with_diff(&self.path, Some(Arc::clone(&empty)), empty, &self.attrs);
+        let mut plan = self.created("empty file", vec![Action::Write(write)]);
+        plan.changes[0].diff = Some(diff);
+        plan
     }
 }
 
-impl Operation for FileOp {
-    fn batchable(&self) -> bool {
-        true
-    }
-
+impl PathEdit for FileOp {
     fn kind(&self) -> &'static str {
         Args::OP
     }
 
-    fn target(&self) -> String {
-        self.path.clone()
+    fn path(&self) -> &str {
+        &self.path
     }
 
-    fn probes(&self) -> Vec<Probe> {
-        vec![Probe::path(&self.path)]
-    }
-
-    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let cur = observed.path(&self.path)?;
+    fn plan(&self, cur: &PathState) -> Result<Plan, OpError> {
         let path = quote(&self.path);
         Ok(match (self.state, cur.kind) {
             (State::Absent, PathKind::Missing) => Plan::noop("already absent"),
@@ -240,16 +230,7 @@ impl Operation for FileOp {
             (State::Directory, PathKind::Directory) => self.fixed(cur, None, "directory in place"),
             (State::Directory, _) => return Err(wrong_kind(&self.path, cur, "directory")),
 
-            (State::File | State::Touch, PathKind::Missing) => {
-                let mut plan = self.created("empty file", vec![self.empty_file()]);
-                let empty = Arc::new(Vec::new());
-                plan.changes[0].diff = Some(ContentDiff {
-                    path: self.path.clone(),
-                    before: Some(Arc::clone(&empty)),
-                    after: empty,
-                });
-                plan
-            }
+            (State::File | State::Touch, PathKind::Missing) => self.empty_file(),
             (State::File, PathKind::File) => self.fixed(cur, None, "file in place"),
             (State::File, _) => return Err(wrong_kind(&self.path, cur, "file")),
             (State::Touch, PathKind::File | PathKind::Directory) => {

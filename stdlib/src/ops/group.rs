@@ -5,8 +5,8 @@ use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
 
-use super::user::Presence;
 use super::values::account_name;
+use super::values::Presence;
 use super::{Build, Env, Failure};
 
 /// Arguments of `group()`.

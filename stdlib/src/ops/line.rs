@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{
-    Action, Change, ContentDiff, OpArgs, OpError, Operation, Param, Plan, Symbol, WriteFile,
-};
-use kbz_engine::probe::{Observed, PathKind, PathState, Probe};
+use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
+use kbz_engine::probe::{PathKind, PathState};
 use regex::Regex;
 use serde::Deserialize;
 
+use super::attrs::Attrs;
+use super::edit::{write_with_diff, OnPath, PathEdit};
 use super::file::wrong_kind;
-use super::values::absolute_path;
+use super::values::{absolute_path, Presence};
 use super::{Build, Env, Failure};
 
 /// Arguments of `line()`.
@@ -24,24 +24,13 @@ pub(crate) struct Args {
     #[serde(default)]
     regexp: Option<String>,
     #[serde(default)]
-    state: LineState,
+    state: Presence,
     #[serde(default)]
     insert_after: Option<String>,
     #[serde(default)]
     insert_before: Option<String>,
     #[serde(default)]
     create: bool,
-}
-
-/// Whether the line should be in the file.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum LineState {
-    /// The line is in the file.
-    #[default]
-    Present,
-    /// No line matching is in the file.
-    Absent,
 }
 
 impl OpArgs for Args {
@@ -112,7 +101,7 @@ pub(crate) struct LineSpec {
     /// The lines it replaces (present) or that go (absent).
     pub regexp: Option<Regex>,
     /// Present or absent.
-    pub state: LineState,
+    pub state: Presence,
     /// Where an added line goes.
     pub anchor: Anchor,
 }
@@ -147,7 +136,7 @@ impl LineSpec {
         let bare = |l: &str| l.strip_suffix('\r').unwrap_or(l).to_string();
         let hits = |re: &Regex| lines.iter().rposition(|l| re.is_match(&bare(l)));
         let (lines, summary) = match self.state {
-            LineState::Present => {
+            Presence::Present => {
                 let line = self.line.as_deref().unwrap_or_default();
                 let mut out: Vec<&str> = lines.clone();
                 if let Some(i) = self.regexp.as_ref().and_then(hits) {
@@ -169,7 +158,7 @@ impl LineSpec {
                     (out, format!("line {} added", at + 1))
                 }
             }
-            LineState::Absent => {
+            Presence::Absent => {
                 let gone = |l: &&str| match (&self.regexp, &self.line) {
                     (Some(re), _) => re.is_match(&bare(l)),
                     (None, Some(line)) => bare(l) == *line,
@@ -199,26 +188,13 @@ impl LineSpec {
         create: bool,
     ) -> Result<Result<Change, String>, OpError> {
         let write = |before: Vec<u8>, text: String| {
-            let after = Arc::new(text.into_bytes());
-            let action = Action::Write(WriteFile {
-                path: path.to_string(),
-                content: Arc::clone(&after),
-                mode: None,
-                owner: None,
-                group: None,
-                validate: None,
-            });
-            (
-                action,
-                ContentDiff {
-                    path: path.to_string(),
-                    before: Some(Arc::new(before)),
-                    after,
-                },
-            )
+            let content = Arc::new(text.into_bytes());
+            let (write, diff) =
+                write_with_diff(path, Some(Arc::new(before)), content, &Attrs::default());
+            (Action::Write(write), diff)
         };
         match cur.kind {
-            PathKind::Missing if self.state == LineState::Absent => Ok(Err(format!("{path} does not exist"))),
+            PathKind::Missing if self.state == Presence::Absent => Ok(Err(format!("{path} does not exist"))),
             PathKind::Missing if !create => Err(OpError::Conflict(format!(
                 "{path} does not exist; pass create: true to create it with the line, or create it first"
             ))),
@@ -256,10 +232,10 @@ impl Build for Args {
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("path", &self.path)?;
         match (&self.line, self.state, &self.regexp) {
-            (None, LineState::Present, _) => {
+            (None, Presence::Present, _) => {
                 return Err("state \"present\" needs line".to_string().into())
             }
-            (None, LineState::Absent, None) => {
+            (None, Presence::Absent, None) => {
                 return Err("state \"absent\" needs line or regexp".to_string().into())
             }
             (Some(l), ..) if l.contains('\n') => {
@@ -293,7 +269,7 @@ impl Build for Args {
             state: self.state,
             anchor,
         };
-        Ok(Box::new(LineOp {
+        Ok(OnPath::boxed(LineOp {
             path: self.path,
             spec,
             create: self.create,
@@ -309,29 +285,18 @@ pub(crate) struct LineOp {
     create: bool,
 }
 
-impl Operation for LineOp {
-    fn batchable(&self) -> bool {
-        true
-    }
+impl PathEdit for LineOp {
+    const CONTENT: bool = true;
 
     fn kind(&self) -> &'static str {
         Args::OP
     }
 
-    fn target(&self) -> String {
-        self.path.clone()
+    fn path(&self) -> &str {
+        &self.path
     }
 
-    fn probes(&self) -> Vec<Probe> {
-        vec![Probe::path_with_content(&self.path)]
-    }
-
-    fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let probe = Probe::path_with_content(&self.path);
-        let cur = match observed.get(&probe)? {
-            kbz_engine::probe::Observation::Path(p) => p,
-            _ => return Err(kbz_engine::probe::NotProbed(probe).into()),
-        };
+    fn plan(&self, cur: &PathState) -> Result<Plan, OpError> {
         Ok(match self.spec.plan_file(&self.path, cur, self.create)? {
             Ok(change) => Plan::of(vec![change]),
             Err(reason) => Plan::noop(reason),
@@ -343,12 +308,7 @@ impl Operation for LineOp {
 mod tests {
     use super::*;
 
-    fn spec(
-        line: Option<&str>,
-        regexp: Option<&str>,
-        state: LineState,
-        anchor: Anchor,
-    ) -> LineSpec {
+    fn spec(line: Option<&str>, regexp: Option<&str>, state: Presence, anchor: Anchor) -> LineSpec {
         LineSpec {
             line: line.map(str::to_string),
             regexp: regexp.map(|r| Regex::new(r).unwrap()),
@@ -366,7 +326,7 @@ mod tests {
 
     #[test]
     fn appends_once() {
-        let s = spec(Some("b"), None, LineState::Present, Anchor::Eof);
+        let s = spec(Some("b"), None, Presence::Present, Anchor::Eof);
         let (text, summary) = changed(s.edit("a\n"));
         assert_eq!(
             (text.as_str(), summary.as_str()),
@@ -386,7 +346,7 @@ mod tests {
         let s = spec(
             Some("PermitRootLogin no"),
             Some("^#?PermitRootLogin"),
-            LineState::Present,
+            Presence::Present,
             Anchor::Eof,
         );
         let (text, summary) = changed(s.edit("#PermitRootLogin yes\nX\nPermitRootLogin yes\n"));
@@ -400,7 +360,7 @@ mod tests {
         let s = spec(
             Some("port = 5433"),
             Some("^#port"),
-            LineState::Present,
+            Presence::Present,
             Anchor::Eof,
         );
         let (text, _) = changed(s.edit("#port = 5432\n"));
@@ -411,40 +371,41 @@ mod tests {
     #[test]
     fn anchors() {
         let text = "[a]\nx=1\n[b]\ny=2\n";
-        let after = spec(
-            Some("z=3"),
-            None,
-            LineState::Present,
-            Anchor::After(Regex::new(r"^\[a\]").unwrap()),
-        );
-        assert_eq!(changed(after.edit(text)).0, "[a]\nz=3\nx=1\n[b]\ny=2\n");
-        let before = spec(
-            Some("z=3"),
-            None,
-            LineState::Present,
-            Anchor::Before(Regex::new(r"^\[b\]").unwrap()),
-        );
-        assert_eq!(changed(before.edit(text)).0, "[a]\nx=1\nz=3\n[b]\ny=2\n");
-        let bof = spec(Some("# top"), None, LineState::Present, Anchor::Bof);
-        assert_eq!(changed(bof.edit(text)).0, "# top\n[a]\nx=1\n[b]\ny=2\n");
-        let nomatch = spec(
-            Some("z=3"),
-            None,
-            LineState::Present,
-            Anchor::After(Regex::new("^nope").unwrap()),
-        );
-        assert_eq!(changed(nomatch.edit(text)).0, "[a]\nx=1\n[b]\ny=2\nz=3\n");
+        let re = |r: &str| Regex::new(r).unwrap();
+        // (line, anchor, the text after adding it)
+        let cases = [
+            (
+                "z=3",
+                Anchor::After(re(r"^\[a\]")),
+                "[a]\nz=3\nx=1\n[b]\ny=2\n",
+            ),
+            (
+                "z=3",
+                Anchor::Before(re(r"^\[b\]")),
+                "[a]\nx=1\nz=3\n[b]\ny=2\n",
+            ),
+            ("# top", Anchor::Bof, "# top\n[a]\nx=1\n[b]\ny=2\n"),
+            (
+                "z=3",
+                Anchor::After(re("^nope")),
+                "[a]\nx=1\n[b]\ny=2\nz=3\n",
+            ),
+        ];
+        for (line, anchor, want) in cases {
+            let s = spec(Some(line), None, Presence::Present, anchor);
+            assert_eq!(changed(s.edit(text)).0, want);
+        }
     }
 
     #[test]
     fn removes_every_match() {
-        let s = spec(None, Some("^tmp"), LineState::Absent, Anchor::Eof);
+        let s = spec(None, Some("^tmp"), Presence::Absent, Anchor::Eof);
         let (text, summary) = changed(s.edit("tmp1\nkeep\ntmp2\n"));
         assert_eq!(
             (text.as_str(), summary.as_str()),
             ("keep\n", "2 lines removed")
         );
-        let exact = spec(Some("keep"), None, LineState::Absent, Anchor::Eof);
+        let exact = spec(Some("keep"), None, Presence::Absent, Anchor::Eof);
         assert_eq!(changed(exact.edit("keep\n")).0, "");
         assert_eq!(
             exact.edit("other\n"),
@@ -454,7 +415,7 @@ mod tests {
 
     #[test]
     fn crlf_lines_compare_equal() {
-        let s = spec(Some("b"), None, LineState::Present, Anchor::Eof);
+        let s = spec(Some("b"), None, Presence::Present, Anchor::Eof);
         assert!(matches!(s.edit("a\r\nb\r\n"), Edit::Unchanged(_)));
     }
 }

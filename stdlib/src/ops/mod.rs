@@ -18,6 +18,7 @@ pub(crate) mod copy;
 pub(crate) mod docker;
 pub(crate) mod docker_container;
 pub(crate) mod docker_image;
+pub(crate) mod edit;
 pub(crate) mod file;
 pub(crate) mod fstab;
 pub(crate) mod group;

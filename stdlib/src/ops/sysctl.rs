@@ -7,8 +7,8 @@ use kbz_engine::shell::quote;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::line::{Anchor, LineSpec, LineState};
-use super::values::{absolute_path, Text};
+use super::line::{Anchor, LineSpec};
+use super::values::{absolute_path, yes, Presence, Text};
 use super::{Build, Env, Failure};
 
 /// Arguments of `sysctl()`.
@@ -25,10 +25,6 @@ pub(crate) struct Args {
 
 fn default_file() -> String {
     "/etc/sysctl.d/99-kbz-play.conf".to_string()
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl OpArgs for Args {
@@ -99,7 +95,7 @@ impl Build for Args {
         let spec = LineSpec {
             line: Some(format!("{} = {value}", self.name)),
             regexp: Some(regexp),
-            state: LineState::Present,
+            state: Presence::Present,
             anchor: Anchor::Eof,
         };
         Ok(Box::new(SysctlOp {

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use super::attrs::{Attrs, Mode};
 use super::content::ContentOp;
 use super::copy::{DEST, FORCE, GROUP, MODE, OWNER, VALIDATE};
-use super::values::absolute_path;
+use super::edit::OnPath;
+use super::values::{absolute_path, yes};
 use super::{Build, Env, Failure, Form};
 
 /// Arguments of `template()`.
@@ -26,7 +27,7 @@ pub(crate) struct Args {
     group: Option<String>,
     #[serde(default)]
     validate: Option<String>,
-    #[serde(default = "super::copy::yes")]
+    #[serde(default = "yes")]
     force: bool,
 }
 
@@ -79,7 +80,7 @@ impl Build for Args {
         let op = ContentOp::new(Args::OP, self.dest, rendered.into_bytes(), attrs)
             .validated(self.validate)?
             .forced(self.force);
-        Ok(Box::new(op))
+        Ok(OnPath::boxed(op))
     }
 }
 

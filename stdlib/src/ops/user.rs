@@ -5,7 +5,7 @@ use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
 
-use super::values::{absolute_path, account_name};
+use super::values::{absolute_path, account_name, yes, Presence};
 use super::{Build, Env, Failure};
 
 /// Arguments of `user()`.
@@ -31,21 +31,6 @@ pub(crate) struct Args {
     system: bool,
     #[serde(default = "yes")]
     create_home: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Whether an account (or group) should exist.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Presence {
-    /// It exists.
-    #[default]
-    Present,
-    /// It does not.
-    Absent,
 }
 
 impl OpArgs for Args {

@@ -186,3 +186,22 @@ mod tests {
         assert_eq!(one_line(&"x".repeat(80)).chars().count(), 74);
     }
 }
+
+/// serde default for the flags that are on unless turned off (`force`,
+/// `create_home`, `append`, `apply`, `check`, ufw's `enabled`).
+pub(crate) fn yes() -> bool {
+    true
+}
+
+/// The `state` of an op whose thing either exists or does not: an account,
+/// a group, a line in a file, an image. One enum, so that every such op
+/// takes the same two words and reports the same serde error for others.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Presence {
+    /// It exists.
+    #[default]
+    Present,
+    /// It does not.
+    Absent,
+}

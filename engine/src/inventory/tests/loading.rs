@@ -30,9 +30,21 @@ fn directory_loading() {
 
 #[test]
 fn unsupported_formats() {
-    let msg = load_err("inventory.ini", "[web]\nweb1\n");
-    assert_has(&msg, "inventory.ini: INI inventories are not supported");
-    assert_has(&msg, "ansible-inventory");
-    let msg = load_err("hosts.csv", "hostname,ip\n");
-    assert_has(&msg, "hosts.csv: unsupported inventory format");
+    assert_load_errs(
+        "inventory.ini",
+        &[(
+            "[web]\nweb1\n",
+            &[
+                "inventory.ini: INI inventories are not supported",
+                "ansible-inventory",
+            ],
+        )],
+    );
+    assert_load_errs(
+        "hosts.csv",
+        &[(
+            "hostname,ip\n",
+            &["hosts.csv: unsupported inventory format"],
+        )],
+    );
 }

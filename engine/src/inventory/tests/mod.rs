@@ -41,6 +41,30 @@ fn load_err(name: &str, content: &str) -> String {
     }
 }
 
+/// An inventory's content that must fail to load, and fragments its
+/// message must contain.
+type ErrCase<'a> = (&'a str, &'a [&'a str]);
+
+/// Loads each case as file `name` (each from a fresh directory) and asserts
+/// its message contains every fragment: error tests as tables, so a new case
+/// is one row.
+fn assert_load_errs(name: &str, cases: &[ErrCase]) {
+    for (content, needles) in cases {
+        let msg = load_err(name, content);
+        for needle in *needles {
+            assert_has(&msg, needle);
+        }
+    }
+}
+
+/// Writes each `(rel, content)` below `dir`, in order (a later one may
+/// overwrite an earlier one).
+fn write_all(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, content) in files {
+        write(dir, rel, content);
+    }
+}
+
 /// Host names, in the order given.
 fn names(hosts: &[&Host]) -> Vec<String> {
     hosts.iter().map(|h| h.name.clone()).collect()

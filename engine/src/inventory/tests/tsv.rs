@@ -69,88 +69,101 @@ fn tsv_aliases_and_ansible_host_override() {
 
 #[test]
 fn tsv_duplicate_host() {
-    let msg = load_err(
+    assert_load_errs(
         "servers.tsv",
-        "hostname\tip\nweb-01\t10.0.0.1\n# comment\n  web-01\t10.0.0.2\n",
-    );
-    assert_has(
-        &msg,
-        "servers.tsv:4:3: duplicate host 'web-01' (first defined on line 2)",
+        &[(
+            "hostname\tip\nweb-01\t10.0.0.1\n# comment\n  web-01\t10.0.0.2\n",
+            &["servers.tsv:4:3: duplicate host 'web-01' (first defined on line 2)"],
+        )],
     );
 }
 
 #[test]
 fn tsv_too_many_cells() {
-    let msg = load_err(
+    assert_load_errs(
         "servers.tsv",
-        "hostname\tip_private\tansible_port\nweb-02\t10.0.0.2\t22\textra\n",
-    );
-    assert_has(
-        &msg,
-        "servers.tsv:2:20: this row has 4 cells but the header has 3 columns",
+        &[(
+            "hostname\tip_private\tansible_port\nweb-02\t10.0.0.2\t22\textra\n",
+            &["servers.tsv:2:20: this row has 4 cells but the header has 3 columns"],
+        )],
     );
 }
 
 #[test]
 fn tsv_too_few_cells() {
-    let msg = load_err(
+    assert_load_errs(
         "servers.tsv",
-        "hostname\tip_private\tgroups\nweb-03\t10.0.0.3\n",
-    );
-    assert_has(
-        &msg,
-        "servers.tsv:2:16: this row has 2 cells but the header has 3 columns",
+        &[(
+            "hostname\tip_private\tgroups\nweb-03\t10.0.0.3\n",
+            &["servers.tsv:2:16: this row has 2 cells but the header has 3 columns"],
+        )],
     );
 }
 
 #[test]
 fn tsv_spaces_instead_of_tabs() {
-    let msg = load_err("servers.tsv", "hostname\tip\nweb-03   10.0.0.3\n");
-    assert_has(&msg, "servers.tsv:2:");
-    assert_has(&msg, "tabs, not spaces");
+    assert_load_errs(
+        "servers.tsv",
+        &[(
+            "hostname\tip\nweb-03   10.0.0.3\n",
+            &["servers.tsv:2:", "tabs, not spaces"],
+        )],
+    );
 }
 
 #[test]
 fn tsv_bad_port() {
-    let msg = load_err(
+    assert_load_errs(
         "servers.tsv",
-        "# servers\n\nhostname\tip_private\tansible_port\nweb-01\t10.0.0.1\t22x\n",
+        &[
+            (
+                "# servers\n\nhostname\tip_private\tansible_port\nweb-01\t10.0.0.1\t22x\n",
+                &["servers.tsv:4:17: ansible_port must be a TCP port number"],
+            ),
+            (
+                "hostname\tansible_port\nweb-01\t70000\n",
+                &["servers.tsv:2:8: ansible_port"],
+            ),
+        ],
     );
-    assert_has(
-        &msg,
-        "servers.tsv:4:17: ansible_port must be a TCP port number",
-    );
-    let msg = load_err("servers.tsv", "hostname\tansible_port\nweb-01\t70000\n");
-    assert_has(&msg, "servers.tsv:2:8: ansible_port");
 }
 
 #[test]
 fn tsv_missing_hostname_column() {
-    let msg = load_err(
+    assert_load_errs(
         "servers.tsv",
-        "# header next\nserver\tip\nweb-01\t10.0.0.1\n",
+        &[
+            (
+                "# header next\nserver\tip\nweb-01\t10.0.0.1\n",
+                &["servers.tsv:2:1: header has no hostname column"],
+            ),
+            ("hostname ip\nweb-01 10.0.0.1\n", &["tabs, not spaces"]),
+        ],
     );
-    assert_has(&msg, "servers.tsv:2:1: header has no hostname column");
-    let msg = load_err("servers.tsv", "hostname ip\nweb-01 10.0.0.1\n");
-    assert_has(&msg, "tabs, not spaces");
 }
 
 #[test]
 fn tsv_other_errors() {
-    let msg = load_err("servers.tsv", "hostname\tip\n\t10.0.0.1\n");
-    assert_has(&msg, "servers.tsv:2:1: hostname is empty");
-    let msg = load_err("servers.tsv", "hostname\thost\nweb-01\tx\n");
-    assert_has(
-        &msg,
-        "servers.tsv:1:10: column 'host' duplicates column 'hostname'",
+    assert_load_errs(
+        "servers.tsv",
+        &[
+            (
+                "hostname\tip\n\t10.0.0.1\n",
+                &["servers.tsv:2:1: hostname is empty"],
+            ),
+            (
+                "hostname\thost\nweb-01\tx\n",
+                &["servers.tsv:1:10: column 'host' duplicates column 'hostname'"],
+            ),
+            (
+                "hostname\t\tip\nweb-01\tx\ty\n",
+                &["servers.tsv:1:10: empty column header"],
+            ),
+            (
+                "hostname\tgroups\nweb-01\tweb,front end\n",
+                &["servers.tsv:2:12: group name 'front end' contains whitespace"],
+            ),
+            ("# only a comment\n\n", &["servers.tsv:1:1: no header row"]),
+        ],
     );
-    let msg = load_err("servers.tsv", "hostname\t\tip\nweb-01\tx\ty\n");
-    assert_has(&msg, "servers.tsv:1:10: empty column header");
-    let msg = load_err("servers.tsv", "hostname\tgroups\nweb-01\tweb,front end\n");
-    assert_has(
-        &msg,
-        "servers.tsv:2:12: group name 'front end' contains whitespace",
-    );
-    let msg = load_err("servers.tsv", "# only a comment\n\n");
-    assert_has(&msg, "servers.tsv:1:1: no header row");
 }

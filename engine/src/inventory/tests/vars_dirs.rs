@@ -12,46 +12,31 @@ fn group_vars_and_host_vars_file_forms() {
         "servers.tsv",
         "hostname\tgroups\nweb-01\tweb\ndb-01\tdb\ncache-01\tcache\n",
     );
-    // Directory form, nested, in name order; hidden/backup/other files skipped.
-    write(
+    write_all(
         dir.path(),
-        "group_vars/all/10-base.yml",
-        "x: base\nonly_base: 1\n",
+        &[
+            // Directory form, nested, in name order; hidden/backup/other files skipped.
+            ("group_vars/all/10-base.yml", "x: base\nonly_base: 1\n"),
+            ("group_vars/all/20-override.yaml", "x: override\n"),
+            ("group_vars/all/sub/30-deeper.yml", "deep: true\n"),
+            ("group_vars/all/.hidden.yml", "x: hidden\n"),
+            ("group_vars/all/99.yml~", "x: backup\n"),
+            ("group_vars/all/README.md", "not: yaml: at: all:\n"),
+            // A directory wins over NAME.yml (Ansible's order).
+            ("group_vars/web.yml", "ignored: true\n"),
+            ("group_vars/web/main.yml", "http_port: 80\n"),
+            // JSON and extension-less files.
+            ("group_vars/db.json", "{\"db_port\": 5432}"),
+            ("group_vars/cache", "cache_size: 64m\n"),
+            ("host_vars/web-01.yaml", "x: host\nansible_user: www\n"),
+            ("host_vars/db-01/a.yml", "ansible_port: 2200\n"),
+            // Empty vars file is fine.
+            ("host_vars/cache-01.yml", "---\n# nothing\n"),
+            // Typos: warned about.
+            ("group_vars/webservers.yml", "http_port: 8080\n"),
+            ("host_vars/web-1.yml", "x: typo\n"),
+        ],
     );
-    write(
-        dir.path(),
-        "group_vars/all/20-override.yaml",
-        "x: override\n",
-    );
-    write(
-        dir.path(),
-        "group_vars/all/sub/30-deeper.yml",
-        "deep: true\n",
-    );
-    write(dir.path(), "group_vars/all/.hidden.yml", "x: hidden\n");
-    write(dir.path(), "group_vars/all/99.yml~", "x: backup\n");
-    write(
-        dir.path(),
-        "group_vars/all/README.md",
-        "not: yaml: at: all:\n",
-    );
-    // A directory wins over NAME.yml (Ansible's order).
-    write(dir.path(), "group_vars/web.yml", "ignored: true\n");
-    write(dir.path(), "group_vars/web/main.yml", "http_port: 80\n");
-    // JSON and extension-less files.
-    write(dir.path(), "group_vars/db.json", "{\"db_port\": 5432}");
-    write(dir.path(), "group_vars/cache", "cache_size: 64m\n");
-    write(
-        dir.path(),
-        "host_vars/web-01.yaml",
-        "x: host\nansible_user: www\n",
-    );
-    write(dir.path(), "host_vars/db-01/a.yml", "ansible_port: 2200\n");
-    // Empty vars file is fine.
-    write(dir.path(), "host_vars/cache-01.yml", "---\n# nothing\n");
-    // Typos: warned about.
-    write(dir.path(), "group_vars/webservers.yml", "http_port: 8080\n");
-    write(dir.path(), "host_vars/web-1.yml", "x: typo\n");
 
     let inv = Inventory::load(&inv_path).unwrap();
     let web = inv.host("web-01").unwrap();
@@ -78,46 +63,41 @@ fn group_vars_and_host_vars_file_forms() {
 
 #[test]
 fn vars_file_errors_name_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let inv_path = write(dir.path(), "hosts.yml", "all:\n  hosts:\n    h1:\n");
-    write(
-        dir.path(),
-        "group_vars/all.yml",
-        "a: 1\nansible_port: [22]\n",
-    );
-    let msg = Inventory::load(&inv_path).unwrap_err().to_string();
-    assert_has(
-        &msg,
-        "group_vars/all.yml:2:1: ansible_port must be a TCP port number",
-    );
-
-    write(dir.path(), "group_vars/all.yml", "# list\n- a\n- b\n");
-    let msg = Inventory::load(&inv_path).unwrap_err().to_string();
-    assert_has(
-        &msg,
-        "group_vars/all.yml:2:1: a vars file must be a mapping",
-    );
-
-    write(dir.path(), "group_vars/all.yml", "a: [1, 2\n");
-    let msg = Inventory::load(&inv_path).unwrap_err().to_string();
-    assert_has(&msg, "group_vars/all.yml:");
-    assert_has(&msg, "invalid YAML");
-
-    std::fs::remove_file(dir.path().join("group_vars/all.yml")).unwrap();
-    write(dir.path(), "host_vars/h1.json", "{\"a\": 1,}");
-    let msg = Inventory::load(&inv_path).unwrap_err().to_string();
-    assert_has(&msg, "host_vars/h1.json:1:");
-    assert_has(&msg, "invalid JSON");
-
-    std::fs::remove_file(dir.path().join("host_vars/h1.json")).unwrap();
-    write(
-        dir.path(),
-        "host_vars/h1.yml",
-        "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
-    );
-    let msg = Inventory::load(&inv_path).unwrap_err().to_string();
-    assert_has(
-        &msg,
-        "host_vars/h1.yml:1:1: file is encrypted with ansible-vault",
-    );
+    // One bad vars file at a time beside a valid inventory.
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "group_vars/all.yml",
+            "a: 1\nansible_port: [22]\n",
+            &["group_vars/all.yml:2:1: ansible_port must be a TCP port number"],
+        ),
+        (
+            "group_vars/all.yml",
+            "# list\n- a\n- b\n",
+            &["group_vars/all.yml:2:1: a vars file must be a mapping"],
+        ),
+        (
+            "group_vars/all.yml",
+            "a: [1, 2\n",
+            &["group_vars/all.yml:", "invalid YAML"],
+        ),
+        (
+            "host_vars/h1.json",
+            "{\"a\": 1,}",
+            &["host_vars/h1.json:1:", "invalid JSON"],
+        ),
+        (
+            "host_vars/h1.yml",
+            "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+            &["host_vars/h1.yml:1:1: file is encrypted with ansible-vault"],
+        ),
+    ];
+    for (rel, content, needles) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let inv_path = write(dir.path(), "hosts.yml", "all:\n  hosts:\n    h1:\n");
+        write(dir.path(), rel, content);
+        let msg = Inventory::load(&inv_path).unwrap_err().to_string();
+        for needle in needles {
+            assert_has(&msg, needle);
+        }
+    }
 }

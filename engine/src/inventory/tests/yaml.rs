@@ -285,82 +285,78 @@ fn yaml_empty_file_is_an_empty_inventory() {
 
 #[test]
 fn yaml_schema_hosts_as_list() {
-    let msg = load_err(
+    assert_load_errs(
         "hosts.yaml",
-        "all:\n  children:\n    web:\n      hosts:\n        - web1\n        - web2\n",
+        &[(
+            "all:\n  children:\n    web:\n      hosts:\n        - web1\n        - web2\n",
+            &[
+                "hosts.yaml:4:7: 'hosts' of group 'web' must be a mapping of host names",
+                "got a list",
+            ],
+        )],
     );
-    assert_has(
-        &msg,
-        "hosts.yaml:4:7: 'hosts' of group 'web' must be a mapping of host names",
-    );
-    assert_has(&msg, "got a list");
 }
 
 #[test]
 fn yaml_schema_errors_are_located() {
-    let msg = load_err("hosts.yaml", "all:\n  children:\n    - web\n    - db\n");
-    assert_has(
-        &msg,
-        "hosts.yaml:2:3: 'children' of group 'all' must be a mapping",
-    );
-
-    let msg = load_err("hosts.yaml", "all:\n  hosts:\n    h1:\n  host:\n    h2:\n");
-    assert_has(&msg, "hosts.yaml:4:3: unexpected key 'host' in group 'all'");
-    assert_has(&msg, "did you mean 'hosts'?");
-
-    let msg = load_err("hosts.yaml", "all:\n  web:\n    hosts:\n      h1:\n");
-    assert_has(&msg, "hosts.yaml:2:3: unexpected key 'web'");
-    assert_has(&msg, "put it under 'all: children:'");
-
-    let msg = load_err("hosts.yaml", "all:\n  children:\n    web: [a, b]\n");
-    assert_has(&msg, "hosts.yaml:3:5: group 'web' must be a mapping");
-
-    let msg = load_err("hosts.yaml", "- all\n- web\n");
-    assert_has(
-        &msg,
-        "hosts.yaml:1:1: an inventory must be a mapping of groups",
-    );
-
-    let msg = load_err(
+    assert_load_errs(
         "hosts.yaml",
-        "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_port: ssh\n",
-    );
-    assert_has(
-        &msg,
-        "hosts.yaml:6:11: ansible_port must be a TCP port number",
-    );
-
-    let msg = load_err("hosts.yaml", "all:\n  vars:\n    - a\n");
-    assert_has(
-        &msg,
-        "hosts.yaml:2:3: 'vars' of group 'all' must be a mapping",
-    );
-
-    let msg = load_err(
-        "hosts.yaml",
-        "all:\n  vars:\n    secret: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3131\n",
-    );
-    assert_has(
-        &msg,
-        "hosts.yaml:3:5: this value is encrypted with ansible-vault",
-    );
-
-    let msg = load_err("hosts.yaml", "plugin: aws_ec2\nregions: [eu-west-1]\n");
-    assert_has(
-        &msg,
-        "hosts.yaml:1:1: dynamic inventory plugins are not supported",
+        &[
+            (
+                "all:\n  children:\n    - web\n    - db\n",
+                &["hosts.yaml:2:3: 'children' of group 'all' must be a mapping"],
+            ),
+            (
+                "all:\n  hosts:\n    h1:\n  host:\n    h2:\n",
+                &[
+                    "hosts.yaml:4:3: unexpected key 'host' in group 'all'",
+                    "did you mean 'hosts'?",
+                ],
+            ),
+            (
+                "all:\n  web:\n    hosts:\n      h1:\n",
+                &[
+                    "hosts.yaml:2:3: unexpected key 'web'",
+                    "put it under 'all: children:'",
+                ],
+            ),
+            (
+                "all:\n  children:\n    web: [a, b]\n",
+                &["hosts.yaml:3:5: group 'web' must be a mapping"],
+            ),
+            (
+                "- all\n- web\n",
+                &["hosts.yaml:1:1: an inventory must be a mapping of groups"],
+            ),
+            (
+                "all:\n  children:\n    web:\n      hosts:\n        w1:\n          ansible_port: ssh\n",
+                &["hosts.yaml:6:11: ansible_port must be a TCP port number"],
+            ),
+            (
+                "all:\n  vars:\n    - a\n",
+                &["hosts.yaml:2:3: 'vars' of group 'all' must be a mapping"],
+            ),
+            (
+                "all:\n  vars:\n    secret: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3131\n",
+                &["hosts.yaml:3:5: this value is encrypted with ansible-vault"],
+            ),
+            (
+                "plugin: aws_ec2\nregions: [eu-west-1]\n",
+                &["hosts.yaml:1:1: dynamic inventory plugins are not supported"],
+            ),
+        ],
     );
 }
 
 #[test]
 fn yaml_group_cycle_is_an_error() {
-    let msg = load_err(
+    assert_load_errs(
         "hosts.yaml",
-        "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n",
+        &[(
+            "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n",
+            &["is its own ancestor", "a -> b -> a", "hosts.yaml:"],
+        )],
     );
-    assert_has(&msg, "is its own ancestor");
-    assert_has(&msg, "a -> b -> a");
-    assert_has(&msg, "hosts.yaml:");
 }
 
 #[test]

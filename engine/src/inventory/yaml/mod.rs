@@ -26,7 +26,7 @@ use super::PATTERN_METACHARS;
 use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars};
 use serde_json::Value as JValue;
 use std::path::Path;
-use yaml_serde::Value as YValue;
+use yaml_serde::{Mapping, Value as YValue};
 
 mod locate;
 
@@ -313,6 +313,22 @@ impl Parser<'_> {
         InventoryError::schema(self.file, self.pos(path), message)
     }
 
+    /// The mapping every level of the schema is: `None` for an empty entry
+    /// (`name:` alone), which each level reads as "nothing here", and an
+    /// error that says what was `expected` and what was found otherwise.
+    fn mapping<'v>(
+        &self,
+        v: &'v YValue,
+        path: &[String],
+        expected: impl FnOnce() -> String,
+    ) -> Result<Option<&'v Mapping>, InventoryError> {
+        match v {
+            YValue::Null => Ok(None),
+            YValue::Mapping(map) => Ok(Some(map)),
+            other => Err(self.err(path, format!("{}, got {}", expected(), type_name(other)))),
+        }
+    }
+
     fn group_name(&mut self, k: &YValue, parent: &[String]) -> Result<String, InventoryError> {
         let name = match k {
             YValue::String(s) if !s.trim().is_empty() => s.trim().to_string(),
@@ -344,19 +360,14 @@ impl Parser<'_> {
     fn group(&mut self, name: &str, value: &YValue, path: &[String]) -> Result<(), InventoryError> {
         let pos = self.pos(path);
         self.raw.group(name, pos);
-        let map = match value {
-            YValue::Null => return Ok(()),
-            YValue::Mapping(map) => map,
-            other => {
-                return Err(self.err(
-                    path,
-                    format!(
-                        "group '{name}' must be a mapping with 'hosts', 'vars' and/or \
-                         'children' keys (or empty), got {}",
-                        type_name(other)
-                    ),
-                ))
-            }
+        let expected = || {
+            format!(
+                "group '{name}' must be a mapping with 'hosts', 'vars' and/or 'children' keys \
+                 (or empty)"
+            )
+        };
+        let Some(map) = self.mapping(value, path, expected)? else {
+            return Ok(());
         };
         for (k, v) in map {
             let key = k.as_str().unwrap_or_default();
@@ -403,19 +414,14 @@ impl Parser<'_> {
         v: &YValue,
         path: &[String],
     ) -> Result<(), InventoryError> {
-        let map = match v {
-            YValue::Null => return Ok(()),
-            YValue::Mapping(map) => map,
-            other => {
-                return Err(self.err(
-                    path,
-                    format!(
-                        "'children' of group '{parent}' must be a mapping of group names \
-                         (`child_group:` on its own line, no `- `), got {}",
-                        type_name(other)
-                    ),
-                ))
-            }
+        let expected = || {
+            format!(
+                "'children' of group '{parent}' must be a mapping of group names \
+                 (`child_group:` on its own line, no `- `)"
+            )
+        };
+        let Some(map) = self.mapping(v, path, expected)? else {
+            return Ok(());
         };
         for (k, cv) in map {
             let child = self.group_name(k, path)?;
@@ -435,20 +441,14 @@ impl Parser<'_> {
     }
 
     fn hosts(&mut self, group: &str, v: &YValue, path: &[String]) -> Result<(), InventoryError> {
-        let map = match v {
-            YValue::Null => return Ok(()),
-            YValue::Mapping(map) => map,
-            other => {
-                return Err(self.err(
-                    path,
-                    format!(
-                        "'hosts' of group '{group}' must be a mapping of host names \
-                         (`host:` on its own line, optionally followed by its vars; no `- `), \
-                         got {}",
-                        type_name(other)
-                    ),
-                ))
-            }
+        let expected = || {
+            format!(
+                "'hosts' of group '{group}' must be a mapping of host names \
+                 (`host:` on its own line, optionally followed by its vars; no `- `)"
+            )
+        };
+        let Some(map) = self.mapping(v, path, expected)? else {
+            return Ok(());
         };
         for (k, hv) in map {
             let Some(key) = key_string(k).filter(|s| !s.trim().is_empty()) else {
@@ -476,18 +476,10 @@ impl Parser<'_> {
 
     /// A `vars:` mapping or a host's vars; `what` names it in messages.
     fn vars(&self, v: &YValue, path: &[String], what: &str) -> Result<Vars, InventoryError> {
-        let map = match v {
-            YValue::Null => return Ok(Vars::new()),
-            YValue::Mapping(map) => map,
-            other => {
-                return Err(self.err(
-                    path,
-                    format!(
-                        "{what} must be a mapping of variable names to values (or empty), got {}",
-                        type_name(other)
-                    ),
-                ))
-            }
+        let expected =
+            || format!("{what} must be a mapping of variable names to values (or empty)");
+        let Some(map) = self.mapping(v, path, expected)? else {
+            return Ok(Vars::new());
         };
         let mut vars = Vars::new();
         let mut conv_path: Vec<String> = Vec::new();

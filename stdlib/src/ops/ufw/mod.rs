@@ -16,7 +16,7 @@ use kbz_engine::probe::{Observed, Probe};
 use serde::Deserialize;
 
 use super::query;
-use super::values::Text;
+use super::values::{yes, Text};
 use super::{Build, Env, Failure};
 
 mod rule;
@@ -50,10 +50,6 @@ fn deny() -> Policy {
 
 fn allow() -> Policy {
     Policy::Allow
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn ssh() -> u16 {
