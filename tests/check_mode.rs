@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::lab::{Lab, LAB_LOCK};
+use common::lab::first_hosts_alone;
 use common::{Outcome, Test};
 
 /// Creates `dir`, writes `dir/app.conf`, then edits its middle line.
@@ -180,8 +180,7 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn check_plans_against_its_own_planned_writes_on_a_lab_host() {
-    let _guard = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new().first(4);
+    let (_guard, lab) = first_hosts_alone(4);
     let host = lab.hosts[0].0.clone();
     let dir = format!("/tmp/kbz-check-{}", std::process::id());
     lab.ssh(0, &format!("rm -rf {dir}"));

@@ -6,12 +6,14 @@
 //! edits ([`SETUP`]), and every call of the op in its example must report a
 //! plan under the op's own name (its `kind()`).
 //!
-//! Self-contained on purpose: it needs only the binary and the stdlib's
-//! registry, so a new op's example is run as soon as the op is declared.
+//! It reads the examples from the stdlib's registry, so a new op's example
+//! is run as soon as the op is declared.
+
+mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::Command;
+
+use common::Test;
 
 /// The host every example runs on.
 const HOST: &str = "web-01";
@@ -41,16 +43,15 @@ const PROJECT_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in PROJECT_FILES {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-    }
-    let creds = dir.path().join("credentials/examples.env");
+/// A project holding [`PROJECT_FILES`], the credentials file 0600 as
+/// `secret()` requires.
+fn project() -> Test {
+    let t = PROJECT_FILES
+        .iter()
+        .fold(Test::new(), |t, (path, text)| t.file(path, text));
+    let creds = t.at("credentials/examples.env");
     std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
-    dir
+    t
 }
 
 /// What an example needs on the host before it runs, written by the play
@@ -65,40 +66,28 @@ copy(#{ dest: "/etc/fstab", content: "/dev/sdb /mnt/old ext4 defaults 0 0\n" });
 
 /// Renders `example` inside a play on [`HOST`]; the report's lines and,
 /// when the run failed, why.
-fn render(project: &Path, name: &str, example: &str) -> Result<Vec<String>, String> {
-    let playbook = project.join(format!("{name}.rhai"));
+fn render(name: &str, example: &str) -> Result<Vec<String>, String> {
     let setup = SETUP.iter().filter(|(op, _)| *op == name).map(|(_, s)| *s);
     let body = setup
         .chain([example])
         .collect::<Vec<_>>()
         .join("\n")
         .replace('\n', "\n    ");
-    std::fs::write(
-        &playbook,
-        format!("play(\"{name} example\", \"all\", |host| {{\n    {body}\n}});\n"),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kbz-play"))
-        .arg("render")
-        .arg(&playbook)
-        .arg("-i")
-        .arg(project.join("inv.tsv"))
-        .arg("--credentials")
-        .arg(project.join("credentials"))
-        .arg("--out")
-        .arg(project.join("review").join(name))
-        .args(["--show-ops", "-v"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "exit {:?}\n{stdout}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    let t = project()
+        .playbook(&format!(
+            "play(\"{name} example\", \"all\", |host| {{\n    {body}\n}});\n"
+        ))
+        .inventory_file("inv.tsv")
+        .render();
+    let credentials = t.at("credentials");
+    let out = t
+        .args(["--show-ops", "-v", "--credentials"])
+        .arg(credentials)
+        .run();
+    if !out.success() {
+        return Err(out.text());
     }
-    Ok(stdout.lines().map(str::to_string).collect())
+    Ok(out.stdout().lines().map(str::to_string).collect())
 }
 
 /// The report lines of operations: `(status, kind)` from
@@ -131,11 +120,10 @@ fn calls(code: &str, name: &str) -> usize {
 
 #[test]
 fn every_op_example_runs_and_each_call_plans() {
-    let project = project();
     let mut failures = Vec::new();
     let docs = kbz_stdlib::docs();
     for d in &docs {
-        let lines = match render(project.path(), d.name, d.example) {
+        let lines = match render(d.name, d.example) {
             Ok(lines) => lines,
             Err(e) => {
                 failures.push(format!("{}: the example fails: {e}", d.name));
@@ -167,9 +155,8 @@ fn every_op_example_runs_and_each_call_plans() {
 
 #[test]
 fn every_function_example_runs() {
-    let project = project();
     for f in kbz_stdlib::functions() {
-        if let Err(e) = render(project.path(), f.name, f.example) {
+        if let Err(e) = render(f.name, f.example) {
             panic!("{}: the example fails: {e}", f.name);
         }
     }

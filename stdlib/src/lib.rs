@@ -62,14 +62,6 @@ pub fn build_for_test(op: &str, args: &serde_json::Value) -> Result<Box<dyn Oper
     (entry.build)(&dynamic, &build::LocalEnv).map_err(|f| f.to_string())
 }
 
-/// Hex SHA-256, as the path probe reports it: what `copy` and `template`
-/// compare with the host's file. Public so that offline plan tests compute
-/// probe answers with the very function the ops compare against.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// Makes reserved words usable as function names.
 #[allow(deprecated)] // `on_parse_token` is marked volatile, not deprecated.
 fn unreserve(engine: &mut rhai::Engine, words: &'static [&'static str]) {

@@ -31,9 +31,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use kbz_engine::digest::sha256_hex;
 use kbz_engine::op::{Action, Change, Operation, Reach};
 use kbz_engine::probe::{Observation, Observed, PathKind, PathState, Probe};
-use kbz_stdlib::sha256_hex;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -51,21 +51,6 @@ pub struct Lab {
 pub const LAB_UP: &str =
     "bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\" (as root; tests/run.sh does both)";
 
-/// The lab named by `KBZ_LAB_DIR`, or None (with the reason printed). For
-/// tests that skip themselves; the lab tests here are `#[ignore]`d and use
-/// [`Lab::new`], which fails instead.
-pub fn lab() -> Option<Lab> {
-    if std::env::var_os("KBZ_LAB_DIR").is_none() {
-        assert!(
-            std::env::var("KBZ_LAB_REQUIRED").is_err(),
-            "KBZ_LAB_REQUIRED is set but KBZ_LAB_DIR is not (eval \"$(bash tests/lab/lab.sh env)\")"
-        );
-        eprintln!("skipped: KBZ_LAB_DIR is not set ({LAB_UP})");
-        return None;
-    }
-    Some(Lab::new())
-}
-
 /// For a test in each lab test file that is not ignored: when
 /// `KBZ_LAB_REQUIRED` is set (tests/run.sh as root, CI), fails unless this run
 /// includes the ignored lab tests and the lab is there, so that a run meant

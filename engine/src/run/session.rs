@@ -490,19 +490,7 @@ fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
             value: Some(String::new()),
         },
         Probe::Packages { names, .. } => Observation::Packages {
-            packages: names
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        PackageState {
-                            installed: false,
-                            version: None,
-                            candidate: None,
-                        },
-                    )
-                })
-                .collect(),
+            packages: PackageState::none_installed(names),
         },
         Probe::User { .. } => Observation::User { user: None },
         Probe::Group { .. } => Observation::Group { group: None },

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::attrs::Attrs;
 use super::edit::{write_with_diff, PathEdit};
 use super::file::wrong_kind;
-use crate::sha256_hex;
+use kbz_engine::digest::sha256_hex;
 use kbz_engine::op::{Action, Change, ContentDiff, OpError, Plan, Symbol};
 use kbz_engine::probe::{PathKind, PathState};
 

@@ -19,7 +19,7 @@ use super::command::split_words;
 use super::docker::{inspect_probe, inspected, pinned_image, Inspected};
 use super::values::{absolute_path, env_name, Text};
 use super::{Build, Env, Failure};
-use crate::sha256_hex;
+use kbz_engine::digest::sha256_hex;
 
 /// The label holding the spec digest.
 const LABEL: &str = "kbz-play.spec";
