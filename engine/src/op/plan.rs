@@ -70,6 +70,27 @@ impl std::fmt::Debug for WriteFile {
     }
 }
 
+/// Bytes a command reads on its stdin. Secret values (a `shell`'s env, a
+/// container's env file) travel here and never in the script: the script is
+/// an argument of `ssh`, `sudo` and `sh -c`, so `ps` on the host shows it for
+/// as long as the command runs, and sudo logs it under `--become`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Input(pub Arc<Vec<u8>>);
+
+impl std::fmt::Debug for Input {
+    /// Never prints the bytes: they are usually secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Input({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Input {
+    /// Only the size, so a plan shows that input is sent but not what.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{} bytes on stdin", self.0.len()))
+    }
+}
+
 /// One step of applying a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -80,6 +101,11 @@ pub enum Action {
         script: String,
         /// Fail the operation when the exit status is not 0.
         check: bool,
+        /// What the script reads on stdin (otherwise stdin is empty). A
+        /// command with input runs on its own, never in a batch, whose stdin
+        /// carries the files.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        input: Option<Input>,
     },
     /// Write a file atomically.
     Write(WriteFile),
@@ -91,6 +117,24 @@ impl Action {
         Action::Exec {
             script: script.into(),
             check: true,
+            input: None,
+        }
+    }
+
+    /// A checked shell command reading `input` on its stdin.
+    pub fn exec_with_input(script: impl Into<String>, input: Vec<u8>) -> Self {
+        Action::Exec {
+            script: script.into(),
+            check: true,
+            input: Some(Input(Arc::new(input))),
+        }
+    }
+
+    /// The bytes this action sends on stdin that are not a file's content.
+    pub fn input(&self) -> Option<&Input> {
+        match self {
+            Action::Exec { input, .. } => input.as_ref(),
+            Action::Write(_) => None,
         }
     }
 }

@@ -18,7 +18,11 @@ impl HostCtx {
     /// a batchable op whose actions all fail loudly (writes and checked
     /// commands), so a failure found later still names it.
     pub(super) fn deferrable(&self, planned: &Planned) -> bool {
-        planned.op.batchable() && !planned.readonly() && all_checked(&actions_of(planned))
+        let actions = actions_of(planned);
+        planned.op.batchable()
+            && !planned.readonly()
+            && all_checked(&actions)
+            && actions.iter().all(|a| a.input().is_none())
     }
 
     /// Applies the op's changes now, after the queued ones.
@@ -67,9 +71,14 @@ impl HostCtx {
         self.session.count_round_trip();
         let rt = &self.shared.rt;
         match action {
-            Action::Exec { script, check } => {
+            Action::Exec {
+                script,
+                check,
+                input,
+            } => {
+                let stdin = input.as_ref().map(|i| i.0.as_slice());
                 let out = rt
-                    .block_on(transport.exec(script, None))
+                    .block_on(transport.exec(script, stdin))
                     .map_err(|e| Step::Unsent(e.to_string()))?;
                 result.rc = i64::from(out.rc);
                 result.stdout = trim_newline(&out.stdout);
@@ -134,7 +143,8 @@ fn all_checked(actions: &[Action]) -> bool {
 
 /// Joins consecutive checked commands of one op (`mkdir -p d`, `chown u d`,
 /// `chmod 0750 d`) into one script, `a && b && c`, so they cost one round
-/// trip; the first failure still stops the rest and fails the op.
+/// trip; the first failure still stops the rest and fails the op. A command
+/// with input stays alone: the one before it would read its stdin.
 fn merge_checked_execs<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<Action> {
     let mut merged: Vec<Action> = Vec::new();
     for action in actions {
@@ -142,10 +152,12 @@ fn merge_checked_execs<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<Act
             Some(Action::Exec {
                 script: prev,
                 check: true,
+                input: None,
             }),
             Action::Exec {
                 script,
                 check: true,
+                input: None,
             },
         ) = (merged.last_mut(), action)
         {
@@ -175,6 +187,7 @@ mod tests {
         let unchecked = Action::Exec {
             script: "may-fail".into(),
             check: false,
+            input: None,
         };
         let write = Action::Write(WriteFile {
             path: "/x".into(),

@@ -75,11 +75,23 @@ impl Recorder {
                 );
                 append(&commands, &attrs)
             }
-            Action::Exec { script, .. } => {
-                append(&commands, &format!("{}\n", secrets.mask(script)))
+            Action::Exec { script, input, .. } => {
+                append(&commands, &format!("{}\n", secrets.mask(script)))?;
+                input.as_ref().map_or(Ok(()), |i| {
+                    append(&commands, &commented_input(&secrets.mask_bytes(&i.0)))
+                })
             }
         }
     }
+}
+
+/// A command's stdin for the reader of `commands.sh`: commented out, so
+/// the file still reads as the script the host runs.
+fn commented_input(input: &[u8]) -> String {
+    String::from_utf8_lossy(input)
+        .lines()
+        .map(|l| format!("#   stdin: {l}\n"))
+        .collect()
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {

@@ -74,11 +74,16 @@ pub(crate) fn chunks(steps: &[Action]) -> Result<Vec<Chunk>, Refused> {
     Ok(out)
 }
 
+/// Why a command with input cannot join a batch: the batch's stdin carries
+/// the files' contents, so the command would read those instead.
+const UNBATCHABLE_INPUT: &str = "a command with input on stdin cannot run in a batch";
+
 /// One step: its marker, then the step in a subshell; the batch exits with
 /// the step's status when it fails.
 fn step_script(index: usize, action: &Action) -> Result<String, String> {
     let marker = format!("printf '\\036%s\\n' {index} >&2\n");
     let body = match action {
+        Action::Exec { input: Some(_), .. } => return Err(UNBATCHABLE_INPUT.to_string()),
         Action::Exec { script, .. } => format!("(\n{script}\n) </dev/null || exit $?\n"),
         Action::Write(w) => format!(
             "(\n{}) || exit $?\n",
@@ -247,5 +252,18 @@ mod tests {
             let got = std::fs::read_to_string(dir.path().join(format!("f{i}"))).unwrap();
             assert_eq!(got, format!("{i}\n"));
         }
+    }
+
+    #[test]
+    fn a_command_with_input_is_refused() {
+        let steps = [
+            Action::exec("true"),
+            Action::exec_with_input("cat", b"secret".to_vec()),
+        ];
+        let refused = chunks(&steps).unwrap_err();
+        assert_eq!(
+            (refused.step, refused.reason.as_str()),
+            (1, UNBATCHABLE_INPUT)
+        );
     }
 }

@@ -6,8 +6,11 @@
 //! `shell` hands its string to `sh` as is.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol};
+use kbz_engine::op::{
+    Action, Change, Input, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol,
+};
 use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::{join, quote};
 use serde::Deserialize;
@@ -112,14 +115,14 @@ impl<K: Flavor> OpArgs for Args<K> {
             name: "unless",
             ty: "string",
             default: Some("none"),
-            doc: "Shell command run first (with chdir and env); skip when it exits 0, e.g. \"grep -q ^ok /var/lib/app/state\".",
+            doc: "Shell command run first (in chdir, without env: it runs as a probe, whose script is on a command line); skip when it exits 0, e.g. \"grep -q ^ok /var/lib/app/state\".",
         },
         Param { name: "chdir", ty: "string", default: Some("the remote user's home"), doc: "Absolute directory to run in, e.g. \"/opt/app\"." },
         Param {
             name: "env",
             ty: "map",
             default: Some("#{}"),
-            doc: "Environment variables for the command, e.g. #{ DEBIAN_FRONTEND: \"noninteractive\" }.",
+            doc: "Environment variables for the command, e.g. #{ DEBIAN_FRONTEND: \"noninteractive\" }. Sent on the command's stdin, never on a command line (ps, sudo's log), so secret() values are safe here; the command itself gets an empty stdin.",
         },
         Param {
             name: "check",
@@ -162,27 +165,72 @@ impl<K: Flavor> Build for Args<K> {
         if let Some(dir) = &self.chdir {
             prelude.push_str(&format!("cd {} || exit\n", quote(dir)));
         }
-        for (name, value) in &self.env {
-            let valid = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(format!("env name {name:?} is not a valid variable name").into());
-            }
-            prelude.push_str(&format!("export {name}={}\n", quote(&value.0)));
+        let input = env_input(&self.env)?;
+        if let Some(u) = &self.unless {
+            unless_without_env(u, &self.env)?;
+        }
+        let unless = self.unless.map(|u| format!("{prelude}{u}"));
+        if input.is_some() {
+            prelude.push_str(READ_ENV);
         }
         Ok(Box::new(CommandOp {
             kind: K::OP,
             display: one_line(&self.cmd),
             script: format!("{prelude}{}", K::script(&self.cmd)?),
+            input: input.map(|i| Input(Arc::new(i))),
             creates,
             removes,
-            unless: self.unless.map(|u| format!("{prelude}{u}")),
+            unless,
             check: self.check,
             readonly: self.readonly,
         }))
+    }
+}
+
+/// The script's first step when it has env: the `export` lines arrive on
+/// stdin and `eval` (a builtin: no process, no argv) runs them, so no value
+/// is ever an argument of ssh, sudo or `sh -c`.
+const READ_ENV: &str = "eval \"$(cat)\" || exit\n";
+
+/// The `export NAME='value'` lines [`READ_ENV`] reads; `None` without env.
+fn env_input(env: &BTreeMap<String, Text>) -> Result<Option<Vec<u8>>, String> {
+    if env.is_empty() {
+        return Ok(None);
+    }
+    let mut lines = String::new();
+    for (name, value) in env {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("env name {name:?} is not a valid variable name"));
+        }
+        lines.push_str(&format!("export {name}={}\n", quote(&value.0)));
+    }
+    Ok(Some(lines.into_bytes()))
+}
+
+/// Refuses an `unless` that reads an env variable: it runs as a probe,
+/// batched on a command line with no stdin of its own, so env values (often
+/// secrets) cannot reach it without showing in `ps`.
+fn unless_without_env(unless: &str, env: &BTreeMap<String, Text>) -> Result<(), String> {
+    let reads = |name: &str| {
+        unless.match_indices(name).any(|(at, _)| {
+            let before = &unless[..at];
+            let after = unless[at + name.len()..].chars().next();
+            (before.ends_with('$') || before.ends_with("${"))
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    match env.keys().find(|name| reads(name)) {
+        Some(name) => Err(format!(
+            "unless reads ${name}, but env does not reach unless (it runs as a probe, on a \
+             command line where values would show in ps); write a value that is not secret \
+             into unless itself"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -192,6 +240,9 @@ pub(crate) struct CommandOp {
     kind: &'static str,
     display: String,
     script: String,
+    /// The env as `export` lines for the script's stdin (its Debug shows
+    /// only the size).
+    input: Option<Input>,
     creates: Option<String>,
     removes: Option<String>,
     unless: Option<String>,
@@ -238,6 +289,7 @@ impl Operation for CommandOp {
         let run = Action::Exec {
             script: self.script.clone(),
             check: self.check,
+            input: self.input.clone(),
         };
         Ok(Plan::of(vec![Change::new(
             Symbol::Run,
@@ -389,5 +441,40 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "a b|it's|c$d|");
+    }
+
+    /// The env reaches the command from stdin, not from the script's text
+    /// (an argument of `sh -c`, so in every `ps`).
+    #[test]
+    fn env_values_travel_on_stdin_only() {
+        use crate::build::{build_op, LocalEnv};
+        use kbz_engine::probe::Observed;
+        use std::io::Write;
+        let secret = "s3 'cr\"et $HOME\nline";
+        let args = rhai::serde::to_dynamic(serde_json::json!({
+            "cmd": "printf '%s|%s' \"$A\" \"$B\"", "env": { "A": secret, "B": "2" }
+        }))
+        .unwrap();
+        let op = build_op::<Args<Sh>>(&args, &LocalEnv).unwrap();
+        let plan = op.plan(&Observed::new(vec![])).unwrap();
+        let Action::Exec { script, input, .. } = &plan.changes[0].actions[0] else {
+            panic!("{plan:?}")
+        };
+        assert!(!script.contains("s3"), "{script}");
+        assert!(!format!("{op:?}{plan:?}").contains("s3"));
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = input.as_ref().unwrap().0.as_slice();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{secret}|2")
+        );
     }
 }

@@ -4,9 +4,10 @@
 //! command line, so the op hashes its whole spec (env values included: the
 //! hash reveals none of them) and stores the digest as the container label
 //! `kbz-play.spec`. Same digest: left alone (only started or stopped as
-//! `state` says). Another digest: removed and run again. Env values reach
-//! docker through an `--env-file` written and removed by the same script,
-//! never on a command line, and never appear in summaries.
+//! `state` says). Another digest: removed and run again. Env values reach docker through an
+//! `--env-file` the script fills from its stdin and removes, never on a
+//! command line (nor in the script, which is one), and never appear in
+//! summaries.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,14 @@ const LABEL: &str = "kbz-play.spec";
 /// What the probe asks: status, image as given to `docker run`, digest.
 const FORMAT: &str =
     "{{.State.Status}} {{.Config.Image}} {{index .Config.Labels \"kbz-play.spec\"}}";
+
+/// The start of a create script with env: stdin (the `NAME=value` lines)
+/// into `$d/env`, a file only the script's user can read, removed with its
+/// directory when the script exits or is interrupted.
+const ENV_FILE_FROM_STDIN: &str = "d=$(mktemp -d) || exit 1\n\
+     trap 'rm -rf \"$d\"' EXIT\n\
+     trap 'exit 1' HUP INT TERM\n\
+     (umask 077 && cat > \"$d/env\") || exit 1\n";
 
 /// Arguments of `docker_container()`.
 #[derive(Debug, Deserialize)]
@@ -124,7 +133,7 @@ docker_container(#{ name: "old-minio", state: "absent" });"#;
             name: "env",
             ty: "map",
             default: Some("#{}"),
-            doc: "Environment variables, e.g. #{ POSTGRES_PASSWORD: secret(\"POSTGRES_SUPERUSER_PASSWORD\") }. Passed through an env file removed right after docker reads it, never on a command line or in a summary; single-line values.",
+            doc: "Environment variables, e.g. #{ POSTGRES_PASSWORD: secret(\"POSTGRES_SUPERUSER_PASSWORD\") }. Sent on the script's stdin into an env file (0600, removed right after docker reads it), never on a command line or in a summary; single-line values.",
         },
         Param { name: "hostname", ty: "string", default: Some("docker's"), doc: "Container hostname (--hostname), e.g. \"redis-01\"." },
         Param {
@@ -329,10 +338,11 @@ pub(crate) struct DockerContainerOp {
 }
 
 impl DockerContainerOp {
-    /// The script creating the container (`docker run -d`, or `docker
-    /// create` for state stopped). Env values go through a 0600 temp file
-    /// fed by a quoted here-document, removed whatever docker's outcome.
-    fn create_script(&self, spec: &Spec) -> String {
+    /// The action creating the container (`docker run -d`, or `docker
+    /// create` for state stopped). Env values arrive on the script's stdin
+    /// and go to docker through a file only its user can read, in a 0700
+    /// temp directory removed on exit whatever docker's outcome.
+    fn create(&self, spec: &Spec) -> Action {
         let mut args: Vec<String> = vec!["docker".into()];
         if self.state == State::Stopped {
             args.push("create".into());
@@ -366,19 +376,15 @@ impl DockerContainerOp {
         }
         let mut cmd = join(args);
         if !spec.env.is_empty() {
-            cmd.push_str(" --env-file \"$f\"");
+            cmd.push_str(" --env-file \"$d/env\"");
         }
         cmd.push(' ');
         cmd.push_str(&join(std::iter::once(&spec.image).chain(&spec.command)));
         if spec.env.is_empty() {
-            return cmd;
+            return Action::exec(cmd);
         }
         let lines: String = spec.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        format!(
-            "f=$(mktemp) || exit 1\n\
-             cat > \"$f\" <<'KBZ_ENV' || {{ rm -f \"$f\"; exit 1; }}\n{lines}KBZ_ENV\n\
-             {cmd}\nrc=$?\nrm -f \"$f\"\nexit $rc"
-        )
+        Action::exec_with_input(format!("{ENV_FILE_FROM_STDIN}{cmd}"), lines.into_bytes())
     }
 }
 
@@ -430,7 +436,7 @@ impl Operation for DockerContainerOp {
             Inspected::Missing => Change::new(
                 Symbol::Create,
                 format!("container from {}, {wanted}", spec.image),
-                vec![Action::exec(self.create_script(spec))],
+                vec![self.create(spec)],
             ),
             Inspected::Found(_) if digest != self.digest => {
                 let what = if image == spec.image {
@@ -441,7 +447,7 @@ impl Operation for DockerContainerOp {
                 Change::new(
                     Symbol::Update,
                     format!("{what}, recreated {wanted}"),
-                    vec![remove(), Action::exec(self.create_script(spec))],
+                    vec![remove(), self.create(spec)],
                 )
             }
             Inspected::Found(_) => match (self.state, status) {
@@ -503,15 +509,23 @@ mod tests {
         );
         let change = &p.changes[0];
         assert!(!change.summary.contains("s3cr3t"), "{}", change.summary);
-        let Action::Exec { script, .. } = &change.actions[0] else {
+        let Action::Exec { script, input, .. } = &change.actions[0] else {
             panic!()
         };
+        assert!(!script.contains("s3cr3t"), "{script}");
+        assert!(!format!("{p:?}").contains("s3cr3t"));
+        assert_eq!(
+            input.as_ref().unwrap().0.as_slice(),
+            b"PGPASSWORD=s3cr3t value\n"
+        );
         let docker_line = script
             .lines()
             .find(|l| l.starts_with("docker run"))
             .unwrap();
-        assert!(!docker_line.contains("s3cr3t"), "{docker_line}");
-        assert!(docker_line.contains("--env-file \"$f\""), "{docker_line}");
+        assert!(
+            docker_line.contains("--env-file \"$d/env\""),
+            "{docker_line}"
+        );
     }
 
     #[test]
@@ -521,22 +535,27 @@ mod tests {
             "",
             1,
         );
-        let Action::Exec { script, .. } = &p.changes[0].actions[0] else {
+        let Action::Exec { script, input, .. } = &p.changes[0].actions[0] else {
             panic!()
         };
-        // A fake docker that prints the env file it is given.
-        let fake = "docker() { while [ $# -gt 0 ]; do [ \"$1\" = --env-file ] && cat \"$2\" && echo \"$2\" > \"$T/file\"; shift; done; }";
+        // A fake docker that prints the env file it is given, and its mode.
+        let fake = "docker() { while [ $# -gt 0 ]; do [ \"$1\" = --env-file ] && stat -c %a \"$2\" && cat \"$2\" && echo \"$2\" > \"$T/file\"; shift; done; }";
         let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("sh")
+        let mut child = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("{fake}\n{script}"))
             .env("T", dir.path())
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        let stdin = input.as_ref().unwrap().0.as_slice();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
-            "A=x 'y' $HOME `z`\nB=2\n"
+            "600\nA=x 'y' $HOME `z`\nB=2\n"
         );
         let file = std::fs::read_to_string(dir.path().join("file")).unwrap();
         assert!(

@@ -202,10 +202,7 @@ impl Operation for WaitOp {
     }
 
     fn plan(&self, _observed: &Observed) -> Result<Plan, OpError> {
-        let wait = Action::Exec {
-            script: self.script.clone(),
-            check: true,
-        };
+        let wait = Action::exec(self.script.clone());
         Ok(Plan::of(vec![Change::new(
             Symbol::Run,
             format!("wait for {}", self.what),
