@@ -1,4 +1,5 @@
-//! Secrets never on a command line, on a real lab host (lab05, with Docker).
+//! Secrets never on a command line, and containers never removed before
+//! their new image is there, on a real lab host (lab05, with Docker).
 //!
 //! A command line is public on a host: every user's `ps` shows it for as
 //! long as the process runs, and sudo logs it under `--become`. So while a
@@ -190,4 +191,39 @@ fn secret_env_is_in_no_command_line_and_no_log_under_become() {
         "sudo logged no command: the search proves nothing"
     );
     assert_eq!(counts[0], 0, "the logs hold the secret");
+}
+
+const RECREATE: &str = r#"
+play("recreate", "all", |host| {
+    docker_container(#{ name: "kbz-argv", image: host.vars.image,
+        command: ["/bin/sleep", "3600"], restart: "no" });
+});
+"#;
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_recreate_whose_pull_fails_leaves_the_old_container_running() {
+    let (_guard, lab) = lab_alone();
+    cleanup(&lab);
+    let _cleanup = Cleanup(&lab);
+    ensure_image(&lab);
+    let t = project(&lab, "unused-secret", RECREATE);
+    t.run_with(&["--become", "-e", &format!("image={IMAGE}")])
+        .assert_code(0);
+    let before = lab.ssh(
+        HOST,
+        "docker inspect -f '{{.Id}} {{.State.Status}}' kbz-argv",
+    );
+
+    // Nothing listens on port 1: the pull fails at once.
+    let failed = t.run_with(&["--become", "-e", "image=127.0.0.1:1/kbz-test/sleeper:2"]);
+    let after = lab.try_ssh(
+        HOST,
+        "docker inspect -f '{{.Id}} {{.State.Status}}' kbz-argv",
+    );
+
+    assert_eq!(failed.code(), Some(2), "{}", failed.text());
+    assert!(before.ends_with("running\n"), "{before}");
+    assert_eq!(after.as_deref(), Some(before.as_str()), "{}", failed.text());
+    assert!(failed.text().contains("pull"), "{}", failed.text());
 }

@@ -4,7 +4,9 @@
 //! command line, so the op hashes its whole spec (env values included: the
 //! hash reveals none of them) and stores the digest as the container label
 //! `kbz-play.spec`. Same digest: left alone (only started or stopped as
-//! `state` says). Another digest: removed and run again. Env values reach docker through an
+//! `state` says). Another digest: the new image is pulled first, and only
+//! then is the old container removed and the new one run, so a failed pull
+//! leaves the old container running. Env values reach docker through an
 //! `--env-file` the script fills from its stdin and removes, never on a
 //! command line (nor in the script, which is one), and never appear in
 //! summaries.
@@ -108,7 +110,7 @@ docker_container(#{ name: "old-minio", state: "absent" });"#;
             name: "image",
             ty: "string",
             default: Some("none (required unless state is \"absent\")"),
-            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error, so every host runs the same build. Pulled by docker run when missing.",
+            doc: "Image with a pinned tag or digest, e.g. \"redis:7.2.4\"; \"latest\" or no tag is an error, so every host runs the same build. Pulled by docker run when missing; when the spec changes, pulled before the old container is removed (a failed pull leaves it running).",
         },
         Param {
             name: "command",
@@ -388,6 +390,17 @@ impl DockerContainerOp {
     }
 }
 
+/// Makes sure `image` is present before a container is removed to be run
+/// again from it: a pull that fails (registry down, tag missing) then fails
+/// the op with the old container still running.
+fn pull(image: &str) -> Action {
+    let image = quote(image);
+    Action::exec(format!(
+        "docker image inspect {image} >/dev/null 2>&1 || docker pull -q {image} || \
+         {{ rc=$?; echo \"cannot pull {image}; the old container keeps running\" >&2; exit $rc; }}"
+    ))
+}
+
 impl Operation for DockerContainerOp {
     fn kind(&self) -> &'static str {
         Args::OP
@@ -447,7 +460,7 @@ impl Operation for DockerContainerOp {
                 Change::new(
                     Symbol::Update,
                     format!("{what}, recreated {wanted}"),
-                    vec![remove(), self.create(spec)],
+                    vec![pull(&spec.image), remove(), self.create(spec)],
                 )
             }
             Inspected::Found(_) => match (self.state, status) {
@@ -588,5 +601,36 @@ mod tests {
             other.changes[0].summary,
             "spec changed (image redis:7.2.3 -> redis:7.2.4), recreated started"
         );
+    }
+
+    /// The recreate's commands, run in order as the executor does (the
+    /// first failure stops the rest) against a docker whose pull fails:
+    /// nothing is removed.
+    #[test]
+    fn a_failed_pull_removes_nothing() {
+        let json = serde_json::json!({ "name": "redis", "image": "redis:7.2.4" });
+        let p = plan(json, "running redis:7.2.3 ", 0);
+        let fake =
+            "docker() { echo \"$*\" >> \"$T/log\"; case $1 in image|pull) return 1;; esac; }";
+        let dir = tempfile::tempdir().unwrap();
+        for action in &p.changes[0].actions {
+            let Action::Exec { script, .. } = action else {
+                panic!("{action:?}")
+            };
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{fake}\n{script}"))
+                .env("T", dir.path())
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("cannot pull redis:7.2.4"), "{err}");
+                break;
+            }
+        }
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert!(log.contains("pull -q redis:7.2.4"), "{log}");
+        assert!(!log.contains("rm"), "{log}");
     }
 }
