@@ -86,7 +86,7 @@ impl Credentials {
             .map_err(Clone::clone)?;
         match values.get(name) {
             Some(v) => {
-                self.secrets.add(v);
+                self.secrets.add_named(name, v);
                 Ok(v.clone())
             }
             None => Err(CredentialsError::Unknown {

@@ -31,6 +31,28 @@ pub const MIN_LEN: usize = 4;
 pub struct Secrets {
     /// Distinct values, longest first.
     values: Arc<RwLock<Vec<String>>>,
+    /// Credential names and their whole trimmed values, short ones included:
+    /// a file holding nothing but a secret is recognised by it, and said to
+    /// use it by name (see [`Secrets::whole`]).
+    named: Arc<RwLock<Vec<(String, String)>>>,
+}
+
+/// Why a content is hidden whole: it is nothing but a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WholeSecret {
+    /// The value of the credential of that name.
+    Named(String),
+    /// A registered value that has no name (a vault value, a derived form).
+    Unnamed,
+}
+
+impl fmt::Display for WholeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WholeSecret::Named(name) => write!(f, "uses secret {name}"),
+            WholeSecret::Unnamed => f.write_str("holds a secret"),
+        }
+    }
 }
 
 impl fmt::Debug for Secrets {
@@ -64,11 +86,12 @@ impl Secrets {
         if value.contains('\n') {
             candidates.extend(value.lines().map(str::trim));
         }
+        let forms: Vec<String> = candidates.into_iter().map(str::to_owned).collect();
         let mut values = self.values.write().unwrap_or_else(PoisonError::into_inner);
         let mut grew = false;
-        for candidate in candidates {
-            if candidate.chars().count() >= MIN_LEN && !values.iter().any(|v| v == candidate) {
-                values.push(candidate.to_owned());
+        for form in forms {
+            if form.chars().count() >= MIN_LEN && !values.contains(&form) {
+                values.push(form);
                 grew = true;
             }
         }
@@ -77,6 +100,41 @@ impl Secrets {
             // place the one that contains the others is the one reported.
             values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
+    }
+
+    /// Registers the value of the credential `name`: masked as [`Secrets::add`]
+    /// masks it, and remembered whole (even when too short to mask) so that a
+    /// file holding only it is hidden by name.
+    pub fn add_named(&self, name: &str, value: &str) {
+        self.add(value);
+        let whole = value.trim();
+        if whole.is_empty() {
+            return;
+        }
+        let mut named = self.named.write().unwrap_or_else(PoisonError::into_inner);
+        if !named.iter().any(|(n, v)| n == name && v == whole) {
+            named.push((name.to_owned(), whole.to_owned()));
+        }
+    }
+
+    /// Whether `content`, surrounding whitespace aside, is nothing but a
+    /// secret: such a content (an Erlang cookie, a cluster token) cannot be
+    /// shown even partly, and its old value on a host is the rotated secret.
+    pub fn whole(&self, content: &[u8]) -> Option<WholeSecret> {
+        let text = std::str::from_utf8(content).ok()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let named = self.named.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((name, _)) = named.iter().find(|(_, v)| v == text) {
+            return Some(WholeSecret::Named(name.clone()));
+        }
+        drop(named);
+        let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
+        values
+            .iter()
+            .any(|v| v == text)
+            .then_some(WholeSecret::Unnamed)
     }
 
     /// How many distinct values are registered (derived forms included).
