@@ -136,6 +136,27 @@ pub fn load_playbook(
     )?)
 }
 
+/// The `secret()` source: the credentials folder, warning through the
+/// reporter; for `render`, placeholders and no folder (see
+/// [`Credentials::review`]).
+fn credentials(
+    common: &PlaybookArgs,
+    review: bool,
+    secrets: &Secrets,
+    reporter: &Arc<dyn Reporter>,
+) -> Credentials {
+    if review {
+        return Credentials::review();
+    }
+    let reporter = reporter.clone();
+    Credentials::new(&common.credentials, secrets.clone()).with_warnings(move |message| {
+        reporter.event(&report::Event::Warn {
+            host: None,
+            message,
+        });
+    })
+}
+
 fn run(args: &RunArgs) -> Result<u8> {
     execute(args, None)
 }
@@ -147,7 +168,7 @@ pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8>
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let secrets = Secrets::default();
     let reporter = reporter(args.output, common.verbose, &secrets);
-    let credentials = Arc::new(Credentials::new(&common.credentials, secrets.clone()));
+    let credentials = Arc::new(credentials(common, render.is_some(), &secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,
         inventory.clone(),

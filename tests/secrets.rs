@@ -111,3 +111,103 @@ play("mixed", "all", |host| {
         assert!(diff.lines().any(|l| l == line), "{line:?} missing:\n{diff}");
     }
 }
+
+/// A template using a secret as filters leave it (the build's minijinja has
+/// no `urlencode` or `tojson`: those forms, and base64, are unit-tested in
+/// `engine/src/secrets.rs`).
+const DERIVED_TEMPLATE: &str = "\
+plain = {{ secret(\"API_TOKEN\") }}
+upper = {{ secret(\"API_TOKEN\") | upper }}
+lower = {{ secret(\"API_TOKEN\") | lower }}
+html = {{ secret(\"API_TOKEN\") | escape }}
+";
+
+const DERIVED_PLAY: &str = r#"
+play("derived", "all", |host| {
+    template("app.conf.j2", host.vars.dir + "/app.conf");
+});
+"#;
+
+/// The token and the forms the template's filters give it.
+const TOKEN: &str = "Ab&c/d\"e f+Zq9";
+const TOKEN_FORMS: [&str; 4] = ["Ab&c/d", "AB&C/D", "ab&c/d", "Ab&amp;c&#x2f;d"];
+
+#[test]
+fn render_needs_no_credentials_and_writes_placeholders() {
+    let t = Test::new()
+        .playbook(DERIVED_PLAY)
+        .inventory(INVENTORY)
+        .file("templates/app.conf.j2", DERIVED_TEMPLATE)
+        .render()
+        .args([
+            "--credentials",
+            "/nonexistent/credentials",
+            "-e",
+            "dir=/srv",
+        ]);
+    t.run().assert_code(0);
+    let review = t.read_review("h1", "srv/app.conf");
+    assert!(
+        review.starts_with("plain = <secret:API_TOKEN>\nupper = <SECRET:API_TOKEN>\n"),
+        "{review}"
+    );
+}
+
+#[test]
+fn render_with_the_credentials_writes_no_form_of_a_secret() {
+    let t = project(DERIVED_PLAY, &[("API_TOKEN", TOKEN)])
+        .file("templates/app.conf.j2", DERIVED_TEMPLATE)
+        .render();
+    let out = t.run();
+    out.assert_code(0);
+    assert_hidden(&out, &TOKEN_FORMS);
+    let conf = t.at("state/app.conf");
+    let review = t.read_review("h1", conf.to_str().unwrap().trim_start_matches('/'));
+    for form in TOKEN_FORMS {
+        assert!(!review.contains(form), "{form:?} in the review:\n{review}");
+    }
+    assert!(review.contains("plain = <secret:API_TOKEN>\n"), "{review}");
+}
+
+#[test]
+fn diff_masks_the_derived_forms_of_a_secret() {
+    let t = project(DERIVED_PLAY, &[("API_TOKEN", TOKEN)])
+        .file("templates/app.conf.j2", DERIVED_TEMPLATE);
+    let out = t.run_with(&["--check", "--diff"]);
+    out.assert_code(0);
+    assert_hidden(&out, &TOKEN_FORMS);
+    let diff = out.events_named("op_end")[0]["diff"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for key in ["plain", "upper", "lower", "html"] {
+        assert!(diff.contains(&format!("+{key} = ********\n")), "{diff}");
+    }
+}
+
+#[test]
+fn a_short_secret_is_warned_about_once_by_file_and_key() {
+    let play = r#"
+play("short", "all", |host| {
+    copy(#{ dest: host.vars.dir + "/pin", content: secret("PIN") });
+    copy(#{ dest: host.vars.dir + "/pin.conf", content: "pin = " + secret("PIN") + "\n" });
+});
+"#;
+    let t = project(play, &[("PIN", "7%3")]);
+    let out = t.run_with(&["--check", "--diff"]);
+    out.assert_code(0);
+    let warnings: Vec<String> = out
+        .events_named("warn")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .filter(|m| m.contains("PIN"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("creds/app.env"), "{warnings:?}");
+    assert!(!warnings[0].contains("7%3"), "{warnings:?}");
+    let diff = out.events_named("op_end")[0]["diff"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(diff.contains("content hidden (uses secret PIN)"), "{diff}");
+}
