@@ -161,14 +161,25 @@ fn run(args: &RunArgs) -> Result<u8> {
     execute(args, None)
 }
 
-/// Runs (or, with `render`, renders) a playbook.
+/// Runs (or, with `render`, renders) a playbook. An error that ends the run
+/// (a script error at the playbook's top level: `fail("x " + secret(..))`)
+/// reaches the terminal masked as every event is.
 pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
+    let secrets = Secrets::default();
+    execute_with(args, render, &secrets)
+        .map_err(|e| anyhow::Error::msg(secrets.mask(&format!("{e:#}"))))
+}
+
+fn execute_with(
+    args: &RunArgs,
+    render: Option<std::path::PathBuf>,
+    secrets: &Secrets,
+) -> Result<u8> {
     let common = &args.common;
     let inventory = Arc::new(load_inventory(&common.inventory)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
-    let secrets = Secrets::default();
-    let reporter = reporter(args.output, common.verbose, &secrets);
-    let credentials = Arc::new(credentials(common, render.is_some(), &secrets, &reporter));
+    let reporter = reporter(args.output, common.verbose, secrets);
+    let credentials = Arc::new(credentials(common, render.is_some(), secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,
         inventory.clone(),
@@ -223,7 +234,7 @@ pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8>
         reporter,
         templates: Templates::new(&playbook.root).with_credentials(credentials),
         inventory,
-        secrets,
+        secrets: secrets.clone(),
         root: playbook.root.clone(),
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),

@@ -211,3 +211,29 @@ play("short", "all", |host| {
         .to_string();
     assert!(diff.contains("content hidden (uses secret PIN)"), "{diff}");
 }
+
+/// Script errors carrying a secret: at the top level of the playbook (the
+/// error ends the run before any host) and in a play's body (the host fails).
+#[test]
+fn script_errors_are_masked_in_plain_and_json_output() {
+    let cases = [
+        r#"fail("bad token " + secret("API_TOKEN"));"#,
+        r#"let n = parse_int(secret("API_TOKEN"));"#,
+        r#"play("p", "all", |host| { fail("bad token " + secret("API_TOKEN")); });"#,
+        r#"play("p", "all", |host| { let n = parse_int(secret("API_TOKEN")); });"#,
+    ];
+    for play in cases {
+        for json in [true, false] {
+            let t = project(play, &[("API_TOKEN", "tok-s3cr3t-77")]);
+            let t = if json { t } else { t.text_output() };
+            let out = t.run();
+            assert!(!out.success(), "{play}: {}", printed(&out));
+            assert_hidden(&out, &["tok-s3cr3t", "TOK-S3CR3T"]);
+            assert!(
+                printed(&out).contains("********"),
+                "{play}: {}",
+                printed(&out)
+            );
+        }
+    }
+}
