@@ -1,12 +1,15 @@
 //! Secrets never reach the output: not a rotated secret's old value in a
 //! `--diff`, not a derived form of a secret in a diff or a review file, not a
 //! secret inside a script error. Offline, on this machine
-//! (`ansible_connection: local`, under the test's temp dir).
+//! (`ansible_connection: local`, under the test's temp dir), and the rotated
+//! whole-file secret once more over SSH on a lab host (ignored unless asked
+//! for: it needs the lab up).
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
+use common::lab::{lab_alone, Lab};
 use common::{Outcome, Test};
 
 const INVENTORY: &str =
@@ -15,21 +18,25 @@ const INVENTORY: &str =
 /// A project with `NAME=value` credentials in `creds/app.env` (0600), the
 /// playbook `play`, and `dir` pointing at `state/` in the project.
 fn project(play: &str, credentials: &[(&str, &str)]) -> Test {
+    let t = with_credentials(Test::new().inventory(INVENTORY), credentials)
+        .playbook(play)
+        .dir("state");
+    let state = t.at("state");
+    t.var("dir", state.display())
+}
+
+/// `t` with `--credentials` pointing at `creds/app.env` (0600) in its project,
+/// holding `NAME=value` lines.
+fn with_credentials(t: Test, credentials: &[(&str, &str)]) -> Test {
     let env: String = credentials
         .iter()
         .map(|(name, value)| format!("{name}={value}\n"))
         .collect();
-    let t = Test::new()
-        .playbook(play)
-        .inventory(INVENTORY)
-        .file("creds/app.env", &env)
-        .dir("state");
+    let t = t.file("creds/app.env", &env);
     let file = t.at("creds/app.env");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let creds = t.at("creds");
-    let state = t.at("state");
     t.args(["--credentials".as_ref(), creds.as_os_str()])
-        .var("dir", state.display())
 }
 
 /// Everything a run printed, both streams.
@@ -236,4 +243,59 @@ fn script_errors_are_masked_in_plain_and_json_output() {
             );
         }
     }
+}
+
+/// With `KBZ_LAB_REQUIRED` (tests/run.sh, CI), fails unless the lab test
+/// below runs too.
+#[test]
+fn lab_tests_run_when_kbz_lab_required_is_set() {
+    common::lab::required_guard();
+}
+
+/// Removes a folder from a lab host when dropped: the host is left clean
+/// even when an assertion fails.
+struct Remove<'a>(&'a Lab, usize, String);
+
+impl Drop for Remove<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.try_ssh(self.1, &format!("rm -rf {}", self.2));
+    }
+}
+
+/// Lab host 12 (lab13): the rotated cookie read back over SSH is hidden, and
+/// the real run still writes the new value.
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_rotated_whole_file_secret_is_hidden_on_a_lab_host() {
+    let (_guard, lab) = lab_alone();
+    let (host, _) = lab.hosts[12].clone();
+    let dir = format!("/tmp/kbz-secrets-{}", std::process::id());
+    let _remove = Remove(&lab, 12, dir.clone());
+    lab.ssh(
+        12,
+        &format!(
+            "rm -rf {dir}; mkdir -p {dir}; printf OLDCOOKIEVALUE9876543210 > {dir}/.erlang.cookie"
+        ),
+    );
+    let t = with_credentials(lab.test(), &[("ERLANG_COOKIE", "NEWCOOKIEVALUE0123456789")])
+        .playbook(COOKIE_PLAY)
+        .args(["--limit", host.as_str()])
+        .var("dir", &dir);
+
+    let checked = t.run_with(&["--check", "--diff"]);
+    checked.assert_code(0);
+    assert_hidden(&checked, &["OLDCOOKIE", "NEWCOOKIE"]);
+    let all = printed(&checked);
+    assert!(
+        all.contains(
+            "content hidden (uses secret ERLANG_COOKIE): 24 bytes on host, 24 bytes desired"
+        ),
+        "{all}"
+    );
+
+    let applied = t.run_with(&["--diff"]);
+    applied.assert_code(0);
+    assert_hidden(&applied, &["OLDCOOKIE", "NEWCOOKIE"]);
+    let on_host = lab.ssh(12, &format!("cat {dir}/.erlang.cookie"));
+    assert_eq!(on_host, "NEWCOOKIEVALUE0123456789");
 }
