@@ -136,18 +136,50 @@ pub fn load_playbook(
     )?)
 }
 
+/// The `secret()` source: the credentials folder, warning through the
+/// reporter; for `render`, placeholders and no folder (see
+/// [`Credentials::review`]).
+fn credentials(
+    common: &PlaybookArgs,
+    review: bool,
+    secrets: &Secrets,
+    reporter: &Arc<dyn Reporter>,
+) -> Credentials {
+    if review {
+        return Credentials::review();
+    }
+    let reporter = reporter.clone();
+    Credentials::new(&common.credentials, secrets.clone()).with_warnings(move |message| {
+        reporter.event(&report::Event::Warn {
+            host: None,
+            message,
+        });
+    })
+}
+
 fn run(args: &RunArgs) -> Result<u8> {
     execute(args, None)
 }
 
-/// Runs (or, with `render`, renders) a playbook.
+/// Runs (or, with `render`, renders) a playbook. An error that ends the run
+/// (a script error at the playbook's top level: `fail("x " + secret(..))`)
+/// reaches the terminal masked as every event is.
 pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
+    let secrets = Secrets::default();
+    execute_with(args, render, &secrets)
+        .map_err(|e| anyhow::Error::msg(secrets.mask(&format!("{e:#}"))))
+}
+
+fn execute_with(
+    args: &RunArgs,
+    render: Option<std::path::PathBuf>,
+    secrets: &Secrets,
+) -> Result<u8> {
     let common = &args.common;
     let inventory = Arc::new(load_inventory(&common.inventory)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
-    let secrets = Secrets::default();
-    let reporter = reporter(args.output, common.verbose, &secrets);
-    let credentials = Arc::new(Credentials::new(&common.credentials, secrets.clone()));
+    let reporter = reporter(args.output, common.verbose, secrets);
+    let credentials = Arc::new(credentials(common, render.is_some(), secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,
         inventory.clone(),
@@ -202,7 +234,7 @@ pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8>
         reporter,
         templates: Templates::new(&playbook.root).with_credentials(credentials),
         inventory,
-        secrets,
+        secrets: secrets.clone(),
         root: playbook.root.clone(),
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),

@@ -9,13 +9,19 @@
 //!
 //! A credentials file that group or others can read is refused: the tool
 //! should not quietly rely on a secret that has already leaked on disk.
+//!
+//! `render` reads no credentials at all ([`Credentials::review`]): `secret()`
+//! gives `<secret:NAME>`, so a review file holds no form of a real value (no
+//! filter or encoder output to escape the masking) and a reviewer without the
+//! production folder can still render.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use crate::secrets::Secrets;
+use crate::secrets::{Secrets, MIN_LEN};
 
 /// Where credentials are read from when nothing else is said.
 pub const DEFAULT_DIR: &str = "/opt/keybuzz-installer/credentials";
@@ -59,12 +65,42 @@ pub enum CredentialsError {
     },
 }
 
+/// What `secret("NAME")` gives in a review (`render`): the name, never the
+/// value.
+pub fn placeholder(name: &str) -> String {
+    format!("<secret:{name}>")
+}
+
+/// A credential's value and the file that defines it (named in warnings).
+#[derive(Debug, Clone)]
+struct Entry {
+    value: String,
+    file: PathBuf,
+}
+
+/// Where warnings go (the run's reporter): a value too short to mask.
+type Warn = Box<dyn Fn(String) + Send + Sync>;
+
 /// The credentials directory, read once on first use.
-#[derive(Debug)]
 pub struct Credentials {
     dir: PathBuf,
+    /// A review: no directory is read, `get` gives [`placeholder`]s.
+    review: bool,
     secrets: Secrets,
-    values: OnceLock<Result<BTreeMap<String, String>, CredentialsError>>,
+    values: OnceLock<Result<BTreeMap<String, Entry>, CredentialsError>>,
+    warn: Option<Warn>,
+    /// Names already warned about: once per run is enough.
+    warned: Mutex<BTreeSet<String>>,
+}
+
+impl fmt::Debug for Credentials {
+    /// The folder and mode, never a value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("dir", &self.dir)
+            .field("review", &self.review)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Credentials {
@@ -72,22 +108,45 @@ impl Credentials {
     pub fn new(dir: impl Into<PathBuf>, secrets: Secrets) -> Self {
         Credentials {
             dir: dir.into(),
+            review: false,
             secrets,
             values: OnceLock::new(),
+            warn: None,
+            warned: Mutex::new(BTreeSet::new()),
         }
     }
 
-    /// The value of `name`, registered as a secret before it is returned.
+    /// Credentials for a review: nothing is read, [`Credentials::get`] gives
+    /// `<secret:NAME>` for any name.
+    pub fn review() -> Self {
+        Credentials {
+            review: true,
+            ..Credentials::new(PathBuf::new(), Secrets::new())
+        }
+    }
+
+    /// Sends warnings (a value too short to be masked) to `warn`.
+    pub fn with_warnings(mut self, warn: impl Fn(String) + Send + Sync + 'static) -> Self {
+        self.warn = Some(Box::new(warn));
+        self
+    }
+
+    /// The value of `name`, registered as a secret before it is returned; in
+    /// a review, its [`placeholder`].
     pub fn get(&self, name: &str) -> Result<String, CredentialsError> {
+        if self.review {
+            return Ok(placeholder(name));
+        }
         let values = self
             .values
             .get_or_init(|| load(&self.dir))
             .as_ref()
             .map_err(Clone::clone)?;
         match values.get(name) {
-            Some(v) => {
-                self.secrets.add(v);
-                Ok(v.clone())
+            Some(entry) => {
+                self.secrets.add_named(name, &entry.value);
+                self.warn_if_short(name, entry);
+                Ok(entry.value.clone())
             }
             None => Err(CredentialsError::Unknown {
                 name: name.to_string(),
@@ -99,7 +158,30 @@ impl Credentials {
     }
 }
 
-fn load(dir: &Path) -> Result<BTreeMap<String, String>, CredentialsError> {
+impl Credentials {
+    /// Warns, once per name, that `entry`'s value is too short to be masked
+    /// as text: naming its file and key, never the value.
+    fn warn_if_short(&self, name: &str, entry: &Entry) {
+        let Some(warn) = &self.warn else { return };
+        if entry.value.trim().chars().count() >= MIN_LEN {
+            return;
+        }
+        let first = self
+            .warned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned());
+        if first {
+            warn(format!(
+                "credential {name} in {} is shorter than {MIN_LEN} characters: it cannot be \
+                 masked in output (a file holding only it is hidden); use a longer value",
+                entry.file.display()
+            ));
+        }
+    }
+}
+
+fn load(dir: &Path) -> Result<BTreeMap<String, Entry>, CredentialsError> {
     let dir_err = |e: std::io::Error| CredentialsError::Dir {
         dir: dir.to_path_buf(),
         reason: e.to_string(),
@@ -135,7 +217,11 @@ fn load(dir: &Path) -> Result<BTreeMap<String, String>, CredentialsError> {
                 .iter()
                 .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
                 .unwrap_or(value);
-            values.insert(key.trim().to_string(), value.to_string());
+            let entry = Entry {
+                value: value.to_string(),
+                file: file.clone(),
+            };
+            values.insert(key.trim().to_string(), entry);
         }
     }
     Ok(values)
@@ -189,5 +275,31 @@ mod tests {
             .get("X")
             .unwrap_err();
         assert!(err.to_string().contains("--credentials"), "{err}");
+    }
+
+    #[test]
+    fn a_review_reads_nothing_and_gives_placeholders() {
+        let c = Credentials::review();
+        assert_eq!(c.get("REDIS_PASSWORD").unwrap(), "<secret:REDIS_PASSWORD>");
+    }
+
+    #[test]
+    fn a_short_value_is_warned_about_once_by_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "app.env", "PIN=~%^\nLONG=long-enough\n", 0o600);
+        let said = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = said.clone();
+        let c = Credentials::new(dir.path(), Secrets::default())
+            .with_warnings(move |m| sink.lock().unwrap().push(m));
+        for name in ["PIN", "PIN", "LONG"] {
+            c.get(name).unwrap();
+        }
+        let said = said.lock().unwrap();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("PIN") && said[0].contains("app.env"),
+            "{said:?}"
+        );
+        assert!(!said[0].contains("~%^"), "{said:?}");
     }
 }

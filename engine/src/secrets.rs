@@ -31,6 +31,28 @@ pub const MIN_LEN: usize = 4;
 pub struct Secrets {
     /// Distinct values, longest first.
     values: Arc<RwLock<Vec<String>>>,
+    /// Credential names and their whole trimmed values, short ones included:
+    /// a file holding nothing but a secret is recognised by it, and said to
+    /// use it by name (see [`Secrets::whole`]).
+    named: Arc<RwLock<Vec<(String, String)>>>,
+}
+
+/// Why a content is hidden whole: it is nothing but a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WholeSecret {
+    /// The value of the credential of that name.
+    Named(String),
+    /// A registered value that has no name (a vault value, a derived form).
+    Unnamed,
+}
+
+impl fmt::Display for WholeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WholeSecret::Named(name) => write!(f, "uses secret {name}"),
+            WholeSecret::Unnamed => f.write_str("holds a secret"),
+        }
+    }
 }
 
 impl fmt::Debug for Secrets {
@@ -59,16 +81,25 @@ impl Secrets {
     ///   nothing worth hiding);
     /// - each line of a multi-line value, trimmed: a private key re-indented
     ///   into YAML no longer matches as a whole, but each of its lines does.
+    ///
+    /// Each of them is registered with the forms it takes once a template
+    /// filter or an encoder has been through it ([`derived_forms`]): masking
+    /// matches text, and `HUNTER22` is no less the password than `hunter22`.
     pub fn add(&self, value: &str) {
         let mut candidates = vec![value.trim()];
         if value.contains('\n') {
             candidates.extend(value.lines().map(str::trim));
         }
+        let forms: Vec<String> = candidates
+            .into_iter()
+            .filter(|c| c.chars().count() >= MIN_LEN)
+            .flat_map(derived_forms)
+            .collect();
         let mut values = self.values.write().unwrap_or_else(PoisonError::into_inner);
         let mut grew = false;
-        for candidate in candidates {
-            if candidate.chars().count() >= MIN_LEN && !values.iter().any(|v| v == candidate) {
-                values.push(candidate.to_owned());
+        for form in forms {
+            if form.chars().count() >= MIN_LEN && !values.contains(&form) {
+                values.push(form);
                 grew = true;
             }
         }
@@ -77,6 +108,41 @@ impl Secrets {
             // place the one that contains the others is the one reported.
             values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
+    }
+
+    /// Registers the value of the credential `name`: masked as [`Secrets::add`]
+    /// masks it, and remembered whole (even when too short to mask) so that a
+    /// file holding only it is hidden by name.
+    pub fn add_named(&self, name: &str, value: &str) {
+        self.add(value);
+        let whole = value.trim();
+        if whole.is_empty() {
+            return;
+        }
+        let mut named = self.named.write().unwrap_or_else(PoisonError::into_inner);
+        if !named.iter().any(|(n, v)| n == name && v == whole) {
+            named.push((name.to_owned(), whole.to_owned()));
+        }
+    }
+
+    /// Whether `content`, surrounding whitespace aside, is nothing but a
+    /// secret: such a content (an Erlang cookie, a cluster token) cannot be
+    /// shown even partly, and its old value on a host is the rotated secret.
+    pub fn whole(&self, content: &[u8]) -> Option<WholeSecret> {
+        let text = std::str::from_utf8(content).ok()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let named = self.named.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((name, _)) = named.iter().find(|(_, v)| v == text) {
+            return Some(WholeSecret::Named(name.clone()));
+        }
+        drop(named);
+        let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
+        values
+            .iter()
+            .any(|v| v == text)
+            .then_some(WholeSecret::Unnamed)
     }
 
     /// How many distinct values are registered (derived forms included).
@@ -160,6 +226,59 @@ impl Secrets {
         }
         merged
     }
+}
+
+/// `value` and what templates and encoders make of it: upper and lower case
+/// (filters), URL-encoded, HTML-escaped, JSON-escaped and base64. Each is
+/// masked wherever it appears, as the value itself is.
+pub fn derived_forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let mut forms = vec![
+        value.to_owned(),
+        value.to_uppercase(),
+        value.to_lowercase(),
+        url_encoded(value, b"-._~"),
+        url_encoded(value, b"/._-"),
+        html_escaped(value),
+        json[1..json.len() - 1].to_owned(),
+        base64::engine::general_purpose::STANDARD.encode(value),
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Percent-encoding of every byte but ASCII letters, digits and `safe`, in
+/// upper-case hex: with RFC 3986's unreserved set as most encoders do, and
+/// with minijinja's `urlencode` set (which keeps `/`).
+fn url_encoded(value: &str, safe: &[u8]) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || safe.contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// HTML escaping as minijinja's auto-escape and `escape` filter do it.
+fn html_escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            '/' => out.push_str("&#x2f;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// First position of `needle` in `haystack`: a scan for the first byte, then a
@@ -253,9 +372,36 @@ mod tests {
     }
 
     #[test]
+    fn derived_forms_are_masked_too() {
+        let s = secrets(&["Pa ss/wörd\"1"]);
+        for form in [
+            "PA SS/WÖRD\"1",
+            "pa ss/wörd\"1",
+            "Pa%20ss%2Fw%C3%B6rd%221",
+            "Pa%20ss/w%C3%B6rd%221",
+            "Pa ss&#x2f;wörd&quot;1",
+            "Pa ss/wörd\\\"1",
+            "UGEgc3Mvd8O2cmQiMQ==",
+        ] {
+            assert_eq!(s.mask(&format!("x {form} y")), "x ******** y", "{form}");
+        }
+    }
+
+    #[test]
+    fn a_whole_content_is_recognised_by_name() {
+        let s = Secrets::new();
+        s.add_named("PIN", "123\n");
+        s.add("vault-value");
+        assert_eq!(s.whole(b" 123\n"), Some(WholeSecret::Named("PIN".into())));
+        assert_eq!(s.whole(b"vault-value\n"), Some(WholeSecret::Unnamed));
+        assert_eq!(s.whole(b"pin = 123\n"), None);
+        assert_eq!(s.whole(b"\n"), None);
+    }
+
+    #[test]
     fn duplicates_are_stored_once() {
         let s = secrets(&["same-value", "same-value", " same-value \n"]);
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.len(), secrets(&["same-value"]).len());
     }
 
     #[test]
@@ -288,7 +434,7 @@ mod tests {
         let s = secrets(&["topsecret"]);
         let shown = format!("{s:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
-        assert!(shown.contains("count: 1"), "{shown}");
+        assert!(shown.contains("count: "), "{shown}");
     }
 
     #[test]

@@ -280,7 +280,6 @@ fn no_fixture_secret_appears_in_the_review() {
     }
     assert!(leaks.is_empty(), "secrets in clear:\n{}", leaks.join("\n"));
     // And the secrets did reach the files, masked.
-    assert!(
-        read("redis-01", "opt/keybuzz/redis/conf/redis.conf").contains("requirepass \"********\"")
-    );
+    assert!(read("redis-01", "opt/keybuzz/redis/conf/redis.conf")
+        .contains("requirepass \"<secret:REDIS_PASSWORD>\""));
 }

@@ -47,15 +47,17 @@ pub fn unified(path: &str, before: Option<&[u8]>, after: &[u8], secrets: &Secret
     };
     let mut out = format!("{old_header}\n+++ {path} (desired)\n");
 
+    if let Some(whole) = secrets
+        .whole(after)
+        .or_else(|| before.and_then(|b| secrets.whole(b)))
+    {
+        let _ = writeln!(out, "content hidden ({whole}): {}", sizes(before, after));
+        return out;
+    }
     if before.is_some_and(is_binary) || is_binary(after) {
         let _ = match before {
-            Some(b) => writeln!(
-                out,
-                "binary content differs ({} on host, {} desired)",
-                bytes(b.len()),
-                bytes(after.len())
-            ),
-            None => writeln!(out, "binary content: new file, {}", bytes(after.len())),
+            Some(_) => writeln!(out, "binary content differs ({})", sizes(before, after)),
+            None => writeln!(out, "binary content: {}", sizes(before, after)),
         };
         return out;
     }
@@ -92,11 +94,11 @@ pub fn unified(path: &str, before: Option<&[u8]>, after: &[u8], secrets: &Secret
                 DiffTag::Delete => push_lines(&mut body, '-', &old[old_r]),
                 DiffTag::Insert => push_lines(&mut body, '+', &new[new_r]),
                 DiffTag::Replace => {
-                    let shadowed: Vec<Line<'_>> = old[old_r]
-                        .iter()
-                        .map(|l| shadow_rotated_secret(l, &new[new_r.clone()]))
-                        .collect();
-                    push_lines(&mut body, '-', &shadowed);
+                    push_lines(
+                        &mut body,
+                        '-',
+                        &shadow_rotated(&old[old_r], &new[new_r.clone()]),
+                    );
                     push_lines(&mut body, '+', &new[new_r]);
                 }
             }
@@ -128,6 +130,8 @@ struct Line<'a> {
     text: String,
     /// The original bytes behind it: compared, never shown.
     raw: &'a [u8],
+    /// Whether a secret was masked in it.
+    secret: bool,
 }
 
 /// Splits `raw` into masked lines, each knowing the original bytes it came
@@ -137,11 +141,13 @@ fn masked_lines<'a>(raw: &'a [u8], secrets: &Secrets) -> Vec<Line<'a>> {
     let secret_ranges = secrets.find(raw);
     let mut lines = Vec::new();
     let mut text: Vec<u8> = Vec::new();
+    let mut secret = false;
     let mut line_start = 0;
-    let mut push = |text: &mut Vec<u8>, raw_range: Range<usize>| {
+    let mut push = |text: &mut Vec<u8>, secret: &mut bool, raw_range: Range<usize>| {
         lines.push(Line {
             text: String::from_utf8_lossy(text).into_owned(),
             raw: &raw[raw_range],
+            secret: std::mem::take(secret),
         });
         text.clear();
     };
@@ -150,6 +156,7 @@ fn masked_lines<'a>(raw: &'a [u8], secrets: &Secrets) -> Vec<Line<'a>> {
     while pos < raw.len() {
         if let Some(range) = secrets_iter.next_if(|r| r.start == pos) {
             text.extend_from_slice(crate::secrets::PLACEHOLDER.as_bytes());
+            secret = true;
             pos = range.end;
             continue;
         }
@@ -157,36 +164,60 @@ fn masked_lines<'a>(raw: &'a [u8], secrets: &Secrets) -> Vec<Line<'a>> {
         text.push(byte);
         pos += 1;
         if byte == b'\n' {
-            push(&mut text, line_start..pos);
+            push(&mut text, &mut secret, line_start..pos);
             line_start = pos;
         }
     }
     if !text.is_empty() || line_start < raw.len() {
-        push(&mut text, line_start..raw.len());
+        push(&mut text, &mut secret, line_start..raw.len());
     }
     lines
 }
 
 /// A rotated secret: the host still has the old value, which is no longer
-/// registered (only the new one is), so masking alone would show it. When a
-/// replaced line starts like a desired line up to where that line holds a
-/// secret (`password = ********`), the old line is masked from there on too.
-fn shadow_rotated_secret<'a>(old: &Line<'a>, new: &[Line<'a>]) -> Line<'a> {
-    let placeholder = crate::secrets::PLACEHOLDER;
-    for candidate in new {
-        let Some(at) = candidate.text.find(placeholder) else {
-            continue;
-        };
-        let prefix = &candidate.text[..at];
-        if !prefix.trim().is_empty() && old.text.starts_with(prefix) {
-            let newline = if old.text.ends_with('\n') { "\n" } else { "" };
-            return Line {
-                text: format!("{prefix}{placeholder}{newline}"),
-                raw: old.raw,
-            };
+/// registered (only the new one is), so masking alone would show it. The old
+/// lines replaced by desired lines holding a secret are masked too, line for
+/// line when the counts match and all of them when they do not (which old
+/// line held the secret is then unknown): from where the desired line holds
+/// its secret when the old line starts the same (`password = ********`), else
+/// whole, whatever its prefix.
+fn shadow_rotated<'a>(old: &[Line<'a>], new: &[Line<'a>]) -> Vec<Line<'a>> {
+    let paired = |i: usize| -> &[Line<'a>] {
+        if old.len() == new.len() {
+            &new[i..=i]
+        } else {
+            new
         }
+    };
+    old.iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let holders: Vec<&Line<'a>> = paired(i).iter().filter(|l| l.secret).collect();
+            if holders.is_empty() {
+                line.clone()
+            } else {
+                shadow(line, &holders)
+            }
+        })
+        .collect()
+}
+
+/// `old` masked as a line that replaced one of `holders` (lines holding a
+/// secret): its text up to where a holder's secret starts, when it starts the
+/// same, then the placeholder; or only the placeholder.
+fn shadow<'a>(old: &Line<'a>, holders: &[&Line<'a>]) -> Line<'a> {
+    let placeholder = crate::secrets::PLACEHOLDER;
+    let prefix = holders
+        .iter()
+        .filter_map(|l| l.text.find(placeholder).map(|at| &l.text[..at]))
+        .find(|prefix| !prefix.trim().is_empty() && old.text.starts_with(prefix))
+        .unwrap_or("");
+    let newline = if old.text.ends_with('\n') { "\n" } else { "" };
+    Line {
+        text: format!("{prefix}{placeholder}{newline}"),
+        raw: old.raw,
+        secret: true,
     }
-    old.clone()
 }
 
 fn push_lines(body: &mut Vec<String>, prefix: char, lines: &[Line<'_>]) {
@@ -214,6 +245,15 @@ fn hunk_range(r: &Range<usize>) -> String {
 
 fn is_binary(content: &[u8]) -> bool {
     content[..content.len().min(SNIFF)].contains(&0)
+}
+
+/// The sizes of both sides: `N bytes on host, M bytes desired`, or
+/// `new file, M bytes`.
+fn sizes(before: Option<&[u8]>, after: &[u8]) -> String {
+    match before {
+        Some(b) => format!("{} on host, {} desired", bytes(b.len()), bytes(after.len())),
+        None => format!("new file, {}", bytes(after.len())),
+    }
 }
 
 fn bytes(n: usize) -> String {
@@ -387,5 +427,43 @@ dir /var/lib/redis
             d.contains("-password = ********\n+password = ********"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn a_whole_file_secret_is_hidden_on_both_sides() {
+        let secrets = Secrets::default();
+        secrets.add_named("K3S_TOKEN", "K10new-token-value\n");
+        let d = unified(
+            "/etc/rancher/token",
+            Some(b"K10old-token-value\n"),
+            b"K10new-token-value\n",
+            &secrets,
+        );
+        assert_eq!(
+            d,
+            "--- /etc/rancher/token (on host)\n+++ /etc/rancher/token (desired)\n\
+             content hidden (uses secret K3S_TOKEN): 19 bytes on host, 19 bytes desired\n"
+        );
+        // Too short to be masked as text, still hidden whole.
+        secrets.add_named("PIN", "123");
+        let d = unified("/etc/pin", None, b"123", &secrets);
+        assert!(
+            d.ends_with("content hidden (uses secret PIN): new file, 3 bytes\n"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_rotated_secret_line_is_hidden_whatever_its_prefix() {
+        let secrets = Secrets::default();
+        secrets.add("new-token-42");
+        let d = unified(
+            "/etc/app.conf",
+            Some(b"[auth]\nold-token-17\nkey = old-pw\nlevel = 1\n"),
+            b"[auth]\nnew-token-42\nkey: new-token-42\nlevel = 2\n",
+            &secrets,
+        );
+        assert!(!d.contains("old-") && !d.contains("new-"), "{d}");
+        assert!(d.contains("-********\n-********\n-level = 1\n"), "{d}");
     }
 }
