@@ -123,7 +123,8 @@ pub struct RunArgs {
     /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
     #[arg(short, long, value_enum, default_value_t = Output::Auto)]
     pub output: Output,
-    /// Where the probe cache lives (default ~/.cache/kbz-play).
+    /// Where the probe cache lives (default $XDG_CACHE_HOME/kbz-play, else
+    /// ~/.cache/kbz-play); made 0700, ignored with a warning if another user owns it.
     #[arg(long, value_name = "DIR", env = "KBZ_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the probe cache.
