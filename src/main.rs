@@ -156,9 +156,8 @@ pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8>
         credentials.clone(),
     )?);
     let cache = open_cache(args, &reporter);
-    let control_dir = std::env::temp_dir().join(format!("kbz-play-{}", std::process::id()));
-    std::fs::create_dir_all(&control_dir)
-        .with_context(|| format!("cannot create {}", control_dir.display()))?;
+    let control_dir = kbz_engine::transport::ssh::create_control_dir()
+        .context("cannot create a private folder for the ssh control sockets")?;
     let settings = RunSettings {
         check: args.check,
         diff: args.diff,

@@ -11,6 +11,7 @@
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use super::error::connect_error;
 use super::{script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
+use crate::private::{self, PrivateDirError};
 
 /// Commands one host runs at once. sshd refuses channels beyond its
 /// `MaxSessions` (10 by default) per connection; a little headroom is left for
@@ -277,6 +279,42 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Makes `dir` (0700) if it is missing and checks that it is ours and closed
+/// to others: whoever can write there can plant a socket that every command
+/// of the run would be sent through.
+fn private_control_dir(dir: &Path) -> Result<(), PrivateDirError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| PrivateDirError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    private::check(dir)
+}
+
+/// A new folder for one run's control sockets, made exclusively (0700, an
+/// unguessable name) in `$XDG_RUNTIME_DIR` when that is ours and short
+/// enough, else in the temp folder: a name known in advance (the pid) lets
+/// another user prepare the folder first.
+pub fn create_control_dir() -> Result<PathBuf, PrivateDirError> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .filter(|d| d.as_os_str().len() + CONTROL_DIR_NAME_LEN <= MAX_CONTROL_DIR_LEN)
+        .filter(|d| private::check(d).is_ok());
+    control_dir_in(&runtime.unwrap_or_else(std::env::temp_dir))
+}
+
+/// Length of `/kbz-play-` and the 12 hex digits [`private::create_unique`] adds.
+const CONTROL_DIR_NAME_LEN: usize = 22;
+
+fn control_dir_in(parent: &Path) -> Result<PathBuf, PrivateDirError> {
+    private::create_unique(parent, "kbz-play-")
+}
+
 /// Starts a master connection for `opts`.
 async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     let host = || opts.host.clone();
@@ -297,18 +335,11 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
         });
     }
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|source| TransportError::Io {
-                host: host(),
-                context: format!("cannot create the control directory {}", dir.display()),
-                source,
-            })?;
-    }
+    private_control_dir(dir).map_err(|e| TransportError::Io {
+        host: host(),
+        context: "refusing the control directory".into(),
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e),
+    })?;
 
     let mut b = SessionBuilder::default();
     b.known_hosts_check(match opts.known_hosts {
@@ -357,4 +388,56 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             reason: chain(&other),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn refusal(dir: &Path) -> String {
+        let opts = ConnectOptions::new("h", "127.0.0.1", dir.to_path_buf());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(launch(&opts)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_control_dir_open_to_others_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let open = base.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = refusal(&open);
+        assert!(
+            e.contains("refusing the control directory") && e.contains("0700"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_control_dir_of_another_user_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let theirs = base.path().join("theirs");
+        std::fs::DirBuilder::new().create(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534))
+            .expect("chown to nobody (the tests run as root in CI)");
+        let e = refusal(&theirs);
+        assert!(e.contains("belongs to uid 65534"), "{e}");
+    }
+
+    #[test]
+    fn each_run_gets_a_new_private_control_dir() {
+        let parent = tempfile::tempdir().unwrap();
+        // What an older kbz-play would have used, prepared by someone else.
+        let planted = parent
+            .path()
+            .join(format!("kbz-play-{}", std::process::id()));
+        std::fs::create_dir(&planted).unwrap();
+        let dir = control_dir_in(parent.path()).unwrap();
+        assert_ne!(dir, planted);
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        assert!(dir.as_os_str().len() <= parent.path().as_os_str().len() + CONTROL_DIR_NAME_LEN);
+        assert!(private_control_dir(&dir).is_ok());
+    }
 }
