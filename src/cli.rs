@@ -113,8 +113,9 @@ pub struct RunArgs {
     /// OpenSSH config file (`ssh -F`); ~/.ssh/config is used otherwise.
     #[arg(short = 'F', long, value_name = "FILE", env = "KBZ_SSH_CONFIG")]
     pub ssh_config: Option<PathBuf>,
-    /// Refuse hosts whose key is not already known (default: record new keys,
-    /// refuse changed ones, like OpenSSH's accept-new).
+    /// Refuse hosts whose key is not already known (default: the ssh config's
+    /// StrictHostKeyChecking, else record new keys and refuse changed ones,
+    /// like OpenSSH's accept-new).
     #[arg(long)]
     pub strict_host_keys: bool,
     /// Connection timeout in seconds.

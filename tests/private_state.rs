@@ -1,8 +1,10 @@
 //! What kbz-play keeps on this machine between and during runs (the probe
 //! cache, the ssh control sockets) is private to the user who runs it: made
 //! 0700/0600, refused when someone else owns it, never in a shared folder,
-//! and never a way to make the next run execute something. The hosts use the
-//! local transport (`ansible_connection: local`) and write under a temp dir.
+//! and never a way to make the next run execute something; and the user's
+//! own ssh settings are not overridden. The hosts use the local transport
+//! (`ansible_connection: local`) and write under a temp dir, except one lab
+//! test on lab11 (ignored unless asked for: it needs the lab up).
 
 mod common;
 
@@ -157,4 +159,37 @@ fn without_home_the_cache_is_off_not_in_tmp() {
         "{warned:?}"
     );
     assert_eq!(tree(&tmp), vec![tmp.clone()], "left something in TMPDIR");
+}
+
+#[test]
+fn lab_guard() {
+    common::lab::required_guard();
+}
+
+/// The user's `StrictHostKeyChecking yes` (here in `--ssh-config`) is kept:
+/// a host whose key is unknown is refused, not recorded (accept-new applies
+/// only where the config says nothing).
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn the_users_strict_host_key_checking_is_kept_on_the_lab() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let (host, address) = &lab.hosts[10];
+    let t = lab
+        .test()
+        .playbook("play(\"p\", \"all\", |host| { command(\"true\"); });\n");
+    let known = t.at("known_hosts");
+    let config = t.at("ssh_config");
+    let mine = format!(
+        "Host {host} {address}\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n",
+        known.display()
+    );
+    let theirs = std::fs::read_to_string(&lab.ssh_config).unwrap();
+    std::fs::write(&config, mine + theirs.as_str()).unwrap();
+    let out = t.ssh_config(&config).args(["--limit", host.as_str()]).run();
+    let refused = out.events_named("unreachable");
+    assert_eq!(refused.len(), 1, "{}", out.text());
+    let error = refused[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("strict host key checking is on"), "{error}");
+    let recorded = std::fs::read_to_string(&known).unwrap_or_default();
+    assert_eq!(recorded, "", "the unknown key was recorded");
 }
