@@ -95,17 +95,24 @@ impl std::fmt::Debug for CacheKey {
 impl CacheKey {
     /// The key in `base`, made on first use: written to a temp file (0600)
     /// and hard-linked into place, so of two runs racing the first wins and
-    /// both use its key.
+    /// both use its key. A key file of the wrong size is replaced (the
+    /// digests kept under it were unreadable anyway).
     fn load_or_create(base: &Path) -> std::io::Result<CacheKey> {
         let path = base.join(KEY_FILE);
-        if let Some(key) = Self::read(&path)? {
-            return Ok(key);
-        }
+        let corrupt = match Self::read(&path) {
+            Ok(Some(key)) => return Ok(key),
+            Ok(None) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
         let tmp = base.join(format!(".{KEY_FILE}.tmp{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let written = private_file(&tmp)
             .and_then(|mut f| f.write_all(&private::random_bytes::<32>()?))
             .and_then(|()| match std::fs::hard_link(&tmp, &path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && corrupt => {
+                    std::fs::rename(&tmp, &path)
+                }
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
                 _ => Ok(()),
             });
@@ -115,12 +122,10 @@ impl CacheKey {
             .ok_or_else(|| std::io::Error::other(format!("{} is not a key", path.display())))
     }
 
+    /// The key at `path`; `None` when the file does not hold one.
     fn read(path: &Path) -> std::io::Result<Option<CacheKey>> {
-        match std::fs::read(path) {
-            Ok(bytes) => Ok(<[u8; 32]>::try_from(bytes.as_slice()).ok().map(CacheKey)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        let bytes = std::fs::read(path)?;
+        Ok(<[u8; 32]>::try_from(bytes.as_slice()).ok().map(CacheKey))
     }
 
     fn seal(&self, digest: &str) -> String {
@@ -380,6 +385,14 @@ mod tests {
         );
         assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
         assert!(!theirs.join(KEY_FILE).exists());
+    }
+
+    #[test]
+    fn a_corrupt_key_is_replaced() {
+        let base = tempfile::tempdir().unwrap();
+        std::fs::write(base.path().join(KEY_FILE), b"short").unwrap();
+        Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        assert_eq!(std::fs::read(base.path().join(KEY_FILE)).unwrap().len(), 32);
     }
 
     #[test]
