@@ -113,8 +113,9 @@ pub struct RunArgs {
     /// OpenSSH config file (`ssh -F`); ~/.ssh/config is used otherwise.
     #[arg(short = 'F', long, value_name = "FILE", env = "KBZ_SSH_CONFIG")]
     pub ssh_config: Option<PathBuf>,
-    /// Refuse hosts whose key is not already known (default: record new keys,
-    /// refuse changed ones, like OpenSSH's accept-new).
+    /// Refuse hosts whose key is not already known (default: the ssh config's
+    /// StrictHostKeyChecking, else record new keys and refuse changed ones,
+    /// like OpenSSH's accept-new).
     #[arg(long)]
     pub strict_host_keys: bool,
     /// Connection timeout in seconds.
@@ -123,7 +124,8 @@ pub struct RunArgs {
     /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
     #[arg(short, long, value_enum, default_value_t = Output::Auto)]
     pub output: Output,
-    /// Where the probe cache lives (default ~/.cache/kbz-play).
+    /// Where the probe cache lives (default $XDG_CACHE_HOME/kbz-play, else
+    /// ~/.cache/kbz-play); made 0700, ignored with a warning if another user owns it.
     #[arg(long, value_name = "DIR", env = "KBZ_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the probe cache.

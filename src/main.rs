@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use kbz_engine::cache::Cache;
 use kbz_engine::credentials::Credentials;
 use kbz_engine::inventory::{Inventory, Vars};
-use kbz_engine::report::{self, Reporter};
+use kbz_engine::report::{self, Event, Reporter};
 use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
 use kbz_engine::script::{Playbook, ScriptEnv};
 use kbz_engine::secrets::Secrets;
@@ -187,17 +187,9 @@ fn execute_with(
         reporter.clone(),
         credentials.clone(),
     )?);
-    let cache = if args.no_cache {
-        Cache::disabled()
-    } else {
-        Cache::new(
-            &args.cache_dir.clone().unwrap_or_else(Cache::default_base),
-            &common.inventory,
-        )
-    };
-    let control_dir = std::env::temp_dir().join(format!("kbz-play-{}", std::process::id()));
-    std::fs::create_dir_all(&control_dir)
-        .with_context(|| format!("cannot create {}", control_dir.display()))?;
+    let cache = open_cache(args, &reporter);
+    let control_dir = kbz_engine::transport::ssh::create_control_dir()
+        .context("cannot create a private folder for the ssh control sockets")?;
     let settings = RunSettings {
         check: args.check,
         diff: args.diff,
@@ -242,6 +234,25 @@ fn execute_with(
     let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));
     let _ = std::fs::remove_dir_all(&control_dir);
     Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
+}
+
+/// The probe cache, or none (with a warning) when it cannot be trusted: a
+/// cache is only a speed-up, so a run never fails for want of one.
+fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
+    if args.no_cache {
+        return Cache::disabled();
+    }
+    let base = args.cache_dir.clone().map_or_else(Cache::default_base, Ok);
+    match base.and_then(|b| Cache::open(&b, &args.common.inventory)) {
+        Ok(cache) => cache,
+        Err(e) => {
+            reporter.event(&Event::Warn {
+                host: None,
+                message: e.to_string(),
+            });
+            Cache::disabled()
+        }
+    }
 }
 
 /// `kbz-play doc [NAME]`: the operations and script functions, or one of them.

@@ -12,43 +12,195 @@
 //! it never holds contents (which may be secret), only paths, names and hashes.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use crate::private::{self, PrivateDirError};
 use crate::probe::Probe;
 
-const FORMAT: u32 = 1;
+/// 2: digests keyed, queries no longer kept (a format-1 entry is ignored).
+const FORMAT: u32 = 2;
+
+/// The per-user key's file in the base folder.
+const KEY_FILE: &str = "key";
 
 /// What is remembered for one host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostCache {
     /// Format version; another version is ignored (and rewritten).
     pub format: u32,
-    /// Probes answered during the last run.
+    /// Probes answered during the last run: data only, never a script (see
+    /// [`replayable`]).
     pub probes: Vec<Probe>,
-    /// SHA-256 of each file whose whole content the last run decided
-    /// (copy/template), as it left it, to tell the user when one was edited
-    /// on the host since ("drift").
+    /// For each file whose whole content the last run decided (copy/template),
+    /// the SHA-256 it left it with, to tell the user when one was edited on
+    /// the host since ("drift"). [`Cache::store`] takes plain SHA-256s and
+    /// keeps only their HMAC under the user's cache key: a plain digest of a
+    /// file that is all secret could be guessed offline by anyone reading it.
     #[serde(default)]
     pub digests: BTreeMap<String, String>,
+    /// The key the stored digests were made with (set by [`Cache::load`]).
+    #[serde(skip)]
+    key: Option<CacheKey>,
+}
+
+impl HostCache {
+    /// An entry to store: the probes used and the plain SHA-256 of each owned
+    /// file as the run left it.
+    pub fn new(probes: Vec<Probe>, digests: BTreeMap<String, String>) -> Self {
+        HostCache {
+            format: FORMAT,
+            probes,
+            digests,
+            key: None,
+        }
+    }
+
+    /// Paths whose current SHA-256 (`now`) differs from what the last run
+    /// left them with.
+    pub fn drifted(&self, now: &BTreeMap<String, String>) -> Vec<String> {
+        let Some(key) = &self.key else {
+            return Vec::new();
+        };
+        self.digests
+            .iter()
+            .filter(|(path, kept)| now.get(*path).is_some_and(|d| key.seal(d) != **kept))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+}
+
+/// Whether `p` may be kept in the cache and asked at the start of the next
+/// run. A [`Probe::Query`] may not: its script would run on every host before
+/// the playbook is even read, so a planted cache file could run anything; the
+/// playbook's own queries are asked in the rehearsal's prefetch instead.
+pub fn replayable(p: &Probe) -> bool {
+    p.cacheable() && !matches!(p, Probe::Query { .. })
+}
+
+/// The random per-user key digests are kept under (HMAC-SHA256).
+#[derive(Clone, PartialEq, Eq)]
+struct CacheKey([u8; 32]);
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(..)")
+    }
+}
+
+impl CacheKey {
+    /// The key in `base`, made on first use: written to a temp file (0600)
+    /// and hard-linked into place, so of two runs racing the first wins and
+    /// both use its key. A key file of the wrong size is replaced (the
+    /// digests kept under it were unreadable anyway).
+    fn load_or_create(base: &Path) -> std::io::Result<CacheKey> {
+        let path = base.join(KEY_FILE);
+        let corrupt = match Self::read(&path) {
+            Ok(Some(key)) => return Ok(key),
+            Ok(None) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        let tmp = base.join(format!(".{KEY_FILE}.tmp{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let written = private_file(&tmp)
+            .and_then(|mut f| f.write_all(&private::random_bytes::<32>()?))
+            .and_then(|()| match std::fs::hard_link(&tmp, &path) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && corrupt => {
+                    std::fs::rename(&tmp, &path)
+                }
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+                _ => Ok(()),
+            });
+        let _ = std::fs::remove_file(&tmp);
+        written?;
+        Self::read(&path)?
+            .ok_or_else(|| std::io::Error::other(format!("{} is not a key", path.display())))
+    }
+
+    /// The key at `path`; `None` when the file does not hold one.
+    fn read(path: &Path) -> std::io::Result<Option<CacheKey>> {
+        let bytes = std::fs::read(path)?;
+        Ok(<[u8; 32]>::try_from(bytes.as_slice()).ok().map(CacheKey))
+    }
+
+    fn seal(&self, digest: &str) -> String {
+        hex::encode(hmac_sha256(&self.0, digest.as_bytes()))
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) for a key of at most one block.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let pad = |byte: u8| block.map(|k| k ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// A new file only we can read or write (fails if the name exists).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// No `XDG_CACHE_HOME` or `HOME` says where it belongs.
+    #[error("neither XDG_CACHE_HOME nor HOME is set: the probe cache is off (pass --cache-dir to keep one)")]
+    NoHome,
+    /// Its folder is not (only) ours.
+    #[error("the probe cache is ignored: {0}")]
+    Folder(#[from] PrivateDirError),
+    /// Its key could not be read or made.
+    #[error("the probe cache is ignored: its key {path}: {source}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The cache folder of one inventory.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    dir: Option<PathBuf>,
+    dir: Option<(PathBuf, CacheKey)>,
 }
 
 impl Cache {
     /// The cache for `inventory` under `base` (e.g. `~/.cache/kbz-play`). Two
     /// inventories never share entries, even for hosts with the same name.
-    pub fn new(base: &Path, inventory: &Path) -> Self {
+    /// Both folders are made 0700 and must be ours: a cache someone else
+    /// could write would choose what the run probes, so it is refused.
+    pub fn open(base: &Path, inventory: &Path) -> Result<Self, CacheError> {
         let abs = std::fs::canonicalize(inventory).unwrap_or_else(|_| inventory.to_path_buf());
         let id = crate::digest::sha256_hex(abs.to_string_lossy().as_bytes());
-        Cache {
-            dir: Some(base.join(&id[..16])),
-        }
+        private::ensure(base)?;
+        let key = CacheKey::load_or_create(base).map_err(|source| CacheError::Key {
+            path: base.join(KEY_FILE),
+            source,
+        })?;
+        let dir = base.join(&id[..16]);
+        private::ensure(&dir)?;
+        Ok(Cache {
+            dir: Some((dir, key)),
+        })
     }
 
     /// A cache that remembers nothing (`--no-cache`).
@@ -56,13 +208,18 @@ impl Cache {
         Cache { dir: None }
     }
 
-    /// The default base folder: `$XDG_CACHE_HOME/kbz-play`, else `~/.cache/kbz-play`.
-    pub fn default_base() -> PathBuf {
-        std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("kbz-play")
+    /// The default base folder: `$XDG_CACHE_HOME/kbz-play`, else
+    /// `~/.cache/kbz-play`; never a shared folder like `/tmp`.
+    pub fn default_base() -> Result<PathBuf, CacheError> {
+        let set = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        set("XDG_CACHE_HOME")
+            .or_else(|| set("HOME").map(|h| h.join(".cache")))
+            .map(|b| b.join("kbz-play"))
+            .ok_or(CacheError::NoHome)
     }
 
     fn file(&self, host: &str) -> Option<PathBuf> {
@@ -76,34 +233,53 @@ impl Cache {
                 }
             })
             .collect();
-        self.dir.as_ref().map(|d| d.join(format!("{safe}.json")))
+        self.dir
+            .as_ref()
+            .map(|(d, _)| d.join(format!("{safe}.json")))
     }
 
     /// What the last run remembered for `host`; empty when there is nothing
     /// usable (missing, corrupt, other format).
     pub fn load(&self, host: &str) -> HostCache {
-        let Some(path) = self.file(host) else {
+        let (Some(path), Some((_, key))) = (self.file(host), &self.dir) else {
             return HostCache::default();
         };
-        std::fs::read(&path)
+        let mut entry = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
             .filter(|c| c.format == FORMAT)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        entry.probes.retain(replayable);
+        entry.key = Some(key.clone());
+        entry
     }
 
     /// Replaces `host`'s entry, atomically (temp file + rename), so a crash
-    /// mid-write leaves the previous entry or none, never a torn one.
+    /// mid-write leaves the previous entry or none, never a torn one. The
+    /// entry's digests are plain SHA-256s; only their keyed form is written.
     pub fn store(&self, host: &str, entry: &HostCache) -> std::io::Result<()> {
-        let Some(path) = self.file(host) else {
+        let (Some(path), Some((dir, key))) = (self.file(host), &self.dir) else {
             return Ok(());
         };
-        let dir = path.parent().expect("cache file has a parent");
-        std::fs::create_dir_all(dir)?;
-        let mut entry = entry.clone();
-        entry.format = FORMAT;
-        let tmp = dir.join(format!(".{}.tmp{}", host, std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec(&entry)?)?;
+        let stored = HostCache {
+            format: FORMAT,
+            probes: entry
+                .probes
+                .iter()
+                .filter(|p| replayable(p))
+                .cloned()
+                .collect(),
+            digests: entry
+                .digests
+                .iter()
+                .map(|(path, d)| (path.clone(), key.seal(d)))
+                .collect(),
+            key: None,
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        private_file(&tmp)?.write_all(&serde_json::to_vec(&stored)?)?;
         std::fs::rename(&tmp, &path)
     }
 }
@@ -111,25 +287,120 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().mode() & 0o7777
+    }
+
+    fn entry(digest: &str) -> HostCache {
+        HostCache::new(
+            vec![Probe::path("/etc/a"), Probe::Service { unit: "ssh".into() }],
+            [("/etc/a".to_string(), digest.to_string())].into(),
+        )
+    }
 
     #[test]
     fn round_trip_and_corruption() {
         let base = tempfile::tempdir().unwrap();
-        let cache = Cache::new(base.path(), Path::new("/x/inventory.tsv"));
-        assert_eq!(cache.load("h1"), HostCache::default());
-        let entry = HostCache {
-            format: 0,
-            probes: vec![Probe::path("/etc/a"), Probe::Service { unit: "ssh".into() }],
-            digests: [("/etc/a".to_string(), "ab".repeat(32))].into(),
-        };
-        cache.store("h1", &entry).unwrap();
+        let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        assert_eq!(cache.load("h1").probes, vec![]);
+        let (old, new) = ("ab".repeat(32), "cd".repeat(32));
+        cache.store("h1", &entry(&old)).unwrap();
         let back = cache.load("h1");
-        assert_eq!(back.probes, entry.probes);
-        assert_eq!(back.digests, entry.digests);
+        assert_eq!(back.probes, entry(&old).probes);
+        let now = |d: &str| entry(d).digests;
+        assert_eq!(back.drifted(&now(&old)), Vec::<String>::new());
+        assert_eq!(back.drifted(&now(&new)), vec!["/etc/a".to_string()]);
         std::fs::write(cache.file("h1").unwrap(), b"{not json").unwrap();
-        assert_eq!(cache.load("h1"), HostCache::default());
-        let other = Cache::new(base.path(), Path::new("/y/inventory.tsv"));
-        assert_eq!(other.load("h1"), HostCache::default());
+        assert_eq!(cache.load("h1").probes, vec![]);
+        let other = Cache::open(base.path(), Path::new("/y/inventory.tsv")).unwrap();
+        assert_eq!(other.load("h1").probes, vec![]);
         assert_eq!(Cache::disabled().load("h1"), HostCache::default());
+    }
+
+    #[test]
+    fn folders_and_files_are_private_and_digests_keyed() {
+        let base = tempfile::tempdir().unwrap();
+        let root = base.path().join("kbz-play");
+        let cache = Cache::open(&root, Path::new("/x/inventory.tsv")).unwrap();
+        let digest = crate::digest::sha256_hex(b"password\n");
+        cache.store("h1", &entry(&digest)).unwrap();
+        let file = cache.file("h1").unwrap();
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&root.join(KEY_FILE)), 0o600);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(&digest), "a plain digest was stored: {text}");
+        // The same key serves the next run.
+        let again = Cache::open(&root, Path::new("/x/inventory.tsv")).unwrap();
+        assert_eq!(
+            again.load("h1").drifted(&entry(&digest).digests),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn an_older_open_cache_folder_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        assert_eq!(mode(base.path()), 0o700);
+    }
+
+    #[test]
+    fn queries_are_neither_kept_nor_replayed() {
+        let base = tempfile::tempdir().unwrap();
+        let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        let query = Probe::Query {
+            script: "touch /tmp/planted".into(),
+        };
+        let mut with_query = entry("ab");
+        with_query.probes.push(query.clone());
+        cache.store("h1", &with_query).unwrap();
+        assert!(!cache.load("h1").probes.contains(&query));
+        // A planted file (right format, keyed or not) loses its scripts too.
+        let planted = serde_json::json!({ "format": FORMAT, "probes": [
+            { "probe": "query", "script": "touch /tmp/planted" },
+            { "probe": "path", "path": "/etc/a" } ] });
+        std::fs::write(cache.file("h1").unwrap(), planted.to_string()).unwrap();
+        assert_eq!(cache.load("h1").probes, vec![Probe::path("/etc/a")]);
+    }
+
+    #[test]
+    fn a_cache_folder_of_another_user_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let theirs = base.path().join("kbz-play");
+        private::ensure(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).expect("needs root (chown)");
+        let err = Cache::open(&theirs, Path::new("/x/inventory.tsv")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CacheError::Folder(PrivateDirError::NotOwned { owner: 65534, .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
+        assert!(!theirs.join(KEY_FILE).exists());
+    }
+
+    #[test]
+    fn a_corrupt_key_is_replaced() {
+        let base = tempfile::tempdir().unwrap();
+        std::fs::write(base.path().join(KEY_FILE), b"short").unwrap();
+        Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        assert_eq!(std::fs::read(base.path().join(KEY_FILE)).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

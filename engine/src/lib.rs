@@ -9,6 +9,7 @@
 //! - [`probe`]: what an operation can ask about a host, answered in batches;
 //! - [`op`]: the operation contract (probe, plan, apply) and its argument checking;
 //! - [`cache`]: which resources each host had, so a rerun probes them in one round trip;
+//! - [`private`]: folders only this user may use (the cache, the ssh control sockets);
 //! - [`digest`]: the SHA-256 form file contents are compared in;
 //! - [`run`]: the executor (plays, serial batches, handlers, one thread per host);
 //! - [`script`]: the Rhai host (playbooks, roles, error positions);
@@ -20,6 +21,7 @@ pub mod credentials;
 pub mod digest;
 pub mod inventory;
 pub mod op;
+pub mod private;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -547,6 +547,24 @@ async fn changed_and_unknown_host_keys_are_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn the_users_strict_host_key_checking_is_kept() {
+    let sshd = sshd();
+    let mut opts = sshd.opts();
+    let config = sshd.client_config("yes_config", "unknown_hosts", Some("client_key"));
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("  StrictHostKeyChecking yes\n");
+    std::fs::write(&config, text).unwrap();
+    opts.ssh_config = Some(config);
+    // kbz-play's default (accept-new) applies only where the config is silent.
+    assert_eq!(opts.known_hosts, HostKeyPolicy::AcceptNew);
+    let e = Transport::connect(&opts).await.unwrap_err();
+    assert!(matches!(e, TransportError::HostKeyUnknown { .. }), "{e}");
+    let recorded = std::fs::read_to_string(sshd.path("unknown_hosts")).unwrap_or_default();
+    assert_eq!(recorded, "", "the unknown key was recorded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn unreachable_hosts_fail_fast_and_clearly() {
     let sshd = sshd();
     // Nothing listens on a port we just freed.

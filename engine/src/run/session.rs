@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::cache::HostCache;
+use crate::cache::{replayable, HostCache};
 use crate::digest::sha256_hex;
 
 use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
@@ -126,10 +126,11 @@ async fn run_batch(
 
 impl Session {
     /// Opens the session: one round trip answers the facts and every probe the
-    /// cache remembers from the last run.
+    /// cache remembers from the last run. Only data probes: a cached script
+    /// never runs (see [`crate::cache::replayable`]).
     pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
         let mut probes = vec![Probe::Facts];
-        probes.extend(cached.probes.iter().filter(|p| p.cacheable()).cloned());
+        probes.extend(cached.probes.iter().filter(|p| replayable(p)).cloned());
         let answers = run_batch(&transport, &probes).await?;
         let mut snapshot = Snapshot {
             round_trips: 1,
@@ -180,13 +181,7 @@ impl Session {
     /// Paths whose content differs from what the last run left them with:
     /// edited on the host since (the run will put them back).
     pub fn drift(&self, cached: &HostCache) -> Vec<String> {
-        let snap = self.snapshot.lock().expect("snapshot lock");
-        cached
-            .digests
-            .iter()
-            .filter(|(path, digest)| snap.digests.get(*path).is_some_and(|now| now != *digest))
-            .map(|(path, _)| path.clone())
-            .collect()
+        cached.drifted(&self.snapshot.lock().expect("snapshot lock").digests)
     }
 
     /// Whether [`Session::observe`] would answer `probes` from the snapshot,
@@ -420,11 +415,7 @@ impl Session {
             .filter(|(path, _)| snap.owned.contains(*path))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        HostCache {
-            format: 0,
-            probes: snap.used.clone(),
-            digests,
-        }
+        HostCache::new(snap.used.clone(), digests)
     }
 }
 

@@ -123,8 +123,10 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// Run everything through `sudo -n -u USER`.
     pub become_: Option<Become>,
-    /// Where the mux sockets live. Keep it short: a unix socket path is limited
-    /// to about 100 bytes and ssh appends about 45 to it.
+    /// Where the mux sockets live: a folder of ours closed to others (made
+    /// 0700 if missing, refused otherwise; see [`ssh::create_control_dir`]).
+    /// Keep it short: a unix socket path is limited to about 100 bytes and
+    /// ssh appends about 45 to it.
     pub control_dir: PathBuf,
 }
 

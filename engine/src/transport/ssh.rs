@@ -11,6 +11,7 @@
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use super::error::connect_error;
 use super::{script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
+use crate::private::{self, PrivateDirError};
 
 /// Commands one host runs at once. sshd refuses channels beyond its
 /// `MaxSessions` (10 by default) per connection; a little headroom is left for
@@ -277,15 +279,100 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The `StrictHostKeyChecking` to start ssh with. openssh always passes one
+/// on the command line, which beats any config file, so the user's own
+/// setting (`-F` or `~/.ssh/config`, as `ssh -G` resolves it for this
+/// destination) is passed on; only where it is silent (`ask`, the default,
+/// which cannot ask in batch mode) does kbz-play's `accept-new` apply.
+async fn host_key_check(
+    opts: &ConnectOptions,
+    b: &SessionBuilder,
+    destination: &str,
+) -> Result<KnownHosts, TransportError> {
+    if opts.known_hosts == HostKeyPolicy::Strict {
+        return Ok(KnownHosts::Strict);
+    }
+    let mut cmd = tokio::process::Command::new("ssh");
+    cmd.arg("-G");
+    if let Some(config) = &opts.ssh_config {
+        cmd.arg("-F").arg(config);
+    }
+    if let Some(port) = b.get_port() {
+        cmd.arg("-p").arg(port);
+    }
+    if let Some(user) = b.get_user() {
+        cmd.arg("-l").arg(user);
+    }
+    let out = cmd
+        .arg("--")
+        .arg(destination)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|source| TransportError::Io {
+            host: opts.host.clone(),
+            context: "cannot run `ssh -G` (is the OpenSSH client installed?)".into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(connect_error(opts, &String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(configured_check(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Maps `ssh -G`'s `stricthostkeychecking` line to openssh's setting.
+fn configured_check(resolved: &str) -> KnownHosts {
+    let value = resolved
+        .lines()
+        .find_map(|l| l.strip_prefix("stricthostkeychecking "))
+        .map(str::trim);
+    match value {
+        Some("true" | "yes") => KnownHosts::Strict,
+        Some("false" | "no" | "off") => KnownHosts::Accept,
+        _ => KnownHosts::Add,
+    }
+}
+
+/// Makes `dir` (0700) if it is missing and checks that it is ours and closed
+/// to others: whoever can write there can plant a socket that every command
+/// of the run would be sent through.
+fn private_control_dir(dir: &Path) -> Result<(), PrivateDirError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| PrivateDirError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    private::check(dir)
+}
+
+/// A new folder for one run's control sockets, made exclusively (0700, an
+/// unguessable name) in `$XDG_RUNTIME_DIR` when that is ours and short
+/// enough, else in the temp folder: a name known in advance (the pid) lets
+/// another user prepare the folder first.
+pub fn create_control_dir() -> Result<PathBuf, PrivateDirError> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .filter(|d| d.as_os_str().len() + CONTROL_DIR_NAME_LEN <= MAX_CONTROL_DIR_LEN)
+        .filter(|d| private::check(d).is_ok());
+    control_dir_in(&runtime.unwrap_or_else(std::env::temp_dir))
+}
+
+/// Length of `/kbz-play-` and the 12 hex digits [`private::create_unique`] adds.
+const CONTROL_DIR_NAME_LEN: usize = 22;
+
+fn control_dir_in(parent: &Path) -> Result<PathBuf, PrivateDirError> {
+    private::create_unique(parent, "kbz-play-")
+}
+
 /// Starts a master connection for `opts`.
 async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     let host = || opts.host.clone();
-    if opts.address.is_empty() || opts.address.starts_with('-') {
-        return Err(TransportError::Unreachable {
-            host: host(),
-            reason: format!("{:?} is not a valid address", opts.address),
-        });
-    }
     let dir = &opts.control_dir;
     if dir.as_os_str().len() > MAX_CONTROL_DIR_LEN {
         return Err(TransportError::Io {
@@ -297,30 +384,19 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
         });
     }
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|source| TransportError::Io {
-                host: host(),
-                context: format!("cannot create the control directory {}", dir.display()),
-                source,
-            })?;
-    }
+    private_control_dir(dir).map_err(|e| TransportError::Io {
+        host: host(),
+        context: "refusing the control directory".into(),
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e),
+    })?;
 
     let mut b = SessionBuilder::default();
-    b.known_hosts_check(match opts.known_hosts {
-        HostKeyPolicy::AcceptNew => KnownHosts::Add,
-        HostKeyPolicy::Strict => KnownHosts::Strict,
-    })
-    .connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
-    .server_alive_interval(SERVER_ALIVE)
-    .control_directory(dir)
-    .control_persist(ControlPersist::IdleFor(
-        NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
-    ));
+    b.connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
+        .server_alive_interval(SERVER_ALIVE)
+        .control_directory(dir)
+        .control_persist(ControlPersist::IdleFor(
+            NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
+        ));
     if let Some(user) = &opts.user {
         b.user(user.clone());
     }
@@ -333,7 +409,25 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     if let Some(config) = &opts.ssh_config {
         b.config_file(config);
     }
-    b.connect_mux(&opts.address).await.map_err(|e| match e {
+    let (b, destination) = b.resolve(&opts.address);
+    let mut b = b.into_owned();
+    if destination.is_empty() || destination.starts_with('-') {
+        return Err(TransportError::Unreachable {
+            host: host(),
+            reason: format!("{:?} is not a valid address", opts.address),
+        });
+    }
+    let check = host_key_check(opts, &b, destination).await?;
+    // Errors read as the checking that was in force: the user's, if strict.
+    let opts = &ConnectOptions {
+        known_hosts: match check {
+            KnownHosts::Strict => HostKeyPolicy::Strict,
+            _ => opts.known_hosts,
+        },
+        ..opts.clone()
+    };
+    b.known_hosts_check(check);
+    b.connect_mux(destination).await.map_err(|e| match e {
         // openssh's connect error carries ssh's stderr as its message; an
         // OS error instead means `ssh` itself could not be run.
         openssh::Error::Connect(io) if io.raw_os_error().is_none() => {
@@ -357,4 +451,78 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             reason: chain(&other),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn refusal(dir: &Path) -> String {
+        let opts = ConnectOptions::new("h", "127.0.0.1", dir.to_path_buf());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(launch(&opts)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_control_dir_open_to_others_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let open = base.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = refusal(&open);
+        assert!(
+            e.contains("refusing the control directory") && e.contains("0700"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_control_dir_of_another_user_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let theirs = base.path().join("theirs");
+        std::fs::DirBuilder::new().create(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534))
+            .expect("chown to nobody (the tests run as root in CI)");
+        let e = refusal(&theirs);
+        assert!(e.contains("belongs to uid 65534"), "{e}");
+    }
+
+    #[test]
+    fn the_users_host_key_checking_wins_over_accept_new() {
+        let check = |text: &str| format!("{:?}", configured_check(text));
+        assert_eq!(check("user root\nstricthostkeychecking true\n"), "Strict");
+        assert_eq!(check("stricthostkeychecking false\n"), "Accept");
+        assert_eq!(check("stricthostkeychecking ask\n"), "Add");
+        assert_eq!(check("stricthostkeychecking accept-new\n"), "Add");
+    }
+
+    #[test]
+    fn an_ssh_url_cannot_smuggle_an_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let address = format!("ssh://-oProxyCommand=touch {}", marker.display());
+        let mut opts = ConnectOptions::new("h", address, dir.path().join("c"));
+        opts.connect_timeout = Duration::from_secs(2);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let e = rt.block_on(launch(&opts)).unwrap_err().to_string();
+        assert!(e.contains("is not a valid address"), "{e}");
+        assert!(!marker.exists(), "ssh ran the smuggled ProxyCommand");
+    }
+
+    #[test]
+    fn each_run_gets_a_new_private_control_dir() {
+        let parent = tempfile::tempdir().unwrap();
+        // What an older kbz-play would have used, prepared by someone else.
+        let planted = parent
+            .path()
+            .join(format!("kbz-play-{}", std::process::id()));
+        std::fs::create_dir(&planted).unwrap();
+        let dir = control_dir_in(parent.path()).unwrap();
+        assert_ne!(dir, planted);
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        assert!(dir.as_os_str().len() <= parent.path().as_os_str().len() + CONTROL_DIR_NAME_LEN);
+        assert!(private_control_dir(&dir).is_ok());
+    }
 }
