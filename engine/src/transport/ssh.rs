@@ -478,6 +478,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (chowns a folder to nobody): tests/run.sh runs it as root"]
     fn a_control_dir_of_another_user_is_refused() {
         let base = tempfile::tempdir().unwrap();
         let theirs = base.path().join("theirs");
