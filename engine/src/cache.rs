@@ -23,8 +23,8 @@ use sha2::Sha256;
 use crate::private::{self, PrivateDirError};
 use crate::probe::Probe;
 
-/// 2: digests keyed, queries no longer kept (a format-1 entry is ignored).
-const FORMAT: u32 = 2;
+/// 3: digests keyed, queries sealed (an entry of another format is ignored).
+const FORMAT: u32 = 3;
 
 /// The per-user key's file in the base folder.
 const KEY_FILE: &str = "key";
@@ -34,9 +34,12 @@ const KEY_FILE: &str = "key";
 pub struct HostCache {
     /// Format version; another version is ignored (and rewritten).
     pub format: u32,
-    /// Probes answered during the last run: data only, never a script (see
-    /// [`replayable`]).
+    /// Probes answered during the last run. Loaded, it holds the plain ones
+    /// and the queries whose seal verified; stored, the plain ones only.
     pub probes: Vec<Probe>,
+    /// The queries of the last run, sealed (see [`Sealed`]).
+    #[serde(default)]
+    queries: Vec<Sealed>,
     /// For each file whose whole content the last run decided (copy/template),
     /// the SHA-256 it left it with, to tell the user when one was edited on
     /// the host since ("drift"). [`Cache::store`] takes plain SHA-256s and
@@ -56,6 +59,7 @@ impl HostCache {
         HostCache {
             format: FORMAT,
             probes,
+            queries: Vec::new(),
             digests,
             key: None,
         }
@@ -75,12 +79,23 @@ impl HostCache {
     }
 }
 
-/// Whether `p` may be kept in the cache and asked at the start of the next
-/// run. A [`Probe::Query`] may not: its script would run on every host before
-/// the playbook is even read, so a planted cache file could run anything; the
-/// playbook's own queries are asked in the rehearsal's prefetch instead.
-pub fn replayable(p: &Probe) -> bool {
+/// Whether `p` is kept in the cache as plain data: a path, a unit, a
+/// package list. A [`Probe::Query`] holds a script, which the next run
+/// asks before the playbook is even read: it is kept only sealed (see
+/// [`Sealed`]), so a cache file someone planted or edited runs nothing.
+fn plain(p: &Probe) -> bool {
     p.cacheable() && !matches!(p, Probe::Query { .. })
+}
+
+/// A query probe as the cache keeps it: with the HMAC of its JSON under the
+/// user's cache key. Only this user's own runs can make one that verifies,
+/// so its script is one the user's playbook asked last time. Keeping the
+/// scripts (rather than only their identity) keeps a no-op rerun at one
+/// round trip: the opening batch can ask them before any play runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    probe: Probe,
+    mac: String,
 }
 
 /// The random per-user key digests are kept under (HMAC-SHA256).
@@ -132,6 +147,20 @@ impl CacheKey {
     fn seal(&self, digest: &str) -> String {
         hex::encode(hmac_sha256(&self.0, digest.as_bytes()))
     }
+
+    fn seal_probe(&self, probe: &Probe) -> Sealed {
+        let json = serde_json::to_string(probe).unwrap_or_default();
+        Sealed {
+            probe: probe.clone(),
+            mac: self.seal(&json),
+        }
+    }
+
+    /// The probe of `sealed` when its seal is this key's, else `None`.
+    fn open(&self, sealed: Sealed) -> Option<Probe> {
+        let expected = self.seal_probe(&sealed.probe).mac;
+        hmac_equal(&expected, &sealed.mac).then_some(sealed.probe)
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
@@ -139,6 +168,11 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(msg);
     mac.finalize().into_bytes().into()
+}
+
+/// Compares two MACs in time independent of where they differ.
+fn hmac_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 /// A new file only we can read or write (fails if the name exists).
@@ -241,7 +275,11 @@ impl Cache {
             .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
             .filter(|c| c.format == FORMAT)
             .unwrap_or_default();
-        entry.probes.retain(replayable);
+        entry.probes.retain(plain);
+        let queries = std::mem::take(&mut entry.queries);
+        entry
+            .probes
+            .extend(queries.into_iter().filter_map(|q| key.open(q)));
         entry.key = Some(key.clone());
         entry
     }
@@ -255,11 +293,12 @@ impl Cache {
         };
         let stored = HostCache {
             format: FORMAT,
-            probes: entry
+            probes: entry.probes.iter().filter(|p| plain(p)).cloned().collect(),
+            queries: entry
                 .probes
                 .iter()
-                .filter(|p| replayable(p))
-                .cloned()
+                .filter(|p| p.cacheable() && !plain(p))
+                .map(|p| key.seal_probe(p))
                 .collect(),
             digests: entry
                 .digests
@@ -343,22 +382,35 @@ mod tests {
     }
 
     #[test]
-    fn queries_are_neither_kept_nor_replayed() {
+    fn queries_come_back_only_under_their_seal() {
         let base = tempfile::tempdir().unwrap();
         let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
         let query = Probe::Query {
-            script: "touch /tmp/planted".into(),
+            script: "ufw status".into(),
         };
         let mut with_query = entry("ab");
         with_query.probes.push(query.clone());
         cache.store("h1", &with_query).unwrap();
-        assert!(!cache.load("h1").probes.contains(&query));
-        // A planted file (right format, keyed or not) loses its scripts too.
-        let planted = serde_json::json!({ "format": FORMAT, "probes": [
-            { "probe": "query", "script": "touch /tmp/planted" },
-            { "probe": "path", "path": "/etc/a" } ] });
+        let stored = std::fs::read_to_string(cache.file("h1").unwrap()).unwrap();
+        assert!(cache.load("h1").probes.contains(&query), "{stored}");
+
+        // A query planted as plain data, or sealed with another key, or
+        // whose script was edited under its seal, is dropped.
+        let mut planted: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        let plain = serde_json::json!({ "probe": "query", "script": "touch /tmp/planted" });
+        planted["probes"].as_array_mut().unwrap().push(plain);
+        planted["queries"][0]["probe"]["script"] = "touch /tmp/planted".into();
+        planted["queries"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({ "probe": { "probe": "query", "script": "id" }, "mac": "00".repeat(32) }));
         std::fs::write(cache.file("h1").unwrap(), planted.to_string()).unwrap();
-        assert_eq!(cache.load("h1").probes, vec![Probe::path("/etc/a")]);
+        let loaded = cache.load("h1").probes;
+        assert!(
+            !loaded.iter().any(|p| matches!(p, Probe::Query { .. })),
+            "{loaded:?}"
+        );
+        assert!(loaded.contains(&Probe::path("/etc/a")));
     }
 
     #[test]

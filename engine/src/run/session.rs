@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::cache::{replayable, HostCache};
+use crate::cache::HostCache;
 use crate::digest::sha256_hex;
 
 use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
@@ -126,11 +126,11 @@ async fn run_batch(
 
 impl Session {
     /// Opens the session: one round trip answers the facts and every probe the
-    /// cache remembers from the last run. Only data probes: a cached script
-    /// never runs (see [`crate::cache::replayable`]).
+    /// cache remembers from the last run (its queries only when their seal
+    /// verified: see [`crate::cache::Sealed`]).
     pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
         let mut probes = vec![Probe::Facts];
-        probes.extend(cached.probes.iter().filter(|p| replayable(p)).cloned());
+        probes.extend(cached.probes.iter().cloned());
         let answers = run_batch(&transport, &probes).await?;
         let mut snapshot = Snapshot {
             round_trips: 1,
