@@ -214,18 +214,22 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
         quote(&tmp)
     );
     // `$tmp` is set only once the file is ours, so the trap never removes anyone else's.
+    // Only `dd` reads the content (moved to fd 3, stdin is /dev/null): a validator
+    // that reads stdin would otherwise eat the next write's bytes in a batch.
     s.push_str(
         "tmp=\n\
          trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
          trap 'exit 1' HUP INT TERM PIPE\n\
          fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+         exec 3<&0 </dev/null\n\
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
          set -C\n\
          { true; } > \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd of=\"$tmp\" bs=65536 conv=fsync status=none ${count} || fail \"cannot write $tmp\"\n\
+         dd of=\"$tmp\" bs=65536 conv=fsync status=none ${count} <&3 || fail \"cannot write $tmp\"\n\
+         exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
          [ $# = 8 ] || fail \"cannot stat $t\"\n\
