@@ -48,3 +48,120 @@ play("v", "all", |host| {
         );
     }
 }
+
+/// Edits `app.conf` twice, with a copy in between whose validator stands for
+/// a service editing `app.conf` after the play probed it (as Sentinel
+/// rewrites its config): the three changes reach the host in one batch.
+const EDITED_MEANWHILE: &str = r#"
+play("cas", "all", |host| {
+    let d = host.vars.tmp;
+    let conf = d + "/app.conf";
+    line(#{ path: conf, regexp: "^port ", line: "port = 8080" });
+    copy(#{ dest: d + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo 'added = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^workers ", line: "workers = 4" });
+});
+"#;
+
+/// [`EDITED_MEANWHILE`], whose service edits `app.conf` once more while the
+/// edits after the first change are applied again.
+const EDITED_TWICE: &str = r#"
+play("cas", "all", |host| {
+    let d = host.vars.tmp;
+    let conf = d + "/app.conf";
+    line(#{ path: conf, regexp: "^port ", line: "port = 8080" });
+    copy(#{ dest: d + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo 'added = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^workers ", line: "workers = 4" });
+    copy(#{ dest: d + "/third.conf", content: "x\n",
+            validate: "test -s {} && echo 'again = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^name ", line: "name = prod" });
+});
+"#;
+
+const APP_CONF: &str = "name = demo\nport = 80\nworkers = 2\n";
+
+#[test]
+fn a_file_edited_on_the_host_after_the_probe_is_planned_again_not_overwritten() {
+    let t = local(EDITED_MEANWHILE).file("state/app.conf", APP_CONF);
+    let out = t.run();
+    out.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(t.at("state/app.conf")).unwrap(),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\n",
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
+fn a_file_edited_again_after_the_second_plan_fails_the_op_and_is_left_alone() {
+    let t = local(EDITED_TWICE).file("state/app.conf", APP_CONF);
+    let out = t.run();
+    out.assert_code(2);
+    let failed: Vec<_> = out
+        .events_named("op_end")
+        .into_iter()
+        .filter(|e| e["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", out.text());
+    let message = failed[0]["message"].as_str().unwrap();
+    assert!(
+        failed[0]["op"] == "line"
+            && message.contains("app.conf changed on the host while the play ran")
+            && message.contains("rerun"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.at("state/app.conf")).unwrap(),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\nagain = by the service\n"
+    );
+}
+
+/// Lab host index 6 (lab07): this file's first lab host.
+const LAB_HOST: usize = 6;
+
+/// A folder on `LAB_HOST`, emptied, for one test; `-e tmp=` points the play there.
+fn lab_dir(lab: &common::lab::Lab, name: &str) -> String {
+    let dir = format!("/tmp/kbz-writes-{name}");
+    lab.ssh(LAB_HOST, &format!("rm -rf {dir} && mkdir -p {dir}"));
+    dir
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let host = lab.hosts[LAB_HOST].0.clone();
+    let dir = lab_dir(&lab, "cas");
+    lab.ssh(LAB_HOST, &format!("printf '{APP_CONF}' > {dir}/app.conf"));
+    let var = format!("tmp={dir}");
+    let run = |playbook: &str| {
+        lab.test()
+            .playbook(playbook)
+            .args(["--limit", host.as_str(), "-e", var.as_str()])
+            .run()
+    };
+    run(EDITED_MEANWHILE).assert_code(0);
+    assert_eq!(
+        lab.ssh(LAB_HOST, &format!("cat {dir}/app.conf")),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\n"
+    );
+    lab.ssh(
+        LAB_HOST,
+        &format!("rm -f {dir}/*.conf && printf '{APP_CONF}' > {dir}/app.conf"),
+    );
+    let out = run(EDITED_TWICE);
+    out.assert_code(2);
+    assert!(
+        out.text()
+            .contains("app.conf changed on the host while the play ran"),
+        "{}",
+        out.text()
+    );
+    let left = lab.ssh(LAB_HOST, &format!("cat {dir}/app.conf; rm -rf {dir}"));
+    assert!(
+        left.ends_with("added = by the service\nagain = by the service\n"),
+        "{left}"
+    );
+}

@@ -7,7 +7,7 @@
 //! `chmod`, `mv`, `cat`), plus `sudo` for become.
 
 use super::{Become, ExecOutput, TransportError};
-use crate::op::WriteFile;
+use crate::op::{Expected, WriteFile};
 use crate::shell::quote;
 
 /// Printed on stderr by the script before anything else under become. Its
@@ -16,6 +16,11 @@ pub(crate) const BECOME_MARKER: &[u8] = b"\x01kbz-play\x01";
 
 /// `read_file`'s exit status for "no such file" (`cat` itself only uses 0 and 1).
 pub(crate) const READ_MISSING_RC: i32 = 3;
+
+/// A write script's exit status when the target is no longer what the write
+/// was planned from ([`WriteFile::expect`]): nothing was written. Neither the
+/// script's own failures (1) nor the shell's (126, 127, signals) use it.
+pub(crate) const CHANGED_RC: i32 = 75;
 
 /// Longest basename kept in a temp file name, so `.kbz-play.<name>.XXXXXX`
 /// stays under the usual 255-byte file name limit.
@@ -272,11 +277,31 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
             validate.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`")
         ));
     }
+    if let Some(expect) = &file.expect {
+        s.push_str(&compare(expect));
+    }
     s.push_str(
         "mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
          tmp=\n",
     );
     Ok(s)
+}
+
+/// The compare half of the compare-and-swap: exits with [`CHANGED_RC`]
+/// unless the target is still what the write expects. It runs last before
+/// the rename, after the (possibly slow) validator, so the window left is
+/// that of two commands, not the play's.
+fn compare(expect: &Expected) -> String {
+    let same = match expect {
+        Expected::Missing => "! [ -e \"$t\" ] && ! [ -h \"$t\" ]".to_string(),
+        Expected::Sha256(h) => format!(
+            "[ -f \"$t\" ] && ! [ -h \"$t\" ] && h=$(sha256sum < \"$t\") && [ \"${{h%% *}}\" = {} ]",
+            quote(h)
+        ),
+    };
+    format!(
+        "{{ {same}; }} || {{ printf '%s\\n' \"$t changed on the host since it was probed\" >&2; exit {CHANGED_RC}; }}\n"
+    )
 }
 
 /// Prints the file, or exits with [`READ_MISSING_RC`] when it does not exist.
@@ -303,6 +328,7 @@ mod tests {
             owner: None,
             group: None,
             validate: None,
+            expect: None,
         }
     }
 
@@ -360,6 +386,38 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
         assert_eq!(rc, 0, "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "good again\n");
+    }
+
+    #[test]
+    fn a_write_expecting_what_is_no_longer_there_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        std::fs::write(&target, "edited meanwhile\n").unwrap();
+        let mut file = wf(target.to_str().unwrap(), b"new\n", None);
+        for expect in [
+            Expected::Missing,
+            Expected::Sha256(crate::digest::sha256_hex(b"as probed\n")),
+        ] {
+            file.expect = Some(expect);
+            let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+            assert_eq!(rc, CHANGED_RC, "{err}");
+            assert!(
+                err.contains("changed on the host since it was probed"),
+                "{err}"
+            );
+            assert_eq!(std::fs::read(&target).unwrap(), b"edited meanwhile\n");
+            assert!(leftovers(dir.path()).is_empty());
+        }
+        file.expect = Some(Expected::Sha256(crate::digest::sha256_hex(
+            b"edited meanwhile\n",
+        )));
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        std::fs::remove_file(&target).unwrap();
+        file.expect = Some(Expected::Missing);
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
     }
 
     #[test]
