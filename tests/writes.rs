@@ -165,3 +165,72 @@ fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten(
         "{left}"
     );
 }
+
+/// Writes `conf` 60 times, each with other content, in one batch.
+const REWRITES: &str = r#"
+play("race", "all", |host| {
+    for i in 0..60 {
+        copy(#{ dest: host.vars.tmp + "/redis.conf", content: `port ${i}
+` });
+    }
+});
+"#;
+
+/// As the service's user (`nobody`), until `stop` appears: swaps every temp
+/// file that shows up in the folder for a symlink to the canary, counting
+/// the swaps in `hits`.
+const SWAPPER: &str = r#"cd "$1" && while [ ! -e stop ]; do
+  for f in .kbz-play.*; do
+    [ -L "$f" ] || { rm -f "$f" && ln -s /root/kbz-canary "$f" && echo >> hits; }
+  done
+done"#;
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let host = lab.hosts[LAB_HOST].0.clone();
+    let dir = lab_dir(&lab, "race");
+    let canary = "/root/kbz-canary";
+    lab.ssh(
+        LAB_HOST,
+        &format!(
+            "printf 'canary\\n' > {canary} && chmod 0600 {canary} && \
+             printf 'port 0\\n' > {dir}/redis.conf && chown -R nobody:nogroup {dir}"
+        ),
+    );
+    lab.ssh(
+        LAB_HOST,
+        &format!(
+            "(setpriv --reuid nobody --regid nogroup --clear-groups \
+               sh -c '{SWAPPER}' swapper {dir} </dev/null >/dev/null 2>&1 &)"
+        ),
+    );
+    let var = format!("tmp={dir}");
+    for _ in 0..3 {
+        // A run may fail (its temp files vanish under it); it must never write through a link.
+        lab.test()
+            .playbook(REWRITES)
+            .args(["--limit", host.as_str(), "-e", var.as_str()])
+            .run();
+    }
+    let canary_now = lab.ssh(
+        LAB_HOST,
+        &format!(
+            "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a' {canary}; cat {canary}; \
+             cat {dir}/hits 2>/dev/null | wc -l; rm -rf {dir} {canary}"
+        ),
+    );
+    let (canary_now, hits) = canary_now
+        .rsplit_once("canary\n")
+        .unwrap_or((&canary_now, "0"));
+    assert_eq!(
+        canary_now, "root:root 600\n",
+        "root wrote through a planted symlink"
+    );
+    let hits: u32 = hits.trim().parse().unwrap();
+    assert!(
+        hits > 0,
+        "the race never swapped a temp file: this test proved nothing"
+    );
+}

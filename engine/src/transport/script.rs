@@ -4,7 +4,8 @@
 //! Both transports run exactly these, so `localhost` and SSH hosts agree on
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
 //! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
-//! `chmod`, `mv`, `cat`), plus `sudo` for become.
+//! `chmod`, `mv`, `cat`), plus `sudo` for become; file writes also need
+//! `/dev/fd` and `mv -T` (GNU coreutils, busybox).
 
 use super::{Become, ExecOutput, TransportError};
 use crate::op::{Expected, WriteFile};
@@ -219,6 +220,13 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
         quote(&tmp)
     );
     // `$tmp` is set only once the file is ours, so the trap never removes anyone else's.
+    // The temp file is created with O_EXCL (`set -C`; a symlink planted at its
+    // name fails it) and then only reached through fd 4 (`/dev/fd/4` for
+    // stat, chown, chmod): in a folder a service's uid owns (Redis's conf
+    // folder, mounted into its container), the service can swap the temp file
+    // for a symlink, and root must never write, chown or chmod through it.
+    // `mv -T` renames whatever is at the temp name over the target itself,
+    // never into a directory a symlink at the target points to.
     // Only `dd` reads the content (moved to fd 3, stdin is /dev/null): a validator
     // that reads stdin would otherwise eat the next write's bytes in a batch.
     s.push_str(
@@ -230,17 +238,17 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
          set -C\n\
-         { true; } > \"$new\" || fail \"cannot create a temp file next to $t\"\n\
+         command exec 4> \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd of=\"$tmp\" bs=65536 conv=fsync status=none ${count} <&3 || fail \"cannot write $tmp\"\n\
+         dd bs=65536 conv=fsync status=none ${count} <&3 >&4 || fail \"cannot write $tmp\"\n\
          exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
-         set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
+         set -- $(stat -L -c '%s %u %g %a' -- /dev/fd/4 \"$t\")\n\
          [ $# = 8 ] || fail \"cannot stat $t\"\n\
          n=$1 tu=$2 tg=$3 u=$6 g=$7 mode=$8\n\
          else\n\
-         n=$(stat -c %s -- \"$tmp\") || exit 1\n\
+         n=$(stat -L -c %s -- /dev/fd/4) || exit 1\n\
          u= mode=644\n\
          fi\n",
     );
@@ -251,7 +259,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     if file.owner.is_none() || file.group.is_none() {
         // Keep the target's ids. Succeeds as root; otherwise the file simply
         // belongs to the writing user, as any non-root write would.
-        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" \"$tmp\" 2>/dev/null || :; fi\n");
+        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" /dev/fd/4 2>/dev/null || :; fi\n");
     }
     let ids = match (&file.owner, &file.group) {
         (Some(o), Some(g)) => Some(format!("chown -- {}", quote(&format!("{o}:{g}")))),
@@ -261,14 +269,15 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     };
     if let Some(cmd) = ids {
         s.push_str(&format!(
-            "{cmd} \"$tmp\" || fail \"cannot set the owner/group of $t\"\n"
+            "{cmd} /dev/fd/4 || fail \"cannot set the owner/group of $t\"\n"
         ));
     }
     if let Some(m) = file.mode {
         s.push_str(&format!("mode={:o}\n", m & 0o7777));
     }
     s.push_str(
-        "[ \"$mode\" = 600 ] || chmod \"$mode\" \"$tmp\" || fail \"cannot set the mode of $t\"\n",
+        "[ \"$mode\" = 600 ] || chmod \"$mode\" /dev/fd/4 || fail \"cannot set the mode of $t\"\n\
+         exec 4>&-\n",
     );
     if let Some(validate) = &file.validate {
         let cmd = validate.replace("{}", "\"$tmp\"");
@@ -281,7 +290,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
         s.push_str(&compare(expect));
     }
     s.push_str(
-        "mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
+        "mv -fT -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
          tmp=\n",
     );
     Ok(s)
@@ -418,6 +427,24 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
         assert_eq!(rc, 0, "{err}");
         assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+    }
+
+    #[test]
+    fn a_symlink_swapped_in_at_the_target_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let target = dir.path().join("conf");
+        // What a service could plant once the write script has checked the target.
+        let file = wf(target.to_str().unwrap(), b"new\n", None);
+        let script = write_script(&file).unwrap().replace(
+            "mv -fT",
+            &format!("ln -s {} \"$t\"; mv -fT", elsewhere.display()),
+        );
+        let (rc, err) = run(&script, &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 
     #[test]
