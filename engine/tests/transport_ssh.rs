@@ -212,6 +212,7 @@ fn file(path: &str, content: &[u8]) -> WriteFile {
         owner: None,
         group: None,
         validate: None,
+        expect: None,
     }
 }
 

@@ -36,7 +36,7 @@ fn call<A: Build>(ctx: &NativeCallContext, map: Map) -> Res {
         Failure::Message(m) => api::error(ctx, m),
         Failure::Rhai(e) => e,
     })?;
-    api::run_op(ctx, op.as_ref(), common)
+    api::run_op(ctx, op, common)
 }
 
 /// Adds positional values to a map, refusing a key given both ways.

@@ -13,7 +13,7 @@ mod args;
 mod plan;
 
 pub use args::{assert_params_match_struct, parse_args, suggest, ArgsError, OpArgs, Param};
-pub use plan::{Action, Change, ContentDiff, Input, Plan, Symbol, WriteFile};
+pub use plan::{Action, Change, ContentDiff, Expected, Input, Plan, Symbol, WriteFile};
 
 use crate::probe::{NotProbed, Observed, Probe};
 

@@ -54,6 +54,41 @@ pub struct WriteFile {
     /// with the validator's output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validate: Option<String>,
+    /// What the write replaces, when its plan read the path: the write is
+    /// then a compare-and-swap, made only while the host still has exactly
+    /// this (checked in the write script, right before the rename). `None`:
+    /// the write replaces whatever is there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expected>,
+}
+
+/// The state of a path a write was planned from (see [`WriteFile::expect`]).
+///
+/// The rule: a write expects what its op probed whenever the plan decided
+/// from that state (a `line` edit of the probed text, a `copy` replacing a
+/// file whose digest differed, a file created because none was there), so a
+/// change made on the host since (a service rewriting its config during the
+/// play) is found instead of silently overwritten from a stale snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expected {
+    /// Nothing at the path.
+    Missing,
+    /// A regular file with this SHA-256 (lowercase hex).
+    Sha256(String),
+}
+
+impl Expected {
+    /// What `cur` says is at the path; `None` when the probe cannot tell
+    /// (something else than a file, or a file whose digest was not read).
+    pub fn of(cur: &crate::probe::PathState) -> Option<Expected> {
+        use crate::probe::PathKind;
+        match (&cur.kind, &cur.sha256) {
+            (PathKind::Missing, _) => Some(Expected::Missing),
+            (PathKind::File, Some(h)) => Some(Expected::Sha256(h.clone())),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for WriteFile {
@@ -66,6 +101,7 @@ impl std::fmt::Debug for WriteFile {
             .field("owner", &self.owner)
             .field("group", &self.group)
             .field("validate", &self.validate)
+            .field("expect", &self.expect)
             .finish()
     }
 }

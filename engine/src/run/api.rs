@@ -42,10 +42,10 @@ pub fn split_common(
 /// plan, report, apply unless `--check`.
 pub fn run_op(
     ctx: &NativeCallContext,
-    op: &dyn Operation,
+    op: Box<dyn Operation>,
     common: CommonOpts,
 ) -> Result<OpResult, Box<EvalAltResult>> {
-    current(ctx)?.run_op(ctx, op, common)
+    current(ctx)?.run_op(ctx, op.into(), common)
 }
 
 /// Renders a template for the current host: `src` is looked up beside the

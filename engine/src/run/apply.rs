@@ -14,6 +14,8 @@
 //! an earlier one would have written (a `copy` then a `line` on the same
 //! file), as it does on the host in a real run.
 
+use std::sync::Arc;
+
 use rhai::{EvalAltResult, NativeCallContext};
 
 use super::host::HostCtx;
@@ -30,7 +32,7 @@ impl HostCtx {
     pub(super) fn run_op(
         &self,
         ctx: &NativeCallContext,
-        op: &dyn Operation,
+        op: Arc<dyn Operation>,
         common: CommonOpts,
     ) -> Result<OpResult, Box<EvalAltResult>> {
         match self.plan_op(ctx, op, common)? {

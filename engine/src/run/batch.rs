@@ -13,6 +13,14 @@
 //! instead of one per op. Applying a batch is `deferred.rs`; this module is
 //! the queue and what a batch's outcome means for each op in it.
 //!
+//! Every write a queued op planned from the probed state of its file is a
+//! compare-and-swap ([`crate::op::WriteFile::expect`]): when the file changed
+//! on the host since (a service rewrote its config while the play ran), the
+//! batch stops there, and the op and the ones queued after it are probed and
+//! planned again, once, from the host's current state, then applied; a second
+//! mismatch fails the op. The script had already seen their planned
+//! outcome (`r.changed`); the report shows the outcome of the plan applied.
+//!
 //! The price: an op whose change fails on the host is reported when its batch
 //! runs. It is still the op named (host, op, file:line), the ops queued after
 //! it are neither run nor reported, and the host stops there; but the script
@@ -20,15 +28,19 @@
 //! not catch the failure of its change; and a `try` around the call that
 //! flushed does not save the host: every later op fails at once.
 
+use std::sync::Arc;
+
 use super::head::OpHead;
-use crate::op::Action;
+use crate::op::{Action, Operation};
 use crate::probe::Probe;
 use crate::report::ChangeLine;
-use crate::transport::TransportError;
+use crate::transport::{TransportError, CHANGED_RC};
 
 /// One op's changes, waiting for the next flush.
 #[derive(Debug)]
 pub(super) struct PendingOp {
+    /// The op, to plan it again when its file changed on the host meanwhile.
+    pub op: Arc<dyn Operation>,
     /// The op, as its report names it.
     pub head: OpHead,
     /// The change lines reported once it is applied.
@@ -57,6 +69,9 @@ pub(super) struct Reached {
     pub failure: Option<String>,
     /// Round trips spent.
     pub round_trips: u32,
+    /// Whether the failure is a compare-and-swap write that found its file
+    /// changed since it was probed (nothing written, the op can plan again).
+    pub changed: bool,
 }
 
 impl Batch {
@@ -89,6 +104,11 @@ impl Batch {
             .collect()
     }
 
+    /// The ops from `first` on, in order, the others dropped.
+    pub fn into_ops_from(self, first: usize) -> Vec<PendingOp> {
+        self.ops.into_iter().skip(first).collect()
+    }
+
     /// The op whose actions include step `step` of [`Batch::steps`].
     pub fn op_of_step(&self, step: usize) -> usize {
         let mut end = 0;
@@ -111,24 +131,30 @@ impl Batch {
                 applied: self.ops.len(),
                 failure: None,
                 round_trips,
+                changed: false,
             },
             Err(TransportError::Step {
                 step, rc, reason, ..
             }) => {
-                let message = match self.steps().get(step) {
-                    Some(Action::Write(w)) => format!("cannot write {}: {reason}", w.path),
-                    _ => format!("exit status {rc}: {reason}"),
+                let (message, changed) = match self.steps().get(step) {
+                    Some(Action::Write(w)) if w.expect.is_some() && rc == CHANGED_RC => {
+                        (changed_message(&w.path), true)
+                    }
+                    Some(Action::Write(w)) => (format!("cannot write {}: {reason}", w.path), false),
+                    _ => (format!("exit status {rc}: {reason}"), false),
                 };
                 Reached {
                     applied: self.op_of_step(step),
                     failure: Some(message),
                     round_trips: 1,
+                    changed,
                 }
             }
             Err(e) => Reached {
                 applied: 0,
                 failure: Some(e.to_string()),
                 round_trips: 0,
+                changed: false,
             },
         }
     }
@@ -142,15 +168,45 @@ impl Batch {
     }
 }
 
+/// Why a compare-and-swap write was refused, and what to do.
+fn changed_message(path: &str) -> String {
+    format!(
+        "{path} changed on the host while the play ran (something else edited it after this op \
+         read it); it was left as the host has it and the ops queued after this one were not \
+         applied; rerun the play to plan from its current content"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::op::WriteFile;
+    use crate::op::{OpError, Plan, WriteFile};
+    use crate::probe::Observed;
+
+    /// Stands for the queued op, which these tests never plan again.
+    #[derive(Debug)]
+    struct Noop;
+
+    impl Operation for Noop {
+        fn kind(&self) -> &'static str {
+            "file"
+        }
+        fn target(&self) -> String {
+            String::new()
+        }
+        fn probes(&self) -> Vec<Probe> {
+            vec![]
+        }
+        fn plan(&self, _: &Observed) -> Result<Plan, OpError> {
+            Ok(Plan::default())
+        }
+    }
 
     fn op(target: &str, actions: Vec<Action>) -> PendingOp {
         PendingOp {
+            op: Arc::new(Noop),
             head: OpHead {
                 kind: "file".into(),
                 target: target.into(),
@@ -227,7 +283,8 @@ mod tests {
             Reached {
                 applied: 3,
                 failure: None,
-                round_trips: 2
+                round_trips: 2,
+                changed: false,
             }
         );
     }
@@ -243,6 +300,37 @@ mod tests {
         assert_eq!(r.applied, 2);
         assert_eq!(r.failure.as_deref(), Some("exit status 1: denied"));
         assert_eq!(b.probes_from(r.applied), vec![Probe::path("/c")]);
+    }
+
+    #[test]
+    fn a_write_whose_file_changed_can_be_planned_again() {
+        let mut b = batch();
+        let cas = WriteFile {
+            path: "/d".into(),
+            expect: Some(crate::op::Expected::Missing),
+            ..WriteFile::default()
+        };
+        b.push(op("/d", vec![Action::Write(cas)]));
+        let failed = |rc| {
+            b.reached(Err(TransportError::Step {
+                host: "h".into(),
+                step: 4,
+                rc,
+                reason: "/d changed on the host since it was probed".into(),
+            }))
+        };
+        let r = failed(CHANGED_RC);
+        assert!(r.changed && r.applied == 3, "{r:?}");
+        assert!(r.failure.unwrap().contains("rerun the play"));
+        assert!(!failed(1).changed);
+        // Only a compare-and-swap write's status means "changed": a command may exit 75.
+        let r = b.reached(Err(TransportError::Step {
+            host: "h".into(),
+            step: 3,
+            rc: CHANGED_RC,
+            reason: String::new(),
+        }));
+        assert!(!r.changed);
     }
 
     #[test]

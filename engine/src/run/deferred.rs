@@ -5,11 +5,11 @@
 
 use rhai::{EvalAltResult, Position};
 
-use super::batch::PendingOp;
+use super::batch::{Batch, PendingOp};
 use super::host::HostCtx;
 use super::immediate::actions_of;
 use super::outcome::OpResult;
-use super::plan::Planned;
+use super::plan::{Planned, Planning};
 use super::shared::runtime_error;
 use crate::op::Action;
 use crate::report::OpStatus;
@@ -20,16 +20,23 @@ impl HostCtx {
     /// learns them now: later ops plan as if they were made.
     pub(super) fn defer(&self, planned: Planned) -> OpResult {
         let result = planned.result();
+        let pending = self.pending(planned);
+        self.batch.borrow_mut().push(pending);
+        result
+    }
+
+    /// The op's changes as queued, once the snapshot has learned them.
+    fn pending(&self, planned: Planned) -> PendingOp {
         let actions = actions_of(&planned);
         self.settle(&actions, &planned.probes, planned.deep());
-        self.batch.borrow_mut().push(PendingOp {
+        PendingOp {
+            op: planned.op,
             head: planned.head,
             changes: planned.lines,
             diff: planned.diff,
             actions,
             probes: planned.probes,
-        });
-        result
+        }
     }
 
     /// Applies every queued change in one round trip and ends each op.
@@ -37,6 +44,18 @@ impl HostCtx {
     /// the host), while the report names the op that failed.
     pub(super) fn flush(&self, position: Position) -> Result<(), Box<EvalAltResult>> {
         let batch = self.batch.borrow_mut().take();
+        self.apply_batch(batch, position, true)
+    }
+
+    /// Applies `batch`; when a write finds its file changed on the host since
+    /// it was probed and `replan` allows, plans that op and the ones after it
+    /// again from the host's current state and applies them, once.
+    fn apply_batch(
+        &self,
+        batch: Batch,
+        position: Position,
+        replan: bool,
+    ) -> Result<(), Box<EvalAltResult>> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -58,11 +77,18 @@ impl HostCtx {
             let (changes, diff) = (op.changes.clone(), op.diff.clone());
             self.finish(&op.head, OpStatus::Changed, changes, diff, None);
         }
-        let Some(message) = reached.failure else {
+        let Some(mut message) = reached.failure else {
             return Ok(());
         };
         self.session
             .invalidate(&batch.probes_from(reached.applied), true);
+        if reached.changed && replan {
+            let again = self.plan_again(batch.into_ops_from(reached.applied), position)?;
+            return self.apply_batch(again, position, false);
+        }
+        if reached.changed {
+            message.push_str(" (it changed again after being probed and planned a second time)");
+        }
         self.session.mark_stale();
         let op = &batch.ops()[reached.applied];
         self.finish(
@@ -77,5 +103,34 @@ impl HostCtx {
         let error = format!("{} {} ({}): {message}", head.kind, head.target, head.at);
         *self.broken.borrow_mut() = Some(error.clone());
         Err(runtime_error(error, position))
+    }
+
+    /// Probes and plans `ops` again, in order, each against the host's
+    /// current state and the changes planned before it: the batch that
+    /// replaces them. An op that finds nothing left to do ends as ok; one
+    /// that cannot plan fails the host as a failed step would.
+    fn plan_again(
+        &self,
+        ops: Vec<PendingOp>,
+        position: Position,
+    ) -> Result<Batch, Box<EvalAltResult>> {
+        // One round trip for all their probes; a failure shows at the first
+        // op that needs the answer.
+        let probes: Vec<_> = ops.iter().flat_map(|o| o.op.probes()).collect();
+        let _ = self.shared.rt.block_on(self.session.prefetch(&probes));
+        let mut batch = Batch::default();
+        for op in ops {
+            match self.probe_and_plan(op.op, op.head.clone(), position, false) {
+                Ok(Planning::Done(_)) => {}
+                Ok(Planning::Planned(planned)) => batch.push(self.pending(planned)),
+                Err(e) => {
+                    let head = &op.head;
+                    let error = format!("{} {} ({}): {e}", head.kind, head.target, head.at);
+                    *self.broken.borrow_mut() = Some(error);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(batch)
     }
 }

@@ -2,6 +2,7 @@
 //! probe the host (from the snapshot when it can), plan, and fetch the
 //! `--diff`. What to do with the plan is the run's strategy (`apply.rs`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rhai::{EvalAltResult, NativeCallContext, Position};
@@ -15,9 +16,10 @@ use crate::probe::Probe;
 use crate::report::{ChangeLine, Event, OpStatus};
 
 /// An op call planned with changes to make.
-pub(super) struct Planned<'a> {
-    /// The op, for what it is allowed (batching, `--check`, its reach).
-    pub op: &'a dyn Operation,
+pub(super) struct Planned {
+    /// The op, for what it is allowed (batching, `--check`, its reach), and
+    /// kept with its queued changes to plan again (see `deferred.rs`).
+    pub op: Arc<dyn Operation>,
     /// The op call, as reports name it.
     pub head: OpHead,
     /// Where the script stops if applying fails.
@@ -33,14 +35,14 @@ pub(super) struct Planned<'a> {
 }
 
 /// What planning an op call came to.
-pub(super) enum Planning<'a> {
+pub(super) enum Planning {
     /// Nothing to apply: skipped, rehearsed, or nothing to change (reported).
     Done(OpResult),
     /// Changes to apply.
-    Planned(Planned<'a>),
+    Planned(Planned),
 }
 
-impl Planned<'_> {
+impl Planned {
     /// Whether the op only looks (a readonly command): it changes nothing.
     pub fn readonly(&self) -> bool {
         self.op.readonly()
@@ -68,25 +70,39 @@ impl Planned<'_> {
 
 impl HostCtx {
     /// Plans an op call, or ends it when there is nothing to apply.
-    pub(super) fn plan_op<'a>(
+    pub(super) fn plan_op(
         &self,
         ctx: &NativeCallContext,
-        op: &'a dyn Operation,
+        op: Arc<dyn Operation>,
         common: CommonOpts,
-    ) -> Result<Planning<'a>, Box<EvalAltResult>> {
+    ) -> Result<Planning, Box<EvalAltResult>> {
         let position = ctx.call_position();
         self.still_whole(position)?;
-        let head = self.head_of(ctx, op);
-        if let Some(done) = self.admit(ctx, op, common, &head) {
+        let head = self.head_of(ctx, op.as_ref());
+        if let Some(done) = self.admit(ctx, op.as_ref(), common, &head) {
             return Ok(Planning::Done(done));
         }
-        let fail = |message: String| self.fail(&head, message, position);
-        let probes = op.probes();
         // Probes the snapshot cannot answer ask the host, which must first
         // be as the script has left it.
-        if !self.session.can_answer(&probes) {
+        if !self.session.can_answer(&op.probes()) {
             self.flush(position)?;
         }
+        self.probe_and_plan(op, head, position, true)
+    }
+
+    /// Probes (from the snapshot where it can) and plans an admitted op
+    /// call. A `--diff` that needs a file's current content reads it only
+    /// with `may_read` (which flushes the queue first); otherwise that diff
+    /// is left out.
+    pub(super) fn probe_and_plan(
+        &self,
+        op: Arc<dyn Operation>,
+        head: OpHead,
+        position: Position,
+        may_read: bool,
+    ) -> Result<Planning, Box<EvalAltResult>> {
+        let fail = |message: String| self.fail(&head, message, position);
+        let probes = op.probes();
         let observed = self
             .shared
             .rt
@@ -109,7 +125,7 @@ impl HostCtx {
             })
             .collect();
         let diff = if self.shared.settings.diff {
-            self.diff_of(&plan, position, &fail)?
+            self.diff_of(&plan, position, may_read, &fail)?
         } else {
             None
         };
@@ -168,11 +184,13 @@ impl HostCtx {
     }
 
     /// The plan's content diffs. A change that does not know its file's
-    /// current content reads it from the host, after the queued changes.
+    /// current content reads it from the host, after the queued changes
+    /// (only with `may_read`; without, such a plan shows no diff).
     fn diff_of(
         &self,
         plan: &Plan,
         position: Position,
+        may_read: bool,
         fail: &dyn Fn(String) -> Box<EvalAltResult>,
     ) -> Result<Option<String>, Box<EvalAltResult>> {
         let diffs: Vec<_> = plan
@@ -181,6 +199,9 @@ impl HostCtx {
             .filter_map(|c| c.diff.as_ref())
             .collect();
         if diffs.iter().any(|d| d.before.is_none()) {
+            if !may_read {
+                return Ok(None);
+            }
             self.flush(position)?;
         }
         let mut text = String::new();

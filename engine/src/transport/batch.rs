@@ -219,6 +219,25 @@ mod tests {
     }
 
     #[test]
+    fn a_validator_reading_stdin_cannot_eat_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut first = write(&d.join("first"), "1\n");
+        if let Action::Write(w) = &mut first {
+            w.validate = Some("head -c 3 >/dev/null; cat >/dev/null; true".into());
+        }
+        let steps = [
+            first,
+            write(&d.join("second"), "second\n"),
+            write(&d.join("third"), "3\n"),
+        ];
+        assert_eq!(run(&steps), None);
+        for (name, want) in [("first", "1\n"), ("second", "second\n"), ("third", "3\n")] {
+            assert_eq!(std::fs::read_to_string(d.join(name)).unwrap(), want);
+        }
+    }
+
+    #[test]
     fn a_step_cannot_leak_into_the_next() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");

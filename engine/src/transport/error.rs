@@ -100,6 +100,16 @@ pub enum TransportError {
         reason: String,
     },
 
+    /// A compare-and-swap write ([`crate::op::WriteFile::expect`]) found the
+    /// file changed since it was probed; nothing was written.
+    #[error("{host}: {path} changed on the host since it was probed; left as the host has it")]
+    Changed {
+        /// Inventory name.
+        host: String,
+        /// The target path.
+        path: String,
+    },
+
     /// A step of [`super::Transport::apply`] failed. The steps before it were
     /// applied; the ones after it never ran.
     #[error("{host}: step {step} of a batch failed (exit status {rc}): {reason}")]
@@ -162,6 +172,7 @@ impl TransportError {
             | TransportError::Disconnected { host, .. }
             | TransportError::Exec { host, .. }
             | TransportError::WriteFile { host, .. }
+            | TransportError::Changed { host, .. }
             | TransportError::Step { host, .. }
             | TransportError::ReadFile { host, .. }
             | TransportError::Io { host, .. } => host,

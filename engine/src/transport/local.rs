@@ -152,6 +152,7 @@ mod tests {
             owner: None,
             group: None,
             validate: None,
+            expect: None,
         };
         t.write_file(&file).await.unwrap();
         assert_eq!(
@@ -204,6 +205,7 @@ mod tests {
             owner: Some("nobody".into()),
             group: None,
             validate: None,
+            expect: None,
         };
         t.write_file(&file).await.unwrap();
         let meta = std::fs::metadata(&path).unwrap();

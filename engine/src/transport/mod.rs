@@ -70,6 +70,7 @@ use std::time::Duration;
 
 pub use error::TransportError;
 pub use local::LocalTransport;
+pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 
 /// What to do with a host key that is not in `known_hosts` yet.
@@ -261,10 +262,13 @@ impl Transport {
         };
         let script = script::write_script(file).map_err(failed)?;
         let out = self.exec(&script, Some(file.content.as_slice())).await?;
-        if out.rc == 0 {
-            Ok(())
-        } else {
-            Err(failed(script::failure_reason(&out)))
+        match out.rc {
+            0 => Ok(()),
+            script::CHANGED_RC if file.expect.is_some() => Err(TransportError::Changed {
+                host: self.host().to_string(),
+                path: file.path.clone(),
+            }),
+            _ => Err(failed(script::failure_reason(&out))),
         }
     }
 

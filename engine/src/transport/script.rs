@@ -4,10 +4,11 @@
 //! Both transports run exactly these, so `localhost` and SSH hosts agree on
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
 //! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
-//! `chmod`, `mv`, `cat`), plus `sudo` for become.
+//! `chmod`, `mv`, `cat`), plus `sudo` for become; file writes also need
+//! `/dev/fd` and `mv -T` (GNU coreutils, busybox).
 
 use super::{Become, ExecOutput, TransportError};
-use crate::op::WriteFile;
+use crate::op::{Expected, WriteFile};
 use crate::shell::quote;
 
 /// Printed on stderr by the script before anything else under become. Its
@@ -16,6 +17,11 @@ pub(crate) const BECOME_MARKER: &[u8] = b"\x01kbz-play\x01";
 
 /// `read_file`'s exit status for "no such file" (`cat` itself only uses 0 and 1).
 pub(crate) const READ_MISSING_RC: i32 = 3;
+
+/// A write script's exit status when the target is no longer what the write
+/// was planned from ([`WriteFile::expect`]): nothing was written. Neither the
+/// script's own failures (1) nor the shell's (126, 127, signals) use it.
+pub(crate) const CHANGED_RC: i32 = 75;
 
 /// Longest basename kept in a temp file name, so `.kbz-play.<name>.XXXXXX`
 /// stays under the usual 255-byte file name limit.
@@ -214,24 +220,35 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
         quote(&tmp)
     );
     // `$tmp` is set only once the file is ours, so the trap never removes anyone else's.
+    // The temp file is created with O_EXCL (`set -C`; a symlink planted at its
+    // name fails it) and then only reached through fd 4 (`/dev/fd/4` for
+    // stat, chown, chmod): in a folder a service's uid owns (Redis's conf
+    // folder, mounted into its container), the service can swap the temp file
+    // for a symlink, and root must never write, chown or chmod through it.
+    // `mv -T` renames whatever is at the temp name over the target itself,
+    // never into a directory a symlink at the target points to.
+    // Only `dd` reads the content (moved to fd 3, stdin is /dev/null): a validator
+    // that reads stdin would otherwise eat the next write's bytes in a batch.
     s.push_str(
         "tmp=\n\
          trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
          trap 'exit 1' HUP INT TERM PIPE\n\
          fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+         exec 3<&0 </dev/null\n\
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
          set -C\n\
-         { true; } > \"$new\" || fail \"cannot create a temp file next to $t\"\n\
+         command exec 4> \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd of=\"$tmp\" bs=65536 conv=fsync status=none ${count} || fail \"cannot write $tmp\"\n\
+         dd bs=65536 conv=fsync status=none ${count} <&3 >&4 || fail \"cannot write $tmp\"\n\
+         exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
-         set -- $(stat -L -c '%s %u %g %a' -- \"$tmp\" \"$t\")\n\
+         set -- $(stat -L -c '%s %u %g %a' -- /dev/fd/4 \"$t\")\n\
          [ $# = 8 ] || fail \"cannot stat $t\"\n\
          n=$1 tu=$2 tg=$3 u=$6 g=$7 mode=$8\n\
          else\n\
-         n=$(stat -c %s -- \"$tmp\") || exit 1\n\
+         n=$(stat -L -c %s -- /dev/fd/4) || exit 1\n\
          u= mode=644\n\
          fi\n",
     );
@@ -242,7 +259,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     if file.owner.is_none() || file.group.is_none() {
         // Keep the target's ids. Succeeds as root; otherwise the file simply
         // belongs to the writing user, as any non-root write would.
-        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" \"$tmp\" 2>/dev/null || :; fi\n");
+        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" /dev/fd/4 2>/dev/null || :; fi\n");
     }
     let ids = match (&file.owner, &file.group) {
         (Some(o), Some(g)) => Some(format!("chown -- {}", quote(&format!("{o}:{g}")))),
@@ -252,14 +269,15 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     };
     if let Some(cmd) = ids {
         s.push_str(&format!(
-            "{cmd} \"$tmp\" || fail \"cannot set the owner/group of $t\"\n"
+            "{cmd} /dev/fd/4 || fail \"cannot set the owner/group of $t\"\n"
         ));
     }
     if let Some(m) = file.mode {
         s.push_str(&format!("mode={:o}\n", m & 0o7777));
     }
     s.push_str(
-        "[ \"$mode\" = 600 ] || chmod \"$mode\" \"$tmp\" || fail \"cannot set the mode of $t\"\n",
+        "[ \"$mode\" = 600 ] || chmod \"$mode\" /dev/fd/4 || fail \"cannot set the mode of $t\"\n\
+         exec 4>&-\n",
     );
     if let Some(validate) = &file.validate {
         let cmd = validate.replace("{}", "\"$tmp\"");
@@ -268,11 +286,31 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
             validate.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`")
         ));
     }
+    if let Some(expect) = &file.expect {
+        s.push_str(&compare(expect));
+    }
     s.push_str(
-        "mv -f -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
+        "mv -fT -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
          tmp=\n",
     );
     Ok(s)
+}
+
+/// The compare half of the compare-and-swap: exits with [`CHANGED_RC`]
+/// unless the target is still what the write expects. It runs last before
+/// the rename, after the (possibly slow) validator, so the window left is
+/// that of two commands, not the play's.
+fn compare(expect: &Expected) -> String {
+    let same = match expect {
+        Expected::Missing => "! [ -e \"$t\" ] && ! [ -h \"$t\" ]".to_string(),
+        Expected::Sha256(h) => format!(
+            "[ -f \"$t\" ] && ! [ -h \"$t\" ] && h=$(sha256sum < \"$t\") && [ \"${{h%% *}}\" = {} ]",
+            quote(h)
+        ),
+    };
+    format!(
+        "{{ {same}; }} || {{ printf '%s\\n' \"$t changed on the host since it was probed\" >&2; exit {CHANGED_RC}; }}\n"
+    )
 }
 
 /// Prints the file, or exits with [`READ_MISSING_RC`] when it does not exist.
@@ -299,6 +337,7 @@ mod tests {
             owner: None,
             group: None,
             validate: None,
+            expect: None,
         }
     }
 
@@ -356,6 +395,56 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
         assert_eq!(rc, 0, "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "good again\n");
+    }
+
+    #[test]
+    fn a_write_expecting_what_is_no_longer_there_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        std::fs::write(&target, "edited meanwhile\n").unwrap();
+        let mut file = wf(target.to_str().unwrap(), b"new\n", None);
+        for expect in [
+            Expected::Missing,
+            Expected::Sha256(crate::digest::sha256_hex(b"as probed\n")),
+        ] {
+            file.expect = Some(expect);
+            let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+            assert_eq!(rc, CHANGED_RC, "{err}");
+            assert!(
+                err.contains("changed on the host since it was probed"),
+                "{err}"
+            );
+            assert_eq!(std::fs::read(&target).unwrap(), b"edited meanwhile\n");
+            assert!(leftovers(dir.path()).is_empty());
+        }
+        file.expect = Some(Expected::Sha256(crate::digest::sha256_hex(
+            b"edited meanwhile\n",
+        )));
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        std::fs::remove_file(&target).unwrap();
+        file.expect = Some(Expected::Missing);
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+    }
+
+    #[test]
+    fn a_symlink_swapped_in_at_the_target_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let target = dir.path().join("conf");
+        // What a service could plant once the write script has checked the target.
+        let file = wf(target.to_str().unwrap(), b"new\n", None);
+        let script = write_script(&file).unwrap().replace(
+            "mv -fT",
+            &format!("ln -s {} \"$t\"; mv -fT", elsewhere.display()),
+        );
+        let (rc, err) = run(&script, &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 
     #[test]

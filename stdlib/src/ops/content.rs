@@ -57,9 +57,14 @@ impl ContentOp {
     }
 
     /// The write of the whole content over `before`, with its diff.
-    fn write(&self, before: Option<Arc<Vec<u8>>>) -> (Action, ContentDiff) {
-        let (mut write, diff) =
-            write_with_diff(&self.dest, before, Arc::clone(&self.content), &self.attrs);
+    fn write(&self, cur: &PathState, before: Option<Arc<Vec<u8>>>) -> (Action, ContentDiff) {
+        let (mut write, diff) = write_with_diff(
+            &self.dest,
+            cur,
+            before,
+            Arc::clone(&self.content),
+            &self.attrs,
+        );
         write.validate = self.validate.clone();
         (Action::Write(write), diff)
     }
@@ -86,7 +91,7 @@ impl PathEdit for ContentOp {
             PathKind::Missing => {
                 let mut summary = vec![format!("file ({} bytes)", self.content.len())];
                 summary.extend(self.attrs.describe());
-                let (write, diff) = self.write(Some(Arc::new(Vec::new())));
+                let (write, diff) = self.write(cur, Some(Arc::new(Vec::new())));
                 let change = Change::new(Symbol::Create, summary.join(", "), vec![write]).with_diff(diff);
                 Ok(Plan::of(vec![change]))
             }
@@ -95,7 +100,7 @@ impl PathEdit for ContentOp {
                 // instead of becoming commands of their own.
                 let mut summary = vec!["content".to_string()];
                 summary.extend(self.attrs.differences(cur));
-                let (write, diff) = self.write(cur.content.clone().map(Arc::new));
+                let (write, diff) = self.write(cur, cur.content.clone().map(Arc::new));
                 let change = Change::new(Symbol::Update, summary.join(", "), vec![write]).with_diff(diff);
                 Ok(Plan::of(vec![change]))
             }

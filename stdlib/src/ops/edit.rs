@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{ContentDiff, OpError, Operation, Plan, WriteFile};
+use kbz_engine::op::{ContentDiff, Expected, OpError, Operation, Plan, WriteFile};
 use kbz_engine::probe::{NotProbed, Observation, Observed, PathState, Probe};
 
 use super::attrs::Attrs;
@@ -85,9 +85,13 @@ impl<E: PathEdit> Operation for OnPath<E> {
 
 /// Writes `content` to `path` with `attrs` (`None` ones left alone), and
 /// the diff that write makes from `before`: every whole-file write of these
-/// ops comes with its diff.
+/// ops comes with its diff. The write was planned from `cur`, the path's
+/// probed state, so it is made only while the host still has it
+/// ([`Expected`]): a file a service edited since is planned again, not
+/// overwritten from the stale snapshot.
 pub(crate) fn write_with_diff(
     path: &str,
+    cur: &PathState,
     before: Option<Arc<Vec<u8>>>,
     content: Arc<Vec<u8>>,
     attrs: &Attrs,
@@ -99,6 +103,7 @@ pub(crate) fn write_with_diff(
         owner: attrs.owner.clone(),
         group: attrs.group.clone(),
         validate: None,
+        expect: Expected::of(cur),
     };
     let diff = ContentDiff {
         path: path.to_string(),

@@ -187,11 +187,16 @@ impl FileOp {
         }
     }
 
-    /// A new empty file, with its (empty) diff.
+    /// A new empty file where there is none, with its (empty) diff.
     fn empty_file(&self) -> Plan {
         let empty = Arc::new(Vec::new());
-        let (write, diff) =
-            write_with_diff(&self.path, Some(Arc::clone(&empty)), empty, &self.attrs);
+        let (write, diff) = write_with_diff(
+            &self.path,
+            &PathState::missing(),
+            Some(Arc::clone(&empty)),
+            empty,
+            &self.attrs,
+        );
         let mut plan = self.created("empty file", vec![Action::Write(write)]);
         plan.changes[0].diff = Some(diff);
         plan

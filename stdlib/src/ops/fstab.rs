@@ -133,6 +133,7 @@ pub(crate) fn rewrite(before: &str, after: String, symbol: Symbol, summary: Stri
         owner: None,
         group: None,
         validate: None,
+        expect: None,
     });
     Change::new(symbol, summary, vec![write]).with_diff(ContentDiff {
         path: PATH.to_string(),

@@ -189,8 +189,13 @@ impl LineSpec {
     ) -> Result<Result<Change, String>, OpError> {
         let write = |before: Vec<u8>, text: String| {
             let content = Arc::new(text.into_bytes());
-            let (write, diff) =
-                write_with_diff(path, Some(Arc::new(before)), content, &Attrs::default());
+            let (write, diff) = write_with_diff(
+                path,
+                cur,
+                Some(Arc::new(before)),
+                content,
+                &Attrs::default(),
+            );
             (Action::Write(write), diff)
         };
         match cur.kind {

@@ -1,0 +1,236 @@
+//! File writes as the host sees them: a batch's steps each read only their
+//! own bytes, a write planned from probed content is a compare-and-swap
+//! (a file changed on the host meanwhile is re-probed, never overwritten
+//! from a stale snapshot), and writes in folders a service owns never follow
+//! a symlink planted there.
+//!
+//! Locally (`ansible_connection: local`, under a temp dir), and on the lab
+//! hosts lab07 and lab08 (ignored unless asked for: they need the lab up).
+
+mod common;
+
+use common::Test;
+
+/// One local host `h1` whose play finds its folder in `host.vars.tmp`.
+fn local(playbook: &str) -> Test {
+    let t = Test::new()
+        .playbook(playbook)
+        .inventory(
+            "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tlocal\tlocal\n",
+        )
+        .dir("state");
+    let tmp = t.at("state");
+    t.var("tmp", tmp.display())
+}
+
+#[test]
+fn lab_tests_are_not_silently_left_out() {
+    common::lab::required_guard();
+}
+
+#[test]
+fn a_validator_reading_stdin_leaves_the_next_file_of_the_batch_intact() {
+    let t = local(
+        r#"
+play("v", "all", |host| {
+    let d = host.vars.tmp;
+    copy(#{ dest: d + "/a.conf", content: "a\n", validate: "head -c 3 >/dev/null; test -s {}" });
+    copy(#{ dest: d + "/b.conf", content: "bbbbbb\n" });
+    copy(#{ dest: d + "/c.conf", content: "c\n" });
+});
+"#,
+    );
+    t.run().assert_code(0).assert_total("changed", 3);
+    for (name, want) in [("a.conf", "a\n"), ("b.conf", "bbbbbb\n"), ("c.conf", "c\n")] {
+        assert_eq!(
+            std::fs::read_to_string(t.at("state").join(name)).unwrap(),
+            want
+        );
+    }
+}
+
+/// Edits `app.conf` twice, with a copy in between whose validator stands for
+/// a service editing `app.conf` after the play probed it (as Sentinel
+/// rewrites its config): the three changes reach the host in one batch.
+const EDITED_MEANWHILE: &str = r#"
+play("cas", "all", |host| {
+    let d = host.vars.tmp;
+    let conf = d + "/app.conf";
+    line(#{ path: conf, regexp: "^port ", line: "port = 8080" });
+    copy(#{ dest: d + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo 'added = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^workers ", line: "workers = 4" });
+});
+"#;
+
+/// [`EDITED_MEANWHILE`], whose service edits `app.conf` once more while the
+/// edits after the first change are applied again.
+const EDITED_TWICE: &str = r#"
+play("cas", "all", |host| {
+    let d = host.vars.tmp;
+    let conf = d + "/app.conf";
+    line(#{ path: conf, regexp: "^port ", line: "port = 8080" });
+    copy(#{ dest: d + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo 'added = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^workers ", line: "workers = 4" });
+    copy(#{ dest: d + "/third.conf", content: "x\n",
+            validate: "test -s {} && echo 'again = by the service' >> " + conf });
+    line(#{ path: conf, regexp: "^name ", line: "name = prod" });
+});
+"#;
+
+const APP_CONF: &str = "name = demo\nport = 80\nworkers = 2\n";
+
+#[test]
+fn a_file_edited_on_the_host_after_the_probe_is_planned_again_not_overwritten() {
+    let t = local(EDITED_MEANWHILE).file("state/app.conf", APP_CONF);
+    let out = t.run();
+    out.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(t.at("state/app.conf")).unwrap(),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\n",
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
+fn a_file_edited_again_after_the_second_plan_fails_the_op_and_is_left_alone() {
+    let t = local(EDITED_TWICE).file("state/app.conf", APP_CONF);
+    let out = t.run();
+    out.assert_code(2);
+    let failed: Vec<_> = out
+        .events_named("op_end")
+        .into_iter()
+        .filter(|e| e["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", out.text());
+    let message = failed[0]["message"].as_str().unwrap();
+    assert!(
+        failed[0]["op"] == "line"
+            && message.contains("app.conf changed on the host while the play ran")
+            && message.contains("rerun"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.at("state/app.conf")).unwrap(),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\nagain = by the service\n"
+    );
+}
+
+/// Lab host index 6 (lab07): this file's first lab host.
+const LAB_HOST: usize = 6;
+
+/// A folder on `LAB_HOST`, emptied, for one test; `-e tmp=` points the play there.
+fn lab_dir(lab: &common::lab::Lab, name: &str) -> String {
+    let dir = format!("/tmp/kbz-writes-{name}");
+    lab.ssh(LAB_HOST, &format!("rm -rf {dir} && mkdir -p {dir}"));
+    dir
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let host = lab.hosts[LAB_HOST].0.clone();
+    let dir = lab_dir(&lab, "cas");
+    lab.ssh(LAB_HOST, &format!("printf '{APP_CONF}' > {dir}/app.conf"));
+    let var = format!("tmp={dir}");
+    let run = |playbook: &str| {
+        lab.test()
+            .playbook(playbook)
+            .args(["--limit", host.as_str(), "-e", var.as_str()])
+            .run()
+    };
+    run(EDITED_MEANWHILE).assert_code(0);
+    assert_eq!(
+        lab.ssh(LAB_HOST, &format!("cat {dir}/app.conf")),
+        "name = demo\nport = 8080\nworkers = 4\nadded = by the service\n"
+    );
+    lab.ssh(
+        LAB_HOST,
+        &format!("rm -f {dir}/*.conf && printf '{APP_CONF}' > {dir}/app.conf"),
+    );
+    let out = run(EDITED_TWICE);
+    out.assert_code(2);
+    assert!(
+        out.text()
+            .contains("app.conf changed on the host while the play ran"),
+        "{}",
+        out.text()
+    );
+    let left = lab.ssh(LAB_HOST, &format!("cat {dir}/app.conf; rm -rf {dir}"));
+    assert!(
+        left.ends_with("added = by the service\nagain = by the service\n"),
+        "{left}"
+    );
+}
+
+/// Writes `conf` 60 times, each with other content, in one batch.
+const REWRITES: &str = r#"
+play("race", "all", |host| {
+    for i in 0..60 {
+        copy(#{ dest: host.vars.tmp + "/redis.conf", content: `port ${i}
+` });
+    }
+});
+"#;
+
+/// As the service's user (`nobody`), until `stop` appears: swaps every temp
+/// file that shows up in the folder for a symlink to the canary, counting
+/// the swaps in `hits`.
+const SWAPPER: &str = r#"cd "$1" && while [ ! -e stop ]; do
+  for f in .kbz-play.*; do
+    [ -L "$f" ] || { rm -f "$f" && ln -s /root/kbz-canary "$f" && echo >> hits; }
+  done
+done"#;
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let host = lab.hosts[LAB_HOST].0.clone();
+    let dir = lab_dir(&lab, "race");
+    let canary = "/root/kbz-canary";
+    lab.ssh(
+        LAB_HOST,
+        &format!(
+            "printf 'canary\\n' > {canary} && chmod 0600 {canary} && \
+             printf 'port 0\\n' > {dir}/redis.conf && chown -R nobody:nogroup {dir}"
+        ),
+    );
+    lab.ssh(
+        LAB_HOST,
+        &format!(
+            "(setpriv --reuid nobody --regid nogroup --clear-groups \
+               sh -c '{SWAPPER}' swapper {dir} </dev/null >/dev/null 2>&1 &)"
+        ),
+    );
+    let var = format!("tmp={dir}");
+    for _ in 0..3 {
+        // A run may fail (its temp files vanish under it); it must never write through a link.
+        lab.test()
+            .playbook(REWRITES)
+            .args(["--limit", host.as_str(), "-e", var.as_str()])
+            .run();
+    }
+    let canary_now = lab.ssh(
+        LAB_HOST,
+        &format!(
+            "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a' {canary}; cat {canary}; \
+             cat {dir}/hits 2>/dev/null | wc -l; rm -rf {dir} {canary}"
+        ),
+    );
+    let (canary_now, hits) = canary_now
+        .rsplit_once("canary\n")
+        .unwrap_or((&canary_now, "0"));
+    assert_eq!(
+        canary_now, "root:root 600\n",
+        "root wrote through a planted symlink"
+    );
+    let hits: u32 = hits.trim().parse().unwrap();
+    assert!(
+        hits > 0,
+        "the race never swapped a temp file: this test proved nothing"
+    );
+}
