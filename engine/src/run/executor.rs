@@ -57,7 +57,9 @@ struct Slot {
 
 impl Slot {
     fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state.lock().expect("host state lock")
+        // A panic on the host's thread (reported as its failure) must not
+        // take the recap down with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -236,6 +238,17 @@ fn play_on_host(
         Ok(()) => true,
         Err(_) if ctx.stopped.get() => true,
         Err(e) => {
+            let lost = ctx.session.transport().ok().map(|t| t.connection_lost());
+            if let Some(reason) = lost.and_then(|lost| shared.rt.block_on(lost)) {
+                st.unreachable = true;
+                let host = slot.host.name.clone();
+                let error = reason
+                    .strip_prefix(&format!("{host}: "))
+                    .unwrap_or(&reason)
+                    .to_string();
+                shared.reporter.event(&Event::Unreachable { host, error });
+                return false;
+            }
             st.failed = true;
             st.stats.failed += 1;
             if ctx.reported_failure.borrow().is_none() {
@@ -302,13 +315,20 @@ impl HostRun {
         let healthy = match ensure_session(&shared, &slot).await {
             None => false,
             Some(session) => {
-                let (shared, halt) = (shared.clone(), halt.clone());
-                tokio::task::spawn_blocking(move || {
+                let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
+                let joined = tokio::task::spawn_blocking(move || {
                     let play = &playbook.decls.plays[index];
-                    play_on_host(&shared, &playbook, play, &slot, session, halt)
+                    play_on_host(&on_shared, &playbook, play, &on_host, session, halt)
                 })
-                .await
-                .unwrap_or(false)
+                .await;
+                host_outcome(joined).unwrap_or_else(|error| {
+                    let mut st = slot.state();
+                    st.failed = true;
+                    st.stats.failed += 1;
+                    let host = name.clone();
+                    shared.reporter.event(&Event::HostFailed { host, error });
+                    false
+                })
             }
         };
         if let (false, Some(halt)) = (healthy, &halt) {
@@ -317,6 +337,26 @@ impl HostRun {
         shared.reporter.event(&Event::HostEnd { host: name });
         healthy
     }
+}
+
+/// Whether the host's thread left the host healthy, or the error to report
+/// when it ended without an answer: it panicked (a bug in kbz-play or an
+/// op), so the host failed, with the panic's message; never a silent
+/// "not healthy" that leaves the host looking ok.
+fn host_outcome(joined: Result<bool, tokio::task::JoinError>) -> Result<bool, String> {
+    joined.map_err(panic_report)
+}
+
+fn panic_report(e: tokio::task::JoinError) -> String {
+    let why = match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into()),
+        Err(e) => e.to_string(),
+    };
+    format!("kbz-play panicked while running this host's play (a bug: please report it): {why}")
 }
 
 /// Runs every play of `playbook` and reports as it goes.
@@ -475,4 +515,30 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     });
     shared.reporter.finish();
     Ok(RunSummary { recap, exit_code })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn joined(
+        f: impl FnOnce() -> bool + Send + 'static,
+    ) -> Result<bool, tokio::task::JoinError> {
+        tokio::task::spawn_blocking(f).await
+    }
+
+    #[tokio::test]
+    async fn a_panic_on_a_host_thread_fails_the_host_with_its_message() {
+        let report = host_outcome(joined(|| panic!("index out of bounds: the len is 0")).await)
+            .expect_err("a panic is a failure to report");
+        assert!(report.contains("panicked"), "{report}");
+        assert!(
+            report.ends_with("index out of bounds: the len is 0"),
+            "{report}"
+        );
+        let n = 7;
+        let report = host_outcome(joined(move || panic!("formatted {n}")).await).unwrap_err();
+        assert!(report.ends_with("formatted 7"), "{report}");
+        assert_eq!(host_outcome(joined(|| false).await), Ok(false));
+    }
 }
