@@ -482,3 +482,22 @@ play("one", "all", #{ any_errors_fatal: true }, |host| {
         "{stopped}"
     );
 }
+
+#[test]
+fn localhost_with_its_own_port_is_reached_over_ssh() {
+    // Port 1 on the loopback: nothing listens, so SSH is refused at once. Run
+    // locally instead, the play would touch the file on this machine.
+    let playbook = r#"
+play("one", "all", |host| { command("touch " + host.vars.tmp + "/ran-locally"); });
+"#;
+    let t = Test::new()
+        .playbook(playbook)
+        .inventory("hostname\tip_private\tansible_port\nlocalhost\t127.0.0.1\t1\n")
+        .dir("state")
+        .args(["--timeout", "3"]);
+    let tmp = t.at("state");
+    let t = t.var("tmp", tmp.display());
+    let out = t.run();
+    out.assert_code(4);
+    assert!(!t.at("state/ran-locally").exists(), "{}", out.text());
+}

@@ -84,9 +84,21 @@ fn connect_options(shared: &Shared, host: &Host) -> ConnectOptions {
     }
 }
 
+/// Whether the host is this machine, reached without SSH: when the inventory
+/// says so (`ansible_connection: local`), or for `localhost` at a loopback
+/// address without its own port or user ([`ConnectOptions::is_local`]). A
+/// port or user means a real SSH login (a tunnel, a container's sshd): run
+/// locally, its port forwards and tunnels would reach the control machine.
 fn is_local(host: &Host) -> bool {
-    host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local")
-        || (host.name == "localhost" && matches!(host.address.as_str(), "localhost" | "127.0.0.1"))
+    match host.vars.get("ansible_connection").and_then(|v| v.as_str()) {
+        Some(connection) => connection == "local",
+        None => {
+            let mut opts = ConnectOptions::new(&host.name, &host.address, PathBuf::new());
+            opts.port = host.port;
+            opts.user = host.user.clone();
+            opts.is_local()
+        }
+    }
 }
 
 /// Connects to the host on first use; `None` when it is unreachable.
