@@ -140,7 +140,7 @@ pub struct RenderArgs {
     #[allow(missing_docs)]
     pub common: PlaybookArgs,
     /// The folder to write into (DIR/HOST/etc/..., DIR/HOST/commands.sh);
-    /// emptied first.
+    /// emptied first, so it must be new, empty, or written by an earlier render.
     #[arg(long, default_value = "review")]
     pub out: PathBuf,
     /// Print every rendered operation, not only errors.

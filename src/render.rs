@@ -1,17 +1,44 @@
 //! `kbz-play render`: every file each host would receive, written under a
 //! folder for review, without connecting anywhere.
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 
 use crate::cli::{Output, RenderArgs, RunArgs};
+
+/// The file that marks a folder as written by `render`, which may then
+/// empty it for the next render.
+const MARKER: &str = ".kbz-play-render";
+
+/// Makes `out` an empty folder holding only [`MARKER`]. A folder is emptied
+/// only when a previous render wrote it (or it is empty already): `--out .`
+/// or `--out ~` must not wipe a checkout or a home.
+fn prepare_out(out: &Path) -> Result<()> {
+    if out.exists() {
+        let mut entries = std::fs::read_dir(out)
+            .with_context(|| format!("--out {}: cannot read the folder", out.display()))?;
+        if !out.join(MARKER).is_file() && entries.next().is_some() {
+            bail!(
+                "--out {} is not empty and not a folder an earlier `kbz-play render` wrote (it \
+                 has no {MARKER}); render empties its folder first, so give it a new or an empty one",
+                out.display()
+            );
+        }
+        std::fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::write(
+        out.join(MARKER),
+        "Written by `kbz-play render`, which empties this folder on its next run.\n",
+    )
+    .with_context(|| format!("cannot write {}", out.join(MARKER).display()))
+}
 
 /// Renders the playbook for review into `args.out`.
 pub fn render(args: RenderArgs) -> Result<u8> {
     let out = args.out.clone();
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    prepare_out(&out)?;
     let run = RunArgs {
         common: args.common,
         check: false,

@@ -249,3 +249,41 @@ fn render_accumulates_edits_of_one_file() {
         "10.0.0.1 a\n10.0.0.2 b\n"
     );
 }
+
+#[test]
+fn render_empties_only_a_folder_it_wrote() {
+    let playbook = "play(\"web\", \"web\", |host| { copy(#{ dest: \"/etc/a.conf\", content: \"a\\n\" }); });\n";
+    let t = render(playbook, INVENTORY).file("review/notes.txt", "mine\n");
+    let out = t.run();
+    out.assert_code(1);
+    assert!(
+        out.stderr()
+            .contains("not a folder an earlier `kbz-play render` wrote"),
+        "{}",
+        out.text()
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.at("review/notes.txt")).unwrap(),
+        "mine\n"
+    );
+
+    std::fs::remove_file(t.at("review/notes.txt")).unwrap();
+    t.run().assert_success();
+    std::fs::write(t.at("review/web-01/stale"), "old render\n").unwrap();
+    t.run().assert_success();
+    assert!(
+        !t.at("review/web-01/stale").exists(),
+        "a folder render wrote is emptied"
+    );
+    assert_eq!(t.read_review("web-01", "etc/a.conf"), "a\n");
+}
+
+#[test]
+fn render_writes_nothing_outside_its_folder() {
+    let playbook = "play(\"web\", \"web\", |host| { copy(#{ dest: \"/etc/../../../escaped\", content: \"x\\n\" }); });\n";
+    let t = render(playbook, INVENTORY);
+    let out = t.run();
+    assert!(!t.at("escaped").exists(), "{}", out.text());
+    assert!(!out.success(), "{}", out.text());
+    assert!(out.text().contains("has a '..'"), "{}", out.text());
+}

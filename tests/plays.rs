@@ -394,3 +394,110 @@ play("rt", "all", |host| {
         "managed\n"
     );
 }
+
+#[test]
+fn max_fail_percentage_counts_the_failures_of_each_batch() {
+    // One of the first batch's two hosts fails: 50% of the batch, over 40%,
+    // though only 25% of the play's hosts.
+    let playbook = r#"
+play("one", "all", #{ serial: 2, max_fail_percentage: 40 }, |host| {
+    if host.name == "h1" { command("false"); }
+    command("true");
+});
+"#;
+    let out = local(playbook, 4).run();
+    out.assert_code(2);
+    let r = out.recap();
+    assert_eq!(r[1].1["changed"], 1, "h2 ran: {}", out.text());
+    assert_eq!(
+        (r[2].1["changed"].as_u64(), r[3].1["changed"].as_u64()),
+        (Some(0), Some(0)),
+        "the second batch must not run: {}",
+        out.text()
+    );
+    assert!(
+        out.stdout().contains("max_fail_percentage"),
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
+fn a_batch_in_which_every_host_failed_stops_the_run() {
+    let playbook = r#"
+play("one", "all", #{ serial: 1 }, |host| {
+    if host.name == "h1" { command("false"); }
+    command("true");
+});
+play("two", "all", |host| { command("true"); });
+"#;
+    let out = local(playbook, 3).run();
+    out.assert_code(2);
+    assert_eq!(
+        out.total("changed"),
+        0,
+        "nothing runs after a batch that failed whole: {}",
+        out.text()
+    );
+    assert!(
+        out.stdout().contains("every host of the batch failed"),
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
+fn any_errors_fatal_stops_the_other_hosts_at_their_next_op() {
+    // h1 fails at once; h2 is still in its first op then, and must not start
+    // its second one.
+    let playbook = r#"
+play("one", "all", #{ any_errors_fatal: true }, |host| {
+    if host.name == "h1" { command("false"); }
+    command("sleep 1");
+    command("touch " + host.vars.tmp + "/" + host.name);
+});
+"#;
+    let t = local(playbook, 2);
+    let out = t.run();
+    out.assert_code(2);
+    assert!(
+        !t.at("state/h2").exists(),
+        "h2 ran past h1's failure: {}",
+        out.text()
+    );
+    let r = out.recap();
+    assert_eq!(
+        r[1].1["failed"],
+        0,
+        "a stopped host did not fail: {}",
+        out.text()
+    );
+    let stopped = out
+        .events_named("op_end")
+        .into_iter()
+        .find(|e| e["host"] == "h2" && e["status"] == "skipped")
+        .unwrap_or_else(|| panic!("h2's next op is reported skipped: {}", out.text()));
+    assert!(
+        stopped["message"].as_str().unwrap().contains("h1 failed"),
+        "{stopped}"
+    );
+}
+
+#[test]
+fn localhost_with_its_own_port_is_reached_over_ssh() {
+    // Port 1 on the loopback: nothing listens, so SSH is refused at once. Run
+    // locally instead, the play would touch the file on this machine.
+    let playbook = r#"
+play("one", "all", |host| { command("touch " + host.vars.tmp + "/ran-locally"); });
+"#;
+    let t = Test::new()
+        .playbook(playbook)
+        .inventory("hostname\tip_private\tansible_port\nlocalhost\t127.0.0.1\t1\n")
+        .dir("state")
+        .args(["--timeout", "3"]);
+    let tmp = t.at("state");
+    let t = t.var("tmp", tmp.display());
+    let out = t.run();
+    out.assert_code(4);
+    assert!(!t.at("state/ran-locally").exists(), "{}", out.text());
+}

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::halt::Halt;
 use super::host::HostCtx;
 use super::session::{ProbeError, Session};
 use super::shared::Shared;
@@ -56,7 +57,9 @@ struct Slot {
 
 impl Slot {
     fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state.lock().expect("host state lock")
+        // A panic on the host's thread (reported as its failure) must not
+        // take the recap down with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -81,9 +84,21 @@ fn connect_options(shared: &Shared, host: &Host) -> ConnectOptions {
     }
 }
 
+/// Whether the host is this machine, reached without SSH: when the inventory
+/// says so (`ansible_connection: local`), or for `localhost` at a loopback
+/// address without its own port or user ([`ConnectOptions::is_local`]). A
+/// port or user means a real SSH login (a tunnel, a container's sshd): run
+/// locally, its port forwards and tunnels would reach the control machine.
 fn is_local(host: &Host) -> bool {
-    host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local")
-        || (host.name == "localhost" && matches!(host.address.as_str(), "localhost" | "127.0.0.1"))
+    match host.vars.get("ansible_connection").and_then(|v| v.as_str()) {
+        Some(connection) => connection == "local",
+        None => {
+            let mut opts = ConnectOptions::new(&host.name, &host.address, PathBuf::new());
+            opts.port = host.port;
+            opts.user = host.user.clone();
+            opts.is_local()
+        }
+    }
 }
 
 /// Connects to the host on first use; `None` when it is unreachable.
@@ -158,13 +173,15 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
 }
 
 /// Runs one play's body, then its notified handlers, for one host, on the
-/// calling (blocking) thread. Returns whether the host is still healthy.
+/// calling (blocking) thread. Returns whether the host is still healthy: a
+/// host stopped by another's failure (`halt.rs`) is, since it did not fail.
 fn play_on_host(
     shared: &Arc<Shared>,
     playbook: &Playbook,
     play: &Play,
     slot: &Slot,
     session: Arc<Session>,
+    halt: Option<Arc<Halt>>,
 ) -> bool {
     let started = Instant::now();
     let mut vars = slot.host.vars.clone();
@@ -189,13 +206,16 @@ fn play_on_host(
         let _ = rehearsal.enter(|| play.body.call(&playbook.engine, vec![host_value.clone()]));
         let _ = shared.rt.block_on(session.prefetch(&rehearsal.rehearsed()));
     }
-    let ctx = Rc::new(HostCtx::new(
-        shared.clone(),
-        slot.host.clone(),
-        vars,
-        session,
-        play.options.tags.clone(),
-    ));
+    let ctx = Rc::new(
+        HostCtx::new(
+            shared.clone(),
+            slot.host.clone(),
+            vars,
+            session,
+            play.options.tags.clone(),
+        )
+        .halting_with(halt),
+    );
     // Queued changes (see `batch.rs`) reach the host before the handlers
     // and at the end; after a script error too, since they came before it.
     // A failed change comes first: run op by op, the script would have
@@ -228,7 +248,19 @@ fn play_on_host(
     st.stats.elapsed += started.elapsed();
     match result {
         Ok(()) => true,
+        Err(_) if ctx.stopped.get() => true,
         Err(e) => {
+            let lost = ctx.session.transport().ok().map(|t| t.connection_lost());
+            if let Some(reason) = lost.and_then(|lost| shared.rt.block_on(lost)) {
+                st.unreachable = true;
+                let host = slot.host.name.clone();
+                let error = reason
+                    .strip_prefix(&format!("{host}: "))
+                    .unwrap_or(&reason)
+                    .to_string();
+                shared.reporter.event(&Event::Unreachable { host, error });
+                return false;
+            }
             st.failed = true;
             st.stats.failed += 1;
             if ctx.reported_failure.borrow().is_none() {
@@ -241,6 +273,102 @@ fn play_on_host(
             false
         }
     }
+}
+
+/// Why the hosts' failures in one `serial` batch end the run, as in Ansible:
+/// `any_errors_fatal` and any failure; more than `max_fail_percentage` of the
+/// batch (not of the play's hosts); or every host of the batch, whatever the
+/// play's options. Unreachable hosts count as failed.
+fn batch_stops_the_run(play: &Play, failed: usize, size: usize) -> Option<&'static str> {
+    let over_limit = play
+        .options
+        .max_fail_percentage
+        .is_some_and(|max| (failed as f64) * 100.0 / (size as f64) > max);
+    if failed == 0 {
+        None
+    } else if play.options.any_errors_fatal {
+        Some("any_errors_fatal")
+    } else if over_limit {
+        Some("max_fail_percentage exceeded")
+    } else if failed == size {
+        Some("every host of the batch failed")
+    } else {
+        None
+    }
+}
+
+/// One host's part in one play, run as its own task.
+struct HostRun {
+    shared: Arc<Shared>,
+    slot: Arc<Slot>,
+    playbook: Arc<Playbook>,
+    /// The play's index in the playbook.
+    index: usize,
+    /// The batch's `any_errors_fatal` flag.
+    halt: Option<Arc<Halt>>,
+}
+
+impl HostRun {
+    /// Connects (on first use) and runs the play on the host's own blocking
+    /// thread. Returns whether the host is still healthy; a failure raises
+    /// the batch's `any_errors_fatal` flag.
+    async fn run(self) -> bool {
+        let HostRun {
+            shared,
+            slot,
+            playbook,
+            index,
+            halt,
+        } = self;
+        let name = slot.host.name.clone();
+        shared
+            .reporter
+            .event(&Event::HostStart { host: name.clone() });
+        let healthy = match ensure_session(&shared, &slot).await {
+            None => false,
+            Some(session) => {
+                let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
+                let joined = tokio::task::spawn_blocking(move || {
+                    let play = &playbook.decls.plays[index];
+                    play_on_host(&on_shared, &playbook, play, &on_host, session, halt)
+                })
+                .await;
+                host_outcome(joined).unwrap_or_else(|error| {
+                    let mut st = slot.state();
+                    st.failed = true;
+                    st.stats.failed += 1;
+                    let host = name.clone();
+                    shared.reporter.event(&Event::HostFailed { host, error });
+                    false
+                })
+            }
+        };
+        if let (false, Some(halt)) = (healthy, &halt) {
+            halt.raise(&name);
+        }
+        shared.reporter.event(&Event::HostEnd { host: name });
+        healthy
+    }
+}
+
+/// Whether the host's thread left the host healthy, or the error to report
+/// when it ended without an answer: it panicked (a bug in kbz-play or an
+/// op), so the host failed, with the panic's message; never a silent
+/// "not healthy" that leaves the host looking ok.
+fn host_outcome(joined: Result<bool, tokio::task::JoinError>) -> Result<bool, String> {
+    joined.map_err(panic_report)
+}
+
+fn panic_report(e: tokio::task::JoinError) -> String {
+    let why = match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into()),
+        Err(e) => e.to_string(),
+    };
+    format!("kbz-play panicked while running this host's play (a bug: please report it): {why}")
 }
 
 /// Runs every play of `playbook` and reports as it goes.
@@ -321,55 +449,36 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 })?,
             None => hosts.len().max(1),
         };
-        let total = hosts.len();
-        let mut failed_in_play = 0usize;
         for chunk in hosts.chunks(batch) {
+            let halt = play.options.any_errors_fatal.then(Arc::<Halt>::default);
             let mut tasks = Vec::new();
             for slot in chunk {
-                let (shared, slot, playbook, semaphore) = (
-                    shared.clone(),
-                    slot.clone(),
-                    playbook.clone(),
-                    semaphore.clone(),
-                );
+                let host = HostRun {
+                    shared: shared.clone(),
+                    slot: slot.clone(),
+                    playbook: playbook.clone(),
+                    index,
+                    halt: halt.clone(),
+                };
+                let semaphore = semaphore.clone();
                 tasks.push(tokio::spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-                    let name = slot.host.name.clone();
-                    shared
-                        .reporter
-                        .event(&Event::HostStart { host: name.clone() });
-                    let healthy = match ensure_session(&shared, &slot).await {
-                        None => false,
-                        Some(session) => {
-                            let shared = shared.clone();
-                            tokio::task::spawn_blocking(move || {
-                                let play = &playbook.decls.plays[index];
-                                play_on_host(&shared, &playbook, play, &slot, session)
-                            })
-                            .await
-                            .unwrap_or(false)
-                        }
-                    };
-                    shared.reporter.event(&Event::HostEnd { host: name });
-                    healthy
+                    host.run().await
                 }));
             }
+            let mut failed = 0usize;
             for task in tasks {
                 if !task.await.unwrap_or(false) {
-                    failed_in_play += 1;
+                    failed += 1;
                 }
             }
-            let over_limit = play
-                .options
-                .max_fail_percentage
-                .is_some_and(|max| (failed_in_play as f64) * 100.0 / (total as f64) > max);
-            if (play.options.any_errors_fatal && failed_in_play > 0) || over_limit {
+            if let Some(why) = batch_stops_the_run(play, failed, chunk.len()) {
                 shared.reporter.event(&Event::Warn {
                     host: None,
                     message: format!(
-                        "play '{}': {failed_in_play} of {total} hosts failed; stopping the run ({})",
+                        "play '{}': {failed} of {} hosts of the batch failed; stopping the run ({why})",
                         play.name,
-                        if over_limit { "max_fail_percentage exceeded" } else { "any_errors_fatal" }
+                        chunk.len()
                     ),
                 });
                 shared.reporter.event(&Event::PlayEnd {
@@ -418,4 +527,30 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     });
     shared.reporter.finish();
     Ok(RunSummary { recap, exit_code })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn joined(
+        f: impl FnOnce() -> bool + Send + 'static,
+    ) -> Result<bool, tokio::task::JoinError> {
+        tokio::task::spawn_blocking(f).await
+    }
+
+    #[tokio::test]
+    async fn a_panic_on_a_host_thread_fails_the_host_with_its_message() {
+        let report = host_outcome(joined(|| panic!("index out of bounds: the len is 0")).await)
+            .expect_err("a panic is a failure to report");
+        assert!(report.contains("panicked"), "{report}");
+        assert!(
+            report.ends_with("index out of bounds: the len is 0"),
+            "{report}"
+        );
+        let n = 7;
+        let report = host_outcome(joined(move || panic!("formatted {n}")).await).unwrap_err();
+        assert!(report.ends_with("formatted 7"), "{report}");
+        assert_eq!(host_outcome(joined(|| false).await), Ok(false));
+    }
 }

@@ -2,13 +2,14 @@
 //! and the one place an op call ends ([`HostCtx::finish`]). The call itself
 //! (plan, then apply) is `HostCtx::run_op`, in `apply.rs`.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use rhai::{EvalAltResult, NativeCallContext, Position};
 
 use super::batch::Batch;
+use super::halt::Halt;
 use super::head::OpHead;
 use super::outcome::OpResult;
 use super::session::Session;
@@ -42,6 +43,10 @@ pub(super) struct HostCtx {
     /// Set when queued changes failed on the host: the host's run is over,
     /// even if the script catches the error (see `batch.rs`).
     pub(super) broken: RefCell<Option<String>>,
+    /// The batch's `any_errors_fatal` flag (see `halt.rs`), when the play has one.
+    halt: Option<Arc<Halt>>,
+    /// Set when another host's failure stopped this one (see `halt.rs`).
+    pub(super) stopped: Cell<bool>,
 }
 
 thread_local! {
@@ -71,7 +76,35 @@ impl HostCtx {
             rehearsal: None,
             batch: RefCell::new(Batch::default()),
             broken: RefCell::new(None),
+            halt: None,
+            stopped: Cell::new(false),
         }
+    }
+
+    /// A context whose host stops at its next op call once another host of
+    /// the batch has failed, and stops the others when it fails (see `halt.rs`).
+    pub fn halting_with(mut self, halt: Option<Arc<Halt>>) -> Self {
+        self.halt = halt;
+        self
+    }
+
+    /// Ends an op call as skipped, and the host's run, when another host of
+    /// the batch has failed in an `any_errors_fatal` play.
+    pub(super) fn not_halted(
+        &self,
+        head: &OpHead,
+        position: Position,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let Some(failed) = self.halt.as_ref().and_then(|h| h.raised_by()) else {
+            return Ok(());
+        };
+        if self.rehearsal.is_some() || failed == self.host.name {
+            return Ok(());
+        }
+        let why = format!("stopped: {failed} failed and the play has any_errors_fatal");
+        self.skip(head, &why);
+        self.stopped.set(true);
+        Err(runtime_error(why, position))
     }
 
     /// A context in which the play's script runs as a rehearsal: every op
@@ -181,6 +214,9 @@ impl HostCtx {
         position: Position,
     ) -> Box<EvalAltResult> {
         let error = format!("{} {}: {message}", head.kind, head.target);
+        if let Some(halt) = &self.halt {
+            halt.raise(&self.host.name);
+        }
         self.finish(head, OpStatus::Failed, vec![], None, Some(message.clone()));
         *self.reported_failure.borrow_mut() = Some(message);
         runtime_error(error, position)

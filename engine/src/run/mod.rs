@@ -14,6 +14,7 @@ mod apply;
 mod batch;
 mod deferred;
 mod executor;
+mod halt;
 mod head;
 mod host;
 mod immediate;

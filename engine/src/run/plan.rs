@@ -79,6 +79,7 @@ impl HostCtx {
         let position = ctx.call_position();
         self.still_whole(position)?;
         let head = self.head_of(ctx, op.as_ref());
+        self.not_halted(&head, position)?;
         if let Some(done) = self.admit(ctx, op.as_ref(), common, &head) {
             return Ok(Planning::Done(done));
         }

@@ -38,28 +38,58 @@ pub(super) fn offline_facts(host: &Host) -> Facts {
 /// the render output.
 #[derive(Debug, Clone)]
 pub(super) struct Recorder {
-    dir: PathBuf,
+    out: PathBuf,
+    host: String,
+}
+
+/// `rel` under `base`, refused when it would leave `base`: a host name or
+/// a destination path with `..` must not write anywhere else on the
+/// machine that renders (`/etc/../../home/me/.bashrc`).
+fn confined(base: &Path, rel: &str) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let mut path = base.to_path_buf();
+    for component in Path::new(rel).components() {
+        match component {
+            Component::Normal(part) => path.push(part),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{rel:?} has a '..': rendered, it would land outside {}",
+                        base.display()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(path)
 }
 
 impl Recorder {
     /// Records into `out/host`.
     pub fn new(out: &Path, host: &str) -> Recorder {
         Recorder {
-            dir: out.join(host),
+            out: out.to_path_buf(),
+            host: host.to_string(),
         }
     }
 
     /// Records `steps` in order, secrets masked.
     pub fn apply(&self, steps: &[Action], secrets: &Secrets) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        steps.iter().try_for_each(|step| self.record(step, secrets))
+        let dir = confined(&self.out, &self.host)?;
+        std::fs::create_dir_all(&dir)?;
+        steps
+            .iter()
+            .try_for_each(|step| self.record(&dir, step, secrets))
     }
 
-    fn record(&self, action: &Action, secrets: &Secrets) -> std::io::Result<()> {
-        let commands = self.dir.join("commands.sh");
+    /// Records one action in the host's folder `dir`.
+    fn record(&self, dir: &Path, action: &Action, secrets: &Secrets) -> std::io::Result<()> {
+        let commands = dir.join("commands.sh");
         match action {
             Action::Write(w) => {
-                let target = self.dir.join(w.path.trim_start_matches('/'));
+                let target = confined(dir, &w.path)?;
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
@@ -100,4 +130,27 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
         .append(true)
         .open(path)?
         .write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_folder() {
+        let out = Path::new("/review");
+        assert_eq!(
+            confined(out, "/etc/app.conf").unwrap(),
+            Path::new("/review/etc/app.conf")
+        );
+        assert_eq!(
+            confined(out, "web-01").unwrap(),
+            Path::new("/review/web-01")
+        );
+        assert_eq!(confined(out, "./a//b/").unwrap(), Path::new("/review/a/b"));
+        for escape in ["..", "../web", "/etc/../../x", "a/../../b"] {
+            let e = confined(out, escape).unwrap_err();
+            assert!(e.to_string().contains("has a '..'"), "{escape}: {e}");
+        }
+    }
 }

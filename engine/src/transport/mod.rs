@@ -322,6 +322,15 @@ impl Transport {
         }
     }
 
+    /// Why the connection to the host is gone, if it is (never for the local
+    /// transport): a failure on such a host is Ansible's `UNREACHABLE`.
+    pub async fn connection_lost(&self) -> Option<String> {
+        match self {
+            Transport::Ssh(t) => t.connection_lost().await,
+            Transport::Local(_) => None,
+        }
+    }
+
     /// Closes the master connection cleanly (dropping the transport also does, synchronously).
     pub async fn close(self) -> Result<(), TransportError> {
         match self {

@@ -53,6 +53,9 @@ pub struct SshTransport {
     reconnecting: tokio::sync::Mutex<()>,
     /// Limits concurrent channels to [`MAX_CHANNELS`].
     channels: Semaphore,
+    /// Why the connection was lost, once a command found it gone: the
+    /// executor then reports the host unreachable, not failed.
+    lost: Mutex<Option<String>>,
 }
 
 impl SshTransport {
@@ -65,6 +68,7 @@ impl SshTransport {
             session: Mutex::new(Arc::new(session)),
             reconnecting: tokio::sync::Mutex::new(()),
             channels: Semaphore::new(MAX_CHANNELS),
+            lost: Mutex::new(None),
         })
     }
 
@@ -99,7 +103,40 @@ impl SshTransport {
     }
 
     /// Runs `sh -c SCRIPT` on the host; see [`super::Transport::exec`].
+    /// Remembers a lost connection for [`SshTransport::connection_lost`].
     pub async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, TransportError> {
+        let result = self.exec_on_master(script, stdin).await;
+        if let Err(e) = &result {
+            if e.is_unreachable() {
+                let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+                lost.get_or_insert_with(|| e.to_string());
+            }
+        }
+        result
+    }
+
+    /// Why the connection is gone, if it is: a command found it lost, or the
+    /// master no longer answers (a command killed as the host shut down may
+    /// fail before the master notices, so a failure asks again).
+    pub async fn connection_lost(&self) -> Option<String> {
+        if let Some(lost) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Some(lost);
+        }
+        let check = self.current().check().await;
+        check.err().map(|e| {
+            format!(
+                "{}: connection lost: the master connection no longer answers ({})",
+                self.opts.host,
+                chain(&e)
+            )
+        })
+    }
+
+    async fn exec_on_master(
         &self,
         script: &str,
         stdin: Option<&[u8]>,

@@ -109,7 +109,32 @@ pub(crate) struct PackageOp {
     update_cache: bool,
 }
 
-const APT: &str = "DEBIAN_FRONTEND=noninteractive apt-get";
+/// How long apt waits for the dpkg lock, in seconds. On a fresh host
+/// unattended-upgrades often holds it for minutes after boot: without a wait
+/// apt fails at once ("Could not get lock"), and a wait without a bound
+/// would hang a run behind a stuck dpkg.
+const LOCK_WAIT_SECS: u32 = 300;
+
+/// `apt-get SUBCOMMAND ARGS` as a run needs it: never a question
+/// (noninteractive, `-y`), the dpkg lock awaited ([`LOCK_WAIT_SECS`]), and
+/// a changed configuration file kept as the admin left it (the default
+/// answer when there is one, otherwise the old file: `--force-confdef
+/// --force-confold`), as `apt-get` does interactively when the user presses
+/// Enter. A failure ends with a line that says what to check.
+fn apt(subcommand: &str, args: &str) -> String {
+    let args = if args.is_empty() {
+        String::new()
+    } else {
+        format!(" {args}")
+    };
+    format!(
+        "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout={LOCK_WAIT_SECS} \
+         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold {subcommand}{args} \
+         || {{ rc=$?; echo \"apt-get {subcommand} failed (exit $rc): see apt's messages above; \
+         if another apt or dpkg (often unattended-upgrades on a fresh host) held the lock for \
+         {LOCK_WAIT_SECS} s, run again once it has finished\" >&2; (exit $rc); }}"
+    )
+}
 
 impl Operation for PackageOp {
     fn kind(&self) -> &'static str {
@@ -149,7 +174,7 @@ impl Operation for PackageOp {
             if installed.is_empty() {
                 return Ok(Plan::noop("not installed"));
             }
-            let cmd = format!("{APT} remove -y {}", join(&installed));
+            let cmd = apt("remove", &join(&installed));
             let summary = format!("remove {}", join(&installed));
             return Ok(Plan::of(vec![Change::new(
                 Symbol::Delete,
@@ -183,16 +208,16 @@ impl Operation for PackageOp {
         }
         let mut actions = Vec::new();
         if self.update_cache {
-            actions.push(Action::exec(format!("{APT} update -q")));
+            actions.push(Action::exec(apt("update", "")));
         }
         let all: Vec<&String> = missing
             .iter()
             .copied()
             .chain(upgrades.iter().map(|u| u.0))
             .collect();
-        actions.push(Action::exec(format!(
-            "{APT} install -y --no-install-recommends {}",
-            join(&all)
+        actions.push(Action::exec(apt(
+            "install",
+            &format!("--no-install-recommends {}", join(&all)),
         )));
         let mut parts = Vec::new();
         if !missing.is_empty() {

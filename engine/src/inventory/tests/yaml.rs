@@ -381,3 +381,21 @@ fn yaml_syntax_error_uses_parser_location() {
         "{msg}"
     );
 }
+
+#[test]
+fn nested_host_ranges_are_bounded() {
+    // Ten billion names: refused at once, not expanded until killed (the
+    // timeout makes the test fail, not hang, if the bound is lost).
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(load_err(
+            "hosts.yml",
+            "all:\n  hosts:\n    h[0:99999]-[0:99999]:\n",
+        ));
+    });
+    let err = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the expansion stops within seconds");
+    assert_has(&err, "h[0:99999]-[0:99999]");
+    assert_has(&err, "more than 100000 hosts");
+}

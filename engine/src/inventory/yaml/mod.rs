@@ -541,8 +541,14 @@ fn split_port(key: &str) -> (&str, Option<u16>) {
     }
 }
 
+/// The most hosts one inventory entry may expand to. Nested ranges multiply
+/// (`h[0:99999]-[0:99999]` is ten billion names): without a bound on the
+/// whole expansion, a typo would run until killed.
+const MAX_RANGE_HOSTS: usize = 100_000;
+
 /// Expand Ansible host ranges: `web[01:03]` -> web01 web02 web03,
-/// `db-[a:c]`, `n[0:10:5]`; nested ranges expand left to right.
+/// `db-[a:c]`, `n[0:10:5]`; nested ranges expand left to right, at most
+/// [`MAX_RANGE_HOSTS`] names in all.
 pub(crate) fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
     let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
         return Ok(vec![pattern.to_string()]);
@@ -594,14 +600,21 @@ pub(crate) fn expand_host_range(pattern: &str) -> Result<Vec<String>, String> {
         } else {
             0
         };
-        if e - b > 100_000 {
-            return Err("the range expands to more than 100000 hosts".to_string());
+        if e - b >= MAX_RANGE_HOSTS as u64 {
+            return Err(format!(
+                "the range expands to more than {MAX_RANGE_HOSTS} hosts"
+            ));
         }
         items.extend((b..=e).step_by(step).map(|n| format!("{n:0width$}")));
     }
     let mut out = Vec::new();
     for item in items {
         out.extend(expand_host_range(&format!("{head}{item}{tail}"))?);
+        if out.len() > MAX_RANGE_HOSTS {
+            return Err(format!(
+                "the ranges together expand to more than {MAX_RANGE_HOSTS} hosts"
+            ));
+        }
     }
     Ok(out)
 }
