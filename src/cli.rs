@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// Connection timeout in seconds.
     #[arg(short = 'T', long, default_value_t = 10)]
     pub timeout: u64,
+    /// Seconds to wait for another kbz-play run to release a host (each run
+    /// locks its hosts); then the host fails as busy, naming that run.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
     /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
     #[arg(short, long, value_enum, default_value_t = Output::Auto)]
     pub output: Output,

@@ -212,6 +212,7 @@ fn execute_with(
                 user: args.become_user.clone(),
             }),
             control_dir: control_dir.clone(),
+            lock_timeout: Duration::from_secs(args.lock_timeout),
         },
         cache,
         render,

@@ -51,6 +51,8 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         ssh_config: None,
         strict_host_keys: false,
         timeout: 10,
+        // Unused: render connects nowhere, so it locks nothing.
+        lock_timeout: 0,
         output: if args.verbose_output {
             Output::Plain
         } else {

@@ -230,11 +230,21 @@ impl Test {
 
     /// Runs kbz-play with `extra` arguments for this run only.
     pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, extra: &[S]) -> Outcome {
+        let mut cmd = self.command();
+        cmd.args(extra);
+        Outcome::new(cmd.output().expect("kbz-play runs"))
+    }
+
+    /// The kbz-play command [`Test::run`] runs, to start it in the background.
+    /// Local-connection hosts take their run lock in the project folder
+    /// (`KBZ_LOCK_DIR`), so tests running at once do not wait for each other.
+    pub fn command(&self) -> std::process::Command {
         let mut cmd = super::bin();
         if let Some(d) = &self.current_dir {
             cmd.current_dir(d);
         }
-        cmd.args(self.command_line()).args(extra);
-        Outcome::new(cmd.output().expect("kbz-play runs"))
+        cmd.env("KBZ_LOCK_DIR", self.dir.path());
+        cmd.args(self.command_line());
+        cmd
     }
 }

@@ -12,7 +12,7 @@ use super::shared::Shared;
 use crate::inventory::{Host, InventoryError};
 use crate::report::{Event, HostStats};
 use crate::script::{Play, Playbook, ScriptError};
-use crate::transport::{ConnectOptions, Transport};
+use crate::transport::{ConnectOptions, RunLock, Transport};
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -129,7 +129,8 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
                 .await
                 .map_err(ProbeError::from)?
         };
-        Session::open(transport, &cached).await
+        let lock = RunLock::new(&slot.host.name, shared.settings.connect.lock_timeout);
+        Session::open_locked(transport, &cached, &lock).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();

@@ -16,7 +16,9 @@ use crate::cache::HostCache;
 use crate::digest::sha256_hex;
 
 use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
-use crate::transport::{Transport, TransportError};
+use crate::transport::{
+    LockError, LockHolder, LockHolderError, RunLock, Transport, TransportError,
+};
 
 /// Probing failed: the transport failed or the host's answer was unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum ProbeError {
     /// The probe script's output was not understood.
     #[error("{0}")]
     Parse(#[from] probe::BatchParseError),
+    /// The host's run lock was not taken: another run holds it.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// An offline session was asked to reach the host.
     #[error("internal error: an offline session cannot reach the host")]
     Offline,
@@ -94,6 +99,17 @@ pub struct Session {
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
+    /// Holds the host's run lock until [`Session::close`] (or the drop).
+    lock: Option<LockHolder>,
+}
+
+impl From<LockHolderError> for ProbeError {
+    fn from(e: LockHolderError) -> Self {
+        match e {
+            LockHolderError::Lock(e) => ProbeError::Lock(e),
+            LockHolderError::Transport(e) => ProbeError::Transport(e),
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -110,8 +126,9 @@ impl std::fmt::Debug for Session {
 async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
+    prefix: &str,
 ) -> Result<Vec<Observation>, ProbeError> {
-    let script = probe::render_batch(probes);
+    let script = format!("{prefix}{}", probe::render_batch(probes));
     let out = transport.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
@@ -124,14 +141,53 @@ async fn run_batch(
     }
 }
 
+/// What the opening round trip asks: the facts and the probes the cache remembers.
+fn opening_probes(cached: &HostCache) -> Vec<Probe> {
+    let mut probes = vec![Probe::Facts];
+    probes.extend(cached.probes.iter().cloned());
+    probes
+}
+
 impl Session {
     /// Opens the session: one round trip answers the facts and every probe the
     /// cache remembers from the last run (its queries only when their seal
     /// verified: see [`crate::cache::Sealed`]).
     pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
-        let mut probes = vec![Probe::Facts];
-        probes.extend(cached.probes.iter().cloned());
-        let answers = run_batch(&transport, &probes).await?;
+        let probes = opening_probes(cached);
+        let answers = run_batch(&transport, &probes, "").await?;
+        Ok(Session::opened(transport, probes, answers, None))
+    }
+
+    /// [`Session::open`] under the host's run lock, held until the session
+    /// closes: the holder starts on its own channel while the opening batch
+    /// waits on the host for it, so the lock costs no round trip; another
+    /// run holding the lock past its timeout fails with [`LockError::Busy`].
+    pub async fn open_locked(
+        transport: Transport,
+        cached: &HostCache,
+        lock: &RunLock,
+    ) -> Result<Session, ProbeError> {
+        let probes = opening_probes(cached);
+        let wait = lock.wait_script(&transport);
+        let (holder, answers) = {
+            let holding = transport.hold_lock(lock);
+            let batch = run_batch(&transport, &probes, &wait);
+            tokio::pin!(holding, batch);
+            // A busy host is reported at once, without waiting for the batch.
+            tokio::select! {
+                held = &mut holding => (held?, batch.await?),
+                answers = &mut batch => (holding.await?, answers?),
+            }
+        };
+        Ok(Session::opened(transport, probes, answers, Some(holder)))
+    }
+
+    fn opened(
+        transport: Transport,
+        probes: Vec<Probe>,
+        answers: Vec<Observation>,
+        lock: Option<LockHolder>,
+    ) -> Session {
         let mut snapshot = Snapshot {
             round_trips: 1,
             ..Snapshot::default()
@@ -143,11 +199,12 @@ impl Session {
                 o => snapshot.insert(p, o),
             }
         }
-        Ok(Session {
+        Session {
             transport: Some(transport),
             facts,
             snapshot: Mutex::new(snapshot),
-        })
+            lock,
+        }
     }
 
     /// A session that connects nowhere: every probe is answered as a fresh
@@ -158,6 +215,7 @@ impl Session {
             transport: None,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
+            lock: None,
         }
     }
 
@@ -166,8 +224,13 @@ impl Session {
         self.transport.is_none()
     }
 
-    /// Closes the connection cleanly; a failure to close changes nothing.
+    /// Releases the run lock and closes the connection cleanly; a failure to
+    /// close changes nothing. The lock goes first: its holder shares the
+    /// master, which closes only once the holder is gone.
     pub async fn close(self) {
+        if let Some(lock) = self.lock {
+            lock.release().await;
+        }
         if let Some(transport) = self.transport {
             let _ = transport.close().await;
         }
@@ -234,7 +297,7 @@ impl Session {
         };
         let mut transient = Vec::new();
         if !batch.is_empty() {
-            let answers = run_batch(self.transport()?, &batch).await?;
+            let answers = run_batch(self.transport()?, &batch, "").await?;
             let mut snap = self.snapshot.lock().expect("snapshot lock");
             snap.round_trips += 1;
             for (p, o) in batch.into_iter().zip(answers) {
@@ -286,7 +349,7 @@ impl Session {
         if missing.is_empty() {
             return Ok(());
         }
-        let answers = run_batch(self.transport()?, &missing).await?;
+        let answers = run_batch(self.transport()?, &missing, "").await?;
         let mut snap = self.snapshot.lock().expect("snapshot lock");
         snap.round_trips += 1;
         for (p, o) in missing.into_iter().zip(answers) {

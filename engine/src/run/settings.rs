@@ -24,6 +24,8 @@ pub struct ConnectDefaults {
     pub become_: Option<Become>,
     /// Where the multiplexing sockets live.
     pub control_dir: PathBuf,
+    /// `--lock-timeout`: how long to wait for another run to release a host.
+    pub lock_timeout: Duration,
 }
 
 /// Settings of one run.
@@ -89,6 +91,7 @@ mod tests {
                 connect_timeout: Duration::from_secs(1),
                 become_: None,
                 control_dir: PathBuf::from("/tmp"),
+                lock_timeout: Duration::from_secs(1),
             },
             cache: Cache::disabled(),
             render: None,

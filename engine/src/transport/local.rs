@@ -91,6 +91,32 @@ impl LocalTransport {
         script::finish(HOST, self.become_.as_ref(), out)
     }
 
+    /// Starts the run lock's holder (see `lock.rs`) with its pipes open.
+    pub(super) fn spawn_holder(
+        &self,
+        script: &str,
+    ) -> Result<super::lock::LockHolder, TransportError> {
+        let inv = script::invocation(script, None, self.become_.as_ref()).map_err(|reason| {
+            TransportError::Exec {
+                host: HOST.into(),
+                reason,
+            }
+        })?;
+        let child = tokio::process::Command::new(&inv.argv[0])
+            .args(&inv.argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| TransportError::Io {
+                host: HOST.into(),
+                context: format!("cannot run `{}`", inv.argv[0]),
+                source,
+            })?;
+        Ok(super::lock::LockHolder::local(child))
+    }
+
     /// Without become, reads the file directly (no process); `None` means "use
     /// the shared `cat` script" (become: only sudo can read it).
     pub(crate) async fn read_file_directly(

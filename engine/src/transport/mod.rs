@@ -62,6 +62,7 @@
 mod batch;
 mod error;
 mod local;
+mod lock;
 mod script;
 pub mod ssh;
 
@@ -70,6 +71,7 @@ use std::time::Duration;
 
 pub use error::TransportError;
 pub use local::LocalTransport;
+pub use lock::{LockError, LockHolder, LockHolderError, RunLock};
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 

@@ -225,6 +225,25 @@ impl SshTransport {
         )
     }
 
+    /// Starts the run lock's holder (see `lock.rs`) on a channel of its own
+    /// that lasts the whole run: it owns a handle on the master, which
+    /// [`SshTransport::close`] then leaves to the holder's release.
+    pub(super) async fn spawn_holder(
+        &self,
+        script: &str,
+    ) -> Result<super::lock::LockHolder, TransportError> {
+        let inv = script::invocation(script, None, self.opts.become_.as_ref())
+            .map_err(|reason| self.exec_error(reason))?;
+        let child = Session::to_raw_command(self.current(), inv.command_line())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|e| self.spawn_error(e))?;
+        Ok(super::lock::LockHolder::ssh(child))
+    }
+
     fn exec_error(&self, reason: String) -> TransportError {
         TransportError::Exec {
             host: self.opts.host.clone(),
