@@ -727,10 +727,9 @@ async fn the_run_lock_over_a_real_sshd() {
     open(5).await.unwrap().close().await;
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let uid = std::fs::metadata("/proc/self").unwrap().uid();
-    let file = match uid {
-        0 => format!("/run/kbz-play-{host}.lock"),
-        uid => format!("/tmp/uid{uid}-kbz-play-{host}.lock"),
+    let file = match is_root() {
+        true => format!("/run/kbz-play-{host}.lock"),
+        false => format!("{}/.kbz-play-{host}.lock", std::env::var("HOME").unwrap()),
     };
     std::fs::remove_file(format!("{file}.info")).unwrap();
     std::fs::remove_file(file).unwrap();

@@ -15,9 +15,13 @@
 //!
 //! Where: root's lock is `/run/kbz-play-HOST.lock` (HOST: the inventory
 //! name); another user cannot write there, so theirs is
-//! `/tmp/uidUID-kbz-play-HOST.lock` (it then only keeps that user's runs
-//! apart). On the local transport `KBZ_LOCK_DIR` names another folder, so
-//! tests running at once on this machine do not wait for each other.
+//! `$HOME/.kbz-play-HOST.lock` (it then only keeps that user's runs apart),
+//! not in `/tmp`, where another user could plant a symlink for the holder
+//! file to truncate. On the local transport `KBZ_LOCK_DIR` names another
+//! folder, so tests running at once on this machine do not wait for each other.
+//!
+//! A master restarted mid-run (see `ssh.rs`) no longer carries the holder:
+//! the rest of that run goes on unlocked.
 
 use std::time::Duration;
 
@@ -122,7 +126,7 @@ impl RunLock {
             Some(dir) => format!("kbz_lock={}/{}\n", quote(&dir), self.name),
             None => format!(
                 "if [ \"$(id -u)\" = 0 ]; then kbz_lock=/run/{name}; \
-                 else kbz_lock=/tmp/uid$(id -u)-{name}; fi\n",
+                 else kbz_lock=\"$HOME/.{name}\"; fi\n",
                 name = self.name
             ),
         }
@@ -270,5 +274,16 @@ impl LockHolder {
                 let _ = c.wait().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_file_is_named_after_the_host_with_shell_safe_characters_only() {
+        let lock = RunLock::new("web-1.example;rm -rf $HOME", Duration::from_secs(1));
+        assert_eq!(lock.name, "kbz-play-web-1.example_rm_-rf__HOME.lock");
     }
 }
