@@ -149,6 +149,7 @@ fn without_home_the_cache_is_off_not_in_tmp() {
             .env_remove("XDG_CACHE_HOME")
             .env_remove("KBZ_CACHE_DIR")
             .env("TMPDIR", &tmp)
+            .env("KBZ_LOCK_DIR", t.path())
             .output()
             .unwrap(),
     );

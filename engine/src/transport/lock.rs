@@ -116,7 +116,7 @@ impl RunLock {
         }
     }
 
-    /// Shell lines setting `f` to the lock file (see the module doc).
+    /// Shell lines setting `kbz_lock` to the lock file (see the module doc).
     fn locate(&self, transport: &Transport) -> String {
         let dir = match transport {
             Transport::Local(_) => std::env::var("KBZ_LOCK_DIR").ok(),
