@@ -1,0 +1,154 @@
+//! Fuzzing template rendering (issue 9): templates from a small Jinja grammar
+//! and mutated real templates (`templates/**`, `fuzz/corpus/template/*`) are
+//! rendered strictly through `kbz_engine::template::Templates`, both as a
+//! string and as a project file (which also exercises the error locator).
+//! Each must render or fail cleanly, never panic or hang. Budget and seed:
+//! tests/fuzz/mod.rs.
+
+mod fuzz;
+
+use kbz_engine::template::Templates;
+use proptest::collection::{btree_map, vec};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+/// Renders `source` as a string and as `templates/t.j2` of a fresh project,
+/// with `ctx`; errors are fine, only a panic or a hang fails.
+fn render(source: &str, ctx: &Value) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("templates")).expect("templates dir");
+    std::fs::write(dir.path().join("templates/t.j2"), source).expect("write template");
+    std::fs::write(
+        dir.path().join("templates/inc.j2"),
+        "{{ a }}{% include 't.j2' ignore missing %}",
+    )
+    .expect("write include");
+    let templates = Templates::new(dir.path());
+    let ctx = minijinja::Value::from_serialize(ctx);
+    let _ = templates.render_str(source, &ctx);
+    let _ = templates.render("t.j2", &ctx).map_err(|e| e.to_string());
+}
+
+/// An expression: variables (defined or not), literals, operators, filters,
+/// tests, subscripts and calls, nested a little.
+fn expr() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec![
+            "a", "b", "s", "items", "m", "m.k", "missing", "loop", "none"
+        ])
+        .prop_map(str::to_string),
+        (-3i64..20).prop_map(|n| n.to_string()),
+        "\"[a-zé{}%#'\\\\ ]{0,5}\"",
+        Just("[1, 'x', none]".to_string()),
+        Just("{'k': 1}".to_string()),
+        Just("range(5)".to_string()),
+    ];
+    leaf.prop_recursive(3, 16, 2, |inner| {
+        let filter = prop::sample::select(vec![
+            "upper",
+            "lower",
+            "length",
+            "default(1)",
+            "int",
+            "float",
+            "join(',')",
+            "first",
+            "last",
+            "tojson",
+            "indent(2)",
+            "replace('a', 'b')",
+            "trim",
+            "list",
+            "sort",
+            "unique",
+            "items",
+            "string",
+            "abs",
+            "round",
+            "batch(2)",
+            "dictsort",
+            "safe",
+        ]);
+        let op = prop::sample::select(vec![
+            "+", "-", "*", "/", "//", "%", "**", "~", "==", "<", "and", "or", " in ", " is ",
+        ]);
+        prop_oneof![
+            (inner.clone(), filter).prop_map(|(e, f)| format!("{e}|{f}")),
+            (inner.clone(), op, inner.clone()).prop_map(|(l, o, r)| format!("({l} {o} {r})")),
+            (inner.clone(), inner.clone()).prop_map(|(e, i)| format!("{e}[{i}]")),
+            (inner.clone(), -3i64..5).prop_map(|(e, n)| format!("{e}[{n}:]")),
+            inner.clone().prop_map(|e| format!("not {e}")),
+            (
+                inner.clone(),
+                prop::sample::select(vec!["defined", "number", "string", "none"])
+            )
+                .prop_map(|(e, t)| format!("{e} is {t}")),
+        ]
+    })
+}
+
+/// A template: text and the statements a config template uses, nested.
+fn template() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        "[a-z \n:=#{}%-]{0,8}",
+        expr().prop_map(|e| format!("{{{{ {e} }}}}")),
+        expr().prop_map(|e| format!("{{% set x = {e} %}}")),
+        Just("{# comment #}".to_string()),
+        Just("{% include 'inc.j2' ignore missing %}".to_string()),
+        Just("{{ secret('X') }}".to_string()),
+        "\\{[{%#]?-? ?[a-z]{0,3}",
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        let body = vec(inner, 0..4).prop_map(|v| v.concat());
+        prop_oneof![
+            (expr(), body.clone(), body.clone())
+                .prop_map(|(c, t, e)| format!("{{% if {c} %}}{t}{{% else %}}{e}{{% endif %}}")),
+            (expr(), body.clone()).prop_map(|(e, b)| format!(
+                "{{% for x in {e} %}}{b}{{{{ loop.index }}}}{{% endfor %}}"
+            )),
+            body.clone()
+                .prop_map(|b| format!("{{% macro f(y) %}}{b}{{% endmacro %}}{{{{ f(1) }}}}")),
+            body.clone()
+                .prop_map(|b| format!("{{%- filter upper -%}}{b}{{%- endfilter %}}")),
+            body,
+        ]
+    })
+}
+
+/// The context: a few names of each type.
+fn ctx() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,6}".prop_map(Value::from),
+    ];
+    let v = leaf.prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..3).prop_map(Value::from),
+            btree_map("[a-z]{1,2}", inner, 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    (v.clone(), v.clone(), ".{0,6}", vec(v.clone(), 0..4), v).prop_map(
+        |(a, b, s, items, k)| json!({ "a": a, "b": b, "s": s, "items": items, "m": { "k": k } }),
+    )
+}
+
+#[test]
+fn fuzz_templates_generated() {
+    fuzz::generate("template", (template(), ctx()), |(source, ctx)| {
+        render(&source, &ctx)
+    });
+}
+
+#[test]
+fn fuzz_templates_seeds() {
+    let seeds = fuzz::seeds("template", &["templates"]);
+    let ctx = json!({ "a": 1, "b": "x", "s": "é", "items": [1, 2], "m": { "k": [] } });
+    fuzz::mutate_seeds("template mutations", &seeds, move |bytes| {
+        render(&String::from_utf8_lossy(&bytes), &ctx)
+    });
+}
