@@ -37,29 +37,57 @@ fn seed() -> u64 {
 
 /// Runs `check` on `input` on a fresh thread, failing the test if it panics
 /// or outlives [`INPUT_DEADLINE`]. `what` names the target in the message.
+/// The input is written first to `<target tmp>/fuzz/<what>.last`: a stack
+/// overflow aborts the whole process before any message, and that file then
+/// holds the culprit.
 pub fn bounded<T, F>(what: &str, input: T, check: F)
 where
-    T: Debug + Clone + Send + 'static,
+    T: Debug + Send + 'static,
     F: FnOnce(T) + Send + 'static,
 {
+    let shown = format!("{input:?}");
+    let last = record(what, "last", &shown);
     let (tx, rx) = mpsc::channel();
-    let shown = input.clone();
     let handle = std::thread::spawn(move || {
         check(input);
         let _ = tx.send(());
     });
-    match rx.recv_timeout(INPUT_DEADLINE) {
-        Ok(()) => {
-            let _ = handle.join();
-        }
+    let failure = match rx.recv_timeout(INPUT_DEADLINE) {
+        Ok(()) => return drop(handle.join()),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let _ = handle.join();
-            panic!("{what}: panicked on input (save it under fuzz/corpus/): {shown:?}");
+            "panicked on input".to_string()
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what}: no answer within {INPUT_DEADLINE:?} (hang) on input: {shown:?}");
+            format!("no answer within {INPUT_DEADLINE:?} (hang) on input")
         }
-    }
+    };
+    let saved = record(what, "failed", &shown);
+    let _ = std::fs::remove_file(last);
+    let preview: String = shown.chars().take(400).collect();
+    panic!(
+        "{what}: {failure} {preview}{} (whole input, Debug-quoted: {}; save the minimal \
+         form under fuzz/corpus/<target>/ as a regression case)",
+        if preview.len() < shown.len() {
+            "..."
+        } else {
+            ""
+        },
+        saved.display()
+    );
+}
+
+/// Writes `text` to `<target tmp>/fuzz/<what>.<suffix>` and returns the path.
+fn record(what: &str, suffix: &str, text: &str) -> PathBuf {
+    let name: String = what
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
+    let path = dir.join(format!("{name}.{suffix}"));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(&path, text);
+    path
 }
 
 /// Feeds values of `strategy` to `check` (through [`bounded`]) until the
@@ -104,6 +132,20 @@ pub fn seeds(target: &str, extra: &[&str]) -> Vec<(String, Vec<u8>)> {
     }
     assert!(!out.is_empty(), "no seeds for {target}");
     out
+}
+
+/// The inputs of `fuzz/known/<target>/`: defects found by fuzzing whose fix
+/// belongs upstream (fuzz/README.md); replayed only by ignored tests.
+pub fn known(target: &str) -> Vec<(String, Vec<u8>)> {
+    files_under(&repo().join("fuzz/known").join(target))
+        .into_iter()
+        .map(|f| {
+            (
+                f.display().to_string(),
+                std::fs::read(&f).expect("read known case"),
+            )
+        })
+        .collect()
 }
 
 /// Every regular file at or under `path`, sorted.
@@ -216,7 +258,8 @@ where
     F: Fn(Vec<u8>) + Send + Sync + Clone + 'static,
 {
     for (name, bytes) in seeds {
-        bounded(&format!("{what} seed {name}"), Lossy(bytes.clone()), {
+        let short = name.rsplit('/').next().unwrap_or(name);
+        bounded(&format!("{what} seed {short}"), Lossy(bytes.clone()), {
             let check = check.clone();
             move |b| check(b.0)
         });
