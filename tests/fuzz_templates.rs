@@ -7,13 +7,17 @@
 
 mod fuzz;
 
+use kbz_engine::credentials::Credentials;
+use kbz_engine::secrets::Secrets;
 use kbz_engine::template::Templates;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// Renders `source` as a string and as `templates/t.j2` of a fresh project,
-/// with `ctx`; errors are fine, only a panic or a hang fails.
+/// with `ctx` and the test credentials (tests/fixtures/credentials) behind
+/// `secret()`; errors are fine, only a panic or a hang fails.
 fn render(source: &str, ctx: &Value) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("templates")).expect("templates dir");
@@ -23,7 +27,11 @@ fn render(source: &str, ctx: &Value) {
         "{{ a }}{% include 't.j2' ignore missing %}",
     )
     .expect("write include");
-    let templates = Templates::new(dir.path());
+    let credentials = Credentials::new(
+        fuzz::repo().join("tests/fixtures/credentials"),
+        Secrets::new(),
+    );
+    let templates = Templates::new(dir.path()).with_credentials(Arc::new(credentials));
     let ctx = minijinja::Value::from_serialize(ctx);
     let _ = templates.render_str(source, &ctx);
     let _ = templates.render("t.j2", &ctx).map_err(|e| e.to_string());
@@ -95,7 +103,11 @@ fn template() -> impl Strategy<Value = String> {
         expr().prop_map(|e| format!("{{% set x = {e} %}}")),
         Just("{# comment #}".to_string()),
         Just("{% include 'inc.j2' ignore missing %}".to_string()),
-        Just("{{ secret('X') }}".to_string()),
+        prop::sample::select(vec!["X", "REDIS_PASSWORD", "", "a b"])
+            .prop_map(|n| format!("{{{{ secret('{n}') }}}}")),
+        Just("{% raw %}{{ x }}{% endraw %}".to_string()),
+        Just("{% import 'inc.j2' as m %}{% from 'inc.j2' import f %}".to_string()),
+        Just("{% set ns = namespace(n=[]) %}{% for i in range(3) %}{% set ns.n = ns.n + [i] %}{% endfor %}{{ ns.n }}".to_string()),
         "\\{[{%#]?-? ?[a-z]{0,3}",
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
