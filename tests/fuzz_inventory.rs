@@ -318,6 +318,30 @@ fn fuzz_pattern_seeds() {
     });
 }
 
+/// `group_vars/` and `host_vars/` files: the lab's real group_vars, mutated,
+/// next to the lab's real site inventory, as a group file, a host file and a
+/// file inside a group directory.
+#[test]
+fn fuzz_vars_dirs_seeds() {
+    let site = std::fs::read(fuzz::repo().join("tests/lab/inventory/site.yml")).expect("site.yml");
+    let seeds = fuzz::seeds("vars", &["tests/lab/inventory/group_vars"]);
+    fuzz::mutate_seeds("vars mutations", &seeds, move |vars| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |rel: &str, bytes: &[u8]| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+        };
+        write("site.yml", &site);
+        write("group_vars/redis.yml", &vars);
+        write("group_vars/all/10-fuzz.yaml", &vars);
+        write("host_vars/lab05.json", &vars);
+        if let Ok(inv) = Inventory::load(&dir.path().join("site.yml")) {
+            let _ = inv.select("all");
+        }
+    });
+}
+
 /// Known upstream defect: yaml_serde's scanner (libyaml's) is quadratic in the
 /// depth of flow collections, so 20000 `[` take seconds before its recursion
 /// limit (128) answers. See fuzz/README.md.
