@@ -45,6 +45,15 @@ where
     T: Debug + Send + 'static,
     F: FnOnce(T) + Send + 'static,
 {
+    bounded_for(what, INPUT_DEADLINE, input, check)
+}
+
+/// [`bounded`] with another deadline, for inputs known to be slow.
+pub fn bounded_for<T, F>(what: &str, deadline: Duration, input: T, check: F)
+where
+    T: Debug + Send + 'static,
+    F: FnOnce(T) + Send + 'static,
+{
     let shown = format!("{input:?}");
     let last = record(what, "last", &shown);
     let (tx, rx) = mpsc::channel();
@@ -52,14 +61,14 @@ where
         check(input);
         let _ = tx.send(());
     });
-    let failure = match rx.recv_timeout(INPUT_DEADLINE) {
+    let failure = match rx.recv_timeout(deadline) {
         Ok(()) => return drop(handle.join()),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let _ = handle.join();
             "panicked on input".to_string()
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            format!("no answer within {INPUT_DEADLINE:?} (hang) on input")
+            format!("no answer within {deadline:?} (hang) on input")
         }
     };
     let saved = record(what, "failed", &shown);
