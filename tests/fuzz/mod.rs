@@ -2,7 +2,8 @@
 //!
 //! `cargo fuzz` needs nightly and libFuzzer, which CI does not have, so the
 //! targets are proptest generators plus a seed corpus, run for a time budget:
-//! `KBZ_FUZZ_SECONDS` per target (default 2, tests/run.sh sets 60), seeded by
+//! `KBZ_FUZZ_SECONDS` per fuzz test (default 1; a target is two tests,
+//! generated and seeded, so CI's 30 gives each target a minute), seeded by
 //! `KBZ_FUZZ_SEED` (default fixed, so a failure replays). Every input runs on
 //! its own thread under [`INPUT_DEADLINE`]: a panic or a hang fails the test
 //! with the input printed, ready to be saved under `fuzz/corpus/<target>/`.
@@ -24,7 +25,7 @@ pub fn budget() -> Duration {
     let secs = std::env::var("KBZ_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(2.0);
+        .unwrap_or(1.0);
     Duration::from_secs_f64(secs)
 }
 
