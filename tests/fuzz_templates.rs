@@ -87,7 +87,7 @@ fn expr() -> impl Strategy<Value = String> {
             (inner.clone(), -3i64..5).prop_map(|(e, n)| format!("{e}[{n}:]")),
             inner.clone().prop_map(|e| format!("not {e}")),
             (
-                inner.clone(),
+                inner,
                 prop::sample::select(vec!["defined", "number", "string", "none"])
             )
                 .prop_map(|(e, t)| format!("{e} is {t}")),
