@@ -53,6 +53,8 @@ if [ ! -x "$venv/bin/patroni" ] || [ ! -x "$venv/bin/ansible-inventory" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 export KBZ_VALIDATORS_REQUIRED=1
+# The fuzz tests (tests/fuzz_*.rs): seconds of generated and mutated inputs per fuzz test.
+export KBZ_FUZZ_SECONDS=${KBZ_FUZZ_SECONDS:-30}
 
 echo "== building"
 cargo build --workspace --all-targets
