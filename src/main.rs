@@ -215,6 +215,7 @@ fn execute_with(
         },
         cache,
         render,
+        op_timeout: args.op_timeout.map(Duration::from_secs),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

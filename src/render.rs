@@ -51,6 +51,7 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         ssh_config: None,
         strict_host_keys: false,
         timeout: 10,
+        op_timeout: None,
         output: if args.verbose_output {
             Output::Plain
         } else {

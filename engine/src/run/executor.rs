@@ -129,7 +129,7 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
                 .await
                 .map_err(ProbeError::from)?
         };
-        Session::open(transport, &cached).await
+        Session::open(transport, &cached, shared.settings.probe_limit()).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::cache::HostCache;
 use crate::digest::sha256_hex;
@@ -91,6 +92,10 @@ pub struct Session {
     /// How commands and files reach the host; `None` for an offline session
     /// (`kbz-play render`), which answers every probe with "nothing there yet".
     transport: Option<Transport>,
+    /// How long one round trip of probes may take (see [`RunSettings::probe_limit`]).
+    ///
+    /// [`RunSettings::probe_limit`]: super::settings::RunSettings::probe_limit
+    probe_limit: Duration,
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
@@ -110,9 +115,10 @@ impl std::fmt::Debug for Session {
 async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
+    limit: Duration,
 ) -> Result<Vec<Observation>, ProbeError> {
     let script = probe::render_batch(probes);
-    let out = transport.exec(&script, None).await?;
+    let out = transport.exec_within(&script, None, Some(limit)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
         Ok(obs) => Ok(obs),
@@ -128,10 +134,14 @@ impl Session {
     /// Opens the session: one round trip answers the facts and every probe the
     /// cache remembers from the last run (its queries only when their seal
     /// verified: see [`crate::cache::Sealed`]).
-    pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
+    pub async fn open(
+        transport: Transport,
+        cached: &HostCache,
+        probe_limit: Duration,
+    ) -> Result<Session, ProbeError> {
         let mut probes = vec![Probe::Facts];
         probes.extend(cached.probes.iter().cloned());
-        let answers = run_batch(&transport, &probes).await?;
+        let answers = run_batch(&transport, &probes, probe_limit).await?;
         let mut snapshot = Snapshot {
             round_trips: 1,
             ..Snapshot::default()
@@ -145,6 +155,7 @@ impl Session {
         }
         Ok(Session {
             transport: Some(transport),
+            probe_limit,
             facts,
             snapshot: Mutex::new(snapshot),
         })
@@ -156,6 +167,7 @@ impl Session {
     pub fn offline(facts: Facts) -> Session {
         Session {
             transport: None,
+            probe_limit: Duration::MAX,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
         }
@@ -234,7 +246,7 @@ impl Session {
         };
         let mut transient = Vec::new();
         if !batch.is_empty() {
-            let answers = run_batch(self.transport()?, &batch).await?;
+            let answers = run_batch(self.transport()?, &batch, self.probe_limit).await?;
             let mut snap = self.snapshot.lock().expect("snapshot lock");
             snap.round_trips += 1;
             for (p, o) in batch.into_iter().zip(answers) {
@@ -286,7 +298,7 @@ impl Session {
         if missing.is_empty() {
             return Ok(());
         }
-        let answers = run_batch(self.transport()?, &missing).await?;
+        let answers = run_batch(self.transport()?, &missing, self.probe_limit).await?;
         let mut snap = self.snapshot.lock().expect("snapshot lock");
         snap.round_trips += 1;
         for (p, o) in missing.into_iter().zip(answers) {
@@ -532,9 +544,13 @@ mod tests {
         let (new, old) = (dir.path().join("new"), dir.path().join("old"));
         let (new, old) = (new.to_str().unwrap(), old.to_str().unwrap());
         std::fs::write(old, "old\n").unwrap();
-        let session = Session::open(Transport::local(None), &HostCache::default())
-            .await
-            .unwrap();
+        let session = Session::open(
+            Transport::local(None),
+            &HostCache::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
         assert_eq!(content(&session, new).await, None);
         assert_eq!(content(&session, old).await, Some(b"old\n".to_vec()));
         session.mark_owned(new);

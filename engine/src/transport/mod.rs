@@ -73,6 +73,10 @@ pub use local::LocalTransport;
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 
+/// Seconds [`Transport::exec_within`] waits past the limit and the KILL for
+/// the host's answer before it drops the channel itself.
+const BACKSTOP_GRACE_SECS: u64 = 5;
+
 /// What to do with a host key that is not in `known_hosts` yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HostKeyPolicy {
@@ -246,6 +250,38 @@ impl Transport {
         }
     }
 
+    /// [`Transport::exec`] bounded by `limit` (none: unbounded): past it,
+    /// the script's whole process group on the host is killed (see
+    /// `script::with_timeout`) and the call fails with
+    /// [`TransportError::TimedOut`]. Should the host's `timeout` not act (a
+    /// hung connection), the channel is dropped a little later anyway. The
+    /// round trips are the same as without a limit.
+    pub async fn exec_within(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        limit: Option<Duration>,
+    ) -> Result<ExecOutput, TransportError> {
+        let Some(limit) = limit else {
+            return self.exec(script, stdin).await;
+        };
+        let secs = limit.as_secs().max(1);
+        let timed_out = || TransportError::TimedOut {
+            host: self.host().to_string(),
+            secs,
+        };
+        let backstop = Duration::from_secs(secs + script::KILL_AFTER_SECS + BACKSTOP_GRACE_SECS);
+        let started = std::time::Instant::now();
+        let wrapped = script::with_timeout(script, secs);
+        let out = tokio::time::timeout(backstop, self.exec(&wrapped, stdin))
+            .await
+            .map_err(|_| timed_out())??;
+        if script::stopped_by_timeout(out.rc) && started.elapsed() >= Duration::from_secs(secs) {
+            return Err(timed_out());
+        }
+        Ok(out)
+    }
+
     /// Writes a file atomically in one round trip: temp file in the target's
     /// directory (`.kbz-play.<basename>.<random>`), content written and fsynced,
     /// owner, group and mode set, then renamed over the target. A failed or
@@ -349,6 +385,29 @@ mod tests {
         fn check<T: Send + Sync + 'static>() {}
         check::<Transport>();
         check::<TransportError>();
+    }
+
+    #[tokio::test]
+    async fn a_script_ignoring_term_is_killed_after_its_limit() {
+        let t = Transport::local(None);
+        let started = std::time::Instant::now();
+        let e = t
+            .exec_within("trap '' TERM; sleep 30", None, Some(Duration::from_secs(1)))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TransportError::TimedOut { secs: 1, .. }), "{e}");
+        assert!(e.to_string().contains("timed out after 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn exit_124_within_the_limit_is_the_scripts_own() {
+        let t = Transport::local(None);
+        let limit = Some(Duration::from_secs(30));
+        let out = t.exec_within("echo hi; exit 124", None, limit).await;
+        assert_eq!(out.unwrap().rc, 124);
+        let out = t.exec_within("cat", Some(b"in"), limit).await.unwrap();
+        assert_eq!(out.stdout, b"in");
     }
 
     #[test]

@@ -36,6 +36,29 @@ pub(crate) const MAX_INLINE_SCRIPT: usize = 64 * 1024;
 /// the script sees an empty stdin, as it would have.
 const EVAL_STDIN: &str = "eval \"$(cat)\"";
 
+/// Seconds between the TERM and the KILL a timed-out script's process group gets.
+pub(crate) const KILL_AFTER_SECS: u64 = 2;
+
+/// `script` run under coreutils (or busybox) `timeout`, which makes itself
+/// the leader of a new process group and, when `secs` have passed, signals
+/// the whole group: a pipeline or a `sleep &` the script started goes too,
+/// not only its `sh`. `exec` keeps the process tree as it was (no extra
+/// shell), and under become `timeout` runs inside sudo, so it may kill root's
+/// processes.
+pub(crate) fn with_timeout(script: &str, secs: u64) -> String {
+    format!(
+        "exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {}",
+        quote(script)
+    )
+}
+
+/// Whether `rc` is `timeout`'s own status for a script it stopped: 124
+/// after TERM, 128 + 9 when the KILL was needed. A script may exit 124 by
+/// itself, so callers also check that the limit has passed.
+pub(crate) fn stopped_by_timeout(rc: i32) -> bool {
+    rc == 124 || rc == 128 + 9
+}
+
 /// How to run one script: the argv and what to feed its stdin.
 #[derive(Debug)]
 pub(crate) struct Invocation<'a> {
