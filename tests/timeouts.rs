@@ -110,3 +110,133 @@ fn op_timeout_is_at_least_a_second() {
     let out = t.run_with(&["--op-timeout", "0"]);
     assert_eq!(out.code(), Some(2), "{}", out.text());
 }
+
+/// A running kbz-play: the process, its ssh control folder's parent, and
+/// the rest of its JSON lines once it ends.
+type Started = (
+    std::process::Child,
+    std::path::PathBuf,
+    std::thread::JoinHandle<Vec<String>>,
+);
+
+/// A run on one local host whose command hangs, started in the background
+/// with its ssh control folder under `t`'s `run/`, once the command is in
+/// flight (the `op_start` event holding `event` was printed).
+fn start_hanging(t: &Test, event: &str) -> Started {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = t.at("run");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut child = common::bin()
+        .args(t.command_line())
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kbz-play runs");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("\"op_start\"") && l.contains(event));
+    assert!(started, "no op_start with {event}");
+    // Keep reading, so kbz-play never blocks on a full pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    std::thread::sleep(Duration::from_millis(300));
+    (child, runtime, rest)
+}
+
+/// Sends SIGINT to `child`.
+fn interrupt(child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+/// Waits for `child` to exit, at most `limit`; its exit code.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("kbz-play still running {limit:?} after SIGINT");
+}
+
+/// A play whose first op runs `cmd` (a Rhai string literal), then touches `after`.
+fn hanging(cmd: &str) -> String {
+    format!(
+        r#"
+play("hangs", "all", |host| {{
+    shell({cmd:?});
+    shell("touch " + host.vars.tmp + "/after");
+}});
+"#
+    )
+}
+
+/// One local host, `h1`.
+const ONE_HOST: &str =
+    "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tall\tlocal\n";
+
+#[test]
+fn ctrl_c_stops_the_command_prints_the_recap_and_exits_130() {
+    let t = Test::new().inventory(ONE_HOST);
+    let tmp = marker(&t);
+    let cmd = format!("sh -c 'sleep 1000; echo $0' {tmp} | cat & sleep 30");
+    let t = t.playbook(&hanging(&cmd)).var("tmp", &tmp);
+    let (mut child, runtime, rest) = start_hanging(&t, "\"op\":\"shell\"");
+    interrupt(&child);
+    let code = exit_within(&mut child, Duration::from_secs(10));
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code, Some(130), "{stderr}");
+    let lines = rest.join().unwrap().join("\n");
+    assert!(lines.contains("interrupted (Ctrl-C)"), "{lines}");
+    assert!(
+        lines.contains("\"run_end\"") && lines.contains("\"recap\""),
+        "{lines}"
+    );
+    assert!(
+        !running(&tmp),
+        "the interrupted command's processes are still running"
+    );
+    assert!(!t.at("after").exists(), "an op started after Ctrl-C");
+    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().collect();
+    assert!(left.is_empty(), "control folder left behind: {left:?}");
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let t = Test::new().inventory(ONE_HOST);
+    let tmp = marker(&t);
+    // Ignores the TERM of the first Ctrl-C: only the KILL 2 s later ends it.
+    let cmd = format!("trap '' TERM; sh -c 'sleep 1000; echo $0' {tmp} | cat & sleep 30");
+    let t = t.playbook(&hanging(&cmd)).var("tmp", &tmp);
+    let (mut child, runtime, _rest) = start_hanging(&t, "\"op\":\"shell\"");
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    interrupt(&child);
+    let code = exit_within(&mut child, Duration::from_secs(10));
+    assert!(
+        second.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        second.elapsed()
+    );
+    assert_eq!(code, Some(130));
+    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().collect();
+    assert!(left.is_empty(), "control folder left behind: {left:?}");
+    // The first Ctrl-C's KILL, 2 s after it, still reaches the group.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !running(&tmp),
+        "the interrupted command's processes are still running"
+    );
+}

@@ -83,9 +83,16 @@ impl HostCtx {
             } => {
                 let stdin = input.as_ref().map(|i| i.0.as_slice());
                 let out = rt
-                    .block_on(transport.exec_within(script, stdin, limit))
+                    .block_on(transport.exec_within(
+                        script,
+                        stdin,
+                        limit,
+                        Some(&self.shared.settings.interrupt),
+                    ))
                     .map_err(|e| match e {
-                        TransportError::TimedOut { .. } => Step::Failed(e.to_string()),
+                        TransportError::TimedOut { .. } | TransportError::Interrupted { .. } => {
+                            Step::Failed(e.to_string())
+                        }
                         e => Step::Unsent(e.to_string()),
                     })?;
                 result.rc = i64::from(out.rc);

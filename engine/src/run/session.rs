@@ -118,7 +118,9 @@ async fn run_batch(
     limit: Duration,
 ) -> Result<Vec<Observation>, ProbeError> {
     let script = probe::render_batch(probes);
-    let out = transport.exec_within(&script, None, Some(limit)).await?;
+    let out = transport
+        .exec_within(&script, None, Some(limit), None)
+        .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
         Ok(obs) => Ok(obs),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::inventory::Vars;
-use crate::transport::{Become, HostKeyPolicy};
+use crate::transport::{Become, HostKeyPolicy, Interrupt};
 
 /// How to reach hosts, unless the inventory says otherwise per host.
 #[derive(Debug, Clone)]
@@ -55,6 +55,8 @@ pub struct RunSettings {
     /// commands run as long as they take, probes [`DEFAULT_PROBE_TIMEOUT`].
     /// An op's own `timeout:` wins for its command.
     pub op_timeout: Option<Duration>,
+    /// Ctrl-C: no op starts once it is set, and commands in flight are stopped.
+    pub interrupt: Interrupt,
 }
 
 /// How long a round trip of probes may take without `--op-timeout`: probes
@@ -109,6 +111,7 @@ mod tests {
             cache: Cache::disabled(),
             render: None,
             op_timeout: None,
+            interrupt: Interrupt::default(),
         }
     }
 

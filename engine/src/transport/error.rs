@@ -138,6 +138,14 @@ pub enum TransportError {
         secs: u64,
     },
 
+    /// The run was interrupted (Ctrl-C) while the script ran: its process
+    /// group on the host was sent TERM; what it changed before is unknown.
+    #[error("{host}: interrupted (Ctrl-C); the command's processes on the host were stopped")]
+    Interrupted {
+        /// Inventory name.
+        host: String,
+    },
+
     /// A file exists but could not be read.
     #[error("{host}: cannot read {path}: {reason}")]
     ReadFile {
@@ -190,6 +198,7 @@ impl TransportError {
             | TransportError::Step { host, .. }
             | TransportError::ReadFile { host, .. }
             | TransportError::TimedOut { host, .. }
+            | TransportError::Interrupted { host, .. }
             | TransportError::Io { host, .. } => host,
         }
     }
