@@ -125,6 +125,11 @@ pub struct RunArgs {
     /// locks its hosts); then the host fails as busy, naming that run.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub lock_timeout: u64,
+    /// Seconds a command or a round trip of probes may run on a host before
+    /// its processes are killed and the host fails (an op's `timeout:` wins;
+    /// default: commands unbounded, probes 300).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub op_timeout: Option<u64>,
     /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
     #[arg(short, long, value_enum, default_value_t = Output::Auto)]
     pub output: Output,

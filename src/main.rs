@@ -21,7 +21,7 @@ use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
 use kbz_engine::script::{Playbook, ScriptEnv};
 use kbz_engine::secrets::Secrets;
 use kbz_engine::template::Templates;
-use kbz_engine::transport::{Become, HostKeyPolicy};
+use kbz_engine::transport::{Become, HostKeyPolicy, Interrupt};
 
 pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 
@@ -216,6 +216,8 @@ fn execute_with(
         },
         cache,
         render,
+        op_timeout: args.op_timeout.map(Duration::from_secs),
+        interrupt: Interrupt::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -232,9 +234,31 @@ fn execute_with(
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),
     });
+    let interrupt = shared.settings.interrupt.clone();
+    runtime.spawn(on_ctrl_c(interrupt.clone(), control_dir.clone()));
     let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));
     let _ = std::fs::remove_dir_all(&control_dir);
+    if interrupt.is_set() {
+        return Ok(INTERRUPTED);
+    }
     Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
+}
+
+/// The exit code of a run stopped by Ctrl-C, a shell's 128 + SIGINT.
+const INTERRUPTED: u8 = 130;
+
+/// The first Ctrl-C stops the run the orderly way (no op starts, commands
+/// in flight are killed on their hosts, the recap prints); the second one
+/// exits at once, removing only the ssh control folder.
+async fn on_ctrl_c(interrupt: Interrupt, control_dir: std::path::PathBuf) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    interrupt.trigger();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        let _ = std::fs::remove_dir_all(&control_dir);
+        std::process::exit(i32::from(INTERRUPTED));
+    }
 }
 
 /// The probe cache, or none (with a warning) when it cannot be trusted: a

@@ -53,6 +53,7 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         timeout: 10,
         // Unused: render connects nowhere, so it locks nothing.
         lock_timeout: 0,
+        op_timeout: None,
         output: if args.verbose_output {
             Output::Plain
         } else {

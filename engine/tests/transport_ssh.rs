@@ -698,7 +698,7 @@ async fn the_run_lock_over_a_real_sshd() {
         async move {
             let t = Transport::connect(&opts).await.unwrap();
             let lock = RunLock::new(&host, Duration::from_secs(timeout));
-            Session::open_locked(t, &HostCache::default(), &lock).await
+            Session::open_locked(t, &HostCache::default(), &lock, Duration::from_secs(60)).await
         }
     };
     let first = open(5).await.unwrap();

@@ -23,7 +23,8 @@
 //!   `script_contains: [...]` instead of `script`), `noop` (the reason),
 //!   `error` (text the plan error contains) or `build_error` (text the
 //!   argument error contains);
-//! - optionally `readonly` and `reach` (`"own_probes"` / `"anything"`).
+//! - optionally `readonly`, `reach` (`"own_probes"` / `"anything"`) and
+//!   `timeout` (the op's own limit in seconds, `null` for none).
 //!
 //! The observed probes must be exactly the ones the op lists, so every case
 //! also pins down what the op asks the host.
@@ -59,6 +60,14 @@ struct Case {
     readonly: Option<bool>,
     #[serde(default)]
     reach: Option<String>,
+    /// Absent: not checked; `null`: no limit of its own.
+    #[serde(default, deserialize_with = "present")]
+    timeout: Option<Option<u64>>,
+}
+
+/// Tells a key given as `null` (`Some(None)`) from a missing one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 /// A path answer as case files write it.
@@ -348,6 +357,12 @@ fn run_case(op_name: &str, case: Case) -> Result<(), String> {
         };
         if have != r {
             return Err(format!("reach is {have}, expected {r}"));
+        }
+    }
+    if let Some(want) = case.timeout {
+        let have = op.timeout().map(|t| t.as_secs());
+        if have != want {
+            return Err(format!("timeout is {have:?} s, expected {want:?}"));
         }
     }
     let listed = op.probes();

@@ -61,6 +61,13 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// How long the operation's commands may run on the host before their
+    /// processes are killed and the host fails (its `timeout:` parameter);
+    /// `None` leaves it to the run (`--op-timeout`).
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// The file whose whole content this operation decides (`copy` and
     /// `template`), if any. Only such files are reported as edited on the
     /// host since the last run: a file the run edits in part (`line`) or

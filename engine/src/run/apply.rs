@@ -35,6 +35,10 @@ impl HostCtx {
         op: Arc<dyn Operation>,
         common: CommonOpts,
     ) -> Result<OpResult, Box<EvalAltResult>> {
+        if self.shared.settings.interrupt.is_set() {
+            // Ctrl-C: nothing new starts; the script stops here on this host.
+            return Err(super::shared::error(ctx, "interrupted (Ctrl-C)"));
+        }
         match self.plan_op(ctx, op, common)? {
             Planning::Done(result) => Ok(result),
             Planning::Planned(planned) => self.apply(planned),

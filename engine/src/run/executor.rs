@@ -130,7 +130,7 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
                 .map_err(ProbeError::from)?
         };
         let lock = RunLock::new(&slot.host.name, shared.settings.connect.lock_timeout);
-        Session::open_locked(transport, &cached, &lock).await
+        Session::open_locked(transport, &cached, &lock, shared.settings.probe_limit()).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();
@@ -277,6 +277,18 @@ fn play_on_host(
 }
 
 /// Why the hosts' failures in one `serial` batch end the run, as in Ansible:
+/// Says once, before the recap, that Ctrl-C stopped the run (no play,
+/// batch or op started after it).
+fn warn_if_interrupted(shared: &Shared) {
+    if shared.settings.interrupt.is_set() {
+        shared.reporter.event(&Event::Warn {
+            host: None,
+            message: "interrupted (Ctrl-C): no further op started; the recap shows what was done"
+                .into(),
+        });
+    }
+}
+
 /// `any_errors_fatal` and any failure; more than `max_fail_percentage` of the
 /// batch (not of the play's hosts); or every host of the batch, whatever the
 /// play's options. Unreachable hosts count as failed.
@@ -397,6 +409,9 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
+        if shared.settings.interrupt.is_set() {
+            break 'plays;
+        }
         let (matched, unknown) = inventory.select_play(&play.hosts)?;
         let mut hosts: Vec<Arc<Slot>> = slots
             .iter()
@@ -451,6 +466,9 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             None => hosts.len().max(1),
         };
         for chunk in hosts.chunks(batch) {
+            if shared.settings.interrupt.is_set() {
+                break;
+            }
             let halt = play.options.any_errors_fatal.then(Arc::<Halt>::default);
             let mut tasks = Vec::new();
             for slot in chunk {
@@ -493,6 +511,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         });
     }
 
+    warn_if_interrupted(&shared);
     let mut recap = Vec::new();
     for slot in &slots {
         let (session, stats) = {

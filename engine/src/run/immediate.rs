@@ -3,6 +3,8 @@
 //! a command whose failure the script must see at the call (unchecked
 //! commands), and for readonly commands, whose output the script reads.
 
+use std::time::Duration;
+
 use rhai::EvalAltResult;
 
 use super::host::HostCtx;
@@ -11,7 +13,7 @@ use super::plan::Planned;
 use crate::op::{Action, Reach};
 use crate::probe::Probe;
 use crate::report::OpStatus;
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 
 impl HostCtx {
     /// Whether a live run may queue the op's changes instead (see `batch.rs`):
@@ -34,8 +36,9 @@ impl HostCtx {
         let reaches_anything = planned.op.reach() == Reach::Anything;
         let mut result = planned.result();
         let actions = actions_of(&planned);
+        let limit = planned.op.timeout().or(self.shared.settings.op_timeout);
         for action in &actions {
-            match self.step(transport, action, &mut result) {
+            match self.step(transport, action, limit, &mut result) {
                 Ok(()) => {}
                 Err(Step::Unsent(message)) => return Err(fail(message)),
                 Err(Step::Failed(message)) => {
@@ -61,11 +64,13 @@ impl HostCtx {
     }
 
     /// Runs one action on the host, in its own round trip; a command's
-    /// output becomes the script's result.
+    /// output becomes the script's result. A command past `limit` is killed
+    /// and fails the op like a failed checked command: what it did is unknown.
     fn step(
         &self,
         transport: &Transport,
         action: &Action,
+        limit: Option<Duration>,
         result: &mut OpResult,
     ) -> Result<(), Step> {
         self.session.count_round_trip();
@@ -78,8 +83,18 @@ impl HostCtx {
             } => {
                 let stdin = input.as_ref().map(|i| i.0.as_slice());
                 let out = rt
-                    .block_on(transport.exec(script, stdin))
-                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                    .block_on(transport.exec_within(
+                        script,
+                        stdin,
+                        limit,
+                        Some(&self.shared.settings.interrupt),
+                    ))
+                    .map_err(|e| match e {
+                        TransportError::TimedOut { .. } | TransportError::Interrupted { .. } => {
+                            Step::Failed(e.to_string())
+                        }
+                        e => Step::Unsent(e.to_string()),
+                    })?;
                 result.rc = i64::from(out.rc);
                 result.stdout = trim_newline(&out.stdout);
                 result.stderr = trim_newline(&out.stderr);

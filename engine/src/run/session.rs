@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::cache::HostCache;
 use crate::digest::sha256_hex;
@@ -96,6 +97,10 @@ pub struct Session {
     /// How commands and files reach the host; `None` for an offline session
     /// (`kbz-play render`), which answers every probe with "nothing there yet".
     transport: Option<Transport>,
+    /// How long one round trip of probes may take (see [`RunSettings::probe_limit`]).
+    ///
+    /// [`RunSettings::probe_limit`]: super::settings::RunSettings::probe_limit
+    probe_limit: Duration,
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
@@ -127,9 +132,12 @@ async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
     prefix: &str,
+    limit: Duration,
 ) -> Result<Vec<Observation>, ProbeError> {
     let script = format!("{prefix}{}", probe::render_batch(probes));
-    let out = transport.exec(&script, None).await?;
+    let out = transport
+        .exec_within(&script, None, Some(limit), None)
+        .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
         Ok(obs) => Ok(obs),
@@ -152,10 +160,20 @@ impl Session {
     /// Opens the session: one round trip answers the facts and every probe the
     /// cache remembers from the last run (its queries only when their seal
     /// verified: see [`crate::cache::Sealed`]).
-    pub async fn open(transport: Transport, cached: &HostCache) -> Result<Session, ProbeError> {
+    pub async fn open(
+        transport: Transport,
+        cached: &HostCache,
+        probe_limit: Duration,
+    ) -> Result<Session, ProbeError> {
         let probes = opening_probes(cached);
-        let answers = run_batch(&transport, &probes, "").await?;
-        Ok(Session::opened(transport, probes, answers, None))
+        let answers = run_batch(&transport, &probes, "", probe_limit).await?;
+        Ok(Session::opened(
+            transport,
+            probes,
+            answers,
+            None,
+            probe_limit,
+        ))
     }
 
     /// [`Session::open`] under the host's run lock, held until the session
@@ -166,12 +184,13 @@ impl Session {
         transport: Transport,
         cached: &HostCache,
         lock: &RunLock,
+        probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
         let probes = opening_probes(cached);
         let wait = lock.wait_script(&transport);
         let (holder, answers) = {
             let holding = transport.hold_lock(lock);
-            let batch = run_batch(&transport, &probes, &wait);
+            let batch = run_batch(&transport, &probes, &wait, probe_limit);
             tokio::pin!(holding, batch);
             // A busy host is reported at once, without waiting for the batch.
             tokio::select! {
@@ -179,7 +198,13 @@ impl Session {
                 answers = &mut batch => (holding.await?, answers?),
             }
         };
-        Ok(Session::opened(transport, probes, answers, Some(holder)))
+        Ok(Session::opened(
+            transport,
+            probes,
+            answers,
+            Some(holder),
+            probe_limit,
+        ))
     }
 
     fn opened(
@@ -187,6 +212,7 @@ impl Session {
         probes: Vec<Probe>,
         answers: Vec<Observation>,
         lock: Option<LockHolder>,
+        probe_limit: Duration,
     ) -> Session {
         let mut snapshot = Snapshot {
             round_trips: 1,
@@ -201,6 +227,7 @@ impl Session {
         }
         Session {
             transport: Some(transport),
+            probe_limit,
             facts,
             snapshot: Mutex::new(snapshot),
             lock,
@@ -213,6 +240,7 @@ impl Session {
     pub fn offline(facts: Facts) -> Session {
         Session {
             transport: None,
+            probe_limit: Duration::MAX,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
             lock: None,
@@ -297,7 +325,7 @@ impl Session {
         };
         let mut transient = Vec::new();
         if !batch.is_empty() {
-            let answers = run_batch(self.transport()?, &batch, "").await?;
+            let answers = run_batch(self.transport()?, &batch, "", self.probe_limit).await?;
             let mut snap = self.snapshot.lock().expect("snapshot lock");
             snap.round_trips += 1;
             for (p, o) in batch.into_iter().zip(answers) {
@@ -349,7 +377,7 @@ impl Session {
         if missing.is_empty() {
             return Ok(());
         }
-        let answers = run_batch(self.transport()?, &missing, "").await?;
+        let answers = run_batch(self.transport()?, &missing, "", self.probe_limit).await?;
         let mut snap = self.snapshot.lock().expect("snapshot lock");
         snap.round_trips += 1;
         for (p, o) in missing.into_iter().zip(answers) {
@@ -595,9 +623,13 @@ mod tests {
         let (new, old) = (dir.path().join("new"), dir.path().join("old"));
         let (new, old) = (new.to_str().unwrap(), old.to_str().unwrap());
         std::fs::write(old, "old\n").unwrap();
-        let session = Session::open(Transport::local(None), &HostCache::default())
-            .await
-            .unwrap();
+        let session = Session::open(
+            Transport::local(None),
+            &HostCache::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
         assert_eq!(content(&session, new).await, None);
         assert_eq!(content(&session, old).await, Some(b"old\n".to_vec()));
         session.mark_owned(new);

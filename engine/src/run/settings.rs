@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::inventory::Vars;
-use crate::transport::{Become, HostKeyPolicy};
+use crate::transport::{Become, HostKeyPolicy, Interrupt};
 
 /// How to reach hosts, unless the inventory says otherwise per host.
 #[derive(Debug, Clone)]
@@ -52,9 +52,27 @@ pub struct RunSettings {
     /// `kbz-play render`: connect nowhere, write every file each host would
     /// receive (and the commands it would run) under this folder.
     pub render: Option<PathBuf>,
+    /// `--op-timeout`: how long a command and a round trip of probes may run
+    /// on a host before its processes are killed and the host fails. `None`:
+    /// commands run as long as they take, probes [`DEFAULT_PROBE_TIMEOUT`].
+    /// An op's own `timeout:` wins for its command.
+    pub op_timeout: Option<Duration>,
+    /// Ctrl-C: no op starts once it is set, and commands in flight are stopped.
+    pub interrupt: Interrupt,
 }
 
+/// How long a round trip of probes may take without `--op-timeout`: probes
+/// only read (`stat`, `cat`, `dpkg-query`, an `unless` guard), so one that
+/// has not answered in five minutes is hung (an NFS mount, a lock), and the
+/// run must not wait for it forever.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(300);
+
 impl RunSettings {
+    /// How long one round trip of probes may take on a host.
+    pub fn probe_limit(&self) -> Duration {
+        self.op_timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT)
+    }
+
     /// Whether an op with these tags runs, Ansible's way: with `--tags`, only
     /// ops carrying a listed tag (or `always`); with `--skip-tags`, never ops
     /// carrying a skipped tag (`never`-tagged ops run only when asked for).
@@ -95,6 +113,8 @@ mod tests {
             },
             cache: Cache::disabled(),
             render: None,
+            op_timeout: None,
+            interrupt: Interrupt::default(),
         }
     }
 

@@ -124,6 +124,28 @@ pub enum TransportError {
         reason: String,
     },
 
+    /// A script outlived its time limit ([`super::Transport::exec_within`]):
+    /// its whole process group on the host was sent TERM, then KILL; what it
+    /// changed before is unknown.
+    #[error(
+        "{host}: timed out after {secs} s; its processes on the host were killed (give the op a \
+         longer `timeout:`, or raise --op-timeout)"
+    )]
+    TimedOut {
+        /// Inventory name.
+        host: String,
+        /// The limit, in whole seconds.
+        secs: u64,
+    },
+
+    /// The run was interrupted (Ctrl-C) while the script ran: its process
+    /// group on the host was sent TERM; what it changed before is unknown.
+    #[error("{host}: interrupted (Ctrl-C); the command's processes on the host were stopped")]
+    Interrupted {
+        /// Inventory name.
+        host: String,
+    },
+
     /// A file exists but could not be read.
     #[error("{host}: cannot read {path}: {reason}")]
     ReadFile {
@@ -175,6 +197,8 @@ impl TransportError {
             | TransportError::Changed { host, .. }
             | TransportError::Step { host, .. }
             | TransportError::ReadFile { host, .. }
+            | TransportError::TimedOut { host, .. }
+            | TransportError::Interrupted { host, .. }
             | TransportError::Io { host, .. } => host,
         }
     }

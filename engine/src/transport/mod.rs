@@ -75,6 +75,47 @@ pub use lock::{LockError, LockHolder, LockHolderError, RunLock};
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 
+/// Seconds [`Transport::exec_within`] waits past the limit and the KILL for
+/// the host's answer before it drops the channel itself.
+const BACKSTOP_GRACE_SECS: u64 = 5;
+
+/// The run's Ctrl-C, shared by everything that must stop for it: set once,
+/// never cleared; [`Interrupt::wait`] wakes every waiter.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(std::sync::Arc<InterruptState>);
+
+#[derive(Debug, Default)]
+struct InterruptState {
+    set: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Interrupt {
+    /// Asks everything to stop.
+    pub fn trigger(&self) {
+        self.0.set.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Whether the run was interrupted.
+    pub fn is_set(&self) -> bool {
+        self.0.set.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Returns once the run is interrupted (at once if it already was).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
 /// What to do with a host key that is not in `known_hosts` yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HostKeyPolicy {
@@ -248,6 +289,69 @@ impl Transport {
         }
     }
 
+    /// [`Transport::exec`] bounded by `limit` (none: unbounded) and stopped by
+    /// `interrupt`: then the script's whole process group on the host is
+    /// killed (see `script::with_timeout`) and the call fails with
+    /// [`TransportError::TimedOut`] or [`TransportError::Interrupted`].
+    /// Should the host's `timeout` not act (a hung connection), the channel
+    /// is dropped a little later anyway. Without an interrupt the round trips
+    /// are the same as [`Transport::exec`]'s.
+    pub async fn exec_within(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        limit: Option<Duration>,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<ExecOutput, TransportError> {
+        if limit.is_none() && interrupt.is_none() {
+            return self.exec(script, stdin).await;
+        }
+        let secs = limit.map_or(0, |l| l.as_secs().max(1));
+        let timed_out = || TransportError::TimedOut {
+            host: self.host().to_string(),
+            secs,
+        };
+        let backstop = match limit {
+            Some(_) => Duration::from_secs(secs + script::KILL_AFTER_SECS + BACKSTOP_GRACE_SECS),
+            None => Duration::MAX,
+        };
+        let started = std::time::Instant::now();
+        let token = script::process_token();
+        let wrapped = script::with_timeout(script, secs, &token);
+        let run = tokio::time::timeout(backstop, self.exec(&wrapped, stdin));
+        tokio::pin!(run);
+        let finished = match interrupt {
+            Some(i) => tokio::select! {
+                done = &mut run => done,
+                () = i.wait() => return Err(self.interrupted(&token, run).await),
+            },
+            None => run.await,
+        };
+        let out = finished.map_err(|_| timed_out())??;
+        if secs > 0
+            && script::stopped_by_timeout(out.rc)
+            && started.elapsed() >= Duration::from_secs(secs)
+        {
+            return Err(timed_out());
+        }
+        Ok(out)
+    }
+
+    /// Kills the process group of the script carrying `token` (its `timeout`
+    /// passes the TERM on to the group) while `run` is still in flight, then
+    /// lets `run` end for a few seconds, so nothing of it is left running.
+    async fn interrupted<F: std::future::Future>(
+        &self,
+        token: &str,
+        run: std::pin::Pin<&mut F>,
+    ) -> TransportError {
+        let _ = self.exec(&script::kill_script(token), None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(BACKSTOP_GRACE_SECS), run).await;
+        TransportError::Interrupted {
+            host: self.host().to_string(),
+        }
+    }
+
     /// Writes a file atomically in one round trip: temp file in the target's
     /// directory (`.kbz-play.<basename>.<random>`), content written and fsynced,
     /// owner, group and mode set, then renamed over the target. A failed or
@@ -351,6 +455,37 @@ mod tests {
         fn check<T: Send + Sync + 'static>() {}
         check::<Transport>();
         check::<TransportError>();
+    }
+
+    #[tokio::test]
+    async fn a_script_ignoring_term_is_killed_after_its_limit() {
+        let t = Transport::local(None);
+        let started = std::time::Instant::now();
+        let e = t
+            .exec_within(
+                "trap '' TERM; sleep 30",
+                None,
+                Some(Duration::from_secs(1)),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TransportError::TimedOut { secs: 1, .. }), "{e}");
+        assert!(e.to_string().contains("timed out after 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn exit_124_within_the_limit_is_the_scripts_own() {
+        let t = Transport::local(None);
+        let limit = Some(Duration::from_secs(30));
+        let out = t.exec_within("echo hi; exit 124", None, limit, None).await;
+        assert_eq!(out.unwrap().rc, 124);
+        let out = t
+            .exec_within("cat", Some(b"in"), limit, None)
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, b"in");
     }
 
     #[test]

@@ -36,6 +36,44 @@ pub(crate) const MAX_INLINE_SCRIPT: usize = 64 * 1024;
 /// the script sees an empty stdin, as it would have.
 const EVAL_STDIN: &str = "eval \"$(cat)\"";
 
+/// Seconds between the TERM and the KILL a timed-out script's process group gets.
+pub(crate) const KILL_AFTER_SECS: u64 = 2;
+
+/// `script` run under coreutils (or busybox) `timeout`, which makes itself
+/// the leader of a new process group and, when `secs` have passed (0: never,
+/// GNU coreutils), signals the whole group: a pipeline or a `sleep &` the
+/// script started goes too, not only its `sh`. It passes a TERM it gets on
+/// to the group too, which is how [`kill_script`] stops it. `exec` keeps the
+/// process tree as it was (no extra shell), and under become `timeout` runs
+/// inside sudo, so it may kill root's processes. `token` ends its command
+/// line (the inner `sh`'s `$0`), so [`kill_script`] can find it.
+pub(crate) fn with_timeout(script: &str, secs: u64, token: &str) -> String {
+    format!(
+        "exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {} {token}",
+        quote(script)
+    )
+}
+
+/// A name for one script's processes no other process carries.
+pub(crate) fn process_token() -> String {
+    format!("kbz-play-{}", unique_suffix())
+}
+
+/// Sends TERM to the processes whose command line holds `token` (the
+/// `timeout` of [`with_timeout`], which passes it on to its group, and its
+/// `sh`). The bracket keeps the pattern from matching this script itself.
+pub(crate) fn kill_script(token: &str) -> String {
+    let (first, rest) = token.split_at(1);
+    format!("pkill -TERM -f '[{first}]{rest}' || true")
+}
+
+/// Whether `rc` is `timeout`'s own status for a script it stopped: 124
+/// after TERM, 128 + 9 when the KILL was needed. A script may exit 124 by
+/// itself, so callers also check that the limit has passed.
+pub(crate) fn stopped_by_timeout(rc: i32) -> bool {
+    rc == 124 || rc == 128 + 9
+}
+
 /// How to run one script: the argv and what to feed its stdin.
 #[derive(Debug)]
 pub(crate) struct Invocation<'a> {

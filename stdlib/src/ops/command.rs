@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kbz_engine::op::{
     Action, Change, Input, OpArgs, OpError, Operation, Param, Plan, Reach, Symbol,
@@ -37,6 +38,8 @@ pub(crate) struct Args<K> {
     check: bool,
     #[serde(default)]
     readonly: bool,
+    #[serde(default)]
+    timeout: Option<u64>,
     #[serde(skip)]
     kind: std::marker::PhantomData<K>,
 }
@@ -136,6 +139,12 @@ impl<K: Flavor> OpArgs for Args<K> {
             default: Some("false"),
             doc: "The command only reads (a query): it also runs under --check and never reports changed, e.g. #{ readonly: true } for `cat /etc/os-release`.",
         },
+        Param {
+            name: "timeout",
+            ty: "int",
+            default: Some("--op-timeout, else none"),
+            doc: "Seconds the command may run: then its whole process group on the host is killed (TERM, KILL 2 s later) and the host fails with \"timed out after N s\", e.g. #{ timeout: 600 }. Needs `timeout` (coreutils, busybox) on the host. The unless guard is a probe: --op-timeout bounds it.",
+        },
     ];
 }
 
@@ -149,6 +158,9 @@ impl<K: Flavor> Build for Args<K> {
         }
         if let Some(dir) = &self.chdir {
             absolute_path("chdir", dir)?;
+        }
+        if self.timeout == Some(0) {
+            return Err("timeout must be at least 1 second".to_string().into());
         }
         let guard_path = |param: &str, p: Option<String>| -> Result<Option<String>, String> {
             let Some(p) = p else { return Ok(None) };
@@ -183,6 +195,7 @@ impl<K: Flavor> Build for Args<K> {
             unless,
             check: self.check,
             readonly: self.readonly,
+            timeout: self.timeout.map(Duration::from_secs),
         }))
     }
 }
@@ -248,6 +261,7 @@ pub(crate) struct CommandOp {
     unless: Option<String>,
     check: bool,
     readonly: bool,
+    timeout: Option<Duration>,
 }
 
 impl Operation for CommandOp {
@@ -308,6 +322,10 @@ impl Operation for CommandOp {
 
     fn readonly(&self) -> bool {
         self.readonly
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 }
 

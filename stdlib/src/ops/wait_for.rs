@@ -1,6 +1,8 @@
 //! `wait_for`: wait on the host until a port opens or closes, a path
 //! appears or goes, or a command succeeds.
 
+use std::time::Duration;
+
 use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
 use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::quote;
@@ -30,6 +32,10 @@ pub(crate) struct Args {
     #[serde(default = "one")]
     sleep: u32,
 }
+
+/// Seconds a wait may overrun its deadline (the last check and sleep,
+/// process start-up) before its check counts as hung.
+const HUNG_CHECK_GRACE_SECS: u32 = 10;
 
 fn localhost() -> String {
     "127.0.0.1".to_string()
@@ -70,7 +76,7 @@ wait_for(#{ cmd: "curl -fsS http://127.0.0.1:8080/health", timeout: 120, sleep: 
             default: Some("\"started\" for ports, \"present\" for paths"),
             doc: "Ports: \"started\" (accepting connections) or \"stopped\"; paths: \"present\" or \"absent\". Not for cmd.",
         },
-        Param { name: "timeout", ty: "int", default: Some("60"), doc: "Seconds to wait before failing, e.g. 300." },
+        Param { name: "timeout", ty: "int", default: Some("60"), doc: "Seconds to wait before failing, e.g. 300. A check that hangs (a cmd without its own timeout) is killed with its process group once delay, timeout and one sleep have passed, plus 10 s." },
         Param { name: "delay", ty: "int", default: Some("0"), doc: "Seconds to wait before the first check, e.g. 5." },
         Param { name: "sleep", ty: "int", default: Some("1"), doc: "Seconds between checks, at least 1." },
     ];
@@ -143,9 +149,14 @@ impl Build for Args {
             )
         };
         let script = wait_script(&condition, &what, self.timeout, self.delay, self.sleep);
+        let hard_limit = [self.delay, self.timeout, self.sleep, HUNG_CHECK_GRACE_SECS]
+            .map(u64::from)
+            .iter()
+            .sum();
         Ok(Box::new(WaitOp {
             what: format!("{what} (up to {}s)", self.timeout),
             script,
+            limit: Duration::from_secs(hard_limit),
         }))
     }
 }
@@ -186,6 +197,9 @@ done"#
 pub(crate) struct WaitOp {
     what: String,
     script: String,
+    /// Past the wait's own deadline, a check still running is hung: the
+    /// loop itself cannot stop it, so the engine kills it.
+    limit: Duration,
 }
 
 impl Operation for WaitOp {
@@ -212,6 +226,10 @@ impl Operation for WaitOp {
 
     fn readonly(&self) -> bool {
         true
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.limit)
     }
 
     /// Under `--check` nothing was started, so waiting for it would only time out.
