@@ -25,6 +25,14 @@ fn local(playbook: &str, hosts: usize) -> Test {
     t.var("tmp", tmp.display())
 }
 
+/// Asserts a run that a failure stopped: exit 2, `changed` changes in all
+/// (`why` says which ran), and the stop reported with `reason`.
+fn assert_stopped(out: &Outcome, changed: u64, why: &str, reason: &str) {
+    out.assert_code(2);
+    assert_eq!(out.total("changed"), changed, "{why}: {}", out.text());
+    assert!(out.stdout().contains(reason), "{}", out.text());
+}
+
 #[test]
 fn handlers_run_once_at_the_end_and_only_when_notified() {
     let playbook = r#"
@@ -152,17 +160,11 @@ play("one", "all", #{ serial: 2, max_fail_percentage: 20 }, |host| {
 play("two", "all", |host| { command("true"); });
 "#;
     let out = local(playbook, 4).run();
-    out.assert_code(2);
-    assert_eq!(
-        out.total("changed"),
+    assert_stopped(
+        &out,
         1,
-        "only h2 of the first batch ran: {}",
-        out.text()
-    );
-    assert!(
-        out.stdout().contains("max_fail_percentage"),
-        "{}",
-        out.text()
+        "only h2 of the first batch ran",
+        "max_fail_percentage",
     );
 }
 
@@ -432,17 +434,11 @@ play("one", "all", #{ serial: 1 }, |host| {
 play("two", "all", |host| { command("true"); });
 "#;
     let out = local(playbook, 3).run();
-    out.assert_code(2);
-    assert_eq!(
-        out.total("changed"),
+    assert_stopped(
+        &out,
         0,
-        "nothing runs after a batch that failed whole: {}",
-        out.text()
-    );
-    assert!(
-        out.stdout().contains("every host of the batch failed"),
-        "{}",
-        out.text()
+        "nothing runs after a batch that failed whole",
+        "every host of the batch failed",
     );
 }
 

@@ -34,29 +34,7 @@ impl LocalTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
-        let inv = script::invocation(script, stdin, self.become_.as_ref()).map_err(|reason| {
-            TransportError::Exec {
-                host: HOST.into(),
-                reason,
-            }
-        })?;
-        let (argv, stdin) = (&inv.argv, inv.stdin);
-        let mut child = tokio::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| TransportError::Io {
-                host: HOST.into(),
-                context: format!("cannot run `{}`", argv[0]),
-                source,
-            })?;
+        let (mut child, stdin) = self.spawn(script, stdin, false)?;
         let pipe = child.stdin.take();
         let feed = async move {
             if let (Some(mut pipe), Some(data)) = (pipe, stdin) {
@@ -96,7 +74,21 @@ impl LocalTransport {
         &self,
         script: &str,
     ) -> Result<super::lock::LockHolder, TransportError> {
-        let inv = script::invocation(script, None, self.become_.as_ref()).map_err(|reason| {
+        let (child, _) = self.spawn(script, None, true)?;
+        Ok(super::lock::LockHolder::local(child))
+    }
+
+    /// Starts `sh -c SCRIPT` (through sudo under become) with stdout and
+    /// stderr piped; stdin is piped when the invocation has bytes for it
+    /// (returned beside the child) or `hold_stdin` (the lock holder lives
+    /// until its stdin closes), else /dev/null.
+    fn spawn<'a>(
+        &self,
+        script: &'a str,
+        stdin: Option<&'a [u8]>,
+        hold_stdin: bool,
+    ) -> Result<(tokio::process::Child, Option<&'a [u8]>), TransportError> {
+        let inv = script::invocation(script, stdin, self.become_.as_ref()).map_err(|reason| {
             TransportError::Exec {
                 host: HOST.into(),
                 reason,
@@ -104,7 +96,11 @@ impl LocalTransport {
         })?;
         let child = tokio::process::Command::new(&inv.argv[0])
             .args(&inv.argv[1..])
-            .stdin(Stdio::piped())
+            .stdin(if hold_stdin || inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -114,7 +110,7 @@ impl LocalTransport {
                 context: format!("cannot run `{}`", inv.argv[0]),
                 source,
             })?;
-        Ok(super::lock::LockHolder::local(child))
+        Ok((child, inv.stdin))
     }
 
     /// Without become, reads the file directly (no process); `None` means "use
