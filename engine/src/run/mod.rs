@@ -25,6 +25,7 @@ mod render;
 mod session;
 mod settings;
 mod shared;
+mod snapshot;
 mod strategy;
 
 pub use executor::{run, RunError, RunSummary};

@@ -9,14 +9,14 @@
 //! trip. What the cache keeps for the next run comes from the host's answers
 //! and the writes that happened, never from planned ones.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::cache::HostCache;
 use crate::digest::sha256_hex;
 
-use crate::probe::{self, Facts, Observation, Observed, PathKind, PathState, Probe};
+use super::snapshot::{affects, offline_answer, written, Snapshot};
+use crate::probe::{self, Facts, Observation, Observed, PathKind, Probe};
 use crate::transport::{
     LockError, LockHolder, LockHolderError, RunLock, Transport, TransportError,
 };
@@ -44,52 +44,6 @@ pub enum ProbeError {
         /// Its standard error.
         stderr: String,
     },
-}
-
-#[derive(Debug, Default)]
-struct Snapshot {
-    answers: Vec<(Probe, Observation)>,
-    stale: bool,
-    /// Every cacheable probe used this run, for the cache.
-    used: Vec<Probe>,
-    /// Content digests the run left files with, for the cache.
-    digests: BTreeMap<String, String>,
-    /// Files whose whole content an op of this run decides (Operation::owns).
-    owned: std::collections::BTreeSet<String>,
-    round_trips: u32,
-}
-
-impl Snapshot {
-    fn lookup(&self, p: &Probe) -> Option<&Observation> {
-        self.answers
-            .iter()
-            .find(|(q, _)| p.answered_by(q))
-            .map(|(_, o)| o)
-    }
-
-    /// Adds `p` to the probes the cache will replay; a content probe
-    /// supersedes the plain probe of the same path.
-    fn remember(&mut self, p: &Probe) {
-        if self.used.iter().any(|u| p.answered_by(u)) {
-            return;
-        }
-        self.used.retain(|u| !u.answered_by(p));
-        self.used.push(p.clone());
-    }
-
-    fn insert(&mut self, p: Probe, o: Observation) {
-        self.answers.retain(|(q, _)| q != &p && !q.answered_by(&p));
-        if p.cacheable() {
-            if let (Probe::Path { path, .. }, Observation::Path(st)) = (&p, &o) {
-                match &st.sha256 {
-                    Some(h) => self.digests.insert(path.clone(), h.clone()),
-                    None => self.digests.remove(path),
-                };
-            }
-            self.remember(&p);
-            self.answers.push((p, o));
-        }
-    }
 }
 
 /// One host's connection and what the run knows about it.
@@ -510,85 +464,11 @@ impl Session {
     }
 }
 
-/// The state a write of `w` leaves its file in: what the write sets, the
-/// rest kept from the file it replaces (`prev`, when it was a file), else a
-/// new file's (mode 0644, owned by `user`, the connecting user). A numeric
-/// id is only known when kept, or for root; `u32::MAX` stands for unknown.
-fn written(
-    w: &crate::op::WriteFile,
-    prev: Option<&PathState>,
-    user: &str,
-    with_content: bool,
-) -> PathState {
-    let kept = |set: &Option<String>, of: fn(&PathState) -> &String| {
-        set.clone()
-            .or_else(|| prev.map(|p| of(p).clone()))
-            .unwrap_or_else(|| user.to_string())
-    };
-    let id = |set: &Option<String>, name: &str, of: fn(&PathState) -> u32| match prev {
-        Some(p) if set.is_none() => of(p),
-        _ if name == "root" => 0,
-        _ => u32::MAX,
-    };
-    let owner = kept(&w.owner, |p| &p.owner);
-    let group = kept(&w.group, |p| &p.group);
-    PathState {
-        kind: PathKind::File,
-        mode: w.mode.or(prev.map(|p| p.mode)).unwrap_or(0o644),
-        uid: id(&w.owner, &owner, |p| p.uid),
-        gid: id(&w.group, &group, |p| p.gid),
-        owner,
-        group,
-        size: w.content.len() as u64,
-        sha256: Some(sha256_hex(&w.content)),
-        link_target: None,
-        content: with_content.then(|| w.content.as_ref().clone()),
-    }
-}
-
-/// Whether a change to what `changed` describes may change the answer to `other`.
-fn affects(changed: &Probe, other: &Probe) -> bool {
-    match (changed, other) {
-        (Probe::Path { path: a, .. }, Probe::Path { path: b, .. }) => {
-            a == b
-                || b.strip_prefix(a.as_str())
-                    .is_some_and(|rest| rest.starts_with('/') || a.ends_with('/'))
-        }
-        _ => changed.answered_by(other) || other.answered_by(changed),
-    }
-}
-
-/// What a freshly installed host would answer.
-fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
-    use crate::probe::{CommandState, PackageState, PathState, ServiceState};
-    match p {
-        Probe::Path { .. } => Observation::Path(PathState::missing()),
-        Probe::Service { .. } => Observation::Service(ServiceState {
-            load: "loaded".into(),
-            active: "inactive".into(),
-            enabled: "disabled".into(),
-        }),
-        Probe::Sysctl { .. } => Observation::Sysctl {
-            value: Some(String::new()),
-        },
-        Probe::Packages { names, .. } => Observation::Packages {
-            packages: PackageState::none_installed(names),
-        },
-        Probe::User { .. } => Observation::User { user: None },
-        Probe::Group { .. } => Observation::Group { group: None },
-        Probe::Command { .. } | Probe::Query { .. } => Observation::Command(CommandState {
-            rc: 1,
-            stdout: String::new(),
-        }),
-        Probe::Facts => Observation::Facts(facts.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use super::{affects, Session};
+    use super::Session;
     use crate::cache::HostCache;
     use crate::digest::sha256_hex;
     use crate::op::WriteFile;
@@ -650,55 +530,5 @@ mod tests {
         assert_eq!(digests.get(new), None);
         assert_eq!(digests.get(old), Some(&sha256_hex(b"old\n")));
         assert!(!std::path::Path::new(new).exists());
-    }
-
-    #[test]
-    fn a_write_keeps_what_it_does_not_set() {
-        use crate::probe::PathState;
-        let prev = PathState {
-            kind: PathKind::File,
-            mode: 0o600,
-            uid: 33,
-            gid: 33,
-            owner: "www-data".into(),
-            group: "www-data".into(),
-            ..PathState::missing()
-        };
-        let w = write("/etc/app.conf", "x\n");
-        let kept = super::written(&w, Some(&prev), "root", false);
-        assert_eq!(
-            (kept.mode, kept.uid, kept.owner.as_str(), kept.content),
-            (0o600, 33, "www-data", None)
-        );
-        let new = super::written(&w, None, "deploy", true);
-        assert_eq!(
-            (new.mode, new.uid, new.owner.as_str(), new.group.as_str()),
-            (0o644, u32::MAX, "deploy", "deploy")
-        );
-        assert_eq!(new.sha256, Some(sha256_hex(b"x\n")));
-        assert_eq!(new.content, Some(b"x\n".to_vec()));
-        let as_root = WriteFile {
-            owner: Some("root".into()),
-            mode: Some(0o640),
-            ..w
-        };
-        let set = super::written(&as_root, Some(&prev), "deploy", false);
-        assert_eq!((set.mode, set.uid, set.gid), (0o640, 0, 33));
-    }
-
-    #[test]
-    fn a_changed_directory_invalidates_what_is_under_it() {
-        let dir = Probe::path("/opt/app");
-        assert!(affects(&dir, &Probe::path("/opt/app")));
-        assert!(affects(
-            &dir,
-            &Probe::path_with_content("/opt/app/conf/a.yml")
-        ));
-        assert!(!affects(&dir, &Probe::path("/opt/application")));
-        assert!(!affects(&dir, &Probe::path("/opt")));
-        assert!(affects(&Probe::path("/"), &Probe::path("/etc/x")));
-        let unit = Probe::Service { unit: "ssh".into() };
-        assert!(affects(&unit, &unit));
-        assert!(!affects(&unit, &Probe::path("/etc/ssh")));
     }
 }
