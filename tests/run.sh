@@ -17,7 +17,7 @@
 #   - the lab tests (tests/lab.rs, tests/lab_roles.rs, tests/cluster_*.rs):
 #     the lab this script brings up, as root;
 #   - the validators (tests/render/validators.rs): the programs installed here;
-#   - the ssh transport (engine/tests/transport_ssh.rs): sshd, and for become
+#   - the ssh transport (engine/tests/transport_ssh/): sshd, and for become
 #     root and sudo.
 # KBZ_VALIDATORS_REQUIRED=1 (always) and KBZ_LAB_REQUIRED=1 (as root) make a
 # guard test in those files fail a run that leaves the ignored tests out or

@@ -11,7 +11,7 @@
 //!     `Lab::new()` fails unless `eval "$(bash tests/lab/lab.sh env)"` named a
 //!     lab that is up;
 //!   - the validators (tests/render/validators.rs): a missing program fails;
-//!   - the ssh transport (engine/tests/transport_ssh.rs): a missing sshd fails.
+//!   - the ssh transport (engine/tests/transport_ssh/): a missing sshd fails.
 //!
 //! `KBZ_LAB_REQUIRED=1` and `KBZ_VALIDATORS_REQUIRED=1` (set by tests/run.sh
 //! and so by CI) say that those tests must run: a test that is not ignored in
