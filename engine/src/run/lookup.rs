@@ -105,20 +105,7 @@ pub(super) fn local_file(
     }
     candidates.push(root.join("files").join(path));
     candidates.push(root.join(path));
-    candidates
-        .iter()
-        .find(|c| c.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "local file '{path}' not found (looked in {})",
-                candidates
-                    .iter()
-                    .map(|c| c.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+    crate::script::first_file("local file", path, &candidates)
 }
 
 #[cfg(test)]

@@ -246,19 +246,7 @@ fn load_data(
         Some(dir) if Path::new(path).is_relative() => vec![dir.join(path), PathBuf::from(path)],
         _ => vec![PathBuf::from(path)],
     };
-    let file = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-        err(
-            ctx,
-            format!(
-                "data file '{path}' not found (looked in {})",
-                candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+    let file = &super::first_file("data file", path, &candidates).map_err(|m| err(ctx, m))?;
     let text = std::fs::read_to_string(file)
         .map_err(|e| err(ctx, format!("cannot read {}: {e}", file.display())))?;
     let value: serde_json::Value = if yaml {

@@ -13,7 +13,7 @@ mod sources;
 
 pub use api::{host_map, Callable};
 pub use error::{locate, location, ScriptError};
-pub use sources::Sources;
+pub use sources::{first_file, Sources};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
