@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use kbz_engine::op::{Action, Change, ContentDiff, OpError, Symbol, WriteFile};
+use kbz_engine::op::{Action, Change, ContentDiff, Expected, OpError, Symbol, WriteFile};
 use kbz_engine::probe::{PathKind, PathState};
 
 use kbz_engine::shell::quote;
@@ -124,7 +124,16 @@ fn map_lines(text: &str, mut edit: impl FnMut(&str) -> Option<String>) -> String
 
 /// The change writing `after` over the table (atomically, keeping its mode
 /// and owner; 0644 for a new table), with the before and after for `--diff`.
-pub(crate) fn rewrite(before: &str, after: String, symbol: Symbol, summary: String) -> Change {
+/// `after` was computed from `cur`, the table as probed, so the write is a
+/// compare-and-swap ([`Expected`]): an entry another tool (an installer,
+/// cloud-init) added since is planned again, never dropped.
+pub(crate) fn rewrite(
+    cur: &PathState,
+    before: &str,
+    after: String,
+    symbol: Symbol,
+    summary: String,
+) -> Change {
     let after = Arc::new(after.into_bytes());
     let write = Action::Write(WriteFile {
         path: PATH.to_string(),
@@ -133,7 +142,7 @@ pub(crate) fn rewrite(before: &str, after: String, symbol: Symbol, summary: Stri
         owner: None,
         group: None,
         validate: None,
-        expect: None,
+        expect: Expected::of(cur),
     });
     Change::new(symbol, summary, vec![write]).with_diff(ContentDiff {
         path: PATH.to_string(),

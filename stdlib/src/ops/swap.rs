@@ -96,6 +96,7 @@ impl Operation for SwapOffOp {
         if commented > 0 {
             let lines = if commented == 1 { "line" } else { "lines" };
             changes.push(fstab::rewrite(
+                table,
                 &before,
                 after,
                 Symbol::Update,
