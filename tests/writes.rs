@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::Test;
+use common::lab::Lab;
+use common::{Outcome, Test};
 
 /// One local host `h1` whose play finds its folder in `host.vars.tmp`.
 fn local(playbook: &str) -> Test {
@@ -118,30 +119,121 @@ fn a_file_edited_again_after_the_second_plan_fails_the_op_and_is_left_alone() {
     );
 }
 
+/// A write applied at once, not queued (`sysctl` is not batchable): the
+/// queued copy before it, flushed first, stands for a service editing the
+/// file after the play probed it.
+const IMMEDIATE_EDITED_MEANWHILE: &str = r#"
+play("cas", "all", |host| {
+    let d = host.vars.tmp;
+    let conf = d + "/sysctl.conf";
+    copy(#{ dest: d + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo 'added = by the service' >> " + conf });
+    sysctl(#{ name: "vm.swappiness", value: 10, file: conf, apply: false });
+});
+"#;
+
+const SYSCTL_CONF: &str = "vm.swappiness = 60\n";
+
+/// What [`IMMEDIATE_EDITED_MEANWHILE`] leaves: its edit, and the service's line kept.
+const SYSCTL_CONF_AFTER: &str = "vm.swappiness = 10\nadded = by the service\n";
+
+#[test]
+fn an_immediate_write_whose_file_was_edited_after_the_probe_is_planned_again() {
+    let t = local(IMMEDIATE_EDITED_MEANWHILE).file("state/sysctl.conf", SYSCTL_CONF);
+    let out = t.run();
+    out.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(t.at("state/sysctl.conf")).unwrap(),
+        SYSCTL_CONF_AFTER,
+        "{}",
+        out.text()
+    );
+}
+
 /// Lab host index 6 (lab07): this file's first lab host.
 const LAB_HOST: usize = 6;
 
+/// Lab host index 7 (lab08): its `/etc/fstab` is edited (and put back).
+const FSTAB_HOST: usize = 7;
+
 /// A folder on `LAB_HOST`, emptied, for one test; `-e tmp=` points the play there.
-fn lab_dir(lab: &common::lab::Lab, name: &str) -> String {
+fn lab_dir(lab: &Lab, name: &str) -> String {
     let dir = format!("/tmp/kbz-writes-{name}");
     lab.ssh(LAB_HOST, &format!("rm -rf {dir} && mkdir -p {dir}"));
     dir
+}
+
+/// Runs `playbook` on lab host `index` alone, its folder `dir` as `host.vars.tmp`.
+fn lab_run(lab: &Lab, index: usize, playbook: &str, dir: &str) -> Outcome {
+    let host = &lab.hosts[index].0;
+    lab.test()
+        .playbook(playbook)
+        .args(["--limit", host, "-e", &format!("tmp={dir}")])
+        .run()
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn an_immediate_write_on_a_lab_host_whose_file_was_edited_after_the_probe_is_planned_again() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let dir = lab_dir(&lab, "cas-now");
+    let _clean = lab.cleanup(LAB_HOST, format!("rm -rf {dir}"));
+    lab.ssh(LAB_HOST, &format!("printf '{SYSCTL_CONF}' > {dir}/sysctl.conf"));
+    let out = lab_run(&lab, LAB_HOST, IMMEDIATE_EDITED_MEANWHILE, &dir);
+    out.assert_code(0);
+    assert_eq!(
+        lab.ssh(LAB_HOST, &format!("cat {dir}/sysctl.conf")),
+        SYSCTL_CONF_AFTER,
+        "{}",
+        out.text()
+    );
+}
+
+/// `swap_off` rewrites `/etc/fstab` (at once: it is not batchable) after a
+/// queued copy whose validator stands for another tool adding a mount.
+const FSTAB_EDITED_MEANWHILE: &str = r#"
+play("fstab", "all", |host| {
+    copy(#{ dest: host.vars.tmp + "/other.conf", content: "x\n",
+            validate: "test -s {} && echo '/dev/added /mnt/added xfs defaults 0 0' >> /etc/fstab" });
+    swap_off();
+});
+"#;
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn an_fstab_entry_added_after_the_probe_survives_swap_off() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let saved = "/root/kbz-fstab.saved";
+    let dir = "/tmp/kbz-writes-fstab";
+    lab.ssh(
+        FSTAB_HOST,
+        &format!(
+            "test -z \"$(swapon --noheadings --show)\" && cp -a /etc/fstab {saved} && \
+             rm -rf {dir} && mkdir -p {dir} && \
+             printf 'UUID=a / ext4 defaults 0 1\\n/swap.img none swap sw 0 0\\n' > /etc/fstab"
+        ),
+    );
+    let _restore = lab.cleanup(
+        FSTAB_HOST,
+        format!("cp -a {saved} /etc/fstab && rm -rf {saved} {dir}"),
+    );
+    let out = lab_run(&lab, FSTAB_HOST, FSTAB_EDITED_MEANWHILE, dir);
+    out.assert_code(0);
+    assert_eq!(
+        lab.ssh(FSTAB_HOST, "cat /etc/fstab"),
+        "UUID=a / ext4 defaults 0 1\n# /swap.img none swap sw 0 0\n/dev/added /mnt/added xfs defaults 0 0\n",
+        "{}",
+        out.text()
+    );
 }
 
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten() {
     let (_guard, lab) = common::lab::lab_alone();
-    let host = lab.hosts[LAB_HOST].0.clone();
     let dir = lab_dir(&lab, "cas");
     lab.ssh(LAB_HOST, &format!("printf '{APP_CONF}' > {dir}/app.conf"));
-    let var = format!("tmp={dir}");
-    let run = |playbook: &str| {
-        lab.test()
-            .playbook(playbook)
-            .args(["--limit", host.as_str(), "-e", var.as_str()])
-            .run()
-    };
+    let run = |playbook: &str| lab_run(&lab, LAB_HOST, playbook, &dir);
     run(EDITED_MEANWHILE).assert_code(0);
     assert_eq!(
         lab.ssh(LAB_HOST, &format!("cat {dir}/app.conf")),

@@ -113,6 +113,34 @@ impl Lab {
     }
 }
 
+/// Runs a script on a lab host when dropped, even when the test failed:
+/// puts back what a test changed outside its own folders (`/etc/fstab`, a
+/// canary file), so the host stays clean for the next test.
+pub struct Cleanup<'a> {
+    lab: &'a Lab,
+    host: usize,
+    script: String,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if self.lab.try_ssh(self.host, &self.script).is_none() {
+            eprintln!("cleanup on lab host {} failed: {}", self.host, self.script);
+        }
+    }
+}
+
+impl Lab {
+    /// A [`Cleanup`] running `script` on `host` when it is dropped.
+    pub fn cleanup(&self, host: usize, script: impl Into<String>) -> Cleanup<'_> {
+        Cleanup {
+            lab: self,
+            host,
+            script: script.into(),
+        }
+    }
+}
+
 impl Lab {
     /// The same lab, cut to its first `n` hosts, with an inventory of them
     /// only: tests that run on "the whole lab" stay off the hosts that other

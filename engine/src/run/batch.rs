@@ -31,6 +31,7 @@
 use std::sync::Arc;
 
 use super::head::OpHead;
+use super::replan::changed_message;
 use crate::op::{Action, Operation};
 use crate::probe::Probe;
 use crate::report::ChangeLine;
@@ -138,7 +139,7 @@ impl Batch {
             }) => {
                 let (message, changed) = match self.steps().get(step) {
                     Some(Action::Write(w)) if w.expect.is_some() && rc == CHANGED_RC => {
-                        (changed_message(&w.path), true)
+                        (changed_message(&w.path, true), true)
                     }
                     Some(Action::Write(w)) => (format!("cannot write {}: {reason}", w.path), false),
                     _ => (format!("exit status {rc}: {reason}"), false),
@@ -166,15 +167,6 @@ impl Batch {
             .flat_map(|o| o.probes.iter().cloned())
             .collect()
     }
-}
-
-/// Why a compare-and-swap write was refused, and what to do.
-fn changed_message(path: &str) -> String {
-    format!(
-        "{path} changed on the host while the play ran (something else edited it after this op \
-         read it); it was left as the host has it and the ops queued after this one were not \
-         applied; rerun the play to plan from its current content"
-    )
 }
 
 #[cfg(test)]

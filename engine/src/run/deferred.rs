@@ -10,6 +10,7 @@ use super::host::HostCtx;
 use super::immediate::actions_of;
 use super::outcome::OpResult;
 use super::plan::{Planned, Planning};
+use super::replan::AGAIN;
 use super::shared::runtime_error;
 use crate::op::Action;
 use crate::report::OpStatus;
@@ -87,7 +88,7 @@ impl HostCtx {
             return self.apply_batch(again, position, false);
         }
         if reached.changed {
-            message.push_str(" (it changed again after being probed and planned a second time)");
+            message.push_str(AGAIN);
         }
         self.session.mark_stale();
         let op = &batch.ops()[reached.applied];
@@ -107,8 +108,7 @@ impl HostCtx {
 
     /// Probes and plans `ops` again, in order, each against the host's
     /// current state and the changes planned before it: the batch that
-    /// replaces them. An op that finds nothing left to do ends as ok; one
-    /// that cannot plan fails the host as a failed step would.
+    /// replaces them (see `replan.rs`).
     fn plan_again(
         &self,
         ops: Vec<PendingOp>,
@@ -120,15 +120,8 @@ impl HostCtx {
         let _ = self.shared.rt.block_on(self.session.prefetch(&probes));
         let mut batch = Batch::default();
         for op in ops {
-            match self.probe_and_plan(op.op, op.head.clone(), position, false) {
-                Ok(Planning::Done(_)) => {}
-                Ok(Planning::Planned(planned)) => batch.push(self.pending(planned)),
-                Err(e) => {
-                    let head = &op.head;
-                    let error = format!("{} {} ({}): {e}", head.kind, head.target, head.at);
-                    *self.broken.borrow_mut() = Some(error);
-                    return Err(e);
-                }
+            if let Planning::Planned(planned) = self.plan_once_more(op.op, &op.head, position)? {
+                batch.push(self.pending(planned));
             }
         }
         Ok(batch)

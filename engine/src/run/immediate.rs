@@ -2,14 +2,18 @@
 //! ops that are not batchable (services, commands), or whose changes include
 //! a command whose failure the script must see at the call (unchecked
 //! commands), and for readonly commands, whose output the script reads.
+//! A write whose file changed on the host since the op probed it plans the
+//! op once more, as a batched one does (`replan.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rhai::EvalAltResult;
 
 use super::host::HostCtx;
 use super::outcome::OpResult;
-use super::plan::Planned;
+use super::plan::{Planned, Planning};
+use super::replan::{changed_message, AGAIN};
 use crate::op::{Action, Reach};
 use crate::probe::Probe;
 use crate::report::OpStatus;
@@ -30,6 +34,13 @@ impl HostCtx {
     /// Applies the op's changes now, after the queued ones.
     pub(super) fn immediately(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
         self.flush(planned.position)?;
+        self.apply_now(planned, true)
+    }
+
+    /// Applies the op's actions in order. A write whose file changed since
+    /// the op probed it plans the op once more when `replan` allows
+    /// (`replan.rs`), and fails it otherwise.
+    fn apply_now(&self, planned: Planned, replan: bool) -> Result<OpResult, Box<EvalAltResult>> {
         let fail = |message: String| self.fail(&planned.head, message, planned.position);
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
         let (readonly, deep) = (planned.readonly(), planned.deep());
@@ -41,6 +52,19 @@ impl HostCtx {
             match self.step(transport, action, limit, &mut result) {
                 Ok(()) => {}
                 Err(Step::Unsent(message)) => return Err(fail(message)),
+                Err(Step::Changed(path)) => {
+                    // What the op's earlier actions did is on the host, and
+                    // its probes ask again.
+                    self.session.invalidate(&planned.probes, true);
+                    if !replan {
+                        return Err(fail(changed_message(&path, false) + AGAIN));
+                    }
+                    let (op, head) = (Arc::clone(&planned.op), &planned.head);
+                    return match self.plan_once_more(op, head, planned.position)? {
+                        Planning::Done(result) => Ok(result),
+                        Planning::Planned(again) => self.apply_now(again, false),
+                    };
+                }
                 Err(Step::Failed(message)) => {
                     self.session.invalidate(&planned.probes, deep);
                     if reaches_anything {
@@ -112,8 +136,10 @@ impl HostCtx {
                 }
             }
             Action::Write(w) => {
-                rt.block_on(transport.write_file(w))
-                    .map_err(|e| Step::Unsent(e.to_string()))?;
+                rt.block_on(transport.write_file(w)).map_err(|e| match e {
+                    TransportError::Changed { path, .. } => Step::Changed(path),
+                    e => Step::Unsent(e.to_string()),
+                })?;
                 self.session.record_write(w);
             }
         }
@@ -141,6 +167,9 @@ enum Step {
     /// It did not run as asked: the connection failed, or a write did not
     /// complete (writes are atomic, so the file is as it was).
     Unsent(String),
+    /// A compare-and-swap write found this file changed since it was
+    /// probed: nothing was written, the op may plan again.
+    Changed(String),
     /// A checked command ran and failed: what it changed is unknown.
     Failed(String),
 }

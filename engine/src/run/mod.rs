@@ -6,7 +6,8 @@
 //!
 //! An op call is planned (`plan.rs`), then applied by the strategy the run
 //! chose once (`apply.rs`): live, immediately (`immediate.rs`) or queued in
-//! the host's batch (`batch.rs`, `deferred.rs`); `--check`; or render
+//! the host's batch (`batch.rs`, `deferred.rs`), a write whose file changed
+//! meanwhile planned once more (`replan.rs`); `--check`; or render
 //! (`render.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
 
 pub mod api;
@@ -22,6 +23,7 @@ mod lookup;
 pub mod outcome;
 mod plan;
 mod render;
+mod replan;
 mod session;
 mod settings;
 mod shared;
