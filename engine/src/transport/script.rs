@@ -268,8 +268,8 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     // Only `dd` reads the content (moved to fd 3, stdin is /dev/null): a validator
     // that reads stdin would otherwise eat the next write's bytes in a batch.
     s.push_str(
-        "tmp=\n\
-         trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
+        "tmp= v=\n\
+         trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"; [ -z \"$v\" ] || rm -rf -- \"$v\"' EXIT\n\
          trap 'exit 1' HUP INT TERM PIPE\n\
          fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
          exec 3<&0 </dev/null\n\
@@ -293,11 +293,35 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     s.push_str(&format!(
         "[ \"$n\" = {len} ] || fail \"only $n of {len} bytes arrived (interrupted transfer?); $t left unchanged\"\n"
     ));
-    // Owner and group first: chown clears setuid/setgid bits, chmod comes last.
+    if let Some(m) = file.mode {
+        s.push_str(&format!("mode={:o}\n", m & 0o7777));
+    }
+    if let Some(validate) = &file.validate {
+        s.push_str(&validation(validate, base, &attrs_on(file, "\"$vf\"")));
+    }
+    s.push_str(&attrs_on(file, "/dev/fd/4"));
+    s.push_str("exec 4>&-\n");
+    if let Some(expect) = &file.expect {
+        s.push_str(&compare(expect));
+    }
+    s.push_str(
+        "mv -fT -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
+         tmp=\n",
+    );
+    Ok(s)
+}
+
+/// Commands giving `f` (a shell word: `/dev/fd/4`, the temp file through
+/// its descriptor, or the validator's copy) the write's owner, group and
+/// mode, or the target's when the write leaves them alone (`$u`, `$g`,
+/// `$mode`). Owner and group first: chown clears setuid/setgid bits, chmod
+/// comes last.
+fn attrs_on(file: &WriteFile, f: &str) -> String {
+    let mut s = String::new();
     if file.owner.is_none() || file.group.is_none() {
         // Keep the target's ids. Succeeds as root; otherwise the file simply
         // belongs to the writing user, as any non-root write would.
-        s.push_str("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" /dev/fd/4 2>/dev/null || :; fi\n");
+        s.push_str(&format!("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" {f} 2>/dev/null || :; fi\n"));
     }
     let ids = match (&file.owner, &file.group) {
         (Some(o), Some(g)) => Some(format!("chown -- {}", quote(&format!("{o}:{g}")))),
@@ -307,31 +331,40 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     };
     if let Some(cmd) = ids {
         s.push_str(&format!(
-            "{cmd} /dev/fd/4 || fail \"cannot set the owner/group of $t\"\n"
+            "{cmd} {f} || fail \"cannot set the owner/group of $t\"\n"
         ));
     }
-    if let Some(m) = file.mode {
-        s.push_str(&format!("mode={:o}\n", m & 0o7777));
-    }
-    s.push_str(
-        "[ \"$mode\" = 600 ] || chmod \"$mode\" /dev/fd/4 || fail \"cannot set the mode of $t\"\n\
-         exec 4>&-\n",
-    );
-    if let Some(validate) = &file.validate {
-        let cmd = validate.replace("{}", "\"$tmp\"");
-        s.push_str(&format!(
-            "if ! v=$({cmd} 2>&1); then fail \"validation failed, $t left unchanged: {}: $v\"; fi\n",
-            validate.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$").replace('`', "\\`")
-        ));
-    }
-    if let Some(expect) = &file.expect {
-        s.push_str(&compare(expect));
-    }
-    s.push_str(
-        "mv -fT -- \"$tmp\" \"$t\" || fail \"cannot rename the temp file over $t\"\n\
-         tmp=\n",
-    );
-    Ok(s)
+    s.push_str(&format!(
+        "[ \"$mode\" = 600 ] || chmod \"$mode\" {f} || fail \"cannot set the mode of $t\"\n"
+    ));
+    s
+}
+
+/// Runs the validator on a copy of the temp file in a folder of its own
+/// (`mktemp -d`: new, 0700, the writing user's), never on the temp file by
+/// name: that one sits in the target's folder, which a service may own and
+/// where it could swap the name for another file while the validator reads
+/// it. The copy is read from the temp file's descriptor before the temp file
+/// gets its owner and mode (until then only the writing user can change it),
+/// and gets them itself (validators such as `visudo -c` check them), so the
+/// validator sees exactly the bytes and attributes that are installed. It
+/// keeps the target's name, for validators that read a name's suffix.
+fn validation(validate: &str, base: &str, attrs: &str) -> String {
+    let cmd = validate.replace("{}", "\"$vf\"");
+    let shown = validate
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('$', "\\$")
+        .replace('`', "\\`");
+    format!(
+        "v=$(mktemp -d \"${{TMPDIR:-/tmp}}/kbz-play-validate.XXXXXX\") || fail \"cannot create a folder to validate $t in\"\n\
+         vf=\"$v\"/{}\n\
+         cat /dev/fd/4 > \"$vf\" || fail \"cannot copy the new $t to validate it\"\n\
+         {attrs}\
+         if ! out=$({cmd} 2>&1); then fail \"validation failed, $t left unchanged: {shown}: $out\"; fi\n\
+         rm -rf -- \"$v\"; v=\n",
+        quote(base)
+    )
 }
 
 /// The compare half of the compare-and-swap: exits with [`CHANGED_RC`]
@@ -433,6 +466,33 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
         assert_eq!(rc, 0, "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "good again\n");
+    }
+
+    #[test]
+    fn the_validator_reads_a_private_copy_of_exactly_what_is_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = tempfile::tempdir().unwrap();
+        let seen = seen.path().join("seen");
+        let target = dir.path().join("sudoers");
+        let mut file = wf(target.to_str().unwrap(), b"new\n", Some(0o440));
+        // What the validator is given: the copy's mode, its folder's, content and path.
+        file.validate = Some(format!(
+            "stat -c %a {{}} \"$(dirname {{}})\" > {s}; cat {{}} >> {s}; echo {{}} >> {s}",
+            s = seen.display()
+        ));
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        let seen = std::fs::read_to_string(&seen).unwrap();
+        let lines: Vec<&str> = seen.lines().collect();
+        assert_eq!(lines[..3], ["440", "700", "new"], "{seen}");
+        let copy = std::path::Path::new(lines[3]);
+        assert!(
+            !copy.starts_with(dir.path()) && copy.ends_with("sudoers"),
+            "the validator read {copy:?}, in the target's folder"
+        );
+        assert!(!copy.parent().unwrap().exists(), "its folder is removed");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        assert!(leftovers(dir.path()).is_empty());
     }
 
     #[test]
