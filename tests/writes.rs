@@ -178,7 +178,10 @@ fn an_immediate_write_on_a_lab_host_whose_file_was_edited_after_the_probe_is_pla
     let (_guard, lab) = common::lab::lab_alone();
     let dir = lab_dir(&lab, "cas-now");
     let _clean = lab.cleanup(LAB_HOST, format!("rm -rf {dir}"));
-    lab.ssh(LAB_HOST, &format!("printf '{SYSCTL_CONF}' > {dir}/sysctl.conf"));
+    lab.ssh(
+        LAB_HOST,
+        &format!("printf '{SYSCTL_CONF}' > {dir}/sysctl.conf"),
+    );
     let out = lab_run(&lab, LAB_HOST, IMMEDIATE_EDITED_MEANWHILE, &dir);
     out.assert_code(0);
     assert_eq!(
@@ -277,52 +280,130 @@ const SWAPPER: &str = r#"cd "$1" && while [ ! -e stop ]; do
   done
 done"#;
 
+/// Root's canary on `LAB_HOST`: no run may change it through a symlink.
+const CANARY: &str = "/root/kbz-canary";
+
+/// A race against a service on `LAB_HOST`: a folder `nobody` owns, holding
+/// `redis.conf`, a root canary (0600), and a loop run as `nobody` until the
+/// race ends. Dropped, even when the test failed: the loop stops and the
+/// folder and canary go.
+struct Race<'a> {
+    lab: &'a Lab,
+    dir: String,
+    _clean: common::lab::Cleanup<'a>,
+}
+
+impl<'a> Race<'a> {
+    /// Starts `swapper` (given the folder as `$1`) in a new folder `name`.
+    fn start(lab: &'a Lab, name: &str, swapper: &str) -> Race<'a> {
+        let dir = lab_dir(lab, name);
+        let clean = lab.cleanup(
+            LAB_HOST,
+            format!("touch {dir}/stop; sleep 0.5; rm -rf {dir} {CANARY}"),
+        );
+        lab.ssh(
+            LAB_HOST,
+            &format!(
+                "printf 'canary\\n' > {CANARY} && chmod 0600 {CANARY} && \
+                 printf 'port 0\\n' > {dir}/redis.conf && chown -R nobody:nogroup {dir} && \
+                 (setpriv --reuid nobody --regid nogroup --clear-groups \
+                   sh -c '{swapper}' swapper {dir} </dev/null >/dev/null 2>&1 &)"
+            ),
+        );
+        Race {
+            lab,
+            dir,
+            _clean: clean,
+        }
+    }
+
+    /// Runs `playbook` on `LAB_HOST` with the race's folder as `host.vars.tmp`.
+    fn run(&self, playbook: &str) -> Outcome {
+        lab_run(self.lab, LAB_HOST, playbook, &self.dir)
+    }
+
+    /// Stops the loop; the canary's `owner:group mode` and the loop's swaps.
+    fn end(self) -> (String, u32) {
+        let dir = &self.dir;
+        let out = self.lab.ssh(
+            LAB_HOST,
+            &format!(
+                "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a' {CANARY}; cat {CANARY}; \
+                 cat {dir}/hits 2>/dev/null | wc -l"
+            ),
+        );
+        let (canary, hits) = out.rsplit_once("canary\n").unwrap_or((&out, "0"));
+        (canary.to_string(), hits.trim().parse().unwrap())
+    }
+}
+
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
     let (_guard, lab) = common::lab::lab_alone();
-    let host = lab.hosts[LAB_HOST].0.clone();
-    let dir = lab_dir(&lab, "race");
-    let canary = "/root/kbz-canary";
-    lab.ssh(
-        LAB_HOST,
-        &format!(
-            "printf 'canary\\n' > {canary} && chmod 0600 {canary} && \
-             printf 'port 0\\n' > {dir}/redis.conf && chown -R nobody:nogroup {dir}"
-        ),
-    );
-    lab.ssh(
-        LAB_HOST,
-        &format!(
-            "(setpriv --reuid nobody --regid nogroup --clear-groups \
-               sh -c '{SWAPPER}' swapper {dir} </dev/null >/dev/null 2>&1 &)"
-        ),
-    );
-    let var = format!("tmp={dir}");
+    let race = Race::start(&lab, "race", SWAPPER);
     for _ in 0..3 {
         // A run may fail (its temp files vanish under it); it must never write through a link.
-        lab.test()
-            .playbook(REWRITES)
-            .args(["--limit", host.as_str(), "-e", var.as_str()])
-            .run();
+        race.run(REWRITES);
     }
-    let canary_now = lab.ssh(
-        LAB_HOST,
-        &format!(
-            "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a' {canary}; cat {canary}; \
-             cat {dir}/hits 2>/dev/null | wc -l; rm -rf {dir} {canary}"
-        ),
-    );
-    let (canary_now, hits) = canary_now
-        .rsplit_once("canary\n")
-        .unwrap_or((&canary_now, "0"));
+    let (canary, hits) = race.end();
     assert_eq!(
-        canary_now, "root:root 600\n",
+        canary, "root:root 600\n",
         "root wrote through a planted symlink"
     );
-    let hits: u32 = hits.trim().parse().unwrap();
     assert!(
         hits > 0,
         "the race never swapped a temp file: this test proved nothing"
+    );
+}
+
+/// Sets the owner and mode of `redis.conf` 30 times, alternating, each
+/// change planned from a probe that found a file there.
+const REOWNS: &str = r#"
+play("race", "all", |host| {
+    for i in 0..30 {
+        let even = i % 2 == 0;
+        try {
+            file(#{ path: host.vars.tmp + "/redis.conf",
+                    owner: if even { "nobody" } else { "root" },
+                    mode: if even { "0604" } else { "0640" } });
+        } catch {}
+    }
+});
+"#;
+
+/// As the service's user (`nobody`), until `stop` appears: replaces
+/// `redis.conf` by a symlink to the canary and back by a file, over and
+/// over, counting the swaps in `hits`.
+const RELINKER: &str = r#"cd "$1" && while [ ! -e stop ]; do
+  ln -sfn /root/kbz-canary l.new && mv -fT l.new redis.conf && echo >> hits
+  echo port > f.new && mv -fT f.new redis.conf
+done"#;
+
+/// What a run prints when the change found the symlink the probe did not.
+const REFUSED: &str = "a symlink is never followed";
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn owner_and_mode_changes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
+    let (_guard, lab) = common::lab::lab_alone();
+    let race = Race::start(&lab, "race-attrs", RELINKER);
+    let mut refused = 0;
+    for _ in 0..40 {
+        if race.run(REOWNS).text().contains(REFUSED) {
+            refused += 1;
+            if refused == 3 {
+                break;
+            }
+        }
+    }
+    let (canary, hits) = race.end();
+    assert_eq!(
+        canary, "root:root 600\n",
+        "root changed an owner or mode through a planted symlink"
+    );
+    assert!(
+        refused > 0 && hits > 0,
+        "no change ever met a symlink its probe had not seen: this test proved nothing"
     );
 }

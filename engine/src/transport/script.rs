@@ -4,8 +4,8 @@
 //! Both transports run exactly these, so `localhost` and SSH hosts agree on
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
 //! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
-//! `chmod`, `mv`, `cat`), plus `sudo` for become; file writes also need
-//! `/dev/fd` and `mv -T` (GNU coreutils, busybox).
+//! `chmod`, `mv`, `cat`, `mktemp -d` for validators), plus `sudo` for become;
+//! file writes also need `/dev/fd` and `mv -T` (GNU coreutils, busybox).
 
 use super::{Become, ExecOutput, TransportError};
 use crate::op::{Expected, WriteFile};

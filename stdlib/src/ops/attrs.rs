@@ -109,6 +109,7 @@ impl Attrs {
     pub fn fix(&self, path: &str, current: &PathState, link: bool) -> Vec<Change> {
         self.diffs(current)
             .into_iter()
+            .filter(|d| d.attr.applies(link))
             .map(|d| Change::new(Symbol::Update, d.summary(), vec![d.attr.action(path, link)]))
             .collect()
     }
@@ -121,7 +122,10 @@ impl Attrs {
     /// Commands setting every wanted attribute on a new path: ownership
     /// first, because `chown` clears setuid and setgid bits.
     pub fn set_all(&self, path: &str, link: bool) -> Vec<Action> {
-        self.wanted().map(|a| a.action(path, link)).collect()
+        self.wanted()
+            .filter(|a| a.applies(link))
+            .map(|a| a.action(path, link))
+            .collect()
     }
 
     fn wanted(&self) -> impl Iterator<Item = Attr<'_>> {
@@ -173,16 +177,53 @@ impl Attr<'_> {
         format!("{} {}", self.name(), self.value())
     }
 
+    /// Whether the attribute is set on a link (`link`) or other path: a
+    /// link has no mode of its own (`file` refuses `mode` for links).
+    fn applies(self, link: bool) -> bool {
+        !(link && matches!(self, Attr::Mode(_)))
+    }
+
+    /// The command changing this attribute of `path`: on a link, the link
+    /// itself (`chown -h`, which never follows it); on a file or directory,
+    /// [`NO_FOLLOW`]'s.
     fn action(self, path: &str, link: bool) -> Action {
-        let h = if link { "-h " } else { "" };
         let path = quote(path);
-        Action::exec(match self {
-            Attr::Owner(o) => format!("chown {h}{} {path}", quote(o)),
-            Attr::Group(g) => format!("chgrp {h}{} {path}", quote(g)),
-            Attr::Mode(m) => format!("chmod {} {path}", fmt_mode(m)),
+        let (cmd, value) = match self {
+            Attr::Owner(o) => ("chown", quote(o)),
+            Attr::Group(g) => ("chgrp", quote(g)),
+            Attr::Mode(m) => ("chmod", fmt_mode(m)),
+        };
+        Action::exec(if link {
+            format!("{cmd} -h {value} {path}")
+        } else {
+            format!("perl -e {} -- {cmd} {value} {path}", quote(NO_FOLLOW))
         })
     }
 }
+
+/// `chown`, `chgrp` or `chmod` (its arguments: the command, the value, the
+/// path) on a file or directory, never through a symlink.
+///
+/// Why not the commands themselves: they act by path and follow a symlink
+/// at it, and root changes owners and modes in folders a service's uid owns
+/// (Redis's conf folder, mounted into its container), where the service can
+/// swap the file for a symlink to `/etc/shadow` between the probe and the
+/// change. `chown -h` would not follow it, but Linux has no `chmod` that does
+/// not (before `fchmodat2`), and a check of the path before the command
+/// leaves the swap a window. So the path is opened once with `O_NOFOLLOW`
+/// (a symlink there fails the open: nothing is changed, the op fails) and
+/// `O_NONBLOCK` (a FIFO planted there cannot make it wait), the open object
+/// must be a file or directory, and owner and mode change on that open
+/// descriptor (`fchown`, `fchmod`), so what is changed is what was checked.
+/// Perl because POSIX `sh` cannot open without following; `perl-base` is
+/// Essential on Debian and Ubuntu, so every host has it.
+const NO_FOLLOW: &str = "use Fcntl;my($c,$v,$p)=@ARGV;\
+    sysopen(my$f,$p,O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY)or die\"$p: not changed, cannot open it (a symlink is never followed): $!\\n\";\
+    -f$f||-d$f or die\"$p: not changed, not a file or directory\\n\";\
+    if($c eq\"chmod\"){chmod(oct$v,$f)or die\"$p: chmod: $!\\n\";exit}\
+    my$i=$v=~/^\\d+$/?$v:$c eq\"chown\"?getpwnam$v:getgrnam$v;\
+    defined$i or die\"$p: no such \".($c eq\"chown\"?\"user\":\"group\").\" $v\\n\";\
+    my@id=(-1,-1);$id[$c ne\"chown\"]=$i;chown(@id,$f)or die\"$p: $c: $!\\n\"";
 
 /// A wanted attribute and the value it replaces.
 struct Diff<'a> {
@@ -258,12 +299,9 @@ mod tests {
         let changes = a.fix("/srv/redis", &cur, false);
         assert_eq!(
             changes[0].actions,
-            vec![Action::exec("chown redis /srv/redis")]
+            vec![no_follow("chown redis /srv/redis")]
         );
-        assert_eq!(
-            changes[1].actions,
-            vec![Action::exec("chmod 0750 /srv/redis")]
-        );
+        assert_eq!(changes[1].actions, vec![no_follow("chmod 0750 /srv/redis")]);
         assert!(a
             .fix("/x", &state(0o750, "redis", "redis"), false)
             .is_empty());
@@ -276,14 +314,74 @@ mod tests {
         assert_eq!(
             a.set_all("/a b", false),
             vec![
-                Action::exec("chgrp adm '/a b'"),
-                Action::exec("chmod 0600 '/a b'")
+                no_follow("chgrp adm '/a b'"),
+                no_follow("chmod 0600 '/a b'")
             ]
         );
         let l = Attrs::new(None, Some("www-data".into()), None).unwrap();
         assert_eq!(
             l.set_all("/l", true),
             vec![Action::exec("chown -h www-data /l")]
+        );
+    }
+
+    fn no_follow(args: &str) -> Action {
+        Action::exec(format!("perl -e {} -- {args}", quote(NO_FOLLOW)))
+    }
+
+    /// Runs an attribute change's command locally; its exit status and stderr.
+    fn apply(action: &Action) -> (i32, String) {
+        let Action::Exec { script, .. } = action else {
+            panic!("{action:?}")
+        };
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), err)
+    }
+
+    #[test]
+    fn owner_and_mode_change_files_and_folders_never_through_a_symlink() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let (file, folder, canary) = (
+            dir.path().join("conf"),
+            dir.path().join("data"),
+            dir.path().join("canary"),
+        );
+        std::fs::write(&file, "x").unwrap();
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(&canary, "canary").unwrap();
+        std::fs::set_permissions(&canary, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let gid = std::fs::metadata(&file).unwrap().gid().to_string();
+        let a = Attrs::new(Some(Mode(0o640)), None, Some(gid)).unwrap();
+        for path in [&file, &folder] {
+            for action in a.set_all(path.to_str().unwrap(), false) {
+                assert_eq!(apply(&action), (0, String::new()));
+            }
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o7777, 0o640, "{path:?}");
+        }
+        // What a service could swap in once the path was probed as a file.
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&canary, &file).unwrap();
+        for action in a.set_all(file.to_str().unwrap(), false) {
+            let (rc, err) = apply(&action);
+            assert!(
+                rc != 0 && err.contains("a symlink is never followed"),
+                "{rc} {err}"
+            );
+        }
+        let mode = std::fs::metadata(&canary).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o600, "the canary's mode changed");
+        let unknown = Attrs::new(None, Some("no-such-user-kbz".into()), None).unwrap();
+        let (rc, err) = apply(&unknown.set_all(folder.to_str().unwrap(), false)[0]);
+        assert!(
+            rc != 0 && err.contains("no such user no-such-user-kbz"),
+            "{err}"
         );
     }
 

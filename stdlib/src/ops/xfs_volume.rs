@@ -395,7 +395,8 @@ impl XfsVolumeOp {
             Some(uuid) => {
                 let line = self.entry(uuid);
                 let after = fstab::set_entry(&before, &self.mount, &line);
-                let mut change = fstab::rewrite(table, &before, after, symbol, format!("fstab {line}"));
+                let mut change =
+                    fstab::rewrite(table, &before, after, symbol, format!("fstab {line}"));
                 change.actions.push(reload);
                 change
             }
