@@ -261,12 +261,13 @@ fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten(
     );
 }
 
-/// Writes `conf` 60 times, each with other content, in one batch.
+/// Writes `conf` 60 times, each with other content, in one batch, each
+/// checked by a validator that only accepts what the play wrote.
 const REWRITES: &str = r#"
 play("race", "all", |host| {
     for i in 0..60 {
         copy(#{ dest: host.vars.tmp + "/redis.conf", content: `port ${i}
-` });
+`, validate: "grep -q '^port ' {}" });
     }
 });
 "#;
@@ -342,14 +343,22 @@ impl<'a> Race<'a> {
 fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
     let (_guard, lab) = common::lab::lab_alone();
     let race = Race::start(&lab, "race", SWAPPER);
+    let mut validated_other = vec![];
     for _ in 0..3 {
-        // A run may fail (its temp files vanish under it); it must never write through a link.
-        race.run(REWRITES);
+        // A run may fail (its temp files vanish under it); it must never
+        // write through a link, nor validate anything but what it wrote.
+        let text = race.run(REWRITES).text();
+        let failed = text.lines().filter(|l| l.contains("validation failed"));
+        validated_other.extend(failed.map(str::to_string));
     }
     let (canary, hits) = race.end();
     assert_eq!(
         canary, "root:root 600\n",
         "root wrote through a planted symlink"
+    );
+    assert!(
+        validated_other.is_empty(),
+        "the validator read something else than the new file: {validated_other:?}"
     );
     assert!(
         hits > 0,
