@@ -284,6 +284,16 @@ done"#;
 /// Root's canary on `LAB_HOST`: no run may change it through a symlink.
 const CANARY: &str = "/root/kbz-canary";
 
+/// The canary's modification time (2000-01-01), which a `touch` through a
+/// symlink would change.
+const CANARY_TIME: u32 = 946_684_800;
+
+/// The canary's `owner:group mode mtime`, as [`Race::end`] reads it, when
+/// no run touched it.
+fn untouched() -> String {
+    format!("root:root 600 {CANARY_TIME}\n")
+}
+
 /// A race against a service on `LAB_HOST`: a folder `nobody` owns, holding
 /// `redis.conf`, a root canary (0600), and a loop run as `nobody` until the
 /// race ends. Dropped, even when the test failed: the loop stops and the
@@ -305,7 +315,7 @@ impl<'a> Race<'a> {
         lab.ssh(
             LAB_HOST,
             &format!(
-                "printf 'canary\\n' > {CANARY} && chmod 0600 {CANARY} && \
+                "printf 'canary\\n' > {CANARY} && chmod 0600 {CANARY} && touch -d @{CANARY_TIME} {CANARY} && \
                  printf 'port 0\\n' > {dir}/redis.conf && chown -R nobody:nogroup {dir} && \
                  (setpriv --reuid nobody --regid nogroup --clear-groups \
                    sh -c '{swapper}' swapper {dir} </dev/null >/dev/null 2>&1 &)"
@@ -323,13 +333,13 @@ impl<'a> Race<'a> {
         lab_run(self.lab, LAB_HOST, playbook, &self.dir)
     }
 
-    /// Stops the loop; the canary's `owner:group mode` and the loop's swaps.
+    /// Stops the loop; the canary's `owner:group mode mtime` and the loop's swaps.
     fn end(self) -> (String, u32) {
         let dir = &self.dir;
         let out = self.lab.ssh(
             LAB_HOST,
             &format!(
-                "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a' {CANARY}; cat {CANARY}; \
+                "touch {dir}/stop; sleep 0.5; stat -c '%U:%G %a %Y' {CANARY}; cat {CANARY}; \
                  cat {dir}/hits 2>/dev/null | wc -l"
             ),
         );
@@ -352,10 +362,7 @@ fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
         validated_other.extend(failed.map(str::to_string));
     }
     let (canary, hits) = race.end();
-    assert_eq!(
-        canary, "root:root 600\n",
-        "root wrote through a planted symlink"
-    );
+    assert_eq!(canary, untouched(), "root wrote through a planted symlink");
     assert!(
         validated_other.is_empty(),
         "the validator read something else than the new file: {validated_other:?}"
@@ -381,6 +388,16 @@ play("race", "all", |host| {
 });
 "#;
 
+/// Touches `redis.conf` 30 times, each planned from a probe that found a
+/// file there.
+const RETOUCHES: &str = r#"
+play("race", "all", |host| {
+    for i in 0..30 {
+        try { file(#{ path: host.vars.tmp + "/redis.conf", state: "touch" }); } catch {}
+    }
+});
+"#;
+
 /// As the service's user (`nobody`), until `stop` appears: replaces
 /// `redis.conf` by a symlink to the canary and back by a file, over and
 /// over, counting the swaps in `hits`.
@@ -399,6 +416,7 @@ fn owner_and_mode_changes_in_a_folder_a_service_owns_never_follow_its_symlinks()
     let race = Race::start(&lab, "race-attrs", RELINKER);
     let mut refused = 0;
     for _ in 0..40 {
+        race.run(RETOUCHES);
         if race.run(REOWNS).text().contains(REFUSED) {
             refused += 1;
             if refused == 3 {
@@ -408,8 +426,9 @@ fn owner_and_mode_changes_in_a_folder_a_service_owns_never_follow_its_symlinks()
     }
     let (canary, hits) = race.end();
     assert_eq!(
-        canary, "root:root 600\n",
-        "root changed an owner or mode through a planted symlink"
+        canary,
+        untouched(),
+        "root changed an owner, mode or time through a planted symlink"
     );
     assert!(
         refused > 0 && hits > 0,

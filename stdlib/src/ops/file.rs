@@ -242,7 +242,9 @@ impl PathEdit for FileOp {
                 let touch = Change::new(
                     Symbol::Update,
                     "timestamps",
-                    vec![Action::exec(format!("touch {path}"))],
+                    // `-h`: a symlink a service swapped in since the probe
+                    // gets the new times itself, never its target.
+                    vec![Action::exec(format!("touch -h -- {path}"))],
                 );
                 self.fixed(cur, Some(touch), "")
             }
