@@ -56,7 +56,7 @@ pub(crate) const VALIDATE: Param = Param {
     name: "validate",
     ty: "string",
     default: Some("none"),
-    doc: "A command that must accept the new content before it replaces the file, with {} for the path of the new (temporary) file, e.g. \"sshd -t -f {}\" or \"haproxy -c -f {}\". On failure the old file stays and the op fails with the command's output. Runs only when the content changes (a mode or owner fix alone is not validated). The temporary file sits in the target's directory.",
+    doc: "A command that must accept the new content before it replaces the file, with {} for the path of the new (temporary) file, e.g. \"sshd -t -f {}\" or \"haproxy -c -f {}\". On failure the old file stays and the op fails with the command's output. Runs only when the content changes (a mode or owner fix alone is not validated). {} is a copy in a new private folder (mktemp -d, 0700), named as the target and with its final owner and mode, so a service that owns the target's folder cannot swap what the command reads.",
 };
 /// See [`DEST`].
 pub(crate) const FORCE: Param = Param {
