@@ -214,6 +214,33 @@ impl Lab {
             .expect("ssh runs")
     }
 
+    /// Takes a host's link down or up (its `eth0`, in the network namespace
+    /// `lab.sh` names `kbz-NAME`): a pulled cable. The host keeps running but
+    /// no packet gets in or out, so a connection to it sees no FIN, no RST,
+    /// nothing: only a keepalive can tell.
+    pub fn set_link(&self, host: usize, up: bool) {
+        let ns = format!("kbz-{}", self.hosts[host].0);
+        let state = if up { "up" } else { "down" };
+        let out = Command::new("ip")
+            .args(["-n", &ns, "link", "set", "eth0", state])
+            .output()
+            .expect("ip runs");
+        assert!(
+            out.status.success(),
+            "ip -n {ns} link set eth0 {state}: {}",
+            text(&out)
+        );
+    }
+
+    /// A copy of the lab's ssh config with `lines` in front (ssh keeps the
+    /// first value it finds for an option), e.g. a short `ServerAliveInterval`.
+    pub fn ssh_config_with(&self, name: &str, lines: &str) -> PathBuf {
+        let path = self.cache.path().join(name);
+        let lab = std::fs::read_to_string(&self.ssh_config).unwrap();
+        std::fs::write(&path, format!("{lines}\n{lab}")).unwrap();
+        path
+    }
+
     pub fn lab_sh(&self, args: &[&str]) {
         let out = Command::new("bash")
             .arg(&self.script)

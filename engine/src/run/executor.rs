@@ -150,7 +150,7 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
         }
         Err(error) => {
             let host = slot.host.name.clone();
-            let unreachable = matches!(&error, ProbeError::Transport(t) if t.is_unreachable());
+            let unreachable = error.is_unreachable();
             let text = error.to_string();
             let text = text
                 .strip_prefix(&format!("{host}: "))

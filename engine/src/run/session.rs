@@ -44,6 +44,35 @@ pub enum ProbeError {
         /// Its standard error.
         stderr: String,
     },
+    /// The connection went away while the host was being opened (the link
+    /// cut while the lock was taken): whatever step noticed it first (the
+    /// lock's holder, the first probes), the host is unreachable.
+    #[error("{0}")]
+    Lost(String),
+}
+
+impl ProbeError {
+    /// Whether the host is unreachable rather than failed (exit 4, not 2).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            ProbeError::Transport(t) => t.is_unreachable(),
+            ProbeError::Lost(_) => true,
+            _ => false,
+        }
+    }
+
+    /// This error, or [`ProbeError::Lost`] when the connection is gone: a
+    /// holder or a probe cut off with it fails with its own words ("the
+    /// holder stopped without taking it"), which blame the host.
+    async fn or_lost(self, transport: &Transport) -> ProbeError {
+        if self.is_unreachable() {
+            return self;
+        }
+        match transport.connection_lost().await {
+            Some(reason) => ProbeError::Lost(reason),
+            None => self,
+        }
+    }
 }
 
 /// One host's connection and what the run knows about it.
@@ -142,15 +171,19 @@ impl Session {
     ) -> Result<Session, ProbeError> {
         let probes = opening_probes(cached);
         let wait = lock.wait_script(&transport);
-        let (holder, answers) = {
+        let opening = async {
             let holding = transport.hold_lock(lock);
             let batch = run_batch(&transport, &probes, &wait, probe_limit);
             tokio::pin!(holding, batch);
             // A busy host is reported at once, without waiting for the batch.
-            tokio::select! {
+            Ok::<_, ProbeError>(tokio::select! {
                 held = &mut holding => (held?, batch.await?),
                 answers = &mut batch => (holding.await?, answers?),
-            }
+            })
+        };
+        let (holder, answers) = match opening.await {
+            Ok(opened) => opened,
+            Err(e) => return Err(e.or_lost(&transport).await),
         };
         Ok(Session::opened(
             transport,

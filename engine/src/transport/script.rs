@@ -242,11 +242,8 @@ pub(crate) enum Input {
 pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String, String> {
     let (dir, base) = split_path(&file.path)?;
     let dir = if dir == "/" { "" } else { dir };
-    let tmp = format!(
-        "{dir}/.kbz-play.{}.{}",
-        truncate(base, MAX_TEMP_BASENAME),
-        unique_suffix()
-    );
+    let prefix = format!("{dir}/.kbz-play.{}.", truncate(base, MAX_TEMP_BASENAME));
+    let tmp = format!("{prefix}{}", unique_suffix());
     let len = file.content.len();
     let count = match input {
         Input::WholeStdin => String::new(),
@@ -267,6 +264,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
     // never into a directory a symlink at the target points to.
     // Only `dd` reads the content (moved to fd 3, stdin is /dev/null): a validator
     // that reads stdin would otherwise eat the next write's bytes in a batch.
+    s.push_str(&sweep(&prefix));
     s.push_str(
         "tmp= v=\n\
          trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"; [ -z \"$v\" ] || rm -rf -- \"$v\"' EXIT\n\
@@ -364,6 +362,21 @@ fn validation(validate: &str, base: &str, attrs: &str) -> String {
          if ! out=$({cmd} 2>&1); then fail \"validation failed, $t left unchanged: {shown}: $out\"; fi\n\
          rm -rf -- \"$v\"; v=\n",
         quote(base)
+    )
+}
+
+/// Removes the temp files an earlier write of this target left behind: its
+/// script only cleans up on its way out, so a host that died mid-write (power
+/// lost, kernel panic, `kill -9` of the whole machine) keeps the half-written
+/// temp file, and a rerun would otherwise leave it there for good. Only our
+/// own names for this target match (the 12 hex digits of
+/// [`unique_suffix`]), and the host's run lock means no other write of ours
+/// is in flight; `rm` removes a planted symlink itself, never its target.
+fn sweep(prefix: &str) -> String {
+    format!(
+        "rm -f -- {}{} 2>/dev/null || :\n",
+        quote(prefix),
+        "[0-9a-f]".repeat(12)
     )
 }
 
@@ -621,6 +634,30 @@ mod tests {
         assert_eq!(rc, 1);
         assert!(err.contains("is a directory"), "{err}");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_write_removes_the_temp_files_a_dead_host_left_for_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a b*.conf");
+        let ours = dir.path().join(".kbz-play.a b*.conf.0123456789ab");
+        let kept = [
+            ".kbz-play.other.conf.0123456789ab",
+            ".kbz-play.a b*.conf.keep",
+            "a b*.conf.0123456789ab",
+        ];
+        std::fs::write(&ours, "half of it").unwrap();
+        for name in kept {
+            std::fs::write(dir.path().join(name), "not ours to remove").unwrap();
+        }
+        let file = wf(target.to_str().unwrap(), b"new\n", None);
+        let (rc, err) = run(&write_script(&file).unwrap(), &file.content);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        assert!(!ours.exists(), "the dead write's temp file is still there");
+        for name in kept {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub const IDLE_PERSIST_SECS: usize = 300;
 /// How long a refused channel open is retried (with backoff) before giving up.
 const SESSION_REFUSED_PATIENCE: Duration = Duration::from_secs(10);
 
-/// `ServerAliveInterval`: a dead peer is noticed after three missed probes.
+/// `ServerAliveInterval` where the ssh config sets none: a dead peer (power
+/// lost, link cut) is noticed after `ServerAliveCountMax` (3) missed probes,
+/// 45 s. The user's own `ServerAliveInterval` wins (see [`Resolved`]).
 const SERVER_ALIVE: Duration = Duration::from_secs(15);
 
 /// Longest control directory that leaves room for what ssh appends
@@ -335,19 +337,27 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The `StrictHostKeyChecking` to start ssh with. openssh always passes one
-/// on the command line, which beats any config file, so the user's own
-/// setting (`-F` or `~/.ssh/config`, as `ssh -G` resolves it for this
-/// destination) is passed on; only where it is silent (`ask`, the default,
-/// which cannot ask in batch mode) does kbz-play's `accept-new` apply.
-async fn host_key_check(
+/// What the user's ssh config (`-F` or `~/.ssh/config`, as `ssh -G` resolves
+/// it for this destination) says about the options kbz-play passes on ssh's
+/// command line, which beats any config file: where the config sets one, its
+/// value is passed on.
+#[derive(Debug)]
+struct Resolved {
+    /// `StrictHostKeyChecking`: only where the config is silent (`ask`, the
+    /// default, which cannot ask in batch mode) does `accept-new` apply.
+    check: KnownHosts,
+    /// `ServerAliveInterval`: how soon a dead peer is noticed is the user's
+    /// call (a flaky WAN wants it long, a test lab short); `None` where the
+    /// config is silent (0), and [`SERVER_ALIVE`] applies.
+    server_alive: Option<Duration>,
+}
+
+/// Reads the user's ssh config for `destination` ([`Resolved`]).
+async fn resolve_config(
     opts: &ConnectOptions,
     b: &SessionBuilder,
     destination: &str,
-) -> Result<KnownHosts, TransportError> {
-    if opts.known_hosts == HostKeyPolicy::Strict {
-        return Ok(KnownHosts::Strict);
-    }
+) -> Result<Resolved, TransportError> {
     let mut cmd = tokio::process::Command::new("ssh");
     cmd.arg("-G");
     if let Some(config) = &opts.ssh_config {
@@ -374,15 +384,33 @@ async fn host_key_check(
     if !out.status.success() {
         return Err(connect_error(opts, &String::from_utf8_lossy(&out.stderr)));
     }
-    Ok(configured_check(&String::from_utf8_lossy(&out.stdout)))
+    let mut resolved = configured(&String::from_utf8_lossy(&out.stdout));
+    if opts.known_hosts == HostKeyPolicy::Strict {
+        resolved.check = KnownHosts::Strict;
+    }
+    Ok(resolved)
 }
 
-/// Maps `ssh -G`'s `stricthostkeychecking` line to openssh's setting.
-fn configured_check(resolved: &str) -> KnownHosts {
-    let value = resolved
-        .lines()
-        .find_map(|l| l.strip_prefix("stricthostkeychecking "))
-        .map(str::trim);
+/// Reads `ssh -G`'s output ([`Resolved`]).
+fn configured(resolved: &str) -> Resolved {
+    let value = |key: &str| {
+        resolved
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .map(str::trim)
+    };
+    let server_alive = value("serveraliveinterval")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&secs| secs > 0)
+        .map(Duration::from_secs);
+    Resolved {
+        check: configured_check(value("stricthostkeychecking")),
+        server_alive,
+    }
+}
+
+/// Maps `ssh -G`'s `stricthostkeychecking` value to openssh's setting.
+fn configured_check(value: Option<&str>) -> KnownHosts {
     match value {
         Some("true" | "yes") => KnownHosts::Strict,
         Some("false" | "no" | "off") => KnownHosts::Accept,
@@ -448,7 +476,6 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
 
     let mut b = SessionBuilder::default();
     b.connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
-        .server_alive_interval(SERVER_ALIVE)
         .control_directory(dir)
         .control_persist(ControlPersist::IdleFor(
             NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
@@ -473,7 +500,11 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             reason: format!("{:?} is not a valid address", opts.address),
         });
     }
-    let check = host_key_check(opts, &b, destination).await?;
+    let Resolved {
+        check,
+        server_alive,
+    } = resolve_config(opts, &b, destination).await?;
+    b.server_alive_interval(server_alive.unwrap_or(SERVER_ALIVE));
     // Errors read as the checking that was in force: the user's, if strict.
     let opts = &ConnectOptions {
         known_hosts: match check {
@@ -548,11 +579,22 @@ mod tests {
 
     #[test]
     fn the_users_host_key_checking_wins_over_accept_new() {
-        let check = |text: &str| format!("{:?}", configured_check(text));
+        let check = |text: &str| format!("{:?}", configured(text).check);
         assert_eq!(check("user root\nstricthostkeychecking true\n"), "Strict");
         assert_eq!(check("stricthostkeychecking false\n"), "Accept");
         assert_eq!(check("stricthostkeychecking ask\n"), "Add");
         assert_eq!(check("stricthostkeychecking accept-new\n"), "Add");
+    }
+
+    #[test]
+    fn the_users_server_alive_interval_wins_over_ours() {
+        let alive = |text: &str| configured(text).server_alive;
+        assert_eq!(
+            alive("serveraliveinterval 2\nserveralivecountmax 3\n"),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(alive("serveraliveinterval 0\n"), None);
+        assert_eq!(alive("user root\n"), None);
     }
 
     #[test]
