@@ -8,6 +8,7 @@
 mod common;
 
 mod connection;
+mod disk;
 mod packages;
 
 use std::time::Duration;

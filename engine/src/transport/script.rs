@@ -272,6 +272,11 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"' EXIT\n\
          trap 'exit 1' HUP INT TERM PIPE\n\
          fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+         unwritten() {\n\
+         r=${1##*: } d=${t%/*} h=\n\
+         case $r in *space*|*quota*) h=\"; free space on the file system that holds it (df -h ${d:-/}), then run again\";; esac\n\
+         fail \"${r:-dd failed}; $t left unchanged, the temp file removed$h\"\n\
+         }\n\
          exec 3<&0 </dev/null\n\
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
@@ -279,7 +284,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          command exec 4> \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd bs=65536 conv=fsync status=none ${count} <&3 >&4 || fail \"cannot write $tmp\"\n\
+         e=$(LC_ALL=C dd bs=65536 conv=fsync status=none ${count} <&3 2>&1 >&4) || unwritten \"$e\"\n\
          exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- /dev/fd/4 \"$t\")\n\
@@ -537,6 +542,44 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content[..7]);
         assert_eq!(rc, 1);
         assert!(err.contains("only 7 of 21 bytes arrived"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        std::fs::write(&target, "old").unwrap();
+        // A `dd` that fails as GNU dd does on a full file system.
+        let shim = dir.path().join("bin");
+        std::fs::create_dir(&shim).unwrap();
+        std::fs::write(
+            shim.join("dd"),
+            "#!/bin/sh\necho \"dd: error writing 'standard output': No space left on device\" >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(shim.join("dd"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = wf(target.to_str().unwrap(), b"new", None);
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(write_script(&file).unwrap())
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let dir_text = dir.path().display();
+        assert_eq!(
+            err.trim(),
+            format!(
+                "No space left on device; {} left unchanged, the temp file removed; free space \
+                 on the file system that holds it (df -h {dir_text}), then run again",
+                target.display()
+            )
+        );
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert!(leftovers(dir.path()).is_empty());
     }
