@@ -31,6 +31,8 @@ impl HostCtx {
     pub(super) fn immediately(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
         self.flush(planned.position)?;
         let fail = |message: String| self.fail(&planned.head, message, planned.position);
+        let interrupted =
+            |message: String| self.interrupt(&planned.head, message, planned.position);
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
         let (readonly, deep) = (planned.readonly(), planned.deep());
         let reaches_anything = planned.op.reach() == Reach::Anything;
@@ -41,12 +43,15 @@ impl HostCtx {
             match self.step(transport, action, limit, &mut result) {
                 Ok(()) => {}
                 Err(Step::Unsent(message)) => return Err(fail(message)),
-                Err(Step::Failed(message)) => {
+                Err(step) => {
                     self.session.invalidate(&planned.probes, deep);
                     if reaches_anything {
                         self.session.mark_stale();
                     }
-                    return Err(fail(message));
+                    return Err(match step {
+                        Step::Interrupted(message) => interrupted(message),
+                        Step::Failed(message) | Step::Unsent(message) => fail(message),
+                    });
                 }
             }
         }
@@ -90,9 +95,8 @@ impl HostCtx {
                         Some(&self.shared.settings.interrupt),
                     ))
                     .map_err(|e| match e {
-                        TransportError::TimedOut { .. } | TransportError::Interrupted { .. } => {
-                            Step::Failed(e.to_string())
-                        }
+                        TransportError::Interrupted { .. } => Step::Interrupted(e.to_string()),
+                        TransportError::TimedOut { .. } => Step::Failed(e.to_string()),
                         e => Step::Unsent(e.to_string()),
                     })?;
                 result.rc = i64::from(out.rc);
@@ -141,8 +145,12 @@ enum Step {
     /// It did not run as asked: the connection failed, or a write did not
     /// complete (writes are atomic, so the file is as it was).
     Unsent(String),
-    /// A checked command ran and failed: what it changed is unknown.
+    /// A checked command ran and failed, or outlived its limit: what it
+    /// changed is unknown.
     Failed(String),
+    /// Ctrl-C stopped the command (killed on the host): what it changed is
+    /// unknown, and the host is interrupted, not failed.
+    Interrupted(String),
 }
 
 /// The plan's actions, consecutive checked commands merged.
