@@ -249,13 +249,15 @@ fn execute_with(
 
 /// The first Ctrl-C stops the run the orderly way (no op starts, commands
 /// in flight are killed on their hosts, the recap prints); the second one
-/// exits at once, removing only the ssh control folder.
+/// exits at once, ending the ssh masters (which would otherwise persist
+/// for minutes) and removing their control folder.
 async fn on_ctrl_c(interrupt: Interrupt, control_dir: std::path::PathBuf) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
     interrupt.trigger();
     if tokio::signal::ctrl_c().await.is_ok() {
+        kbz_engine::transport::end_masters(&control_dir);
         let _ = std::fs::remove_dir_all(&control_dir);
         std::process::exit(INTERRUPTED);
     }

@@ -120,6 +120,7 @@ impl Background {
 pub fn running_here(needle: &str) -> bool {
     std::process::Command::new("pgrep")
         .args(["-f", needle])
+        .stdout(Stdio::null())
         .status()
         .expect("pgrep")
         .success()

@@ -9,6 +9,7 @@ mod common;
 
 mod connection;
 mod disk;
+mod interrupt;
 mod packages;
 
 use std::time::Duration;

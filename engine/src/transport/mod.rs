@@ -63,6 +63,7 @@ mod batch;
 mod error;
 mod local;
 mod lock;
+mod masters;
 mod script;
 pub mod ssh;
 
@@ -72,6 +73,7 @@ use std::time::Duration;
 pub use error::TransportError;
 pub use local::LocalTransport;
 pub use lock::{LockError, LockHolder, LockHolderError, RunLock};
+pub use masters::end_masters;
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 
