@@ -224,3 +224,41 @@ fn a_second_ctrl_c_exits_at_once() {
         "the interrupted command's processes are still running"
     );
 }
+
+/// A folder for `PATH` with every program of this machine but `without`.
+fn path_without(t: &Test, without: &[&str]) -> std::path::PathBuf {
+    let bin = t.at("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for dir in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let link = bin.join(&name);
+            if !without.iter().any(|w| name == *w) && !link.exists() {
+                std::os::unix::fs::symlink(e.path(), link).unwrap();
+            }
+        }
+    }
+    bin
+}
+
+#[test]
+fn a_host_without_timeout_or_pkill_fails_naming_them() {
+    let t = Test::new()
+        .playbook(r#"play("p", "all", |host| { shell("touch " + host.vars.tmp + "/ran"); });"#)
+        .inventory(ONE_HOST);
+    let tmp = marker(&t);
+    let t = t.var("tmp", &tmp);
+    let path = path_without(&t, &["timeout", "pkill"]);
+    let out = Outcome::new(t.command().env("PATH", path).output().unwrap());
+    out.assert_code(2);
+    let failed = out.events_named("host_failed");
+    assert_eq!(failed.len(), 1, "{}", out.text());
+    let error = failed[0]["error"].as_str().unwrap_or_default();
+    for part in ["`timeout`, `pkill`", "apt-get install coreutils procps"] {
+        assert!(error.contains(part), "{part:?} not in {error:?}");
+    }
+    assert!(!t.at("ran").exists(), "{}", out.text());
+}

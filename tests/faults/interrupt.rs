@@ -183,3 +183,113 @@ fn a_second_ctrl_c_over_ssh_exits_at_once_and_leaves_nothing() {
     // The first Ctrl-C's TERM reached `timeout`, whose KILL follows 2 s later.
     assert_nothing_left_there(&lab, &scratch, &out);
 }
+
+/// On the first host a command that outlives any test, run with `options`
+/// (a Rhai map); on the second one a quick command, then a file.
+const HUNG_AND_QUICK: &str = r#"
+play("p", "all", |host| {
+    file(#{ path: "DIR", state: "directory" });
+    if host.name == "SLOW" {
+        shell("sh -c 'sleep 1000; echo $0' TOKEN | cat & sleep 300", OPTIONS);
+    } else {
+        shell("sleep 1");
+        copy(#{ dest: "DIR/quick.done", content: "done\n" });
+    }
+});
+"#;
+
+/// Runs [`HUNG_AND_QUICK`] on lab12 (hung) and lab13 with `options` and
+/// `args`; asserts that lab12 failed "timed out after 2 s" with the
+/// command and its children gone there, and that lab13 finished.
+fn assert_times_out_over_ssh(options: &str, args: &[&str]) {
+    let (_guard, lab) = lab_alone();
+    let hosts = &HOSTS[..2];
+    let (slow, quick) = (lab.hosts[hosts[0]].0.clone(), lab.hosts[hosts[1]].0.clone());
+    let playbook = HUNG_AND_QUICK
+        .replace("SLOW", &slow)
+        .replace("OPTIONS", options);
+    let (scratch, t) = scratch_test(&lab, hosts, &playbook);
+    let out = t.run_with(args);
+    let text = out.text();
+    out.assert_code(2);
+    let failed: Vec<_> = out
+        .events_named("op_end")
+        .into_iter()
+        .filter(|e| e["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{text}");
+    assert_eq!(failed[0]["host"], slow, "{text}");
+    let message = failed[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("timed out after 2 s"), "{message}");
+    assert!(
+        !running_there(&lab, hosts[0], &scratch.token),
+        "{slow}: the timed-out command or a child of it still runs"
+    );
+    assert_eq!(out.stats(1)["failed"], 0, "{text}");
+    assert_eq!(
+        lab.ssh(hosts[1], &format!("cat {}/quick.done", scratch.dir())),
+        "done\n",
+        "{quick} did not finish: {text}"
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn an_ops_timeout_kills_its_command_on_the_host_over_ssh() {
+    assert_times_out_over_ssh("#{ timeout: 2 }", &[]);
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn op_timeout_kills_a_command_on_the_host_over_ssh() {
+    assert_times_out_over_ssh("#{}", &["--op-timeout", "2"]);
+}
+
+/// Takes the execute bit off `pkill` on a host (off `pgrep`, which Debian's
+/// `pkill` links to), as on one without procps; puts it back when dropped,
+/// even if the test failed.
+struct NoPkill<'a> {
+    lab: &'a Lab,
+    host: usize,
+}
+
+impl<'a> NoPkill<'a> {
+    fn on(lab: &'a Lab, host: usize) -> NoPkill<'a> {
+        lab.ssh(host, "chmod 644 /usr/bin/pgrep");
+        NoPkill { lab, host }
+    }
+}
+
+impl Drop for NoPkill<'_> {
+    fn drop(&mut self) {
+        self.lab.ssh(self.host, "chmod 755 /usr/bin/pgrep");
+    }
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_host_without_pkill_fails_naming_it_and_the_other_goes_on() {
+    let (_guard, lab) = lab_alone();
+    let hosts = &HOSTS[1..];
+    let (bare, other) = (lab.hosts[hosts[1]].0.clone(), lab.hosts[hosts[0]].0.clone());
+    let _no_pkill = NoPkill::on(&lab, hosts[1]);
+    let (_scratch, t) = scratch_test(
+        &lab,
+        hosts,
+        r#"play("p", "all", |host| { file(#{ path: "DIR", state: "directory" }); });"#,
+    );
+    let out = t.run();
+    let text = out.text();
+    out.assert_code(2);
+    let failed = out.events_named("host_failed");
+    assert_eq!(failed.len(), 1, "{text}");
+    assert_eq!(failed[0]["host"], bare, "{text}");
+    let error = failed[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("lacks `pkill`") && error.contains("apt-get install procps"),
+        "{error}"
+    );
+    let recap = out.recap();
+    let stats = |name: &str| recap.iter().find(|(h, _)| h == name).unwrap().1.clone();
+    assert_eq!(stats(&other)["changed"], 1, "{text}");
+}

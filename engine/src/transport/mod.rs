@@ -330,6 +330,12 @@ impl Transport {
             None => run.await,
         };
         let out = finished.map_err(|_| timed_out())??;
+        if let Some(tools) = script::missing_tools(&out) {
+            return Err(TransportError::MissingTools {
+                host: self.host().to_string(),
+                tools,
+            });
+        }
         if secs > 0
             && script::stopped_by_timeout(out.rc)
             && started.elapsed() >= Duration::from_secs(secs)

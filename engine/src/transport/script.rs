@@ -5,7 +5,9 @@
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
 //! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
 //! `chmod`, `mv`, `cat`), plus `sudo` for become; file writes also need
-//! `/dev/fd` and `mv -T` (GNU coreutils, busybox).
+//! `/dev/fd` and `mv -T` (GNU coreutils, busybox); bounded scripts (every
+//! probe, limited or interruptible commands) `timeout` and `pkill`, which
+//! [`with_timeout`] checks for.
 
 use super::{Become, ExecOutput, TransportError};
 use crate::op::{Expected, WriteFile};
@@ -47,11 +49,43 @@ pub(crate) const KILL_AFTER_SECS: u64 = 2;
 /// process tree as it was (no extra shell), and under become `timeout` runs
 /// inside sudo, so it may kill root's processes. `token` ends its command
 /// line (the inner `sh`'s `$0`), so [`kill_script`] can find it.
+///
+/// First it checks that the host has `timeout` and `pkill` ([`NEEDED`]);
+/// if not, it runs nothing and names the missing ones (see
+/// [`missing_tools`]), rather than failing as `exec: timeout: not found`
+/// or, worse, leaving a command running after Ctrl-C.
 pub(crate) fn with_timeout(script: &str, secs: u64, token: &str) -> String {
+    let needed = NEEDED.map(|(tool, _)| tool).join(" ");
     format!(
-        "exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {} {token}",
+        "m=; for c in {needed}; do command -v $c >/dev/null 2>&1 || m=\"$m $c\"; done\n\
+         [ -z \"$m\" ] || {{ printf '{MISSING}%s\\n' \"$m\" >&2; exit {MISSING_RC}; }}\n\
+         exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {} {token}",
         quote(script)
     )
+}
+
+/// The programs [`with_timeout`] needs on the host, each with the Debian
+/// package that has it: `timeout` bounds every script, `pkill` stops one
+/// on Ctrl-C ([`kill_script`]).
+pub(crate) const NEEDED: [(&str, &str); 2] = [("timeout", "coreutils"), ("pkill", "procps")];
+
+/// Starts the line [`with_timeout`] prints when tools are missing.
+const MISSING: &str = "kbz-play: missing:";
+
+/// [`with_timeout`]'s exit status when tools are missing: sysexits'
+/// `EX_UNAVAILABLE`. Not the shell's 127 for a command not found, which
+/// OpenSSH's mux reports as an error of its own, without stderr.
+const MISSING_RC: i32 = 69;
+
+/// The tools [`with_timeout`] found missing on the host, if that is why
+/// the script did not run.
+pub(crate) fn missing_tools(out: &ExecOutput) -> Option<Vec<String>> {
+    if out.rc != MISSING_RC {
+        return None;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix(MISSING))?;
+    Some(line.split_whitespace().map(str::to_string).collect())
 }
 
 /// A name for one script's processes no other process carries.
@@ -544,6 +578,32 @@ mod tests {
         assert!(err.contains("only 7 of 21 bytes arrived"), "{err}");
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn missing_tools_are_named_and_nothing_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let ran = dir.path().join("ran");
+        let script = with_timeout(&format!("touch {}", ran.display()), 5, "tok");
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", dir.path())
+            .output()
+            .unwrap();
+        let out = ExecOutput {
+            rc: out.status.code().unwrap(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        };
+        assert_eq!(
+            missing_tools(&out),
+            Some(vec!["timeout".to_string(), "pkill".to_string()])
+        );
+        assert!(!ran.exists());
+        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(ran.exists());
     }
 
     #[test]
