@@ -69,10 +69,21 @@ impl Drop for RoomyDir<'_> {
     }
 }
 
+/// A run on a full disk, and what it left there.
+struct AfterRun {
+    out: Outcome,
+    /// The full host's name.
+    full: String,
+    /// The names in [`DIR`] on the full host, sorted.
+    files: Vec<String>,
+    /// `old.conf` on the full host.
+    old: String,
+}
+
 /// Runs `playbook` on [`FULL`] and [`ROOMY`], each prepared as above, with
 /// `files/new.conf` (256 KiB, more than the full disk has) in the project;
-/// returns the run and what is in [`DIR`] on the full host afterwards.
-fn run_on_a_full_disk(playbook: &str) -> (Outcome, String, String) {
+/// asserts that the roomy host wrote every file.
+fn run_on_a_full_disk(playbook: &str) -> AfterRun {
     let (_guard, lab) = lab_alone();
     let _full = FullDisk::mount(&lab, FULL);
     let _roomy = RoomyDir::make(&lab, ROOMY);
@@ -86,7 +97,12 @@ fn run_on_a_full_disk(playbook: &str) -> (Outcome, String, String) {
         .playbook(playbook)
         .args(["--limit", &hosts])
         .run();
-    let left = lab.ssh(FULL, &format!("ls -A {DIR}"));
+    let mut files: Vec<String> = lab
+        .ssh(FULL, &format!("ls -A {DIR}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    files.sort_unstable();
     let old = lab.ssh(FULL, &format!("cat {DIR}/old.conf"));
     let roomy = lab.ssh(ROOMY, &format!("ls -A {DIR}"));
     assert_eq!(
@@ -97,13 +113,24 @@ fn run_on_a_full_disk(playbook: &str) -> (Outcome, String, String) {
         out.text()
     );
     let full = lab.hosts[FULL].0.clone();
-    (out, full, format!("{}\n{old}", left.trim_end()))
+    AfterRun {
+        out,
+        full,
+        files,
+        old,
+    }
 }
 
 /// Asserts that the full host failed at `old.conf`'s op (line `line` of the
 /// playbook) with a message that says why and what to do, the old file and
 /// nothing else of ours left, and that the roomy host finished.
-fn assert_full_disk_reported(out: &Outcome, full: &str, left: &str, line: usize) {
+fn assert_full_disk_reported(run: &AfterRun, line: usize) {
+    let AfterRun {
+        out,
+        full,
+        files,
+        old,
+    } = run;
     let text = out.text();
     out.assert_code(2);
     let failed: Vec<_> = out
@@ -113,7 +140,7 @@ fn assert_full_disk_reported(out: &Outcome, full: &str, left: &str, line: usize)
         .collect();
     assert_eq!(failed.len(), 1, "{text}");
     let e = &failed[0];
-    assert_eq!(e["host"], full, "{text}");
+    assert_eq!(e["host"], full.as_str(), "{text}");
     assert_eq!(e["op"], "copy", "{text}");
     assert_eq!(e["target"], format!("{DIR}/old.conf"), "{text}");
     let at = e["at"].as_str().unwrap_or_default();
@@ -126,11 +153,8 @@ fn assert_full_disk_reported(out: &Outcome, full: &str, left: &str, line: usize)
     ] {
         assert!(message.contains(part), "{part:?} not in {message:?}");
     }
-    let mut lines = left.lines();
-    let mut files: Vec<&str> = lines.by_ref().take(2).collect();
-    files.sort_unstable();
-    assert_eq!(files, ["filler", "old.conf"], "{left}\n{text}");
-    assert_eq!(lines.collect::<Vec<_>>().join("\n") + "\n", OLD, "{text}");
+    assert_eq!(files, &["filler", "old.conf"], "{text}");
+    assert_eq!(old, OLD, "{text}");
     assert_eq!(out.stats(1)["failed"], 0, "{text}");
     assert_eq!(out.stats(0)["failed"], 1, "{text}");
 }
@@ -141,9 +165,9 @@ fn a_write_on_a_full_disk_fails_clearly_and_keeps_the_old_file() {
     let playbook = format!(
         "play(\"p\", \"all\", |host| {{\n    copy(#{{ src: \"new.conf\", dest: \"{DIR}/old.conf\" }});\n}});\n"
     );
-    let (out, full, left) = run_on_a_full_disk(&playbook);
-    assert_full_disk_reported(&out, &full, &left, 2);
-    assert_eq!(out.stats(1)["changed"], 1, "{}", out.text());
+    let run = run_on_a_full_disk(&playbook);
+    assert_full_disk_reported(&run, 2);
+    assert_eq!(run.out.stats(1)["changed"], 1, "{}", run.out.text());
 }
 
 #[test]
@@ -153,7 +177,7 @@ fn a_batch_stops_at_the_write_the_full_disk_refused() {
         "play(\"p\", \"all\", |host| {{\n    copy(#{{ src: \"new.conf\", dest: \"{DIR}/old.conf\" }});\n    \
          copy(#{{ dest: \"{DIR}/next.conf\", content: \"after\\n\" }});\n}});\n"
     );
-    let (out, full, left) = run_on_a_full_disk(&playbook);
-    assert_full_disk_reported(&out, &full, &left, 2);
-    assert_eq!(out.stats(1)["changed"], 2, "{}", out.text());
+    let run = run_on_a_full_disk(&playbook);
+    assert_full_disk_reported(&run, 2);
+    assert_eq!(run.out.stats(1)["changed"], 2, "{}", run.out.text());
 }

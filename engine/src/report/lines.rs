@@ -147,7 +147,8 @@ impl LineFormat {
                         message = None;
                     }
                 }
-                if let Some(at) = at.as_deref().filter(|_| *status == OpStatus::Failed) {
+                let stopped = matches!(status, OpStatus::Failed | OpStatus::Interrupted);
+                if let Some(at) = at.as_deref().filter(|_| stopped) {
                     let _ = write!(out, "  at {at}");
                 }
                 if self.verbose >= 1 {
