@@ -55,7 +55,12 @@ impl Drop for Scratch<'_> {
         for &h in self.hosts {
             self.lab.try_ssh(
                 h,
-                &format!("pkill -KILL -f '[{first}]{rest}'; rm -rf {}", self.dir()),
+                // `exec`: this shell's own command line names the folder,
+                // which the pattern matches; pkill never matches itself.
+                &format!(
+                    "rm -rf {}; exec pkill -KILL -f '[{first}]{rest}'",
+                    self.dir()
+                ),
             );
         }
     }
