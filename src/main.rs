@@ -1,7 +1,7 @@
 //! `kbz-play`: the thin binary. Parses the command line, builds the engine's
 //! settings and reporter, and maps outcomes to exit codes (Ansible's: 0 ok,
 //! 2 a host failed, 4 a host was unreachable; 1 for errors before any host
-//! was touched: bad playbook, inventory or arguments).
+//! was touched: bad playbook, inventory or arguments; 130 after Ctrl-C).
 
 mod cli;
 mod render;
@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use kbz_engine::cache::Cache;
 use kbz_engine::credentials::Credentials;
 use kbz_engine::inventory::{Inventory, Vars};
+use kbz_engine::report::recap::INTERRUPTED;
 use kbz_engine::report::{self, Event, Reporter};
 use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
 use kbz_engine::script::{Playbook, ScriptEnv};
@@ -87,7 +88,9 @@ impl Reporter for Quiet {
     fn event(&self, event: &report::Event) {
         use report::{Event, OpStatus};
         let keep = match event {
-            Event::OpEnd { status, .. } => *status == OpStatus::Failed,
+            Event::OpEnd { status, .. } => {
+                matches!(status, OpStatus::Failed | OpStatus::Interrupted)
+            }
             Event::Warn { .. }
             | Event::Unreachable { .. }
             | Event::HostFailed { .. }
@@ -239,25 +242,24 @@ fn execute_with(
     let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));
     let _ = std::fs::remove_dir_all(&control_dir);
     if interrupt.is_set() {
-        return Ok(INTERRUPTED);
+        return Ok(u8::try_from(INTERRUPTED).unwrap_or(1));
     }
     Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
 }
 
-/// The exit code of a run stopped by Ctrl-C, a shell's 128 + SIGINT.
-const INTERRUPTED: u8 = 130;
-
 /// The first Ctrl-C stops the run the orderly way (no op starts, commands
 /// in flight are killed on their hosts, the recap prints); the second one
-/// exits at once, removing only the ssh control folder.
+/// exits at once, ending the ssh masters (which would otherwise persist
+/// for minutes) and removing their control folder.
 async fn on_ctrl_c(interrupt: Interrupt, control_dir: std::path::PathBuf) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
     interrupt.trigger();
     if tokio::signal::ctrl_c().await.is_ok() {
+        kbz_engine::transport::end_masters(&control_dir);
         let _ = std::fs::remove_dir_all(&control_dir);
-        std::process::exit(i32::from(INTERRUPTED));
+        std::process::exit(INTERRUPTED);
     }
 }
 

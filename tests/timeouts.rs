@@ -2,13 +2,19 @@
 //! `timeout:`, else `--op-timeout`) a script's whole process group on the
 //! host is killed and only that host fails, with "timed out after N s".
 //!
+//! Ctrl-C: no op starts any more, the commands in flight are stopped, the
+//! recap counts the hosts it stopped (or kept from plays they were due to
+//! run) as interrupted, not failed, and the exit code is 130.
+//!
 //! On this machine (`ansible_connection: local`): the local transport runs
-//! the very scripts the SSH transport sends.
+//! the very scripts the SSH transport sends; tests/faults/interrupt.rs runs
+//! the same over SSH on lab hosts.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use common::background::{running_here as running, Background};
 use common::{Outcome, Test};
 
 /// Two hosts on this machine: `slow` runs what hangs, `quick` does not.
@@ -19,15 +25,6 @@ const INVENTORY: &str = "hostname\tip_private\tgroups\tansible_connection\n\
 /// A name no other process on this machine carries: the test's temp dir.
 fn marker(t: &Test) -> String {
     t.path().to_str().unwrap().to_string()
-}
-
-/// Whether a process whose command line holds `marker` is running.
-fn running(marker: &str) -> bool {
-    std::process::Command::new("pgrep")
-        .args(["-f", marker])
-        .status()
-        .expect("pgrep")
-        .success()
 }
 
 /// The failed `op_end` events of `host`.
@@ -111,64 +108,6 @@ fn op_timeout_is_at_least_a_second() {
     assert_eq!(out.code(), Some(2), "{}", out.text());
 }
 
-/// A running kbz-play: the process, its ssh control folder's parent, and
-/// the rest of its JSON lines once it ends.
-type Started = (
-    std::process::Child,
-    std::path::PathBuf,
-    std::thread::JoinHandle<Vec<String>>,
-);
-
-/// A run on one local host whose command hangs, started in the background
-/// with its ssh control folder under `t`'s `run/`, once the command is in
-/// flight (the `op_start` event holding `event` was printed).
-fn start_hanging(t: &Test, event: &str) -> Started {
-    use std::io::BufRead;
-    use std::os::unix::fs::PermissionsExt;
-    let runtime = t.at("run");
-    std::fs::create_dir(&runtime).unwrap();
-    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut child = common::bin()
-        .args(t.command_line())
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("kbz-play runs");
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let started = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|l| l.contains("\"op_start\"") && l.contains(event));
-    assert!(started, "no op_start with {event}");
-    // Keep reading, so kbz-play never blocks on a full pipe.
-    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
-    std::thread::sleep(Duration::from_millis(300));
-    (child, runtime, rest)
-}
-
-/// Sends SIGINT to `child`.
-fn interrupt(child: &std::process::Child) {
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
-}
-
-/// Waits for `child` to exit, at most `limit`; its exit code.
-fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    panic!("kbz-play still running {limit:?} after SIGINT");
-}
-
 /// A play whose first op runs `cmd` (a Rhai string literal), then touches `after`.
 fn hanging(cmd: &str) -> String {
     format!(
@@ -191,27 +130,71 @@ fn ctrl_c_stops_the_command_prints_the_recap_and_exits_130() {
     let tmp = marker(&t);
     let cmd = format!("sh -c 'sleep 1000; echo $0' {tmp} | cat & sleep 30");
     let t = t.playbook(&hanging(&cmd)).var("tmp", &tmp);
-    let (mut child, runtime, rest) = start_hanging(&t, "\"op\":\"shell\"");
-    interrupt(&child);
-    let code = exit_within(&mut child, Duration::from_secs(10));
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(code, Some(130), "{stderr}");
-    let lines = rest.join().unwrap().join("\n");
-    assert!(lines.contains("interrupted (Ctrl-C)"), "{lines}");
+    let run = Background::start(&t, "\"op\":\"shell\"", 1);
+    let runtime = run.runtime().to_path_buf();
+    run.interrupt();
+    let out = run.wait(Duration::from_secs(10));
+    out.assert_code(130);
+    assert_interrupted(&out, &["h1"]);
+    let stopped = out.events_named("op_end");
+    assert_eq!(stopped.len(), 1, "{}", out.text());
+    assert_eq!(stopped[0]["status"], "interrupted", "{}", out.text());
     assert!(
-        lines.contains("\"run_end\"") && lines.contains("\"recap\""),
-        "{lines}"
+        stopped[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted (Ctrl-C)"),
+        "{}",
+        out.text()
     );
     assert!(
         !running(&tmp),
         "the interrupted command's processes are still running"
     );
     assert!(!t.at("after").exists(), "an op started after Ctrl-C");
-    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().collect();
+    let left = Background::control_left(&runtime);
     assert!(left.is_empty(), "control folder left behind: {left:?}");
 }
 
+/// Asserts that the recap counts `hosts`, and only them, as interrupted,
+/// none of them failed, and the plain verdict's word.
+fn assert_interrupted(out: &Outcome, hosts: &[&str]) {
+    let text = out.text();
+    for (host, stats) in out.recap() {
+        let expected = hosts.contains(&host.as_str());
+        assert_eq!(stats["interrupted"], expected, "{host}: {text}");
+        assert_eq!(stats["failed"], 0, "{host}: {text}");
+    }
+    assert!(out.events_named("host_failed").is_empty(), "{text}");
+}
+
+#[test]
+fn hosts_with_plays_left_are_interrupted_and_hosts_done_are_not() {
+    let t = Test::new().inventory(
+        "hostname\tip_private\tgroups\tansible_connection\n\
+         busy\t127.0.0.1\tall\tlocal\n\
+         later\t127.0.0.1\tall,later\tlocal\n\
+         done\t127.0.0.1\tall\tlocal\n",
+    );
+    let tmp = marker(&t);
+    let t = t
+        .playbook(
+            r#"
+play("first", "all", |host| {
+    if host.name == "busy" { shell("sleep 30; echo " + host.vars.tmp); }
+    else { shell("true"); }
+});
+play("second", "later", |host| { shell("touch " + host.vars.tmp + "/second"); });
+"#,
+        )
+        .var("tmp", &tmp);
+    let run = Background::start(&t, "\"host\":\"busy\",\"op\":\"shell\"", 1);
+    run.interrupt();
+    let out = run.wait(Duration::from_secs(10));
+    out.assert_code(130);
+    assert_interrupted(&out, &["busy", "later"]);
+    assert!(!t.at("second").exists(), "a play started after Ctrl-C");
+}
 #[test]
 fn a_second_ctrl_c_exits_at_once() {
     let t = Test::new().inventory(ONE_HOST);
@@ -219,19 +202,20 @@ fn a_second_ctrl_c_exits_at_once() {
     // Ignores the TERM of the first Ctrl-C: only the KILL 2 s later ends it.
     let cmd = format!("trap '' TERM; sh -c 'sleep 1000; echo $0' {tmp} | cat & sleep 30");
     let t = t.playbook(&hanging(&cmd)).var("tmp", &tmp);
-    let (mut child, runtime, _rest) = start_hanging(&t, "\"op\":\"shell\"");
-    interrupt(&child);
+    let run = Background::start(&t, "\"op\":\"shell\"", 1);
+    let runtime = run.runtime().to_path_buf();
+    run.interrupt();
     std::thread::sleep(Duration::from_millis(300));
     let second = Instant::now();
-    interrupt(&child);
-    let code = exit_within(&mut child, Duration::from_secs(10));
+    run.interrupt();
+    let out = run.wait(Duration::from_secs(10));
     assert!(
         second.elapsed() < Duration::from_millis(1500),
         "{:?}",
         second.elapsed()
     );
-    assert_eq!(code, Some(130));
-    let left: Vec<_> = std::fs::read_dir(&runtime).unwrap().collect();
+    out.assert_code(130);
+    let left = Background::control_left(&runtime);
     assert!(left.is_empty(), "control folder left behind: {left:?}");
     // The first Ctrl-C's KILL, 2 s after it, still reaches the group.
     std::thread::sleep(Duration::from_secs(3));
@@ -239,4 +223,42 @@ fn a_second_ctrl_c_exits_at_once() {
         !running(&tmp),
         "the interrupted command's processes are still running"
     );
+}
+
+/// A folder for `PATH` with every program of this machine but `without`.
+fn path_without(t: &Test, without: &[&str]) -> std::path::PathBuf {
+    let bin = t.at("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for dir in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let link = bin.join(&name);
+            if !without.iter().any(|w| name == *w) && !link.exists() {
+                std::os::unix::fs::symlink(e.path(), link).unwrap();
+            }
+        }
+    }
+    bin
+}
+
+#[test]
+fn a_host_without_timeout_or_pkill_fails_naming_them() {
+    let t = Test::new()
+        .playbook(r#"play("p", "all", |host| { shell("touch " + host.vars.tmp + "/ran"); });"#)
+        .inventory(ONE_HOST);
+    let tmp = marker(&t);
+    let t = t.var("tmp", &tmp);
+    let path = path_without(&t, &["timeout", "pkill"]);
+    let out = Outcome::new(t.command().env("PATH", path).output().unwrap());
+    out.assert_code(2);
+    let failed = out.events_named("host_failed");
+    assert_eq!(failed.len(), 1, "{}", out.text());
+    let error = failed[0]["error"].as_str().unwrap_or_default();
+    for part in ["`timeout`, `pkill`", "apt-get install coreutils procps"] {
+        assert!(error.contains(part), "{part:?} not in {error:?}");
+    }
+    assert!(!t.at("ran").exists(), "{}", out.text());
 }

@@ -21,6 +21,7 @@
 
 #![allow(dead_code)]
 
+pub mod background;
 pub mod lab;
 pub mod outcome;
 pub mod test;

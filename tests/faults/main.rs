@@ -9,6 +9,8 @@ mod common;
 
 mod batch;
 mod connection;
+mod disk;
+mod interrupt;
 mod packages;
 mod sshd;
 

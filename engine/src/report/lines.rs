@@ -117,7 +117,7 @@ impl LineFormat {
                 elapsed,
             } => {
                 let shown = match status {
-                    OpStatus::Changed | OpStatus::Failed => true,
+                    OpStatus::Changed | OpStatus::Failed | OpStatus::Interrupted => true,
                     OpStatus::Ok | OpStatus::Skipped => self.verbose >= 1,
                 };
                 if !shown {
@@ -128,6 +128,7 @@ impl LineFormat {
                     OpStatus::Changed => ("changed", Style::new().yellow()),
                     OpStatus::Skipped => ("skipped", Style::new().cyan()),
                     OpStatus::Failed => ("FAILED", Style::new().red().bold()),
+                    OpStatus::Interrupted => ("INTERRUPTED", Style::new().yellow().bold()),
                 };
                 let mut out = format!(
                     "{}  {}  {}",
@@ -146,7 +147,8 @@ impl LineFormat {
                         message = None;
                     }
                 }
-                if let Some(at) = at.as_deref().filter(|_| *status == OpStatus::Failed) {
+                let stopped = matches!(status, OpStatus::Failed | OpStatus::Interrupted);
+                if let Some(at) = at.as_deref().filter(|_| stopped) {
                     let _ = write!(out, "  at {at}");
                 }
                 if self.verbose >= 1 {

@@ -129,6 +129,7 @@ pub fn mask_event(event: &Event, secrets: &Secrets) -> Event {
                         failed: _,
                         skipped: _,
                         unreachable: _,
+                        interrupted: _,
                         elapsed: _,
                         round_trips: _,
                     } = stats;

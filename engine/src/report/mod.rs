@@ -45,6 +45,9 @@ pub enum OpStatus {
     Skipped,
     /// Failed; the host stops.
     Failed,
+    /// Stopped by Ctrl-C while it ran (its command killed on the host); the
+    /// host stops, interrupted rather than failed.
+    Interrupted,
 }
 
 /// Per-host counters for the recap.
@@ -60,6 +63,9 @@ pub struct HostStats {
     pub skipped: u32,
     /// Whether the host could not be reached.
     pub unreachable: bool,
+    /// Whether Ctrl-C stopped the run before this host was done: an op of
+    /// its was stopped, or it had ops or plays left. Not a failure of the host.
+    pub interrupted: bool,
     /// Wall time spent on the host.
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,

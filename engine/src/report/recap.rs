@@ -10,6 +10,9 @@ use console::Style;
 
 use super::HostStats;
 
+/// The exit status of a run Ctrl-C stopped: a shell's 128 + SIGINT.
+pub const INTERRUPTED: i32 = 130;
+
 /// How many host names a verdict lists before abbreviating: enough to act on,
 /// short enough to stay on one line.
 const MAX_NAMES: usize = 5;
@@ -19,12 +22,17 @@ const MAX_NAMES: usize = 5;
 ///
 /// - `0`: every host succeeded (changed or not);
 /// - `2`: at least one host failed (whether or not others were unreachable);
-/// - `4`: at least one host was unreachable and none failed.
+/// - `4`: at least one host was unreachable and none failed;
+/// - `130` (a shell's 128 + SIGINT): Ctrl-C stopped the run before some host
+///   was done, whatever the others did: the run is incomplete, and a wrapper
+///   must not mistake it for a host's failure.
 ///
 /// An empty recap (no host matched) is `0`: nothing was asked, nothing failed;
 /// the CLI is expected to refuse an empty `--limit` before running.
 pub fn exit_code(recap: &[(String, HostStats)]) -> i32 {
-    if recap.iter().any(|(_, s)| s.failed > 0) {
+    if recap.iter().any(|(_, s)| s.interrupted) {
+        INTERRUPTED
+    } else if recap.iter().any(|(_, s)| s.failed > 0) {
         2
     } else if recap.iter().any(|(_, s)| s.unreachable) {
         4
@@ -85,9 +93,9 @@ impl Palette {
 ///
 /// ```text
 /// RECAP
-/// host      ok  changed  failed  skipped  unreachable   time
-/// redis-01  12        3       0        0            0   4.2s
-/// total     12        3       0        0            0   4.3s
+/// host      ok  changed  failed  skipped  unreachable  interrupted  time
+/// redis-01  12        3       0        0            0            0  4.2s
+/// total     12        3       0        0            0            0  4.3s
 ///
 /// OK: 1 host, 1 changed
 /// ```
@@ -96,8 +104,8 @@ impl Palette {
 /// whose time is the run's wall time (hosts run in parallel, so summing their
 /// times would mean nothing), then a one-line verdict that matches
 /// [`exit_code`]. Ends with a newline. With `color`, non-zero counts are
-/// coloured (green ok, yellow changed, red failed and unreachable) and so is
-/// each host's name, by its worst outcome.
+/// coloured (green ok, yellow changed and interrupted, red failed and
+/// unreachable) and so is each host's name, by its worst outcome.
 pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
     let p = Palette { color };
     let headers = [
@@ -107,6 +115,7 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
         "failed",
         "skipped",
         "unreachable",
+        "interrupted",
         "time",
     ];
 
@@ -114,17 +123,19 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
         elapsed,
         ..HostStats::default()
     };
-    let mut unreachable_total = 0u32;
+    let mut flags_total = [0u32; 2];
     for (_, s) in recap {
         total.ok += s.ok;
         total.changed += s.changed;
         total.failed += s.failed;
         total.skipped += s.skipped;
-        unreachable_total += u32::from(s.unreachable);
+        flags_total[0] += u32::from(s.unreachable);
+        flags_total[1] += u32::from(s.interrupted);
     }
+    let flags = |s: &HostStats| [u32::from(s.unreachable), u32::from(s.interrupted)];
 
     // Cells as plain text first, to measure them: styling adds invisible bytes.
-    let row = |name: &str, s: &HostStats, unreachable: u32| -> [String; 7] {
+    let row = |name: &str, s: &HostStats, [unreachable, interrupted]: [u32; 2]| -> [String; 8] {
         [
             name.to_owned(),
             s.ok.to_string(),
@@ -132,14 +143,12 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
             s.failed.to_string(),
             s.skipped.to_string(),
             unreachable.to_string(),
+            interrupted.to_string(),
             format_duration(s.elapsed),
         ]
     };
-    let mut rows: Vec<[String; 7]> = recap
-        .iter()
-        .map(|(h, s)| row(h, s, u32::from(s.unreachable)))
-        .collect();
-    rows.push(row("total", &total, unreachable_total));
+    let mut rows: Vec<[String; 8]> = recap.iter().map(|(h, s)| row(h, s, flags(s))).collect();
+    rows.push(row("total", &total, flags_total));
 
     let mut widths = headers.map(str::len);
     for r in &rows {
@@ -169,17 +178,14 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
             2 => p.changed(),
             3 | 5 => p.bad(),
             4 => p.skipped(),
+            6 => p.changed(),
             _ => p.style(Style::new()),
         }
     };
     let last = rows.len() - 1;
     for (r, cells) in rows.iter().enumerate() {
         let stats = if r == last { &total } else { &recap[r].1 };
-        let unreachable = if r == last {
-            unreachable_total
-        } else {
-            u32::from(stats.unreachable)
-        };
+        let [unreachable, interrupted] = if r == last { flags_total } else { flags(stats) };
         let values = [
             0,
             stats.ok,
@@ -187,12 +193,13 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
             stats.failed,
             stats.skipped,
             unreachable,
+            interrupted,
         ];
         let name_style = if r == last {
             p.bold()
         } else if stats.failed > 0 || stats.unreachable {
             p.bad()
-        } else if stats.changed > 0 {
+        } else if stats.changed > 0 || stats.interrupted {
             p.changed()
         } else {
             p.ok()
@@ -214,7 +221,7 @@ pub fn render(recap: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
             };
             let styled = match i {
                 0 => name_style.apply_to(padded).to_string(),
-                6 => padded,
+                7 => padded,
                 _ => count_style(i, values[i]).apply_to(padded).to_string(),
             };
             if i > 0 {
@@ -249,9 +256,14 @@ fn verdict(recap: &[(String, HostStats)], p: &Palette) -> String {
         .filter(|(_, s)| s.unreachable && s.failed == 0)
         .map(|(h, _)| h.as_str())
         .collect();
+    let interrupted: Vec<&str> = recap
+        .iter()
+        .filter(|(_, s)| s.interrupted && s.failed == 0 && !s.unreachable)
+        .map(|(h, _)| h.as_str())
+        .collect();
     let changed = recap.iter().filter(|(_, s)| s.changed > 0).count();
 
-    if failed.is_empty() && unreachable.is_empty() {
+    if failed.is_empty() && unreachable.is_empty() && interrupted.is_empty() {
         let what = if changed == 0 {
             "nothing changed".to_owned()
         } else {
@@ -266,6 +278,13 @@ fn verdict(recap: &[(String, HostStats)], p: &Palette) -> String {
     }
 
     let mut parts = Vec::new();
+    if !interrupted.is_empty() {
+        parts.push(format!(
+            "{} interrupted ({})",
+            interrupted.len(),
+            names(&interrupted)
+        ));
+    }
     if !failed.is_empty() {
         parts.push(format!("{} failed ({})", failed.len(), names(&failed)));
     }
@@ -276,10 +295,14 @@ fn verdict(recap: &[(String, HostStats)], p: &Palette) -> String {
             names(&unreachable)
         ));
     }
-    let good = hosts - failed.len() - unreachable.len();
+    let good = hosts - failed.len() - unreachable.len() - interrupted.len();
+    let word = if interrupted.is_empty() {
+        p.bad().bold().apply_to("FAILED")
+    } else {
+        p.changed().bold().apply_to("INTERRUPTED")
+    };
     format!(
-        "{}: {}; {good} of {hosts} {} ok",
-        p.bad().bold().apply_to("FAILED"),
+        "{word}: {}; {good} of {hosts} {} ok",
         parts.join(", "),
         plural(hosts)
     )
@@ -325,6 +348,7 @@ mod tests {
             failed,
             skipped,
             unreachable,
+            interrupted: false,
             elapsed: Duration::from_millis(ms),
             round_trips: 0,
         }
@@ -343,7 +367,10 @@ mod tests {
         assert_eq!(exit_code(std::slice::from_ref(&ok)), 0);
         assert_eq!(exit_code(&[ok.clone(), failed.clone()]), 2);
         assert_eq!(exit_code(&[ok.clone(), down.clone()]), 4);
-        assert_eq!(exit_code(&[down, failed, ok]), 2);
+        assert_eq!(exit_code(&[down.clone(), failed.clone(), ok.clone()]), 2);
+        let mut stopped = host("d", stats(1, 0, 0, 0, false, 10));
+        stopped.1.interrupted = true;
+        assert_eq!(exit_code(&[down, failed, ok, stopped]), 130);
     }
 
     #[test]
@@ -392,6 +419,18 @@ mod tests {
             last,
             "FAILED: 8 failed (h1, h2, h3, h4, h5, +3 more); 0 of 8 hosts ok"
         );
+    }
+
+    #[test]
+    fn interrupted_hosts_are_neither_failed_nor_ok() {
+        let mut stopped = host("db-02", stats(3, 1, 0, 0, false, 5_000));
+        stopped.1.interrupted = true;
+        let recap = vec![
+            host("db-01", stats(4, 1, 0, 0, false, 4_000)),
+            stopped,
+            host("db-03", stats(2, 0, 1, 0, false, 3_000)),
+        ];
+        insta::assert_snapshot!(render(&recap, Duration::from_millis(5_100), false));
     }
 
     #[test]

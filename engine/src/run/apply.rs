@@ -37,6 +37,7 @@ impl HostCtx {
     ) -> Result<OpResult, Box<EvalAltResult>> {
         if self.shared.settings.interrupt.is_set() {
             // Ctrl-C: nothing new starts; the script stops here on this host.
+            self.interrupted.set(true);
             return Err(super::shared::error(ctx, "interrupted (Ctrl-C)"));
         }
         match self.plan_op(ctx, op, common)? {

@@ -19,7 +19,8 @@ use crate::transport::{ConnectOptions, RunLock, Transport};
 pub struct RunSummary {
     /// Per host, in inventory order.
     pub recap: Vec<(String, HostStats)>,
-    /// 0 all ok, 2 some host failed, 4 some host unreachable.
+    /// 0 all ok, 2 some host failed, 4 some host unreachable, 130 Ctrl-C
+    /// stopped some host (see [`crate::report::exit_code`]).
     pub exit_code: i32,
 }
 
@@ -47,6 +48,10 @@ struct SlotState {
     connect_attempted: bool,
     unreachable: bool,
     failed: bool,
+    /// Ctrl-C stopped the run before this host was done.
+    interrupted: bool,
+    /// The last play this host ran to its end (see [`mark_left_out`]).
+    finished: Option<usize>,
     stats: HostStats,
 }
 
@@ -247,6 +252,11 @@ fn play_on_host(
     st.stats.changed += stats.changed;
     st.stats.skipped += stats.skipped;
     st.stats.elapsed += started.elapsed();
+    if ctx.interrupted.get() {
+        // Ctrl-C, not the host, ended its play: not a failure.
+        st.interrupted = true;
+        return true;
+    }
     match result {
         Ok(()) => true,
         Err(_) if ctx.stopped.get() => true,
@@ -276,7 +286,6 @@ fn play_on_host(
     }
 }
 
-/// Why the hosts' failures in one `serial` batch end the run, as in Ansible:
 /// Says once, before the recap, that Ctrl-C stopped the run (no play,
 /// batch or op started after it).
 fn warn_if_interrupted(shared: &Shared) {
@@ -289,6 +298,7 @@ fn warn_if_interrupted(shared: &Shared) {
     }
 }
 
+/// Why the hosts' failures in one `serial` batch end the run, as in Ansible:
 /// `any_errors_fatal` and any failure; more than `max_fail_percentage` of the
 /// batch (not of the play's hosts); or every host of the batch, whatever the
 /// play's options. Unreachable hosts count as failed.
@@ -307,6 +317,31 @@ fn batch_stops_the_run(play: &Play, failed: usize, size: usize) -> Option<&'stat
         Some("every host of the batch failed")
     } else {
         None
+    }
+}
+
+/// Marks interrupted every host that Ctrl-C kept from a play it was due to
+/// run, from play `from` on (a host that ran `from` to its end excepted):
+/// it did not get the whole playbook, though nothing of its failed.
+fn mark_left_out(playbook: &Playbook, shared: &Shared, slots: &[Arc<Slot>], from: usize) {
+    for (index, play) in playbook.decls.plays.iter().enumerate().skip(from) {
+        let Ok((matched, _)) = shared.inventory.select_play(&play.hosts) else {
+            continue;
+        };
+        let due = slots
+            .iter()
+            .filter(|s| matched.iter().any(|m| m.name == s.host.name))
+            .filter(|s| {
+                let st = s.state();
+                !st.failed && !st.unreachable
+            })
+            .take(if play.options.run_once { 1 } else { usize::MAX });
+        for slot in due {
+            let mut st = slot.state();
+            if st.finished.is_none_or(|done| done < index) {
+                st.interrupted = true;
+            }
+        }
     }
 }
 
@@ -359,6 +394,12 @@ impl HostRun {
         if let (false, Some(halt)) = (healthy, &halt) {
             halt.raise(&name);
         }
+        {
+            let mut st = slot.state();
+            if healthy && !st.interrupted {
+                st.finished = Some(index);
+            }
+        }
         shared.reporter.event(&Event::HostEnd { host: name });
         healthy
     }
@@ -407,9 +448,12 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         })
         .collect();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
+    // The play Ctrl-C stopped the run in, if it did between two batches.
+    let mut interrupted_at = None;
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
         if shared.settings.interrupt.is_set() {
+            interrupted_at = Some(index);
             break 'plays;
         }
         let (matched, unknown) = inventory.select_play(&play.hosts)?;
@@ -467,7 +511,11 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         };
         for chunk in hosts.chunks(batch) {
             if shared.settings.interrupt.is_set() {
-                break;
+                interrupted_at = Some(index);
+                shared.reporter.event(&Event::PlayEnd {
+                    play: play.name.clone(),
+                });
+                break 'plays;
             }
             let halt = play.options.any_errors_fatal.then(Arc::<Halt>::default);
             let mut tasks = Vec::new();
@@ -511,6 +559,9 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         });
     }
 
+    if let Some(from) = interrupted_at {
+        mark_left_out(&playbook, &shared, &slots, from);
+    }
     warn_if_interrupted(&shared);
     let mut recap = Vec::new();
     for slot in &slots {
@@ -518,6 +569,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             let mut st = slot.state();
             let mut stats = st.stats.clone();
             stats.unreachable = st.unreachable;
+            stats.interrupted = st.interrupted;
             stats.round_trips = st.session.as_ref().map_or(0, |s| s.round_trips());
             (st.session.take(), stats)
         };

@@ -47,6 +47,10 @@ pub(super) struct HostCtx {
     halt: Option<Arc<Halt>>,
     /// Set when another host's failure stopped this one (see `halt.rs`).
     pub(super) stopped: Cell<bool>,
+    /// Set when Ctrl-C stopped this host: an op's command was killed, or an
+    /// op was refused. The host is then interrupted, not failed, even if the
+    /// script caught the error.
+    pub(super) interrupted: Cell<bool>,
 }
 
 thread_local! {
@@ -78,6 +82,7 @@ impl HostCtx {
             broken: RefCell::new(None),
             halt: None,
             stopped: Cell::new(false),
+            interrupted: Cell::new(false),
         }
     }
 
@@ -181,6 +186,7 @@ impl HostCtx {
                 OpStatus::Changed => stats.changed += 1,
                 OpStatus::Skipped => stats.skipped += 1,
                 OpStatus::Failed => stats.failed += 1,
+                OpStatus::Interrupted => stats.interrupted = true,
             }
         }
         self.shared.reporter.event(&Event::OpEnd {
@@ -219,6 +225,21 @@ impl HostCtx {
         }
         self.finish(head, OpStatus::Failed, vec![], None, Some(message.clone()));
         *self.reported_failure.borrow_mut() = Some(message);
+        runtime_error(error, position)
+    }
+
+    /// Ends an op call stopped by Ctrl-C (its command killed on the host):
+    /// reports it as interrupted, marks the host so, and returns the script
+    /// error raised at `position`, which ends the host's play.
+    pub(super) fn interrupt(
+        &self,
+        head: &OpHead,
+        message: String,
+        position: Position,
+    ) -> Box<EvalAltResult> {
+        self.interrupted.set(true);
+        let error = format!("{} {}: {message}", head.kind, head.target);
+        self.finish(head, OpStatus::Interrupted, vec![], None, Some(message));
         runtime_error(error, position)
     }
 

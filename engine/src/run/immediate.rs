@@ -42,6 +42,8 @@ impl HostCtx {
     /// (`replan.rs`), and fails it otherwise.
     fn apply_now(&self, planned: Planned, replan: bool) -> Result<OpResult, Box<EvalAltResult>> {
         let fail = |message: String| self.fail(&planned.head, message, planned.position);
+        let interrupted =
+            |message: String| self.interrupt(&planned.head, message, planned.position);
         let transport = self.session.transport().map_err(|e| fail(e.to_string()))?;
         let (readonly, deep) = (planned.readonly(), planned.deep());
         let reaches_anything = planned.op.reach() == Reach::Anything;
@@ -65,12 +67,17 @@ impl HostCtx {
                         Planning::Planned(again) => self.apply_now(again, false),
                     };
                 }
-                Err(Step::Failed(message)) => {
+                Err(step) => {
                     self.session.invalidate(&planned.probes, deep);
                     if reaches_anything {
                         self.session.mark_stale();
                     }
-                    return Err(fail(message));
+                    return Err(match step {
+                        Step::Interrupted(message) => interrupted(message),
+                        Step::Failed(message) | Step::Unsent(message) | Step::Changed(message) => {
+                            fail(message)
+                        }
+                    });
                 }
             }
         }
@@ -114,9 +121,8 @@ impl HostCtx {
                         Some(&self.shared.settings.interrupt),
                     ))
                     .map_err(|e| match e {
-                        TransportError::TimedOut { .. } | TransportError::Interrupted { .. } => {
-                            Step::Failed(e.to_string())
-                        }
+                        TransportError::Interrupted { .. } => Step::Interrupted(e.to_string()),
+                        TransportError::TimedOut { .. } => Step::Failed(e.to_string()),
                         e => Step::Unsent(e.to_string()),
                     })?;
                 result.rc = i64::from(out.rc);
@@ -170,8 +176,12 @@ enum Step {
     /// A compare-and-swap write found this file changed since it was
     /// probed: nothing was written, the op may plan again.
     Changed(String),
-    /// A checked command ran and failed: what it changed is unknown.
+    /// A checked command ran and failed, or outlived its limit: what it
+    /// changed is unknown.
     Failed(String),
+    /// Ctrl-C stopped the command (killed on the host): what it changed is
+    /// unknown, and the host is interrupted, not failed.
+    Interrupted(String),
 }
 
 /// The plan's actions, consecutive checked commands merged.

@@ -146,6 +146,16 @@ pub enum TransportError {
         host: String,
     },
 
+    /// The host lacks programs every command runs under (see
+    /// `script::with_timeout`); nothing ran.
+    #[error("{host}: {}", missing_tools_message(.tools))]
+    MissingTools {
+        /// Inventory name.
+        host: String,
+        /// The missing programs, e.g. `pkill`.
+        tools: Vec<String>,
+    },
+
     /// A file exists but could not be read.
     #[error("{host}: cannot read {path}: {reason}")]
     ReadFile {
@@ -199,9 +209,27 @@ impl TransportError {
             | TransportError::ReadFile { host, .. }
             | TransportError::TimedOut { host, .. }
             | TransportError::Interrupted { host, .. }
+            | TransportError::MissingTools { host, .. }
             | TransportError::Io { host, .. } => host,
         }
     }
+}
+
+/// Names the missing tools and the packages to install.
+fn missing_tools_message(tools: &[String]) -> String {
+    let package = |tool: &String| {
+        super::script::NEEDED
+            .iter()
+            .find(|(t, _)| t == tool)
+            .map_or("", |(_, p)| p)
+    };
+    let packages: Vec<&str> = tools.iter().map(package).collect();
+    format!(
+        "the host lacks `{}`, which kbz-play needs to bound every command and to stop it on \
+         Ctrl-C; nothing was run there: install it (Debian: `apt-get install {}`)",
+        tools.join("`, `"),
+        packages.join(" ")
+    )
 }
 
 /// What OpenSSH's stderr says went wrong at connect time.

@@ -63,6 +63,7 @@ mod batch;
 mod error;
 mod local;
 mod lock;
+mod masters;
 mod script;
 pub mod ssh;
 
@@ -72,6 +73,7 @@ use std::time::Duration;
 pub use error::TransportError;
 pub use local::LocalTransport;
 pub use lock::{LockError, LockHolder, LockHolderError, RunLock};
+pub use masters::end_masters;
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;
 
@@ -328,6 +330,12 @@ impl Transport {
             None => run.await,
         };
         let out = finished.map_err(|_| timed_out())??;
+        if let Some(tools) = script::missing_tools(&out) {
+            return Err(TransportError::MissingTools {
+                host: self.host().to_string(),
+                tools,
+            });
+        }
         if secs > 0
             && script::stopped_by_timeout(out.rc)
             && started.elapsed() >= Duration::from_secs(secs)

@@ -5,7 +5,9 @@
 //! atomicity, modes, owners and error messages. Only POSIX `sh` and the usual
 //! coreutils/busybox tools are assumed on the host (`dd`, `stat -c`, `chown`,
 //! `chmod`, `mv`, `cat`, `mktemp -d` for validators), plus `sudo` for become;
-//! file writes also need `/dev/fd` and `mv -T` (GNU coreutils, busybox).
+//! file writes also need `/dev/fd` and `mv -T` (GNU coreutils, busybox);
+//! bounded scripts (every probe, limited or interruptible commands) `timeout`
+//! and `pkill`, which [`with_timeout`] checks for.
 
 use super::{Become, ExecOutput, TransportError};
 use crate::op::{Expected, WriteFile};
@@ -47,11 +49,43 @@ pub(crate) const KILL_AFTER_SECS: u64 = 2;
 /// process tree as it was (no extra shell), and under become `timeout` runs
 /// inside sudo, so it may kill root's processes. `token` ends its command
 /// line (the inner `sh`'s `$0`), so [`kill_script`] can find it.
+///
+/// First it checks that the host has `timeout` and `pkill` ([`NEEDED`]);
+/// if not, it runs nothing and names the missing ones (see
+/// [`missing_tools`]), rather than failing as `exec: timeout: not found`
+/// or, worse, leaving a command running after Ctrl-C.
 pub(crate) fn with_timeout(script: &str, secs: u64, token: &str) -> String {
+    let needed = NEEDED.map(|(tool, _)| tool).join(" ");
     format!(
-        "exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {} {token}",
+        "m=; for c in {needed}; do command -v $c >/dev/null 2>&1 || m=\"$m $c\"; done\n\
+         [ -z \"$m\" ] || {{ printf '{MISSING}%s\\n' \"$m\" >&2; exit {MISSING_RC}; }}\n\
+         exec timeout -k {KILL_AFTER_SECS} {secs} sh -c {} {token}",
         quote(script)
     )
+}
+
+/// The programs [`with_timeout`] needs on the host, each with the Debian
+/// package that has it: `timeout` bounds every script, `pkill` stops one
+/// on Ctrl-C ([`kill_script`]).
+pub(crate) const NEEDED: [(&str, &str); 2] = [("timeout", "coreutils"), ("pkill", "procps")];
+
+/// Starts the line [`with_timeout`] prints when tools are missing.
+const MISSING: &str = "kbz-play: missing:";
+
+/// [`with_timeout`]'s exit status when tools are missing: sysexits'
+/// `EX_UNAVAILABLE`. Not the shell's 127 for a command not found, which
+/// OpenSSH's mux reports as an error of its own, without stderr.
+const MISSING_RC: i32 = 69;
+
+/// The tools [`with_timeout`] found missing on the host, if that is why
+/// the script did not run.
+pub(crate) fn missing_tools(out: &ExecOutput) -> Option<Vec<String>> {
+    if out.rc != MISSING_RC {
+        return None;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix(MISSING))?;
+    Some(line.split_whitespace().map(str::to_string).collect())
 }
 
 /// A name for one script's processes no other process carries.
@@ -270,6 +304,11 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          trap '[ -z \"$tmp\" ] || rm -f -- \"$tmp\"; [ -z \"$v\" ] || rm -rf -- \"$v\"' EXIT\n\
          trap 'exit 1' HUP INT TERM PIPE\n\
          fail() { printf '%s\\n' \"$*\" >&2; exit 1; }\n\
+         unwritten() {\n\
+         r=${1##*: } d=${t%/*} h=\n\
+         case $r in *space*|*quota*) h=\"; free space on the file system that holds it (df -h ${d:-/}), then run again\";; esac\n\
+         fail \"${r:-dd failed}; $t left unchanged, the temp file removed$h\"\n\
+         }\n\
          exec 3<&0 </dev/null\n\
          [ -d \"$t\" ] && fail \"$t is a directory\"\n\
          umask 077\n\
@@ -277,7 +316,7 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          command exec 4> \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         dd bs=65536 conv=fsync status=none ${count} <&3 >&4 || fail \"cannot write $tmp\"\n\
+         e=$(LC_ALL=C dd bs=65536 conv=fsync status=none ${count} <&3 2>&1 >&4) || unwritten \"$e\"\n\
          exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- /dev/fd/4 \"$t\")\n\
@@ -610,6 +649,70 @@ mod tests {
         let (rc, err) = run(&write_script(&file).unwrap(), &file.content[..7]);
         assert_eq!(rc, 1);
         assert!(err.contains("only 7 of 21 bytes arrived"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn missing_tools_are_named_and_nothing_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let ran = dir.path().join("ran");
+        let script = with_timeout(&format!("touch {}", ran.display()), 5, "tok");
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", dir.path())
+            .output()
+            .unwrap();
+        let out = ExecOutput {
+            rc: out.status.code().unwrap(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        };
+        assert_eq!(
+            missing_tools(&out),
+            Some(vec!["timeout".to_string(), "pkill".to_string()])
+        );
+        assert!(!ran.exists());
+        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(ran.exists());
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        std::fs::write(&target, "old").unwrap();
+        // A `dd` that fails as GNU dd does on a full file system.
+        let shim = dir.path().join("bin");
+        std::fs::create_dir(&shim).unwrap();
+        std::fs::write(
+            shim.join("dd"),
+            "#!/bin/sh\necho \"dd: error writing 'standard output': No space left on device\" >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(shim.join("dd"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = wf(target.to_str().unwrap(), b"new", None);
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(write_script(&file).unwrap())
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let dir_text = dir.path().display();
+        assert_eq!(
+            err.trim(),
+            format!(
+                "No space left on device; {} left unchanged, the temp file removed; free space \
+                 on the file system that holds it (df -h {dir_text}), then run again",
+                target.display()
+            )
+        );
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert!(leftovers(dir.path()).is_empty());
     }

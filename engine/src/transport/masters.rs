@@ -1,0 +1,78 @@
+//! Ending a run's ssh masters without their sessions, for an exit that
+//! cannot wait for them to close (a second Ctrl-C).
+//!
+//! Each master is a daemonised `ssh -M -f` (see `ssh.rs`): dropped without
+//! a close, it would outlive the run for its `ControlPersist` time
+//! ([`super::ssh::IDLE_PERSIST_SECS`]), with the connection to the host
+//! open and its socket folder about to be removed. Its command line names
+//! its control socket, inside the run's own control folder, which is how
+//! they are found.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Sends TERM to every process of ours whose command line names
+/// `control_dir` (the run's ssh masters); returns how many. Best effort:
+/// a process that exits meanwhile is simply skipped.
+pub fn end_masters(control_dir: &Path) -> usize {
+    let needle = control_dir.as_os_str().as_bytes();
+    if needle.is_empty() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let (us, me) = (crate::private::current_uid(), std::process::id());
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let ours = e.metadata().ok()?.uid() == us && pid != me;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let named = cmdline.windows(needle.len()).any(|w| w == needle);
+            (ours && named).then_some(pid)
+        })
+        .filter(|&pid| terminate(pid))
+        .count()
+}
+
+fn terminate(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_processes_naming_the_folder_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("master");
+        let spawn = |arg: &Path| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg("sleep 30")
+                .arg(arg)
+                .spawn()
+                .unwrap()
+        };
+        let mut master = spawn(&named);
+        let mut other = spawn(Path::new("/elsewhere"));
+        assert_eq!(end_masters(dir.path()), 1);
+        let status = master.wait().unwrap();
+        assert!(!status.success());
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "an unrelated process ended"
+        );
+        other.kill().unwrap();
+        other.wait().unwrap();
+    }
+}
