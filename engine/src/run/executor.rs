@@ -129,7 +129,8 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
                 .await
                 .map_err(ProbeError::from)?
         };
-        let lock = RunLock::new(&slot.host.name, shared.settings.connect.lock_timeout);
+        let c = &shared.settings.connect;
+        let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         Session::open_locked(transport, &cached, &lock, shared.settings.probe_limit()).await
     };
     let opened: Result<Session, ProbeError> = opened.await;

@@ -168,6 +168,11 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
+
+    /// The host's run lock was not taken, or was lost with a restarted
+    /// master: another run holds the host (see `lock.rs`).
+    #[error(transparent)]
+    Lock(#[from] super::LockError),
 }
 
 impl TransportError {
@@ -200,6 +205,7 @@ impl TransportError {
             | TransportError::TimedOut { host, .. }
             | TransportError::Interrupted { host, .. }
             | TransportError::Io { host, .. } => host,
+            TransportError::Lock(e) => e.host(),
         }
     }
 }
