@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod concurrent;
 mod connection;
 mod packages;
 
