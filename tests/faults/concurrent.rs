@@ -29,6 +29,22 @@ play("p", "all", |host| {
 });
 "#;
 
+/// [`PLAYBOOK`]'s op, in a play of its own on `hosts` each.
+fn two_plays(first: &str, second: &str) -> String {
+    let play = |name: &str, hosts: &str| {
+        format!(
+            r#"
+play("{name}", "{hosts}", |host| {{
+    let line = host.vars.run + " " + host.name;
+    shell("echo '" + line + " start 1' >> {LOG} && sleep " + host.vars.secs
+        + " && echo '" + line + " end 1' >> {LOG}");
+}});
+"#
+        )
+    };
+    play("first", first) + &play("second", second)
+}
+
 /// Empties the hosts' logs now and when dropped, even if the test failed.
 struct CleanLog<'a>(&'a Lab);
 
@@ -52,26 +68,30 @@ impl Drop for CleanLog<'_> {
     }
 }
 
-/// The test's lab hosts under their lab names, and an inventory naming the
-/// same machines otherwise (`otherNN`), as a second team's inventory would.
+/// The playbook on the test's lab hosts under their lab names, and through
+/// an inventory naming the same machines otherwise (`otherNN`, in the same
+/// groups), as a second team's inventory would.
 struct Names {
     lab: Test,
     other: Test,
     _dir: tempfile::TempDir,
 }
 
-fn names(lab: &Lab) -> Names {
+fn names(lab: &Lab, playbook: &str) -> Names {
     let dir = tempfile::tempdir().unwrap();
-    let mut tsv = String::from("hostname\tip_private\tgroups\n");
+    let tsv = std::fs::read_to_string(&lab.inventory).unwrap();
+    let lines: Vec<&str> = tsv.lines().collect();
+    let mut other = format!("{}\n", lines[0]);
     for h in HOSTS {
-        tsv += &format!("other{:02}\t{}\tlab\n", h + 1, lab.hosts[h].1);
+        let row = lines[h + 1].split_once('\t').unwrap().1;
+        other += &format!("other{:02}\t{row}\n", h + 1);
     }
-    let other: PathBuf = dir.path().join("other.tsv");
-    std::fs::write(&other, tsv).unwrap();
+    let inventory: PathBuf = dir.path().join("other.tsv");
+    std::fs::write(&inventory, other).unwrap();
     let limit = HOSTS.map(|h| lab.hosts[h].0.clone()).join(",");
     Names {
-        lab: lab.test().playbook(PLAYBOOK).args(["--limit", &limit]),
-        other: lab.test().playbook(PLAYBOOK).inventory_file(&other),
+        lab: lab.test().playbook(playbook).args(["--limit", &limit]),
+        other: lab.test().playbook(playbook).inventory_file(&inventory),
         _dir: dir,
     }
 }
@@ -165,7 +185,7 @@ fn stretches(lines: &[String]) -> Vec<String> {
 fn two_runs_at_once_take_turns_on_each_host_whatever_they_call_it() {
     let (_guard, lab) = lab_alone();
     let _clean = CleanLog::new(&lab);
-    let names = names(&lab);
+    let names = names(&lab, PLAYBOOK);
     let began = Instant::now();
     let a = spawn(&names.lab, &vars("A", 1, &[]));
     let b = spawn(&names.other, &vars("B", 1, &[]));
@@ -191,7 +211,7 @@ fn two_runs_at_once_take_turns_on_each_host_whatever_they_call_it() {
 fn a_run_with_a_short_lock_timeout_reports_the_hosts_busy_naming_the_first() {
     let (_guard, lab) = lab_alone();
     let _clean = CleanLog::new(&lab);
-    let names = names(&lab);
+    let names = names(&lab, PLAYBOOK);
     let a = spawn(&names.lab, &vars("A", 3, &[]));
     let pid = a.id();
     wait_started(&lab, "A");
@@ -222,7 +242,7 @@ fn a_run_with_a_short_lock_timeout_reports_the_hosts_busy_naming_the_first() {
 fn a_run_killed_with_sigkill_leaves_no_stale_lock() {
     let (_guard, lab) = lab_alone();
     let _clean = CleanLog::new(&lab);
-    let names = names(&lab);
+    let names = names(&lab, PLAYBOOK);
     // The killed run's masters live on (ControlPersist): they are found in
     // its own runtime folder and stopped at the end.
     let runtime = tempfile::tempdir().unwrap();
@@ -232,7 +252,7 @@ fn a_run_killed_with_sigkill_leaves_no_stale_lock() {
     let _masters = StopMasters(runtime.path());
     let mut a = names.lab.command();
     a.env("XDG_RUNTIME_DIR", runtime.path())
-        .args(vars("A", 2, &[]))
+        .args(vars("A", 5, &[]))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let a = Background(Some(a.spawn().expect("kbz-play starts")));
@@ -243,18 +263,16 @@ fn a_run_killed_with_sigkill_leaves_no_stale_lock() {
         !sockets(runtime.path()).is_empty(),
         "the killed run's masters are still up: its holders' stdin closed all the same"
     );
-    // The lock went with A's holder, though A's op in flight may still run.
+    // A's holder is gone, but its op in flight still holds the lock: B waits
+    // for it, not for a stale lock.
     let b = names
         .other
         .run_with(&vars("B", 0, &["--lock-timeout", "20"]));
     b.assert_success();
     for h in HOSTS {
-        let lines = log(&lab, h);
-        assert!(
-            lines.iter().any(|l| l.starts_with("B ")),
-            "{}: {lines:#?}",
-            lab.hosts[h].0
-        );
+        let (name, lines) = (&lab.hosts[h].0, log(&lab, h));
+        assert_eq!(stretches(&lines), ["A", "B"], "{name}: {lines:#?}");
+        assert!(lines.contains(&format!("A {name} end 1")), "{lines:#?}");
     }
 }
 
@@ -288,4 +306,32 @@ fn sockets(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_host_is_released_once_its_last_play_is_done() {
+    let (_guard, lab) = lab_alone();
+    let _clean = CleanLog::new(&lab);
+    // lab05 is the only `web` host of the two, lab06 the only `db` one.
+    let names = names(&lab, &two_plays("web", "db"));
+    let a = spawn(&names.lab, &vars("A", 4, &[]));
+    let started = wait_until(Duration::from_secs(30), || {
+        log(&lab, HOSTS[1]).iter().any(|l| l.starts_with("A "))
+    });
+    assert!(started.is_some(), "run A never reached its second play");
+    // A is busy on the second host only: the first is free for B at once.
+    let b = names.other.run_with(&vars(
+        "B",
+        0,
+        &[
+            "--limit",
+            &format!("other{:02}", HOSTS[0] + 1),
+            "--lock-timeout",
+            "1",
+        ],
+    ));
+    b.assert_success();
+    a.finish().assert_success();
+    assert_eq!(stretches(&log(&lab, HOSTS[0])), ["A", "B"]);
 }

@@ -34,6 +34,11 @@
 //! overtaken; a waiting holder tries again every 100 ms. The lock stays with
 //! the run until its last holder on the machine is gone.
 //!
+//! Commands hold it too: over SSH every script of a run that holds the lock
+//! runs under `flock -s` on it ([`RunLock::guard`]), so the commands a killed
+//! run left in flight keep the next run waiting until they end, as its
+//! holder would have.
+//!
 //! A master restarted mid-run (see `ssh.rs`) has lost its holder with the old
 //! connection: the transport takes the lock again before the command that
 //! needed the new master ([`RunLock::rejoin_script`]). If another run holds it
@@ -256,6 +261,27 @@ impl RunLock {
             id = quote(&self.id),
             holder = quote(&self.holder),
         )
+    }
+
+    /// `script` run so that it holds the lock too (over SSH, once the
+    /// holder has it): a run killed with its commands in flight leaves them
+    /// running on the host, and the next run must wait for them as for a
+    /// holder. The script checks, under the gate, that the lock is this
+    /// run's, then runs under `flock -o -s`: flock itself holds a shared lock
+    /// until the script ends, and what the script leaves running in the
+    /// background (a daemon it starts) does not inherit it. The script is
+    /// one argument of that `sh -c`, so one too long to stay on the command
+    /// line (see `script.rs`) runs unguarded: `None`.
+    pub(super) fn guard(&self, script: &str) -> Option<String> {
+        let guarded = format!(
+            "{locate}exec 8>>\"$kbz_lock.info\" && flock -w 10 8 && grep -qxF {run} \"$kbz_lock.info\" \
+             || {{ echo 'kbz-play: this run does not hold the run lock of the host' >&2; exit {BUSY_RC}; }}\n\
+             exec flock -o -s -n -E {BUSY_RC} \"$kbz_lock\" sh -c {script} 8>&-\n",
+            locate = Self::locate_in(None),
+            run = quote(&format!("run {}", self.run.0)),
+            script = quote(script),
+        );
+        (guarded.len() <= super::script::MAX_INLINE_SCRIPT).then_some(guarded)
     }
 
     /// Shell lines to put before a script that must only run under this

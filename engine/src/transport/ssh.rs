@@ -200,9 +200,14 @@ impl SshTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
-        if let Some(lost) = self.relock().lost.clone() {
-            return Err(lost.into());
-        }
+        let guarded = {
+            let relock = self.relock();
+            if let Some(lost) = &relock.lost {
+                return Err(lost.clone().into());
+            }
+            relock.claim.as_ref().and_then(|claim| claim.guard(script))
+        };
+        let script = guarded.as_deref().unwrap_or(script);
         let inv = script::invocation(script, stdin, self.opts.become_.as_ref())
             .map_err(|reason| self.exec_error(reason))?;
         let (cmdline, stdin) = (inv.command_line(), inv.stdin);
