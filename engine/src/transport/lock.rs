@@ -37,7 +37,9 @@
 //! Commands hold it too: over SSH every script of a run that holds the lock
 //! runs under `flock -s` on it ([`RunLock::guard`]), so the commands a killed
 //! run left in flight keep the next run waiting until they end, as its
-//! holder would have.
+//! holder would have; and a script runs only if the holder file names its
+//! run, so a run whose holder went away unnoticed while another took the host
+//! does not run beside it.
 //!
 //! A master restarted mid-run (see `ssh.rs`) has lost its holder with the old
 //! connection: the transport takes the lock again before the command that
@@ -208,7 +210,7 @@ impl RunLock {
     }
 
     /// The holder: takes the lock (exclusively, or shared with its own run),
-    /// says who holds it, prints `locked` and keeps it until its stdin closes;
+    /// says who holds it, prints `locked` and the lock file and keeps it until its stdin closes;
     /// prints `busy` and the current holder instead when the timeout passes.
     pub(super) fn holder_script(&self, transport: &Transport) -> String {
         self.script(self.locate(transport), self.timeout, "")
@@ -255,7 +257,7 @@ impl RunLock {
              sleep 0.1\n\
              done\n\
              exec 8>&-\n\
-             echo locked\n\
+             echo \"locked $kbz_lock\"\n\
              exec cat >/dev/null\n",
             cs = timeout.as_millis() / 10,
             id = quote(&self.id),
@@ -263,23 +265,29 @@ impl RunLock {
         )
     }
 
-    /// `script` run so that it holds the lock too (over SSH, once the
-    /// holder has it): a run killed with its commands in flight leaves them
+    /// `script` run so that it holds the lock at `path` (as the holder
+    /// reported it) too: a run killed with its commands in flight leaves them
     /// running on the host, and the next run must wait for them as for a
-    /// holder. The script checks, under the gate, that the lock is this
-    /// run's, then runs under `flock -o -s`: flock itself holds a shared lock
+    /// holder. It runs under `flock -o -s`: flock itself holds a shared lock
     /// until the script ends, and what the script leaves running in the
-    /// background (a daemon it starts) does not inherit it. The script is
-    /// one argument of that `sh -c`, so one too long to stay on the command
+    /// background (a daemon it starts) does not inherit it. Under that lock
+    /// the holder file cannot change, so its first line must name this run:
+    /// else another run has the host, and the script does not run. All of it
+    /// costs one `flock` and one `sh` on the host, no round trip. The script
+    /// is one argument of that `sh -c`, so one too long to stay on the command
     /// line (see `script.rs`) runs unguarded: `None`.
-    pub(super) fn guard(&self, script: &str) -> Option<String> {
-        let guarded = format!(
-            "{locate}exec 8>>\"$kbz_lock.info\" && flock -w 10 8 && grep -qxF {run} \"$kbz_lock.info\" \
+    pub(super) fn guard(&self, path: &str, script: &str) -> Option<String> {
+        let inner = format!(
+            "read -r kbz_run <{info}; [ \"$kbz_run\" = {run} ] \
              || {{ echo 'kbz-play: this run does not hold the run lock of the host' >&2; exit {BUSY_RC}; }}\n\
-             exec flock -o -s -n -E {BUSY_RC} \"$kbz_lock\" sh -c {script} 8>&-\n",
-            locate = Self::locate_in(None),
+             {script}",
+            info = quote(&format!("{path}.info")),
             run = quote(&format!("run {}", self.run.0)),
-            script = quote(script),
+        );
+        let guarded = format!(
+            "exec flock -o -s -n -E {BUSY_RC} {lock} sh -c {inner}\n",
+            lock = quote(path),
+            inner = quote(&inner),
         );
         (guarded.len() <= super::script::MAX_INLINE_SCRIPT).then_some(guarded)
     }
@@ -304,6 +312,8 @@ impl RunLock {
 /// The holder process of a taken lock; dropping it (or [`LockHolder::release`])
 /// closes its stdin and so releases the lock.
 pub struct LockHolder {
+    /// The lock file, as the holder found it (see [`RunLock::guard`]).
+    path: String,
     stdin: Option<Box<dyn AsyncWrite + Send + Sync + Unpin>>,
     stdout: BufReader<Box<dyn AsyncRead + Send + Sync + Unpin>>,
     stderr: Option<Box<dyn AsyncRead + Send + Sync + Unpin>>,
@@ -346,8 +356,14 @@ impl LockHolder {
         let started = std::time::Instant::now();
         let mut line = String::new();
         let read = self.stdout.read_line(&mut line).await;
-        if read.is_ok() && line == "locked\n" {
-            return Ok(self);
+        if let Some(path) = line
+            .strip_prefix("locked ")
+            .and_then(|l| l.strip_suffix('\n'))
+        {
+            if read.is_ok() {
+                self.path = path.to_string();
+                return Ok(self);
+            }
         }
         let mut rest = String::new();
         let _ = self.stdout.read_to_string(&mut rest).await;
@@ -385,6 +401,7 @@ impl LockHolder {
 impl LockHolder {
     pub(super) fn local(mut child: tokio::process::Child) -> LockHolder {
         LockHolder {
+            path: String::new(),
             stdin: child.stdin.take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout.take().expect("piped stdout"))),
             stderr: child.stderr.take().map(|p| Box::new(p) as _),
@@ -394,11 +411,17 @@ impl LockHolder {
 
     pub(super) fn ssh(mut child: openssh::Child<std::sync::Arc<openssh::Session>>) -> LockHolder {
         LockHolder {
+            path: String::new(),
             stdin: child.stdin().take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout().take().expect("piped stdout"))),
             stderr: child.stderr().take().map(|p| Box::new(p) as _),
             child: Child::Ssh(child),
         }
+    }
+
+    /// The lock file on the host, once taken.
+    pub(super) fn path(&self) -> &str {
+        &self.path
     }
 
     /// Releases the lock: closes the holder's stdin and waits for it to exit,

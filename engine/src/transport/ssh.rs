@@ -66,8 +66,9 @@ pub struct SshTransport {
 /// which the transport keeps, or the lost lock fences the host off.
 #[derive(Debug, Default)]
 struct Relock {
-    /// The claim [`SshTransport::hold_lock`] took, if any.
-    claim: Option<super::RunLock>,
+    /// The claim [`SshTransport::hold_lock`] took, if any, and the lock
+    /// file its holder reported.
+    claim: Option<(super::RunLock, String)>,
     /// The holder on the current master, when it was restarted.
     holder: Option<super::LockHolder>,
     /// The lock went to another run while the connection was down: every
@@ -134,7 +135,7 @@ impl SshTransport {
     ) -> Result<super::LockHolder, TransportError> {
         let holder = self.spawn_holder(self.current(), script).await?;
         let holder = holder.taken(lock, false).await?;
-        self.relock().claim = Some(lock.clone());
+        self.relock().claim = Some((lock.clone(), holder.path().to_string()));
         Ok(holder)
     }
 
@@ -142,7 +143,7 @@ impl SshTransport {
     /// again on `fresh` before anything runs there, without waiting, and
     /// fences the host off for good when another run took it meanwhile.
     async fn take_lock_again(&self, fresh: &Arc<Session>) -> Result<(), TransportError> {
-        let Some(claim) = self.relock().claim.clone() else {
+        let Some((claim, _)) = self.relock().claim.clone() else {
             return Ok(());
         };
         let script = claim.rejoin_script();
@@ -205,7 +206,8 @@ impl SshTransport {
             if let Some(lost) = &relock.lost {
                 return Err(lost.clone().into());
             }
-            relock.claim.as_ref().and_then(|claim| claim.guard(script))
+            let claim = relock.claim.as_ref();
+            claim.and_then(|(claim, path)| claim.guard(path, script))
         };
         let script = guarded.as_deref().unwrap_or(script);
         let inv = script::invocation(script, stdin, self.opts.become_.as_ref())

@@ -120,3 +120,36 @@ async fn a_restarted_master_takes_the_run_lock_again_or_stops_the_host() {
         "a command ran without the lock"
     );
 }
+
+/// Every command of a locked session checks, under the lock, that the
+/// holder file still names its run: should another run have the host (here
+/// the file is rewritten as its holder would), the command does not run.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn commands_run_only_while_the_holder_file_names_their_run() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let marker = sshd.path("ran-unlocked");
+    let a = open(&sshd, &RunId::new(), 5).await.unwrap();
+    let t = a.transport().unwrap();
+    assert_eq!(t.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
+    let file = match is_root() {
+        true => "/run/kbz-play.lock.info".to_string(),
+        false => format!("{}/.kbz-play.lock.info", std::env::var("HOME").unwrap()),
+    };
+    let info = std::fs::read(&file).unwrap();
+    std::fs::write(
+        &file,
+        "run another\nuser x, pid 1, started 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = t.exec(&format!("touch {marker}"), None).await.unwrap();
+    std::fs::write(&file, &info).unwrap();
+    assert_eq!(out.rc, 75, "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hold the run lock"),
+        "{out:?}"
+    );
+    assert!(!std::path::Path::new(&marker).exists());
+    a.close().await;
+}
