@@ -140,25 +140,38 @@ impl SshTransport {
     }
 
     /// The old master took the run lock's holder with it: takes the lock
-    /// again on `fresh` before anything runs there, without waiting, and
-    /// fences the host off for good when another run took it meanwhile.
+    /// again on `fresh` before anything runs there, without waiting. When
+    /// another run took it meanwhile, or the holder cannot be started on a
+    /// master that answers, the host is fenced off for good; a master lost
+    /// again is only unreachable, and the next command tries once more.
     async fn take_lock_again(&self, fresh: &Arc<Session>) -> Result<(), TransportError> {
         let Some((claim, _)) = self.relock().claim.clone() else {
             return Ok(());
         };
-        let script = claim.rejoin_script();
-        let holder = self.spawn_holder(fresh.clone(), &script).await?;
-        match holder.taken(&claim, true).await {
+        let taken = match self
+            .spawn_holder(fresh.clone(), &claim.rejoin_script())
+            .await
+        {
+            Ok(holder) => holder.taken(&claim, true).await,
+            Err(e) => Err(e),
+        };
+        match taken {
             Ok(holder) => {
-                let old = self.relock().holder.replace(holder);
-                drop(old);
+                self.relock().holder = Some(holder);
                 Ok(())
             }
-            Err(TransportError::Lock(e)) => {
-                self.relock().lost = Some(e.clone());
-                Err(e.into())
+            Err(e) if e.is_unreachable() => Err(e),
+            Err(e) => {
+                let lost = match e {
+                    TransportError::Lock(lost) => lost,
+                    other => super::LockError::Failed {
+                        host: self.opts.host.clone(),
+                        reason: format!("taking it again with a new master connection: {other}"),
+                    },
+                };
+                self.relock().lost = Some(lost.clone());
+                Err(lost.into())
             }
-            Err(e) => Err(e),
         }
     }
 
