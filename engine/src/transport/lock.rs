@@ -213,7 +213,7 @@ impl RunLock {
     /// says who holds it, prints `locked` and the lock file and keeps it until its stdin closes;
     /// prints `busy` and the current holder instead when the timeout passes.
     pub(super) fn holder_script(&self, transport: &Transport) -> String {
-        self.script(self.locate(transport), self.timeout, "")
+        self.script(&self.locate(transport), self.timeout, "")
     }
 
     /// The holder of a master restarted mid-run (only SSH restarts one, so
@@ -225,7 +225,7 @@ impl RunLock {
         let check = format!(
             "if ! grep -qxF {ours} \"$kbz_lock.info\"; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n"
         );
-        self.script(Self::locate_in(None), Duration::ZERO, &check)
+        self.script(&Self::locate_in(None), Duration::ZERO, &check)
     }
 
     /// The holder script; `fresh_check` runs when it found the lock free,
@@ -233,7 +233,7 @@ impl RunLock {
     /// centiseconds without a fork; its leading `1` keeps `$((...))` from
     /// reading a leading `0` as octal. A missing `flock` fails at once rather
     /// than passing for a busy host.
-    fn script(&self, locate: String, timeout: Duration, fresh_check: &str) -> String {
+    fn script(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
         let run = quote(&format!("run {}", self.run.0));
         format!(
             "{locate}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\

@@ -58,7 +58,8 @@ pub struct SshTransport {
     /// executor then reports the host unreachable, not failed.
     lost: Mutex<Option<String>>,
     /// The run lock taken on the host, taken again with a new master.
-    relock: Mutex<Relock>,
+    /// Boxed, as `opts` is.
+    relock: Mutex<Box<Relock>>,
 }
 
 /// The run lock across master restarts (see `lock.rs`): the holder of the
@@ -87,7 +88,7 @@ impl SshTransport {
             reconnecting: tokio::sync::Mutex::new(()),
             channels: Semaphore::new(MAX_CHANNELS),
             lost: Mutex::new(None),
-            relock: Mutex::new(Relock::default()),
+            relock: Mutex::new(Box::default()),
         })
     }
 
@@ -122,7 +123,7 @@ impl SshTransport {
         Ok(fresh)
     }
 
-    fn relock(&self) -> std::sync::MutexGuard<'_, Relock> {
+    fn relock(&self) -> std::sync::MutexGuard<'_, Box<Relock>> {
         self.relock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
