@@ -22,7 +22,7 @@ use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
 use kbz_engine::script::{Playbook, ScriptEnv};
 use kbz_engine::secrets::Secrets;
 use kbz_engine::template::Templates;
-use kbz_engine::transport::{Become, HostKeyPolicy, Interrupt};
+use kbz_engine::transport::{Become, HostKeyPolicy, Interrupt, RunId};
 
 pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 
@@ -216,6 +216,7 @@ fn execute_with(
             }),
             control_dir: control_dir.clone(),
             lock_timeout: Duration::from_secs(args.lock_timeout),
+            run: RunId::new(),
         },
         cache,
         render,

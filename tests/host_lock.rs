@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::Test;
 
-/// Host `h1`, whose play logs `start RUN`, sleeps `secs` seconds, then logs
-/// `end RUN` in the project's `log` (RUN and secs are `-e` variables).
+/// Hosts `h1` and `h2`, two names for this machine, whose play logs `start
+/// RUN`, sleeps `secs` seconds, then logs `end RUN` in the project's `log`
+/// (RUN and secs are `-e` variables).
 fn project() -> Test {
     let playbook = r#"
 play("h", "all", |host| {
@@ -22,23 +23,32 @@ play("h", "all", |host| {
 });
 "#;
     let t = Test::new().playbook(playbook).inventory(
-        "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tlocal\tlocal\n",
+        "hostname\tip_private\tgroups\tansible_connection\nh1\t127.0.0.1\tlocal\tlocal\n\
+         h2\t127.0.0.1\tlocal\tlocal\n",
     );
     let dir = t.path().display().to_string();
     t.var("dir", dir)
 }
 
+/// Run `run` on `h1` only.
 fn vars(run: &str, secs: u32) -> Vec<String> {
+    on("h1", run, secs)
+}
+
+/// Run `run` on the hosts `limit` names.
+fn on(limit: &str, run: &str, secs: u32) -> Vec<String> {
     [
         "-e".into(),
         format!("run={run}"),
         "-e".into(),
         format!("secs={secs}"),
+        "--limit".into(),
+        limit.into(),
     ]
     .to_vec()
 }
 
-/// Starts run `run` in the background and returns once its op has started.
+/// Starts run `run` on `h1` in the background and returns once its op has started.
 fn start(t: &Test, run: &str, secs: u32) -> Child {
     let child = t
         .command()
@@ -121,5 +131,36 @@ fn a_killed_run_leaves_no_stale_lock() {
         began.elapsed() < Duration::from_secs(3),
         "the killed run's lock was still held: {}",
         second.text()
+    );
+}
+
+#[test]
+fn two_inventory_names_for_one_machine_take_one_lock() {
+    let t = project();
+    let mut first = start(&t, "A", 2);
+    let second = t.run_with(&on("h2", "B", 0));
+    second.assert_success();
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        read(&t.at("log")),
+        "start A\nend A\nstart B\nend B\n",
+        "a run through another name for the machine did not wait: {}",
+        second.text()
+    );
+}
+
+#[test]
+fn hosts_of_one_run_that_are_one_machine_do_not_wait_for_each_other() {
+    let t = project();
+    // Waiting for each other, the second host would fail as busy after 1 s.
+    let mut args = on("all", "A", 2);
+    args.extend(["--lock-timeout".into(), "1".into()]);
+    let run = t.run_with(&args);
+    run.assert_success();
+    assert_eq!(
+        read(&t.at("log")),
+        "start A\nstart A\nend A\nend A\n",
+        "{}",
+        run.text()
     );
 }

@@ -8,6 +8,7 @@
 mod common;
 
 mod batch;
+mod concurrent;
 mod connection;
 mod disk;
 mod interrupt;

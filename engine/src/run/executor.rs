@@ -134,7 +134,8 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
                 .await
                 .map_err(ProbeError::from)?
         };
-        let lock = RunLock::new(&slot.host.name, shared.settings.connect.lock_timeout);
+        let c = &shared.settings.connect;
+        let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         Session::open_locked(transport, &cached, &lock, shared.settings.probe_limit()).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
@@ -425,6 +426,62 @@ fn panic_report(e: tokio::task::JoinError) -> String {
     format!("kbz-play panicked while running this host's play (a bug: please report it): {why}")
 }
 
+/// For each host, the index of the last play it takes part in: once that
+/// play is done on it, [`finish_host`] releases it, so that another run
+/// waiting for the host's lock need not wait for this whole run (and two
+/// runs that each hold a host the other waits for do not wait on each
+/// other until the lock timeout). A play whose pattern does not resolve
+/// counts as every host's.
+fn last_plays(
+    playbook: &Playbook,
+    inventory: &crate::inventory::Inventory,
+    slots: &[Arc<Slot>],
+) -> std::collections::HashMap<String, usize> {
+    let mut last = std::collections::HashMap::new();
+    for (index, play) in playbook.decls.plays.iter().enumerate() {
+        let matched = inventory.select_play(&play.hosts).map(|(m, _)| m);
+        for slot in slots {
+            let takes_part = match &matched {
+                Ok(hosts) => hosts.iter().any(|h| h.name == slot.host.name),
+                Err(_) => true,
+            };
+            if takes_part {
+                last.insert(slot.host.name.clone(), index);
+            }
+        }
+    }
+    last
+}
+
+/// Done with a host for this run: counts its round trips, stores what its
+/// session learned in the cache and closes it, which releases its run lock.
+async fn finish_host(shared: &Shared, slot: &Slot) {
+    let session = {
+        let mut st = slot.state();
+        let Some(session) = st.session.take() else {
+            return;
+        };
+        st.stats.round_trips = session.round_trips();
+        session
+    };
+    if session.is_offline() {
+        return;
+    }
+    if let Err(e) = shared
+        .settings
+        .cache
+        .store(&slot.host.name, &session.cache_entry())
+    {
+        shared.reporter.event(&Event::Warn {
+            host: Some(slot.host.name.clone()),
+            message: format!("could not write the cache (the next run will be slower): {e}"),
+        });
+    }
+    if let Ok(session) = Arc::try_unwrap(session) {
+        session.close().await;
+    }
+}
+
 /// Runs every play of `playbook` and reports as it goes.
 pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSummary, RunError> {
     let run_started = Instant::now();
@@ -450,6 +507,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.settings.forks.max(1)));
     // The play Ctrl-C stopped the run in, if it did between two batches.
     let mut interrupted_at = None;
+    let last_plays = last_plays(&playbook, &inventory, &slots);
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
         if shared.settings.interrupt.is_set() {
@@ -528,9 +586,15 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     halt: halt.clone(),
                 };
                 let semaphore = semaphore.clone();
+                let last = last_plays.get(&slot.host.name) == Some(&index);
+                let (shared, slot) = (shared.clone(), slot.clone());
                 tasks.push(tokio::spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-                    host.run().await
+                    let healthy = host.run().await;
+                    if last {
+                        finish_host(&shared, &slot).await;
+                    }
+                    healthy
                 }));
             }
             let mut failed = 0usize;
@@ -565,31 +629,14 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     warn_if_interrupted(&shared);
     let mut recap = Vec::new();
     for slot in &slots {
-        let (session, stats) = {
-            let mut st = slot.state();
+        finish_host(&shared, slot).await;
+        let stats = {
+            let st = slot.state();
             let mut stats = st.stats.clone();
             stats.unreachable = st.unreachable;
             stats.interrupted = st.interrupted;
-            stats.round_trips = st.session.as_ref().map_or(0, |s| s.round_trips());
-            (st.session.take(), stats)
+            stats
         };
-        if let Some(session) = session.filter(|s| !s.is_offline()) {
-            if let Err(e) = shared
-                .settings
-                .cache
-                .store(&slot.host.name, &session.cache_entry())
-            {
-                shared.reporter.event(&Event::Warn {
-                    host: Some(slot.host.name.clone()),
-                    message: format!(
-                        "could not write the cache (the next run will be slower): {e}"
-                    ),
-                });
-            }
-            if let Ok(session) = Arc::try_unwrap(session) {
-                session.close().await;
-            }
-        }
         recap.push((slot.host.name.clone(), stats));
     }
     let exit_code = crate::report::exit_code(&recap);

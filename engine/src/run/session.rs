@@ -17,9 +17,7 @@ use crate::digest::sha256_hex;
 
 use super::snapshot::{affects, offline_answer, written, Snapshot};
 use crate::probe::{self, Facts, Observation, Observed, PathKind, Probe};
-use crate::transport::{
-    LockError, LockHolder, LockHolderError, RunLock, Transport, TransportError,
-};
+use crate::transport::{LockHolder, RunLock, Transport, TransportError};
 
 /// Probing failed: the transport failed or the host's answer was unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +28,6 @@ pub enum ProbeError {
     /// The probe script's output was not understood.
     #[error("{0}")]
     Parse(#[from] probe::BatchParseError),
-    /// The host's run lock was not taken: another run holds it.
-    #[error(transparent)]
-    Lock(#[from] LockError),
     /// An offline session was asked to reach the host.
     #[error("internal error: an offline session cannot reach the host")]
     Offline,
@@ -89,15 +84,6 @@ pub struct Session {
     snapshot: Mutex<Snapshot>,
     /// Holds the host's run lock until [`Session::close`] (or the drop).
     lock: Option<LockHolder>,
-}
-
-impl From<LockHolderError> for ProbeError {
-    fn from(e: LockHolderError) -> Self {
-        match e {
-            LockHolderError::Lock(e) => ProbeError::Lock(e),
-            LockHolderError::Transport(e) => ProbeError::Transport(e),
-        }
-    }
 }
 
 impl std::fmt::Debug for Session {
@@ -162,7 +148,8 @@ impl Session {
     /// [`Session::open`] under the host's run lock, held until the session
     /// closes: the holder starts on its own channel while the opening batch
     /// waits on the host for it, so the lock costs no round trip; another
-    /// run holding the lock past its timeout fails with [`LockError::Busy`].
+    /// run holding the lock past its timeout fails with
+    /// [`crate::transport::LockError::Busy`].
     pub async fn open_locked(
         transport: Transport,
         cached: &HostCache,

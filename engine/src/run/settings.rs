@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::inventory::Vars;
-use crate::transport::{Become, HostKeyPolicy, Interrupt};
+use crate::transport::{Become, HostKeyPolicy, Interrupt, RunId};
 
 /// How to reach hosts, unless the inventory says otherwise per host.
 #[derive(Debug, Clone)]
@@ -26,6 +26,9 @@ pub struct ConnectDefaults {
     pub control_dir: PathBuf,
     /// `--lock-timeout`: how long to wait for another run to release a host.
     pub lock_timeout: Duration,
+    /// This run, whose hosts share a machine's run lock when they are one
+    /// machine (see `transport/lock.rs`).
+    pub run: RunId,
 }
 
 /// Settings of one run.
@@ -110,6 +113,7 @@ mod tests {
                 become_: None,
                 control_dir: PathBuf::from("/tmp"),
                 lock_timeout: Duration::from_secs(1),
+                run: RunId::new(),
             },
             cache: Cache::disabled(),
             render: None,

@@ -178,6 +178,11 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
+
+    /// The host's run lock was not taken, or was lost with a restarted
+    /// master: another run holds the host (see `lock.rs`).
+    #[error(transparent)]
+    Lock(#[from] super::LockError),
 }
 
 impl TransportError {
@@ -211,6 +216,7 @@ impl TransportError {
             | TransportError::Interrupted { host, .. }
             | TransportError::MissingTools { host, .. }
             | TransportError::Io { host, .. } => host,
+            TransportError::Lock(e) => e.host(),
         }
     }
 }

@@ -1,6 +1,6 @@
-//! The per-host run lock: two runs against one host at once would interleave
-//! their probes and changes, so each run holds an exclusive `flock` on the host
-//! for as long as it is connected.
+//! The per-host run lock: two runs against one machine at once would
+//! interleave their probes and changes, so each run holds an `flock` on the
+//! machine for as long as it is connected.
 //!
 //! A holder process, started on its own channel when the session opens, takes
 //! the lock (waiting up to the lock timeout), writes who holds it next to the
@@ -9,20 +9,45 @@
 //! connection, the holder exits, and the kernel drops the lock with its last
 //! file descriptor, so a dead run never leaves a stale lock. The opening batch
 //! is started at the same time and waits on the host until the holder file
-//! names this run ([`RunLock::wait_script`]): taking the lock costs no round
+//! names this holder ([`RunLock::wait_script`]): taking the lock costs no round
 //! trip of its own. Over SSH the holder uses one channel for the whole run,
 //! which [`super::ssh::MAX_CHANNELS`] leaves room for.
 //!
-//! Where: root's lock is `/run/kbz-play-HOST.lock` (HOST: the inventory
-//! name); another user cannot write there, so theirs is
-//! `$HOME/.kbz-play-HOST.lock` (it then only keeps that user's runs apart),
-//! not in `/tmp`, where another user could plant a symlink for the holder
-//! file to truncate. On the local transport `KBZ_LOCK_DIR` names another
-//! folder, so tests running at once on this machine do not wait for each other.
+//! Where: the lock is the machine's, not the inventory name's, so two
+//! inventories (or two names in one) for one machine still exclude each other.
+//! Root's lock is `/run/kbz-play.lock`; another user cannot write there, so
+//! theirs is `$HOME/.kbz-play.lock` (it then only keeps that user's runs
+//! apart), not in `/tmp`, where another user could plant a symlink for the
+//! holder file to truncate. On the local transport `KBZ_LOCK_DIR` names
+//! another folder, so tests running at once on this machine do not wait for
+//! each other.
 //!
-//! A master restarted mid-run (see `ssh.rs`) no longer carries the holder:
-//! the rest of that run goes on unlocked.
+//! One run, many names: hosts of one run that are the same machine (every
+//! `ansible_connection: local` host, or two names for one address) must not
+//! wait for each other. So the lock is shared by the holders of one run
+//! ([`RunId`]) and exclusive between runs: the first holder of a run takes it
+//! exclusively while nobody holds it, writes its run id in the holder file,
+//! and turns it into a shared lock; a later holder joins (a shared lock) only
+//! while the holder file names its own run. Every step happens under a gate,
+//! an `flock` on the holder file that nobody keeps longer than a few commands,
+//! so the turn from exclusive to shared (not atomic in `flock`) cannot be
+//! overtaken; a waiting holder tries again every 100 ms. The lock stays with
+//! the run until its last holder on the machine is gone.
+//!
+//! Commands hold it too: over SSH every script of a run that holds the lock
+//! runs under `flock -s` on it ([`RunLock::guard`]), so the commands a killed
+//! run left in flight keep the next run waiting until they end, as its
+//! holder would have; and a script runs only if the holder file names its
+//! run, so a run whose holder went away unnoticed while another took the host
+//! does not run beside it.
+//!
+//! A master restarted mid-run (see `ssh.rs`) has lost its holder with the old
+//! connection: the transport takes the lock again before the command that
+//! needed the new master ([`RunLock::rejoin_script`]). If another run holds it
+//! now, or took it in between (the holder file names another run), the host
+//! fails with [`LockError::Lost`] instead of going on unlocked.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
@@ -37,8 +62,11 @@ const BUSY_RC: i32 = 75;
 /// the holder gives up first and reports who holds the lock.
 const WAIT_MARGIN: Duration = Duration::from_secs(10);
 
+/// Tells apart run ids and holder ids made in one process in the same instant.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
 /// Taking the lock failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LockError {
     /// Another run held the lock for the whole timeout.
     #[error(
@@ -53,6 +81,19 @@ pub enum LockError {
         /// How long this run waited, in seconds.
         waited: u64,
     },
+    /// The connection was re-established mid-run and another run holds the
+    /// lock now or held it meanwhile: going on would interleave with it.
+    #[error(
+        "{host}: the run lock was lost: the connection was re-established mid-run and another \
+         kbz-play run took the host meanwhile ({holder}); this host stops here so the runs do \
+         not interleave; run again once it is done"
+    )]
+    Lost {
+        /// Inventory name.
+        host: String,
+        /// The other run, as its holder wrote it: user, pid, start time.
+        holder: String,
+    },
     /// The holder could not take the lock at all (no `flock`, unwritable folder).
     #[error(
         "{host}: cannot take the run lock: {reason}; check that `flock` is installed \
@@ -66,14 +107,54 @@ pub enum LockError {
     },
 }
 
-/// One run's claim on a host's lock: who we are and how long we wait.
+impl LockError {
+    /// The inventory name of the host concerned.
+    pub fn host(&self) -> &str {
+        match self {
+            LockError::Busy { host, .. }
+            | LockError::Lost { host, .. }
+            | LockError::Failed { host, .. } => host,
+        }
+    }
+}
+
+/// One run's identity on the machines it locks: the holders of one run share
+/// a machine's lock, those of another run wait (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunId(String);
+
+impl RunId {
+    /// A new run: this process, now, and a sequence number.
+    pub fn new() -> RunId {
+        RunId(unique())
+    }
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        RunId::new()
+    }
+}
+
+/// `PID-NANOS-SEQ`: unique on this machine, and shell- and grep-safe.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{nanos}-{seq}", std::process::id())
+}
+
+/// One host's claim on its machine's lock for a run: which run, which
+/// holder, and how long we wait.
 #[derive(Debug, Clone)]
 pub struct RunLock {
     /// The inventory name, for messages.
     host: String,
-    /// The lock file's name, from the inventory name (see [`RunLock::new`]).
-    name: String,
-    /// Unique to this run and host, so the opening batch recognises its holder.
+    /// The run whose holders share the lock.
+    run: RunId,
+    /// Unique to this claim, so the opening batch recognises its own holder.
     id: String,
     /// Written next to the lock for a waiting run to name us.
     holder: String,
@@ -81,17 +162,13 @@ pub struct RunLock {
     timeout: Duration,
 }
 
+/// The lock file's name in its folder (see the module doc).
+const LOCK_NAME: &str = "kbz-play.lock";
+
 impl RunLock {
-    /// A claim for this process on inventory host `host`, naming the local
-    /// user and pid. The lock is per inventory name, not per machine: hosts
-    /// of one run that are the same machine (every local-connection host)
-    /// must not wait for each other.
-    pub fn new(host: &str, timeout: Duration) -> RunLock {
-        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-        let name: String = host
-            .chars()
-            .map(|c| if safe(c) { c } else { '_' })
-            .collect();
+    /// A claim of run `run` for inventory host `host`, naming the local user
+    /// and pid.
+    pub fn new(run: &RunId, host: &str, timeout: Duration) -> RunLock {
         let pid = std::process::id();
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
@@ -103,14 +180,10 @@ impl RunLock {
         let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "?".into());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
         RunLock {
             host: host.to_string(),
-            name: format!("kbz-play-{name}.lock"),
-            id: format!("{pid}-{nanos}"),
+            run: run.clone(),
+            id: unique(),
             holder: format!("user {user}@{machine}, pid {pid}"),
             timeout,
         }
@@ -122,36 +195,106 @@ impl RunLock {
             Transport::Local(_) => std::env::var("KBZ_LOCK_DIR").ok(),
             Transport::Ssh(_) => None,
         };
+        Self::locate_in(dir)
+    }
+
+    /// [`RunLock::locate`] given the folder, `None` for the default one.
+    fn locate_in(dir: Option<String>) -> String {
         match dir {
-            Some(dir) => format!("kbz_lock={}/{}\n", quote(&dir), self.name),
+            Some(dir) => format!("kbz_lock={}/{LOCK_NAME}\n", quote(&dir)),
             None => format!(
-                "if [ \"$(id -u)\" = 0 ]; then kbz_lock=/run/{name}; \
-                 else kbz_lock=\"$HOME/.{name}\"; fi\n",
-                name = self.name
+                "if [ \"$(id -u)\" = 0 ]; then kbz_lock=/run/{LOCK_NAME}; \
+                 else kbz_lock=\"$HOME/.{LOCK_NAME}\"; fi\n"
             ),
         }
     }
 
-    /// The holder: takes the lock, says who holds it, prints `locked` and
-    /// keeps it until its stdin closes; prints `busy` and the current
-    /// holder instead when the timeout passes.
-    fn holder_script(&self, transport: &Transport) -> String {
+    /// The holder: takes the lock (exclusively, or shared with its own run),
+    /// says who holds it, prints `locked` and the lock file and keeps it until its stdin closes;
+    /// prints `busy` and the current holder instead when the timeout passes.
+    pub(super) fn holder_script(&self, transport: &Transport) -> String {
+        self.script(&self.locate(transport), self.timeout, "")
+    }
+
+    /// The holder of a master restarted mid-run (only SSH restarts one, so
+    /// the lock is in its default folder): takes the lock without waiting,
+    /// and only if the last run to take it was this one; else prints `busy`
+    /// and who took it.
+    pub(super) fn rejoin_script(&self) -> String {
+        let ours = quote(&format!("run {}", self.run.0));
+        let check = format!(
+            "if ! grep -qxF {ours} \"$kbz_lock.info\"; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n"
+        );
+        self.script(&Self::locate_in(None), Duration::ZERO, &check)
+    }
+
+    /// The holder script; `fresh_check` runs when it found the lock free,
+    /// before it claims it. `kbz_now` reads the clock from `/proc/uptime` in
+    /// centiseconds without a fork; its leading `1` keeps `$((...))` from
+    /// reading a leading `0` as octal. A missing `flock` fails at once rather
+    /// than passing for a busy host.
+    fn script(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
+        let run = quote(&format!("run {}", self.run.0));
         format!(
-            "{locate}exec 9>>\"$kbz_lock\" || exit 1\n\
-             if ! flock -w {secs} 9; then echo busy; cat \"$kbz_lock.info\" 2>/dev/null; exit {BUSY_RC}; fi\n\
-             printf 'run %s\\n%s, started %s\\n' {id} {holder} \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$kbz_lock.info\"\n\
-             echo locked\n\
+            "{locate}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\
+             exec 9>>\"$kbz_lock\" 8>>\"$kbz_lock.info\" || exit 1\n\
+             kbz_now() {{ read kbz_up kbz_rest </proc/uptime; kbz_cs=1${{kbz_up%.*}}${{kbz_up#*.}}; }}\n\
+             kbz_take() {{\n\
+             flock -w 10 8 || return 1\n\
+             if flock -n 9; then\n\
+             {fresh_check}\
+             printf '%s\\n%s, started %s\\n' {run} {holder} \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$kbz_lock.info\"\n\
+             flock -s 9\n\
+             elif ! grep -qxF {run} \"$kbz_lock.info\" || ! flock -s -n 9; then\n\
+             flock -u 8; return 1\n\
+             fi\n\
+             printf 'holder %s\\n' {id} >>\"$kbz_lock.info\"\n\
+             flock -u 8\n\
+             }}\n\
+             kbz_now; kbz_end=$((kbz_cs + {cs}))\n\
+             until kbz_take; do\n\
+             kbz_now; if [ \"$kbz_cs\" -ge \"$kbz_end\" ]; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n\
+             sleep 0.1\n\
+             done\n\
+             exec 8>&-\n\
+             echo \"locked $kbz_lock\"\n\
              exec cat >/dev/null\n",
-            locate = self.locate(transport),
-            secs = self.timeout.as_secs_f64(),
+            cs = timeout.as_millis() / 10,
             id = quote(&self.id),
             holder = quote(&self.holder),
         )
     }
 
+    /// `script` run so that it holds the lock at `path` (as the holder
+    /// reported it) too: a run killed with its commands in flight leaves them
+    /// running on the host, and the next run must wait for them as for a
+    /// holder. It runs under `flock -o -s`: flock itself holds a shared lock
+    /// until the script ends, and what the script leaves running in the
+    /// background (a daemon it starts) does not inherit it. Under that lock
+    /// the holder file cannot change, so its first line must name this run:
+    /// else another run has the host, and the script does not run. All of it
+    /// costs one `flock` and one `sh` on the host, no round trip. The script
+    /// is one argument of that `sh -c`, so one too long to stay on the command
+    /// line (see `script.rs`) runs unguarded: `None`.
+    pub(super) fn guard(&self, path: &str, script: &str) -> Option<String> {
+        let inner = format!(
+            "read -r kbz_run <{info}; [ \"$kbz_run\" = {run} ] \
+             || {{ echo 'kbz-play: this run does not hold the run lock of the host' >&2; exit {BUSY_RC}; }}\n\
+             {script}",
+            info = quote(&format!("{path}.info")),
+            run = quote(&format!("run {}", self.run.0)),
+        );
+        let guarded = format!(
+            "exec flock -o -s -n -E {BUSY_RC} {lock} sh -c {inner}\n",
+            lock = quote(path),
+            inner = quote(&inner),
+        );
+        (guarded.len() <= super::script::MAX_INLINE_SCRIPT).then_some(guarded)
+    }
+
     /// Shell lines to put before a script that must only run under this
-    /// run's lock: they wait until the holder file names this run, or exit
-    /// with [`BUSY_RC`] well after the holder gave up.
+    /// claim's lock: they wait until the holder file names this claim's
+    /// holder, or exit with [`BUSY_RC`] well after the holder gave up.
     pub fn wait_script(&self, transport: &Transport) -> String {
         let polls = (self.timeout + WAIT_MARGIN).as_millis() / 10;
         format!(
@@ -161,7 +304,7 @@ impl RunLock {
              sleep 0.01\n\
              done\n",
             locate = self.locate(transport),
-            line = quote(&format!("run {}", self.id)),
+            line = quote(&format!("holder {}", self.id)),
         )
     }
 }
@@ -169,6 +312,8 @@ impl RunLock {
 /// The holder process of a taken lock; dropping it (or [`LockHolder::release`])
 /// closes its stdin and so releases the lock.
 pub struct LockHolder {
+    /// The lock file, as the holder found it (see [`RunLock::guard`]).
+    path: String,
     stdin: Option<Box<dyn AsyncWrite + Send + Sync + Unpin>>,
     stdout: BufReader<Box<dyn AsyncRead + Send + Sync + Unpin>>,
     stderr: Option<Box<dyn AsyncRead + Send + Sync + Unpin>>,
@@ -188,21 +333,40 @@ enum Child {
 
 impl Transport {
     /// Takes the host's run lock: starts the holder and waits until it holds
-    /// the lock, or reports who else does when `lock`'s timeout passes.
-    pub async fn hold_lock(&self, lock: &RunLock) -> Result<LockHolder, LockHolderError> {
+    /// the lock, or reports who else does when `lock`'s timeout passes. Over
+    /// SSH the transport remembers the claim, to take the lock again if it
+    /// has to restart the master.
+    pub async fn hold_lock(&self, lock: &RunLock) -> Result<LockHolder, TransportError> {
         let script = lock.holder_script(self);
-        let mut holder = match self {
-            Transport::Local(t) => t.spawn_holder(&script)?,
-            Transport::Ssh(t) => t.spawn_holder(&script).await?,
-        };
+        match self {
+            Transport::Local(t) => t.spawn_holder(&script)?.taken(lock, false).await,
+            Transport::Ssh(t) => t.hold_lock(lock, &script).await,
+        }
+    }
+}
+
+impl LockHolder {
+    /// Waits for the holder's answer: the holder itself once it says
+    /// `locked`, else why not (busy, or lost when `rejoin`ing).
+    pub(super) async fn taken(
+        mut self,
+        lock: &RunLock,
+        rejoin: bool,
+    ) -> Result<LockHolder, TransportError> {
         let started = std::time::Instant::now();
         let mut line = String::new();
-        let read = holder.stdout.read_line(&mut line).await;
-        if read.is_ok() && line == "locked\n" {
-            return Ok(holder);
+        let read = self.stdout.read_line(&mut line).await;
+        if let Some(path) = line
+            .strip_prefix("locked ")
+            .and_then(|l| l.strip_suffix('\n'))
+        {
+            if read.is_ok() {
+                self.path = path.to_string();
+                return Ok(self);
+            }
         }
         let mut rest = String::new();
-        let _ = holder.stdout.read_to_string(&mut rest).await;
+        let _ = self.stdout.read_to_string(&mut rest).await;
         let host = lock.host.clone();
         if line == "busy\n" {
             let holder = rest
@@ -211,15 +375,18 @@ impl Transport {
                 .unwrap_or("its holder did not say who it is")
                 .to_string();
             let waited = started.elapsed().as_secs();
-            return Err(LockError::Busy {
-                host,
-                holder,
-                waited,
+            return Err(match rejoin {
+                true => LockError::Lost { host, holder },
+                false => LockError::Busy {
+                    host,
+                    holder,
+                    waited,
+                },
             }
             .into());
         }
         let mut stderr = Vec::new();
-        if let Some(mut pipe) = holder.stderr.take() {
+        if let Some(mut pipe) = self.stderr.take() {
             let _ = pipe.read_to_end(&mut stderr).await;
         }
         let stderr = String::from_utf8_lossy(&stderr).replace("\u{1}kbz-play\u{1}", "");
@@ -231,21 +398,10 @@ impl Transport {
     }
 }
 
-/// [`Transport::hold_lock`] failed: the lock was refused, or the holder
-/// could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum LockHolderError {
-    /// Busy, or the holder failed.
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    /// The holder could not be started.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-}
-
 impl LockHolder {
     pub(super) fn local(mut child: tokio::process::Child) -> LockHolder {
         LockHolder {
+            path: String::new(),
             stdin: child.stdin.take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout.take().expect("piped stdout"))),
             stderr: child.stderr.take().map(|p| Box::new(p) as _),
@@ -255,11 +411,17 @@ impl LockHolder {
 
     pub(super) fn ssh(mut child: openssh::Child<std::sync::Arc<openssh::Session>>) -> LockHolder {
         LockHolder {
+            path: String::new(),
             stdin: child.stdin().take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout().take().expect("piped stdout"))),
             stderr: child.stderr().take().map(|p| Box::new(p) as _),
             child: Child::Ssh(child),
         }
+    }
+
+    /// The lock file on the host, once taken.
+    pub(super) fn path(&self) -> &str {
+        &self.path
     }
 
     /// Releases the lock: closes the holder's stdin and waits for it to exit,
@@ -282,8 +444,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_lock_file_is_named_after_the_host_with_shell_safe_characters_only() {
-        let lock = RunLock::new("web-1.example;rm -rf $HOME", Duration::from_secs(1));
-        assert_eq!(lock.name, "kbz-play-web-1.example_rm_-rf__HOME.lock");
+    fn claims_of_one_run_share_its_id_and_each_has_its_own_holder_id() {
+        let run = RunId::new();
+        let (a, b) = (
+            RunLock::new(&run, "a", Duration::from_secs(1)),
+            RunLock::new(&run, "b", Duration::from_secs(1)),
+        );
+        assert_eq!(a.run, b.run);
+        assert_ne!(a.id, b.id);
+        assert_ne!(run, RunId::new());
     }
 }

@@ -18,7 +18,8 @@
 //! counts sessions whose close is still in flight) is retried with backoff.
 //! When the master has gone away before a command starts (idle timeout, host
 //! rebooted), the transport reconnects once and retries: the command never ran,
-//! so retrying is safe. Note that the remote login shell parses the command
+//! so retrying is safe. The run lock went with the old master, so the new one
+//! takes it again first (see `lock.rs`). Note that the remote login shell parses the command
 //! line, and Debian's bash sources `~/.bashrc` for every ssh command: a slow
 //! `.bashrc` on the host slows every call.
 //!
@@ -72,7 +73,7 @@ use std::time::Duration;
 
 pub use error::TransportError;
 pub use local::LocalTransport;
-pub use lock::{LockError, LockHolder, LockHolderError, RunLock};
+pub use lock::{LockError, LockHolder, RunId, RunLock};
 pub use masters::end_masters;
 pub(crate) use script::CHANGED_RC;
 pub use ssh::SshTransport;

@@ -7,7 +7,8 @@
 //! that dies without closing leaves no ssh process behind for long. A master
 //! that went away (idle, host rebooted) is restarted transparently when the
 //! next command finds its socket dead, which is safe because that command never
-//! started. Commands that were running when the connection dropped fail with
+//! started, once the new master holds the run lock again (see `lock.rs`).
+//! Commands that were running when the connection dropped fail with
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
@@ -58,6 +59,24 @@ pub struct SshTransport {
     /// Why the connection was lost, once a command found it gone: the
     /// executor then reports the host unreachable, not failed.
     lost: Mutex<Option<String>>,
+    /// The run lock taken on the host, taken again with a new master.
+    /// Boxed, as `opts` is.
+    relock: Mutex<Box<Relock>>,
+}
+
+/// The run lock across master restarts (see `lock.rs`): the holder of the
+/// first master belongs to the session; a restarted master needs its own,
+/// which the transport keeps, or the lost lock fences the host off.
+#[derive(Debug, Default)]
+struct Relock {
+    /// The claim [`SshTransport::hold_lock`] took, if any, and the lock
+    /// file its holder reported.
+    claim: Option<(super::RunLock, String)>,
+    /// The holder on the current master, when it was restarted.
+    holder: Option<super::LockHolder>,
+    /// The lock went to another run while the connection was down: every
+    /// later command fails with this instead of running unlocked.
+    lost: Option<super::LockError>,
 }
 
 impl SshTransport {
@@ -71,6 +90,7 @@ impl SshTransport {
             reconnecting: tokio::sync::Mutex::new(()),
             channels: Semaphore::new(MAX_CHANNELS),
             lost: Mutex::new(None),
+            relock: Mutex::new(Box::default()),
         })
     }
 
@@ -101,7 +121,61 @@ impl SshTransport {
         }
         let fresh = Arc::new(launch(&self.opts).await?);
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        self.take_lock_again(&fresh).await?;
         Ok(fresh)
+    }
+
+    fn relock(&self) -> std::sync::MutexGuard<'_, Box<Relock>> {
+        self.relock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the run lock on `lock`'s behalf and remembers the claim, so that
+    /// a restarted master takes it again (see [`SshTransport::reconnect`]).
+    pub(super) async fn hold_lock(
+        &self,
+        lock: &super::RunLock,
+        script: &str,
+    ) -> Result<super::LockHolder, TransportError> {
+        let holder = self.spawn_holder(self.current(), script).await?;
+        let holder = holder.taken(lock, false).await?;
+        self.relock().claim = Some((lock.clone(), holder.path().to_string()));
+        Ok(holder)
+    }
+
+    /// The old master took the run lock's holder with it: takes the lock
+    /// again on `fresh` before anything runs there, without waiting. When
+    /// another run took it meanwhile, or the holder cannot be started on a
+    /// master that answers, the host is fenced off for good; a master lost
+    /// again is only unreachable, and the next command tries once more.
+    async fn take_lock_again(&self, fresh: &Arc<Session>) -> Result<(), TransportError> {
+        let Some((claim, _)) = self.relock().claim.clone() else {
+            return Ok(());
+        };
+        let taken = match self
+            .spawn_holder(fresh.clone(), &claim.rejoin_script())
+            .await
+        {
+            Ok(holder) => holder.taken(&claim, true).await,
+            Err(e) => Err(e),
+        };
+        match taken {
+            Ok(holder) => {
+                self.relock().holder = Some(holder);
+                Ok(())
+            }
+            Err(e) if e.is_unreachable() => Err(e),
+            Err(e) => {
+                let lost = match e {
+                    TransportError::Lock(lost) => lost,
+                    other => super::LockError::Failed {
+                        host: self.opts.host.clone(),
+                        reason: format!("taking it again with a new master connection: {other}"),
+                    },
+                };
+                self.relock().lost = Some(lost.clone());
+                Err(lost.into())
+            }
+        }
     }
 
     /// Runs `sh -c SCRIPT` on the host; see [`super::Transport::exec`].
@@ -143,6 +217,15 @@ impl SshTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
+        let guarded = {
+            let relock = self.relock();
+            if let Some(lost) = &relock.lost {
+                return Err(lost.clone().into());
+            }
+            let claim = relock.claim.as_ref();
+            claim.and_then(|(claim, path)| claim.guard(path, script))
+        };
+        let script = guarded.as_deref().unwrap_or(script);
         let inv = script::invocation(script, stdin, self.opts.become_.as_ref())
             .map_err(|reason| self.exec_error(reason))?;
         let (cmdline, stdin) = (inv.command_line(), inv.stdin);
@@ -228,15 +311,16 @@ impl SshTransport {
     }
 
     /// Starts the run lock's holder (see `lock.rs`) on a channel of its own
-    /// that lasts the whole run: it owns a handle on the master, which
-    /// [`SshTransport::close`] then leaves to the holder's release.
-    pub(super) async fn spawn_holder(
+    /// on `master` that lasts the whole run: it owns a handle on the master,
+    /// which [`SshTransport::close`] then leaves to the holder's release.
+    async fn spawn_holder(
         &self,
+        master: Arc<Session>,
         script: &str,
     ) -> Result<super::lock::LockHolder, TransportError> {
         let inv = script::invocation(script, None, self.opts.become_.as_ref())
             .map_err(|reason| self.exec_error(reason))?;
-        let child = Session::to_raw_command(self.current(), inv.command_line())
+        let child = Session::to_raw_command(master, inv.command_line())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -275,6 +359,10 @@ impl SshTransport {
 
     /// Stops the master (it exits once no channel is open) and removes its socket directory.
     pub async fn close(self) -> Result<(), TransportError> {
+        let relocked = self.relock().holder.take();
+        if let Some(holder) = relocked {
+            holder.release().await;
+        }
         let session = self.session.into_inner().unwrap_or_else(|e| e.into_inner());
         match Arc::try_unwrap(session) {
             Ok(session) => match session.close().await {

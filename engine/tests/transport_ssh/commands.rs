@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -156,10 +155,6 @@ fn process_mentions(needle: &str) -> bool {
 async fn a_lost_master_is_restarted_and_close_cleans_up() {
     let sshd = sshd();
     let t = Transport::connect(&sshd.opts()).await.unwrap();
-    let Transport::Ssh(ssh) = &t else {
-        panic!("not ssh")
-    };
-    let socket = ssh.control_socket();
 
     // A command running when the master dies fails as Disconnected...
     let t = Arc::new(t);
@@ -168,10 +163,7 @@ async fn a_lost_master_is_restarted_and_close_cleans_up() {
         async move { t.exec("sleep 5", None).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    run(Command::new("ssh")
-        .arg("-S")
-        .arg(&socket)
-        .args(["-O", "exit", "x"]));
+    exit_master(&t);
     let e = running.await.unwrap().unwrap_err();
     assert!(matches!(e, TransportError::Disconnected { .. }), "{e}");
     assert!(e.is_unreachable());

@@ -1,62 +1,155 @@
-//! The per-host run lock over a real sshd.
+//! The run lock over a real sshd. The lock is this machine's (as root,
+//! `/run/kbz-play.lock`), one for all these tests, which therefore take
+//! turns ([`ONE_AT_A_TIME`]); it is left in place, as a run leaves it.
 
 use std::time::{Duration, Instant};
 
-use kbz_engine::transport::Transport;
+use kbz_engine::cache::HostCache;
+use kbz_engine::run::{ProbeError, Session};
+use kbz_engine::transport::{LockError, RunId, RunLock, Transport, TransportError};
 
 use super::sshd::*;
 
+/// The tests here share the machine's lock: one at a time, or one test's
+/// run would hold the lock another test expects free.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Opens a session of run `run` under the lock, waiting up to `timeout` seconds.
+async fn open(sshd: &Sshd, run: &RunId, timeout: u64) -> Result<Session, ProbeError> {
+    let t = Transport::connect(&sshd.opts()).await.unwrap();
+    let lock = RunLock::new(run, "lock-test", Duration::from_secs(timeout));
+    Session::open_locked(t, &HostCache::default(), &lock, Duration::from_secs(60)).await
+}
+
+/// The lock error behind `e`, or a panic saying what `e` is instead.
+fn lock_error(e: &ProbeError) -> &LockError {
+    match e {
+        ProbeError::Transport(TransportError::Lock(l)) => l,
+        other => panic!("not a lock error: {other}"),
+    }
+}
+
 /// The run lock over SSH (see `transport/lock.rs`): its holder lives on its
 /// own channel of the master; the opening batch still costs one round trip;
-/// a second session waits, then fails naming the holder; closing or dropping
-/// the session releases the lock at once.
+/// a second run waits, then fails naming the holder; closing or dropping
+/// the session releases the lock at once; a second session of the same run
+/// shares it.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
 async fn the_run_lock_over_a_real_sshd() {
-    use kbz_engine::cache::HostCache;
-    use kbz_engine::run::{ProbeError, Session};
-    use kbz_engine::transport::{LockError, RunLock};
-
+    let _turn = ONE_AT_A_TIME.lock().await;
     let sshd = sshd();
-    let host = format!("lock-test-{}", std::process::id());
-    let open = |timeout: u64| {
-        let (opts, host) = (sshd.opts(), host.clone());
-        async move {
-            let t = Transport::connect(&opts).await.unwrap();
-            let lock = RunLock::new(&host, Duration::from_secs(timeout));
-            Session::open_locked(t, &HostCache::default(), &lock, Duration::from_secs(60)).await
-        }
-    };
-    let first = open(5).await.unwrap();
+    let (ours, theirs) = (RunId::new(), RunId::new());
+    let first = open(&sshd, &ours, 5).await.unwrap();
     assert_eq!(first.round_trips(), 1);
 
     let started = Instant::now();
-    let busy = open(1).await.unwrap_err();
+    let busy = open(&sshd, &theirs, 1).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3), "{busy}");
-    match &busy {
-        ProbeError::Lock(LockError::Busy { holder, .. }) => {
-            assert!(
-                holder.contains(&format!("pid {},", std::process::id())),
-                "{busy}"
-            )
-        }
+    match lock_error(&busy) {
+        LockError::Busy { holder, .. } => assert!(
+            holder.contains(&format!("pid {},", std::process::id())),
+            "{busy}"
+        ),
         other => panic!("not busy: {other}"),
     }
+    // Another host of the same run that is this machine shares the lock.
+    open(&sshd, &ours, 1).await.unwrap().close().await;
 
     first.close().await;
     let started = Instant::now();
-    let second = open(5).await.unwrap();
+    let second = open(&sshd, &theirs, 5).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(2));
     // A run that ends without closing (a crash) releases the lock too.
     drop(second);
     let started = Instant::now();
-    open(5).await.unwrap().close().await;
+    open(&sshd, &ours, 5).await.unwrap().close().await;
     assert!(started.elapsed() < Duration::from_secs(2));
+}
 
+/// A master restarted mid-run takes the lock again before anything runs on
+/// it: with nobody else around the run goes on, still excluding others; if
+/// another run took the host while the connection was down (and holds it,
+/// or already left), the host fails naming that run and runs nothing more.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn a_restarted_master_takes_the_run_lock_again_or_stops_the_host() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let marker = sshd.path("ran-unlocked");
+    let touch = format!("touch {marker}");
+
+    let a = open(&sshd, &RunId::new(), 5).await.unwrap();
+    exit_master(a.transport().unwrap());
+    a.transport().unwrap().exec("true", None).await.unwrap();
+    let busy = open(&sshd, &RunId::new(), 1).await.unwrap_err();
+    assert!(
+        matches!(lock_error(&busy), LockError::Busy { .. }),
+        "{busy}"
+    );
+
+    // Another run holds the host when the master comes back.
+    exit_master(a.transport().unwrap());
+    let b = open(&sshd, &RunId::new(), 5).await.unwrap();
+    let lost = a.transport().unwrap().exec(&touch, None).await.unwrap_err();
+    assert!(
+        matches!(&lost, TransportError::Lock(LockError::Lost { holder, .. })
+            if holder.contains(&format!("pid {},", std::process::id()))),
+        "{lost}"
+    );
+    b.close().await;
+    let still = a.transport().unwrap().exec(&touch, None).await.unwrap_err();
+    assert!(
+        matches!(still, TransportError::Lock(LockError::Lost { .. })),
+        "{still}"
+    );
+    a.close().await;
+
+    // Another run took the host and left before the master came back.
+    let a = open(&sshd, &RunId::new(), 5).await.unwrap();
+    exit_master(a.transport().unwrap());
+    open(&sshd, &RunId::new(), 5).await.unwrap().close().await;
+    let lost = a.transport().unwrap().exec(&touch, None).await.unwrap_err();
+    assert!(
+        matches!(lost, TransportError::Lock(LockError::Lost { .. })),
+        "{lost}"
+    );
+    a.close().await;
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "a command ran without the lock"
+    );
+}
+
+/// Every command of a locked session checks, under the lock, that the
+/// holder file still names its run: should another run have the host (here
+/// the file is rewritten as its holder would), the command does not run.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn commands_run_only_while_the_holder_file_names_their_run() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let marker = sshd.path("ran-unlocked");
+    let a = open(&sshd, &RunId::new(), 5).await.unwrap();
+    let t = a.transport().unwrap();
+    assert_eq!(t.exec("echo ok", None).await.unwrap().stdout, b"ok\n");
     let file = match is_root() {
-        true => format!("/run/kbz-play-{host}.lock"),
-        false => format!("{}/.kbz-play-{host}.lock", std::env::var("HOME").unwrap()),
+        true => "/run/kbz-play.lock.info".to_string(),
+        false => format!("{}/.kbz-play.lock.info", std::env::var("HOME").unwrap()),
     };
-    std::fs::remove_file(format!("{file}.info")).unwrap();
-    std::fs::remove_file(file).unwrap();
+    let info = std::fs::read(&file).unwrap();
+    std::fs::write(
+        &file,
+        "run another\nuser x, pid 1, started 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = t.exec(&format!("touch {marker}"), None).await.unwrap();
+    std::fs::write(&file, &info).unwrap();
+    assert_eq!(out.rc, 75, "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hold the run lock"),
+        "{out:?}"
+    );
+    assert!(!std::path::Path::new(&marker).exists());
+    a.close().await;
 }

@@ -28,6 +28,18 @@ pub(crate) fn run(cmd: &mut Command) {
     );
 }
 
+/// Stops `t`'s master as if it died (`ssh -O exit`): the next command
+/// restarts it.
+pub(crate) fn exit_master(t: &kbz_engine::transport::Transport) {
+    let kbz_engine::transport::Transport::Ssh(ssh) = t else {
+        panic!("not ssh")
+    };
+    run(Command::new("ssh")
+        .arg("-S")
+        .arg(ssh.control_socket())
+        .args(["-O", "exit", "x"]));
+}
+
 pub(crate) fn keygen(path: &Path) {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(path.with_extension("pub"));
