@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::lab::{lab_alone, wait_until, Lab};
 use crate::common::{Outcome, Test};
-use crate::{run_lock_held, stats_of, LinkCut, Restart, FAST_KEEPALIVE, LOST, PEER};
+use crate::{run_lock_held, stats_of, LinkCut, Restart, FAST_KEEPALIVE, LOST, PEER, RUN_LOCK};
 
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
@@ -148,10 +148,9 @@ fn a_link_cut_during_a_command_is_unreachable_within_the_keepalive() {
 fn a_link_cut_while_waiting_for_the_run_lock_is_unreachable() {
     let (_guard, lab) = lab_alone();
     stop_leftovers(&lab);
-    let lock = format!("/run/kbz-play-{}.lock", lab.hosts[LOST].0);
     lab.ssh(
         LOST,
-        &format!("systemd-run --quiet --collect flock {lock} sleep 100"),
+        &format!("systemd-run --quiet --collect flock {RUN_LOCK} sleep 100"),
     );
     let t = cut_playbook(&lab, "");
     // Two `flock`s: the one above and the run's holder, waiting.

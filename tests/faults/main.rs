@@ -1,8 +1,13 @@
-//! Fault injection on the lab (issue 9's proof): what a run reports when a
-//! host goes away in the middle of it, when the host's package manager is
-//! busy, ... One module per kind of fault; each test names the lab hosts it
-//! uses (constants below) and leaves them running and clean whatever happens
-//! (see [`Restart`]).
+//! Fault injection on the lab (issue 9's proof), one module per fault: a
+//! host powered off mid-batch or cut off mid-command (`batch`,
+//! `connection`), sshd bounced mid-run (`sshd`), a full disk (`disk`),
+//! Ctrl-C and timeouts over SSH (`interrupt`), two runs at once
+//! (`concurrent`), a busy package manager (`packages`), files edited, raced
+//! with symlinks or read by a validator during a write (`writes`), secrets
+//! sampled from the host's command lines and logs (`secrets_argv`). Each
+//! test names the lab hosts it uses and leaves them running and clean
+//! whatever happens (see [`Restart`]); the lab tests of this target run one
+//! at a time (`lab_alone`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -13,7 +18,9 @@ mod connection;
 mod disk;
 mod interrupt;
 mod packages;
+mod secrets_argv;
 mod sshd;
+mod writes;
 
 use std::time::Duration;
 
@@ -90,10 +97,12 @@ pub(crate) fn stats_of(out: &common::Outcome, name: &str) -> serde_json::Value {
         .1
 }
 
-/// Whether a run holds `host`'s run lock (`/run/kbz-play-NAME.lock`, see
-/// engine/src/transport/lock.rs): a `flock -n` on the host fails.
+/// root's run lock on a lab host: one per machine, whatever the inventory
+/// calls it (see engine/src/transport/lock.rs).
+pub(crate) const RUN_LOCK: &str = "/run/kbz-play.lock";
+
+/// Whether a run holds `host`'s run lock: a `flock -n` on the host fails.
 pub(crate) fn run_lock_held(lab: &Lab, host: usize) -> bool {
-    let lock = format!("/run/kbz-play-{}.lock", lab.hosts[host].0);
-    let probe = format!("flock -n {lock} true && echo free || echo held");
+    let probe = format!("flock -n {RUN_LOCK} true && echo free || echo held");
     lab.ssh(host, &probe).trim() == "held"
 }

@@ -7,10 +7,8 @@
 //! Locally (`ansible_connection: local`, under a temp dir), and on the lab
 //! hosts lab07 and lab08 (ignored unless asked for: they need the lab up).
 
-mod common;
-
-use common::lab::Lab;
-use common::{Outcome, Test};
+use crate::common::lab::Lab;
+use crate::common::{Outcome, Test};
 
 /// One local host `h1` whose play finds its folder in `host.vars.tmp`.
 fn local(playbook: &str) -> Test {
@@ -22,11 +20,6 @@ fn local(playbook: &str) -> Test {
         .dir("state");
     let tmp = t.at("state");
     t.var("tmp", tmp.display())
-}
-
-#[test]
-fn lab_tests_are_not_silently_left_out() {
-    common::lab::required_guard();
 }
 
 #[test]
@@ -175,7 +168,7 @@ fn lab_run(lab: &Lab, index: usize, playbook: &str, dir: &str) -> Outcome {
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn an_immediate_write_on_a_lab_host_whose_file_was_edited_after_the_probe_is_planned_again() {
-    let (_guard, lab) = common::lab::lab_alone();
+    let (_guard, lab) = crate::common::lab::lab_alone();
     let dir = lab_dir(&lab, "cas-now");
     let _clean = lab.cleanup(LAB_HOST, format!("rm -rf {dir}"));
     lab.ssh(
@@ -205,7 +198,7 @@ play("fstab", "all", |host| {
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn an_fstab_entry_added_after_the_probe_survives_swap_off() {
-    let (_guard, lab) = common::lab::lab_alone();
+    let (_guard, lab) = crate::common::lab::lab_alone();
     let saved = "/root/kbz-fstab.saved";
     let dir = "/tmp/kbz-writes-fstab";
     lab.ssh(
@@ -233,7 +226,7 @@ fn an_fstab_entry_added_after_the_probe_survives_swap_off() {
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn a_file_edited_on_a_lab_host_after_the_probe_is_planned_again_not_overwritten() {
-    let (_guard, lab) = common::lab::lab_alone();
+    let (_guard, lab) = crate::common::lab::lab_alone();
     let dir = lab_dir(&lab, "cas");
     lab.ssh(LAB_HOST, &format!("printf '{APP_CONF}' > {dir}/app.conf"));
     let run = |playbook: &str| lab_run(&lab, LAB_HOST, playbook, &dir);
@@ -301,7 +294,7 @@ fn untouched() -> String {
 struct Race<'a> {
     lab: &'a Lab,
     dir: String,
-    _clean: common::lab::Cleanup<'a>,
+    _clean: crate::common::lab::Cleanup<'a>,
 }
 
 impl<'a> Race<'a> {
@@ -351,7 +344,7 @@ impl<'a> Race<'a> {
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn writes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
-    let (_guard, lab) = common::lab::lab_alone();
+    let (_guard, lab) = crate::common::lab::lab_alone();
     let race = Race::start(&lab, "race", SWAPPER);
     let mut validated_other = vec![];
     for _ in 0..3 {
@@ -412,7 +405,7 @@ const REFUSED: &str = "a symlink is never followed";
 #[test]
 #[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
 fn owner_and_mode_changes_in_a_folder_a_service_owns_never_follow_its_symlinks() {
-    let (_guard, lab) = common::lab::lab_alone();
+    let (_guard, lab) = crate::common::lab::lab_alone();
     let race = Race::start(&lab, "race-attrs", RELINKER);
     let mut refused = 0;
     for _ in 0..40 {
