@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use kbz_engine::cache::Cache;
 use kbz_engine::credentials::Credentials;
+use kbz_engine::definition::{Definition, Params};
 use kbz_engine::inventory::{Inventory, Vars};
 use kbz_engine::report::recap::INTERRUPTED;
 use kbz_engine::report::{self, Event, Reporter};
@@ -190,7 +191,18 @@ fn execute_with(
         reporter.clone(),
         credentials.clone(),
     )?);
-    let cache = open_cache(args, &reporter);
+    let templates = Templates::new(&playbook.root).with_credentials(credentials);
+    let definition = Definition::new(
+        &inventory,
+        Params {
+            extra_vars: &extra_vars,
+            tags: &common.tags,
+            skip_tags: &common.skip_tags,
+            limit: common.limit.as_deref(),
+        },
+        vec![playbook.sources.inputs.clone(), templates.inputs().clone()],
+    );
+    let cache = open_cache(args, &reporter).bind(definition);
     let control_dir = kbz_engine::transport::ssh::create_control_dir()
         .context("cannot create a private folder for the ssh control sockets")?;
     let settings = RunSettings {
@@ -231,7 +243,7 @@ fn execute_with(
     let shared = Arc::new(Shared {
         settings,
         reporter,
-        templates: Templates::new(&playbook.root).with_credentials(credentials),
+        templates,
         inventory,
         secrets: secrets.clone(),
         root: playbook.root.clone(),

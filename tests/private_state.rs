@@ -107,6 +107,101 @@ fn a_planted_query_in_the_cache_never_runs() {
     assert!(!marker.exists(), "the cached script ran");
 }
 
+/// A `docker` that notes each call in `trace` and finds no image.
+fn fake_docker(t: &Test, trace: &Path) -> PathBuf {
+    let bin = t.at("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\necho 'Error: No such image'\nexit 1\n",
+        trace.display()
+    );
+    let docker = bin.join("docker");
+    std::fs::write(&docker, script).unwrap();
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `--check` with `bin` first on the PATH, and `extra` arguments.
+fn check_with(t: &Test, bin: &Path, extra: &[&str]) -> Outcome {
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = t.command();
+    cmd.arg("--check").args(extra).env("PATH", path);
+    Outcome::new(cmd.output().expect("kbz-play runs"))
+}
+
+/// A play asking (through `docker_image`) for the image `image`.
+fn asks(image: &str) -> String {
+    format!("play(\"p\", \"all\", |host| {{ docker_image(#{{ name: {image} }}); }});")
+}
+
+/// Runs `t`, whose play asks for the image `old-app:1.0` when run with
+/// `before`, twice: the rerun asks the cached query in its one round trip.
+/// Then `edit` changes what the run is made of, so that a run with `after`
+/// asks for `new-app:1.0` instead: the old query is not asked again.
+fn an_old_query_is_dropped(t: Test, before: &[&str], edit: impl FnOnce(&Test), after: &[&str]) {
+    let t = t.cache();
+    let trace = t.at("docker-calls");
+    let bin = fake_docker(&t, &trace);
+    let calls = || std::fs::read_to_string(&trace).unwrap_or_default();
+    check_with(&t, &bin, before).assert_code(0);
+    assert!(calls().contains("old-app:1.0"), "{}", calls());
+
+    std::fs::remove_file(&trace).unwrap();
+    let again = check_with(&t, &bin, before);
+    again.assert_code(0);
+    assert_eq!(again.stats(0)["round_trips"], 1, "{}", again.text());
+    assert!(calls().contains("old-app:1.0"), "{}", calls());
+
+    std::fs::remove_file(&trace).unwrap();
+    edit(&t);
+    check_with(&t, &bin, after).assert_code(0);
+    assert!(calls().contains("new-app:1.0"), "{}", calls());
+    assert!(
+        !calls().contains("old-app"),
+        "the old query ran: {}",
+        calls()
+    );
+}
+
+#[test]
+fn a_query_the_playbook_no_longer_asks_never_runs_again() {
+    let edit = |t: &Test| std::fs::write(t.at("site.rhai"), asks("\"new-app:1.0\"")).unwrap();
+    an_old_query_is_dropped(project().playbook(&asks("\"old-app:1.0\"")), &[], edit, &[]);
+}
+
+#[test]
+fn a_query_of_an_edited_role_never_runs_again() {
+    let role = |image: &str| format!("fn image() {{ \"{image}\" }}");
+    let t = project()
+        .file("roles/app.rhai", &role("old-app:1.0"))
+        .playbook(&format!("import \"app\" as app;\n{}", asks("app::image()")));
+    let edit = |t: &Test| std::fs::write(t.at("roles/app.rhai"), role("new-app:1.0")).unwrap();
+    an_old_query_is_dropped(t, &[], edit, &[]);
+}
+
+#[test]
+fn a_query_of_an_edited_data_file_never_runs_again() {
+    let t = project()
+        .file("app.yml", "image: old-app:1.0\n")
+        .playbook(&format!(
+            "let app = load_yaml(\"app.yml\");\n{}",
+            asks("app.image")
+        ));
+    let edit = |t: &Test| std::fs::write(t.at("app.yml"), "image: new-app:1.0\n").unwrap();
+    an_old_query_is_dropped(t, &[], edit, &[]);
+}
+
+#[test]
+fn a_query_of_other_extra_vars_never_runs_again() {
+    let t = project().playbook(&asks("host.vars.image"));
+    let (old, new) = (["-e", "image=old-app:1.0"], ["-e", "image=new-app:1.0"]);
+    an_old_query_is_dropped(t, &old, |_| {}, &new);
+}
+
 #[test]
 #[ignore = "needs root (chowns a folder to nobody): tests/run.sh runs it as root"]
 fn a_cache_folder_of_another_user_is_ignored_with_a_warning() {

@@ -10,21 +10,32 @@
 //! The cache is a speed-up, never the truth: operations always compare against
 //! what the host says *now*. A missing or corrupt cache only costs speed, and
 //! it never holds contents (which may be secret), only paths, names and hashes.
+//!
+//! Paths, units and packages are data. A `query` probe is a script, which the
+//! opening round trip runs before the playbook's plays do: it is kept sealed
+//! (see [`Sealed`]) with this user's key and the run's [`Definition`] (the
+//! files the scripts read, the inventory, `-e`, tags, limit). A query loads
+//! only when its seal verifies for the current run's definition, so the
+//! scripts that run always come from the current playbook: a planted or
+//! edited query, or one an earlier version of the playbook asked, never runs.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::definition::{self, Definition};
 use crate::private::{self, PrivateDirError};
 use crate::probe::Probe;
 
-/// 3: digests keyed, queries sealed (an entry of another format is ignored).
-const FORMAT: u32 = 3;
+/// 4: digests keyed, queries sealed with the run's definition (an entry of
+/// another format is ignored).
+const FORMAT: u32 = 4;
 
 /// The per-user key's file in the base folder.
 const KEY_FILE: &str = "key";
@@ -35,11 +46,16 @@ pub struct HostCache {
     /// Format version; another version is ignored (and rewritten).
     pub format: u32,
     /// Probes answered during the last run. Loaded, it holds the plain ones
-    /// and the queries whose seal verified; stored, the plain ones only.
+    /// and the queries whose seal verified for this run's definition; stored,
+    /// the plain ones only.
     pub probes: Vec<Probe>,
     /// The queries of the last run, sealed (see [`Sealed`]).
     #[serde(default)]
     queries: Vec<Sealed>,
+    /// The files the last run's scripts read (see [`Definition`]): the
+    /// next run hashes them again to tell whether its queries still hold.
+    #[serde(default)]
+    inputs: Vec<PathBuf>,
     /// For each file whose whole content the last run decided (copy/template),
     /// the SHA-256 it left it with, to tell the user when one was edited on
     /// the host since ("drift"). [`Cache::store`] takes plain SHA-256s and
@@ -60,6 +76,7 @@ impl HostCache {
             format: FORMAT,
             probes,
             queries: Vec::new(),
+            inputs: Vec::new(),
             digests,
             key: None,
         }
@@ -87,9 +104,13 @@ fn plain(p: &Probe) -> bool {
     p.cacheable() && !matches!(p, Probe::Query { .. })
 }
 
-/// A query probe as the cache keeps it: with the HMAC of its JSON under the
-/// user's cache key. Only this user's own runs can make one that verifies,
-/// so its script is one the user's playbook asked last time. Keeping the
+/// A query probe as the cache keeps it: with the HMAC, under the user's
+/// cache key, of its JSON and of the run's [`Definition`] (the playbook and
+/// every file its scripts read, the inventory, `-e`, tags and limit). Only
+/// this user's own runs can make one that verifies, and it verifies only
+/// while nothing that shapes the scripts changed, so its script is one the
+/// current playbook, with the same inputs, asked last time: a query an
+/// earlier version of the playbook asked is dropped, never run. Keeping the
 /// scripts (rather than only their identity) keeps a no-op rerun at one
 /// round trip: the opening batch can ask them before any play runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,20 +166,26 @@ impl CacheKey {
     }
 
     fn seal(&self, digest: &str) -> String {
-        hex::encode(hmac_sha256(&self.0, digest.as_bytes()))
+        self.seal_bytes(digest.as_bytes())
     }
 
-    fn seal_probe(&self, probe: &Probe) -> Sealed {
+    fn seal_bytes(&self, msg: &[u8]) -> String {
+        hex::encode(hmac_sha256(&self.0, msg))
+    }
+
+    /// `probe` sealed for the run whose definition has the MAC `definition`.
+    fn seal_probe(&self, probe: &Probe, definition: &str) -> Sealed {
         let json = serde_json::to_string(probe).unwrap_or_default();
         Sealed {
             probe: probe.clone(),
-            mac: self.seal(&json),
+            mac: self.seal(&format!("{json}\0{definition}")),
         }
     }
 
-    /// The probe of `sealed` when its seal is this key's, else `None`.
-    fn open(&self, sealed: Sealed) -> Option<Probe> {
-        let expected = self.seal_probe(&sealed.probe).mac;
+    /// The probe of `sealed` when it was sealed with this key for a run of
+    /// the definition `definition`, else `None`.
+    fn open(&self, sealed: Sealed, definition: &str) -> Option<Probe> {
+        let expected = self.seal_probe(&sealed.probe, definition).mac;
         hmac_equal(&expected, &sealed.mac).then_some(sealed.probe)
     }
 }
@@ -207,6 +234,12 @@ pub enum CacheError {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: Option<(PathBuf, CacheKey)>,
+    /// This run's definition, which its queries are sealed with.
+    definition: Definition,
+    /// The MAC of this run's definition over a last run's files as they are
+    /// now (`None`: one is gone), by file list: hosts share a list, so the
+    /// files are hashed once per run.
+    current: Arc<Mutex<BTreeMap<Vec<PathBuf>, Option<String>>>>,
 }
 
 impl Cache {
@@ -224,14 +257,42 @@ impl Cache {
         })?;
         let dir = base.join(&id[..16]);
         private::ensure(&dir)?;
-        Ok(Cache {
-            dir: Some((dir, key)),
-        })
+        Ok(Cache::with_dir(Some((dir, key))))
     }
 
     /// A cache that remembers nothing (`--no-cache`).
     pub fn disabled() -> Self {
-        Cache { dir: None }
+        Cache::with_dir(None)
+    }
+
+    fn with_dir(dir: Option<(PathBuf, CacheKey)>) -> Self {
+        Cache {
+            dir,
+            definition: Definition::default(),
+            current: Arc::default(),
+        }
+    }
+
+    /// This cache for a run of `definition`: only queries a run of the same
+    /// definition stored are loaded (see [`Sealed`]).
+    pub fn bind(self, definition: Definition) -> Self {
+        Cache {
+            definition,
+            current: Arc::default(),
+            ..self
+        }
+    }
+
+    /// The MAC of this run's definition over `inputs` as they are now.
+    fn current(&self, key: &CacheKey, inputs: &[PathBuf]) -> Option<String> {
+        let mut known = self.current.lock().expect("cache definitions lock");
+        known
+            .entry(inputs.to_vec())
+            .or_insert_with(|| {
+                let files = definition::reread(inputs)?;
+                Some(key.seal_bytes(&self.definition.message(&files)))
+            })
+            .clone()
     }
 
     /// The default base folder: `$XDG_CACHE_HOME/kbz-play`, else
@@ -277,9 +338,11 @@ impl Cache {
             .unwrap_or_default();
         entry.probes.retain(plain);
         let queries = std::mem::take(&mut entry.queries);
-        entry
-            .probes
-            .extend(queries.into_iter().filter_map(|q| key.open(q)));
+        if let Some(current) = self.current(key, &entry.inputs) {
+            entry
+                .probes
+                .extend(queries.into_iter().filter_map(|q| key.open(q, &current)));
+        }
         entry.key = Some(key.clone());
         entry
     }
@@ -291,6 +354,8 @@ impl Cache {
         let (Some(path), Some((dir, key))) = (self.file(host), &self.dir) else {
             return Ok(());
         };
+        let files = self.definition.files();
+        let definition = key.seal_bytes(&self.definition.message(&files));
         let stored = HostCache {
             format: FORMAT,
             probes: entry.probes.iter().filter(|p| plain(p)).cloned().collect(),
@@ -298,8 +363,9 @@ impl Cache {
                 .probes
                 .iter()
                 .filter(|p| p.cacheable() && !plain(p))
-                .map(|p| key.seal_probe(p))
+                .map(|p| key.seal_probe(p, &definition))
                 .collect(),
+            inputs: files.into_keys().collect(),
             digests: entry
                 .digests
                 .iter()
@@ -411,6 +477,38 @@ mod tests {
             "{loaded:?}"
         );
         assert!(loaded.contains(&Probe::path("/etc/a")));
+    }
+
+    #[test]
+    fn a_query_runs_again_only_for_the_same_definition() {
+        let base = tempfile::tempdir().unwrap();
+        let playbook = base.path().join("site.rhai");
+        std::fs::write(&playbook, "v1").unwrap();
+        let inputs = crate::definition::Inputs::default();
+        inputs.record_file(&playbook);
+        let under = |params: &[u8]| {
+            Cache::open(base.path(), Path::new("/x/inventory.tsv"))
+                .unwrap()
+                .bind(Definition::from_params(params, vec![inputs.clone()]))
+        };
+        let query = Probe::Query {
+            script: "touch /tmp/asked-by-v1".into(),
+        };
+        let mut with_query = entry("ab");
+        with_query.probes.push(query.clone());
+        under(b"A").store("h1", &with_query).unwrap();
+        let kept = |params: &[u8]| under(params).load("h1").probes.contains(&query);
+
+        assert!(kept(b"A"), "the same definition drops its own query");
+        assert!(!kept(b"B"), "a query of other parameters was kept");
+        std::fs::write(&playbook, "v2").unwrap();
+        assert!(!kept(b"A"), "a query of an earlier playbook was kept");
+        std::fs::remove_file(&playbook).unwrap();
+        assert!(!kept(b"A"), "a query of a playbook now gone was kept");
+        assert!(under(b"B")
+            .load("h1")
+            .probes
+            .contains(&Probe::path("/etc/a")));
     }
 
     #[test]

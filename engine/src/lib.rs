@@ -18,6 +18,7 @@
 
 pub mod cache;
 pub mod credentials;
+pub mod definition;
 pub mod digest;
 pub mod inventory;
 pub mod op;

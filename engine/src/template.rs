@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
 
+use crate::definition::Inputs;
+
 /// A template that failed to load or render, with its position.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -38,6 +40,8 @@ pub enum TemplateError {
 pub struct Templates {
     root: PathBuf,
     env: Environment<'static>,
+    /// The template files loaded, as inputs of the run's definition.
+    inputs: Inputs,
 }
 
 impl std::fmt::Debug for Templates {
@@ -57,6 +61,8 @@ impl Templates {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         let bases = [root.join("templates"), root.to_path_buf()];
+        let inputs = Inputs::default();
+        let loaded = inputs.clone();
         env.set_loader(move |name: &str| {
             if Path::new(name)
                 .components()
@@ -66,7 +72,10 @@ impl Templates {
             }
             for base in &bases {
                 match std::fs::read_to_string(base.join(name)) {
-                    Ok(s) => return Ok(Some(s)),
+                    Ok(s) => {
+                        loaded.record(&base.join(name), s.as_bytes());
+                        return Ok(Some(s));
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                     Err(e) => {
                         return Err(minijinja::Error::new(
@@ -81,7 +90,13 @@ impl Templates {
         Templates {
             root: root.to_path_buf(),
             env,
+            inputs,
         }
+    }
+
+    /// The template files loaded so far (see [`crate::definition`]).
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
     }
 
     /// Makes `{{ secret("NAME") }}` available to templates.
@@ -218,6 +233,23 @@ mod tests {
             .unwrap();
         assert_eq!(name, "roles/r/templates/a.conf.j2");
         assert_eq!(t.render(&name, &ctx).unwrap(), "role 6379\n");
+    }
+
+    #[test]
+    fn loaded_templates_are_noted_as_inputs() {
+        let dir = project(&[("templates/a.conf.j2", "port {{ port }}\n")]);
+        let t = Templates::new(dir.path());
+        let noted = || {
+            crate::definition::Definition::from_params(b"", vec![t.inputs().clone()])
+                .files()
+                .into_keys()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(noted(), Vec::<PathBuf>::new());
+        t.render("a.conf.j2", &minijinja::context! { port => 1 })
+            .unwrap();
+        let file = std::fs::canonicalize(dir.path().join("templates/a.conf.j2")).unwrap();
+        assert_eq!(noted(), vec![file]);
     }
 
     #[test]

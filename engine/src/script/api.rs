@@ -249,6 +249,7 @@ fn load_data(
     let file = &super::first_file("data file", path, &candidates).map_err(|m| err(ctx, m))?;
     let text = std::fs::read_to_string(file)
         .map_err(|e| err(ctx, format!("cannot read {}: {e}", file.display())))?;
+    sources.inputs.record(file, text.as_bytes());
     let value: serde_json::Value = if yaml {
         yaml_serde::from_str(&text).map_err(|e| {
             let at = e

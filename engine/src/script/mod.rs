@@ -9,6 +9,7 @@
 
 mod api;
 mod error;
+mod resolver;
 mod sources;
 
 pub use api::{host_map, Callable};
@@ -182,6 +183,8 @@ impl Playbook {
             error: e.to_string(),
         })?;
         let root = project_root(path);
+        let inputs = crate::definition::Inputs::default();
+        inputs.record(path, source.as_bytes());
         let decls = Arc::new(Mutex::new(Declarations::default()));
         let mut engine = Engine::new();
         engine.set_max_expr_depths(128, 64);
@@ -198,14 +201,15 @@ impl Playbook {
             (ops > DISCOVERY_OPERATIONS && crate::run::is_discovering())
                 .then_some(rhai::Dynamic::UNIT)
         });
-        let mut resolver =
-            rhai::module_resolvers::FileModuleResolver::new_with_path(root.join("roles"));
-        resolver.enable_cache(true);
-        engine.set_module_resolver(resolver);
+        engine.set_module_resolver(resolver::RecordingResolver::new(
+            root.join("roles"),
+            inputs.clone(),
+        ));
         let display = path.to_string_lossy().to_string();
         let sources = Sources {
             root: root.clone(),
             playbook: display.clone(),
+            inputs,
         };
         api::register(&mut engine, env, decls.clone(), sources.clone());
         register_ops(&mut engine);

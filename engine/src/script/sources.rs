@@ -14,6 +14,8 @@ pub struct Sources {
     pub root: PathBuf,
     /// The playbook's source label, as set on its AST.
     pub playbook: String,
+    /// The files the scripts read: the playbook, role modules, data files.
+    pub inputs: crate::definition::Inputs,
 }
 
 impl Sources {
@@ -77,6 +79,7 @@ mod tests {
         let s = Sources {
             root: root.path().to_path_buf(),
             playbook: "playbooks/site.rhai".into(),
+            inputs: Default::default(),
         };
         assert_eq!(s.role(Some("base")).as_deref(), Some("base"));
         assert_eq!(s.role(Some("redis/main")).as_deref(), Some("redis"));
