@@ -153,8 +153,9 @@ fn a_link_cut_while_waiting_for_the_run_lock_is_unreachable() {
         &format!("systemd-run --quiet --collect flock {RUN_LOCK} sleep 100"),
     );
     let t = cut_playbook(&lab, "");
-    // Two `flock`s: the one above and the run's holder, waiting.
-    let (out, noticed) = run_and_cut(&lab, &t, "[ $(pgrep -cx flock) -ge 2 ]");
+    // The run's holder is waiting: its script (`kbz_take` in a retry loop)
+    // is running; the brackets keep this probe's own shell from matching.
+    let (out, noticed) = run_and_cut(&lab, &t, "pgrep -f 'kbz_tak[e]' >/dev/null");
     stop_leftovers(&lab);
     assert_cut_off(&lab, &out, noticed);
 }
