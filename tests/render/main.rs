@@ -18,6 +18,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod golden;
+mod minio_tag;
 mod rules;
 mod validators;
 
@@ -39,31 +40,9 @@ struct Site {
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
     SITE.get_or_init(|| {
-        let repo = common::repo();
-        let creds = repo.join("tests/fixtures/credentials");
-        // git keeps 0644; kbz-play refuses credential files others can read.
-        for e in std::fs::read_dir(&creds).expect("fixture credentials") {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "env") {
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-            }
-        }
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-review");
         let start = Instant::now();
-        let o = common::bin()
-            .current_dir(&repo)
-            .args([
-                "render",
-                "playbooks/site.rhai",
-                "-i",
-                "playbooks/inventory/servers.tsv",
-            ])
-            .arg("--credentials")
-            .arg(&creds)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("kbz-play runs");
+        let o = render(Path::new("playbooks/inventory/servers.tsv"), &out, &[]);
         let elapsed = start.elapsed();
         assert!(o.status.success(), "render failed\n{}", common::text(&o));
         Site {
@@ -72,6 +51,32 @@ fn site() -> &'static Site {
             elapsed,
         }
     })
+}
+
+/// `kbz-play render playbooks/site.rhai` of `inventory` (relative to the
+/// repository, or absolute) into `out`, with the fixture credentials and
+/// `args`; its output, whatever the exit.
+fn render(inventory: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+    let repo = common::repo();
+    let creds = repo.join("tests/fixtures/credentials");
+    // git keeps 0644; kbz-play refuses credential files others can read.
+    for e in std::fs::read_dir(&creds).expect("fixture credentials") {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "env") {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+    common::bin()
+        .current_dir(&repo)
+        .args(["render", "playbooks/site.rhai", "-i"])
+        .arg(inventory)
+        .arg("--credentials")
+        .arg(&creds)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("kbz-play runs")
 }
 
 /// The fleet: host name -> groups, from servers.tsv.
