@@ -29,9 +29,9 @@ fn marker(t: &Test) -> String {
 
 /// The failed `op_end` events of `host`.
 fn failures(out: &Outcome, host: &str) -> Vec<serde_json::Value> {
-    out.events_named("op_end")
+    out.ops_with_status("failed")
         .into_iter()
-        .filter(|e| e["host"] == host && e["status"] == "failed")
+        .filter(|e| e["host"] == host)
         .collect()
 }
 

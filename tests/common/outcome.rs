@@ -50,6 +50,15 @@ impl Outcome {
             .collect()
     }
 
+    /// The `op_end` events whose status is `status` ("failed",
+    /// "interrupted", ...), in the run's order.
+    pub fn ops_with_status(&self, status: &str) -> Vec<serde_json::Value> {
+        self.events_named("op_end")
+            .into_iter()
+            .filter(|e| e["status"] == status)
+            .collect()
+    }
+
     /// The recap of the run: (host, stats) in the run's host order.
     pub fn recap(&self) -> Vec<(String, serde_json::Value)> {
         super::recap(&self.output)

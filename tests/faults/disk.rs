@@ -133,11 +133,7 @@ fn assert_full_disk_reported(run: &AfterRun, line: usize) {
     } = run;
     let text = out.text();
     out.assert_code(2);
-    let failed: Vec<_> = out
-        .events_named("op_end")
-        .into_iter()
-        .filter(|e| e["status"] == "failed")
-        .collect();
+    let failed = out.ops_with_status("failed");
     assert_eq!(failed.len(), 1, "{text}");
     let e = &failed[0];
     assert_eq!(e["host"], full.as_str(), "{text}");

@@ -149,11 +149,7 @@ fn ctrl_c_over_ssh_stops_every_host_cleanly() {
         assert_eq!(stats["interrupted"], true, "{host}: {text}");
         assert_eq!(stats["failed"], 0, "{host}: {text}");
     }
-    let stopped = out.events_named("op_end");
-    let stopped: Vec<_> = stopped
-        .iter()
-        .filter(|e| e["status"] == "interrupted")
-        .collect();
+    let stopped = out.ops_with_status("interrupted");
     assert_eq!(stopped.len(), HOSTS.len(), "{text}");
     assert_nothing_left_there(&lab, &scratch, &out);
     assert_nothing_left_here(&runtime);
@@ -217,11 +213,7 @@ fn assert_times_out_over_ssh(options: &str, args: &[&str]) {
     let out = t.run_with(args);
     let text = out.text();
     out.assert_code(2);
-    let failed: Vec<_> = out
-        .events_named("op_end")
-        .into_iter()
-        .filter(|e| e["status"] == "failed")
-        .collect();
+    let failed = out.ops_with_status("failed");
     assert_eq!(failed.len(), 1, "{text}");
     assert_eq!(failed[0]["host"], slow, "{text}");
     let message = failed[0]["message"].as_str().unwrap_or_default();

@@ -93,11 +93,7 @@ fn a_file_edited_again_after_the_second_plan_fails_the_op_and_is_left_alone() {
     let t = local(EDITED_TWICE).file("state/app.conf", APP_CONF);
     let out = t.run();
     out.assert_code(2);
-    let failed: Vec<_> = out
-        .events_named("op_end")
-        .into_iter()
-        .filter(|e| e["status"] == "failed")
-        .collect();
+    let failed = out.ops_with_status("failed");
     assert_eq!(failed.len(), 1, "{}", out.text());
     let message = failed[0]["message"].as_str().unwrap();
     assert!(
