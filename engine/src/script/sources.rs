@@ -66,6 +66,23 @@ impl Sources {
     }
 }
 
+/// The first of `candidates` that is a file, or an error naming `what` was
+/// looked for as `path` and every place looked in, in order: a script's
+/// relative path may mean several folders, and the user must see which.
+pub fn first_file(what: &str, path: &str, candidates: &[PathBuf]) -> Result<PathBuf, String> {
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+            format!(
+                "{what} '{path}' not found (looked in {})",
+                looked.join(", ")
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,21 +113,4 @@ mod tests {
         );
         assert_eq!(s.display(Some("redis/main")), "roles/redis/main.rhai");
     }
-}
-
-/// The first of `candidates` that is a file, or an error naming `what` was
-/// looked for as `path` and every place looked in, in order: a script's
-/// relative path may mean several folders, and the user must see which.
-pub fn first_file(what: &str, path: &str, candidates: &[PathBuf]) -> Result<PathBuf, String> {
-    candidates
-        .iter()
-        .find(|c| c.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-            format!(
-                "{what} '{path}' not found (looked in {})",
-                looked.join(", ")
-            )
-        })
 }
