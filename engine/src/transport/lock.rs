@@ -275,7 +275,7 @@ impl RunLock {
     /// else another run has the host, and the script does not run. All of it
     /// costs one `flock` and one `sh` on the host, no round trip. The script
     /// is one argument of that `sh -c`, so one too long to stay on the command
-    /// line (see `script.rs`) runs unguarded: `None`.
+    /// line (see `script/mod.rs`) runs unguarded: `None`.
     pub(super) fn guard(&self, path: &str, script: &str) -> Option<String> {
         let inner = format!(
             "read -r kbz_run <{info}; [ \"$kbz_run\" = {run} ] \

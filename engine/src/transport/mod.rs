@@ -4,7 +4,7 @@
 //! (a `sh -c` script, with optional stdin), [`Transport::write_file`] (atomic),
 //! [`Transport::apply`] (many commands and writes in one script),
 //! [`Transport::read_file`] and [`Transport::close`]. Both transports implement
-//! them with the same shell scripts (see `script.rs`), so `localhost` and a remote
+//! them with the same shell scripts (see `script/`), so `localhost` and a remote
 //! host behave identically, `--become` included.
 //!
 //! # SSH
