@@ -61,12 +61,14 @@
 //! instead of passing sudo's message off as the script's output.
 
 mod batch;
+mod control_dir;
 mod error;
 mod local;
 mod lock;
 mod masters;
 mod script;
 pub mod ssh;
+mod ssh_config;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -12,7 +12,6 @@
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,9 +19,11 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
+pub use super::control_dir::create_control_dir;
+use super::control_dir::{private_control_dir, MAX_CONTROL_DIR_LEN};
 use super::error::connect_error;
+use super::ssh_config::{resolve_config, Resolved};
 use super::{script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
-use crate::private::{self, PrivateDirError};
 
 /// Commands one host runs at once. sshd refuses channels beyond its
 /// `MaxSessions` (10 by default) per connection; a little headroom is left for
@@ -37,13 +38,8 @@ const SESSION_REFUSED_PATIENCE: Duration = Duration::from_secs(10);
 
 /// `ServerAliveInterval` where the ssh config sets none: a dead peer (power
 /// lost, link cut) is noticed after `ServerAliveCountMax` (3) missed probes,
-/// 45 s. The user's own `ServerAliveInterval` wins (see [`Resolved`]).
-const SERVER_ALIVE: Duration = Duration::from_secs(15);
-
-/// Longest control directory that leaves room for what ssh appends
-/// (`/.ssh-connectionXXXXXX/master.XXXXXXXXXXXXXXXX`, 47 bytes) within the
-/// 108-byte unix socket path limit.
-const MAX_CONTROL_DIR_LEN: usize = 60;
+/// 45 s. The user's own `ServerAliveInterval` wins (see `ssh_config.rs`).
+pub(super) const SERVER_ALIVE: Duration = Duration::from_secs(15);
 
 /// A remote host over its multiplexed master connection.
 #[derive(Debug)]
@@ -425,123 +421,6 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What the user's ssh config (`-F` or `~/.ssh/config`, as `ssh -G` resolves
-/// it for this destination) says about the options kbz-play passes on ssh's
-/// command line, which beats any config file: where the config sets one, its
-/// value is passed on.
-#[derive(Debug)]
-struct Resolved {
-    /// `StrictHostKeyChecking`: only where the config is silent (`ask`, the
-    /// default, which cannot ask in batch mode) does `accept-new` apply.
-    check: KnownHosts,
-    /// `ServerAliveInterval`: how soon a dead peer is noticed is the user's
-    /// call (a flaky WAN wants it long, a test lab short); `None` where the
-    /// config is silent (0), and [`SERVER_ALIVE`] applies.
-    server_alive: Option<Duration>,
-}
-
-/// Reads the user's ssh config for `destination` ([`Resolved`]).
-async fn resolve_config(
-    opts: &ConnectOptions,
-    b: &SessionBuilder,
-    destination: &str,
-) -> Result<Resolved, TransportError> {
-    let mut cmd = tokio::process::Command::new("ssh");
-    cmd.arg("-G");
-    if let Some(config) = &opts.ssh_config {
-        cmd.arg("-F").arg(config);
-    }
-    if let Some(port) = b.get_port() {
-        cmd.arg("-p").arg(port);
-    }
-    if let Some(user) = b.get_user() {
-        cmd.arg("-l").arg(user);
-    }
-    let out = cmd
-        .arg("--")
-        .arg(destination)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|source| TransportError::Io {
-            host: opts.host.clone(),
-            context: "cannot run `ssh -G` (is the OpenSSH client installed?)".into(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(connect_error(opts, &String::from_utf8_lossy(&out.stderr)));
-    }
-    let mut resolved = configured(&String::from_utf8_lossy(&out.stdout));
-    if opts.known_hosts == HostKeyPolicy::Strict {
-        resolved.check = KnownHosts::Strict;
-    }
-    Ok(resolved)
-}
-
-/// Reads `ssh -G`'s output ([`Resolved`]).
-fn configured(resolved: &str) -> Resolved {
-    let value = |key: &str| {
-        resolved
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
-            .map(str::trim)
-    };
-    let server_alive = value("serveraliveinterval")
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|&secs| secs > 0)
-        .map(Duration::from_secs);
-    Resolved {
-        check: configured_check(value("stricthostkeychecking")),
-        server_alive,
-    }
-}
-
-/// Maps `ssh -G`'s `stricthostkeychecking` value to openssh's setting.
-fn configured_check(value: Option<&str>) -> KnownHosts {
-    match value {
-        Some("true" | "yes") => KnownHosts::Strict,
-        Some("false" | "no" | "off") => KnownHosts::Accept,
-        _ => KnownHosts::Add,
-    }
-}
-
-/// Makes `dir` (0700) if it is missing and checks that it is ours and closed
-/// to others: whoever can write there can plant a socket that every command
-/// of the run would be sent through.
-fn private_control_dir(dir: &Path) -> Result<(), PrivateDirError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| PrivateDirError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    private::check(dir)
-}
-
-/// A new folder for one run's control sockets, made exclusively (0700, an
-/// unguessable name) in `$XDG_RUNTIME_DIR` when that is ours and short
-/// enough, else in the temp folder: a name known in advance (the pid) lets
-/// another user prepare the folder first.
-pub fn create_control_dir() -> Result<PathBuf, PrivateDirError> {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .filter(|d| d.as_os_str().len() + CONTROL_DIR_NAME_LEN <= MAX_CONTROL_DIR_LEN)
-        .filter(|d| private::check(d).is_ok());
-    control_dir_in(&runtime.unwrap_or_else(std::env::temp_dir))
-}
-
-/// Length of `/kbz-play-` and the 12 hex digits [`private::create_unique`] adds.
-const CONTROL_DIR_NAME_LEN: usize = 22;
-
-fn control_dir_in(parent: &Path) -> Result<PathBuf, PrivateDirError> {
-    private::create_unique(parent, "kbz-play-")
-}
-
 /// Starts a master connection for `opts`.
 async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     let host = || opts.host.clone();
@@ -631,7 +510,8 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     fn refusal(dir: &Path) -> String {
         let opts = ConnectOptions::new("h", "127.0.0.1", dir.to_path_buf());
@@ -666,26 +546,6 @@ mod tests {
     }
 
     #[test]
-    fn the_users_host_key_checking_wins_over_accept_new() {
-        let check = |text: &str| format!("{:?}", configured(text).check);
-        assert_eq!(check("user root\nstricthostkeychecking true\n"), "Strict");
-        assert_eq!(check("stricthostkeychecking false\n"), "Accept");
-        assert_eq!(check("stricthostkeychecking ask\n"), "Add");
-        assert_eq!(check("stricthostkeychecking accept-new\n"), "Add");
-    }
-
-    #[test]
-    fn the_users_server_alive_interval_wins_over_ours() {
-        let alive = |text: &str| configured(text).server_alive;
-        assert_eq!(
-            alive("serveraliveinterval 2\nserveralivecountmax 3\n"),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(alive("serveraliveinterval 0\n"), None);
-        assert_eq!(alive("user root\n"), None);
-    }
-
-    #[test]
     fn an_ssh_url_cannot_smuggle_an_option() {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("ran");
@@ -696,20 +556,5 @@ mod tests {
         let e = rt.block_on(launch(&opts)).unwrap_err().to_string();
         assert!(e.contains("is not a valid address"), "{e}");
         assert!(!marker.exists(), "ssh ran the smuggled ProxyCommand");
-    }
-
-    #[test]
-    fn each_run_gets_a_new_private_control_dir() {
-        let parent = tempfile::tempdir().unwrap();
-        // What an older kbz-play would have used, prepared by someone else.
-        let planted = parent
-            .path()
-            .join(format!("kbz-play-{}", std::process::id()));
-        std::fs::create_dir(&planted).unwrap();
-        let dir = control_dir_in(parent.path()).unwrap();
-        assert_ne!(dir, planted);
-        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
-        assert!(dir.as_os_str().len() <= parent.path().as_os_str().len() + CONTROL_DIR_NAME_LEN);
-        assert!(private_control_dir(&dir).is_ok());
     }
 }
