@@ -59,6 +59,19 @@ const GOLDEN: &[(&str, &str)] = &[
         "install-01",
         "opt/keybuzz/kubespray/inventory/keybuzz/group_vars/k8s_cluster/k8s-net-calico.yml",
     ),
+    // hetzner_lb: hcloud scripts for review
+    (
+        "install-01",
+        "opt/keybuzz-installer/review/lb/lb-10.0.0.10.sh",
+    ),
+    (
+        "install-01",
+        "opt/keybuzz-installer/review/lb/lb-ingress-10.0.0.5.sh",
+    ),
+    (
+        "install-01",
+        "opt/keybuzz-installer/review/lb/lb-k8s-api.sh",
+    ),
     // what a MinIO node would run (docker run with its env file, masked)
     ("minio-01", "commands.sh"),
 ];

@@ -19,6 +19,7 @@
 mod common;
 mod firewall;
 mod golden;
+mod hetzner_lb;
 mod minio_tag;
 mod rules;
 mod validators;
@@ -80,21 +81,35 @@ fn render(inventory: &Path, out: &Path, args: &[&str]) -> std::process::Output {
         .expect("kbz-play runs")
 }
 
-/// The fleet: host name -> groups, from servers.tsv.
-fn fleet() -> BTreeMap<String, Vec<String>> {
+/// The rows of servers.tsv, each as column name -> cell.
+fn inventory() -> Vec<BTreeMap<String, String>> {
     let text =
         std::fs::read_to_string(common::repo().join("playbooks/inventory/servers.tsv")).unwrap();
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (h, g) = (col("hostname"), col("groups"));
     lines
         .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            let groups = cells[g].split(',').map(|s| s.trim().to_string()).collect();
-            (cells[h].to_string(), groups)
+            header
+                .iter()
+                .zip(l.split('\t'))
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The fleet: host name -> groups, from servers.tsv.
+fn fleet() -> BTreeMap<String, Vec<String>> {
+    inventory()
+        .into_iter()
+        .map(|row| {
+            let groups = row["groups"]
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect();
+            (row["hostname"].clone(), groups)
         })
         .collect()
 }
