@@ -29,7 +29,7 @@ fn k8s_view(out: &Path, host: &str) -> String {
     text
 }
 
-fn snapshot(name: &str, text: String) {
+fn snapshot(name: &str, text: &str) {
     insta::with_settings!({
         description => "files and K3s commands of k3s-master-01, rendered from playbooks/site.rhai",
         omit_expression => true,
@@ -66,7 +66,10 @@ fn k3s_is_the_default_engine() {
         assert!(!k3s_traces(&site.out, &n).is_empty(), "{n}: no K3s");
     }
     assert!(!site.log.contains(NOTICE), "{}", site.log);
-    snapshot("k8s_engine_k3s__k3s-master-01", k8s_view(&site.out, "k3s-master-01"));
+    snapshot(
+        "k8s_engine_k3s__k3s-master-01",
+        &k8s_view(&site.out, "k3s-master-01"),
+    );
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn with_kubespray_no_k8s_node_gets_anything_of_k3s() {
     for n in &nodes {
         assert_eq!(k3s_traces(&out, n), Vec::<String>::new(), "{n}");
         // base_os still runs there.
-        assert!(out.join(n).join("etc/ssh/sshd_config.d/10-keybuzz.conf").is_file());
+        assert!(out
+            .join(n)
+            .join("etc/ssh/sshd_config.d/10-keybuzz.conf")
+            .is_file());
     }
     assert_eq!(log.matches(NOTICE).count(), 1, "{log}");
     // The Kubespray inventory still renders, the same as with K3s.
@@ -93,7 +99,10 @@ fn with_kubespray_no_k8s_node_gets_anything_of_k3s() {
         std::fs::read_to_string(out.join("install-01").join(inventory)).unwrap(),
         read("install-01", inventory)
     );
-    snapshot("k8s_engine_kubespray__k3s-master-01", k8s_view(&out, "k3s-master-01"));
+    snapshot(
+        "k8s_engine_kubespray__k3s-master-01",
+        &k8s_view(&out, "k3s-master-01"),
+    );
 }
 
 #[test]
@@ -118,7 +127,10 @@ fn the_engine_comes_from_the_inventory_too() {
 fn an_unknown_engine_fails_naming_the_variable() {
     for (args, says) in [
         (vec!["-e", "k8s_engine=k8s"], "k8s_engine is 'k8s' on "),
-        (vec!["-e", "k8s_engine=Kubespray"], "it must be k3s or kubespray"),
+        (
+            vec!["-e", "k8s_engine=Kubespray"],
+            "it must be k3s or kubespray",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("review");
@@ -127,7 +139,9 @@ fn an_unknown_engine_fails_naming_the_variable() {
         assert_eq!(o.status.code(), Some(1), "{args:?}\n{log}");
         assert!(log.contains(says), "{args:?}: no `{says}`\n{log}");
         // Only render's own marker file, no host's folder.
-        let hosts = std::fs::read_dir(&out).map_or(0, |d| d.filter(|e| e.as_ref().unwrap().path().is_dir()).count());
+        let hosts = std::fs::read_dir(&out).map_or(0, |d| {
+            d.filter(|e| e.as_ref().unwrap().path().is_dir()).count()
+        });
         assert_eq!(hosts, 0, "{args:?}: rendered something");
     }
 }
