@@ -59,6 +59,21 @@ impl Outcome {
             .collect()
     }
 
+    /// The events of the plays whose name contains `play` (from each one's
+    /// `play_start` to the next play's), in order.
+    pub fn play_events(&self, play: &str) -> Vec<serde_json::Value> {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for e in self.events() {
+            if e["event"] == "play_start" {
+                inside = e["play"].as_str().is_some_and(|p| p.contains(play));
+            } else if inside {
+                out.push(e);
+            }
+        }
+        out
+    }
+
     /// The recap of the run: (host, stats) in the run's host order.
     pub fn recap(&self) -> Vec<(String, serde_json::Value)> {
         super::recap(&self.output)

@@ -20,6 +20,7 @@ mod common;
 mod firewall;
 mod golden;
 mod hetzner_lb;
+mod k8s_engine;
 mod minio_tag;
 mod rules;
 mod validators;
