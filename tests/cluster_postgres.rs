@@ -4,7 +4,9 @@
 //! over), Raft's two remaining members must elect a new leader within 60 s,
 //! HAProxy's write port must follow it with no committed row lost, the old
 //! leader must come back as a replica, and a rerun of the site must change
-//! nothing.
+//! nothing. The application's role (roles/postgres_app.rhai) writes to its
+//! database through PgBouncer and HAProxy before and after the kill, and a
+//! password changed behind the site's back is put back by the next run.
 //!
 //! Hosts: lab09..lab11 (group postgres), lab12 (group haproxy, which also
 //! runs PgBouncer). Run alone with `cargo test --test cluster_postgres --
@@ -15,30 +17,84 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::lab::{cluster_lab_alone, secret, wait_until, Lab};
+use common::{text, total};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
 /// Rows committed (and seen on both replicas) before the failover.
 const ROWS: u32 = 1000;
 
+/// Who psql connects as, to which database, with which fixture password.
+#[derive(Clone, Copy)]
+enum As {
+    /// The superuser, to `postgres`.
+    Postgres,
+    /// The application's owner role of roles/postgres_app.rhai, to its
+    /// database `keybuzz`.
+    App,
+}
+
+impl As {
+    /// (user, database, the credential holding its password)
+    fn login(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            As::Postgres => ("postgres", "postgres", "POSTGRES_SUPERUSER_PASSWORD"),
+            As::App => ("keybuzz", "keybuzz", "KEYBUZZ_DB_PASSWORD"),
+        }
+    }
+}
+
 /// One SQL statement through psql inside the `patroni` container of lab host
-/// `on`, as postgres: over TCP to `target:port` with the fixture password, or
-/// over the local socket (peer) when `target` is None. The rows, or None when
-/// psql fails. The SQL must hold no double quote, `$` or backquote.
-fn psql(lab: &Lab, on: usize, target: Option<(&str, u16)>, sql: &str) -> Option<String> {
+/// `on`, as `who`: over TCP to `target:port` with its fixture password, or
+/// over the local socket (peer) when `target` is None. The password reaches
+/// psql as PGPASSWORD, read from ssh's stdin: on no command line. The rows,
+/// or None when psql fails. The SQL must hold no double quote, `$` or backquote.
+fn psql_as(
+    lab: &Lab,
+    on: usize,
+    who: As,
+    target: Option<(&str, u16)>,
+    sql: &str,
+) -> Option<String> {
+    let (user, db, password) = who.login();
     let conn = match target {
         Some((host, port)) => format!("-h {host} -p {port}"),
         None => String::new(),
     };
-    let pw = secret("POSTGRES_SUPERUSER_PASSWORD");
-    lab.try_ssh(
+    lab.try_ssh_with_input(
         on,
         &format!(
-            "timeout 15 docker exec -e PGPASSWORD='{pw}' -e PGCONNECT_TIMEOUT=5 patroni \
-             psql {conn} -U postgres -d postgres -v ON_ERROR_STOP=1 -Atqc \"{sql}\" 2>/dev/null"
+            "read -r PGPASSWORD; export PGPASSWORD; \
+             timeout 15 docker exec -e PGPASSWORD -e PGCONNECT_TIMEOUT=5 patroni \
+             psql {conn} -U {user} -d {db} -v ON_ERROR_STOP=1 -Atqc \"{sql}\" 2>/dev/null"
         ),
+        &format!("{}\n", secret(password)),
     )
     .map(|s| s.trim().to_string())
+}
+
+/// [`psql_as`] the superuser.
+fn psql(lab: &Lab, on: usize, target: Option<(&str, u16)>, sql: &str) -> Option<String> {
+    psql_as(lab, on, As::Postgres, target, sql)
+}
+
+/// One row written by the application's role through `target` (PgBouncer
+/// or HAProxy), tagged `note`; the role's row count after it, or None while
+/// it cannot write there.
+fn app_write(lab: &Lab, on: usize, target: (&str, u16), note: &str) -> Option<u32> {
+    count(
+        psql_as(
+            lab,
+            on,
+            As::App,
+            Some(target),
+            &format!(
+                "create table if not exists app_proof (id serial primary key, note text); \
+             insert into app_proof (note) values ('{note}'); select count(*) from app_proof"
+            ),
+        )
+        .and_then(|r| r.lines().last().map(str::to_string)),
+    )
 }
 
 /// The HTTP status of Patroni's REST API `path` on the db host `pg`, asked
@@ -101,7 +157,12 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         ],
         "base,postgres,haproxy,pgbouncer",
     );
-    lab.run_site_ok(&site);
+    let first = lab.run_site_ok(&site);
+    assert!(
+        text(&first).contains("offers no extension 'vector'"),
+        "Debian 12 has no pgvector: the site warns and goes on: {}",
+        text(&first)
+    );
 
     // Raft elects one leader; the two others stream from it.
     let mut old = 0;
@@ -168,6 +229,20 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     });
     assert!(pooled.is_some(), "PgBouncer answers on 6432");
 
+    // The application's role writes to its database with SCRAM, through
+    // PgBouncer (auth_query) and through HAProxy's write port.
+    let pooler = (haproxy.as_str(), 6432);
+    let writer = (haproxy.as_str(), 5432);
+    let app_rows = wait_until(Duration::from_secs(30), || {
+        app_write(&lab, client, pooler, "pgbouncer-before").is_some()
+    });
+    assert!(app_rows.is_some(), "keybuzz writes through PgBouncer:6432");
+    assert_eq!(
+        app_write(&lab, client, writer, "haproxy-before"),
+        Some(2),
+        "keybuzz writes through HAProxy:5432"
+    );
+
     // Break it: kill the leader's host outright.
     let old_name = lab.hosts[old].0.clone();
     let stopped = Instant::now();
@@ -226,6 +301,16 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         )) == Some(ROWS + 1)
     });
     assert!(pooled.is_some(), "PgBouncer follows the new leader");
+    wait_until(Duration::from_secs(90), || {
+        app_write(&lab, client, pooler, "pgbouncer-after").is_some()
+    })
+    .expect("keybuzz writes through PgBouncer:6432 after the failover");
+    let app_back = stopped.elapsed();
+    assert_eq!(
+        app_write(&lab, client, writer, "haproxy-after"),
+        Some(4),
+        "keybuzz writes through HAProxy:5432 after the failover, its rows kept"
+    );
 
     // The old leader's host comes back; Patroni rejoins it as a replica.
     lab.lab_sh(&["start", &old_name]);
@@ -237,11 +322,36 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     println!(
         "RESULT postgres: leader {old_name} killed (host hard stop); new leader {} in {:.1} s; \
          writes through HAProxy:5432 back in {:.1} s; {ROWS}/{ROWS} committed rows kept; \
-         PgBouncer:6432 follows; {old_name} rejoined as a replica {:.1} s after its restart",
+         PgBouncer:6432 follows; the app role keybuzz writes through PgBouncer again {:.1} s \
+         after the kill; {old_name} rejoined as a replica {:.1} s after its restart",
         lab.hosts[new].0,
         elected.as_secs_f64(),
         writable.as_secs_f64(),
+        app_back.as_secs_f64(),
         rejoined.as_secs_f64()
+    );
+
+    // A password changed behind the site's back is put back: the probe
+    // compares the stored SCRAM verifier with the secret's, on the new leader.
+    psql(
+        &lab,
+        new,
+        None,
+        "alter role keybuzz password 'not-the-secret'",
+    )
+    .expect("the drift is made");
+    assert_eq!(app_write(&lab, client, writer, "drifted"), None);
+    let repaired = lab.run_site_ok(&site);
+    assert_eq!(
+        total(&repaired, "changed"),
+        1,
+        "one ALTER ROLE on the leader: {}",
+        text(&repaired)
+    );
+    assert_eq!(
+        app_write(&lab, client, pooler, "repaired"),
+        Some(5),
+        "keybuzz logs in again once the site put its password back"
     );
 
     // A rerun changes nothing and keeps the new leader.

@@ -159,6 +159,12 @@ impl Credentials {
 }
 
 impl Credentials {
+    /// Masks `value` in every output from now on, as a secret: a value
+    /// derived from one (a SCRAM verifier) that must not show either.
+    pub fn mask(&self, value: &str) {
+        self.secrets.add(value);
+    }
+
     /// Warns, once per name, that `entry`'s value is too short to be masked
     /// as text: naming its file and key, never the value.
     fn warn_if_short(&self, name: &str, entry: &Entry) {

@@ -200,18 +200,41 @@ impl Lab {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// [`Lab::try_ssh`] with `input` on the command's stdin: how a test
+    /// hands a password to a command without putting it on a command line
+    /// (ssh's or the host's), e.g. `read -r PGPASSWORD; export PGPASSWORD; ...`.
+    pub fn try_ssh_with_input(&self, host: usize, script: &str, input: &str) -> Option<String> {
+        use std::io::Write;
+        let mut child = self
+            .ssh_command(host, script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ssh runs");
+        // The command may exit without reading it all: a broken pipe is its answer.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = child.wait_with_output().expect("ssh runs");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     fn ssh_output(&self, host: usize, script: &str) -> Output {
-        Command::new("ssh")
-            .args([
-                "-F",
-                self.ssh_config.to_str().unwrap(),
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("root@{}", self.hosts[host].1))
-            .arg(script)
-            .output()
-            .expect("ssh runs")
+        self.ssh_command(host, script).output().expect("ssh runs")
+    }
+
+    fn ssh_command(&self, host: usize, script: &str) -> Command {
+        let mut ssh = Command::new("ssh");
+        ssh.args([
+            "-F",
+            self.ssh_config.to_str().unwrap(),
+            "-o",
+            "BatchMode=yes",
+        ])
+        .arg(format!("root@{}", self.hosts[host].1))
+        .arg(script);
+        ssh
     }
 
     /// Takes a host's link down or up (its `eth0`, in the network namespace

@@ -1,5 +1,6 @@
 //! Functions a playbook calls besides operations: `play`, `handler`,
-//! `load_yaml`, `hosts`, `warn`, `log`, `fail`, and `.notify()` on results.
+//! `load_yaml`, `hosts`, `secret`, `scram_sha256`, `sha256`, `warn`, `log`,
+//! `fail`, and `.notify()` on results.
 
 #![allow(deprecated)] // rhai marks NativeCallContextStore "volatile", not deprecated.
 
@@ -171,6 +172,7 @@ pub(super) fn register(
                 .map_err(|x| err(&ctx, x.to_string()))
         },
     );
+    register_scram(engine, &env);
     let e = env.clone();
     engine.register_fn("warn", move |message: &str| e.say(warn, message.into()));
     let e = env.clone();
@@ -183,6 +185,40 @@ pub(super) fn register(
             Err(err(&ctx, message.to_string()))
         },
     );
+}
+
+/// `scram_sha256(password)` (a new salt) and `scram_sha256(password, salt,
+/// iterations)` (a stored verifier's), PostgreSQL's `rolpassword` form; the
+/// verifier is masked in every output like the secret it stands for. And
+/// `sha256(text)`, hex, to compare it with a digest a host printed instead
+/// of the verifier itself.
+fn register_scram(engine: &mut Engine, env: &Arc<ScriptEnv>) {
+    let e = env.clone();
+    engine.register_fn(
+        "scram_sha256",
+        move |ctx: NativeCallContext, password: &str| -> Result<String, Box<EvalAltResult>> {
+            let v = super::scram::new_verifier(password).map_err(|x| err(&ctx, x.to_string()))?;
+            e.credentials.mask(&v);
+            Ok(v)
+        },
+    );
+    let e = env.clone();
+    engine.register_fn(
+        "scram_sha256",
+        move |ctx: NativeCallContext,
+              password: &str,
+              salt: &str,
+              iterations: i64|
+              -> Result<String, Box<EvalAltResult>> {
+            let v = super::scram::verifier_with(password, salt, iterations)
+                .map_err(|x| err(&ctx, x.to_string()))?;
+            e.credentials.mask(&v);
+            Ok(v)
+        },
+    );
+    engine.register_fn("sha256", |text: &str| {
+        crate::digest::sha256_hex(text.as_bytes())
+    });
 }
 
 fn declare_play(

@@ -10,6 +10,7 @@
 mod api;
 mod error;
 mod resolver;
+mod scram;
 mod sources;
 
 pub use api::{host_map, Callable};
