@@ -2,7 +2,7 @@
 //! that run kbz-play against it: finding it, running kbz-play and ssh there.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{repo, text, Test};
@@ -200,18 +200,41 @@ impl Lab {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// [`Lab::try_ssh`] with `input` on the command's stdin: how a test
+    /// hands a password to a client (a command line shows in `ps`).
+    pub fn try_ssh_input(&self, host: usize, script: &str, input: &str) -> Option<String> {
+        use std::io::Write;
+        let mut child = self
+            .ssh_command(host, script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ssh runs");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).expect("ssh takes stdin");
+        drop(stdin);
+        let out = child.wait_with_output().expect("ssh runs");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     fn ssh_output(&self, host: usize, script: &str) -> Output {
-        Command::new("ssh")
-            .args([
-                "-F",
-                self.ssh_config.to_str().unwrap(),
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg(format!("root@{}", self.hosts[host].1))
-            .arg(script)
-            .output()
-            .expect("ssh runs")
+        self.ssh_command(host, script).output().expect("ssh runs")
+    }
+
+    fn ssh_command(&self, host: usize, script: &str) -> Command {
+        let mut cmd = Command::new("ssh");
+        cmd.args([
+            "-F",
+            self.ssh_config.to_str().unwrap(),
+            "-o",
+            "BatchMode=yes",
+        ])
+        .arg(format!("root@{}", self.hosts[host].1))
+        .arg(script);
+        cmd
     }
 
     /// Takes a host's link down or up (its `eth0`, in the network namespace
