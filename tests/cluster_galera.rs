@@ -5,6 +5,12 @@
 //!   - one node's container is stopped: the two others keep accepting writes;
 //!     started again, it rejoins (IST) with the rows it missed;
 //!   - a rerun changes nothing and keeps the same cluster (state UUID);
+//!   - the ProxySQL monitor account exists on every node (created on one,
+//!     replicated), with USAGE only: logged in with the fixture password
+//!     from another node, it runs the reads of ProxySQL's galera check and
+//!     sees a Synced writable Primary member; a wrong password is refused; a
+//!     password changed behind the site's back is set back by the next run,
+//!     and the run after changes nothing;
 //!   - every container is stopped, one after the other, with writes in
 //!     between: a rerun of the site must bootstrap from the node Galera marked
 //!     safe_to_bootstrap (the last to leave) and bring all three back with
@@ -42,6 +48,92 @@ fn sql(lab: &Lab, on: usize, query: &str) -> Option<String> {
         ),
     )
     .map(|s| s.trim().to_string())
+}
+
+/// The account ProxySQL's galera monitor logs in with (roles/proxysql.rhai's
+/// monitor_user()), allowed from the lab's private_net (198.18.0.0/16).
+const MONITOR: &str = "'proxysql_monitor'@'198.18.0.0/255.255.0.0'";
+
+/// What ProxySQL 2.x's galera check reads on a MariaDB node, in its order:
+/// wsrep_local_state, read_only, wsrep_local_recv_queue, wsrep_desync,
+/// wsrep_reject_queries, wsrep_sst_donor_rejects_queries,
+/// wsrep_cluster_status (status variables from INFORMATION_SCHEMA.GLOBAL_STATUS,
+/// the others as @@ system variables).
+fn galera_check_query() -> String {
+    let status = |name: &str| {
+        format!("(SELECT VARIABLE_VALUE FROM INFORMATION_SCHEMA.GLOBAL_STATUS WHERE VARIABLE_NAME = '{name}')")
+    };
+    format!(
+        "SELECT {}, @@read_only, {}, @@wsrep_desync, @@wsrep_reject_queries, \
+         @@wsrep_sst_donor_rejects_queries, {};",
+        status("WSREP_LOCAL_STATE"),
+        status("WSREP_LOCAL_RECV_QUEUE"),
+        status("WSREP_CLUSTER_STATUS")
+    )
+}
+
+/// Runs `query` as the monitor account from lab host `from` on the node of
+/// lab host `on` (over TCP, as ProxySQL would), with `password` on stdin,
+/// never on a command line; tab-separated rows, or None when refused.
+fn as_monitor(lab: &Lab, from: usize, on: usize, password: &str, query: &str) -> Option<String> {
+    let ip = &lab.hosts[on].1;
+    lab.try_ssh_with_input(
+        from,
+        &format!(
+            "timeout 20 docker exec -i mariadb sh -c 'read -r p; MYSQL_PWD=\"$p\" \
+             exec mariadb -h {ip} -uproxysql_monitor -N -B'"
+        ),
+        &format!("{password}\n{query}\n"),
+    )
+    .map(|s| s.trim().to_string())
+}
+
+/// Checks the monitor account on every node, each from the next one: the
+/// fixture password logs in, USAGE is its only grant, ProxySQL's galera
+/// check reads a Synced (4), writable, Primary member; a wrong password is
+/// refused.
+fn assert_monitor_account(lab: &Lab) {
+    let password = common::lab::secret("PROXYSQL_MONITOR_PASSWORD");
+    for (k, &on) in GALERA.iter().enumerate() {
+        let from = GALERA[(k + 1) % GALERA.len()];
+        let node = &lab.hosts[on].0;
+        let grants = as_monitor(lab, from, on, &password, "SHOW GRANTS;")
+            .unwrap_or_else(|| panic!("the monitor account cannot log in to {node}"));
+        let grants: Vec<&str> = grants
+            .lines()
+            .map(|l| l.split(" IDENTIFIED").next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            grants,
+            vec!["GRANT USAGE ON *.* TO `proxysql_monitor`@`198.18.0.0/255.255.0.0`"],
+            "{node}: the monitor account's grants"
+        );
+        let check = as_monitor(lab, from, on, &password, &galera_check_query())
+            .unwrap_or_else(|| panic!("{node}: the galera check failed as the monitor"));
+        let fields: Vec<&str> = check.split('\t').collect();
+        assert_eq!(fields.len(), 7, "{node}: {check}");
+        assert_eq!(
+            (fields[0], fields[1], fields[6]),
+            ("4", "0", "Primary"),
+            "{node}: wsrep_local_state, read_only, wsrep_cluster_status"
+        );
+        assert!(
+            as_monitor(lab, from, on, "not-the-password", "SELECT 1;").is_none(),
+            "{node}: a wrong password logged in"
+        );
+    }
+}
+
+/// Runs `statement` as root on lab host `on` (SQL on stdin; the root
+/// password is the container's own).
+fn as_root(lab: &Lab, on: usize, statement: &str) {
+    lab.ssh(
+        on,
+        &format!(
+            "docker exec -i mariadb sh -c 'MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" mariadb -uroot' \
+             <<'KBZ_SQL'\n{statement}\nKBZ_SQL"
+        ),
+    );
 }
 
 /// A wsrep status variable of the node on lab host `on`.
@@ -284,6 +376,25 @@ fn galera_bootstraps_once_survives_a_node_and_recovers_from_a_full_stop() {
         text(&again)
     );
     assert_eq!(cluster(&lab, &GALERA, 3).as_deref(), Some(uuid.as_str()));
+
+    // The ProxySQL monitor account, created on one node, works on all three;
+    // its password changed by hand is set back by the next run only.
+    assert_monitor_account(&lab);
+    as_root(
+        &lab,
+        GALERA[1],
+        &format!("ALTER USER {MONITOR} IDENTIFIED BY 'changed-by-hand-7Qz';"),
+    );
+    let fixed = lab.run_site_ok(&site);
+    assert_eq!(total(&fixed, "changed"), 1, "{}", text(&fixed));
+    assert_monitor_account(&lab);
+    let again = lab.run_site_ok(&site);
+    assert_eq!(total(&again, "changed"), 0, "rerun: {}", text(&again));
+    println!(
+        "RESULT galera: the ProxySQL monitor account logs in on all 3 nodes with USAGE only \
+         and reads ProxySQL's galera check (Synced, writable, Primary); its password changed \
+         by hand was set back by one change of the next run; the run after changed nothing"
+    );
 
     // The node that bootstrapped (first by name) is down during a rerun: the
     // site starts it as a joiner of the running cluster, never a new one.

@@ -23,6 +23,7 @@
 
 pub mod background;
 pub mod lab;
+pub mod libconfig;
 pub mod outcome;
 pub mod test;
 

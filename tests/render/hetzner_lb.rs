@@ -125,8 +125,8 @@ fn unconfirmed_of(text: &str) -> Vec<String> {
 /// The inventory rows the site may touch: (name, private IP) of `groups`,
 /// without the `placeholder` and `unconfirmed` rows.
 fn expected_targets(groups: &[&str]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = inventory()
-        .into_iter()
+    let mut out: Vec<(String, String)> = inventory_rows()
+        .into_values()
         .filter(|row| {
             let g: Vec<&str> = row["groups"].split(',').collect();
             groups.iter().any(|w| g.contains(w))
@@ -183,8 +183,8 @@ fn shellcheck_accepts_the_hetzner_lb_scripts_and_the_hcloud_stand_in() {
 /// A stand-in project: every inventory host as a server (ID, private IP),
 /// the test network and certificates, no load balancer.
 fn empty_project() -> Value {
-    let servers: Vec<Value> = inventory()
-        .iter()
+    let servers: Vec<Value> = inventory_rows()
+        .values()
         .enumerate()
         .map(|(i, row)| {
             json!({ "id": i + 1, "name": row["hostname"],

@@ -3,8 +3,10 @@
 //! a few files per role, the Kubernetes firewall rules on every k8s node, and
 //! every config through the real program that reads it (haproxy, sshd,
 //! patroni, mariadbd, redis-server/redis-sentinel, ansible-inventory, yamllint,
-//! a libconfig parser, sh, shellcheck). The tests that need such a program are
-//! `#[ignore]`d with the reason; `tests/run.sh` installs the programs and runs
+//! a libconfig parser, sh, shellcheck); proxysql.cnf is also read with the
+//! strict libconfig reader of tests/common for its Galera structure. The
+//! tests that need such a program are `#[ignore]`d with the reason;
+//! `tests/run.sh` installs the programs and runs
 //! them with `--include-ignored`.
 //!
 //! The snapshots (insta) live in `tests/render/snapshots/`; after an intended
@@ -21,7 +23,9 @@ mod firewall;
 mod golden;
 mod hetzner_lb;
 mod k8s_engine;
+mod libconfig;
 mod minio_tag;
+mod proxysql;
 mod rules;
 mod validators;
 
@@ -82,8 +86,8 @@ fn render(inventory: &Path, out: &Path, args: &[&str]) -> std::process::Output {
         .expect("kbz-play runs")
 }
 
-/// The rows of servers.tsv, each as column name -> cell.
-fn inventory() -> Vec<BTreeMap<String, String>> {
+/// The rows of servers.tsv: host name -> (column -> cell).
+fn inventory_rows() -> BTreeMap<String, BTreeMap<String, String>> {
     let text =
         std::fs::read_to_string(common::repo().join("playbooks/inventory/servers.tsv")).unwrap();
     let mut lines = text
@@ -92,27 +96,33 @@ fn inventory() -> Vec<BTreeMap<String, String>> {
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     lines
         .map(|l| {
-            header
+            let row: BTreeMap<String, String> = header
                 .iter()
                 .zip(l.split('\t'))
-                .map(|(h, c)| (h.to_string(), c.to_string()))
-                .collect()
+                .map(|(h, c)| (h.to_string(), c.trim().to_string()))
+                .collect();
+            (row["hostname"].clone(), row)
         })
         .collect()
 }
 
 /// The fleet: host name -> groups, from servers.tsv.
 fn fleet() -> BTreeMap<String, Vec<String>> {
-    inventory()
+    inventory_rows()
         .into_iter()
-        .map(|row| {
+        .map(|(host, row)| {
             let groups = row["groups"]
                 .split(',')
                 .map(|s| s.trim().to_string())
                 .collect();
-            (row["hostname"].clone(), groups)
+            (host, groups)
         })
         .collect()
+}
+
+/// The private address of `host` (servers.tsv's ip_private).
+fn ip_private(host: &str) -> String {
+    inventory_rows()[host]["ip_private"].clone()
 }
 
 fn hosts_in(group: &str) -> Vec<String> {

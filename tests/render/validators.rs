@@ -383,7 +383,9 @@ fn proxysql_cnf_parses_as_libconfig() {
         c = libconf.load(open(sys.argv[1]))\n\
         assert c['mysql_variables']['interfaces'] == '0.0.0.0:3306', c['mysql_variables']['interfaces']\n\
         assert [s['address'] for s in c['mysql_servers']] == ['10.0.0.170', '10.0.0.171', '10.0.0.172']\n\
-        assert c['mysql_users'][0]['username'] == 'erpnext'\n";
+        assert c['mysql_users'][0]['username'] == 'erpnext'\n\
+        assert [g['max_writers'] for g in c['mysql_galera_hostgroups']] == [1]\n\
+        assert c['mysql_variables']['monitor_username'] == 'proxysql_monitor'\n";
     for h in hosts_in("proxysql") {
         let (ok, out) = run(Command::new(&python)
             .args(["-c", script])
