@@ -20,6 +20,7 @@ mod common;
 mod firewall;
 mod golden;
 mod minio_tag;
+mod redis;
 mod rules;
 mod validators;
 
