@@ -1,6 +1,7 @@
 //! Redis hardening (module 4) in the review: maxmemory from `redis_maxmemory`,
 //! written as Redis's CONFIG REWRITE writes it (so a rewrite after a failover
-//! leaves the owned line alone), a bad value failing the run.
+//! leaves the owned line alone), a bad value failing the run; Sentinel's
+//! password lines and HAProxy's copy of it present, and masked.
 
 use super::*;
 
@@ -74,5 +75,43 @@ fn a_bad_maxmemory_fails_the_run() {
         assert!(!o.status.success(), "{bad} rendered\n{log}");
         assert!(log.contains("redis_maxmemory: "), "{bad}: {log}");
         assert!(log.contains(bad), "{bad}: {log}");
+    }
+}
+
+#[test]
+fn sentinel_asks_for_its_password_masked_in_the_review() {
+    let masked = "<secret:REDIS_SENTINEL_PASSWORD>";
+    for h in hosts_in("redis") {
+        let conf = read(&h, "opt/keybuzz/redis/sentinel/sentinel.conf");
+        for want in [
+            format!("requirepass \"{masked}\""),
+            format!("sentinel sentinel-pass {masked}"),
+        ] {
+            assert!(conf.lines().any(|l| l == want), "{h}: no `{want}`:\n{conf}");
+        }
+        // redis::probe() asks Sentinel with the password, from stdin.
+        let cmds = read(&h, "commands.sh");
+        assert!(
+            cmds.contains(&format!("#   stdin: export SENTINEL_AUTH='{masked}'")),
+            "{h}: {cmds}"
+        );
+    }
+    for h in hosts_in("haproxy") {
+        let pass = file(&h, "opt/keybuzz/haproxy/sentinel.pass");
+        assert_eq!(std::fs::read_to_string(&pass).unwrap(), masked, "{h}");
+        let cmds = read(&h, "commands.sh");
+        assert!(
+            cmds.contains(
+                "# write /opt/keybuzz/haproxy/sentinel.pass mode=0600 owner=root group=root"
+            ),
+            "{h}: {cmds}"
+        );
+        let script = read(&h, "usr/local/bin/redis-update-master.sh");
+        assert!(
+            script.contains(
+                "REDISCLI_AUTH=$(cat /opt/keybuzz/haproxy/sentinel.pass)\nexport REDISCLI_AUTH\n"
+            ),
+            "{h}: {script}"
+        );
     }
 }
