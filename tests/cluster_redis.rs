@@ -30,14 +30,12 @@ fn cli(lab: &Lab, on: usize, target: &str, port: u16, args: &str) -> Option<Stri
 }
 
 /// What the Sentinel on `sentinel` answers the HAProxy host (another lab
-/// host) to `args`, with its password or without one; the first line.
-fn ask_sentinel(lab: &Lab, sentinel: usize, args: &str, with_password: bool) -> Option<String> {
+/// host) to `args`, with `password` or without one; the first line.
+fn ask_sentinel(lab: &Lab, sentinel: usize, args: &str, password: Option<&str>) -> Option<String> {
     let ip = &lab.hosts[sentinel].1;
-    let auth = if with_password {
-        format!("REDISCLI_AUTH='{}' ", secret("REDIS_SENTINEL_PASSWORD"))
-    } else {
-        String::new()
-    };
+    let auth = password
+        .map(|p| format!("REDISCLI_AUTH='{p}' "))
+        .unwrap_or_default();
     lab.try_ssh(
         HAPROXY,
         &format!("{auth}timeout 5 redis-cli --no-auth-warning -h {ip} -p 26379 {args} | head -n 1"),
@@ -50,23 +48,35 @@ const GET_MASTER: &str = "sentinel get-master-addr-by-name kb-redis-master";
 
 /// The master address a Sentinel names.
 fn sentinel_master(lab: &Lab, sentinel: usize) -> Option<String> {
-    ask_sentinel(lab, sentinel, GET_MASTER, true)
+    ask_sentinel(
+        lab,
+        sentinel,
+        GET_MASTER,
+        Some(&secret("REDIS_SENTINEL_PASSWORD")),
+    )
 }
 
-/// Sentinel on `sentinel` refuses a client without its password and answers
-/// one with it.
-fn assert_sentinel_needs_its_password(lab: &Lab, sentinel: usize) {
+/// Sentinel on `sentinel` refuses a client with none of `refused` (no
+/// password, a former one) and answers one with `password`.
+fn assert_sentinel_needs(lab: &Lab, sentinel: usize, password: &str, refused: &[Option<&str>]) {
     let name = &lab.hosts[sentinel].0;
-    let bare = ask_sentinel(lab, sentinel, GET_MASTER, false).unwrap_or_default();
-    assert!(
-        bare.starts_with("NOAUTH"),
-        "{name}: Sentinel answered a client without the password: {bare:?}"
-    );
-    let authed = ask_sentinel(lab, sentinel, GET_MASTER, true).unwrap_or_default();
+    for wrong in refused {
+        let got = ask_sentinel(lab, sentinel, GET_MASTER, *wrong).unwrap_or_default();
+        assert!(
+            got.starts_with("NOAUTH"),
+            "{name}: Sentinel answered a client with {wrong:?}: {got:?}"
+        );
+    }
+    let authed = ask_sentinel(lab, sentinel, GET_MASTER, Some(password)).unwrap_or_default();
     assert!(
         authed.parse::<std::net::Ipv4Addr>().is_ok(),
         "{name}: Sentinel did not answer with the password: {authed:?}"
     );
+}
+
+/// [`assert_sentinel_needs`] with the fixture password, none refused.
+fn assert_sentinel_needs_its_password(lab: &Lab, sentinel: usize) {
+    assert_sentinel_needs(lab, sentinel, &secret("REDIS_SENTINEL_PASSWORD"), &[None]);
 }
 
 /// The maxmemory the redis role plans for `host` given its `redis_maxmemory`
@@ -333,7 +343,7 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
         ),
     );
     let open = wait_until(Duration::from_secs(10), || {
-        ask_sentinel(&lab, REDIS[1], GET_MASTER, false).as_deref() == Some(new_master.as_str())
+        ask_sentinel(&lab, REDIS[1], GET_MASTER, None).as_deref() == Some(new_master.as_str())
     });
     assert!(open.is_some(), "the old Sentinel answers anyone");
     let before = run_id(&lab, REDIS[1]);
@@ -354,10 +364,32 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     );
     assert_eq!(line.trim(), "maxmemory 400mb");
     lab.rerun_unchanged(&site);
+
+    // A rotated Sentinel password reaches every Sentinel (the `user default`
+    // line their rewrites hold names the old one). The probes, refused by the
+    // Sentinels on the way, name no master: Redis's own roles decide.
+    let old = secret("REDIS_SENTINEL_PASSWORD");
+    let new = "fx-rotated-7Kq2Lm9v";
+    site.set_secret("REDIS_SENTINEL_PASSWORD", new);
+    let out = lab.run_site_ok(&site);
+    let log = common::text(&out);
+    assert!(
+        log.contains(&format!("Redis master: {new_master}")),
+        "the probe chose another master: {log}"
+    );
+    for s in REDIS {
+        assert_sentinel_needs(&lab, s, new, &[None, Some(&old)]);
+    }
+    let hook = lab.ssh(
+        HAPROXY,
+        "systemctl start redis-update-master.service && cat /opt/keybuzz/haproxy/sentinel.pass",
+    );
+    assert_eq!(hook, new, "HAProxy's hook has the new password");
+    lab.rerun_unchanged(&site);
     println!(
         "RESULT redis auth: every Sentinel answered NOAUTH without its password; \
          a pre-password sentinel.conf was closed by the next run; maxmemory 300mb -> 400mb \
-         live (same run_id); reruns changed nothing"
+         live (same run_id); a rotated Sentinel password reached all three; reruns changed nothing"
     );
     for h in REDIS.iter().chain([&HAPROXY]) {
         lab.reset_keybuzz(*h);
