@@ -434,6 +434,33 @@ pub struct Site {
     tags: String,
 }
 
+impl Site {
+    /// Gives the secret `name` a new value in this site's credentials (a
+    /// rotated password): the line `NAME=...` of whichever file holds it.
+    pub fn set_secret(&self, name: &str, value: &str) {
+        let prefix = format!("{name}=");
+        for e in std::fs::read_dir(&self.credentials).unwrap() {
+            let path = e.unwrap().path();
+            let body = std::fs::read_to_string(&path).unwrap();
+            if body.lines().any(|l| l.starts_with(&prefix)) {
+                let lines: Vec<String> = body
+                    .lines()
+                    .map(|l| {
+                        if l.starts_with(&prefix) {
+                            format!("{prefix}{value}")
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect();
+                std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+                return;
+            }
+        }
+        panic!("no secret {name} in {}", self.credentials.display());
+    }
+}
+
 impl Lab {
     /// The site on `hosts` (index, groups, host-var lines as for
     /// [`Lab::inventory`]), limited to the plays tagged `tags`.

@@ -26,6 +26,7 @@ mod k8s_engine;
 mod libconfig;
 mod minio_tag;
 mod proxysql;
+mod redis;
 mod rules;
 mod validators;
 

@@ -268,25 +268,40 @@ fn redis_and_sentinel_start_with_the_rendered_seeds() {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        let sentinel_password = seed
+            .lines()
+            .find_map(|l| l.strip_prefix("sentinel sentinel-pass "))
+            .expect("sentinel-pass")
+            .to_string();
         let sconf = tmp.path().join(format!("{h}-sentinel.conf"));
         let _sentinel = Kill::serve(&sentinel, &sconf, conf);
         assert!(
-            wait_pong(&cli, sport, None),
+            wait_pong(&cli, sport, Some(&sentinel_password)),
             "{h}: redis-sentinel did not start with the rendered config"
+        );
+        // Its requirepass holds: a client without the password is refused.
+        let (_, out) =
+            run(Command::new(&cli).args(["-h", "127.0.0.1", "-p", &sport.to_string(), "ping"]));
+        assert!(
+            out.contains("NOAUTH"),
+            "{h}: Sentinel answered without its password: {out}"
         );
         // Sentinel reached the master with the rendered auth-pass.
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut flags = String::new();
         while Instant::now() < deadline {
-            let (_, out) = run(Command::new(&cli).args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &sport.to_string(),
-                "sentinel",
-                "master",
-                "kb-redis-master",
-            ]));
+            let (_, out) = run(Command::new(&cli)
+                .env("REDISCLI_AUTH", &sentinel_password)
+                .args([
+                    "--no-auth-warning",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &sport.to_string(),
+                    "sentinel",
+                    "master",
+                    "kb-redis-master",
+                ]));
             flags = out
                 .lines()
                 .skip_while(|l| *l != "flags")
