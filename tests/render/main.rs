@@ -19,6 +19,7 @@
 mod common;
 mod firewall;
 mod golden;
+mod metrics;
 mod minio_tag;
 mod rules;
 mod validators;

@@ -1,6 +1,6 @@
 //! Every rendered config through the real program that reads it: haproxy,
 //! sshd, patroni, mariadbd, redis-server/sentinel, ansible-inventory,
-//! yamllint, libconf, sh -n, shellcheck.
+//! yamllint, libconf, sh -n, shellcheck, promtool.
 //!
 //! Each test that needs a program this machine may lack is `#[ignore]`d with
 //! the reason; `tests/run.sh` installs the programs and runs them with
@@ -24,6 +24,7 @@ const VALIDATORS: &[(&str, Option<&str>)] = &[
     ("yamllint", None),
     ("python3", None),
     ("shellcheck", None),
+    ("promtool", None),
 ];
 
 /// With `KBZ_VALIDATORS_REQUIRED` set, the run must include the ignored
