@@ -1,5 +1,6 @@
 //! The metrics of issue 10 item 6, rendered: every kept host runs the node
-//! exporter and its groups' exporters on its private IP only; their ports let
+//! exporter (but the Kubernetes nodes, whose kube-prometheus-stack has its
+//! own) and its groups' exporters on its private IP only; their ports let
 //! in only the monitoring hosts, and with none confirmed (servers.tsv's
 //! monitor-01 is an unconfirmed row) nobody, with one warning. With
 //! monitor-01 confirmed, its Prometheus scrapes every exporter of the fleet
@@ -75,7 +76,15 @@ fn read_monitored(host: &str, path: &str) -> String {
 fn every_host_runs_its_exporters_on_its_private_ip() {
     for (host, groups) in kept() {
         let ip = ip_of(&host);
-        let mut expected = vec![("prometheus-node-exporter", 9100)];
+        // Kubernetes nodes have kube-prometheus-stack's node exporter.
+        let k8s = groups.iter().any(|g| g == "k8s");
+        let node = "etc/default/prometheus-node-exporter";
+        assert_eq!(file(&host, node).exists(), !k8s, "{host}: {node}");
+        let mut expected = if k8s {
+            vec![]
+        } else {
+            vec![("prometheus-node-exporter", 9100)]
+        };
         expected.extend(
             EXPORTERS
                 .iter()
@@ -143,7 +152,11 @@ fn a_confirmed_monitoring_host_alone_may_scrape() {
         if !cmds.contains("ufw --force default deny incoming") {
             continue;
         }
-        let mut ports = vec![9100];
+        let mut ports = if groups.iter().any(|g| g == "k8s") {
+            vec![]
+        } else {
+            vec![9100]
+        };
         ports.extend(
             EXPORTERS
                 .iter()
@@ -194,10 +207,11 @@ fn prometheus_scrapes_every_exporter_of_the_fleet() {
     let names: Vec<&str> = jobs.keys().map(String::as_str).collect();
     assert_eq!(names, ["mysqld", "node", "postgres", "rabbitmq", "redis"]);
     let hosts = kept();
+    let k8s = hosts_in("k8s").len();
     assert_eq!(
         jobs["node"].len(),
-        hosts.len() + 1,
-        "every kept host and {MONITOR}"
+        hosts.len() - k8s + 1,
+        "every kept host but the Kubernetes nodes, and {MONITOR}"
     );
     for (job, group, port) in [
         ("postgres", "postgres", 9187),
