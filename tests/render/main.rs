@@ -3,7 +3,7 @@
 //! a few files per role, the Kubernetes firewall rules on every k8s node, and
 //! every config through the real program that reads it (haproxy, sshd,
 //! patroni, mariadbd, redis-server/redis-sentinel, ansible-inventory, yamllint,
-//! a libconfig parser, sh, shellcheck). The tests that need such a program are
+//! a libconfig parser, sh, shellcheck, promtool). The tests that need such a program are
 //! `#[ignore]`d with the reason; `tests/run.sh` installs the programs and runs
 //! them with `--include-ignored`.
 //!
