@@ -10,18 +10,28 @@
 //! Erlang cookie). Messages go through the management plugin's HTTP API with
 //! curl from the lab hosts (no AMQP client there).
 //!
-//! Hosts: lab16..lab18 (group rabbitmq). Run alone with
+//! The Prometheus plugin (rabbitmq_prometheus, port 15692) is checked on the
+//! way: lab01 (group monitoring) reads its metrics, lab03 is dropped.
+//!
+//! Hosts: lab16..lab18 (group rabbitmq), lab01 (monitoring). Run alone with
 //! `cargo test --test cluster_rabbitmq -- --include-ignored --nocapture` on a lab of 18 hosts.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::lab::{cluster_lab_alone, secret, wait_until, Lab};
+use common::lab::{cluster_lab_alone, secret, wait_until, Lab, Port};
 use common::text;
 use serde_json::{json, Value};
 
 const RABBIT: [usize; 3] = [15, 16, 17];
+
+/// lab01, the monitoring host (group `monitoring`): the only one the
+/// Prometheus port 15692 lets in.
+const MONITOR: usize = 0;
+
+/// lab03, a lab host in no group of the test: the firewall drops it.
+const OUTSIDER: usize = 2;
 
 /// The queue the test declares, feeds and drains.
 const QUEUE: &str = "kbz.proof";
@@ -118,6 +128,42 @@ fn host_of(lab: &Lab, node: &str) -> Option<usize> {
         .find(|&i| node == format!("rabbit@{}", lab.hosts[i].0))
 }
 
+/// rabbitmq_prometheus on every node: on the private IP only, its metrics
+/// answer the monitoring host (lab01), and another lab host (lab03, in no
+/// group) is dropped, not refused.
+fn prometheus_plugin_answers_the_monitoring_host_only(lab: &Lab) {
+    for h in RABBIT {
+        let ip = &lab.hosts[h].1;
+        let page = lab
+            .try_ssh(
+                MONITOR,
+                &format!("curl -sf -m 10 http://{ip}:15692/metrics"),
+            )
+            .unwrap_or_default();
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with("rabbitmq_identity_info{")),
+            "{}:15692 from the monitoring host: {}",
+            lab.hosts[h].0,
+            &page[..page.len().min(500)]
+        );
+        assert_eq!(
+            lab.port(OUTSIDER, ip, 15692),
+            Port::Filtered,
+            "{}:15692 from {}",
+            lab.hosts[h].0,
+            lab.hosts[OUTSIDER].0
+        );
+        let listening = lab.ssh(h, "ss -ltnH | awk '{print $4}' | grep ':15692$'");
+        assert_eq!(
+            listening.trim(),
+            format!("{ip}:15692"),
+            "{}",
+            lab.hosts[h].0
+        );
+    }
+}
+
 /// With `KBZ_LAB_REQUIRED` set, the run must include the ignored test below
 /// and the lab must be up.
 #[test]
@@ -129,13 +175,14 @@ fn lab_tests_run_when_kbz_lab_required_is_set() {
 #[ignore = "needs the lab (18 hosts): bash tests/lab/lab.sh up 18 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     let (_guard, lab) = cluster_lab_alone(RABBIT[2]);
-    for h in RABBIT {
+    for h in [MONITOR].into_iter().chain(RABBIT) {
         lab.reset_keybuzz(h);
     }
     lab.load_spec("rabbitmq", &RABBIT);
 
     let site = lab.site(
         &[
+            (MONITOR, &["monitoring"], ""),
             (RABBIT[0], &["rabbitmq"], ""),
             (RABBIT[1], &["rabbitmq"], ""),
             (RABBIT[2], &["rabbitmq"], ""),
@@ -167,6 +214,8 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
         nodes.sort();
         assert_eq!(nodes, all, "cluster_status on {}", lab.hosts[h].0);
     }
+
+    prometheus_plugin_answers_the_monitoring_host_only(&lab);
 
     // A quorum queue, replicated on the three nodes, holding 10 messages.
     let declare = json!({ "durable": true, "arguments": { "x-queue-type": "quorum" } });
@@ -284,7 +333,7 @@ fn quorum_queue_survives_its_leader_stopping_and_the_node_rejoins() {
     let mut nodes = running_nodes(&lab, RABBIT[0]);
     nodes.sort();
     assert_eq!(nodes, all, "3 running nodes after the rerun");
-    for h in RABBIT {
+    for h in [MONITOR].into_iter().chain(RABBIT) {
         lab.reset_keybuzz(h);
     }
 }

@@ -79,27 +79,33 @@ const GOLDEN: &[(&str, &str)] = &[
 #[test]
 fn rendered_configs_match_the_snapshots() {
     for (host, path) in GOLDEN {
-        let got = read(host, path);
-        // insta ignores whitespace at the end of a snapshot: the files' ends
-        // are checked here. A config file ends with one newline; the Erlang
-        // cookie is the secret alone.
-        let end = if path.ends_with(".erlang.cookie") {
-            ""
-        } else {
-            "\n"
-        };
-        assert_eq!(
-            format!("{}{end}", got.trim_end()),
-            got,
-            "{host}/{path} must end with {end:?}"
-        );
-        let name = format!("{host}__{}", path.replace('/', "__"));
-        insta::with_settings!({
-            description => format!("{host}:/{path}, rendered from playbooks/site.rhai"),
-            omit_expression => true,
-            prepend_module_to_snapshot => false,
-        }, {
-            insta::assert_snapshot!(name, got);
-        });
+        assert_golden("", host, path, &read(host, path));
     }
+}
+
+/// `got`, the file `path` rendered for `host`, compared with its snapshot
+/// `<prefix><host>__<path with / as __>.snap`: `prefix` names a render of
+/// another inventory than servers.tsv.
+pub(crate) fn assert_golden(prefix: &str, host: &str, path: &str, got: &str) {
+    // insta ignores whitespace at the end of a snapshot: the files' ends
+    // are checked here. A config file ends with one newline; the Erlang
+    // cookie is the secret alone.
+    let end = if path.ends_with(".erlang.cookie") {
+        ""
+    } else {
+        "\n"
+    };
+    assert_eq!(
+        format!("{}{end}", got.trim_end()),
+        got,
+        "{host}/{path} must end with {end:?}"
+    );
+    let name = format!("{prefix}{host}__{}", path.replace('/', "__"));
+    insta::with_settings!({
+        description => format!("{host}:/{path}, rendered from playbooks/site.rhai"),
+        omit_expression => true,
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!(name, got);
+    });
 }

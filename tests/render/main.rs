@@ -3,9 +3,9 @@
 //! a few files per role, the Kubernetes firewall rules on every k8s node, and
 //! every config through the real program that reads it (haproxy, sshd,
 //! patroni, mariadbd, redis-server/redis-sentinel, ansible-inventory, yamllint,
-//! a libconfig parser, sh, shellcheck); proxysql.cnf is also read with the
-//! strict libconfig reader of tests/common for its Galera structure. The
-//! tests that need such a program are `#[ignore]`d with the reason;
+//! a libconfig parser, sh, shellcheck, promtool); proxysql.cnf is also read
+//! with the strict libconfig reader of tests/common for its Galera structure.
+//! The tests that need such a program are `#[ignore]`d with the reason;
 //! `tests/run.sh` installs the programs and runs
 //! them with `--include-ignored`.
 //!
@@ -24,6 +24,7 @@ mod golden;
 mod hetzner_lb;
 mod k8s_engine;
 mod libconfig;
+mod metrics;
 mod minio_tag;
 mod proxysql;
 mod redis;

@@ -1,7 +1,7 @@
 //! Every rendered config through the real program that reads it: haproxy,
 //! sshd, patroni, mariadbd, redis-server/sentinel, ansible-inventory,
-//! yamllint, libconf, sh -n, shellcheck (and jq, which hetzner_lb.rs runs the
-//! load balancer scripts with).
+//! yamllint, libconf, sh -n, shellcheck, promtool (and jq, which hetzner_lb.rs
+//! runs the load balancer scripts with).
 //!
 //! Each test that needs a program this machine may lack is `#[ignore]`d with
 //! the reason; `tests/run.sh` installs the programs and runs them with
@@ -26,6 +26,7 @@ const VALIDATORS: &[(&str, Option<&str>)] = &[
     ("python3", None),
     ("shellcheck", None),
     ("jq", None),
+    ("promtool", None),
 ];
 
 /// With `KBZ_VALIDATORS_REQUIRED` set, the run must include the ignored
