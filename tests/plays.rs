@@ -497,3 +497,23 @@ play("one", "all", |host| { command("touch " + host.vars.tmp + "/ran-locally"); 
     out.assert_code(4);
     assert!(!t.at("state/ran-locally").exists(), "{}", out.text());
 }
+
+#[test]
+fn an_op_left_out_by_tags_is_reported_once() {
+    let playbook = r#"
+play("t", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory", tags: ["wanted"] });
+    copy(#{ dest: dir + "/left.conf", content: "x\n" });
+});
+"#;
+    let out = local(playbook, 1).run_with(&["--tags", "wanted"]);
+    out.assert_code(0);
+    let skipped = out.ops_with_status("skipped");
+    assert_eq!(
+        skipped.len(),
+        1,
+        "one op_end for the op --tags left out: {skipped:?}"
+    );
+    out.assert_total("skipped", 1);
+}
