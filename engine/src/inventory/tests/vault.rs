@@ -83,3 +83,18 @@ fn an_invalid_decrypted_file_never_quotes_its_content() {
     assert!(msg.contains("not a valid vars file"), "{msg}");
     assert!(!msg.contains("listed-secret"), "{msg}");
 }
+
+#[test]
+fn an_inline_value_in_the_inventory_file_decrypts() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "all:\n  hosts:\n    h1:\n  vars:\n    {}",
+        fixture("inline.yml")
+    );
+    let inv = write(dir.path(), "hosts.yml", &text);
+    let v = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]);
+    let inventory = Inventory::load_with_vault(&inv, &v).unwrap();
+    let vars = &inventory.host("h1").unwrap().vars;
+    assert_eq!(vars["admin_password"], json!("inline-secret-77"));
+    assert_eq!(v.secrets().mask("inline-secret-77"), "********");
+}
