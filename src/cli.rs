@@ -93,9 +93,10 @@ pub struct PlaybookArgs {
 /// by `ansible-vault` in `group_vars`/`host_vars` are decrypted with them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct VaultArgs {
-    /// A vault password file (repeatable); an executable one is run and its
-    /// output is the password.
-    #[arg(long, value_name = "FILE", env = "ANSIBLE_VAULT_PASSWORD_FILE")]
+    /// A vault password file (repeatable; default: $ANSIBLE_VAULT_PASSWORD_FILE
+    /// when set and not empty); an executable one is run and its output is
+    /// the password.
+    #[arg(long, value_name = "FILE")]
     pub vault_password_file: Vec<PathBuf>,
     /// Ask for the vault password on the terminal (no echo).
     #[arg(short = 'J', long)]

@@ -3,6 +3,8 @@
 //! `ANSIBLE_VAULT_PASSWORD_FILE`), then `--ask-vault-pass`; the last two
 //! under the label `default`.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 use kbz_engine::secrets::Secrets;
 use kbz_engine::vault::{read_password_file, Vault, DEFAULT_LABEL};
@@ -18,9 +20,8 @@ pub fn open(args: &VaultArgs, secrets: &Secrets) -> Result<Vault> {
         Some((label, source)) => (label, source.to_owned()),
         None => (DEFAULT_LABEL, id.clone()),
     });
-    let files = args
-        .vault_password_file
-        .iter()
+    let files = password_files(args)
+        .into_iter()
         .map(|f| (DEFAULT_LABEL, f.display().to_string()));
     let prompt = args
         .ask_vault_pass
@@ -35,6 +36,20 @@ pub fn open(args: &VaultArgs, secrets: &Secrets) -> Result<Vault> {
         vault.add(label, password);
     }
     Ok(vault)
+}
+
+/// `--vault-password-file`s, else `ANSIBLE_VAULT_PASSWORD_FILE` when set
+/// and not empty (read here rather than by clap, which would make an empty
+/// variable an error where Ansible ignores it).
+fn password_files(args: &VaultArgs) -> Vec<PathBuf> {
+    if !args.vault_password_file.is_empty() {
+        return args.vault_password_file.clone();
+    }
+    std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE")
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect()
 }
 
 /// Asks for the password of vault id `label` on the terminal, without echo.

@@ -134,11 +134,18 @@ fn a_wrong_password_fails_before_any_change() {
 #[test]
 fn no_password_names_the_flags() {
     let t = project();
-    let out = t.run();
+    // An empty ANSIBLE_VAULT_PASSWORD_FILE is no password file, as in Ansible.
+    let out = t
+        .command()
+        .env("ANSIBLE_VAULT_PASSWORD_FILE", "")
+        .output()
+        .unwrap();
+    let out = Outcome::new(out);
     out.assert_code(1);
     assert_eq!(written(&t), None);
     assert!(
-        out.stderr().contains("--vault-password-file"),
+        out.stderr()
+            .contains("no vault password was given; pass --vault-password-file"),
         "{}",
         out.text()
     );
