@@ -9,11 +9,12 @@
 //! is checked (in constant time) before AES-256-CTR decrypts it, and PKCS#7
 //! padding is removed.
 //!
-//! The `ansible-vault` crate implements this on RustCrypto versions three
-//! years old (hmac 0.10, aes-ctr 0.6, unmaintained since) and without vault
-//! ids, so this module builds on the RustCrypto primitives the engine
-//! already uses (`hmac`, `sha2`) plus `aes`, `ctr` and `pbkdf2`: no
-//! hand-written cryptography.
+//! The `ansible-vault` crate (0.2.1) implements this on old RustCrypto
+//! majors (hmac 0.10, sha2 0.9, pbkdf2 0.7 and the deprecated aes-ctr 0.6,
+//! a second copy of each beside the engine's) and has no vault ids, so this
+//! module builds on the RustCrypto crates on the engine's digest 0.10
+//! (`hmac`, `sha2`, plus `aes`, `ctr` and `pbkdf2`): no hand-written
+//! cryptography.
 //!
 //! Passwords are tried as Ansible tries them: those whose label matches the
 //! header's first, then every other one. What a vault holds is a secret: the
