@@ -17,7 +17,8 @@ use crate::cli::VaultArgs;
 pub fn open(args: &VaultArgs, secrets: &Secrets) -> Result<Vault> {
     let mut vault = Vault::new(secrets.clone());
     let ids = args.vault_id.iter().map(|id| match id.split_once('@') {
-        Some((label, source)) => (label, source.to_owned()),
+        Some((label, source)) if !label.is_empty() => (label, source.to_owned()),
+        Some((_, source)) => (DEFAULT_LABEL, source.to_owned()),
         None => (DEFAULT_LABEL, id.clone()),
     });
     let files = password_files(args)

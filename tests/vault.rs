@@ -154,13 +154,16 @@ fn no_password_names_the_flags() {
 #[test]
 fn the_vault_id_label_picks_the_password() {
     let t = project();
-    // Only the default password: app.yml, vaulted for `prod`, cannot open.
-    let pass = t.at("pass").display().to_string();
+    // Only the default password (`@FILE` is vault id `default`): app.yml,
+    // vaulted for `prod`, cannot open.
+    let pass = format!("@{}", t.at("pass").display());
     let out = t.run_with(&["--vault-id", &pass]);
     out.assert_code(1);
     let err = out.stderr();
     assert!(
-        err.contains("group_vars/app.yml:1:1") && err.contains("vault id 'prod'"),
+        err.contains("group_vars/app.yml:1:1")
+            && err.contains("vault id 'prod'")
+            && err.contains("passwords given (default)"),
         "{err}"
     );
     // Both, the prod one first: each file finds its own.
