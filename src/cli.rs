@@ -52,6 +52,9 @@ pub enum Command {
         /// Only hosts matching this pattern.
         #[arg(short, long)]
         limit: Option<String>,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        vault: VaultArgs,
     },
 }
 
@@ -81,6 +84,28 @@ pub struct PlaybookArgs {
     /// More output (`-v` shows unchanged ops too).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vault: VaultArgs,
+}
+
+/// Ansible Vault passwords, with Ansible's flags: files and values encrypted
+/// by `ansible-vault` in `group_vars`/`host_vars` are decrypted with them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VaultArgs {
+    /// A vault password file (repeatable; default: $ANSIBLE_VAULT_PASSWORD_FILE
+    /// when set and not empty); an executable one is run and its output is
+    /// the password.
+    #[arg(long, value_name = "FILE")]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Ask for the vault password on the terminal (no echo).
+    #[arg(short = 'J', long)]
+    pub ask_vault_pass: bool,
+    /// A vault id and its password: `LABEL@FILE`, `LABEL@prompt` or `FILE`
+    /// (repeatable); a `$ANSIBLE_VAULT;1.2;AES256;LABEL` file tries its
+    /// label's password first, then the others.
+    #[arg(long, value_name = "[LABEL@]FILE|prompt")]
+    pub vault_id: Vec<String>,
 }
 
 /// `kbz-play run`.

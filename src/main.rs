@@ -5,6 +5,7 @@
 
 mod cli;
 mod render;
+mod vault;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -24,6 +25,7 @@ use kbz_engine::script::{Playbook, ScriptEnv};
 use kbz_engine::secrets::Secrets;
 use kbz_engine::template::Templates;
 use kbz_engine::transport::{Become, HostKeyPolicy, Interrupt, RunId};
+use kbz_engine::vault::Vault;
 
 pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 
@@ -33,7 +35,11 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
-        Command::Inventory { inventory, limit } => show_inventory(&inventory, limit.as_deref()),
+        Command::Inventory {
+            inventory,
+            limit,
+            vault,
+        } => show_inventory(&inventory, limit.as_deref(), &vault),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -44,9 +50,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads the inventory, with the file named in the error.
-fn load_inventory(path: &Path) -> Result<Inventory> {
-    Ok(Inventory::load(path)?)
+/// Loads the inventory, with the file named in the error; vaulted vars are
+/// decrypted with `vault` (their values then masked as secrets).
+fn load_inventory(path: &Path, vault: &Vault) -> Result<Inventory> {
+    Ok(Inventory::load_with_vault(path, vault)?)
 }
 
 /// Parses `-e` values: `k=v k2=v2`, a JSON or YAML map, or `@file` (YAML/JSON).
@@ -126,12 +133,14 @@ pub fn load_playbook(
     extra_vars: Vars,
     reporter: Arc<dyn Reporter>,
     credentials: Arc<Credentials>,
+    vault: Vault,
 ) -> Result<Playbook> {
     let env = Arc::new(ScriptEnv {
         inventory,
         extra_vars,
         reporter,
         credentials,
+        vault,
     });
     Ok(Playbook::load(
         &common.playbook,
@@ -180,7 +189,8 @@ fn execute_with(
     secrets: &Secrets,
 ) -> Result<u8> {
     let common = &args.common;
-    let inventory = Arc::new(load_inventory(&common.inventory)?);
+    let vault = vault::open(&common.vault, secrets)?;
+    let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let reporter = reporter(args.output, common.verbose, secrets);
     let credentials = Arc::new(credentials(common, render.is_some(), secrets, &reporter));
@@ -190,6 +200,7 @@ fn execute_with(
         extra_vars.clone(),
         reporter.clone(),
         credentials.clone(),
+        vault,
     )?);
     let templates = Templates::new(&playbook.root).with_credentials(credentials);
     let definition = Definition::new(
@@ -303,8 +314,11 @@ fn doc(name: Option<&str>) -> Result<u8> {
     Ok(0)
 }
 
-fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {
-    let inventory = load_inventory(path)?;
+/// `kbz-play inventory`: vault values are shown masked, as in every output.
+fn show_inventory(path: &Path, limit: Option<&str>, vault: &cli::VaultArgs) -> Result<u8> {
+    let secrets = Secrets::default();
+    let vault = vault::open(vault, &secrets)?;
+    let inventory = load_inventory(path, &vault)?;
     let hosts = match limit {
         Some(l) => inventory.select(l)?,
         None => inventory.hosts().iter().collect(),
@@ -318,6 +332,6 @@ fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {
             })
         })
         .collect();
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    println!("{}", secrets.mask(&serde_json::to_string_pretty(&out)?));
     Ok(0)
 }

@@ -31,3 +31,4 @@ pub mod secrets;
 pub mod shell;
 pub mod template;
 pub mod transport;
+pub mod vault;

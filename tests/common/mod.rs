@@ -42,6 +42,17 @@ pub fn ignored_tests_run() -> bool {
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A program on PATH (or in /usr/sbin, /sbin), for the tests that need a
+/// validator or a tool of the test venv.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push("/usr/sbin".into());
+    dirs.push("/sbin".into());
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
 /// The kbz-play binary cargo built for these tests.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kbz-play"))

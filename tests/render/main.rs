@@ -39,6 +39,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::find_tool;
+
 /// The rendered site, shared by every test of this file.
 struct Site {
     out: PathBuf,
@@ -158,16 +160,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-/// A program on PATH (or in /usr/sbin), or None.
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push("/usr/sbin".into());
-    dirs.push("/sbin".into());
-    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// A program a validator test needs (those tests are `#[ignore]`d, and run

@@ -43,6 +43,7 @@ mod yaml;
 
 pub use error::{InventoryError, SourceLocation};
 
+use crate::vault::Vault;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -137,11 +138,23 @@ impl Inventory {
     /// the file, line and column and say how to fix the problem; they are fit
     /// to show to the operator unchanged.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        Self::load_with_vault(path, &Vault::default())
+    }
+
+    /// [`Inventory::load`], decrypting vaulted `group_vars`/`host_vars`
+    /// files and `!vault` values with `vault`'s passwords (their values are
+    /// registered as secrets).
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::load`], and a vaulted file or value that no password
+    /// decrypts (or no password at all), naming the file and line.
+    pub fn load_with_vault(path: &Path, vault: &Vault) -> Result<Inventory, InventoryError> {
         let file = resolve_inventory_file(path)?;
         let text = std::fs::read_to_string(&file).map_err(|e| InventoryError::io(&file, e))?;
         let raw = match extension(&file).as_deref() {
             Some("tsv") => tsv::parse(&file, &text)?,
-            Some("yml") | Some("yaml") => yaml::parse_inventory(&file, &text)?,
+            Some("yml") | Some("yaml") => yaml::parse_inventory(&file, &text, vault)?,
             Some("ini") | Some("cfg") | None => {
                 return Err(unsupported(
                     &file,
@@ -161,7 +174,7 @@ impl Inventory {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        build(raw, &base)
+        build(raw, &base, vault)
     }
 
     /// All hosts, in the order they first appear in the inventory file.
@@ -536,7 +549,7 @@ fn group_depths(raw: &RawInventory) -> Result<Vec<usize>, InventoryError> {
 
 /// Merge the parsed inventory with `group_vars/` and `host_vars/` from
 /// `base` into the final, immutable [`Inventory`].
-fn build(raw: RawInventory, base: &Path) -> Result<Inventory, InventoryError> {
+fn build(raw: RawInventory, base: &Path, vault: &Vault) -> Result<Inventory, InventoryError> {
     let depth = group_depths(&raw)?;
     let n = raw.groups.len();
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -549,7 +562,12 @@ fn build(raw: RawInventory, base: &Path) -> Result<Inventory, InventoryError> {
     // Group vars files, loaded once per existing group.
     let mut file_group_vars: Vec<Vars> = Vec::with_capacity(n);
     for group in &raw.groups {
-        file_group_vars.push(vars_dirs::load(base, vars_dirs::Kind::Group, &group.name)?);
+        file_group_vars.push(vars_dirs::load(
+            base,
+            vars_dirs::Kind::Group,
+            &group.name,
+            vault,
+        )?);
     }
 
     let mut warnings = raw.warnings.clone();
@@ -608,7 +626,7 @@ fn build(raw: RawInventory, base: &Path) -> Result<Inventory, InventoryError> {
         extend(&mut vars, &rh.vars);
         extend(
             &mut vars,
-            &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name)?,
+            &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name, vault)?,
         );
 
         let address = string_var(&vars, &["ansible_host", "ansible_ssh_host"])

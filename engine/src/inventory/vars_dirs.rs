@@ -12,6 +12,7 @@
 //! top-level keys.
 
 use super::{yaml, InventoryError, Vars};
+use crate::vault::Vault;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -34,11 +35,16 @@ impl Kind {
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 
 /// Merged vars of `name` from `base/group_vars` or `base/host_vars`.
-pub(crate) fn load(base: &Path, kind: Kind, name: &str) -> Result<Vars, InventoryError> {
+pub(crate) fn load(
+    base: &Path,
+    kind: Kind,
+    name: &str,
+    vault: &Vault,
+) -> Result<Vars, InventoryError> {
     let mut vars = Vars::new();
     for file in files_for(&base.join(kind.dir_name()), name)? {
         let text = std::fs::read_to_string(&file).map_err(|e| InventoryError::io(&file, e))?;
-        for (k, v) in yaml::parse_vars_file(&file, &text)? {
+        for (k, v) in yaml::parse_vars_file(&file, &text, vault)? {
             vars.insert(k, v);
         }
     }

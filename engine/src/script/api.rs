@@ -25,6 +25,8 @@ pub struct ScriptEnv {
     pub reporter: Arc<dyn Reporter>,
     /// Where `secret(NAME)` reads from.
     pub credentials: Arc<crate::credentials::Credentials>,
+    /// Decrypts a vaulted file `load_yaml`/`load_json` reads.
+    pub vault: crate::vault::Vault,
 }
 
 impl ScriptEnv {
@@ -134,13 +136,13 @@ pub(super) fn register(
         },
     );
 
-    let src = sources.clone();
+    let (src, e) = (sources.clone(), env.clone());
     engine.register_fn("load_yaml", move |ctx: NativeCallContext, path: &str| {
-        load_data(&ctx, &src, path, true)
+        load_data(&ctx, &src, &e.vault, path, true)
     });
-    let src = sources;
+    let (src, e) = (sources, env.clone());
     engine.register_fn("load_json", move |ctx: NativeCallContext, path: &str| {
-        load_data(&ctx, &src, path, false)
+        load_data(&ctx, &src, &e.vault, path, false)
     });
 
     let e = env.clone();
@@ -272,9 +274,13 @@ fn declare_play(
     Ok(())
 }
 
+/// `load_yaml`/`load_json`: a file vaulted whole is decrypted first and its
+/// values become secrets; an error in its content names only the file (the
+/// parser's message could quote a secret).
 fn load_data(
     ctx: &NativeCallContext,
     sources: &super::Sources,
+    vault: &crate::vault::Vault,
     path: &str,
     yaml: bool,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -286,8 +292,36 @@ fn load_data(
     let text = std::fs::read_to_string(file)
         .map_err(|e| err(ctx, format!("cannot read {}: {e}", file.display())))?;
     sources.inputs.record(file, text.as_bytes());
-    let value: serde_json::Value = if yaml {
-        yaml_serde::from_str(&text).map_err(|e| {
+    if crate::vault::is_encrypted(&text) {
+        let plain = vault
+            .decrypt(&text)
+            .map_err(|e| err(ctx, format!("{}: file {e}", file.display())))?;
+        let value = parse_data(ctx, file, &plain, yaml).map_err(|_| {
+            err(
+                ctx,
+                format!(
+                    "{}: the decrypted content is not valid {} (the message is not shown: it \
+                     could quote a secret); check it with `ansible-vault view FILE`",
+                    file.display(),
+                    if yaml { "YAML" } else { "JSON" }
+                ),
+            )
+        })?;
+        vault.register(&value);
+        return rhai::serde::to_dynamic(&value);
+    }
+    rhai::serde::to_dynamic(&parse_data(ctx, file, &text, yaml)?)
+}
+
+/// The YAML or JSON value of `text`, read from `file`.
+fn parse_data(
+    ctx: &NativeCallContext,
+    file: &Path,
+    text: &str,
+    yaml: bool,
+) -> Result<serde_json::Value, Box<EvalAltResult>> {
+    Ok(if yaml {
+        yaml_serde::from_str(text).map_err(|e| {
             let at = e
                 .location()
                 .map(|l| format!(":{}:{}", l.line(), l.column()))
@@ -295,7 +329,7 @@ fn load_data(
             err(ctx, format!("{}{at}: invalid YAML: {e}", file.display()))
         })?
     } else {
-        serde_json::from_str(&text).map_err(|e| {
+        serde_json::from_str(text).map_err(|e| {
             err(
                 ctx,
                 format!(
@@ -306,8 +340,7 @@ fn load_data(
                 ),
             )
         })?
-    };
-    rhai::serde::to_dynamic(&value)
+    })
 }
 
 /// The `host` map a play's closure receives: `name`, `address`, `ip`,

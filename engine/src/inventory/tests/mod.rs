@@ -8,6 +8,7 @@ mod loading;
 mod patterns;
 mod tsv;
 mod vars_dirs;
+mod vault;
 mod yaml;
 
 /// Writes `content` to `dir/rel`, creating parent directories.

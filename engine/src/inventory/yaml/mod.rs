@@ -24,6 +24,7 @@
 
 use super::PATTERN_METACHARS;
 use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars};
+use crate::vault::{self, Vault, VaultError};
 use serde_json::Value as JValue;
 use std::path::Path;
 use yaml_serde::{Mapping, Value as YValue};
@@ -46,9 +47,9 @@ fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
     if text.trim_start().starts_with("$ANSIBLE_VAULT;") {
         return Err(InventoryError::UnsupportedFormat {
             location: SourceLocation::at(file, 1, 1),
-            message: "file is encrypted with ansible-vault, which kbz-play cannot read; \
-                      decrypt it (`ansible-vault decrypt FILE`) and keep secrets out of the \
-                      inventory"
+            message: "the inventory file is encrypted with ansible-vault, which kbz-play does \
+                      not read; keep it in clear and encrypt the group_vars/host_vars files or \
+                      values that hold secrets"
                 .to_string(),
         });
     }
@@ -92,7 +93,12 @@ type ConvError = (Vec<String>, String);
 /// Convert a YAML value to JSON, the engine's variable representation.
 ///
 /// `path` is the key path of `value`, used to locate errors.
-pub(crate) fn to_json(value: &YValue, path: &mut Vec<String>) -> Result<JValue, ConvError> {
+/// `!vault` values are decrypted with `vault` (and registered as secrets).
+pub(crate) fn to_json(
+    value: &YValue,
+    path: &mut Vec<String>,
+    vault: &Vault,
+) -> Result<JValue, ConvError> {
     Ok(match value {
         YValue::Null => JValue::Null,
         YValue::Bool(b) => JValue::Bool(*b),
@@ -113,7 +119,7 @@ pub(crate) fn to_json(value: &YValue, path: &mut Vec<String>) -> Result<JValue, 
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 path.push(i.to_string());
-                out.push(to_json(item, path)?);
+                out.push(to_json(item, path, vault)?);
                 path.pop();
             }
             JValue::Array(out)
@@ -128,7 +134,7 @@ pub(crate) fn to_json(value: &YValue, path: &mut Vec<String>) -> Result<JValue, 
                     )
                 })?;
                 path.push(key.clone());
-                let v = to_json(v, path)?;
+                let v = to_json(v, path, vault)?;
                 path.pop();
                 out.insert(key, v);
             }
@@ -136,17 +142,27 @@ pub(crate) fn to_json(value: &YValue, path: &mut Vec<String>) -> Result<JValue, 
         }
         YValue::Tagged(tagged) => {
             if tagged.tag == "vault" {
-                return Err((
-                    path.clone(),
-                    "this value is encrypted with ansible-vault (!vault), which kbz-play cannot \
-                     decrypt; store the secret outside the inventory"
-                        .to_string(),
-                ));
+                return inline_vault(&tagged.value, vault).map_err(|e| (path.clone(), e));
             }
             // `!unsafe` and other tags: keep the plain value.
-            to_json(&tagged.value, path)?
+            to_json(&tagged.value, path, vault)?
         }
     })
+}
+
+/// The plaintext of a `!vault |` value, registered as a secret; the error
+/// message otherwise (never quoting plaintext).
+fn inline_vault(value: &YValue, vault: &Vault) -> Result<JValue, String> {
+    let YValue::String(envelope) = value else {
+        return Err(format!(
+            "this value {}",
+            VaultError::Format("a !vault value must be a string".to_string())
+        ));
+    };
+    vault
+        .decrypt_value(envelope)
+        .map(JValue::String)
+        .map_err(|e| format!("this value {e}"))
 }
 
 /// A mapping key as a string, if it is a scalar.
@@ -161,8 +177,35 @@ fn key_string(k: &YValue) -> Option<String> {
     }
 }
 
-/// Parse a `group_vars/` or `host_vars/` file (YAML, or JSON by extension).
-pub(crate) fn parse_vars_file(file: &Path, text: &str) -> Result<Vars, InventoryError> {
+/// Parse a `group_vars/` or `host_vars/` file (YAML, or JSON by extension),
+/// decrypting it first when the whole file is vaulted: its values are then
+/// secrets. An error in decrypted content names only the file and line, as
+/// the parser's message could quote a secret.
+pub(crate) fn parse_vars_file(
+    file: &Path,
+    text: &str,
+    vault: &Vault,
+) -> Result<Vars, InventoryError> {
+    if !vault::is_encrypted(text) {
+        return parse_clear_vars_file(file, text, vault);
+    }
+    let plain = vault
+        .decrypt(text)
+        .map_err(|e| InventoryError::schema(file, Some((1, 1)), format!("file {e}")))?;
+    let vars = parse_clear_vars_file(file, &plain, vault).map_err(|e| {
+        let line = e.location().and_then(|l| l.line);
+        InventoryError::schema(
+            file,
+            line.map(|l| (l, 1)),
+            "the decrypted content is not a valid vars file (the message is not shown: it \
+             could quote a secret); check it with `ansible-vault view FILE`",
+        )
+    })?;
+    vault.register(&JValue::Object(vars.clone()));
+    Ok(vars)
+}
+
+fn parse_clear_vars_file(file: &Path, text: &str, vault: &Vault) -> Result<Vars, InventoryError> {
     let is_json = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -190,7 +233,8 @@ pub(crate) fn parse_vars_file(file: &Path, text: &str) -> Result<Vars, Inventory
                         ));
                     };
                     let mut path = vec![key.clone()];
-                    let v = to_json(v, &mut path).map_err(|e| conv_error(file, text, &[], e))?;
+                    let v =
+                        to_json(v, &mut path, vault).map_err(|e| conv_error(file, text, &[], e))?;
                     vars.insert(key, v);
                 }
                 vars
@@ -261,15 +305,21 @@ struct Parser<'a> {
     file: &'a Path,
     text: &'a str,
     raw: RawInventory,
+    vault: &'a Vault,
 }
 
 /// Parse an Ansible YAML inventory.
-pub(crate) fn parse_inventory(file: &Path, text: &str) -> Result<RawInventory, InventoryError> {
+pub(crate) fn parse_inventory(
+    file: &Path,
+    text: &str,
+    vault: &Vault,
+) -> Result<RawInventory, InventoryError> {
     let root = load_yaml(file, text)?;
     let mut p = Parser {
         file,
         text,
         raw: RawInventory::new(file),
+        vault,
     };
     let map = match root {
         YValue::Null => return Ok(p.raw),
@@ -489,7 +539,7 @@ impl Parser<'_> {
             };
             conv_path.clear();
             conv_path.push(key.clone());
-            let value = to_json(value, &mut conv_path).map_err(|e| {
+            let value = to_json(value, &mut conv_path, self.vault).map_err(|e| {
                 let prefix: Vec<&str> = path.iter().map(String::as_str).collect();
                 conv_error(self.file, self.text, &prefix, e)
             })?;
@@ -665,7 +715,7 @@ mod tests {
         let y: YValue =
             yaml_serde::from_str("{1: a, true: b, f: 1.5, big: 18446744073709551615, l: [x, ~]}")
                 .unwrap();
-        let j = to_json(&y, &mut Vec::new()).unwrap();
+        let j = to_json(&y, &mut Vec::new(), &Vault::default()).unwrap();
         assert_eq!(
             j,
             serde_json::json!({"1": "a", "true": "b", "f": 1.5,

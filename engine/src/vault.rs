@@ -1,0 +1,519 @@
+//! Ansible Vault: files and `!vault` values encrypted with `ansible-vault`.
+//!
+//! The format (`ansible.parsing.vault.VaultAES256`): a header line
+//! `$ANSIBLE_VAULT;1.1;AES256` (or `1.2;AES256;LABEL`, naming the vault id
+//! it was encrypted for), then hex lines which, joined and decoded, are three
+//! hex lines: salt, HMAC, ciphertext. PBKDF2-HMAC-SHA256 with 10000
+//! iterations derives 80 bytes from the password and salt: the AES-256 key,
+//! the HMAC-SHA256 key and the CTR counter block. The HMAC of the ciphertext
+//! is checked (in constant time) before AES-256-CTR decrypts it, and PKCS#7
+//! padding is removed.
+//!
+//! The `ansible-vault` crate (0.2.1) implements this on old RustCrypto
+//! majors (hmac 0.10, sha2 0.9, pbkdf2 0.7 and the deprecated aes-ctr 0.6,
+//! a second copy of each beside the engine's) and has no vault ids, so this
+//! module builds on the RustCrypto crates on the engine's digest 0.10
+//! (`hmac`, `sha2`, plus `aes`, `ctr` and `pbkdf2`): no hand-written
+//! cryptography.
+//!
+//! Passwords are tried as Ansible tries them: those whose label matches the
+//! header's first, then every other one. What a vault holds is a secret: the
+//! callers register decrypted values with [`Secrets`] so that every output
+//! masks them, and no error ever quotes plaintext.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use aes::cipher::{KeyIvInit, StreamCipher};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::secrets::Secrets;
+
+/// The first bytes of every vaulted file or value.
+pub const HEADER: &str = "$ANSIBLE_VAULT;";
+
+/// The label of a password given without one (Ansible's
+/// `DEFAULT_VAULT_IDENTITY`).
+pub const DEFAULT_LABEL: &str = "default";
+
+/// Ansible's PBKDF2 iteration count for `VaultAES256`.
+const ITERATIONS: u32 = 10_000;
+
+/// How to give a password, for the error when none was given.
+const HOW_TO_GIVE: &str = "pass --vault-password-file FILE, --vault-id [LABEL@]FILE (or \
+                           LABEL@prompt), or --ask-vault-pass, or set ANSIBLE_VAULT_PASSWORD_FILE";
+
+/// Why a vault could not be opened. Each message reads after the name of
+/// what was being opened (`file group_vars/all.yml is ...`, `this value
+/// is ...`) and never contains plaintext or a password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// Encrypted, and no password was given at all.
+    #[error("is encrypted with ansible-vault but no vault password was given; {HOW_TO_GIVE}")]
+    NoPassword,
+    /// Not the format `ansible-vault` writes.
+    #[error("is not a valid ansible-vault envelope: {0}")]
+    Format(String),
+    /// No password given decrypts it.
+    #[error(
+        "is encrypted with ansible-vault{} and none of the vault passwords given ({}) decrypts \
+         it: a wrong password, or the content was changed after encryption",
+        label.as_ref().map(|l| format!(" for vault id '{l}'")).unwrap_or_default(),
+        tried.join(", ")
+    )]
+    NoMatch {
+        /// The header's vault id, if any.
+        label: Option<String>,
+        /// The labels of the passwords tried, in order.
+        tried: Vec<String>,
+    },
+    /// Decrypted, but not UTF-8 text (not a vars file or a value).
+    #[error("decrypts to bytes that are not UTF-8 text")]
+    NotText,
+}
+
+/// Why a vault password could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    /// The file could not be read, or the script not run.
+    #[error("vault password file {}: {reason}", file.display())]
+    File {
+        /// The password file.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// One password and the vault id label it is for.
+#[derive(Clone)]
+struct VaultId {
+    label: String,
+    password: Vec<u8>,
+}
+
+/// The vault passwords of a run, and where decrypted values are registered.
+///
+/// Cheap to clone; [`Vault::default`] has no password, so a vaulted file
+/// fails with [`VaultError::NoPassword`].
+#[derive(Clone, Default)]
+pub struct Vault {
+    ids: Vec<VaultId>,
+    secrets: Secrets,
+}
+
+impl fmt::Debug for Vault {
+    /// The labels, never a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("ids", &self.labels())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// A vault with no password yet, registering what it decrypts with
+    /// `secrets`.
+    pub fn new(secrets: Secrets) -> Self {
+        Vault {
+            ids: Vec::new(),
+            secrets,
+        }
+    }
+
+    /// Adds the password of vault id `label` (tried in the order added).
+    pub fn add(&mut self, label: &str, password: Vec<u8>) {
+        self.ids.push(VaultId {
+            label: label.to_owned(),
+            password,
+        });
+    }
+
+    /// The labels of the passwords given, in order.
+    pub fn labels(&self) -> Vec<String> {
+        self.ids.iter().map(|id| id.label.clone()).collect()
+    }
+
+    /// The registry decrypted values go to.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The plaintext of a vaulted file or value (`text` starts with
+    /// [`HEADER`]). Nothing is registered: a whole file's keys are no
+    /// secret, its values are ([`Vault::register`]).
+    pub fn decrypt(&self, text: &str) -> Result<String, VaultError> {
+        if self.ids.is_empty() {
+            return Err(VaultError::NoPassword);
+        }
+        let envelope = Envelope::parse(text)?;
+        let label = envelope.label.as_deref();
+        let matching = self
+            .ids
+            .iter()
+            .filter(|id| Some(id.label.as_str()) == label);
+        let others = self
+            .ids
+            .iter()
+            .filter(|id| Some(id.label.as_str()) != label);
+        let mut tried = Vec::new();
+        for id in matching.chain(others) {
+            if let Some(plain) = envelope.open(&id.password) {
+                return String::from_utf8(plain).map_err(|_| VaultError::NotText);
+            }
+            tried.push(id.label.clone());
+        }
+        Err(VaultError::NoMatch {
+            label: envelope.label,
+            tried,
+        })
+    }
+
+    /// [`Vault::decrypt`] for a `!vault` value: the plaintext is registered
+    /// as a secret before it is returned.
+    pub fn decrypt_value(&self, text: &str) -> Result<String, VaultError> {
+        let plain = self.decrypt(text)?;
+        self.secrets.add(&plain);
+        Ok(plain)
+    }
+
+    /// Registers every scalar of `value` (strings, and numbers as written)
+    /// as a secret: the values of a whole vaulted file.
+    pub fn register(&self, value: &Value) {
+        match value {
+            Value::String(s) => self.secrets.add(s),
+            Value::Number(n) => self.secrets.add(&n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| self.register(v)),
+            Value::Object(map) => map.values().for_each(|v| self.register(v)),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+}
+
+/// Whether `text` is a vaulted file or value.
+pub fn is_encrypted(text: &str) -> bool {
+    text.trim_start().starts_with(HEADER)
+}
+
+/// A parsed vault: what the header says and the three decoded parts.
+struct Envelope {
+    label: Option<String>,
+    salt: Vec<u8>,
+    hmac: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
+
+impl Envelope {
+    fn parse(text: &str) -> Result<Envelope, VaultError> {
+        let format = |why: &str| VaultError::Format(why.to_owned());
+        let mut lines = text.trim_start().lines();
+        let header = lines.next().unwrap_or_default().trim();
+        let fields: Vec<&str> = header.split(';').map(str::trim).collect();
+        let label = match fields.as_slice() {
+            ["$ANSIBLE_VAULT", "1.1", cipher] => cipher_ok(cipher).map(|()| None)?,
+            ["$ANSIBLE_VAULT", "1.2", cipher, label] => {
+                cipher_ok(cipher).map(|()| Some((*label).to_owned()))?
+            }
+            _ => {
+                return Err(format(
+                    "the header is not `$ANSIBLE_VAULT;1.1;AES256` or \
+                     `$ANSIBLE_VAULT;1.2;AES256;LABEL`",
+                ))
+            }
+        };
+        let body: String = lines.flat_map(|l| l.split_whitespace()).collect();
+        let inner = hex::decode(&body).map_err(|_| format("the body is not hex"))?;
+        let mut parts = inner.splitn(3, |&b| b == b'\n');
+        let mut next = |what: &str| {
+            parts
+                .next()
+                .and_then(|p| hex::decode(p).ok())
+                .ok_or_else(|| format(&format!("the {what} is missing or not hex")))
+        };
+        let salt = next("salt")?;
+        let hmac = next("HMAC")?;
+        let ciphertext = next("ciphertext")?;
+        if hmac.len() != 32 || ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+            return Err(format("the HMAC or the ciphertext has the wrong length"));
+        }
+        Ok(Envelope {
+            label,
+            salt,
+            hmac,
+            ciphertext,
+        })
+    }
+
+    /// The plaintext, if `password` is the one: `None` when the HMAC does
+    /// not match (wrong password or tampering) or the padding is invalid.
+    fn open(&self, password: &[u8]) -> Option<Vec<u8>> {
+        let mut derived = [0u8; 80];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password, &self.salt, ITERATIONS, &mut derived);
+        let (cipher_key, rest) = derived.split_at(32);
+        let (hmac_key, counter) = rest.split_at(32);
+        let mut mac = Hmac::<Sha256>::new_from_slice(hmac_key).ok()?;
+        mac.update(&self.ciphertext);
+        mac.verify_slice(&self.hmac).ok()?;
+        let mut plain = self.ciphertext.clone();
+        ctr::Ctr128BE::<aes::Aes256>::new_from_slices(cipher_key, counter)
+            .ok()?
+            .apply_keystream(&mut plain);
+        unpad(plain)
+    }
+}
+
+fn cipher_ok(cipher: &str) -> Result<(), VaultError> {
+    if cipher == "AES256" {
+        Ok(())
+    } else {
+        Err(VaultError::Format(format!(
+            "cipher {cipher} is not supported (only AES256, what ansible-vault writes)"
+        )))
+    }
+}
+
+/// Removes PKCS#7 padding (block size 16), checking every padding byte.
+fn unpad(mut data: Vec<u8>) -> Option<Vec<u8>> {
+    let n = usize::from(*data.last()?);
+    if n == 0 || n > 16 || n > data.len() {
+        return None;
+    }
+    let keep = data.len() - n;
+    if data[keep..].iter().any(|&b| usize::from(b) != n) {
+        return None;
+    }
+    data.truncate(keep);
+    Some(data)
+}
+
+/// Reads a password file as Ansible does: an executable file is run and its
+/// standard output, end-of-line characters stripped, is the password (a
+/// `*-client` script gets `--vault-id LABEL`); any other file's content,
+/// surrounding whitespace stripped, is the password.
+pub fn read_password_file(file: &Path, label: &str) -> Result<Vec<u8>, PasswordError> {
+    let fail = |reason: String| PasswordError::File {
+        file: file.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(file).map_err(|e| fail(e.to_string()))?;
+    let password = if is_executable(&meta) {
+        run_password_script(file, label).map_err(fail)?
+    } else {
+        let bytes = std::fs::read(file).map_err(|e| fail(e.to_string()))?;
+        bytes.trim_ascii().to_vec()
+    };
+    if password.is_empty() {
+        return Err(fail("the password is empty".to_owned()));
+    }
+    Ok(password)
+}
+
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+/// Runs a password script; its stderr goes to the operator's terminal, as
+/// with Ansible (a script may prompt there).
+fn run_password_script(file: &Path, label: &str) -> Result<Vec<u8>, String> {
+    let mut command = std::process::Command::new(file);
+    if is_client_script(file) {
+        command.args(["--vault-id", label]);
+    }
+    let out = command
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the script failed ({})", out.status));
+    }
+    let end = out
+        .stdout
+        .iter()
+        .rposition(|&b| b != b'\r' && b != b'\n')
+        .map_or(0, |i| i + 1);
+    let start = out.stdout[..end]
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(end);
+    Ok(out.stdout[start..end].to_vec())
+}
+
+/// Ansible's `script_is_client`: `NAME-client` or `NAME-client.EXT`.
+fn is_client_script(file: &Path) -> bool {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s.ends_with("-client"))
+}
+
+/// Files made by the real `ansible-vault` (see
+/// `tests/fixtures/vault/README.md`), for the engine's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Path, Vault};
+
+    /// The password of the fixtures encrypted without a vault id.
+    pub const DEFAULT_PASS: &[u8] = b"fixture-vault-pass";
+    /// The password of vault id `prod` (`labelled.yml`).
+    pub const PROD_PASS: &[u8] = b"fixture-prod-pass";
+
+    /// The text of `tests/fixtures/vault/NAME`.
+    pub fn fixture(name: &str) -> String {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/vault");
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    /// A vault with these `(label, password)` pairs.
+    pub fn vault(ids: &[(&str, &[u8])]) -> Vault {
+        let mut v = Vault::default();
+        for (label, pass) in ids {
+            v.add(label, pass.to_vec());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn decrypts_a_file_made_by_ansible_vault() {
+        let plain = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)])
+            .decrypt(&fixture("group_vars.yml"))
+            .unwrap();
+        assert_eq!(plain, "db_password: s3cret-from-vault\nredis_port: 6379\n");
+    }
+
+    #[test]
+    fn the_header_label_picks_its_password_and_the_others_are_tried_too() {
+        let text = fixture("labelled.yml");
+        let expected = "api_token: prod-token-4242\n";
+        let both = vault(&[(DEFAULT_LABEL, DEFAULT_PASS), ("prod", PROD_PASS)]);
+        assert_eq!(both.decrypt(&text).unwrap(), expected);
+        // A password given under another label still opens it, as in Ansible.
+        let mislabelled = vault(&[("dev", PROD_PASS)]);
+        assert_eq!(mislabelled.decrypt(&text).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_wrong_password_names_the_ids_tried_and_never_the_plaintext() {
+        let err = vault(&[(DEFAULT_LABEL, b"wrong"), ("dev", DEFAULT_PASS)])
+            .decrypt(&fixture("labelled.yml"))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            VaultError::NoMatch {
+                label: Some("prod".into()),
+                tried: vec!["default".into(), "dev".into()]
+            }
+        );
+        let shown = err.to_string();
+        assert!(shown.contains("vault id 'prod'"), "{shown}");
+        assert!(!shown.contains("prod-token"), "{shown}");
+    }
+
+    #[test]
+    fn a_tampered_ciphertext_fails_the_hmac() {
+        let text = fixture("group_vars.yml");
+        // Flip one hex digit of the body's last line (inside the ciphertext).
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let last = lines.last_mut().unwrap();
+        let flipped = if last.ends_with('6') { '7' } else { '6' };
+        last.pop();
+        last.push(flipped);
+        let tampered = lines.join("\n");
+        let err = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)])
+            .decrypt(&tampered)
+            .unwrap_err();
+        assert!(matches!(err, VaultError::NoMatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn no_password_says_which_flags_to_use() {
+        let err = Vault::default()
+            .decrypt(&fixture("group_vars.yml"))
+            .unwrap_err();
+        assert_eq!(err, VaultError::NoPassword);
+        assert!(err.to_string().contains("--vault-password-file"), "{err}");
+    }
+
+    #[test]
+    fn malformed_envelopes_are_format_errors() {
+        let v = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]);
+        for text in [
+            "$ANSIBLE_VAULT;1.1;AES\n6162\n",
+            "$ANSIBLE_VAULT;9;AES256\n6162\n",
+            "$ANSIBLE_VAULT;1.1;AES256\nzz\n",
+            "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+        ] {
+            assert!(
+                matches!(v.decrypt(text), Err(VaultError::Format(_))),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn decrypted_values_are_registered_as_secrets() {
+        let v = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]);
+        let inline = fixture("inline.yml");
+        let envelope = inline.split_once('|').unwrap().1;
+        let dedented: String = envelope
+            .lines()
+            .map(|l| l.trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(v.decrypt_value(&dedented).unwrap(), "inline-secret-77");
+        assert_eq!(v.secrets().mask("x inline-secret-77"), "x ********");
+        v.register(&serde_json::json!({"a": ["list-secret"], "n": 12345678, "b": true}));
+        assert_eq!(
+            v.secrets().mask("list-secret 12345678"),
+            "******** ********"
+        );
+    }
+
+    #[test]
+    fn pkcs7_padding_is_checked() {
+        assert_eq!(unpad(vec![b'a', 3, 3, 3]), Some(vec![b'a']));
+        assert_eq!(unpad(vec![b'a', 2, 3, 3]), None);
+        assert_eq!(unpad(vec![b'a', 0]), None);
+        assert_eq!(unpad(vec![]), None);
+    }
+
+    #[test]
+    fn password_files_plain_and_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("pass");
+        std::fs::write(&plain, "  fixture-vault-pass \n").unwrap();
+        assert_eq!(read_password_file(&plain, "x").unwrap(), DEFAULT_PASS);
+
+        let script = dir.path().join("pass.sh");
+        std::fs::write(&script, "#!/bin/sh\nprintf 'from-script\\n'\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(read_password_file(&script, "x").unwrap(), b"from-script");
+
+        let client = dir.path().join("vault-client.sh");
+        std::fs::write(&client, "#!/bin/sh\necho \"$1=$2\"\n").unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(
+            read_password_file(&client, "prod").unwrap(),
+            b"--vault-id=prod"
+        );
+
+        let failing = dir.path().join("fail.sh");
+        std::fs::write(&failing, "#!/bin/sh\nexit 3\n").unwrap();
+        std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let err = read_password_file(&failing, "x").unwrap_err().to_string();
+        assert!(err.contains("fail.sh") && err.contains("failed"), "{err}");
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        assert!(read_password_file(&empty, "x").is_err());
+    }
+}
