@@ -22,6 +22,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
     kbz-play playbooks/site.rhai -i playbooks/inventory/servers.tsv\n  \
     kbz-play playbooks/site.rhai -i inv.tsv --check --diff\n  \
     kbz-play playbooks/site.rhai -i inv.tsv --limit redis --tags sentinel -e redis_port=6380\n  \
+    kbz-play playbooks/site.rhai -i inv.tsv --list-hosts --limit redis\n  \
     kbz-play render playbooks/site.rhai -i inv.tsv --out review/\n  \
     kbz-play doc template")]
 pub struct Cli {
