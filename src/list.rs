@@ -10,9 +10,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use kbz_engine::credentials::Credentials;
 use kbz_engine::inventory::Inventory;
-use kbz_engine::report::{masked::Masked, plain::Plain, Event, Reporter};
+use kbz_engine::report::{plain::Plain, Event, Reporter};
 use kbz_engine::script::Play;
-use kbz_engine::secrets::Secrets;
 
 use crate::cli::RunArgs;
 use crate::exit;
@@ -38,16 +37,9 @@ pub fn inspect(args: &RunArgs) -> Result<u8> {
     let common = &args.common;
     let inventory = Arc::new(crate::load_inventory(&common.inventory)?);
     let extra_vars = crate::parse_extra_vars(&common.extra_vars)?;
-    let limited = match common.limit.as_deref() {
-        Some(limit) => Some(inventory.select(limit)?),
-        None => None,
-    }
-    .map(|hosts| hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>());
-    let secrets = Secrets::default();
-    let reporter: Arc<dyn Reporter> = Arc::new(Masked::new(
-        Plain::new(std::io::stderr(), common.verbose),
-        secrets.clone(),
-    ));
+    let limited = limited(&inventory, common.limit.as_deref())?;
+    // Review credentials read no secret: there is nothing to mask.
+    let reporter: Arc<dyn Reporter> = Arc::new(Plain::new(std::io::stderr(), common.verbose));
     let declared = crate::load_playbook(
         common,
         inventory.clone(),
@@ -66,12 +58,21 @@ pub fn inspect(args: &RunArgs) -> Result<u8> {
     let plays = match declared {
         Ok(plays) => plays,
         Err(e) if args.syntax_check => {
-            eprintln!("error: {}", secrets.mask(&format!("{e:#}")));
+            eprintln!("error: {e:#}");
             return Ok(exit::SYNTAX_ERROR);
         }
         Err(e) => return Err(e),
     };
     crate::print_bytes(listing(args, &plays).as_bytes())
+}
+
+/// The hosts `--limit` leaves, or `None` without one; strict, as in a run.
+fn limited(inventory: &Inventory, limit: Option<&str>) -> Result<Option<Vec<String>>> {
+    let Some(limit) = limit else {
+        return Ok(None);
+    };
+    let hosts = inventory.select(limit)?;
+    Ok(Some(hosts.iter().map(|h| h.name.clone()).collect()))
 }
 
 /// A play's hosts (its pattern, then `--limit`), warning about the pattern's
