@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Rhai playbooks over SSH, idempotent by content hash.
 ///
@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     kbz-play playbooks/site.rhai -i playbooks/inventory/servers.tsv\n  \
     kbz-play playbooks/site.rhai -i inv.tsv --check --diff\n  \
     kbz-play playbooks/site.rhai -i inv.tsv --limit redis --tags sentinel -e redis_port=6380\n  \
+    kbz-play playbooks/site.rhai -i inv.tsv --list-hosts --limit redis\n  \
     kbz-play render playbooks/site.rhai -i inv.tsv --out review/\n  \
     kbz-play doc template")]
 pub struct Cli {
@@ -56,6 +57,26 @@ pub enum Command {
         #[allow(missing_docs)]
         vault: VaultArgs,
     },
+    /// Print a shell completion script.
+    ///
+    /// Generated from the same definitions as the parser: `source <(kbz-play
+    /// completions bash)`, or save it where the shell looks
+    /// (`~/.local/share/bash-completion/completions/kbz-play`,
+    /// `~/.zfunc/_kbz-play`, `~/.config/fish/completions/kbz-play.fish`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    ///
+    /// `kbz-play man | man -l -`, or save it as `kbz-play.1` in a `man1`
+    /// folder of the MANPATH; `kbz-play man render` is the page the main one
+    /// names `kbz-play-render(1)`.
+    Man {
+        /// A subcommand, for its own page.
+        subcommand: Option<String>,
+    },
 }
 
 /// Options shared by `run` and `render`.
@@ -81,7 +102,8 @@ pub struct PlaybookArgs {
     /// The folder of NAME.env credential files that `secret("NAME")` reads (0600 files only).
     #[arg(long, value_name = "DIR", env = "KBZ_CREDENTIALS", default_value = kbz_engine::credentials::DEFAULT_DIR)]
     pub credentials: PathBuf,
-    /// More output (`-v` shows unchanged ops too).
+    /// More output: `-v` adds the ops that were ok or skipped, and their
+    /// times; `-vv` a line as each op starts (JSON has every event anyway).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(flatten)]
@@ -165,6 +187,17 @@ pub struct RunArgs {
     /// Do not read or write the probe cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// List each play's hosts (after `--limit`), then exit; connects nowhere.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List each play's tags, then exit; connects nowhere.
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Check the playbook: it compiles and its top level runs (imports,
+    /// roles, play declarations, host patterns), then exit; connects nowhere.
+    /// An error exits 4, as ansible-playbook's parser errors do.
+    #[arg(long)]
+    pub syntax_check: bool,
 }
 
 /// `kbz-play render`.
@@ -195,22 +228,61 @@ pub enum Output {
     Quiet,
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "render", "doc", "inventory", "help"];
+/// The help's layout: the run's arguments and options first (a playbook
+/// run is the default command), then the subcommands; clap's default puts
+/// the subcommands first.
+const HELP_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+{usage-heading} {usage}
 
-/// Parses argv, inserting `run` when the first argument is not a subcommand
-/// (so `kbz-play site.rhai -i inv` works).
+Arguments:
+{positionals}
+
+Options:
+{options}
+
+Commands:
+{subcommands}{after-help}";
+
+/// The whole command line as clap sees it: the options of a playbook run at
+/// the top level (`kbz-play site.rhai -i inv` is `kbz-play run site.rhai -i
+/// inv`), then the subcommands. `--help`, the completions and the man page
+/// are all generated from it.
+pub fn command() -> clap::Command {
+    let top = Cli::command();
+    // `augment_args` would put `RunArgs`' doc comment in place of the program's.
+    let about = top.get_about().cloned().unwrap_or_default();
+    let long_about = top.get_long_about().cloned().unwrap_or_default();
+    let after_help = format!(
+        "{}\n\nExit codes:\n{}",
+        top.get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        crate::exit::CODES
+            .iter()
+            .map(|(code, meaning)| format!("  {code:<3}  {meaning}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    RunArgs::augment_args(top)
+        .about(about)
+        .long_about(long_about)
+        .after_help(after_help)
+        .args_conflicts_with_subcommands(true)
+        .subcommand_negates_reqs(true)
+        .subcommand_required(false)
+        .help_template(HELP_TEMPLATE)
+}
+
+/// Parses argv: a subcommand, or else the options of a playbook run.
 pub fn parse() -> Cli {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
-        let is_flag = first.starts_with('-');
-        let implied_run = if is_flag {
-            !matches!(first, "-h" | "--help" | "-V" | "--version")
-        } else {
-            !SUBCOMMANDS.contains(&first)
-        };
-        if implied_run {
-            args.insert(1, "run".into());
-        }
+    let matches = command().get_matches();
+    let parsed = match matches.subcommand_name() {
+        Some(_) => Command::from_arg_matches(&matches),
+        None => RunArgs::from_arg_matches(&matches).map(Command::Run),
+    };
+    match parsed {
+        Ok(command) => Cli { command },
+        Err(e) => e.format(&mut command()).exit(),
     }
-    Cli::parse_from(args)
 }

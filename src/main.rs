@@ -1,9 +1,12 @@
 //! `kbz-play`: the thin binary. Parses the command line, builds the engine's
-//! settings and reporter, and maps outcomes to exit codes (Ansible's: 0 ok,
-//! 2 a host failed, 4 a host was unreachable; 1 for errors before any host
-//! was touched: bad playbook, inventory or arguments; 130 after Ctrl-C).
+//! settings and reporter, and maps outcomes to exit codes (Ansible's; the
+//! table is [`exit::CODES`]).
 
 mod cli;
+mod exit;
+mod list;
+#[cfg(test)]
+mod readme;
 mod render;
 mod vault;
 
@@ -32,6 +35,7 @@ pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 fn main() -> ExitCode {
     let cli = cli::parse();
     let result = match cli.command {
+        Command::Run(args) if list::wanted(&args) => list::inspect(&args),
         Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
@@ -40,12 +44,14 @@ fn main() -> ExitCode {
             limit,
             vault,
         } => show_inventory(&inventory, limit.as_deref(), &vault),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { subcommand } => man(subcommand.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
 }
@@ -309,9 +315,58 @@ fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
 /// `kbz-play doc [NAME]`: the operations and script functions, or one of them.
 fn doc(name: Option<&str>) -> Result<u8> {
     let text = kbz_stdlib::doc::text(name).map_err(anyhow::Error::msg)?;
-    // A closed pipe (`kbz-play doc | head`) is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    Ok(0)
+    print_bytes(text.as_bytes())
+}
+
+/// Writes generated text to stdout; a closed pipe (`kbz-play man | head`)
+/// is not an error worth a panic.
+fn print_bytes(bytes: &[u8]) -> Result<u8> {
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), bytes);
+    Ok(exit::OK)
+}
+
+/// `kbz-play completions SHELL`: the completion script, from the same
+/// definitions as the parser, so it never lags behind a new flag.
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli::command(), "kbz-play", &mut script);
+    if shell == clap_complete::Shell::Bash {
+        script = bash_states_spelt_alike(&script).into_bytes();
+    }
+    print_bytes(&script)
+}
+
+/// clap_complete (4.6.12) spells a hyphenated program's bash states two
+/// ways: its loop over the words arrives at `kbz__play__subcmd__doc`, its
+/// case arms say `kbz__subcmd__play__subcmd__doc`, so nothing completes
+/// after a subcommand (clap-rs/clap#6421, unfixed). The arms get the loop's
+/// spelling.
+fn bash_states_spelt_alike(script: &[u8]) -> String {
+    String::from_utf8_lossy(script).replace("kbz__subcmd__play", "kbz__play")
+}
+
+/// `kbz-play man [SUBCOMMAND]`: the man page (roff), from the same
+/// definitions; a subcommand's page is titled as the main page's
+/// SUBCOMMANDS section names it (`kbz-play-render(1)`).
+fn man(subcommand: Option<&str>) -> Result<u8> {
+    let mut command = cli::command();
+    if let Some(name) = subcommand {
+        let known: Vec<String> = command
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        command = command
+            .find_subcommand(name)
+            .with_context(|| format!("no subcommand '{name}' (known: {})", known.join(", ")))?
+            .clone()
+            .display_name(format!("kbz-play-{name}"))
+            .bin_name(format!("kbz-play {name}"));
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut page)
+        .context("cannot render the man page")?;
+    print_bytes(&page)
 }
 
 /// `kbz-play inventory`: vault values are shown masked, as in every output.

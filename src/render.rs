@@ -61,6 +61,9 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         },
         cache_dir: None,
         no_cache: true,
+        list_hosts: false,
+        list_tags: false,
+        syntax_check: false,
     };
     let code = crate::execute(&run, Some(out.clone()))?;
     if code == 0 {

@@ -15,13 +15,16 @@ const INVENTORY: &str =
     "hostname\tip_private\tip_public\tgroups\nweb-01\t10.0.0.11\t\tweb\ndb-01\t10.0.0.21\t\tdb\n";
 
 #[test]
-fn help_lists_the_ansible_flags() {
+fn help_shows_the_run_options_then_the_subcommands() {
     let out = kbz(&["--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", text(&out));
+    assert!(help.starts_with("Rhai playbooks over SSH"), "{help}");
+    let options = help.find("\nOptions:\n").expect("an Options section");
+    let commands = help.find("\nCommands:\n").expect("a Commands section");
+    assert!(options < commands, "the run's options come first:\n{help}");
+    let (run_options, subcommands) = help.split_at(commands);
     for flag in [
-        "render",
-        "doc",
         "--check",
         "--diff",
         "--limit",
@@ -32,13 +35,19 @@ fn help_lists_the_ansible_flags() {
         "--become",
         "--user",
         "--inventory",
+        "--list-hosts",
+        "--list-tags",
+        "--syntax-check",
     ] {
-        let run_help = String::from_utf8_lossy(&kbz(&["run", "--help"]).stdout).into_owned();
+        assert!(run_options.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+    for sub in ["run", "render", "doc", "inventory", "completions", "man"] {
         assert!(
-            help.contains(flag) || run_help.contains(flag),
-            "--help lacks {flag}"
+            subcommands.contains(&format!("\n  {sub} ")),
+            "--help lacks the subcommand {sub}:\n{help}"
         );
     }
+    assert!(help.contains("Exit codes:\n  0 "), "{help}");
 }
 
 #[test]
@@ -286,4 +295,229 @@ fn render_writes_nothing_outside_its_folder() {
     assert!(!t.at("escaped").exists(), "{}", out.text());
     assert!(!out.success(), "{}", out.text());
     assert!(out.text().contains("has a '..'"), "{}", out.text());
+}
+
+/// A play tagged `webtag` on `web`, another on `all:!db`.
+const TWO_PLAYS: &str = "play(\"Web\", \"web\", #{ tags: [\"webtag\", \"x\"] }, |host| { command(\"true\"); });\nplay(\"All\", \"all:!db\", |host| { command(\"true\"); });\n";
+
+/// Hosts at TEST-NET addresses, reached only through an ssh config whose
+/// ProxyCommand leaves a mark and fails: any connection attempt shows.
+fn unreachable_fleet(playbook: &str) -> Test {
+    let t = Test::new().playbook(playbook).inventory(
+        "hostname\tip_private\tgroups\nweb-01\t192.0.2.1\tweb\nweb-02\t192.0.2.2\tweb\ndb-01\t192.0.2.3\tdb\n",
+    );
+    let mark = t.at("connected");
+    let config = format!(
+        "Host *\n  ProxyCommand sh -c 'echo %h >> {}; exit 1'\n",
+        mark.display()
+    );
+    let t = t.file("ssh_config", &config);
+    let config = t.at("ssh_config");
+    t.ssh_config(config)
+}
+
+#[test]
+fn list_hosts_prints_each_plays_hosts_and_connects_nowhere() {
+    let t = unreachable_fleet(TWO_PLAYS);
+    let out = t.run_with(&["--list-hosts"]);
+    out.assert_code(0);
+    assert!(!t.at("connected").exists(), "a connection was attempted");
+    assert_eq!(
+        out.stdout(),
+        "\nplaybook: site.rhai\n\n  play #1 (web): Web\tTAGS: [webtag, x]\n    pattern: ['web']\n    hosts (2):\n      web-01\n      web-02\n\n  play #2 (all:!db): All\tTAGS: []\n    pattern: ['all:!db']\n    hosts (2):\n      web-01\n      web-02\n"
+            .replace("site.rhai", &t.at("site.rhai").display().to_string()),
+        "{}",
+        out.text()
+    );
+    let (playbook, inventory) = (t.at("site.rhai"), t.at("inv.tsv"));
+    let limited = |run: &[&str]| {
+        let rest = [
+            playbook.to_str().unwrap(),
+            "-i",
+            inventory.to_str().unwrap(),
+        ];
+        let args = [run, &rest, &["--list-hosts", "--limit", "web-02"]].concat();
+        kbz(&args)
+    };
+    let (implied, explicit) = (limited(&[]), limited(&["run"]));
+    let listed = String::from_utf8_lossy(&explicit.stdout);
+    assert!(
+        listed.contains("hosts (1):\n      web-02\n"),
+        "{}",
+        text(&explicit)
+    );
+    assert_eq!(implied.stdout, explicit.stdout, "`run` is implied");
+    // The control: the same playbook run for real does try the hosts.
+    t.run().assert_code(4);
+    assert!(t.at("connected").exists(), "the ProxyCommand mark works");
+}
+
+#[test]
+fn list_tags_prints_each_plays_tags_and_connects_nowhere() {
+    let t = unreachable_fleet(TWO_PLAYS);
+    let out = t.run_with(&["--list-tags"]);
+    out.assert_code(0);
+    assert!(!t.at("connected").exists(), "a connection was attempted");
+    let stdout = out.stdout();
+    assert!(
+        stdout.ends_with(
+            "site.rhai\n\n  play #1 (web): Web\tTAGS: [webtag, x]\n\n  play #2 (all:!db): All\tTAGS: []\n"
+        ),
+        "{}",
+        out.text()
+    );
+    assert!(!stdout.contains("hosts ("), "{}", out.text());
+}
+
+#[test]
+fn syntax_check_passes_a_good_playbook_and_connects_nowhere() {
+    let t = unreachable_fleet(
+        "import \"app\" as app;\nlet password = secret(\"APP_PASSWORD\");\nplay(\"x\", \"all\", |host| { app::apply(host); });\n",
+    )
+    .file("roles/app.rhai", "fn apply(host) { command(\"true\"); }\n");
+    let out = t.run_with(&["--syntax-check"]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout(),
+        format!("\nplaybook: {}\n", t.at("site.rhai").display()),
+        "{}",
+        out.text()
+    );
+    assert!(!t.at("connected").exists(), "a connection was attempted");
+}
+
+#[test]
+fn syntax_check_names_the_error_and_exits_4() {
+    let cases = [
+        (
+            "let a = 1;\nplay(\"x\", \"all\", |host| {\n    file(#{ path: \"/tmp/x\" ) ;\n});\n",
+            "site.rhai:3:",
+        ),
+        (
+            "play(\"x\", \"all\", #{ serail: 1 }, |host| {});\n",
+            "did you mean 'serial'?",
+        ),
+        ("import \"app\" as app;\n", "roles/app.rhai:2:"),
+        ("play(\"x\", \"web:&\", |host| {});\n", "web:&"),
+    ];
+    for (playbook, expected) in cases {
+        let t =
+            unreachable_fleet(playbook).file("roles/app.rhai", "fn apply(host) {\n  let = 1;\n}\n");
+        let out = t.run_with(&["--syntax-check"]);
+        out.assert_code(4);
+        assert!(
+            out.stderr().contains(expected),
+            "{playbook}: {}",
+            out.text()
+        );
+        assert!(!t.at("connected").exists(), "a connection was attempted");
+    }
+}
+
+/// `kbz-play completions SHELL`.
+fn completions(shell: &str) -> String {
+    let out = kbz(&["completions", shell]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What bash's completion function for kbz-play offers for `words`, the
+/// last one being completed.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let script = format!(
+        "source <({bin} completions bash) || exit 9\n\
+         complete -p kbz-play || exit 8\n\
+         COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}\n\
+         _kbz__play kbz-play \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        bin = env!("CARGO_BIN_EXE_kbz-play"),
+        words = words.join(" "),
+        cword = words.len() - 1,
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completion_loads_in_bash_and_completes() {
+    assert_eq!(bash_completes(&["kbz-play", "comp"]), ["completions"]);
+    assert_eq!(bash_completes(&["kbz-play", "completions", "fi"]), ["fish"]);
+    assert_eq!(
+        bash_completes(&["kbz-play", "site.rhai", "--list-h"]),
+        ["--list-hosts"]
+    );
+    assert_eq!(
+        bash_completes(&["kbz-play", "site.rhai", "--output", "j"]),
+        ["json"]
+    );
+}
+
+#[test]
+fn zsh_and_fish_completions_are_generated() {
+    let zsh = completions("zsh");
+    assert!(zsh.starts_with("#compdef kbz-play"), "{zsh}");
+    assert!(
+        zsh.contains("--syntax-check") && zsh.contains("completions"),
+        "{zsh}"
+    );
+    let fish = completions("fish");
+    assert!(fish.contains("complete -c kbz-play"), "{fish}");
+    assert!(fish.contains("-l list-tags"), "{fish}");
+    let out = kbz(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+/// `kbz-play man ARGS` as groff renders it as text, with every warning on
+/// (groff-base is on every Debian: man-db needs it).
+fn man_page(args: &[&str]) -> String {
+    let out = kbz(&[&["man"], args].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let roff = String::from_utf8(out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("kbz-play.1");
+    std::fs::write(&page, &roff).unwrap();
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+        .arg(&page)
+        .output()
+        .expect("groff runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_man_pages_render() {
+    let page = man_page(&[]);
+    for expected in [
+        "kbz-play(1)",
+        "SYNOPSIS",
+        "--list-hosts",
+        "kbz-play-render(1)",
+        "Exit codes:",
+        "130",
+    ] {
+        assert!(
+            page.contains(expected),
+            "the page lacks {expected}:\n{page}"
+        );
+    }
+    let render = man_page(&["render"]);
+    assert!(
+        render.contains("kbz-play-render(1)") && render.contains("--out"),
+        "{render}"
+    );
+    let out = kbz(&["man", "rendr"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
