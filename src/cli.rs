@@ -38,10 +38,12 @@ pub enum Command {
     /// Write every file each host would receive, and the commands it would
     /// run, into a folder for review; connects nowhere.
     Render(RenderArgs),
-    /// List the operations and script functions, or describe one: its
-    /// calls, parameters and an example.
+    /// List the operations, script functions, the project's roles and the
+    /// operations they write in Rhai, or describe one: an op's calls,
+    /// parameters and example, a role's page (its header and functions).
     Doc {
-        /// An operation or function name, e.g. `template` or `facts`.
+        /// An operation, function or role name, e.g. `template`, `facts`,
+        /// `redis` (`roles/NAME` for a role named like an op).
         op: Option<String>,
     },
     /// Show the inventory: hosts, groups and their merged variables.

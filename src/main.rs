@@ -5,6 +5,7 @@
 
 mod cli;
 mod render;
+mod roles_doc;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -295,12 +296,50 @@ fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
     }
 }
 
-/// `kbz-play doc [NAME]`: the operations and script functions, or one of them.
+/// `kbz-play doc [NAME]`: the operations and script functions, the
+/// project's roles and Rhai operations (the project holding the current
+/// folder), or one of them.
 fn doc(name: Option<&str>) -> Result<u8> {
-    let text = kbz_stdlib::doc::text(name).map_err(anyhow::Error::msg)?;
+    // project_root takes a playbook's path: any file name in the folder.
+    let root = kbz_engine::script::project_root(&std::env::current_dir()?.join("playbook"));
+    let text = doc_text(name, &roles_doc::load(&root)).map_err(anyhow::Error::msg)?;
     // A closed pipe (`kbz-play doc | head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(0)
+}
+
+/// What `kbz-play doc [NAME]` prints: a built-in op or function first, then
+/// a role (`redis`, or `roles/redis` when an op has its name), then an op
+/// written in Rhai; an unknown name suggests the closest of them all.
+fn doc_text(name: Option<&str>, roles: &[roles_doc::Role]) -> Result<String, String> {
+    let Some(name) = name else {
+        let builtin: String = kbz_stdlib::doc::text(None)?;
+        return Ok(builtin + roles_doc::listing(roles).as_str());
+    };
+    let builtin = kbz_stdlib::doc::text(Some(name));
+    if builtin.is_ok() {
+        return builtin;
+    }
+    let role_name = name.strip_prefix("roles/").unwrap_or(name);
+    let role_name = role_name.strip_suffix(".rhai").unwrap_or(role_name);
+    if let Some(r) = roles.iter().find(|r| r.name == role_name) {
+        return Ok(roles_doc::role_page(r));
+    }
+    for r in roles {
+        if let Some((op, f)) = r.operations().find(|(op, _)| *op == name) {
+            return Ok(roles_doc::operation_page(op, r, f));
+        }
+    }
+    let mut names: Vec<&str> = kbz_stdlib::docs().iter().map(|d| d.name).collect();
+    names.extend(kbz_stdlib::functions().iter().map(|f| f.name));
+    names.extend(roles.iter().map(|r| r.name.as_str()));
+    names.extend(roles.iter().flat_map(|r| r.operations().map(|(op, _)| op)));
+    let hint = kbz_engine::op::suggest(name, names.into_iter())
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    Err(format!(
+        "no operation, function or role named '{name}'{hint} (kbz-play doc lists them)"
+    ))
 }
 
 fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {
