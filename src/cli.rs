@@ -46,6 +46,13 @@ pub enum Command {
         /// `redis` (`roles/NAME` for a role named like an op).
         op: Option<String>,
     },
+    /// Start something new in the project: `new role NAME` writes a role
+    /// skeleton that renders as written.
+    New {
+        /// What to create.
+        #[command(subcommand)]
+        what: New,
+    },
     /// Show the inventory: hosts, groups and their merged variables.
     Inventory {
         /// The inventory (TSV, Ansible YAML, or a folder holding one).
@@ -54,6 +61,20 @@ pub enum Command {
         /// Only hosts matching this pattern.
         #[arg(short, long)]
         limit: Option<String>,
+    },
+}
+
+/// What `kbz-play new` creates.
+#[derive(Debug, Subcommand)]
+pub enum New {
+    /// roles/NAME.rhai (a header and a documented `apply`), an example
+    /// template in templates/NAME/, and playbooks/NAME.rhai using it.
+    Role {
+        /// The role's name: lower-case letters, digits and `_`.
+        name: String,
+        /// The project's folder (holding roles/, templates/, playbooks/).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
 }
 
@@ -172,7 +193,7 @@ pub enum Output {
     Quiet,
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "render", "doc", "inventory", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "render", "doc", "new", "inventory", "help"];
 
 /// Parses argv, inserting `run` when the first argument is not a subcommand
 /// (so `kbz-play site.rhai -i inv` works).

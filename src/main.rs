@@ -4,6 +4,7 @@
 //! was touched: bad playbook, inventory or arguments; 130 after Ctrl-C).
 
 mod cli;
+mod new_role;
 mod render;
 mod roles_doc;
 
@@ -34,6 +35,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
+        Command::New {
+            what: cli::New::Role { name, dir },
+        } => new_role(&dir, &name),
         Command::Inventory { inventory, limit } => show_inventory(&inventory, limit.as_deref()),
     };
     match result {
@@ -340,6 +344,19 @@ fn doc_text(name: Option<&str>, roles: &[roles_doc::Role]) -> Result<String, Str
     Err(format!(
         "no operation, function or role named '{name}'{hint} (kbz-play doc lists them)"
     ))
+}
+
+/// `kbz-play new role NAME`: writes the skeleton, then says what to run.
+fn new_role(dir: &Path, name: &str) -> Result<u8> {
+    for file in new_role::write(dir, name)? {
+        println!("created {}", file.display());
+    }
+    println!(
+        "next: add hosts to the group '{name}' of your inventory, then\n  \
+         kbz-play render playbooks/{name}.rhai -i INVENTORY --out review/\n  \
+         kbz-play doc {name}"
+    );
+    Ok(0)
 }
 
 fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {

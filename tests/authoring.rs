@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kbz, text};
+use common::{bin, kbz, text, Test};
 
 /// `kbz-play doc ARGS` in the repository, its stdout.
 fn doc(args: &[&str]) -> String {
@@ -81,5 +81,57 @@ fn doc_prints_a_roles_page_and_a_rhai_operations_page() {
         text(&out).contains("did you mean 'postgres_database'?"),
         "{}",
         text(&out)
+    );
+}
+
+#[test]
+fn a_new_role_renders_as_written_and_documents_itself() {
+    let t = Test::new();
+    let dir = t.path().to_str().unwrap().to_string();
+    let out = kbz(&["new", "role", "web", "--dir", &dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    for file in [
+        "roles/web.rhai",
+        "templates/web/web.conf.j2",
+        "playbooks/web.rhai",
+    ] {
+        assert!(said.contains(&format!("created {file}")), "{said}");
+        assert!(t.at(file).is_file(), "{file} missing");
+    }
+
+    let t = t
+        .render()
+        .playbook_file("playbooks/web.rhai")
+        .inventory("hostname\tip_private\tgroups\nweb-01\t10.0.0.11\tweb\n");
+    let rendered = t.run();
+    rendered.assert_success();
+    assert_eq!(
+        t.read_review("web-01", "etc/web/web.conf"),
+        "# web on web-01: written by kbz-play (roles/web.rhai);\n\
+         # edits here are replaced on the next run.\nlisten = 10.0.0.11:8080\n"
+    );
+
+    let page = bin()
+        .args(["doc", "web"])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout).into_owned();
+    assert!(
+        page.starts_with("role web (roles/web.rhai)") && page.contains("cfg:"),
+        "{page}"
+    );
+    assert!(
+        page.contains("  fn apply(host, cfg)\n      Ensures web's folder"),
+        "{page}"
+    );
+
+    let again = kbz(&["new", "role", "web", "--dir", &dir]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("roles/web.rhai exists already"),
+        "{}",
+        text(&again)
     );
 }
