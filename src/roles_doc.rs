@@ -260,7 +260,7 @@ fn apply(host, cfg) {
         assert_eq!(r.functions[1].doc, "");
         let ops: Vec<&str> = r.operations().map(|(op, _)| op).collect();
         assert_eq!(ops, ["thing"]);
-        let listing = listing(&[r.clone()]);
+        let listing = listing(std::slice::from_ref(&r));
         assert!(
             listing.contains("  demo   a role for the tests\n"),
             "{listing}"

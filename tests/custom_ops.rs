@@ -301,3 +301,16 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
     );
     assert!(!t.at("pg/db_keybuzz").exists(), "a replica was written to");
 }
+
+#[test]
+fn render_records_a_rhai_ops_commands_and_files_for_review() {
+    let t = project(PLAYBOOK).render();
+    let out = t.run();
+    out.assert_success();
+    let commands = t.read_review("h1", "commands.sh");
+    assert!(commands.contains("echo 'app' >> '"), "{commands}");
+    let conf = t.at("state/h1/app.conf");
+    let rel = conf.strip_prefix("/").unwrap();
+    assert_eq!(t.read_review("h1", rel.to_str().unwrap()), "port = 1\n");
+    assert!(!conf.exists(), "render touched the host");
+}

@@ -164,7 +164,7 @@ impl Operation for RhaiOp {
             .iter()
             .map(|p| observed.get(p).map(answer))
             .collect::<Result<Array, _>>()?;
-        plan_of(self.call_plan(answers)?, observed)
+        plan_of(&self.call_plan(answers)?, observed)
     }
 }
 
@@ -304,7 +304,7 @@ struct WriteSpec {
 
 /// Reads what the plan closure returned: a string (nothing to do, and why),
 /// or an array of changes (empty: nothing differs).
-fn plan_of(value: Dynamic, observed: &Observed) -> Result<Plan, OpError> {
+fn plan_of(value: &Dynamic, observed: &Observed) -> Result<Plan, OpError> {
     if value.is_string() {
         return Ok(Plan::noop(value.to_string()));
     }
@@ -316,7 +316,7 @@ fn plan_of(value: Dynamic, observed: &Observed) -> Result<Plan, OpError> {
         ))
     };
     let specs: Vec<ChangeSpec> =
-        rhai::serde::from_dynamic(&value).map_err(|e| bad(e.to_string()))?;
+        rhai::serde::from_dynamic(value).map_err(|e| bad(e.to_string()))?;
     if specs.is_empty() {
         return Ok(Plan::noop("nothing differs"));
     }
