@@ -98,8 +98,74 @@ fn check_name(name: &str) -> Result<()> {
             "'{name}' is not a role name: lower-case letters, digits and _, starting with a letter"
         );
     }
+    if RHAI_WORDS.contains(&name) {
+        bail!("'{name}' is a Rhai keyword or reserved word, so `import \"{name}\" as {name};` cannot parse: choose another name");
+    }
     Ok(())
 }
+
+/// Rhai's lower-case keywords and reserved words (the Rhai book's lists),
+/// none of which can name the module a play imports.
+const RHAI_WORDS: &[&str] = &[
+    "true",
+    "false",
+    "let",
+    "const",
+    "if",
+    "else",
+    "switch",
+    "do",
+    "while",
+    "until",
+    "loop",
+    "for",
+    "in",
+    "continue",
+    "break",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "fn",
+    "private",
+    "import",
+    "export",
+    "as",
+    "is",
+    "global",
+    "this",
+    "call",
+    "curry",
+    "print",
+    "debug",
+    "eval",
+    "var",
+    "static",
+    "shared",
+    "goto",
+    "exit",
+    "match",
+    "case",
+    "public",
+    "protected",
+    "new",
+    "use",
+    "with",
+    "module",
+    "package",
+    "super",
+    "thread",
+    "spawn",
+    "go",
+    "await",
+    "async",
+    "sync",
+    "yield",
+    "default",
+    "void",
+    "null",
+    "nil",
+];
 
 #[cfg(test)]
 mod tests {
@@ -107,7 +173,7 @@ mod tests {
 
     #[test]
     fn names_are_checked_and_nothing_is_overwritten() {
-        for bad in ["", "Web", "1web", "web-app", "web app"] {
+        for bad in ["", "Web", "1web", "web-app", "web app", "let", "import"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         let dir = tempfile::tempdir().unwrap();

@@ -195,11 +195,13 @@ fn a_rhai_op_refuses_an_undeclared_parameter_and_a_malformed_plan() {
     assert_ne!(out.code(), Some(0));
 }
 
-/// `docker exec [-i] patroni psql ...` standing for PostgreSQL: pg/primary
+/// `docker exec [-i] patroni psql ...` standing for PostgreSQL (down while
+/// pg/down exists): pg/primary
 /// says whether it is the primary, pg/db_NAME holds a database's owner; SQL
 /// on stdin is logged to pg/sql.log and applied to the folder.
 const FAKE_DOCKER: &str = r#"#!/bin/sh
 s=$(dirname "$0")/../pg
+[ -f "$s/down" ] && exit 1
 case "$*" in
   *" -c "*)
     name=$(printf '%s' "$*" | sed -n "s/.*datname = '\([a-z0-9_]*\)'.*/\1/p")
@@ -300,6 +302,20 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
         replica.text()
     );
     assert!(!t.at("pg/db_keybuzz").exists(), "a replica was written to");
+
+    std::fs::write(t.at("pg/down"), "").unwrap();
+    let down = with_fake_docker(&t, &[]);
+    down.assert_code(0);
+    let end = &down.events_named("op_end")[0];
+    assert_eq!(end["status"], "ok", "{}", down.text());
+    assert!(
+        end["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PostgreSQL did not answer (psql exit 1)"),
+        "{}",
+        down.text()
+    );
 }
 
 #[test]
