@@ -100,6 +100,11 @@ impl RhaiOp {
         mut spec: Map,
     ) -> Result<RhaiOp, Box<EvalAltResult>> {
         let fail = |m: String| crate::run::api::error(ctx, format!("{name}(): {m}"));
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(fail(
+                "an operation's name is letters, digits and _, like a function's".into(),
+            ));
+        }
         if let Some(params) = spec.remove("params") {
             let params = params
                 .try_cast::<Map>()
@@ -392,4 +397,84 @@ fn before_of(path: &str, observed: &Observed) -> Option<Arc<Vec<u8>>> {
         return Some(Arc::new(Vec::new()));
     }
     state.content.clone().map(Arc::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::PathState;
+
+    /// What a plan closure returns, as Rhai would hand it over.
+    fn value(json: serde_json::Value) -> Dynamic {
+        rhai::serde::to_dynamic(json).unwrap()
+    }
+
+    #[test]
+    fn a_string_or_nothing_is_a_noop_with_its_reason() {
+        let none = Observed::default();
+        let plan = plan_of(&Dynamic::from("already listed"), &none).unwrap();
+        assert_eq!(plan, Plan::noop("already listed"));
+        let plan = plan_of(&value(serde_json::json!([])), &none).unwrap();
+        assert_eq!(plan, Plan::noop("nothing differs"));
+    }
+
+    #[test]
+    fn changes_become_commands_stdin_and_compare_and_swap_writes() {
+        let seen = Observed::new(vec![(
+            Probe::path_with_content("/etc/app.conf"),
+            Observation::Path(PathState::missing()),
+        )]);
+        let returned = value(serde_json::json!([{
+            "symbol": "+", "summary": "app",
+            "actions": [
+                "systemctl daemon-reload",
+                { "run": "psql", "input": "CREATE DATABASE app;" },
+                { "path": "/etc/app.conf", "content": "x\n", "mode": "0640" },
+            ],
+        }]));
+        let plan = plan_of(&returned, &seen).unwrap();
+        let change = &plan.changes[0];
+        assert_eq!(
+            (change.symbol, change.summary.as_str()),
+            (Symbol::Create, "app")
+        );
+        assert_eq!(change.actions[0], Action::exec("systemctl daemon-reload"));
+        assert_eq!(
+            change.actions[1],
+            Action::exec_with_input("psql", b"CREATE DATABASE app;".to_vec())
+        );
+        let Action::Write(w) = &change.actions[2] else {
+            panic!("{:?}", change.actions[2]);
+        };
+        assert_eq!((w.mode, &w.expect), (Some(0o640), &Some(Expected::Missing)));
+        let diff = change.diff.as_ref().unwrap();
+        assert_eq!(diff.before.as_deref().map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn a_malformed_plan_says_what_a_plan_is() {
+        let none = Observed::default();
+        for (bad, why) in [
+            (
+                serde_json::json!([{ "symbol": "*", "summary": "x" }]),
+                "symbol '*' is none of + ~ - !",
+            ),
+            (
+                serde_json::json!([{ "symbol": "+", "summary": "x", "actions": [1] }]),
+                "each action a command string",
+            ),
+            (
+                serde_json::json!([{ "symbol": "+", "summary": "x", "actions": [{ "path": "rel", "content": "" }] }]),
+                "path must be absolute",
+            ),
+            (
+                serde_json::json!([{ "symbol": "+", "summary": "x", "actions": [{ "path": "/a", "content": "", "mode": "rw" }] }]),
+                "mode 'rw' is not octal",
+            ),
+            (serde_json::json!(7), "the plan returns a string"),
+        ] {
+            let err = plan_of(&value(bad), &none).unwrap_err().to_string();
+            assert!(err.contains(why), "{err}");
+        }
+    }
 }
