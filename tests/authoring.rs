@@ -135,3 +135,29 @@ fn a_new_role_renders_as_written_and_documents_itself() {
         text(&again)
     );
 }
+
+#[test]
+fn the_guides_rhai_operation_runs_as_written() {
+    let guide = std::fs::read_to_string(common::repo().join("docs/authoring.md")).unwrap();
+    let example = guide
+        .split("```rhai\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the guide holds a Rhai example");
+    let t = Test::new()
+        .render()
+        .file("roles/guide.rhai", example)
+        .playbook(
+            r#"import "guide" as guide;
+play("guide", "all", |host| { guide::postgres_database(#{ name: "app", owner: "app" }); });
+"#,
+        )
+        .inventory("hostname\tip_private\nh1\t10.0.0.11\n");
+    let out = t.run();
+    out.assert_success();
+    let commands = t.read_review("h1", "commands.sh");
+    assert!(
+        commands.contains("docker exec -i patroni psql"),
+        "{commands}"
+    );
+}
