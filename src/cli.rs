@@ -39,11 +39,20 @@ pub enum Command {
     /// Write every file each host would receive, and the commands it would
     /// run, into a folder for review; connects nowhere.
     Render(RenderArgs),
-    /// List the operations and script functions, or describe one: its
-    /// calls, parameters and an example.
+    /// List the operations, script functions, the project's roles and the
+    /// operations they write in Rhai, or describe one: an op's calls,
+    /// parameters and example, a role's page (its header and functions).
     Doc {
-        /// An operation or function name, e.g. `template` or `facts`.
+        /// An operation, function or role name, e.g. `template`, `facts`,
+        /// `redis` (`roles/NAME` for a role named like an op).
         op: Option<String>,
+    },
+    /// Start something new in the project: `new role NAME` writes a role
+    /// skeleton that renders as written.
+    New {
+        /// What to create.
+        #[command(subcommand)]
+        what: New,
     },
     /// Show the inventory: hosts, groups and their merged variables.
     Inventory {
@@ -76,6 +85,20 @@ pub enum Command {
     Man {
         /// A subcommand, for its own page.
         subcommand: Option<String>,
+    },
+}
+
+/// What `kbz-play new` creates.
+#[derive(Debug, Subcommand)]
+pub enum New {
+    /// roles/NAME.rhai (a header and a documented `apply`), an example
+    /// template in templates/NAME/, and playbooks/NAME.rhai using it.
+    Role {
+        /// The role's name: lower-case letters, digits and `_`.
+        name: String,
+        /// The project's folder (holding roles/, templates/, playbooks/).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
 }
 

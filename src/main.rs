@@ -5,9 +5,11 @@
 mod cli;
 mod exit;
 mod list;
+mod new_role;
 #[cfg(test)]
 mod readme;
 mod render;
+mod roles_doc;
 mod vault;
 
 use std::io::IsTerminal;
@@ -46,6 +48,9 @@ fn main() -> ExitCode {
         } => show_inventory(&inventory, limit.as_deref(), &vault),
         Command::Completions { shell } => completions(shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
+        Command::New {
+            what: cli::New::Role { name, dir },
+        } => new_role(&dir, &name),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -312,10 +317,61 @@ fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
     }
 }
 
-/// `kbz-play doc [NAME]`: the operations and script functions, or one of them.
+/// `kbz-play doc [NAME]`: the operations and script functions, the
+/// project's roles and Rhai operations (the project holding the current
+/// folder), or one of them.
 fn doc(name: Option<&str>) -> Result<u8> {
-    let text = kbz_stdlib::doc::text(name).map_err(anyhow::Error::msg)?;
+    // project_root takes a playbook's path: any file name in the folder.
+    let root = kbz_engine::script::project_root(&std::env::current_dir()?.join("playbook"));
+    let text = doc_text(name, &roles_doc::load(&root)).map_err(anyhow::Error::msg)?;
     print_bytes(text.as_bytes())
+}
+
+/// What `kbz-play doc [NAME]` prints: a built-in op or function first, then
+/// a role (`redis`, or `roles/redis` when an op has its name), then an op
+/// written in Rhai; an unknown name suggests the closest of them all.
+fn doc_text(name: Option<&str>, roles: &[roles_doc::Role]) -> Result<String, String> {
+    let Some(name) = name else {
+        let builtin: String = kbz_stdlib::doc::text(None)?;
+        return Ok(builtin + roles_doc::listing(roles).as_str());
+    };
+    let builtin = kbz_stdlib::doc::text(Some(name));
+    if builtin.is_ok() {
+        return builtin;
+    }
+    let role_name = name.strip_prefix("roles/").unwrap_or(name);
+    let role_name = role_name.strip_suffix(".rhai").unwrap_or(role_name);
+    if let Some(r) = roles.iter().find(|r| r.name == role_name) {
+        return Ok(roles_doc::role_page(r));
+    }
+    for r in roles {
+        if let Some((op, f)) = r.operations().find(|(op, _)| *op == name) {
+            return Ok(roles_doc::operation_page(op, r, f));
+        }
+    }
+    let mut names: Vec<&str> = kbz_stdlib::docs().iter().map(|d| d.name).collect();
+    names.extend(kbz_stdlib::functions().iter().map(|f| f.name));
+    names.extend(roles.iter().map(|r| r.name.as_str()));
+    names.extend(roles.iter().flat_map(|r| r.operations().map(|(op, _)| op)));
+    let hint = kbz_engine::op::suggest(name, names.into_iter())
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    Err(format!(
+        "no operation, function or role named '{name}'{hint} (kbz-play doc lists them)"
+    ))
+}
+
+/// `kbz-play new role NAME`: writes the skeleton, then says what to run.
+fn new_role(dir: &Path, name: &str) -> Result<u8> {
+    for file in new_role::write(dir, name)? {
+        println!("created {}", file.display());
+    }
+    println!(
+        "next: add hosts to the group '{name}' of your inventory, then\n  \
+         kbz-play render playbooks/{name}.rhai -i INVENTORY --out review/\n  \
+         kbz-play doc {name}"
+    );
+    Ok(0)
 }
 
 /// Writes generated text to stdout; a closed pipe (`kbz-play man | head`)

@@ -63,10 +63,25 @@ pub struct Callable {
 }
 
 impl Callable {
-    /// Calls the closure on this thread.
-    pub fn call(&self, engine: &Engine, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-        let ctx = self.context.create_context(engine);
-        self.body.call_raw(&ctx, None, args)
+    /// The closure `body`, with the script state of the call `ctx`.
+    pub fn new(ctx: &NativeCallContext, body: FnPtr) -> Callable {
+        Callable {
+            body,
+            context: ctx.store_data(),
+        }
+    }
+
+    /// Calls the closure on this thread, with `engine` as the thread's
+    /// script engine meanwhile (Rhai operations plan with it).
+    pub fn call(
+        &self,
+        engine: &Arc<Engine>,
+        args: Vec<Dynamic>,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        super::operation::with_engine(engine, || {
+            let ctx = self.context.create_context(engine);
+            self.body.call_raw(&ctx, None, args)
+        })
     }
 }
 
@@ -77,6 +92,7 @@ pub(super) fn register(
     sources: super::Sources,
 ) {
     OpResult::register(engine);
+    super::operation::register(engine);
 
     let (d, src) = (decls.clone(), sources.clone());
     engine.register_fn(
@@ -102,10 +118,7 @@ pub(super) fn register(
             }
             decls.handlers.push(Handler {
                 name: name.to_string(),
-                body: Callable {
-                    body,
-                    context: ctx.store_data(),
-                },
+                body: Callable::new(&ctx, body),
             });
             Ok(())
         },
@@ -265,10 +278,7 @@ fn declare_play(
         name: name.to_string(),
         hosts: hosts.to_string(),
         options,
-        body: Callable {
-            body,
-            context: ctx.store_data(),
-        },
+        body: Callable::new(ctx, body),
         at,
     });
     Ok(())

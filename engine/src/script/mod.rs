@@ -9,6 +9,7 @@
 
 mod api;
 mod error;
+mod operation;
 mod resolver;
 mod scram;
 mod sources;
