@@ -85,7 +85,7 @@ fn doc_prints_a_roles_page_and_a_rhai_operations_page() {
 }
 
 #[test]
-fn a_new_role_renders_as_written_and_documents_itself() {
+fn a_new_role_passes_the_syntax_check_renders_as_written_and_documents_itself() {
     let t = Test::new();
     let dir = t.path().to_str().unwrap().to_string();
     let out = kbz(&["new", "role", "web", "--dir", &dir]);
@@ -111,6 +111,13 @@ fn a_new_role_renders_as_written_and_documents_itself() {
         "# web on web-01: written by kbz-play (roles/web.rhai);\n\
          # edits here are replaced on the next run.\nlisten = 10.0.0.11:8080\n"
     );
+
+    let check = bin()
+        .args(["playbooks/web.rhai", "-i", "inv.tsv", "--syntax-check"])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "--syntax-check: {}", text(&check));
 
     let page = bin()
         .args(["doc", "web"])

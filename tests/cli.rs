@@ -475,6 +475,42 @@ fn zsh_and_fish_completions_are_generated() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
+/// `script` run by `shell -c`, the path of that shell's completion script
+/// as its last argument (zsh's `$1`, fish's `$argv[-1]`); its stdout.
+fn shell_with_completions(shell: &str, script: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("kbz-play.{shell}"));
+    std::fs::write(&file, completions(shell)).unwrap();
+    let out = std::process::Command::new(shell)
+        .env("ZDOTDIR", dir.path())
+        .args(["-c", script, "completions"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{shell} runs: {e}"));
+    assert!(out.status.success(), "{shell}: {}", text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs zsh and fish: bash tests/run.sh installs them"]
+fn zsh_and_fish_load_the_completions_and_complete() {
+    let zsh = shell_with_completions(
+        "zsh",
+        r#"autoload -Uz compinit && compinit -u -d "$ZDOTDIR/.zcompdump" && source "$1" && print -r -- ${_comps[kbz-play]}"#,
+    );
+    assert_eq!(
+        zsh.trim(),
+        "_kbz-play",
+        "zsh registers the completion function"
+    );
+    let fish = shell_with_completions(
+        "fish",
+        r#"source $argv[-1]; complete -C"kbz-play --list-t"; complete -C"kbz-play compl""#,
+    );
+    assert!(fish.lines().any(|l| l.starts_with("--list-tags")), "{fish}");
+    assert!(fish.lines().any(|l| l.starts_with("completions")), "{fish}");
+}
+
 /// `kbz-play man ARGS` as groff renders it as text, with every warning on
 /// (groff-base is on every Debian: man-db needs it).
 fn man_page(args: &[&str]) -> String {

@@ -30,7 +30,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 debs=(debootstrap systemd-container iproute2 openssh-client openssh-server
       haproxy mariadb-server-core redis-server redis-sentinel yamllint shellcheck
-      jq python3-venv sudo prometheus)
+      jq python3-venv sudo prometheus zsh fish)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${db:Status-Status}' "$d" 2>/dev/null | grep -qx installed || missing+=("$d")
