@@ -16,19 +16,20 @@
 //!
 //! # Variable precedence
 //!
-//! From lowest to highest; a higher layer replaces whole top-level keys (no
-//! deep merge of dicts, like Ansible's default):
+//! From lowest to highest, as Ansible documents it; a higher layer replaces
+//! whole top-level keys (no deep merge of dicts, like Ansible's default).
+//! "The host's groups" are always taken `all` first, then by depth (parents
+//! before children), then by name:
 //!
-//! 1. group `all`: its inventory vars, then `group_vars/all`;
-//! 2. the host's other groups, parents before children, groups at the same
-//!    depth by name; for each group its inventory vars, then
-//!    `group_vars/<group>`;
-//! 3. the host's inventory vars (TSV extra columns, YAML host entry);
-//! 4. `host_vars/<host>`.
+//! 1. the inventory file's vars of every group of the host;
+//! 2. `group_vars/all`;
+//! 3. `group_vars/<group>` of the host's other groups;
+//! 4. the host's inventory vars (TSV extra columns, YAML/INI host entry);
+//! 5. `host_vars/<host>`.
 //!
-//! Play vars and extra vars (`-e`) are layered on top by the engine. Unlike
-//! Ansible, a group's inventory vars and its `group_vars` file sit together in
-//! step 2, so a child group's inventory vars beat a parent's `group_vars` file.
+//! So any `group_vars/` file beats any group var written in the inventory
+//! file, even one of a deeper group. Play vars and extra vars (`-e`) are
+//! layered on top by the engine.
 //!
 //! Connection settings come from the merged vars: `ansible_host` (else the
 //! TSV `ip_private` column, else the host name), `ansible_port`,
@@ -603,6 +604,8 @@ fn build(raw: RawInventory, base: &Path) -> Result<Inventory, InventoryError> {
         for &g in &sorted {
             group_members[g].push(hi);
             extend(&mut vars, &raw.groups[g].vars);
+        }
+        for &g in &sorted {
             extend(&mut vars, &file_group_vars[g]);
         }
         extend(&mut vars, &rh.vars);
