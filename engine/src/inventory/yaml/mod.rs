@@ -506,7 +506,7 @@ impl Parser<'_> {
 
 /// Split Ansible's `host:port` form. IPv6 addresses (several colons) are left
 /// whole; `[v6addr]:port` is unwrapped.
-fn split_port(key: &str) -> (&str, Option<u16>) {
+pub(crate) fn split_port(key: &str) -> (&str, Option<u16>) {
     if let Some(rest) = key.strip_prefix('[') {
         if let Some((addr, tail)) = rest.split_once(']') {
             if addr.matches(':').count() >= 2 {
