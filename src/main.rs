@@ -4,10 +4,11 @@
 //! was touched: bad playbook, inventory or arguments; 130 after Ctrl-C).
 
 mod cli;
+mod inventory_cmd;
 mod render;
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
-        Command::Inventory { inventory, limit } => show_inventory(&inventory, limit.as_deref()),
+        Command::Inventory(args) => inventory_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -44,9 +45,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads the inventory, with the file named in the error.
-fn load_inventory(path: &Path) -> Result<Inventory> {
-    Ok(Inventory::load(path)?)
+/// Loads the inventory (every `-i`, merged in order), with the file named
+/// in the error.
+fn load_inventory(paths: &[PathBuf]) -> Result<Inventory> {
+    Ok(Inventory::load_all(paths)?)
 }
 
 /// Parses `-e` values: `k=v k2=v2`, a JSON or YAML map, or `@file` (YAML/JSON).
@@ -283,7 +285,8 @@ fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
         return Cache::disabled();
     }
     let base = args.cache_dir.clone().map_or_else(Cache::default_base, Ok);
-    match base.and_then(|b| Cache::open(&b, &args.common.inventory)) {
+    // The first source names the cache: the fleet a run is about.
+    match base.and_then(|b| Cache::open(&b, &args.common.inventory[0])) {
         Ok(cache) => cache,
         Err(e) => {
             reporter.event(&Event::Warn {
@@ -300,24 +303,5 @@ fn doc(name: Option<&str>) -> Result<u8> {
     let text = kbz_stdlib::doc::text(name).map_err(anyhow::Error::msg)?;
     // A closed pipe (`kbz-play doc | head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    Ok(0)
-}
-
-fn show_inventory(path: &Path, limit: Option<&str>) -> Result<u8> {
-    let inventory = load_inventory(path)?;
-    let hosts = match limit {
-        Some(l) => inventory.select(l)?,
-        None => inventory.hosts().iter().collect(),
-    };
-    let out: Vec<serde_json::Value> = hosts
-        .iter()
-        .map(|h| {
-            serde_json::json!({
-                "name": h.name, "address": h.address, "port": h.port, "user": h.user,
-                "groups": h.groups, "vars": h.vars,
-            })
-        })
-        .collect();
-    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(0)
 }
