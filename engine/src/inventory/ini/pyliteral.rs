@@ -85,6 +85,7 @@ pub(crate) fn parse_value(text: &str) -> Value {
     let mut p = Parser {
         s: text.trim_start_matches([' ', '\t']).as_bytes(),
         i: 0,
+        depth: 0,
     };
     match p.top() {
         Some(v) => v,
@@ -92,11 +93,17 @@ pub(crate) fn parse_value(text: &str) -> Value {
     }
 }
 
+/// How deeply brackets and signs may nest: deeper values stay strings
+/// rather than exhaust the stack (Python fails on them too, with a
+/// RecursionError, around the same depth).
+const MAX_DEPTH: usize = 100;
+
 /// A cursor over the value's bytes; every method returns `None` when the
 /// text is not a literal it accepts.
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -147,6 +154,17 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Option<Value> {
+        self.depth += 1;
+        let v = if self.depth > MAX_DEPTH {
+            None
+        } else {
+            self.expr_inner()
+        };
+        self.depth -= 1;
+        v
+    }
+
+    fn expr_inner(&mut self) -> Option<Value> {
         self.blank();
         match self.peek()? {
             b'-' | b'+' => {

@@ -124,6 +124,12 @@ fn values_are_typed_as_ansible_types_them() {
         ("1.2.3", json!("1.2.3")),
         ("-'a'", json!("-'a'")),
     ];
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(
+        parse_value(&deep),
+        json!(deep),
+        "too deep: kept as the string"
+    );
     for (text, want) in cases {
         assert_eq!(&parse_value(text), want, "value {text:?}");
     }
