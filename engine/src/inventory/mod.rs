@@ -253,8 +253,9 @@ impl Inventory {
         ))
     }
 
-    /// The inventory file actually loaded (the file found inside the
-    /// directory when a directory was given), for messages and reports.
+    /// The first inventory file loaded (the first file of the first
+    /// source's directory when a directory was given), for messages and
+    /// reports.
     pub fn source(&self) -> &Path {
         &self.source
     }
@@ -279,6 +280,7 @@ fn extension(path: &Path) -> Option<String> {
 /// chooses its plugin.
 fn parse_file(file: &Path) -> Result<RawInventory, InventoryError> {
     let text = std::fs::read_to_string(file).map_err(|e| InventoryError::io(file, e))?;
+    yaml::check_not_vault(file, &text)?;
     match extension(file).as_deref() {
         Some("tsv") => tsv::parse(file, &text),
         Some("yml" | "yaml" | "json") => yaml::parse_inventory(file, &text),

@@ -217,6 +217,10 @@ fn ini_errors_name_file_line_and_column() {
                 "[a:children]\nb\n[b:children]\na\n",
                 &["group 'a' is its own ancestor"],
             ),
+            (
+                "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+                &["hosts.ini:1:1: file is encrypted with ansible-vault"],
+            ),
         ],
     );
 }

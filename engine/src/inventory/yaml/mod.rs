@@ -42,7 +42,7 @@ pub(crate) fn load_yaml(file: &Path, text: &str) -> Result<YValue, InventoryErro
     Ok(value)
 }
 
-fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
+pub(crate) fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
     if text.trim_start().starts_with("$ANSIBLE_VAULT;") {
         return Err(InventoryError::UnsupportedFormat {
             location: SourceLocation::at(file, 1, 1),
