@@ -140,6 +140,11 @@ impl IniParser<'_> {
             }
             Some(_) => return Err(self.err(self.column, bad())),
         };
+        // Hosts listed under `[ungrouped]` are in no group but `all`, like
+        // those before any section; `ungrouped` is no group of its own.
+        if name == "ungrouped" && state == State::Hosts {
+            return Ok((name.to_string(), state));
+        }
         if !self.known(name) {
             if state == State::Vars && !self.pending_index.contains_key(name) {
                 self.defer(name, State::Vars, None);
