@@ -54,18 +54,10 @@ pub enum Command {
         #[command(subcommand)]
         what: New,
     },
-    /// Show the inventory: hosts, groups and their merged variables.
-    Inventory {
-        /// The inventory (TSV, Ansible YAML, or a folder holding one).
-        #[arg(short, long, env = "KBZ_INVENTORY")]
-        inventory: PathBuf,
-        /// Only hosts matching this pattern.
-        #[arg(short, long)]
-        limit: Option<String>,
-        #[command(flatten)]
-        #[allow(missing_docs)]
-        vault: VaultArgs,
-    },
+    /// Show the inventory: hosts, groups and their merged variables;
+    /// `--list`, `--graph`, `--host` and `--yaml` print what
+    /// `ansible-inventory` prints.
+    Inventory(InventoryArgs),
     /// Print a shell completion script.
     ///
     /// Generated from the same definitions as the parser: `source <(kbz-play
@@ -102,14 +94,42 @@ pub enum New {
     },
 }
 
+/// `kbz-play inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The inventory: a TSV, Ansible YAML or INI file, or a folder of them;
+    /// repeat to merge several in order, as Ansible does.
+    #[arg(short, long, env = "KBZ_INVENTORY", required = true)]
+    pub inventory: Vec<PathBuf>,
+    /// Only hosts matching this pattern (the default view).
+    #[arg(short, long)]
+    pub limit: Option<String>,
+    /// Every group and host with its merged vars, as `ansible-inventory --list`.
+    #[arg(long, conflicts_with_all = ["graph", "host"])]
+    pub list: bool,
+    /// The group tree from GROUP (default `all`), as `ansible-inventory --graph`.
+    #[arg(long, value_name = "GROUP", num_args = 0..=1, conflicts_with = "host")]
+    pub graph: Option<Option<String>>,
+    /// One host's merged vars, as `ansible-inventory --host`.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// YAML instead of JSON for `--list` and `--host`.
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vault: VaultArgs,
+}
+
 /// Options shared by `run` and `render`.
 #[derive(Debug, Args)]
 pub struct PlaybookArgs {
     /// The playbook, a Rhai script.
     pub playbook: PathBuf,
-    /// The inventory: servers.tsv, an Ansible YAML inventory, or a folder holding one.
-    #[arg(short, long, env = "KBZ_INVENTORY")]
-    pub inventory: PathBuf,
+    /// The inventory: servers.tsv, an Ansible YAML or INI inventory, or a folder
+    /// of them; repeat to merge several in order, as Ansible does.
+    #[arg(short, long, env = "KBZ_INVENTORY", required = true)]
+    pub inventory: Vec<PathBuf>,
     /// Only hosts matching this pattern (`redis`, `db*`, `a:&b`, `a:!b`).
     #[arg(short, long)]
     pub limit: Option<String>,

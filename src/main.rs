@@ -4,6 +4,7 @@
 
 mod cli;
 mod exit;
+mod inventory_cmd;
 mod list;
 mod new_role;
 #[cfg(test)]
@@ -13,7 +14,7 @@ mod roles_doc;
 mod vault;
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,11 +42,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Render(args) => render::render(args),
         Command::Doc { op } => doc(op.as_deref()),
-        Command::Inventory {
-            inventory,
-            limit,
-            vault,
-        } => show_inventory(&inventory, limit.as_deref(), &vault),
+        Command::Inventory(args) => inventory_cmd::run(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::New {
@@ -61,10 +58,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads the inventory, with the file named in the error; vaulted vars are
-/// decrypted with `vault` (their values then masked as secrets).
-fn load_inventory(path: &Path, vault: &Vault) -> Result<Inventory> {
-    Ok(Inventory::load_with_vault(path, vault)?)
+/// Loads the inventory (every `-i`, merged in order), with the file named
+/// in the error; vaulted vars are decrypted with `vault` (their values then
+/// masked as secrets).
+fn load_inventory(paths: &[PathBuf], vault: &Vault) -> Result<Inventory> {
+    Ok(Inventory::load_all(paths, vault)?)
 }
 
 /// Parses `-e` values: `k=v k2=v2`, a JSON or YAML map, or `@file` (YAML/JSON).
@@ -305,7 +303,8 @@ fn open_cache(args: &RunArgs, reporter: &Arc<dyn Reporter>) -> Cache {
         return Cache::disabled();
     }
     let base = args.cache_dir.clone().map_or_else(Cache::default_base, Ok);
-    match base.and_then(|b| Cache::open(&b, &args.common.inventory)) {
+    // The first source names the cache: the fleet a run is about.
+    match base.and_then(|b| Cache::open(&b, &args.common.inventory[0])) {
         Ok(cache) => cache,
         Err(e) => {
             reporter.event(&Event::Warn {
@@ -423,26 +422,4 @@ fn man(subcommand: Option<&str>) -> Result<u8> {
         .render(&mut page)
         .context("cannot render the man page")?;
     print_bytes(&page)
-}
-
-/// `kbz-play inventory`: vault values are shown masked, as in every output.
-fn show_inventory(path: &Path, limit: Option<&str>, vault: &cli::VaultArgs) -> Result<u8> {
-    let secrets = Secrets::default();
-    let vault = vault::open(vault, &secrets)?;
-    let inventory = load_inventory(path, &vault)?;
-    let hosts = match limit {
-        Some(l) => inventory.select(l)?,
-        None => inventory.hosts().iter().collect(),
-    };
-    let out: Vec<serde_json::Value> = hosts
-        .iter()
-        .map(|h| {
-            serde_json::json!({
-                "name": h.name, "address": h.address, "port": h.port, "user": h.user,
-                "groups": h.groups, "vars": h.vars,
-            })
-        })
-        .collect();
-    println!("{}", secrets.mask(&serde_json::to_string_pretty(&out)?));
-    Ok(0)
 }

@@ -273,6 +273,38 @@ fn fuzz_yaml_generated() {
     });
 }
 
+/// An INI inventory: sections, host lines with ranges and `k=v` values
+/// (Python literals, quotes, brackets), comments and stray lines.
+fn ini() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        cell(),
+        "[\\[\\]{}(),:'\" 0-9a-zTFN._#-]{0,12}",
+        Just("\"['a', {'b': (1, 2.5)}]\"".to_string()),
+    ];
+    let line = prop_oneof![
+        3 => (cell(), vec(("[a-z_]{1,6}", value), 0..3)).prop_map(|(h, vars)| {
+            let mut l = h;
+            for (k, v) in vars {
+                l.push_str(&format!(" {k}={v}"));
+            }
+            l
+        }),
+        2 => ("[a-z_]{1,6}", prop_oneof![Just(""), Just(":vars"), Just(":children"), Just(":x")])
+            .prop_map(|(g, kind)| format!("[{g}{kind}]")),
+        1 => "[#;].{0,10}",
+        1 => ".{0,12}",
+    ];
+    vec(line, 0..16).prop_map(|lines| lines.join("\n"))
+}
+
+#[test]
+fn fuzz_ini_generated() {
+    let strategy = (ini(), vec(pattern(), 0..3));
+    fuzz::generate("ini", strategy, |(text, patterns)| {
+        load("ini", text.as_bytes(), &patterns)
+    });
+}
+
 /// Patterns against the lab's real site inventory and a generated one.
 #[test]
 fn fuzz_patterns_generated() {

@@ -92,6 +92,16 @@ pub enum InventoryError {
         message: String,
     },
 
+    /// An INI inventory line Ansible would reject too (bad section, host
+    /// line or `key=value`, a group no section defines).
+    #[error("{location}: {message}")]
+    Ini {
+        /// File, line and column of the offending line or word.
+        location: SourceLocation,
+        /// What is wrong and how to write it.
+        message: String,
+    },
+
     /// The file is not valid YAML at all (indentation, unclosed quotes...).
     #[error("{location}: invalid YAML: {message}")]
     YamlSyntax {
@@ -211,6 +221,7 @@ impl InventoryError {
         match self {
             Self::Io { location, .. }
             | Self::Tsv { location, .. }
+            | Self::Ini { location, .. }
             | Self::YamlSyntax { location, .. }
             | Self::Schema { location, .. }
             | Self::NoInventoryFile { location, .. }

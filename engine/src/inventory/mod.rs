@@ -1,34 +1,44 @@
 //! Inventory: which machines exist, how to reach them, and their variables.
 //!
-//! [`Inventory::load`] accepts:
+//! [`Inventory::load_all`] reads one or more sources (`-i` repeated), merged
+//! in order as Ansible merges them. A source is a file or a directory; a
+//! file's format is chosen as Ansible chooses it, by extension, every other
+//! file being INI:
 //!
-//! * a `*.tsv` file (the operators' `servers.tsv`: header row, one host per
-//!   line, `groups` column comma-separated, other columns become host vars);
-//! * an Ansible YAML inventory (`*.yml` / `*.yaml`, the `all:` /
-//!   `children:` / `hosts:` / `vars:` schema, so Kubespray's `hosts.yaml`
-//!   loads unchanged);
-//! * a directory holding exactly one of `hosts.yaml`, `hosts.yml`, `inventory.yaml`,
-//!   `inventory.yml`, `hosts.tsv`, `servers.tsv`.
+//! * `*.tsv`: the operators' `servers.tsv` (header row, one host per line,
+//!   `groups` column comma-separated, other columns become host vars);
+//! * `*.yml` / `*.yaml` / `*.json`: Ansible's YAML inventory (`all:` /
+//!   `children:` / `hosts:` / `vars:`, so Kubespray's `hosts.yaml` loads
+//!   unchanged);
+//! * anything else: Ansible's INI inventory ([`mod@ini`]).
 //!
-//! `group_vars/` and `host_vars/` next to the inventory file are read the
-//! Ansible way: `group_vars/<group>.yml` (or `.yaml`, `.json`, no extension),
-//! or every file of a `group_vars/<group>/` directory in name order.
+//! A directory source loads each file in it (and in its subdirectories) in
+//! name order, skipping what Ansible skips: hidden files, `group_vars/`,
+//! `host_vars/`, `vars_plugins/`, and the extensions of
+//! [`IGNORED_EXTENSIONS`].
+//!
+//! `group_vars/` and `host_vars/` are read beside each source (in the
+//! directory itself for a directory source) the Ansible way:
+//! `group_vars/<group>.yml` (or `.yaml`, `.json`, no extension), or every
+//! file of a `group_vars/<group>/` directory in name order. A later source's
+//! files beat an earlier one's within the same layer.
 //!
 //! # Variable precedence
 //!
-//! From lowest to highest; a higher layer replaces whole top-level keys (no
-//! deep merge of dicts, like Ansible's default):
+//! From lowest to highest, as Ansible documents it; a higher layer replaces
+//! whole top-level keys (no deep merge of dicts, like Ansible's default).
+//! "The host's groups" are always taken `all` first, then by depth (parents
+//! before children), then by name:
 //!
-//! 1. group `all`: its inventory vars, then `group_vars/all`;
-//! 2. the host's other groups, parents before children, groups at the same
-//!    depth by name; for each group its inventory vars, then
-//!    `group_vars/<group>`;
-//! 3. the host's inventory vars (TSV extra columns, YAML host entry);
-//! 4. `host_vars/<host>`.
+//! 1. the inventory file's vars of every group of the host;
+//! 2. `group_vars/all`;
+//! 3. `group_vars/<group>` of the host's other groups;
+//! 4. the host's inventory vars (TSV extra columns, YAML/INI host entry);
+//! 5. `host_vars/<host>`.
 //!
-//! Play vars and extra vars (`-e`) are layered on top by the engine. Unlike
-//! Ansible, a group's inventory vars and its `group_vars` file sit together in
-//! step 2, so a child group's inventory vars beat a parent's `group_vars` file.
+//! So any `group_vars/` file beats any group var written in the inventory
+//! file, even one of a deeper group. Play vars and extra vars (`-e`) are
+//! layered on top by the engine.
 //!
 //! Connection settings come from the merged vars: `ansible_host` (else the
 //! TSV `ip_private` column, else the host name), `ansible_port`,
@@ -36,6 +46,7 @@
 //! honoured when the modern ones are absent.
 
 mod error;
+pub(crate) mod ini;
 mod pattern;
 mod tsv;
 mod vars_dirs;
@@ -55,14 +66,10 @@ use std::path::{Path, PathBuf};
 /// always strings, which is what variable names are.
 pub type Vars = serde_json::Map<String, Value>;
 
-/// Files looked for, in this order, when the inventory path is a directory.
-pub const DIRECTORY_CANDIDATES: [&str; 6] = [
-    "hosts.yaml",
-    "hosts.yml",
-    "inventory.yaml",
-    "inventory.yml",
-    "hosts.tsv",
-    "servers.tsv",
+/// File name endings Ansible's inventory loader skips in a directory
+/// (`INVENTORY_IGNORE_EXTS`, ansible-core's default).
+pub const IGNORED_EXTENSIONS: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
 ];
 
 /// One machine, with everything needed to connect to it and run a play.
@@ -110,6 +117,11 @@ struct GroupInfo {
     /// Indexes into `Inventory::hosts` (direct and via child groups), in
     /// inventory order.
     hosts: Vec<usize>,
+    /// Indexes of the hosts listed in the group itself, in the order they
+    /// were added to it.
+    direct: Vec<usize>,
+    /// Child group names, in the order they were added.
+    children: Vec<String>,
 }
 
 /// A loaded inventory: hosts in file order plus the group tree.
@@ -129,16 +141,13 @@ pub struct Inventory {
 
 impl Inventory {
     /// Load an inventory file or directory, plus `group_vars/` and
-    /// `host_vars/` next to it.
+    /// `host_vars/` beside it: [`Inventory::load_all`] with one source.
     ///
     /// # Errors
     ///
-    /// Unreadable files, malformed TSV/YAML, schema violations, bad
-    /// connection vars (`ansible_port: ssh`) and group cycles. Messages name
-    /// the file, line and column and say how to fix the problem; they are fit
-    /// to show to the operator unchanged.
+    /// As [`Inventory::load_all`].
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-        Self::load_with_vault(path, &Vault::default())
+        Self::load_all(&[path.to_path_buf()], &Vault::default())
     }
 
     /// [`Inventory::load`], decrypting vaulted `group_vars`/`host_vars`
@@ -147,34 +156,44 @@ impl Inventory {
     ///
     /// # Errors
     ///
-    /// As [`Inventory::load`], and a vaulted file or value that no password
-    /// decrypts (or no password at all), naming the file and line.
+    /// As [`Inventory::load_all`].
     pub fn load_with_vault(path: &Path, vault: &Vault) -> Result<Inventory, InventoryError> {
-        let file = resolve_inventory_file(path)?;
-        let text = std::fs::read_to_string(&file).map_err(|e| InventoryError::io(&file, e))?;
-        let raw = match extension(&file).as_deref() {
-            Some("tsv") => tsv::parse(&file, &text)?,
-            Some("yml") | Some("yaml") => yaml::parse_inventory(&file, &text, vault)?,
-            Some("ini") | Some("cfg") | None => {
-                return Err(unsupported(
-                    &file,
-                    "INI inventories are not supported; convert it once with \
-                     `ansible-inventory -i FILE --list -y > hosts.yaml`, or use a servers.tsv",
-                ))
+        Self::load_all(&[path.to_path_buf()], vault)
+    }
+
+    /// Load several sources (files or directories) merged in order, as
+    /// Ansible merges repeated `-i`: a host or group in several keeps all its
+    /// memberships, and a later source's vars win within each layer. Vaulted
+    /// `group_vars`/`host_vars` files and `!vault` values are decrypted with
+    /// `vault`'s passwords (their values are registered as secrets).
+    ///
+    /// # Errors
+    ///
+    /// Unreadable files, malformed TSV/YAML/INI, schema violations, bad
+    /// connection vars (`ansible_port: ssh`), group cycles, a directory
+    /// holding no inventory file, and a vaulted file or value that no
+    /// password decrypts (or no password at all). Messages name the file,
+    /// line and column and say how to fix the problem; they are fit to show
+    /// to the operator unchanged.
+    pub fn load_all(paths: &[PathBuf], vault: &Vault) -> Result<Inventory, InventoryError> {
+        let mut merged: Option<RawInventory> = None;
+        let mut bases = Vec::new();
+        for path in paths {
+            for file in source_files(path)? {
+                let raw = parse_file(&file, vault)?;
+                match merged.as_mut() {
+                    Some(m) => m.merge(raw),
+                    None => merged = Some(raw),
+                }
             }
-            Some(_) => {
-                return Err(unsupported(
-                    &file,
-                    "unsupported inventory format; use a .tsv file, an Ansible .yml/.yaml \
-                     inventory, or a directory containing hosts.yaml or servers.tsv",
-                ))
-            }
-        };
-        let base = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        build(raw, &base, vault)
+            bases.push(vars_base(path));
+        }
+        let mut raw = merged.ok_or_else(|| InventoryError::NoInventoryFile {
+            location: SourceLocation::file(Path::new("-i")),
+            message: "no inventory given; pass -i FILE".to_string(),
+        })?;
+        raw.attach_orphans();
+        build(raw, &bases, vault)
     }
 
     /// All hosts, in the order they first appear in the inventory file.
@@ -201,6 +220,18 @@ impl Inventory {
     pub fn group_hosts(&self, group: &str) -> Option<Vec<&Host>> {
         let g = &self.groups[*self.group_index.get(group)?];
         Some(g.hosts.iter().map(|&i| &self.hosts[i]).collect())
+    }
+
+    /// Hosts listed in the group itself (not through a child group), in
+    /// the order they were added, and its child groups: the tree
+    /// `ansible-inventory --list` and `--graph` print. `None` if the group
+    /// does not exist.
+    pub fn group_tree(&self, group: &str) -> Option<(Vec<&Host>, Vec<&str>)> {
+        let g = &self.groups[*self.group_index.get(group)?];
+        Some((
+            g.direct.iter().map(|&i| &self.hosts[i]).collect(),
+            g.children.iter().map(String::as_str).collect(),
+        ))
     }
 
     /// Hosts matching an Ansible host pattern (`all`, `web*`, `a:b`,
@@ -237,8 +268,9 @@ impl Inventory {
         ))
     }
 
-    /// The inventory file actually loaded (the file found inside the
-    /// directory when a directory was given), for messages and reports.
+    /// The first inventory file loaded (the first file of the first
+    /// source's directory when a directory was given), for messages and
+    /// reports.
     pub fn source(&self) -> &Path {
         &self.source
     }
@@ -259,43 +291,74 @@ fn extension(path: &Path) -> Option<String> {
         .map(|e| e.to_ascii_lowercase())
 }
 
-fn unsupported(file: &Path, message: &str) -> InventoryError {
-    InventoryError::UnsupportedFormat {
-        location: SourceLocation::file(file),
-        message: message.to_string(),
+/// Parse one inventory file, its format chosen by extension as Ansible
+/// chooses its plugin.
+fn parse_file(file: &Path, vault: &Vault) -> Result<RawInventory, InventoryError> {
+    let text = std::fs::read_to_string(file).map_err(|e| InventoryError::io(file, e))?;
+    yaml::check_not_vault(file, &text)?;
+    match extension(file).as_deref() {
+        Some("tsv") => tsv::parse(file, &text),
+        Some("yml" | "yaml" | "json") => yaml::parse_inventory(file, &text, vault),
+        _ => ini::parse(file, &text),
     }
 }
 
-/// Turn the user-supplied path into the inventory file to parse.
-fn resolve_inventory_file(path: &Path) -> Result<PathBuf, InventoryError> {
+/// Where `group_vars/` and `host_vars/` of a source are: in it when it is a
+/// directory, else beside it.
+fn vars_base(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        return path.to_path_buf();
+    }
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The inventory files of a source: itself, or a directory's files (and
+/// its subdirectories'), in name order, without the ones Ansible skips.
+fn source_files(path: &Path) -> Result<Vec<PathBuf>, InventoryError> {
     let meta = std::fs::metadata(path).map_err(|e| InventoryError::io(path, e))?;
     if !meta.is_dir() {
-        return Ok(path.to_path_buf());
+        return Ok(vec![path.to_path_buf()]);
     }
-    let found: Vec<&str> = DIRECTORY_CANDIDATES
-        .iter()
-        .copied()
-        .filter(|name| path.join(name).is_file())
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(path.join(one)),
-        [] => Err(InventoryError::NoInventoryFile {
+    let mut out = Vec::new();
+    collect_sources(path, &mut out)?;
+    if out.is_empty() {
+        return Err(InventoryError::NoInventoryFile {
             location: SourceLocation::file(path),
-            message: format!(
-                "no inventory file in this directory; create one of {} or pass the file path",
-                DIRECTORY_CANDIDATES.join(", ")
-            ),
-        }),
-        many => Err(InventoryError::NoInventoryFile {
-            location: SourceLocation::file(path),
-            message: format!(
-                "several inventory files in this directory ({}); pass the one you mean \
-                 (e.g. {})",
-                many.join(", "),
-                path.join(many[0]).display()
-            ),
-        }),
+            message: "no inventory file in this directory; add one (hosts.yaml, hosts.ini, \
+                      servers.tsv...) or pass the file path"
+                .to_string(),
+        });
     }
+    Ok(out)
+}
+
+fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InventoryError> {
+    let mut entries: Vec<(String, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| InventoryError::io(dir, e))? {
+        let entry = entry.map_err(|e| InventoryError::io(dir, e))?;
+        entries.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    entries.sort();
+    for (name, path) in entries {
+        let skipped = name.starts_with('.')
+            || matches!(name.as_str(), "group_vars" | "host_vars" | "vars_plugins")
+            || IGNORED_EXTENSIONS.iter().any(|ext| name.ends_with(ext));
+        if skipped {
+            continue;
+        }
+        if path.is_dir() {
+            collect_sources(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// What a format parser produces: hosts, groups and their own vars, before
@@ -329,6 +392,8 @@ pub(crate) struct RawGroup {
     pub name: String,
     pub vars: Vars,
     pub children: Vec<String>,
+    /// Hosts listed in the group itself, in the order they were added.
+    pub hosts: Vec<String>,
     /// Where the group was first defined, for cycle errors.
     pub pos: Option<(usize, usize)>,
 }
@@ -356,6 +421,7 @@ impl RawInventory {
                     name: name.to_string(),
                     vars: Vars::new(),
                     children: Vec::new(),
+                    hosts: Vec::new(),
                     pos,
                 });
                 self.group_index
@@ -396,17 +462,64 @@ impl RawInventory {
     /// Put a host directly into a group (creating the group as a child of
     /// `all` if it is new).
     pub fn add_host_to_group(&mut self, host: &str, group: &str) {
-        if group == "all" {
-            self.host(host);
-            return;
-        }
-        if !self.group_index.contains_key(group) {
+        if group != "all" && !self.group_index.contains_key(group) {
             self.add_child("all", group, None);
         }
+        self.member(host, group);
+    }
+
+    /// Put a host directly into a group, creating either if needed; a new
+    /// group gets its parent later ([`RawInventory::attach_orphans`]).
+    pub fn member(&mut self, host: &str, group: &str) {
         let (h, _) = self.host(host);
-        if !h.groups.iter().any(|g| g == group) {
-            h.groups.push(group.to_string());
+        if group == "all" || h.groups.iter().any(|g| g == group) {
+            return;
         }
+        h.groups.push(group.to_string());
+        self.group(group, None).hosts.push(host.to_string());
+    }
+
+    /// Makes every group without a parent a child of `all`, in definition
+    /// order, as Ansible's inventory does once all sources are read.
+    pub fn attach_orphans(&mut self) {
+        let mut has_parent = vec![false; self.groups.len()];
+        for g in &self.groups {
+            for c in &g.children {
+                has_parent[self.group_index[c]] = true;
+            }
+        }
+        let orphans: Vec<String> = self.groups[1..]
+            .iter()
+            .zip(&has_parent[1..])
+            .filter(|(_, has)| !**has)
+            .map(|(g, _)| g.name.clone())
+            .collect();
+        for name in orphans {
+            self.add_child("all", &name, None);
+        }
+    }
+
+    /// Adds a later source: its hosts and groups join these (memberships
+    /// add up), its vars replace these key by key, as a second `-i` does.
+    pub fn merge(&mut self, other: RawInventory) {
+        for g in other.groups {
+            let group = self.group(&g.name, g.pos);
+            group.vars.extend(g.vars);
+            for c in &g.children {
+                self.add_child(&g.name, c, None);
+            }
+        }
+        for h in other.hosts {
+            let (host, _) = self.host(&h.name);
+            host.vars.extend(h.vars);
+            if host.address_hint.is_none() {
+                host.address_hint = h.address_hint;
+            }
+            for g in &h.groups {
+                self.member(&h.name, g);
+            }
+        }
+        self.warnings.extend(other.warnings);
     }
 }
 
@@ -549,7 +662,7 @@ fn group_depths(raw: &RawInventory) -> Result<Vec<usize>, InventoryError> {
 
 /// Merge the parsed inventory with `group_vars/` and `host_vars/` from
 /// `base` into the final, immutable [`Inventory`].
-fn build(raw: RawInventory, base: &Path, vault: &Vault) -> Result<Inventory, InventoryError> {
+fn build(raw: RawInventory, bases: &[PathBuf], vault: &Vault) -> Result<Inventory, InventoryError> {
     let depth = group_depths(&raw)?;
     let n = raw.groups.len();
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -559,35 +672,38 @@ fn build(raw: RawInventory, base: &Path, vault: &Vault) -> Result<Inventory, Inv
         }
     }
 
-    // Group vars files, loaded once per existing group.
-    let mut file_group_vars: Vec<Vars> = Vec::with_capacity(n);
-    for group in &raw.groups {
-        file_group_vars.push(vars_dirs::load(
-            base,
-            vars_dirs::Kind::Group,
-            &group.name,
-            vault,
-        )?);
+    // Group vars files, per source then per group (Ansible's loop order).
+    let mut file_group_vars: Vec<Vec<Vars>> = Vec::with_capacity(bases.len());
+    for base in bases {
+        let mut per_group = Vec::with_capacity(n);
+        for group in &raw.groups {
+            per_group.push(vars_dirs::load(
+                base,
+                vars_dirs::Kind::Group,
+                &group.name,
+                vault,
+            )?);
+        }
+        file_group_vars.push(per_group);
     }
 
     let mut warnings = raw.warnings.clone();
     let group_names: HashSet<&str> = raw.groups.iter().map(|g| g.name.as_str()).collect();
     let host_names: HashSet<&str> = raw.hosts.iter().map(|h| h.name.as_str()).collect();
-    for stale in vars_dirs::unknown_entries(base, vars_dirs::Kind::Group, &group_names)? {
-        warnings.push(format!(
-            "{}: no group named '{}' in {}; these variables are not used",
-            stale.display,
-            stale.name,
-            raw.file.display()
-        ));
-    }
-    for stale in vars_dirs::unknown_entries(base, vars_dirs::Kind::Host, &host_names)? {
-        warnings.push(format!(
-            "{}: no host named '{}' in {}; these variables are not used",
-            stale.display,
-            stale.name,
-            raw.file.display()
-        ));
+    for base in bases {
+        for (kind, what, known) in [
+            (vars_dirs::Kind::Group, "group", &group_names),
+            (vars_dirs::Kind::Host, "host", &host_names),
+        ] {
+            for stale in vars_dirs::unknown_entries(base, kind, known)? {
+                warnings.push(format!(
+                    "{}: no {what} named '{}' in {}; these variables are not used",
+                    stale.display,
+                    stale.name,
+                    raw.file.display()
+                ));
+            }
+        }
     }
     for name in group_names.intersection(&host_names) {
         if *name != "all" {
@@ -621,13 +737,23 @@ fn build(raw: RawInventory, base: &Path, vault: &Vault) -> Result<Inventory, Inv
         for &g in &sorted {
             group_members[g].push(hi);
             extend(&mut vars, &raw.groups[g].vars);
-            extend(&mut vars, &file_group_vars[g]);
+        }
+        // `group_vars/all` of every source, then the other groups'.
+        let (all, others) = sorted.split_at(1);
+        for layer in [all, others] {
+            for per_group in &file_group_vars {
+                for &g in layer {
+                    extend(&mut vars, &per_group[g]);
+                }
+            }
         }
         extend(&mut vars, &rh.vars);
-        extend(
-            &mut vars,
-            &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name, vault)?,
-        );
+        for base in bases {
+            extend(
+                &mut vars,
+                &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name, vault)?,
+            );
+        }
 
         let address = string_var(&vars, &["ansible_host", "ansible_ssh_host"])
             .map(str::to_string)
@@ -655,6 +781,12 @@ fn build(raw: RawInventory, base: &Path, vault: &Vault) -> Result<Inventory, Inv
         .map(|&g| GroupInfo {
             name: raw.groups[g].name.clone(),
             hosts: std::mem::take(&mut group_members[g]),
+            direct: raw.groups[g]
+                .hosts
+                .iter()
+                .map(|h| raw.host_index[h])
+                .collect(),
+            children: raw.groups[g].children.clone(),
         })
         .collect();
     let group_index = groups

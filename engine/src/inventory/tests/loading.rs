@@ -1,27 +1,41 @@
-//! Choosing what to load: inventory directories and unsupported formats.
+//! Choosing what to load: formats by extension, inventory folders, several
+//! sources merged in order.
 
 use super::*;
 use serde_json::json;
 
 #[test]
-fn directory_loading() {
+fn directory_loads_every_inventory_file_in_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = Inventory::load(dir.path()).unwrap_err().to_string();
     assert_has(&err, "no inventory file in this directory");
-    assert_has(&err, "hosts.yaml");
 
-    write(dir.path(), "servers.tsv", "hostname\nh1\n");
-    write(dir.path(), "group_vars/all.yml", "from_dir: yes\n");
-    let inv = Inventory::load(dir.path()).unwrap();
-    assert!(inv.source().ends_with("servers.tsv"));
-    assert_eq!(inv.host("h1").unwrap().vars["from_dir"], json!("yes"));
-
-    write(dir.path(), "hosts.yml", "all:\n  hosts:\n    h2:\n");
-    let err = Inventory::load(dir.path()).unwrap_err().to_string();
-    assert_has(
-        &err,
-        "several inventory files in this directory (hosts.yml, servers.tsv)",
+    write_all(
+        dir.path(),
+        &[
+            ("servers.tsv", "hostname\tgroups\nh1\tweb\n"),
+            ("hosts.yml", "all:\n  hosts:\n    h2:\n"),
+            ("more/extra.ini", "[web]\nh3\n"),
+            // Skipped as Ansible skips them.
+            ("README.md", "# not an inventory\n"),
+            ("ansible.cfg", "[defaults]\n"),
+            (".hidden", "[web]\nhidden\n"),
+            ("group_vars/all.yml", "from_dir: yes\n"),
+        ],
     );
+    let inv = Inventory::load(dir.path()).unwrap();
+    let hosts: Vec<&str> = inv.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(
+        hosts,
+        ["h2", "h3", "h1"],
+        "name order: hosts.yml, more/, servers.tsv"
+    );
+    assert_eq!(
+        names(&inv.group_hosts("web").unwrap()),
+        ["h3", "h1"],
+        "group members in inventory order"
+    );
+    assert_eq!(inv.host("h1").unwrap().vars["from_dir"], json!("yes"));
 
     let missing = dir.path().join("nope.yml");
     let err = Inventory::load(&missing).unwrap_err().to_string();
@@ -29,22 +43,42 @@ fn directory_loading() {
 }
 
 #[test]
-fn unsupported_formats() {
-    assert_load_errs(
-        "inventory.ini",
-        &[(
-            "[web]\nweb1\n",
-            &[
-                "inventory.ini: INI inventories are not supported",
-                "ansible-inventory",
-            ],
-        )],
+fn format_follows_the_extension_and_anything_else_is_ini() {
+    for name in ["inventory.ini", "hosts", "hosts.cfg", "hosts.csv"] {
+        let (_dir, inv) = load_ok(name, "[web]\nweb1\n");
+        assert_eq!(names(&inv.group_hosts("web").unwrap()), ["web1"], "{name}");
+    }
+    let (_dir, inv) = load_ok("hosts.json", r#"{"all": {"hosts": {"j1": {"a": 1}}}}"#);
+    assert_eq!(inv.host("j1").unwrap().vars["a"], json!(1));
+}
+
+#[test]
+fn several_sources_merge_in_order_with_their_own_vars_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(
+        dir.path(),
+        &[
+            (
+                "one/hosts.ini",
+                "[app]\na1 src=one\n[app:children]\nextra\n[extra]\na2\n",
+            ),
+            ("one/group_vars/extra.yml", "x: one-extra\n"),
+            ("one/group_vars/all.yml", "g: one-all\n"),
+            (
+                "two/hosts.yml",
+                "all:\n  children:\n    app:\n      hosts:\n        a1: {src: two}\n",
+            ),
+            ("two/group_vars/app.yml", "x: two-app\n"),
+            ("two/group_vars/all.yml", "g: two-all\n"),
+        ],
     );
-    assert_load_errs(
-        "hosts.csv",
-        &[(
-            "hostname,ip\n",
-            &["hosts.csv: unsupported inventory format"],
-        )],
-    );
+    let sources = [dir.path().join("one/hosts.ini"), dir.path().join("two")];
+    let inv = Inventory::load_all(&sources, &Vault::default()).unwrap();
+    assert_eq!(inv.host("a1").unwrap().vars["src"], json!("two"));
+    let a2 = inv.host("a2").unwrap();
+    // Each source's group_vars in turn, groups by depth within a source: the
+    // second source's shallower group beats the first's deeper one, as in
+    // ansible-inventory.
+    assert_eq!(a2.vars["x"], json!("two-app"));
+    assert_eq!(a2.vars["g"], json!("two-all"));
 }

@@ -4,6 +4,7 @@
 use super::*;
 use std::path::{Path, PathBuf};
 
+mod ini;
 mod loading;
 mod patterns;
 mod tsv;

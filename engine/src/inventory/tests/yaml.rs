@@ -75,8 +75,9 @@ all:
     );
     let h2 = inv.host("h2").unwrap();
     assert_eq!(h2.groups, ["all", "alpha", "alpha_child"]);
-    // A child group's inventory vars beat its parent's group_vars file.
-    assert_eq!(h2.vars["level"], json!("alpha_child"));
+    // Any group_vars file beats every group var of the inventory file, even
+    // a deeper group's (Ansible's documented order; ansible-inventory agrees).
+    assert_eq!(h2.vars["level"], json!("alpha-file"));
     assert!(!h2.vars.contains_key("z"));
     assert_eq!(h2.address, "h2");
     assert_eq!(inv.groups(), ["all", "alpha", "zeta", "alpha_child"]);

@@ -43,13 +43,16 @@ pub(crate) fn load_yaml(file: &Path, text: &str) -> Result<YValue, InventoryErro
     Ok(value)
 }
 
-fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
-    if text.trim_start().starts_with("$ANSIBLE_VAULT;") {
+/// Refuses an inventory file encrypted whole (vaulted vars files and values
+/// are read: see `vault.rs`).
+pub(crate) fn check_not_vault(file: &Path, text: &str) -> Result<(), InventoryError> {
+    if text.trim_start().starts_with(crate::vault::HEADER) {
         return Err(InventoryError::UnsupportedFormat {
             location: SourceLocation::at(file, 1, 1),
-            message: "the inventory file is encrypted with ansible-vault, which kbz-play does \
-                      not read; keep it in clear and encrypt the group_vars/host_vars files or \
-                      values that hold secrets"
+            message: "file is encrypted with ansible-vault as a whole, which kbz-play reads \
+                      only for group_vars/host_vars files and `!vault` values; keep the \
+                      inventory file in clear and encrypt the vars files or values that hold \
+                      secrets"
                 .to_string(),
         });
     }
@@ -556,7 +559,7 @@ impl Parser<'_> {
 
 /// Split Ansible's `host:port` form. IPv6 addresses (several colons) are left
 /// whole; `[v6addr]:port` is unwrapped.
-fn split_port(key: &str) -> (&str, Option<u16>) {
+pub(crate) fn split_port(key: &str) -> (&str, Option<u16>) {
     if let Some(rest) = key.strip_prefix('[') {
         if let Some((addr, tail)) = rest.split_once(']') {
             if addr.matches(':').count() >= 2 {
