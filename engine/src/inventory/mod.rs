@@ -46,6 +46,7 @@
 //! honoured when the modern ones are absent.
 
 mod error;
+mod host_list;
 pub(crate) mod ini;
 mod pattern;
 mod tsv;
@@ -161,7 +162,8 @@ impl Inventory {
         Self::load_all(&[path.to_path_buf()], vault)
     }
 
-    /// Load several sources (files or directories) merged in order, as
+    /// Load several sources (files, directories, or comma-separated host
+    /// lists: `web-01,db-01,`) merged in order, as
     /// Ansible merges repeated `-i`: a host or group in several keeps all its
     /// memberships, and a later source's vars win within each layer. Vaulted
     /// `group_vars`/`host_vars` files and `!vault` values are decrypted with
@@ -178,13 +180,17 @@ impl Inventory {
     pub fn load_all(paths: &[PathBuf], vault: &Vault) -> Result<Inventory, InventoryError> {
         let mut merged: Option<RawInventory> = None;
         let mut bases = Vec::new();
+        let mut add = |raw: RawInventory| match merged.as_mut() {
+            Some(m) => m.merge(raw),
+            None => merged = Some(raw),
+        };
         for path in paths {
+            if host_list::is_host_list(path) {
+                add(host_list::parse(path)?);
+                continue;
+            }
             for file in source_files(path)? {
-                let raw = parse_file(&file, vault)?;
-                match merged.as_mut() {
-                    Some(m) => m.merge(raw),
-                    None => merged = Some(raw),
-                }
+                add(parse_file(&file, vault)?);
             }
             bases.push(vars_base(path));
         }

@@ -82,3 +82,31 @@ fn several_sources_merge_in_order_with_their_own_vars_folders() {
     assert_eq!(a2.vars["x"], json!("two-app"));
     assert_eq!(a2.vars["g"], json!("two-all"));
 }
+
+#[test]
+fn a_comma_separated_host_list_is_a_source_of_ungrouped_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &[("hosts.ini", "[web]\nw1\n")]);
+    let sources = [
+        PathBuf::from("web-01, 10.0.0.5:2222,web-01:2200,[2001:db8::1]:22,"),
+        dir.path().join("hosts.ini"),
+        PathBuf::from("solo,"),
+    ];
+    let inv = Inventory::load_all(&sources, &Vault::default()).unwrap();
+    let hosts: Vec<&str> = inv.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(hosts, ["web-01", "10.0.0.5", "2001:db8::1", "w1", "solo"]);
+    // The first entry of a host wins, as in Ansible's host_list plugin.
+    assert!(!inv
+        .host("web-01")
+        .unwrap()
+        .vars
+        .contains_key("ansible_port"));
+    assert_eq!(inv.host("10.0.0.5").unwrap().port, Some(2222));
+    assert_eq!(inv.host("solo").unwrap().groups, ["all"]);
+
+    // A path that exists is read as a file, whatever its name holds.
+    let named = dir.path().join("a,b");
+    std::fs::write(&named, "[db]\nd1\n").unwrap();
+    let inv = Inventory::load_all(&[named], &Vault::default()).unwrap();
+    assert_eq!(inv.hosts()[0].name, "d1");
+}
