@@ -377,6 +377,10 @@ pub(crate) struct RawInventory {
     /// Definition order; `all` is index 0.
     pub groups: Vec<RawGroup>,
     pub group_index: HashMap<String, usize>,
+    /// `[ungrouped:vars]` of an INI file: Ansible's implicit `ungrouped`
+    /// group is no group here (its hosts are those in no group but `all`),
+    /// so its vars wait for [`build`] to find those hosts.
+    pub ungrouped_vars: Vars,
     pub warnings: Vec<String>,
 }
 
@@ -412,6 +416,7 @@ impl RawInventory {
             host_index: HashMap::new(),
             groups: Vec::new(),
             group_index: HashMap::new(),
+            ungrouped_vars: Vars::new(),
             warnings: Vec::new(),
         };
         raw.group("all", Some((1, 1)));
@@ -525,9 +530,13 @@ impl RawInventory {
                 self.member(&h.name, g);
             }
         }
+        self.ungrouped_vars.extend(other.ungrouped_vars);
         self.warnings.extend(other.warnings);
     }
 }
+
+/// The name of Ansible's implicit group of the hosts in no other group.
+pub(crate) const UNGROUPED: &str = "ungrouped";
 
 /// Characters that cannot appear in a name addressed by a host pattern.
 pub(crate) const PATTERN_METACHARS: &[char] = &[':', ',', '!', '&', '*', '?', '[', ']'];
@@ -693,8 +702,15 @@ fn build(raw: RawInventory, bases: &[PathBuf], vault: &Vault) -> Result<Inventor
         file_group_vars.push(per_group);
     }
 
+    // `group_vars/ungrouped` of every source, for the hosts in no group.
+    let file_ungrouped_vars = bases
+        .iter()
+        .map(|base| vars_dirs::load(base, vars_dirs::Kind::Group, UNGROUPED, vault))
+        .collect::<Result<Vec<_>, _>>()?;
+
     let mut warnings = raw.warnings.clone();
-    let group_names: HashSet<&str> = raw.groups.iter().map(|g| g.name.as_str()).collect();
+    let mut group_names: HashSet<&str> = raw.groups.iter().map(|g| g.name.as_str()).collect();
+    group_names.insert(UNGROUPED);
     let host_names: HashSet<&str> = raw.hosts.iter().map(|h| h.name.as_str()).collect();
     for base in bases {
         for (kind, what, known) in [
@@ -739,10 +755,16 @@ fn build(raw: RawInventory, bases: &[PathBuf], vault: &Vault) -> Result<Inventor
             (depth[a], &raw.groups[a].name).cmp(&(depth[b], &raw.groups[b].name))
         });
 
+        // A host in no group but `all` is in Ansible's implicit `ungrouped`,
+        // a child of `all` (unless the inventory names a group so).
+        let ungrouped = sorted.len() == 1 && !raw.group_index.contains_key(UNGROUPED);
         let mut vars = Vars::new();
         for &g in &sorted {
             group_members[g].push(hi);
             extend(&mut vars, &raw.groups[g].vars);
+        }
+        if ungrouped {
+            extend(&mut vars, &raw.ungrouped_vars);
         }
         // `group_vars/all` of every source, then the other groups'.
         let (all, others) = sorted.split_at(1);
@@ -751,6 +773,11 @@ fn build(raw: RawInventory, bases: &[PathBuf], vault: &Vault) -> Result<Inventor
                 for &g in layer {
                     extend(&mut vars, &per_group[g]);
                 }
+            }
+        }
+        if ungrouped {
+            for file in &file_ungrouped_vars {
+                extend(&mut vars, file);
             }
         }
         extend(&mut vars, &rh.vars);

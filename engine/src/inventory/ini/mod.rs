@@ -21,7 +21,7 @@
 pub(crate) mod pyliteral;
 
 use super::yaml::{expand_host_range, split_port};
-use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars};
+use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars, UNGROUPED};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -141,8 +141,9 @@ impl IniParser<'_> {
             Some(_) => return Err(self.err(self.column, bad())),
         };
         // Hosts listed under `[ungrouped]` are in no group but `all`, like
-        // those before any section; `ungrouped` is no group of its own.
-        if name == "ungrouped" && state == State::Hosts {
+        // those before any section; `ungrouped` is no group of its own, and
+        // `[ungrouped:vars]` waits for the build to find its hosts.
+        if name == UNGROUPED && state != State::Children {
             return Ok((name.to_string(), state));
         }
         if !self.known(name) {
@@ -227,7 +228,7 @@ impl IniParser<'_> {
         }
         // Hosts of `ungrouped` (and those before any section) are in no
         // group but `all`, so they are ungrouped only until listed elsewhere.
-        let group = if group == "ungrouped" { "all" } else { group };
+        let group = if group == UNGROUPED { "all" } else { group };
         for name in hosts {
             let (host, _) = self.raw.host(&name);
             host.vars.extend(all.clone());
@@ -270,6 +271,10 @@ impl IniParser<'_> {
         one.insert(k.trim().to_string(), pyliteral::parse_value(v.trim()));
         if let Err((_, message)) = check_connection_vars(&one) {
             return Err(self.err(self.column, message));
+        }
+        if group == UNGROUPED {
+            self.raw.ungrouped_vars.extend(one);
+            return Ok(());
         }
         let pos = self.pos();
         self.raw.group(group, pos).vars.extend(one);
