@@ -6,7 +6,7 @@
 //! plugin, off by default, has them) and no `group_vars/`/`host_vars/`: as in
 //! Ansible, a host list has no folder for them.
 
-use super::yaml::split_port;
+use super::host_range::split_port;
 use super::{InventoryError, RawInventory};
 use serde_json::Value;
 use std::path::Path;

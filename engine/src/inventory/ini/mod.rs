@@ -20,7 +20,7 @@
 
 pub(crate) mod pyliteral;
 
-use super::yaml::{expand_host_range, split_port};
+use super::host_range::{expand_host_range, split_port};
 use super::{check_connection_vars, InventoryError, RawInventory, SourceLocation, Vars, UNGROUPED};
 use serde_json::Value;
 use std::collections::HashMap;
