@@ -139,6 +139,22 @@ pub fn assert_params_match_struct<T: OpArgs>() {
     );
 }
 
+/// Parses an octal mode string: `"0644"`, `"644"`, `"0o644"`, `"2755"`.
+/// Symbolic modes (`u+x`) are refused: they are relative to the current
+/// mode, so a plan could not say what the result is.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    let ok = !digits.is_empty()
+        && digits.len() <= 5
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if ok && m <= 0o7777 => Ok(m),
+        _ => Err(format!(
+            "mode must be octal like \"0644\" or \"2755\", got {s:?}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,9 @@
 mod args;
 mod plan;
 
-pub use args::{assert_params_match_struct, parse_args, suggest, ArgsError, OpArgs, Param};
+pub use args::{
+    assert_params_match_struct, parse_args, parse_mode, suggest, ArgsError, OpArgs, Param,
+};
 pub use plan::{Action, Change, ContentDiff, Expected, Input, Plan, Symbol, WriteFile};
 
 use crate::probe::{NotProbed, Observed, Probe};

@@ -372,7 +372,7 @@ fn write_of(w: WriteSpec, observed: &Observed) -> Result<WriteFile, String> {
     }
     let mode = match &w.mode {
         Some(m) => Some(
-            u32::from_str_radix(m, 8)
+            crate::op::parse_mode(m)
                 .map_err(|_| format!("mode '{m}' is not octal, e.g. \"0640\""))?,
         ),
         None => None,
@@ -470,6 +470,11 @@ mod tests {
             (
                 serde_json::json!([{ "symbol": "+", "summary": "x", "actions": [{ "path": "/a", "content": "", "mode": "rw" }] }]),
                 "mode 'rw' is not octal",
+            ),
+            (
+                // Octal, but beyond a file mode's 12 bits: the ops' own check.
+                serde_json::json!([{ "symbol": "+", "summary": "x", "actions": [{ "path": "/a", "content": "", "mode": "170000" }] }]),
+                "mode '170000' is not octal",
             ),
             (serde_json::json!(7), "the plan returns a string"),
         ] {
