@@ -238,18 +238,7 @@ play("databases", "all", |host| dbs::apply(host, #{ databases: [#{ name: "keybuz
 
 /// Runs `t` with the fake `docker` first on PATH, and `extra` arguments.
 fn with_fake_docker(t: &Test, extra: &[&str]) -> Outcome {
-    let path = format!(
-        "{}:{}",
-        t.at("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Outcome::new(
-        t.command()
-            .args(extra)
-            .env("PATH", path)
-            .output()
-            .expect("kbz-play runs"),
-    )
+    t.run_with_bin_first(extra)
 }
 
 #[test]

@@ -75,17 +75,7 @@ fn project() -> Test {
 
 /// Runs the play with the fakes first on PATH.
 fn run(t: &Test) -> Outcome {
-    let path = format!(
-        "{}:{}",
-        t.at("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Outcome::new(
-        t.command()
-            .env("PATH", path)
-            .output()
-            .expect("kbz-play runs"),
-    )
+    t.run_with_bin_first::<&str>(&[])
 }
 
 fn sql_log(dir: &Path) -> String {

@@ -235,6 +235,20 @@ impl Test {
         Outcome::new(cmd.output().expect("kbz-play runs"))
     }
 
+    /// [`Test::run_with`] with the project's `bin/` first on PATH: how a
+    /// test puts a stand-in for a program that cannot run here (a `docker`
+    /// answering as a database would) in front of the real one.
+    pub fn run_with_bin_first<S: AsRef<std::ffi::OsStr>>(&self, extra: &[S]) -> Outcome {
+        let path = format!(
+            "{}:{}",
+            self.at("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = self.command();
+        cmd.args(extra).env("PATH", path);
+        Outcome::new(cmd.output().expect("kbz-play runs"))
+    }
+
     /// The kbz-play command [`Test::run`] runs, to start it in the background.
     /// Local-connection hosts take their run lock in the project folder
     /// (`KBZ_LOCK_DIR`), so tests running at once do not wait for each other.
