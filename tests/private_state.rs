@@ -108,7 +108,7 @@ fn a_planted_query_in_the_cache_never_runs() {
 }
 
 /// A `docker` that notes each call in `trace` and finds no image.
-fn fake_docker(t: &Test, trace: &Path) -> PathBuf {
+fn fake_docker(t: &Test, trace: &Path) {
     let bin = t.at("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let script = format!(
@@ -118,19 +118,11 @@ fn fake_docker(t: &Test, trace: &Path) -> PathBuf {
     let docker = bin.join("docker");
     std::fs::write(&docker, script).unwrap();
     std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    bin
 }
 
-/// `--check` with `bin` first on the PATH, and `extra` arguments.
-fn check_with(t: &Test, bin: &Path, extra: &[&str]) -> Outcome {
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = t.command();
-    cmd.arg("--check").args(extra).env("PATH", path);
-    Outcome::new(cmd.output().expect("kbz-play runs"))
+/// `--check` with the stand-in `docker` first on the PATH, and `extra` arguments.
+fn check_with(t: &Test, extra: &[&str]) -> Outcome {
+    t.run_with_bin_first(&[&["--check"], extra].concat())
 }
 
 /// A play asking (through `docker_image`) for the image `image`.
@@ -145,20 +137,20 @@ fn asks(image: &str) -> String {
 fn an_old_query_is_dropped(t: Test, before: &[&str], edit: impl FnOnce(&Test), after: &[&str]) {
     let t = t.cache();
     let trace = t.at("docker-calls");
-    let bin = fake_docker(&t, &trace);
+    fake_docker(&t, &trace);
     let calls = || std::fs::read_to_string(&trace).unwrap_or_default();
-    check_with(&t, &bin, before).assert_code(0);
+    check_with(&t, before).assert_code(0);
     assert!(calls().contains("old-app:1.0"), "{}", calls());
 
     std::fs::remove_file(&trace).unwrap();
-    let again = check_with(&t, &bin, before);
+    let again = check_with(&t, before);
     again.assert_code(0);
     assert_eq!(again.stats(0)["round_trips"], 1, "{}", again.text());
     assert!(calls().contains("old-app:1.0"), "{}", calls());
 
     std::fs::remove_file(&trace).unwrap();
     edit(&t);
-    check_with(&t, &bin, after).assert_code(0);
+    check_with(&t, after).assert_code(0);
     assert!(calls().contains("new-app:1.0"), "{}", calls());
     assert!(
         !calls().contains("old-app"),
