@@ -7,6 +7,7 @@
 //! with data, and lets a rerun answer every probe of a host in one `sh` call.
 
 pub mod facts;
+mod paths;
 mod script;
 
 pub use facts::Facts;

@@ -6,6 +6,7 @@
 //! output) is base64-encoded, so no answer can forge a marker.
 
 use super::facts::{self, Facts};
+use super::paths::{self, Bulk};
 use super::{
     CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
     UserState,
@@ -31,12 +32,22 @@ kp() {
 kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo; }
 "#;
 
-/// Writes the script answering `probes`, in order.
+/// Writes the script answering `probes`, in order. Plain path probes are
+/// asked first, in bulk (see [`paths`]); each keeps its own section, which
+/// answers it only when its chunk could not.
 pub fn render_batch(probes: &[Probe]) -> String {
+    let bulk = Bulk::plan(probes);
     let mut s = String::from(PRELUDE);
+    if !bulk.is_empty() {
+        s.push_str(paths::PRELUDE);
+        s.push_str(&bulk.commands(probes));
+    }
     for (i, probe) in probes.iter().enumerate() {
         s.push_str(&format!("echo '{MARKER}{i}'\n"));
-        s.push_str(&probe_command(probe));
+        match (bulk.chunk_of(i), probe) {
+            (Some(chunk), Probe::Path { path, .. }) => s.push_str(&Bulk::fallback(chunk, path)),
+            _ => s.push_str(&probe_command(probe)),
+        }
         s.push('\n');
     }
     s.push_str(&format!("echo '{END}'\n"));
@@ -94,10 +105,21 @@ impl BatchParseError {
     }
 }
 
+/// Which part of the batch output a line belongs to.
+#[derive(Clone, Copy)]
+enum Section {
+    /// A bulk answer of path probes (a chunk of [`Bulk`]).
+    Paths(usize),
+    /// One probe's own answer.
+    Probe(usize),
+}
+
 /// Reads the answers to `probes` out of the batch script's standard output.
 pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, BatchParseError> {
+    let bulk = Bulk::plan(probes);
     let mut sections: Vec<Vec<&str>> = vec![Vec::new(); probes.len()];
-    let mut current: Option<usize> = None;
+    let mut chunks: Vec<Vec<&str>> = vec![Vec::new(); bulk.chunk_count()];
+    let mut current: Option<Section> = None;
     let mut ended = false;
     for line in output.lines() {
         if line == END {
@@ -105,29 +127,53 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
             break;
         }
         if let Some(idx) = line.strip_prefix(MARKER) {
-            let i: usize = idx
-                .trim()
-                .parse()
-                .map_err(|_| BatchParseError::new(format!("bad marker {line:?}"), output))?;
-            if i >= probes.len() {
-                return Err(BatchParseError::new(
-                    format!("marker {i} out of range"),
-                    output,
-                ));
+            current = Some(Section::Probe(index(idx, probes.len(), line, output)?));
+        } else if let Some(idx) = line.strip_prefix(paths::MARKER) {
+            current = Some(Section::Paths(index(idx, chunks.len(), line, output)?));
+        } else {
+            match current {
+                Some(Section::Probe(i)) => sections[i].push(line),
+                Some(Section::Paths(n)) => chunks[n].push(line),
+                None => {}
             }
-            current = Some(i);
-        } else if let Some(i) = current {
-            sections[i].push(line);
         }
     }
     if !ended {
         return Err(BatchParseError::new("the script did not finish", output));
     }
+    let mut answered: Vec<Option<Observation>> = vec![None; probes.len()];
+    for (n, lines) in chunks.iter().enumerate() {
+        let states = bulk
+            .parse(n, lines)
+            .map_err(|r| BatchParseError::new(r, output))?;
+        for (&i, state) in bulk.members(n).iter().zip(states.into_iter().flatten()) {
+            answered[i] = Some(Observation::Path(state));
+        }
+    }
     probes
         .iter()
         .zip(sections)
-        .map(|(probe, lines)| parse_one(probe, &lines).map_err(|r| BatchParseError::new(r, output)))
+        .zip(answered)
+        .map(|((probe, lines), bulk)| match bulk {
+            Some(observation) => Ok(observation),
+            None => parse_one(probe, &lines).map_err(|r| BatchParseError::new(r, output)),
+        })
         .collect()
+}
+
+/// The section number a marker line gives, checked against `count`.
+fn index(idx: &str, count: usize, line: &str, output: &str) -> Result<usize, BatchParseError> {
+    let i: usize = idx
+        .trim()
+        .parse()
+        .map_err(|_| BatchParseError::new(format!("bad marker {line:?}"), output))?;
+    if i >= count {
+        return Err(BatchParseError::new(
+            format!("marker {i} out of range"),
+            output,
+        ));
+    }
+    Ok(i)
 }
 
 fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
@@ -269,7 +315,7 @@ impl<'a> Entry<'a> {
     }
 }
 
-fn parse_path(lines: &[&str]) -> Result<PathState, String> {
+pub(super) fn parse_path(lines: &[&str]) -> Result<PathState, String> {
     let first = lines.first().copied().unwrap_or("-");
     if first == "-" {
         return Ok(PathState::missing());
