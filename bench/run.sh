@@ -16,6 +16,9 @@
 #                                target dir $KBZ_BENCH_DIR/target): for a work tree others are editing
 #   KBZ_BENCH_KBZ=PATH           benchmark this kbz-play binary instead of target/release/kbz-play
 #   KBZ_BENCH_KBZ_LABEL=TEXT     what that binary is (e.g. the commit it was built from), for the report
+#   KBZ_BENCH_COPIES="30 300 1000"  ops per host of the copies workload (default only without
+#                                host counts; "" skips it); kbz-play and pyinfra, not Ansible
+#   KBZ_BENCH_COPIES_HOSTS=4     hosts of the copies workload
 #
 # Needs root (the lab). It replaces any lab on the machine and leaves the lab down at the end.
 set -euo pipefail
@@ -36,7 +39,18 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RUN_DIR=$STATE/runs/$STAMP
 RESULTS=$STATE/results-$STAMP.md
 
-if (($# == 0)); then set -- 8 49; fi
+# The copies workload: by default with the default host counts, else only when asked.
+if (($# == 0)); then
+  set -- 8 49
+  COPIES=${KBZ_BENCH_COPIES-30 300 1000}
+else
+  COPIES=${KBZ_BENCH_COPIES:-}
+fi
+COPIES_HOSTS=${KBZ_BENCH_COPIES_HOSTS:-4}
+COPIES_TOOLS=$(for t in $TOOLS; do [[ $t == ansible ]] || printf '%s ' "$t"; done)
+for c in $COPIES; do
+  [[ $c =~ ^[0-9]+$ ]] && ((c >= 1)) || { echo "run.sh: KBZ_BENCH_COPIES holds ops counts, got '$c'" >&2; exit 2; }
+done
 for n in "$@"; do
   [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 49)) || { echo "run.sh: host counts are 1..49, got '$n'" >&2; exit 2; }
 done
@@ -44,6 +58,7 @@ for t in $TOOLS; do
   case $t in kbz | pyinfra | ansible) ;; *) echo "run.sh: unknown tool '$t' in KBZ_BENCH_TOOLS" >&2; exit 2 ;; esac
 done
 [[ $(id -u) == 0 ]] || { echo "run.sh: must run as root (the lab needs it)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "run.sh: /usr/bin/time is missing (Debian package: time)" >&2; exit 2; }
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -104,6 +119,45 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) 
 ratio() { # A B -> A/B as "12.3x", or "-" when either is missing
   if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo "-"; return; fi
   awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'
+}
+
+# Control-side cost of one tool run. CPU: every process the run starts, daemonised ssh
+# masters included (they leave the process tree, so /usr/bin/time alone would miss their
+# handshakes), read from a cpuacct cgroup of the run's own; where no cgroup can be made,
+# /usr/bin/time's user+sys (waited-for children only) and the report says so. Memory:
+# the peak RSS of the largest process (/usr/bin/time's %M), in MB.
+CG_ROOT=/sys/fs/cgroup/cpuacct
+CG_NOTE="user+sys of all processes (cpuacct cgroup)"
+[[ -w $CG_ROOT ]] || { CG_ROOT=; CG_NOTE="user+sys of waited-for processes (/usr/bin/time; no cpuacct cgroup here)"; }
+MEASURES=0
+
+# Runs FUNC (a tool's command line, prefixed with "${TIMER[@]}") in a subshell, output
+# to LOG; sets RUN_SECS, RUN_RC, RUN_CPU and RUN_MEM.
+measure() { # LOG FUNC ARGS...
+  local log=$1 t0 t1 cg="" tf
+  shift
+  tf=$(mktemp /tmp/kbzb-time.XXXXXX)
+  MEASURES=$((MEASURES + 1))
+  if [[ -n $CG_ROOT ]]; then cg=$CG_ROOT/kbz-bench-$STAMP-$MEASURES; mkdir "$cg"; fi
+  TIMER=(/usr/bin/time -o "$tf" -f '%U %S %M')
+  t0=$(now)
+  set +e
+  (
+    [[ -z $cg ]] || echo "$BASHPID" >"$cg/tasks"
+    "$@"
+  ) >"$log" 2>&1 </dev/null
+  RUN_RC=$?
+  set -e
+  t1=$(now)
+  RUN_SECS=$(elapsed "$t0" "$t1")
+  if [[ -n $cg ]]; then
+    RUN_CPU=$(awk '{ printf "%.2f", $1 / 1e9 }' "$cg/cpuacct.usage")
+    rmdir "$cg" 2>/dev/null || true # a master still closing keeps it; harmless
+  else
+    RUN_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$tf")
+  fi
+  RUN_MEM=$(awk 'END { printf "%.0f", $3 / 1024 }' "$tf")
+  rm -f "$tf"
 }
 
 # CPU busy percentage of the whole machine over one second.
@@ -230,7 +284,7 @@ write_inventories() { # DIR
 
 # Strict part: every path the workload declares, the sshd lines, stray files. Parents
 # part: folders the workload creates without declaring them (modes may differ by tool).
-MANIFEST_SCRIPT='
+DEMO_MANIFEST='
 dirs="/opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs
 /opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs
 /opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs
@@ -283,17 +337,21 @@ compare_state() { # N TOOL
 # --------------------------------------------------------------------------------------
 # the tools' runs. Each sets RUN_SECS, RUN_RC and RUN_NOTE (what the tool reported).
 
+kbz_play() { # N PLAYBOOK ARGS...
+  local n=$1 playbook=$2
+  shift 2
+  cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
+    --cache-dir "$KBZ_CACHE" -f "$n" --output json "$@"
+}
+
 run_kbz() { # N PHASE LOG
-  local n=$1 log=$3 t0 t1
-  t0=$(now)
-  set +e
-  (cd "$ROOT" && "$KBZ" run playbooks/demo.rhai -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
-    --cache-dir "$KBZ_CACHE" -f "$n" --output json) >"$log" 2>&1 </dev/null
-  RUN_RC=$?
-  set -e
-  t1=$(now)
-  RUN_SECS=$(elapsed "$t0" "$t1")
-  RUN_NOTE=$("$VENV/bin/python" - "$log" <<'EOF'
+  measure "$3" kbz_play "$1" "${KBZ_PLAYBOOK[@]}"
+  kbz_note "$3"
+}
+
+# What kbz-play's JSON recap says: changes, failures, round trips per host.
+kbz_note() { # LOG
+  RUN_NOTE=$("$VENV/bin/python" - "$1" <<'EOF'
 import json, sys
 recap = None
 for line in open(sys.argv[1], errors="replace"):
@@ -314,16 +372,14 @@ EOF
   )
 }
 
+pyinfra_deploy() { # N DEPLOY
+  cd "$BENCH/pyinfra" && "${TIMER[@]}" "$VENV/bin/pyinfra" "$INV_DIR/pyinfra-inventory.py" "$2" \
+    -y --parallel "$1"
+}
+
 run_pyinfra() { # N PHASE LOG
-  local n=$1 log=$3 t0 t1
-  t0=$(now)
-  set +e
-  (cd "$BENCH/pyinfra" && "$VENV/bin/pyinfra" "$INV_DIR/pyinfra-inventory.py" deploy.py \
-    -y --parallel "$n") >"$log" 2>&1 </dev/null
-  RUN_RC=$?
-  set -e
-  t1=$(now)
-  RUN_SECS=$(elapsed "$t0" "$t1")
+  local log=$3
+  measure "$log" pyinfra_deploy "$1" "$PYINFRA_DEPLOY"
   # pyinfra 3 ends with a results table; its last row sums every host's operations:
   # "Grand total  HOSTxOPS  SUCCESS(=changed)  ERROR  NO-CHANGE", "-" for none
   RUN_NOTE=$(awk '/Grand total/ { for (i = 3; i <= 6; i++) if ($i == "-") $i = 0;
@@ -331,23 +387,19 @@ run_pyinfra() { # N PHASE LOG
     END { if (!found) print "changed=? (no results table)" }' "$log")
 }
 
+ansible_playbook() { # N CONTROL_PATH_DIR
+  cd "$BENCH/ansible"
+  export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$2
+  if [[ $KBZ_LAB_SSH_CONFIG != /var/lib/kbz-lab/ssh_config ]]; then
+    export ANSIBLE_SSH_ARGS="-F $KBZ_LAB_SSH_CONFIG -o ControlMaster=auto -o ControlPersist=60s"
+  fi
+  "${TIMER[@]}" "$VENV/bin/ansible-playbook" -i "$INV_DIR/ansible-inventory.yml" -f "$1" site.yml
+}
+
 run_ansible() { # N PHASE LOG
-  local n=$1 log=$3 t0 t1 cp s
+  local log=$3 cp s
   cp=$(mktemp -d /tmp/kbzb-cp.XXXXXX)
-  t0=$(now)
-  set +e
-  (
-    cd "$BENCH/ansible"
-    export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$cp
-    if [[ $KBZ_LAB_SSH_CONFIG != /var/lib/kbz-lab/ssh_config ]]; then
-      export ANSIBLE_SSH_ARGS="-F $KBZ_LAB_SSH_CONFIG -o ControlMaster=auto -o ControlPersist=60s"
-    fi
-    "$VENV/bin/ansible-playbook" -i "$INV_DIR/ansible-inventory.yml" -f "$n" site.yml
-  ) >"$log" 2>&1 </dev/null
-  RUN_RC=$?
-  set -e
-  t1=$(now)
-  RUN_SECS=$(elapsed "$t0" "$t1")
+  measure "$log" ansible_playbook "$1" "$cp"
   # close this run's masters: the next run starts without connections, as the others do
   for s in "$cp"/*; do
     [[ -S $s ]] && ssh -F /dev/null -o ControlPath="$s" -O exit bench >/dev/null 2>&1 || true
@@ -362,7 +414,7 @@ run_ansible() { # N PHASE LOG
 # One batched probe per host, all hosts in parallel, each on a fresh connection: what
 # the workload needs to know (stat of its paths, hashes of its files, sshd_config, the
 # unit), the least any tool can spend on a no-op rerun.
-FLOOR_SCRIPT='stat -c "%n %F %a %u %g %s" /opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs /opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs /opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs /opt/keybuzz/mariadb/data /opt/keybuzz/mariadb/config /opt/keybuzz/mariadb/logs /opt/keybuzz/minio/data /opt/keybuzz/minio/config /opt/keybuzz/minio/logs /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README /etc/ssh/sshd_config; sha256sum /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README; cat /etc/ssh/sshd_config; systemctl is-active ssh; systemctl is-enabled ssh'
+DEMO_FLOOR='stat -c "%n %F %a %u %g %s" /opt/keybuzz/postgres/data /opt/keybuzz/postgres/config /opt/keybuzz/postgres/logs /opt/keybuzz/redis/data /opt/keybuzz/redis/config /opt/keybuzz/redis/logs /opt/keybuzz/rabbitmq/data /opt/keybuzz/rabbitmq/config /opt/keybuzz/rabbitmq/logs /opt/keybuzz/mariadb/data /opt/keybuzz/mariadb/config /opt/keybuzz/mariadb/logs /opt/keybuzz/minio/data /opt/keybuzz/minio/config /opt/keybuzz/minio/logs /etc/systemd/journald.conf.d /etc/systemd/system/docker.service.d /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README /etc/ssh/sshd_config; sha256sum /opt/keybuzz/postgres/config/patroni.yml /opt/keybuzz/redis/config/sentinel.conf /opt/keybuzz/postgres/config/haproxy.cfg /opt/keybuzz/mariadb/config/my.cnf /opt/keybuzz/postgres/config/pgbouncer.ini /etc/systemd/journald.conf.d/keybuzz.conf /etc/sysctl.d/99-keybuzz.conf /opt/keybuzz/README; cat /etc/ssh/sshd_config; systemctl is-active ssh; systemctl is-enabled ssh'
 
 run_floor() { # LOG
   local log=$1 t0 t1 ip pid rc=0 pids=()
@@ -408,17 +460,49 @@ foreign_between() { # T0 T1
 }
 
 # --------------------------------------------------------------------------------------
+# the workloads
+
+# What a host holds after the copies workload: names, modes, owners, sizes and contents.
+COPIES_MANIFEST='cd /opt/kbz-bench-copies && echo "files: $(ls | wc -l)" &&
+stat -c "%n %F %a %U:%G %s" . * | sort | sha256sum && cat * | sha256sum'
+
+# Sets what the tools run and how their result is checked. demo: playbooks/demo.rhai (30
+# ops per host), with the floor probe. copies N: N small files per host, one op each
+# (bench/copies/copies.rhai, bench/pyinfra/copies.py): the cost of many ops on one host.
+use_workload() { # demo | copies N
+  WORKLOAD=$1
+  case $1 in
+    demo)
+      KBZ_PLAYBOOK=(playbooks/demo.rhai)
+      PYINFRA_DEPLOY=deploy.py
+      MANIFEST_SCRIPT=$DEMO_MANIFEST
+      FLOOR_SCRIPT=$DEMO_FLOOR
+      ;;
+    copies)
+      export KBZ_BENCH_COPIES_N=$2
+      KBZ_PLAYBOOK=(bench/copies/copies.rhai -e "copies=$2")
+      PYINFRA_DEPLOY=copies.py
+      MANIFEST_SCRIPT=$COPIES_MANIFEST
+      FLOOR_SCRIPT=""
+      ;;
+  esac
+}
+
+# --------------------------------------------------------------------------------------
 # one tool on one lab size
 
 declare -A FOREIGN LOAD FIRST RERUN RERUN_ALL NOTE_FIRST NOTE_RERUN STATE_VERDICT REF_TOOL PROBLEMS FLOOR FLOOR_ALL
+declare -A CPU_FIRST CPU_RERUN MEM
 
-bench_tool() { # N TOOL
-  local n=$1 tool=$2 d reruns i samples=() notes=() all=()
-  d=$RUN_DIR/n$n-$tool
+# Runs TOOL's first run and reruns of the current workload (see use_workload) on a fresh
+# lab of HOSTS hosts; results are filed under KEY (the host count for the demo workload).
+bench_tool() { # HOSTS TOOL [KEY]
+  local hosts=$1 tool=$2 n=${3:-$1} d reruns i samples=() notes=() all=() cpus=() mem
+  d=$RUN_DIR/$WORKLOAD-n$n-$tool
   mkdir -p "$d"
   local t_start=${EPOCHREALTIME%.*}
-  log "== $n hosts, $tool: fresh lab"
-  lab_up "$n" "$d/lab-up.log"
+  log "== $WORKLOAD $n ($hosts hosts), $tool: fresh lab"
+  lab_up "$hosts" "$d/lab-up.log"
   settle_and_check
   INV_DIR=$d
   write_inventories "$d"
@@ -426,8 +510,10 @@ bench_tool() { # N TOOL
 
   QUIET_LOG=""
   wait_quiet
-  "run_$tool" "$n" first "$d/first.log"
+  "run_$tool" "$hosts" first "$d/first.log"
   FIRST[$n,$tool]=$RUN_SECS
+  CPU_FIRST[$n,$tool]=$RUN_CPU
+  mem=$RUN_MEM
   NOTE_FIRST[$n,$tool]=$RUN_NOTE
   log "$tool first run: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
   if ((RUN_RC != 0)); then
@@ -443,8 +529,10 @@ bench_tool() { # N TOOL
   [[ $tool == ansible ]] && reruns=$ANSIBLE_RERUNS
   for ((i = 1; i <= reruns; i++)); do
     wait_quiet
-    "run_$tool" "$n" rerun "$d/rerun-$i.log"
-    log "$tool rerun $i: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
+    "run_$tool" "$hosts" rerun "$d/rerun-$i.log"
+    log "$tool rerun $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
+    cpus+=("$RUN_CPU")
+    ((RUN_MEM > mem)) && mem=$RUN_MEM
     all+=("$RUN_SECS")
     if ((RUN_RC != 0)); then
       PROBLEMS[$n,$tool]+="rerun $i exited $RUN_RC (log $d/rerun-$i.log); "
@@ -460,9 +548,11 @@ bench_tool() { # N TOOL
   done
   if ((${#samples[@]})); then RERUN[$n,$tool]=$(median "${samples[@]}"); else RERUN[$n,$tool]=-; fi
   RERUN_ALL[$n,$tool]=${all[*]}
+  ((${#cpus[@]})) && CPU_RERUN[$n,$tool]=$(median "${cpus[@]}")
+  MEM[$n,$tool]=$mem
   NOTE_RERUN[$n,$tool]=${notes[0]:-$RUN_NOTE}
 
-  if [[ $tool == kbz ]]; then
+  if [[ $tool == kbz && -n $FLOOR_SCRIPT ]]; then
     samples=()
     for ((i = 1; i <= RERUNS; i++)); do
       wait_quiet
@@ -495,6 +585,34 @@ secs() {
   else echo "$1 s"; fi
 }
 
+# "CPU first / rerun | peak" cells of KEY and TOOL.
+cost() { # KEY TOOL
+  echo "${CPU_FIRST[$1,$2]:--} s / ${CPU_RERUN[$1,$2]:--} s | ${MEM[$1,$2]:--} MB"
+}
+
+# The copies workload's table: how the cost grows with the ops per host.
+copies_report() {
+  local c t k
+  echo "Many ops per host: the copies workload on $COPIES_HOSTS hosts (N small files per host, one op each)."
+  echo
+  echo "| ops per host | tool | first run | rerun | first vs kbz | rerun vs kbz | CPU first / rerun | peak |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  for c in $COPIES; do
+    k=${FIRST[copies$c,kbz]:-}
+    for t in $COPIES_TOOLS; do
+      echo "| $c | $(tool_label "$t") | $(secs "${FIRST[copies$c,$t]:-}") | $(secs "${RERUN[copies$c,$t]:-}") | $(ratio "${FIRST[copies$c,$t]%!}" "${k%!}") | $(ratio "${RERUN[copies$c,$t]:-}" "${RERUN[copies$c,kbz]:-}") | $(cost "copies$c" "$t") |"
+    done
+  done
+  echo
+  for c in $COPIES; do
+    for t in $COPIES_TOOLS; do
+      echo "- $c ops, $(tool_label "$t"): first [${NOTE_FIRST[copies$c,$t]:-}], rerun [${NOTE_RERUN[copies$c,$t]:-}], reruns: ${RERUN_ALL[copies$c,$t]:-} s; state vs ${REF_TOOL[copies$c]:-?}: ${STATE_VERDICT[copies$c,$t]:-?}"
+      [[ -z ${PROBLEMS[copies$c,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[copies$c,$t]}"
+    done
+  done
+  echo
+}
+
 report() {
   local n t k f r
   echo "# kbz-play vs ansible-core vs pyinfra ($(date '+%Y-%m-%d %H:%M'), $(nproc) cores)"
@@ -503,21 +621,24 @@ report() {
   echo "rerun = median of the no-op reruns (kbz-play, pyinfra: $RERUNS; Ansible: $ANSIBLE_RERUNS); floor = median of $RERUNS."
   echo "kbz-play binary: $KBZ (built $(date -r "$KBZ" '+%Y-%m-%d %H:%M'))${KBZ_BENCH_KBZ_LABEL:+, $KBZ_BENCH_KBZ_LABEL}; repository at $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')."
   echo
-  echo "| hosts | tool | first run | rerun | first vs kbz | rerun vs kbz |"
-  echo "|---:|---|---:|---:|---:|---:|"
+  echo "CPU = control-side $CG_NOTE, first run / median rerun; peak = largest process's peak RSS over all runs."
+  echo
+  echo "| hosts | tool | first run | rerun | first vs kbz | rerun vs kbz | CPU first / rerun | peak |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
   for n in "$@"; do
     k=${FIRST[$n,kbz]:-}
     k=${k%!}
     r=${RERUN[$n,kbz]:-}
     for t in $TOOLS; do
       f=${FIRST[$n,$t]:-}
-      echo "| $n | $(tool_label "$t") | $(secs "$f") | $(secs "${RERUN[$n,$t]:-}") | $(ratio "${f%!}" "$k") | $(ratio "${RERUN[$n,$t]:-}" "$r") |"
+      echo "| $n | $(tool_label "$t") | $(secs "$f") | $(secs "${RERUN[$n,$t]:-}") | $(ratio "${f%!}" "$k") | $(ratio "${RERUN[$n,$t]:-}" "$r") | $(cost "$n" "$t") |"
     done
     if [[ -n ${FLOOR[$n]:-} ]]; then
-      echo "| $n | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | - | $(ratio "${FLOOR[$n]}" "$r") |"
+      echo "| $n | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | - | $(ratio "${FLOOR[$n]}" "$r") | - | - |"
     fi
   done
   echo
+  [[ -z $COPIES ]] || copies_report
   for n in "$@"; do
     echo "**$n hosts**"
     echo
@@ -549,9 +670,14 @@ main() {
   watch_foreign &
   WATCHER=$!
   trap 'kill "$WATCHER" 2>/dev/null; log "taking the lab down"; lab_down' EXIT
-  local n t
+  local n t c
+  use_workload demo
   for n in "$@"; do
     for t in $TOOLS; do bench_tool "$n" "$t"; done
+  done
+  for c in $COPIES; do
+    use_workload copies "$c"
+    for t in $COPIES_TOOLS; do bench_tool "$COPIES_HOSTS" "$t" "copies$c"; done
   done
   report "$@" | tee "$RESULTS"
   log "results written to $RESULTS"
