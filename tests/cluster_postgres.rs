@@ -5,8 +5,11 @@
 //! HAProxy's write port must follow it with no committed row lost, the old
 //! leader must come back as a replica, and a rerun of the site must change
 //! nothing. The application's role (roles/postgres_app.rhai) writes to its
-//! database through PgBouncer and HAProxy before and after the kill, and a
-//! password changed behind the site's back is put back by the next run.
+//! database through PgBouncer and HAProxy before and after the kill; that
+//! database is made on the leader by the operation written in Rhai
+//! `postgres_database` (roles/postgres_databases.rhai), which leaves the
+//! replicas alone; a password and a database owner changed behind the
+//! site's back are put back by the next run.
 //!
 //! Hosts: lab09..lab11 (group postgres), lab12 (group haproxy, which also
 //! runs PgBouncer). Run alone with `cargo test --test cluster_postgres --
@@ -14,10 +17,11 @@
 
 mod common;
 
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::lab::{cluster_lab_alone, secret, wait_until, Lab};
-use common::{text, total};
+use common::{op_ends, text, total};
 
 const PG: [usize; 3] = [8, 9, 10];
 const HAPROXY: usize = 11;
@@ -120,6 +124,43 @@ fn leader(lab: &Lab, among: &[usize]) -> Option<usize> {
     (primaries.len() == 1).then(|| primaries[0])
 }
 
+/// The owner of the database `keybuzz`, asked on the db host `on`.
+fn db_owner(lab: &Lab, on: usize) -> Option<String> {
+    psql(
+        lab,
+        on,
+        None,
+        "select pg_get_userbyid(datdba) from pg_database where datname = 'keybuzz'",
+    )
+}
+
+/// Each call of `postgres_database` in the run: (host, status), by host.
+fn database_op(out: &Output) -> Vec<(String, String)> {
+    let mut calls: Vec<(String, String)> = op_ends(out, "postgres_database")
+        .iter()
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (field("host"), field("status"))
+        })
+        .collect();
+    calls.sort();
+    calls
+}
+
+/// What `database_op` should list: `changed` on the leader `on` (when
+/// `changed`), `ok` on the other db hosts.
+fn database_op_on(lab: &Lab, on: usize, changed: bool) -> Vec<(String, String)> {
+    let mut calls: Vec<(String, String)> = PG
+        .iter()
+        .map(|&h| {
+            let status = if h == on && changed { "changed" } else { "ok" };
+            (lab.hosts[h].0.clone(), status.to_string())
+        })
+        .collect();
+    calls.sort();
+    calls
+}
+
 fn count(rows: Option<String>) -> Option<u32> {
     rows.and_then(|r| r.parse().ok())
 }
@@ -171,6 +212,14 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     })
     .expect("a Patroni leader within 120 s of the deployment");
     let replicas: Vec<usize> = PG.iter().copied().filter(|&h| h != old).collect();
+    // The leader made the database, with the postgres_database operation.
+    assert_eq!(
+        database_op(&first),
+        database_op_on(&lab, old, true),
+        "CREATE DATABASE by postgres_database on the leader only: {}",
+        text(&first)
+    );
+    assert_eq!(db_owner(&lab, old).as_deref(), Some("keybuzz"));
     for &r in &replicas {
         let streaming = wait_until(Duration::from_secs(120), || {
             rest(&lab, r, "replica") == "200"
@@ -331,8 +380,9 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         rejoined.as_secs_f64()
     );
 
-    // A password changed behind the site's back is put back: the probe
-    // compares the stored SCRAM verifier with the secret's, on the new leader.
+    // A password and a database owner changed behind the site's back are
+    // put back on the new leader: the role's probe compares the stored SCRAM
+    // verifier with the secret's; postgres_database sees the owner.
     psql(
         &lab,
         new,
@@ -340,14 +390,22 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         "alter role keybuzz password 'not-the-secret'",
     )
     .expect("the drift is made");
+    psql(&lab, new, None, "alter database keybuzz owner to postgres").expect("the owner drift");
     assert_eq!(app_write(&lab, client, writer, "drifted"), None);
     let repaired = lab.run_site_ok(&site);
     assert_eq!(
         total(&repaired, "changed"),
-        1,
-        "one ALTER ROLE on the leader: {}",
+        2,
+        "one ALTER ROLE, one ALTER DATABASE ... OWNER TO, on the leader: {}",
         text(&repaired)
     );
+    assert_eq!(
+        database_op(&repaired),
+        database_op_on(&lab, new, true),
+        "the owner put back by postgres_database on the new leader: {}",
+        text(&repaired)
+    );
+    assert_eq!(db_owner(&lab, new).as_deref(), Some("keybuzz"));
     assert_eq!(
         app_write(&lab, client, pooler, "repaired"),
         Some(5),
@@ -355,7 +413,13 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     );
 
     // A rerun changes nothing and keeps the new leader.
-    lab.rerun_unchanged(&site);
+    let again = lab.rerun_unchanged(&site);
+    assert_eq!(
+        database_op(&again),
+        database_op_on(&lab, new, false),
+        "{}",
+        text(&again)
+    );
     assert_eq!(leader(&lab, &PG), Some(new), "the rerun kept the leader");
     for &h in &all {
         lab.reset_keybuzz(h);

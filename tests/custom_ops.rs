@@ -73,15 +73,6 @@ fn project_with(playbook: &str, role: &str) -> Test {
     t.var("tmp", tmp.display()).var("port", 1)
 }
 
-/// The status each op call of `op` ended with, in order.
-fn statuses(out: &Outcome, op: &str) -> Vec<String> {
-    out.events_named("op_end")
-        .iter()
-        .filter(|e| e["op"] == op)
-        .map(|e| e["status"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 fn read(t: &Test, rel: &str) -> String {
     std::fs::read_to_string(t.at(rel)).unwrap_or_default()
 }
@@ -96,10 +87,10 @@ fn a_rhai_op_changes_once_and_its_rerun_is_one_round_trip() {
     // queued directory, before `listed`'s command) + 1 (that command) + 1
     // (`managed`'s write) + 1 (the handler): no round trip just to probe.
     assert_eq!(first.stats(0)["round_trips"], 6, "{}", first.text());
-    assert_eq!(statuses(&first, "listed"), ["changed"], "{}", first.text());
-    assert_eq!(statuses(&first, "managed"), ["changed"], "{}", first.text());
+    assert_eq!(first.statuses("listed"), ["changed"], "{}", first.text());
+    assert_eq!(first.statuses("managed"), ["changed"], "{}", first.text());
     assert_eq!(
-        statuses(&first, "command"),
+        first.statuses("command"),
         ["changed"],
         "the handler, notified: {}",
         first.text()
@@ -122,7 +113,7 @@ fn a_rhai_op_changes_once_and_its_rerun_is_one_round_trip() {
         again.text()
     );
     assert_eq!(
-        statuses(&again, "command"),
+        again.statuses("command"),
         Vec::<String>::new(),
         "no change, no handler"
     );
@@ -156,7 +147,7 @@ fn check_mode_shows_a_rhai_ops_plan_and_diff_without_applying_it() {
     // A change the host does not have yet shows in check mode, unapplied.
     std::fs::remove_file(t.at("state/h1/list")).unwrap();
     let check = t.run_with(&["--check"]);
-    assert_eq!(statuses(&check, "listed"), ["changed"], "{}", check.text());
+    assert_eq!(check.statuses("listed"), ["changed"], "{}", check.text());
     assert!(
         !t.at("state/h1/list").exists(),
         "check mode ran the command"
@@ -168,14 +159,14 @@ fn tags_select_rhai_ops_by_their_own_tags_and_their_roles() {
     let t = project(PLAYBOOK);
     let conf = t.run_with(&["--tags", "conf"]);
     conf.assert_code(0);
-    assert_eq!(statuses(&conf, "managed"), ["changed"], "{}", conf.text());
-    assert_eq!(statuses(&conf, "listed"), ["skipped"], "{}", conf.text());
+    assert_eq!(conf.statuses("managed"), ["changed"], "{}", conf.text());
+    assert_eq!(conf.statuses("listed"), ["skipped"], "{}", conf.text());
     assert!(!t.at("state/h1/list").exists());
 
     let role = t.run_with(&["--tags", "registry"]);
     role.assert_code(0);
-    assert_eq!(statuses(&role, "listed"), ["changed"], "{}", role.text());
-    assert_eq!(statuses(&role, "managed"), ["ok"], "{}", role.text());
+    assert_eq!(role.statuses("listed"), ["changed"], "{}", role.text());
+    assert_eq!(role.statuses("managed"), ["ok"], "{}", role.text());
 }
 
 #[test]
@@ -246,7 +237,7 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
     let t = databases_project();
     let check = with_fake_docker(&t, &["--check"]);
     assert_eq!(
-        statuses(&check, "postgres_database"),
+        check.statuses("postgres_database"),
         ["changed"],
         "{}",
         check.text()
@@ -256,7 +247,7 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
     let first = with_fake_docker(&t, &[]);
     first.assert_code(0);
     assert_eq!(
-        statuses(&first, "postgres_database"),
+        first.statuses("postgres_database"),
         ["changed"],
         "{}",
         first.text()
@@ -278,7 +269,7 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
     std::fs::write(t.at("pg/db_keybuzz"), "postgres\n").unwrap();
     let owner = with_fake_docker(&t, &[]);
     assert_eq!(
-        statuses(&owner, "postgres_database"),
+        owner.statuses("postgres_database"),
         ["changed"],
         "{}",
         owner.text()
@@ -290,7 +281,7 @@ fn the_postgres_database_op_creates_once_fixes_the_owner_and_leaves_replicas_alo
     let replica = with_fake_docker(&t, &[]);
     replica.assert_code(0);
     assert_eq!(
-        statuses(&replica, "postgres_database"),
+        replica.statuses("postgres_database"),
         ["ok"],
         "{}",
         replica.text()

@@ -1,12 +1,14 @@
 //! roles/postgres_app.rhai's decisions, on a local host whose `docker` and
-//! `curl` are fakes: `docker exec patroni psql` answers the role's probe
-//! from a folder that stands for PostgreSQL (the stored SCRAM verifier,
-//! whether the database and pgvector exist, primary or replica) and records
-//! the SQL the role sends on stdin. The lab test (`cluster_postgres`) proves
-//! the same role against real PostgreSQL; this one shows, without the lab,
-//! that the clear password is never sent, that a stored verifier equal to
-//! the secret's is left alone and a different one is replaced, and that a
-//! replica is never written to.
+//! `curl` are fakes: `docker exec patroni psql` answers the role's probe and
+//! the query of the `postgres_database` operation it calls (from
+//! roles/postgres_databases.rhai) from a folder that stands for PostgreSQL
+//! (the stored SCRAM verifier, the database's owner, pgvector, primary or
+//! replica) and records the SQL the role sends on stdin. The lab test
+//! (`cluster_postgres`) proves the same role against real PostgreSQL; this
+//! one shows, without the lab, that the clear password is never sent, that
+//! a stored verifier equal to the secret's is left alone and a different one
+//! is replaced, that the database and its owner are the operation's, and
+//! that a replica is never written to.
 
 mod common;
 
@@ -16,22 +18,27 @@ use common::lab::{credentials, secret};
 use common::outcome::Outcome;
 use common::{repo, Test};
 
-/// `docker exec [-i] patroni psql ...`: a change (`-v ON_ERROR_STOP=1`, SQL
-/// on stdin) is logged to sql.log and applied to the folder; the extension
-/// query (`-c`) and the probe (SQL on stdin) answer from it as PostgreSQL would.
+/// `docker exec [-i] patroni psql ...`: postgres_database's query (`-c`,
+/// `datname = `), the extension query (`-c`) and the role's probe (SQL on
+/// stdin asking `primary=`) answer from the folder as PostgreSQL would; any
+/// other SQL on stdin is a change, logged to sql.log and applied to the folder
+/// (pg/owner: the database's owner, absent while there is no database).
 const FAKE_DOCKER: &str = r#"#!/bin/sh
 s=$(dirname "$0")/../pg
 case "$*" in
-  *ON_ERROR_STOP*)
-    sql=$(cat); printf '%s\n' "$sql" >> "$s/sql.log"
-    v=$(printf '%s' "$sql" | grep -o "SCRAM-SHA-256[^']*")
-    [ -n "$v" ] && printf '%s' "$v" > "$s/verifier"
-    case "$sql" in *"CREATE DATABASE"*) touch "$s/db";; esac
-    case "$sql" in *"CREATE EXTENSION"*) touch "$s/ext";; esac
-    exit 0;;
+  *"datname = "*) echo "$(cat "$s/primary") $(cat "$s/owner" 2>/dev/null)"; exit 0;;
   *" -c "*) [ -f "$s/ext" ] && echo installed=vector; exit 0;;
 esac
-cat >/dev/null
+sql=$(cat)
+case "$sql" in *"'primary='"*) ;; *)
+    printf '%s\n' "$sql" >> "$s/sql.log"
+    v=$(printf '%s' "$sql" | grep -o "SCRAM-SHA-256[^']*")
+    [ -n "$v" ] && printf '%s' "$v" > "$s/verifier"
+    o=$(printf '%s' "$sql" | sed -n 's/^CREATE DATABASE keybuzz OWNER \([a-z0-9_]*\);$/\1/p; s/^ALTER DATABASE keybuzz OWNER TO \([a-z0-9_]*\);$/\1/p')
+    [ -n "$o" ] && echo "$o" > "$s/owner"
+    case "$sql" in *"CREATE EXTENSION"*) touch "$s/ext";; esac
+    exit 0;;
+esac
 echo "primary=$(cat "$s/primary")"
 if [ -f "$s/verifier" ]; then
   v=$(cat "$s/verifier")
@@ -40,7 +47,6 @@ if [ -f "$s/verifier" ]; then
   salt=${v#*:}; echo "salt=${salt%%\$*}"
   echo "verifier_sha256=$(printf '%s' "$v" | sha256sum | cut -d' ' -f1)"
 fi
-[ -f "$s/db" ] && echo owner=keybuzz
 [ -f "$s/available" ] && echo available=vector
 exit 0
 "#;
@@ -54,12 +60,17 @@ play("application database", "all", |host| {
 });
 "#;
 
-/// The project: the role, the fakes in bin/, the stand-in PostgreSQL in
-/// pg/ (a primary with nothing yet), the fixture credentials.
+/// The project: the role and the one it imports, the fakes in bin/, the
+/// stand-in PostgreSQL in pg/ (a primary with nothing yet), the fixture
+/// credentials.
 fn project() -> Test {
-    let role = std::fs::read_to_string(repo().join("roles/postgres_app.rhai")).unwrap();
+    let role = |name: &str| std::fs::read_to_string(repo().join(name)).unwrap();
     let t = Test::new()
-        .file("roles/postgres_app.rhai", &role)
+        .file("roles/postgres_app.rhai", &role("roles/postgres_app.rhai"))
+        .file(
+            "roles/postgres_databases.rhai",
+            &role("roles/postgres_databases.rhai"),
+        )
         .file("bin/docker", FAKE_DOCKER)
         .file("bin/curl", FAKE_CURL)
         .file("pg/primary", "true")
@@ -78,6 +89,10 @@ fn run(t: &Test) -> Outcome {
     t.run_with_bin_first::<&str>(&[])
 }
 
+/// A rerun's round trips with the cache: the first (facts and every cached
+/// query, postgres_database's among them), the wait for a leader, the role's probe.
+const ROUND_TRIPS: u64 = 3;
+
 fn sql_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("pg/sql.log")).unwrap_or_default()
 }
@@ -90,10 +105,17 @@ fn the_owner_role_gets_a_verifier_never_the_password_and_only_what_differs_chang
     let first = run(&t);
     first.assert_success().assert_total("changed", 2);
     let sql = sql_log(t.path());
+    let role = sql.find("CREATE ROLE keybuzz LOGIN PASSWORD 'SCRAM-SHA-256$4096:");
+    let db = sql.find("CREATE DATABASE keybuzz OWNER keybuzz;");
     assert!(
-        sql.contains("CREATE ROLE keybuzz LOGIN PASSWORD 'SCRAM-SHA-256$4096:")
-            && sql.contains("CREATE DATABASE keybuzz OWNER keybuzz;"),
-        "{sql}"
+        matches!((role, db), (Some(r), Some(d)) if r < d),
+        "the owner role first, then its database: {sql}"
+    );
+    assert_eq!(
+        first.statuses("postgres_database"),
+        ["changed"],
+        "the database is the postgres_database operation's: {}",
+        first.text()
     );
     assert!(
         !sql.contains(&password),
@@ -137,9 +159,55 @@ fn the_owner_role_gets_a_verifier_never_the_password_and_only_what_differs_chang
 }
 
 #[test]
+fn a_database_owner_changed_by_hand_is_put_back_by_the_operation_alone() {
+    let t = project().cache();
+    run(&t).assert_success().assert_total("changed", 2);
+    let before = sql_log(t.path());
+
+    // `--tags postgres_app` selects the operation too, though
+    // roles/postgres_databases.rhai defines it.
+    std::fs::write(t.at("pg/owner"), "postgres\n").unwrap();
+    let fixed = t.run_with_bin_first(&["--tags", "postgres_app"]);
+    fixed.assert_success().assert_total("changed", 1);
+    assert_eq!(
+        fixed.statuses("postgres_database"),
+        ["changed"],
+        "{}",
+        fixed.text()
+    );
+    assert_eq!(
+        &sql_log(t.path())[before.len()..],
+        "ALTER DATABASE keybuzz OWNER TO keybuzz;\n"
+    );
+
+    // The cache is sealed with the run's tags: the first run without them
+    // fills it again.
+    run(&t).assert_success().assert_total("changed", 0);
+    let again = run(&t);
+    again.assert_success().assert_total("changed", 0);
+    assert_eq!(
+        again.stats(0)["round_trips"],
+        ROUND_TRIPS,
+        "the operation's query rides the first round trip: {}",
+        again.text()
+    );
+}
+
+#[test]
 fn a_replica_is_never_written_to() {
     let t = project();
     std::fs::write(t.at("pg/primary"), "false").unwrap();
-    run(&t).assert_success().assert_total("changed", 0);
+    let out = run(&t);
+    out.assert_success().assert_total("changed", 0);
     assert_eq!(sql_log(t.path()), "");
+    let ends = common::op_ends(out.output(), "postgres_database");
+    assert!(
+        ends.len() == 1
+            && ends[0]["status"] == "ok"
+            && ends[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not the primary")),
+        "the operation says why it does nothing: {}",
+        out.text()
+    );
 }

@@ -93,6 +93,14 @@ pub fn events(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The `op_end` events of the operation `op`, in the run's order.
+pub fn op_ends(out: &Output, op: &str) -> Vec<serde_json::Value> {
+    events(out)
+        .into_iter()
+        .filter(|e| e["event"] == "op_end" && e["op"] == op)
+        .collect()
+}
+
 /// The recap of a JSON run: host -> stats object.
 pub fn recap(out: &Output) -> Vec<(String, serde_json::Value)> {
     let events = events(out);

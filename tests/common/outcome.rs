@@ -59,6 +59,14 @@ impl Outcome {
             .collect()
     }
 
+    /// The status each call of the operation `op` ended with, in order.
+    pub fn statuses(&self, op: &str) -> Vec<String> {
+        super::op_ends(&self.output, op)
+            .iter()
+            .map(|e| e["status"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The events of the plays whose name contains `play` (from each one's
     /// `play_start` to the next play's), in order.
     pub fn play_events(&self, play: &str) -> Vec<serde_json::Value> {
