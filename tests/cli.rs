@@ -495,16 +495,19 @@ fn list_tasks_includes_the_handlers_the_offline_run_notifies() {
 }
 
 #[test]
-fn list_tags_shows_a_play_bodys_error_and_exits_2() {
+fn list_tags_shows_a_play_bodys_error_exits_2_and_lists_the_plays_after_it() {
     let t = unreachable_fleet(
-        "play(\"Web\", \"web\", |host| { command(#{ cmd: \"true\", tags: [\"a\"] }); file(#{ path: \"/x\", mdoe: \"0644\" }); });\n",
+        "play(\"Web\", \"web\", #{ any_errors_fatal: true }, |host| { command(#{ cmd: \"true\", tags: [\"a\"] }); file(#{ path: \"/x\", mdoe: \"0644\" }); });\n\
+         play(\"All\", \"all\", |host| { if host.name == \"web-02\" { command(#{ cmd: \"true\", tags: [\"later\"] }); } });\n",
     );
     let out = t.run_with(&["--list-tags"]);
     out.assert_code(2);
     assert!(out.stderr().contains("mdoe"), "{}", out.text());
-    assert!(
-        out.stdout().contains("TASK TAGS: [a]\n"),
-        "what ran before the error is listed: {}",
+    assert_eq!(
+        plays_listed(&out),
+        "  play #1 (web): Web\tTAGS: []\n      TASK TAGS: [a]\n\n  \
+         play #2 (all): All\tTAGS: []\n      TASK TAGS: [later]\n",
+        "what ran before the error is listed, and the plays after it on every host: {}",
         out.text()
     );
     assert!(!t.at("connected").exists(), "a connection was attempted");

@@ -510,6 +510,9 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     // The play Ctrl-C stopped the run in, if it did between two batches.
     let mut interrupted_at = None;
     let last_plays = last_plays(&playbook, &inventory, &slots);
+    // A listing (`--list-tags`) runs every play on every host it selects,
+    // whatever failed before: a failure must not hide the plays after it.
+    let listing = shared.settings.catalog().is_some();
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
         if shared.settings.interrupt.is_set() {
@@ -522,7 +525,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             .filter(|s| matched.iter().any(|m| m.name == s.host.name))
             .filter(|s| {
                 let st = s.state();
-                !st.failed && !st.unreachable
+                listing || (!st.failed && !st.unreachable)
             })
             .cloned()
             .collect();
@@ -577,7 +580,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 });
                 break 'plays;
             }
-            let halt = play.options.any_errors_fatal.then(Arc::<Halt>::default);
+            let halt = (play.options.any_errors_fatal && !listing).then(Arc::<Halt>::default);
             let mut tasks = Vec::new();
             for slot in chunk {
                 let host = HostRun {
@@ -605,7 +608,8 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     failed += 1;
                 }
             }
-            if let Some(why) = batch_stops_the_run(play, failed, chunk.len()) {
+            let stops = batch_stops_the_run(play, failed, chunk.len()).filter(|_| !listing);
+            if let Some(why) = stops {
                 shared.reporter.event(&Event::Warn {
                     host: None,
                     message: format!(
