@@ -122,7 +122,7 @@ pub struct InventoryArgs {
 }
 
 /// Options shared by `run` and `render`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlaybookArgs {
     /// The playbook, a Rhai script.
     pub playbook: PathBuf,
@@ -233,14 +233,49 @@ pub struct RunArgs {
     /// List each play's hosts (after `--limit`), then exit; connects nowhere.
     #[arg(long)]
     pub list_hosts: bool,
-    /// List each play's tags, then exit; connects nowhere.
+    /// List each play's tags and its ops' (TASK TAGS, from running the
+    /// play bodies offline, as `render` does), then exit; connects nowhere.
     #[arg(long)]
     pub list_tags: bool,
+    /// List each play's ops with their tags (from running the play bodies
+    /// offline, as `render` does), then exit; connects nowhere.
+    #[arg(long)]
+    pub list_tasks: bool,
     /// Check the playbook: it compiles and its top level runs (imports,
     /// roles, play declarations, host patterns), then exit; connects nowhere.
     /// An error exits 4, as ansible-playbook's parser errors do.
     #[arg(long)]
     pub syntax_check: bool,
+}
+
+impl RunArgs {
+    /// A run that connects nowhere (`render`, `--list-tags`): no cache, no
+    /// lock, hosts answered as fresh ones; `output` for its events.
+    pub fn offline(common: PlaybookArgs, output: Output) -> RunArgs {
+        RunArgs {
+            common,
+            check: false,
+            diff: false,
+            forks: 64,
+            user: None,
+            become_: false,
+            become_user: "root".into(),
+            private_key: None,
+            ssh_config: None,
+            strict_host_keys: false,
+            timeout: 10,
+            // Unused: an offline run locks nothing.
+            lock_timeout: 0,
+            op_timeout: None,
+            output,
+            cache_dir: None,
+            no_cache: true,
+            list_hosts: false,
+            list_tags: false,
+            list_tasks: false,
+            syntax_check: false,
+        }
+    }
 }
 
 /// `kbz-play render`.

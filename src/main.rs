@@ -26,7 +26,7 @@ use kbz_engine::definition::{Definition, Params};
 use kbz_engine::inventory::{Inventory, Vars};
 use kbz_engine::report::recap::INTERRUPTED;
 use kbz_engine::report::{self, Event, Reporter};
-use kbz_engine::run::{ConnectDefaults, RunSettings, Shared};
+use kbz_engine::run::{ConnectDefaults, Offline, RunSettings, Shared};
 use kbz_engine::script::{Playbook, ScriptEnv};
 use kbz_engine::secrets::Secrets;
 use kbz_engine::template::Templates;
@@ -183,26 +183,42 @@ fn run(args: &RunArgs) -> Result<u8> {
     execute(args, None)
 }
 
-/// Runs (or, with `render`, renders) a playbook. An error that ends the run
-/// (a script error at the playbook's top level: `fail("x " + secret(..))`)
-/// reaches the terminal masked as every event is.
-pub fn execute(args: &RunArgs, render: Option<std::path::PathBuf>) -> Result<u8> {
+/// Runs a playbook, or runs it `offline` (`render`, `--list-tags`). An
+/// error that ends the run (a script error at the playbook's top level:
+/// `fail("x " + secret(..))`) reaches the terminal masked as every event is.
+pub fn execute(args: &RunArgs, offline: Option<Offline>) -> Result<u8> {
     let secrets = Secrets::default();
-    execute_with(args, render, &secrets)
+    vault::open(&args.common.vault, &secrets)
+        .and_then(|vault| execute_with(args, offline, vault, &secrets))
+        .map_err(|e| anyhow::Error::msg(secrets.mask(&format!("{e:#}"))))
+}
+
+/// [`execute`] with the vault already open (its passwords asked once),
+/// masking what it decrypts with `secrets`.
+pub fn execute_opened(
+    args: &RunArgs,
+    offline: Option<Offline>,
+    vault: Vault,
+    secrets: &Secrets,
+) -> Result<u8> {
+    execute_with(args, offline, vault, secrets)
         .map_err(|e| anyhow::Error::msg(secrets.mask(&format!("{e:#}"))))
 }
 
 fn execute_with(
     args: &RunArgs,
-    render: Option<std::path::PathBuf>,
+    offline: Option<Offline>,
+    vault: Vault,
     secrets: &Secrets,
 ) -> Result<u8> {
     let common = &args.common;
-    let vault = vault::open(&common.vault, secrets)?;
     let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
-    let reporter = reporter(args.output, common.verbose, secrets);
-    let credentials = Arc::new(credentials(common, render.is_some(), secrets, &reporter));
+    let reporter = match offline {
+        Some(Offline::List(_)) => list::reporter(common.verbose, secrets),
+        _ => reporter(args.output, common.verbose, secrets),
+    };
+    let credentials = Arc::new(credentials(common, offline.is_some(), secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,
         inventory.clone(),
@@ -251,7 +267,7 @@ fn execute_with(
             run: RunId::new(),
         },
         cache,
-        render,
+        offline,
         op_timeout: args.op_timeout.map(Duration::from_secs),
         interrupt: Interrupt::default(),
     };

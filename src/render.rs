@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use kbz_engine::run::Offline;
 
 use crate::cli::{Output, RenderArgs, RunArgs};
 
@@ -39,33 +40,13 @@ fn prepare_out(out: &Path) -> Result<()> {
 pub fn render(args: RenderArgs) -> Result<u8> {
     let out = args.out.clone();
     prepare_out(&out)?;
-    let run = RunArgs {
-        common: args.common,
-        check: false,
-        diff: false,
-        forks: 64,
-        user: None,
-        become_: false,
-        become_user: "root".into(),
-        private_key: None,
-        ssh_config: None,
-        strict_host_keys: false,
-        timeout: 10,
-        // Unused: render connects nowhere, so it locks nothing.
-        lock_timeout: 0,
-        op_timeout: None,
-        output: if args.verbose_output {
-            Output::Plain
-        } else {
-            Output::Quiet
-        },
-        cache_dir: None,
-        no_cache: true,
-        list_hosts: false,
-        list_tags: false,
-        syntax_check: false,
+    let output = if args.verbose_output {
+        Output::Plain
+    } else {
+        Output::Quiet
     };
-    let code = crate::execute(&run, Some(out.clone()))?;
+    let run = RunArgs::offline(args.common, output);
+    let code = crate::execute(&run, Some(Offline::Render(out.clone())))?;
     if code == 0 {
         println!("rendered into {}", out.display());
     }

@@ -323,3 +323,33 @@ fn ansible_vault_runs_when_kbz_validators_required_is_set() {
          installs ansible-core in a venv and puts it on PATH)"
     );
 }
+
+/// `--list-tasks` names each op by what it manages: a vaulted value in a
+/// command line is masked there as in every event; the vault's passwords
+/// are asked once, though the listing loads the playbook twice.
+#[test]
+fn list_tasks_masks_vaulted_values_in_op_names() {
+    let t = project()
+        .playbook(r#"play("vault", "all", |host| { command("echo " + host.vars.db_password); });"#);
+    // An executable password file notes each time it is asked: the
+    // listing's offline run must not ask (nor prompt) a second time.
+    let script = format!(
+        "#!/bin/sh\necho asked >> {}\necho fixture-vault-pass\n",
+        t.at("asked").display()
+    );
+    let t = t.file("pass.sh", &script);
+    std::fs::set_permissions(t.at("pass.sh"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut ids = vault_ids(&t);
+    ids[1] = format!("default@{}", t.at("pass.sh").display());
+    let out = t.run_with(&[ids, vec!["--list-tasks".into()]].concat());
+    out.assert_code(0);
+    let asked = std::fs::read_to_string(t.at("asked")).unwrap_or_default();
+    assert_eq!(asked, "asked\n", "the vault password asked once");
+    assert!(
+        out.stdout()
+            .contains("      command echo ********\tTAGS: []\n"),
+        "{}",
+        out.text()
+    );
+    assert_nothing_leaks(&out);
+}

@@ -7,7 +7,8 @@
 //! - [`Strategy::Check`] (`--check`): nothing reaches the host, readonly
 //!   commands that ask to run in check mode excepted;
 //! - [`Strategy::Render`] (`kbz-play render`): the host is never contacted;
-//!   changes go to a [`Recorder`] instead of a transport.
+//!   changes go to a [`Recorder`] instead of a transport (to none under
+//!   `--list-tags`, which only notes the op calls: `catalog.rs`).
 //!
 //! Under check and render the planned writes teach the host's snapshot
 //! ([`super::Session::assume_write`]): a later op plans against the content
@@ -52,7 +53,7 @@ impl HostCtx {
             Strategy::Live if self.deferrable(&planned) => Ok(self.defer(planned)),
             Strategy::Live => self.immediately(planned),
             Strategy::Check => self.check(planned),
-            Strategy::Render(recorder) => self.render(recorder, planned),
+            Strategy::Render(recorder) => self.render(recorder.as_ref(), planned),
         }
     }
 
@@ -78,9 +79,24 @@ impl HostCtx {
 
     fn render(
         &self,
-        recorder: &Recorder,
+        recorder: Option<&Recorder>,
         planned: Planned,
     ) -> Result<OpResult, Box<EvalAltResult>> {
+        if let Some(recorder) = recorder {
+            self.record_actions(recorder, &planned)?;
+        }
+        self.assume_writes(&planned);
+        let result = planned.result();
+        self.finish(&planned.head, OpStatus::Changed, planned.lines, None, None);
+        Ok(result)
+    }
+
+    /// Writes the plan's actions to the render folder.
+    fn record_actions(
+        &self,
+        recorder: &Recorder,
+        planned: &Planned,
+    ) -> Result<(), Box<EvalAltResult>> {
         let actions: Vec<Action> = planned
             .plan
             .changes
@@ -89,11 +105,7 @@ impl HostCtx {
             .collect();
         recorder
             .apply(&actions, &self.shared.secrets)
-            .map_err(|e| self.fail(&planned.head, e.to_string(), planned.position))?;
-        self.assume_writes(&planned);
-        let result = planned.result();
-        self.finish(&planned.head, OpStatus::Changed, planned.lines, None, None);
-        Ok(result)
+            .map_err(|e| self.fail(&planned.head, e.to_string(), planned.position))
     }
 
     /// Teaches the snapshot the plan's writes without making them.

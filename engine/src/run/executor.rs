@@ -118,7 +118,7 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
         }
     }
     let started = Instant::now();
-    if shared.settings.render.is_some() {
+    if shared.settings.offline.is_some() {
         let session = Arc::new(Session::offline(super::render::offline_facts(&slot.host)));
         let mut st = slot.state();
         st.connect_attempted = true;
@@ -185,12 +185,13 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
 fn play_on_host(
     shared: &Arc<Shared>,
     playbook: &Playbook,
-    play: &Play,
+    index: usize,
     slot: &Slot,
     session: Arc<Session>,
     halt: Option<Arc<Halt>>,
 ) -> bool {
     let started = Instant::now();
+    let play = &playbook.decls.plays[index];
     let mut vars = slot.host.vars.clone();
     if let Some(pv) = &play.options.vars {
         vars.extend(pv.clone());
@@ -204,6 +205,7 @@ fn play_on_host(
                 slot.host.clone(),
                 vars.clone(),
                 session.clone(),
+                index,
                 play.options.tags.clone(),
             )
             .rehearsing(),
@@ -219,6 +221,7 @@ fn play_on_host(
             slot.host.clone(),
             vars,
             session,
+            index,
             play.options.tags.clone(),
         )
         .halting_with(halt),
@@ -378,8 +381,7 @@ impl HostRun {
             Some(session) => {
                 let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
                 let joined = tokio::task::spawn_blocking(move || {
-                    let play = &playbook.decls.plays[index];
-                    play_on_host(&on_shared, &playbook, play, &on_host, session, halt)
+                    play_on_host(&on_shared, &playbook, index, &on_host, session, halt)
                 })
                 .await;
                 host_outcome(joined).unwrap_or_else(|error| {
@@ -508,6 +510,9 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     // The play Ctrl-C stopped the run in, if it did between two batches.
     let mut interrupted_at = None;
     let last_plays = last_plays(&playbook, &inventory, &slots);
+    // A listing (`--list-tags`) runs every play on every host it selects,
+    // whatever failed before: a failure must not hide the plays after it.
+    let listing = shared.settings.catalog().is_some();
 
     'plays: for (index, play) in playbook.decls.plays.iter().enumerate() {
         if shared.settings.interrupt.is_set() {
@@ -520,7 +525,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
             .filter(|s| matched.iter().any(|m| m.name == s.host.name))
             .filter(|s| {
                 let st = s.state();
-                !st.failed && !st.unreachable
+                listing || (!st.failed && !st.unreachable)
             })
             .cloned()
             .collect();
@@ -575,7 +580,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 });
                 break 'plays;
             }
-            let halt = play.options.any_errors_fatal.then(Arc::<Halt>::default);
+            let halt = (play.options.any_errors_fatal && !listing).then(Arc::<Halt>::default);
             let mut tasks = Vec::new();
             for slot in chunk {
                 let host = HostRun {
@@ -603,7 +608,8 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     failed += 1;
                 }
             }
-            if let Some(why) = batch_stops_the_run(play, failed, chunk.len()) {
+            let stops = batch_stops_the_run(play, failed, chunk.len()).filter(|_| !listing);
+            if let Some(why) = stops {
                 shared.reporter.event(&Event::Warn {
                     host: None,
                     message: format!(

@@ -26,6 +26,8 @@ pub(super) struct HostCtx {
     /// Host vars with play vars and `-e` layered on top.
     pub vars: Vars,
     pub session: Arc<Session>,
+    /// The play's index in the playbook, which a listing's catalog notes.
+    pub play: usize,
     pub play_tags: Vec<String>,
     pub notified: RefCell<Vec<String>>,
     pub stats: RefCell<HostStats>,
@@ -63,6 +65,7 @@ impl HostCtx {
         host: Host,
         vars: Vars,
         session: Arc<Session>,
+        play: usize,
         play_tags: Vec<String>,
     ) -> Self {
         let strategy = Strategy::for_run(&shared.settings, &host.name);
@@ -71,6 +74,7 @@ impl HostCtx {
             host,
             vars,
             session,
+            play,
             play_tags,
             notified: RefCell::new(Vec::new()),
             stats: RefCell::new(HostStats::default()),

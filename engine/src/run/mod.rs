@@ -8,11 +8,13 @@
 //! chose once (`apply.rs`): live, immediately (`immediate.rs`) or queued in
 //! the host's batch (`batch.rs`, `deferred.rs`), a write whose file changed
 //! meanwhile planned once more (`replan.rs`); `--check`; or render
-//! (`render.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
+//! (`render.rs`), which `--list-tags` also uses to fill its catalog
+//! (`catalog.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
 
 pub mod api;
 mod apply;
 mod batch;
+pub mod catalog;
 mod deferred;
 mod executor;
 mod halt;
@@ -33,5 +35,5 @@ mod strategy;
 pub use executor::{run, RunError, RunSummary};
 pub use host::{current_host_name, is_discovering, notify};
 pub use session::{ProbeError, Session};
-pub use settings::{ConnectDefaults, RunSettings};
+pub use settings::{ConnectDefaults, Offline, RunSettings};
 pub use shared::Shared;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use rhai::{EvalAltResult, NativeCallContext, Position};
 
+use super::catalog::Task;
 use super::head::OpHead;
 use super::host::HostCtx;
 use super::outcome::OpResult;
@@ -143,7 +144,8 @@ impl HostCtx {
 
     /// Whether the op call goes ahead: not when `--tags`/`--skip-tags`
     /// deselect it (reported as skipped) nor in a rehearsal (which only
-    /// records its probes); `None` once its start is reported.
+    /// records its probes); `None` once its start is reported (and, in a
+    /// listing, the call noted in its catalog).
     fn admit(
         &self,
         ctx: &NativeCallContext,
@@ -162,6 +164,13 @@ impl HostCtx {
         }
         if self.rehearse(op.probes()) {
             return Some(OpResult::default());
+        }
+        if let Some(catalog) = self.shared.settings.catalog() {
+            let role = self.shared.sources.role(ctx.call_source());
+            // A command line may hold a vaulted value: masked, as in events.
+            let target = self.shared.secrets.mask(&head.target);
+            let task = Task::new(role.as_deref(), &head.kind, &target, &tags);
+            catalog.record(self.play, &self.host.name, task);
         }
         self.shared.reporter.event(&Event::OpStart {
             host: self.host.name.clone(),

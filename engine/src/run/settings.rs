@@ -1,8 +1,10 @@
 //! What the command line decides for a run.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::catalog::Catalog;
 use crate::cache::Cache;
 use crate::inventory::Vars;
 use crate::transport::{Become, HostKeyPolicy, Interrupt, RunId};
@@ -31,6 +33,16 @@ pub struct ConnectDefaults {
     pub run: RunId,
 }
 
+/// What a run that connects nowhere is for.
+#[derive(Debug, Clone)]
+pub enum Offline {
+    /// `kbz-play render`: write every file each host would receive (and the
+    /// commands it would run) under this folder.
+    Render(PathBuf),
+    /// `--list-tags`, `--list-tasks`: note each op call that goes ahead.
+    List(Arc<Catalog>),
+}
+
 /// Settings of one run.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -52,9 +64,9 @@ pub struct RunSettings {
     pub connect: ConnectDefaults,
     /// The probe cache.
     pub cache: Cache,
-    /// `kbz-play render`: connect nowhere, write every file each host would
-    /// receive (and the commands it would run) under this folder.
-    pub render: Option<PathBuf>,
+    /// Connect nowhere (`kbz-play render`, `--list-tags`, `--list-tasks`):
+    /// each host answers as a fresh one would (see `render.rs`).
+    pub offline: Option<Offline>,
     /// `--op-timeout`: how long a command and a round trip of probes may run
     /// on a host before its processes are killed and the host fails. `None`:
     /// commands run as long as they take, probes [`DEFAULT_PROBE_TIMEOUT`].
@@ -71,6 +83,14 @@ pub struct RunSettings {
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl RunSettings {
+    /// The catalog an offline listing notes op calls in, if this run is one.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        match &self.offline {
+            Some(Offline::List(catalog)) => Some(catalog),
+            _ => None,
+        }
+    }
+
     /// How long one round trip of probes may take on a host.
     pub fn probe_limit(&self) -> Duration {
         self.op_timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT)
@@ -116,7 +136,7 @@ mod tests {
                 run: RunId::new(),
             },
             cache: Cache::disabled(),
-            render: None,
+            offline: None,
             op_timeout: None,
             interrupt: Interrupt::default(),
         }

@@ -3,7 +3,7 @@
 //! holds one, and nothing here needs the context.
 
 use super::render::Recorder;
-use super::settings::RunSettings;
+use super::settings::{Offline, RunSettings};
 
 /// How a run applies its plans.
 #[derive(Debug, Clone)]
@@ -12,8 +12,9 @@ pub(super) enum Strategy {
     Live,
     /// `--check`: report what would change, apply nothing.
     Check,
-    /// `kbz-play render`: record what would change.
-    Render(Recorder),
+    /// Offline: record what would change (`kbz-play render`), or nothing
+    /// (`--list-tags`, which only notes the op calls).
+    Render(Option<Recorder>),
 }
 
 impl Strategy {
@@ -21,10 +22,12 @@ impl Strategy {
     pub fn for_run(settings: &RunSettings, host: &str) -> Strategy {
         if settings.check {
             Strategy::Check
-        } else if let Some(out) = &settings.render {
-            Strategy::Render(Recorder::new(out, host))
         } else {
-            Strategy::Live
+            match &settings.offline {
+                Some(Offline::Render(out)) => Strategy::Render(Some(Recorder::new(out, host))),
+                Some(Offline::List(_)) => Strategy::Render(None),
+                None => Strategy::Live,
+            }
         }
     }
 }
