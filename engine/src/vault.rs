@@ -17,7 +17,9 @@
 //! cryptography.
 //!
 //! Passwords are tried as Ansible tries them: those whose label matches the
-//! header's first, then every other one. What a vault holds is a secret: the
+//! header's (`default` for a `1.1` header) first, then every other one; with
+//! [`Vault::only_matching_ids`] (Ansible's `DEFAULT_VAULT_ID_MATCH`) only the
+//! matching ones. What a vault holds is a secret: the
 //! callers register decrypted values with [`Secrets`] so that every output
 //! masks them, and no error ever quotes plaintext.
 
@@ -69,6 +71,20 @@ pub enum VaultError {
         /// The labels of the passwords tried, in order.
         tried: Vec<String>,
     },
+    /// Only passwords of the header's vault id may be tried, and none was
+    /// given.
+    #[error(
+        "is encrypted with ansible-vault for vault id '{label}' and ANSIBLE_VAULT_ID_MATCH \
+         lets only a password of that vault id open it, but none was given (given: {}); pass \
+         --vault-id {label}@FILE, or unset ANSIBLE_VAULT_ID_MATCH to try every password",
+        given.join(", ")
+    )]
+    NoMatchingId {
+        /// The header's vault id (`default` for a `1.1` header).
+        label: String,
+        /// The labels of the passwords given.
+        given: Vec<String>,
+    },
     /// Decrypted, but not UTF-8 text (not a vars file or a value).
     #[error("decrypts to bytes that are not UTF-8 text")]
     NotText,
@@ -102,6 +118,8 @@ struct VaultId {
 pub struct Vault {
     ids: Vec<VaultId>,
     secrets: Secrets,
+    /// Ansible's `DEFAULT_VAULT_ID_MATCH`: try only the header's vault id.
+    only_matching: bool,
 }
 
 impl fmt::Debug for Vault {
@@ -120,7 +138,16 @@ impl Vault {
         Vault {
             ids: Vec::new(),
             secrets,
+            only_matching: false,
         }
+    }
+
+    /// Tries only the passwords whose label is the header's vault id (a
+    /// `1.1` header's is `default`), as Ansible does when
+    /// `DEFAULT_VAULT_ID_MATCH` is on.
+    pub fn only_matching_ids(mut self, on: bool) -> Self {
+        self.only_matching = on;
+        self
     }
 
     /// Adds the password of vault id `label` (tried in the order added).
@@ -149,26 +176,36 @@ impl Vault {
             return Err(VaultError::NoPassword);
         }
         let envelope = Envelope::parse(text)?;
-        let label = envelope.label.as_deref();
-        let matching = self
-            .ids
-            .iter()
-            .filter(|id| Some(id.label.as_str()) == label);
-        let others = self
-            .ids
-            .iter()
-            .filter(|id| Some(id.label.as_str()) != label);
         let mut tried = Vec::new();
-        for id in matching.chain(others) {
+        for id in self.candidates(&envelope) {
             if let Some(plain) = envelope.open(&id.password) {
                 return String::from_utf8(plain).map_err(|_| VaultError::NotText);
             }
             tried.push(id.label.clone());
         }
+        if tried.is_empty() {
+            return Err(VaultError::NoMatchingId {
+                label: envelope.id().to_owned(),
+                given: self.labels(),
+            });
+        }
         Err(VaultError::NoMatch {
             label: envelope.label,
             tried,
         })
+    }
+
+    /// The passwords to try on `envelope`, in order: those of its vault id,
+    /// then (unless only matching ones may be) every other one.
+    fn candidates<'a>(&'a self, envelope: &Envelope) -> impl Iterator<Item = &'a VaultId> {
+        let id = envelope.id().to_owned();
+        let matching = self.ids.iter().filter(move |v| v.label == id);
+        let id = envelope.id().to_owned();
+        let others = self
+            .ids
+            .iter()
+            .filter(move |v| !self.only_matching && v.label != id);
+        matching.chain(others)
     }
 
     /// [`Vault::decrypt`] for a `!vault` value: the plaintext is registered
@@ -206,6 +243,12 @@ struct Envelope {
 }
 
 impl Envelope {
+    /// The vault id its passwords are looked up by: the header's label, or
+    /// `default` for a `1.1` header (Ansible's `parse_vaulttext_envelope`).
+    fn id(&self) -> &str {
+        self.label.as_deref().unwrap_or(DEFAULT_LABEL)
+    }
+
     fn parse(text: &str) -> Result<Envelope, VaultError> {
         let format = |why: &str| VaultError::Format(why.to_owned());
         let mut lines = text.trim_start().lines();
@@ -415,6 +458,40 @@ mod tests {
         let shown = err.to_string();
         assert!(shown.contains("vault id 'prod'"), "{shown}");
         assert!(!shown.contains("prod-token"), "{shown}");
+    }
+
+    #[test]
+    fn with_id_match_only_the_headers_vault_id_is_tried() {
+        let labelled = fixture("labelled.yml");
+        let mislabelled = vault(&[("prod", b"wrong"), ("dev", PROD_PASS)]);
+        assert!(mislabelled.decrypt(&labelled).is_ok());
+        let err = mislabelled
+            .only_matching_ids(true)
+            .decrypt(&labelled)
+            .unwrap_err();
+        let tried = vec!["prod".to_owned()];
+        let label = Some("prod".to_owned());
+        assert_eq!(err, VaultError::NoMatch { label, tried });
+
+        let err = vault(&[("dev", PROD_PASS)])
+            .only_matching_ids(true)
+            .decrypt(&labelled)
+            .unwrap_err();
+        let given = vec!["dev".to_owned()];
+        let label = "prod".to_owned();
+        assert_eq!(err, VaultError::NoMatchingId { label, given });
+        let shown = err.to_string();
+        assert!(shown.contains("--vault-id prod@FILE"), "{shown}");
+
+        // A `1.1` header is for vault id `default`.
+        let unlabelled = fixture("group_vars.yml");
+        let both = vault(&[("dev", DEFAULT_PASS), (DEFAULT_LABEL, DEFAULT_PASS)]);
+        assert!(both.only_matching_ids(true).decrypt(&unlabelled).is_ok());
+        let dev = vault(&[("dev", DEFAULT_PASS)]).only_matching_ids(true);
+        assert!(matches!(
+            dev.decrypt(&unlabelled),
+            Err(VaultError::NoMatchingId { label, .. }) if label == DEFAULT_LABEL
+        ));
     }
 
     #[test]
