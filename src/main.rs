@@ -170,13 +170,30 @@ fn credentials(
     if review {
         return Credentials::review();
     }
+    Credentials::new(&common.credentials, secrets.clone()).with_warnings(warn_to(reporter))
+}
+
+/// A warning sink for the run's `reporter`: a warning about no host.
+fn warn_to(reporter: &Arc<dyn Reporter>) -> impl Fn(String) + Send + Sync + 'static {
     let reporter = reporter.clone();
-    Credentials::new(&common.credentials, secrets.clone()).with_warnings(move |message| {
+    move |message| {
         reporter.event(&report::Event::Warn {
             host: None,
             message,
         });
-    })
+    }
+}
+
+/// The vault the flags give, warning through the reporter; for `render`,
+/// one giving placeholders (see [`Vault::review`]).
+fn vault(
+    common: &PlaybookArgs,
+    review: bool,
+    secrets: &Secrets,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Vault> {
+    let vault = vault::open(&common.vault, secrets)?.with_warnings(warn_to(reporter));
+    Ok(if review { vault.review() } else { vault })
 }
 
 fn run(args: &RunArgs) -> Result<u8> {
@@ -198,10 +215,10 @@ fn execute_with(
     secrets: &Secrets,
 ) -> Result<u8> {
     let common = &args.common;
-    let vault = vault::open(&common.vault, secrets)?;
+    let reporter = reporter(args.output, common.verbose, secrets);
+    let vault = vault(common, render.is_some(), secrets, &reporter)?;
     let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
-    let reporter = reporter(args.output, common.verbose, secrets);
     let credentials = Arc::new(credentials(common, render.is_some(), secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,

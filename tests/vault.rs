@@ -261,6 +261,67 @@ fn the_inventory_command_shows_vault_values_masked() {
 }
 
 #[test]
+fn a_vault_value_too_short_to_mask_is_warned_about_once() {
+    let host_vars = format!("{}{}", fixture("inline.yml"), fixture("inline_short.yml"));
+    let t = project()
+        .file("inv/host_vars/h1.yml", &host_vars)
+        .text_output();
+    let out = t.run_with(&vault_ids(&t));
+    out.assert_code(0);
+    let text = out.text();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("vault value short_pin in") && l.contains("host_vars/h1.yml"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(warned[0].contains("cannot be masked"), "{text}");
+    assert!(!text.contains("q%7"), "{text}");
+    assert!(!text.contains("vault value admin_password"), "{text}");
+}
+
+#[test]
+fn render_writes_placeholders_for_vault_values_and_no_form_of_them() {
+    let template = "db={{ db_password }}\nadmin={{ admin_password | upper }}\n\
+                    token={{ api_token | reverse }}\nport={{ redis_port }}\n";
+    let t = project().file("templates/app.conf.j2", template).render();
+    let out = t.run_with(&vault_ids(&t));
+    out.assert_code(0);
+    assert_nothing_leaks(&out);
+    let conf = t.at("state/app.conf");
+    let review = t.read_review("h1", conf.to_str().unwrap().trim_start_matches('/'));
+    assert_eq!(
+        review,
+        "db=<vault:db_password>\nadmin=<VAULT:ADMIN_PASSWORD>\n\
+         token=>nekot_ipa:tluav<\nport=<vault:redis_port>\n"
+    );
+    let forms = ["6379", "INLINE-SECRET-77", "2424-nekot-dorp"];
+    for file in files_under(&t.at("review")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in PLAINTEXTS.iter().chain(&PASSWORDS).chain(&forms) {
+            assert!(!text.contains(secret), "{secret} in {}", file.display());
+        }
+    }
+    // The same review again: the same bytes, so review diffs show changes only.
+    t.run_with(&vault_ids(&t)).assert_code(0);
+    let again = t.read_review("h1", conf.to_str().unwrap().trim_start_matches('/'));
+    assert_eq!(again, review);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn load_yaml_reads_a_vaulted_file_as_secrets() {
     let t = Test::new()
         .playbook(
