@@ -442,6 +442,34 @@ fn ansible_vault_id_match_agrees_with_the_real_ansible_vault() {
     let both = vault_ids(&t);
     assert!(opens("inv/group_vars/app.yml", &both));
     run_with_id_match(&t, "true", &both).assert_code(0);
+
+    // ansible-inventory reads the inventory as a run does: the same verdict.
+    let inventory = find_tool("ansible-inventory").expect("ansible-inventory beside ansible-vault");
+    let lists = |ids: &[String]| {
+        let out = std::process::Command::new(&inventory)
+            .args(["--list", "-i"])
+            .arg(t.at("inv"))
+            .args(ids)
+            .env("ANSIBLE_VAULT_ID_MATCH", "true")
+            .output()
+            .unwrap();
+        out.status.success()
+    };
+    let kbz_lists = |ids: &[String]| {
+        let mut args = vec!["inventory".to_string(), "--list".into(), "-i".into()];
+        args.push(t.at("inv").display().to_string());
+        args.extend_from_slice(ids);
+        let out = common::bin()
+            .args(&args)
+            .env("ANSIBLE_VAULT_ID_MATCH", "true")
+            .output()
+            .unwrap();
+        out.status.success()
+    };
+    for ids in [&strict, &prod_only, &both] {
+        assert_eq!(kbz_lists(ids), lists(ids), "{ids:?}");
+    }
+    assert!(lists(&both) && !lists(&strict));
 }
 
 fn fixture_is_vaulted(path: &Path) -> bool {
