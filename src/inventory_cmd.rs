@@ -18,7 +18,8 @@ use crate::cli::InventoryArgs;
 /// Vaulted values are decrypted and then shown masked, as in every output.
 pub fn run(args: &InventoryArgs) -> Result<u8> {
     let secrets = Secrets::default();
-    let vault = crate::vault::open(&args.vault, &secrets)?;
+    let vault = crate::vault::open(&args.vault, &secrets)?
+        .with_warnings(|warning| eprintln!("warning: {warning}"));
     let inventory = Inventory::load_all(&args.inventory, &vault)?;
     for warning in inventory.warnings() {
         eprintln!("warning: {warning}");

@@ -170,13 +170,29 @@ fn credentials(
     if review {
         return Credentials::review();
     }
+    Credentials::new(&common.credentials, secrets.clone()).with_warnings(warn_to(reporter))
+}
+
+/// A warning sink for the run's `reporter`: a warning about no host.
+fn warn_to(reporter: &Arc<dyn Reporter>) -> impl Fn(String) + Send + Sync + 'static {
     let reporter = reporter.clone();
-    Credentials::new(&common.credentials, secrets.clone()).with_warnings(move |message| {
+    move |message| {
         reporter.event(&report::Event::Warn {
             host: None,
             message,
         });
-    })
+    }
+}
+
+/// The opened vault, warning through the reporter; for `render`, one giving
+/// placeholders (see [`Vault::review`]).
+fn review_vault(vault: Vault, review: bool, reporter: &Arc<dyn Reporter>) -> Vault {
+    let vault = vault.with_warnings(warn_to(reporter));
+    if review {
+        vault.review()
+    } else {
+        vault
+    }
 }
 
 fn run(args: &RunArgs) -> Result<u8> {
@@ -212,12 +228,13 @@ fn execute_with(
     secrets: &Secrets,
 ) -> Result<u8> {
     let common = &args.common;
-    let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
-    let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let reporter = match offline {
         Some(Offline::List(_)) => list::reporter(common.verbose, secrets),
         _ => reporter(args.output, common.verbose, secrets),
     };
+    let vault = review_vault(vault, matches!(offline, Some(Offline::Render(_))), &reporter);
+    let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
+    let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let credentials = Arc::new(credentials(common, offline.is_some(), secrets, &reporter));
     let playbook = Arc::new(load_playbook(
         common,

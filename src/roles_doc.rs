@@ -50,6 +50,8 @@ pub struct Function {
     /// The name of the operation it defines (`operation("NAME", ...)` in
     /// its body), if it is one.
     pub operation: Option<String>,
+    /// The operation's `params: #{ ... }` declaration, as written.
+    pub params: Option<String>,
 }
 
 impl Role {
@@ -94,13 +96,18 @@ impl Role {
 
 /// The exported (not `private`) top-level functions of `source`, each with
 /// the `///` lines right above it, and whether its body (up to the next
-/// top-level item) defines an operation.
+/// top-level item) defines an operation, and with which `params`.
 fn functions(source: &str) -> Vec<Function> {
     let mut out: Vec<Function> = Vec::new();
     let mut doc: Vec<&str> = Vec::new();
-    // The exported function whose body the lines are in, if any.
-    let mut current: Option<usize> = None;
-    for line in source.lines() {
+    // The exported function whose body the lines are in, if any, and where
+    // its body starts.
+    let mut current: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        let line = line.trim_end_matches(['\n', '\r']);
         if let Some(d) = line.strip_prefix("///") {
             doc.push(d.strip_prefix(' ').unwrap_or(d));
             continue;
@@ -110,16 +117,44 @@ fn functions(source: &str) -> Vec<Function> {
                 signature: format!("fn {}", rest.trim_end_matches('{').trim_end()),
                 doc: doc.join("\n"),
                 operation: None,
+                params: None,
             });
-            current = Some(out.len() - 1);
+            current = Some((out.len() - 1, at));
         } else if line.starts_with("private fn ") {
             current = None;
-        } else if let (Some(i), Some(name)) = (current, operation_name(line)) {
+        } else if let (Some((i, body)), Some(name)) = (current, operation_name(line)) {
             out[i].operation.get_or_insert(name);
+            out[i].params = params_literal(&source[body..]).map(str::to_string);
         }
         doc.clear();
     }
     out
+}
+
+/// The `#{ ... }` after the first `params:` in `body`: its braces matched,
+/// skipping those inside strings.
+fn params_literal(body: &str) -> Option<&str> {
+    let start = body.find("params:")?;
+    let open = start + body[start..].find("#{")?;
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in body[open..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&body[open..=open + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `NAME` in a line calling `operation("NAME", ...)`.
@@ -198,7 +233,27 @@ pub fn role_page(role: &Role) -> String {
     out
 }
 
-/// An operation's page: its function's doc, and how to call it.
+/// The parameters table of an operation written in Rhai, in the shape a
+/// built-in op's page has, from its `params` declaration.
+fn parameters(literal: Option<&str>) -> String {
+    let Some(literal) = literal else {
+        return "\nParameters: not declared (the op takes any argument; declare them with \
+                `params: #{ ... }`)\n"
+            .to_string();
+    };
+    match kbz_engine::script::declared_params(literal) {
+        Ok(params) => kbz_stdlib::doc::parameters(
+            params
+                .into_iter()
+                .map(|p| (p.takes(), p))
+                .map(|(takes, p)| (p.name, takes, p.doc)),
+        ),
+        Err(e) => format!("\nParameters: cannot be read from the source: {e}\n"),
+    }
+}
+
+/// An operation's page: its function's doc, its parameters, and how to
+/// call it.
 pub fn operation_page(op: &str, role: &Role, f: &Function) -> String {
     let mut out = format!(
         "{op}: an operation written in Rhai, in roles/{}.rhai\n\n  {}\n\n",
@@ -207,9 +262,10 @@ pub fn operation_page(op: &str, role: &Role, f: &Function) -> String {
     for l in f.doc.lines() {
         let _ = writeln!(out, "  {l}");
     }
+    out.push_str(&parameters(f.params.as_deref()));
     let _ = write!(
         out,
-        "\nCall it as {role}::{op}(#{{...}}) after import \"{role}\" as {role}; it takes `tags` like every op.\n",
+        "\nCall it as {role}::{op}(#{{...}}) after import \"{role}\" as {role}.\n",
         role = role.name
     );
     out
@@ -233,6 +289,7 @@ private fn helper(x) { x }
 /// Example: thing(#{ name: "a" })
 fn thing(args) {
     operation("thing", args, #{
+        params: #{ name: "the {thing}, \"quoted\"", size: #{ doc: "its size", default_value: 3 } },
         target: |a| a.name,
     })
 }
@@ -271,6 +328,14 @@ fn apply(host, cfg) {
         );
         assert_eq!(shorten("one two three", 9), "one...");
         assert_eq!(shorten("one two, three", 12), "one two...");
+        let op = operation_page("thing", &r, &r.functions[0]);
+        assert!(
+            op.contains(
+                "\nParameters:\n  name (required)\n      the {thing}, \"quoted\"\n  \
+                 size (default 3)\n      its size\n  tags ("
+            ),
+            "{op}"
+        );
         let page = role_page(&r);
         assert!(
             page.contains("  fn thing(args)\n      Ensures the thing exists."),

@@ -1,7 +1,9 @@
 //! The vault passwords of the command line, in Ansible's order: each
 //! `--vault-id`, then each `--vault-password-file` (or
 //! `ANSIBLE_VAULT_PASSWORD_FILE`), then `--ask-vault-pass`; the last two
-//! under the label `default`.
+//! under the label `default`. `ANSIBLE_VAULT_ID_MATCH` (Ansible's
+//! `DEFAULT_VAULT_ID_MATCH`; kbz-play reads no ansible.cfg) makes a vault
+//! try only the passwords of its own vault id.
 
 use std::path::PathBuf;
 
@@ -15,7 +17,7 @@ use crate::cli::VaultArgs;
 /// passwords themselves) with `secrets`. Prompts are asked now, before any
 /// host is contacted.
 pub fn open(args: &VaultArgs, secrets: &Secrets) -> Result<Vault> {
-    let mut vault = Vault::new(secrets.clone());
+    let mut vault = Vault::new(secrets.clone()).only_matching_ids(id_match()?);
     let ids = args.vault_id.iter().map(|id| match id.split_once('@') {
         Some((label, source)) if !label.is_empty() => (label, source.to_owned()),
         Some((_, source)) => (DEFAULT_LABEL, source.to_owned()),
@@ -51,6 +53,24 @@ fn password_files(args: &VaultArgs) -> Vec<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .collect()
+}
+
+/// `ANSIBLE_VAULT_ID_MATCH` read as the boolean Ansible documents (unset
+/// or empty: off). Ansible 2.19 declares no type for it, so there any
+/// non-empty value, `false` too, turns it on; here `false` means off.
+fn id_match() -> Result<bool> {
+    let Some(value) = std::env::var_os("ANSIBLE_VAULT_ID_MATCH") else {
+        return Ok(false);
+    };
+    let value = value.to_string_lossy().trim().to_ascii_lowercase();
+    match value.as_str() {
+        "" | "0" | "n" | "no" | "off" | "f" | "false" => Ok(false),
+        "1" | "y" | "yes" | "on" | "t" | "true" => Ok(true),
+        _ => anyhow::bail!(
+            "ANSIBLE_VAULT_ID_MATCH={value} is not a boolean: set it to true (try only the \
+             password of a vault's own vault id) or false, or unset it"
+        ),
+    }
 }
 
 /// Asks for the password of vault id `label` on the terminal, without echo.

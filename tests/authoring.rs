@@ -70,6 +70,19 @@ fn doc_prints_a_roles_page_and_a_rhai_operations_page() {
         op.contains("Example: postgres_database(#{ name: \"keybuzz\", owner: \"keybuzz\" })"),
         "{op}"
     );
+    // Its parameters, as a built-in op's page shows them (`doc copy`).
+    assert!(
+        op.contains(
+            "\nParameters:\n  name (required)\n      the database, a lower-case SQL identifier\n"
+        ) && op.contains("\n  container (default \"patroni\")\n      the container PostgreSQL")
+            && op.contains("\n  tags (string or array of strings, default none)\n"),
+        "{op}"
+    );
+    let copy = doc(&["copy"]);
+    assert!(
+        copy.contains("\nParameters:\n  dest (string, required)\n"),
+        "{copy}"
+    );
 
     // A built-in op keeps its name; the role of the same name is roles/NAME.
     assert!(doc(&["xfs_volume"]).contains("Parameters:"));

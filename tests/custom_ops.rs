@@ -170,6 +170,29 @@ fn tags_select_rhai_ops_by_their_own_tags_and_their_roles() {
 }
 
 #[test]
+fn a_rhai_op_needs_its_required_parameters_and_fills_in_defaults() {
+    let call = "#{ name: \"app\", file: dir + \"/list\" }";
+    assert!(PLAYBOOK.contains(call));
+    let no_file = PLAYBOOK.replace(call, "#{ name: \"app\" }");
+    let out = project(&no_file).run();
+    assert!(
+        out.text().contains("listed() needs the parameter 'file'"),
+        "{}",
+        out.text()
+    );
+    assert_ne!(out.code(), Some(0));
+
+    let no_name = PLAYBOOK.replace(call, "#{ file: dir + \"/list\" }");
+    let role = ROLE.replace(
+        "name: \"the line\"",
+        "name: #{ doc: \"the line\", default_value: \"by-default\" }",
+    );
+    let t = project_with(&no_name, &role);
+    t.run().assert_code(0);
+    assert_eq!(read(&t, "state/h1/list"), "by-default\n");
+}
+
+#[test]
 fn a_rhai_op_refuses_an_undeclared_parameter_and_a_malformed_plan() {
     let typo = PLAYBOOK.replace("#{ name: \"app\"", "#{ nmae: \"app\"");
     let out = project(&typo).run();

@@ -15,13 +15,14 @@
 //! filter or encoder output to escape the masking) and a reviewer without the
 //! production folder can still render.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
-use crate::secrets::{Secrets, MIN_LEN};
+use crate::secrets::Secrets;
+use crate::short_values::ShortValues;
 
 /// Where credentials are read from when nothing else is said.
 pub const DEFAULT_DIR: &str = "/opt/keybuzz-installer/credentials";
@@ -78,9 +79,6 @@ struct Entry {
     file: PathBuf,
 }
 
-/// Where warnings go (the run's reporter): a value too short to mask.
-type Warn = Box<dyn Fn(String) + Send + Sync>;
-
 /// The credentials directory, read once on first use.
 pub struct Credentials {
     dir: PathBuf,
@@ -88,9 +86,8 @@ pub struct Credentials {
     review: bool,
     secrets: Secrets,
     values: OnceLock<Result<BTreeMap<String, Entry>, CredentialsError>>,
-    warn: Option<Warn>,
-    /// Names already warned about: once per run is enough.
-    warned: Mutex<BTreeSet<String>>,
+    /// Warns about a value too short to be masked.
+    short: ShortValues,
 }
 
 impl fmt::Debug for Credentials {
@@ -111,8 +108,7 @@ impl Credentials {
             review: false,
             secrets,
             values: OnceLock::new(),
-            warn: None,
-            warned: Mutex::new(BTreeSet::new()),
+            short: ShortValues::default(),
         }
     }
 
@@ -127,7 +123,7 @@ impl Credentials {
 
     /// Sends warnings (a value too short to be masked) to `warn`.
     pub fn with_warnings(mut self, warn: impl Fn(String) + Send + Sync + 'static) -> Self {
-        self.warn = Some(Box::new(warn));
+        self.short = ShortValues::new(warn);
         self
     }
 
@@ -145,7 +141,9 @@ impl Credentials {
         match values.get(name) {
             Some(entry) => {
                 self.secrets.add_named(name, &entry.value);
-                self.warn_if_short(name, entry);
+                let file = entry.file.display();
+                self.short
+                    .check(&entry.value, || format!("credential {name} in {file}"));
                 Ok(entry.value.clone())
             }
             None => Err(CredentialsError::Unknown {
@@ -163,27 +161,6 @@ impl Credentials {
     /// derived from one (a SCRAM verifier) that must not show either.
     pub fn mask(&self, value: &str) {
         self.secrets.add(value);
-    }
-
-    /// Warns, once per name, that `entry`'s value is too short to be masked
-    /// as text: naming its file and key, never the value.
-    fn warn_if_short(&self, name: &str, entry: &Entry) {
-        let Some(warn) = &self.warn else { return };
-        if entry.value.trim().chars().count() >= MIN_LEN {
-            return;
-        }
-        let first = self
-            .warned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_owned());
-        if first {
-            warn(format!(
-                "credential {name} in {} is shorter than {MIN_LEN} characters: it cannot be \
-                 masked in output (a file holding only it is hidden); use a longer value",
-                entry.file.display()
-            ));
-        }
     }
 }
 
@@ -293,7 +270,7 @@ mod tests {
     fn a_short_value_is_warned_about_once_by_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "app.env", "PIN=~%^\nLONG=long-enough\n", 0o600);
-        let said = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = said.clone();
         let c = Credentials::new(dir.path(), Secrets::default())
             .with_warnings(move |m| sink.lock().unwrap().push(m));

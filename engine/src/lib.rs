@@ -29,6 +29,7 @@ pub mod run;
 pub mod script;
 pub mod secrets;
 pub mod shell;
+pub mod short_values;
 pub mod template;
 pub mod transport;
 pub mod vault;

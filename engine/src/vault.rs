@@ -17,19 +17,24 @@
 //! cryptography.
 //!
 //! Passwords are tried as Ansible tries them: those whose label matches the
-//! header's first, then every other one. What a vault holds is a secret: the
+//! header's (`default` for a `1.1` header) first, then every other one; with
+//! [`Vault::only_matching_ids`] (Ansible's `DEFAULT_VAULT_ID_MATCH`) only the
+//! matching ones. What a vault holds is a secret: the
 //! callers register decrypted values with [`Secrets`] so that every output
-//! masks them, and no error ever quotes plaintext.
+//! masks them (a value too short to mask is warned about), and no error
+//! ever quotes plaintext. A review ([`Vault::review`], for `render`) gives
+//! each value as its [`placeholder`] instead, as `secret()` does.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::secrets::Secrets;
+use crate::short_values::ShortValues;
 
 /// The first bytes of every vaulted file or value.
 pub const HEADER: &str = "$ANSIBLE_VAULT;";
@@ -44,6 +49,12 @@ const ITERATIONS: u32 = 10_000;
 /// How to give a password, for the error when none was given.
 const HOW_TO_GIVE: &str = "pass --vault-password-file FILE, --vault-id [LABEL@]FILE (or \
                            LABEL@prompt), or --ask-vault-pass, or set ANSIBLE_VAULT_PASSWORD_FILE";
+
+/// What a vaulted value gives in a review (`render`): the variable's
+/// name (its key path, `db.password`), never the value or a form of it.
+pub fn placeholder(name: &str) -> String {
+    format!("<vault:{name}>")
+}
 
 /// Why a vault could not be opened. Each message reads after the name of
 /// what was being opened (`file group_vars/all.yml is ...`, `this value
@@ -68,6 +79,20 @@ pub enum VaultError {
         label: Option<String>,
         /// The labels of the passwords tried, in order.
         tried: Vec<String>,
+    },
+    /// Only passwords of the header's vault id may be tried, and none was
+    /// given.
+    #[error(
+        "is encrypted with ansible-vault for vault id '{label}' and ANSIBLE_VAULT_ID_MATCH \
+         lets only a password of that vault id open it, but none was given (given: {}); pass \
+         --vault-id {label}@FILE, or unset ANSIBLE_VAULT_ID_MATCH to try every password",
+        given.join(", ")
+    )]
+    NoMatchingId {
+        /// The header's vault id (`default` for a `1.1` header).
+        label: String,
+        /// The labels of the passwords given.
+        given: Vec<String>,
     },
     /// Decrypted, but not UTF-8 text (not a vars file or a value).
     #[error("decrypts to bytes that are not UTF-8 text")]
@@ -102,6 +127,12 @@ struct VaultId {
 pub struct Vault {
     ids: Vec<VaultId>,
     secrets: Secrets,
+    /// Ansible's `DEFAULT_VAULT_ID_MATCH`: try only the header's vault id.
+    only_matching: bool,
+    /// A review: values are given as their [`placeholder`]s.
+    review: bool,
+    /// Warns about a value too short to be masked.
+    short: ShortValues,
 }
 
 impl fmt::Debug for Vault {
@@ -120,7 +151,32 @@ impl Vault {
         Vault {
             ids: Vec::new(),
             secrets,
+            only_matching: false,
+            review: false,
+            short: ShortValues::default(),
         }
+    }
+
+    /// A vault for a review: [`Vault::decrypt_value`] and
+    /// [`Vault::vaulted_values`] give [`placeholder`]s, so a review file
+    /// holds no form of a value, and diffs between reviews stay stable.
+    pub fn review(mut self) -> Self {
+        self.review = true;
+        self
+    }
+
+    /// Sends warnings (a value too short to be masked) to `warn`.
+    pub fn with_warnings(mut self, warn: impl Fn(String) + Send + Sync + 'static) -> Self {
+        self.short = ShortValues::new(warn);
+        self
+    }
+
+    /// Tries only the passwords whose label is the header's vault id (a
+    /// `1.1` header's is `default`), as Ansible does when
+    /// `DEFAULT_VAULT_ID_MATCH` is on.
+    pub fn only_matching_ids(mut self, on: bool) -> Self {
+        self.only_matching = on;
+        self
     }
 
     /// Adds the password of vault id `label` (tried in the order added).
@@ -149,21 +205,18 @@ impl Vault {
             return Err(VaultError::NoPassword);
         }
         let envelope = Envelope::parse(text)?;
-        let label = envelope.label.as_deref();
-        let matching = self
-            .ids
-            .iter()
-            .filter(|id| Some(id.label.as_str()) == label);
-        let others = self
-            .ids
-            .iter()
-            .filter(|id| Some(id.label.as_str()) != label);
         let mut tried = Vec::new();
-        for id in matching.chain(others) {
+        for id in self.candidates(&envelope) {
             if let Some(plain) = envelope.open(&id.password) {
                 return String::from_utf8(plain).map_err(|_| VaultError::NotText);
             }
             tried.push(id.label.clone());
+        }
+        if tried.is_empty() {
+            return Err(VaultError::NoMatchingId {
+                label: envelope.id().to_owned(),
+                given: self.labels(),
+            });
         }
         Err(VaultError::NoMatch {
             label: envelope.label,
@@ -171,25 +224,100 @@ impl Vault {
         })
     }
 
-    /// [`Vault::decrypt`] for a `!vault` value: the plaintext is registered
-    /// as a secret before it is returned.
-    pub fn decrypt_value(&self, text: &str) -> Result<String, VaultError> {
-        let plain = self.decrypt(text)?;
-        self.secrets.add(&plain);
-        Ok(plain)
+    /// The passwords to try on `envelope`, in order: those of its vault id,
+    /// then (unless only matching ones may be) every other one.
+    fn candidates<'a>(&'a self, envelope: &Envelope) -> impl Iterator<Item = &'a VaultId> {
+        let id = envelope.id().to_owned();
+        let matching = self.ids.iter().filter(move |v| v.label == id);
+        let id = envelope.id().to_owned();
+        let others = self
+            .ids
+            .iter()
+            .filter(move |v| !self.only_matching && v.label != id);
+        matching.chain(others)
     }
 
-    /// Registers every scalar of `value` (strings, and numbers as written)
-    /// as a secret: the values of a whole vaulted file.
-    pub fn register(&self, value: &Value) {
+    /// [`Vault::decrypt`] for the `!vault` value of variable `name` in
+    /// `file`: the plaintext is registered as a secret before it is
+    /// returned; in a review, its [`placeholder`] is.
+    pub fn decrypt_value(&self, text: &str, file: &Path, name: &str) -> Result<String, VaultError> {
+        let plain = self.decrypt(text)?;
+        Ok(self.reveal(plain, file, name))
+    }
+
+    /// The values of a whole vaulted file (or data file) `file`, as the run
+    /// sees them: every scalar (strings, and numbers as written) registered
+    /// as a secret, or in a review replaced by its [`placeholder`], named
+    /// by its key path. The keys are no secret.
+    pub fn vaulted_values(&self, value: Value, file: &Path) -> Value {
+        self.reveal_all(value, file, &mut Vec::new())
+    }
+
+    /// [`Vault::vaulted_values`] for the variables of a vars file.
+    pub fn vaulted_vars(&self, vars: Map<String, Value>, file: &Path) -> Map<String, Value> {
+        self.reveal_map(vars, file, &mut Vec::new())
+    }
+
+    fn reveal_all(&self, value: Value, file: &Path, path: &mut Vec<String>) -> Value {
         match value {
-            Value::String(s) => self.secrets.add(s),
-            Value::Number(n) => self.secrets.add(&n.to_string()),
-            Value::Array(items) => items.iter().for_each(|v| self.register(v)),
-            Value::Object(map) => map.values().for_each(|v| self.register(v)),
-            Value::Null | Value::Bool(_) => {}
+            Value::String(s) => Value::String(self.reveal(s, file, &name_of(path, file))),
+            Value::Number(n) if self.review => {
+                Value::String(self.reveal(n.to_string(), file, &name_of(path, file)))
+            }
+            Value::Number(n) => {
+                self.reveal(n.to_string(), file, &name_of(path, file));
+                Value::Number(n)
+            }
+            Value::Array(items) => (items.into_iter().enumerate())
+                .map(|(i, v)| self.reveal_at(i.to_string(), v, file, path))
+                .collect(),
+            Value::Object(map) => self.reveal_map(map, file, path).into(),
+            Value::Null | Value::Bool(_) => value,
         }
     }
+
+    fn reveal_map(
+        &self,
+        map: Map<String, Value>,
+        file: &Path,
+        path: &mut Vec<String>,
+    ) -> Map<String, Value> {
+        (map.into_iter())
+            .map(|(k, v)| (k.clone(), self.reveal_at(k, v, file, path)))
+            .collect()
+    }
+
+    /// [`Vault::reveal_all`] for `value` under `key` of `path`.
+    fn reveal_at(&self, key: String, value: Value, file: &Path, path: &mut Vec<String>) -> Value {
+        path.push(key);
+        let value = self.reveal_all(value, file, path);
+        path.pop();
+        value
+    }
+
+    /// One decrypted value of variable `name` in `file`: registered (and
+    /// warned about when too short to mask), then itself or, in a review,
+    /// its placeholder.
+    fn reveal(&self, plain: String, file: &Path, name: &str) -> String {
+        self.secrets.add(&plain);
+        if self.review {
+            return placeholder(name);
+        }
+        let file = file.display();
+        self.short
+            .check(&plain, || format!("vault value {name} in {file}"));
+        plain
+    }
+}
+
+/// A value's key path in its file (`users.0.password`), or the file's name
+/// when the value is the whole file.
+fn name_of(path: &[String], file: &Path) -> String {
+    if path.is_empty() {
+        let name = file.file_name().unwrap_or(file.as_os_str());
+        return name.to_string_lossy().into_owned();
+    }
+    path.join(".")
 }
 
 /// Whether `text` is a vaulted file or value.
@@ -206,6 +334,12 @@ struct Envelope {
 }
 
 impl Envelope {
+    /// The vault id its passwords are looked up by: the header's label, or
+    /// `default` for a `1.1` header (Ansible's `parse_vaulttext_envelope`).
+    fn id(&self) -> &str {
+        self.label.as_deref().unwrap_or(DEFAULT_LABEL)
+    }
+
     fn parse(text: &str) -> Result<Envelope, VaultError> {
         let format = |why: &str| VaultError::Format(why.to_owned());
         let mut lines = text.trim_start().lines();
@@ -418,6 +552,40 @@ mod tests {
     }
 
     #[test]
+    fn with_id_match_only_the_headers_vault_id_is_tried() {
+        let labelled = fixture("labelled.yml");
+        let mislabelled = vault(&[("prod", b"wrong"), ("dev", PROD_PASS)]);
+        assert!(mislabelled.decrypt(&labelled).is_ok());
+        let err = mislabelled
+            .only_matching_ids(true)
+            .decrypt(&labelled)
+            .unwrap_err();
+        let tried = vec!["prod".to_owned()];
+        let label = Some("prod".to_owned());
+        assert_eq!(err, VaultError::NoMatch { label, tried });
+
+        let err = vault(&[("dev", PROD_PASS)])
+            .only_matching_ids(true)
+            .decrypt(&labelled)
+            .unwrap_err();
+        let given = vec!["dev".to_owned()];
+        let label = "prod".to_owned();
+        assert_eq!(err, VaultError::NoMatchingId { label, given });
+        let shown = err.to_string();
+        assert!(shown.contains("--vault-id prod@FILE"), "{shown}");
+
+        // A `1.1` header is for vault id `default`.
+        let unlabelled = fixture("group_vars.yml");
+        let both = vault(&[("dev", DEFAULT_PASS), (DEFAULT_LABEL, DEFAULT_PASS)]);
+        assert!(both.only_matching_ids(true).decrypt(&unlabelled).is_ok());
+        let dev = vault(&[("dev", DEFAULT_PASS)]).only_matching_ids(true);
+        assert!(matches!(
+            dev.decrypt(&unlabelled),
+            Err(VaultError::NoMatchingId { label, .. }) if label == DEFAULT_LABEL
+        ));
+    }
+
+    #[test]
     fn a_tampered_ciphertext_fails_the_hmac() {
         let text = fixture("group_vars.yml");
         // Flip one hex digit of the body's last line (inside the ciphertext).
@@ -458,22 +626,90 @@ mod tests {
         }
     }
 
+    /// The envelope of the `!vault |` value in fixture `name`.
+    fn inline_envelope(name: &str) -> String {
+        let inline = fixture(name);
+        let envelope = inline.split_once('|').unwrap().1;
+        envelope
+            .lines()
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// What `vault` warns about, collected.
+    fn warnings(v: Vault) -> (Vault, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let said: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let sink = std::sync::Arc::clone(&said);
+        let v = v.with_warnings(move |m| sink.lock().unwrap().push(m));
+        (v, said)
+    }
+
     #[test]
     fn decrypted_values_are_registered_as_secrets() {
         let v = vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]);
-        let inline = fixture("inline.yml");
-        let envelope = inline.split_once('|').unwrap().1;
-        let dedented: String = envelope
-            .lines()
-            .map(|l| l.trim_start())
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert_eq!(v.decrypt_value(&dedented).unwrap(), "inline-secret-77");
+        let file = Path::new("host_vars/h1.yml");
+        let envelope = inline_envelope("inline.yml");
+        let plain = v.decrypt_value(&envelope, file, "admin_password");
+        assert_eq!(plain.unwrap(), "inline-secret-77");
         assert_eq!(v.secrets().mask("x inline-secret-77"), "x ********");
-        v.register(&serde_json::json!({"a": ["list-secret"], "n": 12345678, "b": true}));
+        let values = serde_json::json!({"a": ["list-secret"], "n": 12345678, "b": true});
+        assert_eq!(v.vaulted_values(values.clone(), file), values);
         assert_eq!(
             v.secrets().mask("list-secret 12345678"),
             "******** ********"
+        );
+    }
+
+    #[test]
+    fn values_too_short_to_mask_are_warned_about_once_by_file_and_name() {
+        let (v, said) = warnings(vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]));
+        let file = Path::new("group_vars/all.yml");
+        let plain = v.decrypt(&fixture("short.yml")).unwrap();
+        let values: Value = yaml_serde::from_str(&plain).unwrap();
+        v.vaulted_values(values.clone(), file);
+        v.vaulted_values(values, file);
+        let inline = Path::new("host_vars/h1.yml");
+        let pin = v.decrypt_value(&inline_envelope("inline_short.yml"), inline, "short_pin");
+        assert_eq!(pin.unwrap(), "q%7");
+        let said = said.lock().unwrap();
+        let subjects: Vec<&str> = said
+            .iter()
+            .map(|m| m.split(" is ").next().unwrap())
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                "vault value pin in group_vars/all.yml",
+                "vault value port in group_vars/all.yml",
+                "vault value short_pin in host_vars/h1.yml"
+            ],
+            "{said:?}"
+        );
+        assert!(said[0].contains("cannot be masked"), "{said:?}");
+        for value in ["7a", "80", "q%7"] {
+            assert!(!said.iter().any(|m| m.contains(value)), "{value}: {said:?}");
+        }
+    }
+
+    #[test]
+    fn a_review_gives_placeholders_named_by_key_path() {
+        let (v, said) = warnings(vault(&[(DEFAULT_LABEL, DEFAULT_PASS)]).review());
+        let file = Path::new("group_vars/all.yml");
+        let envelope = inline_envelope("inline.yml");
+        let value = v.decrypt_value(&envelope, file, "admin_password").unwrap();
+        assert_eq!(value, "<vault:admin_password>");
+        let values =
+            serde_json::json!({"db": {"users": [{"pw": "s3cret-pw"}]}, "port": 80, "on": true});
+        assert_eq!(
+            v.vaulted_values(values, file),
+            serde_json::json!({"db": {"users": [{"pw": "<vault:db.users.0.pw>"}]}, "port": "<vault:port>", "on": true})
+        );
+        let whole = v.vaulted_values(Value::String("token".into()), Path::new("data/key.yml"));
+        assert_eq!(whole, "<vault:key.yml>");
+        assert!(
+            said.lock().unwrap().is_empty(),
+            "no value flows, no warning"
         );
     }
 

@@ -53,18 +53,33 @@ fn op_text(d: &OpDoc) -> String {
     for call in d.calls() {
         let _ = writeln!(out, "  {call}");
     }
-    out.push_str("\nParameters:\n");
-    for p in d.params {
+    let rows = d.params.iter().map(|p| {
         let default = p
             .default
             .map(|v| format!("default {v}"))
             .unwrap_or_else(|| "required".into());
-        let _ = writeln!(out, "  {} ({}, {})\n      {}", p.name, p.ty, default, p.doc);
+        (
+            p.name.to_string(),
+            format!("{}, {default}", p.ty),
+            p.doc.to_string(),
+        )
+    });
+    out.push_str(&parameters(rows));
+    example(&mut out, d.example);
+    out
+}
+
+/// The `Parameters:` section of an op's page, built-in or written in Rhai:
+/// one `(name, what it takes, doc)` row each, then `tags`, which every op
+/// takes.
+pub fn parameters(rows: impl IntoIterator<Item = (String, String, String)>) -> String {
+    let mut out = String::from("\nParameters:\n");
+    for (name, takes, doc) in rows {
+        let _ = writeln!(out, "  {name} ({takes})\n      {doc}");
     }
     out.push_str(
         "  tags (string or array of strings, default none)\n      Tags for --tags/--skip-tags.\n",
     );
-    example(&mut out, d.example);
     out
 }
 

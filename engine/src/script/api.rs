@@ -317,8 +317,7 @@ fn load_data(
                 ),
             )
         })?;
-        vault.register(&value);
-        return rhai::serde::to_dynamic(&value);
+        return rhai::serde::to_dynamic(vault.vaulted_values(value, file));
     }
     rhai::serde::to_dynamic(&parse_data(ctx, file, &text, yaml)?)
 }

@@ -10,12 +10,14 @@
 mod api;
 mod error;
 mod operation;
+mod params;
 mod resolver;
 mod scram;
 mod sources;
 
 pub use api::{host_map, Callable};
 pub use error::{locate, location, ScriptError};
+pub use params::{declared_params, Param};
 pub use sources::{first_file, Sources};
 
 use std::path::{Path, PathBuf};

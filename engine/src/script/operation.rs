@@ -1,8 +1,8 @@
 //! Operations written in Rhai: `operation(name, args, #{ target, probes, plan })`.
 //!
 //! A role defines an idempotent operation with the same contract as the
-//! built-in ones: its parameters (checked: an unknown one is an error with a
-//! suggestion), what it manages (`target`), the read-only questions it asks
+//! built-in ones: its parameters (checked as a built-in op's: see
+//! [`super::params`]), what it manages (`target`), the read-only questions it asks
 //! the host (`probes`: `query(script)`, `stat(path)`, `slurp(path)`), and a
 //! pure `plan` closure that turns the answers into changes (commands to run, files to write) or into a reason
 //! why nothing needs doing. The engine answers the questions (from the
@@ -32,6 +32,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext}
 use serde::Deserialize;
 
 use super::api::Callable;
+use super::params::{check_args, params_of};
 use crate::op::{
     Action, Change, ContentDiff, Expected, OpError, Operation, Plan, Symbol, WriteFile,
 };
@@ -96,7 +97,7 @@ impl RhaiOp {
     fn new(
         ctx: &NativeCallContext,
         name: &str,
-        args: Map,
+        mut args: Map,
         mut spec: Map,
     ) -> Result<RhaiOp, Box<EvalAltResult>> {
         let fail = |m: String| crate::run::api::error(ctx, format!("{name}(): {m}"));
@@ -109,7 +110,8 @@ impl RhaiOp {
             let params = params
                 .try_cast::<Map>()
                 .ok_or_else(|| fail("params is a map of parameter names to their docs".into()))?;
-            check_params(name, &args, &params).map_err(fail)?;
+            let params = params_of(&params).map_err(fail)?;
+            check_args(name, &mut args, &params).map_err(fail)?;
         }
         let target = closure(&mut spec, "target").map_err(fail)?;
         let probes = closure(&mut spec, "probes").map_err(fail)?;
@@ -193,20 +195,6 @@ fn probes_of(value: Dynamic) -> Result<Vec<Probe>, String> {
             p.try_cast::<Probe>().ok_or(format!("{what}, not a {t}"))
         })
         .collect()
-}
-
-/// Refuses an argument the op does not declare, as built-in ops do.
-fn check_params(op: &str, args: &Map, params: &Map) -> Result<(), String> {
-    for key in args.keys() {
-        if !params.contains_key(key) {
-            let names = params.keys().map(|k| k.as_str());
-            let hint = crate::op::suggest(key, names)
-                .map(|s| format!("; did you mean '{s}'?"))
-                .unwrap_or_default();
-            return Err(format!("unknown parameter '{key}' for {op}(){hint}"));
-        }
-    }
-    Ok(())
 }
 
 /// The op's name with a static lifetime ([`Operation::kind`]), leaked once per name.

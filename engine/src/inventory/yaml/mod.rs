@@ -97,11 +97,13 @@ type ConvError = (Vec<String>, String);
 /// Convert a YAML value to JSON, the engine's variable representation.
 ///
 /// `path` is the key path of `value`, used to locate errors.
-/// `!vault` values are decrypted with `vault` (and registered as secrets).
+/// `!vault` values are decrypted with `vault` (and registered as secrets;
+/// `file` and `path` name them in warnings and review placeholders).
 pub(crate) fn to_json(
     value: &YValue,
     path: &mut Vec<String>,
     vault: &Vault,
+    file: &Path,
 ) -> Result<JValue, ConvError> {
     Ok(match value {
         YValue::Null => JValue::Null,
@@ -123,7 +125,7 @@ pub(crate) fn to_json(
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 path.push(i.to_string());
-                out.push(to_json(item, path, vault)?);
+                out.push(to_json(item, path, vault, file)?);
                 path.pop();
             }
             JValue::Array(out)
@@ -138,7 +140,7 @@ pub(crate) fn to_json(
                     )
                 })?;
                 path.push(key.clone());
-                let v = to_json(v, path, vault)?;
+                let v = to_json(v, path, vault, file)?;
                 path.pop();
                 out.insert(key, v);
             }
@@ -146,17 +148,24 @@ pub(crate) fn to_json(
         }
         YValue::Tagged(tagged) => {
             if tagged.tag == "vault" {
-                return inline_vault(&tagged.value, vault).map_err(|e| (path.clone(), e));
+                return inline_vault(&tagged.value, vault, file, path)
+                    .map_err(|e| (path.clone(), e));
             }
             // `!unsafe` and other tags: keep the plain value.
-            to_json(&tagged.value, path, vault)?
+            to_json(&tagged.value, path, vault, file)?
         }
     })
 }
 
-/// The plaintext of a `!vault |` value, registered as a secret; the error
-/// message otherwise (never quoting plaintext).
-fn inline_vault(value: &YValue, vault: &Vault) -> Result<JValue, String> {
+/// The plaintext of the `!vault |` value at `path` in `file`, registered as
+/// a secret (in a review, its placeholder); the error message otherwise
+/// (never quoting plaintext).
+fn inline_vault(
+    value: &YValue,
+    vault: &Vault,
+    file: &Path,
+    path: &[String],
+) -> Result<JValue, String> {
     let YValue::String(envelope) = value else {
         return Err(format!(
             "this value {}",
@@ -164,7 +173,7 @@ fn inline_vault(value: &YValue, vault: &Vault) -> Result<JValue, String> {
         ));
     };
     vault
-        .decrypt_value(envelope)
+        .decrypt_value(envelope, file, &path.join("."))
         .map(JValue::String)
         .map_err(|e| format!("this value {e}"))
 }
@@ -205,8 +214,7 @@ pub(crate) fn parse_vars_file(
              could quote a secret); check it with `ansible-vault view FILE`",
         )
     })?;
-    vault.register(&JValue::Object(vars.clone()));
-    Ok(vars)
+    Ok(vault.vaulted_vars(vars, file))
 }
 
 fn parse_clear_vars_file(file: &Path, text: &str, vault: &Vault) -> Result<Vars, InventoryError> {
@@ -237,8 +245,8 @@ fn parse_clear_vars_file(file: &Path, text: &str, vault: &Vault) -> Result<Vars,
                         ));
                     };
                     let mut path = vec![key.clone()];
-                    let v =
-                        to_json(v, &mut path, vault).map_err(|e| conv_error(file, text, &[], e))?;
+                    let v = to_json(v, &mut path, vault, file)
+                        .map_err(|e| conv_error(file, text, &[], e))?;
                     vars.insert(key, v);
                 }
                 vars
@@ -543,7 +551,7 @@ impl Parser<'_> {
             };
             conv_path.clear();
             conv_path.push(key.clone());
-            let value = to_json(value, &mut conv_path, self.vault).map_err(|e| {
+            let value = to_json(value, &mut conv_path, self.vault, self.file).map_err(|e| {
                 let prefix: Vec<&str> = path.iter().map(String::as_str).collect();
                 conv_error(self.file, self.text, &prefix, e)
             })?;
@@ -567,7 +575,7 @@ mod tests {
         let y: YValue =
             yaml_serde::from_str("{1: a, true: b, f: 1.5, big: 18446744073709551615, l: [x, ~]}")
                 .unwrap();
-        let j = to_json(&y, &mut Vec::new(), &Vault::default()).unwrap();
+        let j = to_json(&y, &mut Vec::new(), &Vault::default(), Path::new("t.yml")).unwrap();
         assert_eq!(
             j,
             serde_json::json!({"1": "a", "true": "b", "f": 1.5,
