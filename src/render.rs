@@ -54,6 +54,8 @@ pub fn render(args: RenderArgs) -> Result<u8> {
         // Unused: render connects nowhere, so it locks nothing.
         lock_timeout: 0,
         op_timeout: None,
+        // Render connects nowhere: no masters, and no persist folder made.
+        persist: 0,
         output: if args.verbose_output {
             Output::Plain
         } else {
