@@ -254,3 +254,41 @@ fn ctrl_c_closes_persistent_masters() {
 fn lab_guard() {
     common::lab::required_guard();
 }
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_dead_master_is_replaced_silently() {
+    let (_guard, lab) = lab_alone();
+    let p = Persist::new(test(&lab));
+    p.run::<&str>(&[]).assert_success();
+    let masters = p.masters();
+    // SIGKILL: the master's socket stays behind, answering nothing.
+    let dead = *masters.iter().next().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &dead.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let again = p.run::<&str>(&[]);
+    again.assert_success();
+    assert!(again.events_named("warn").is_empty(), "{}", again.text());
+    let now = p.masters();
+    assert_eq!(now.len(), HOSTS.len());
+    assert!(!now.contains(&dead));
+    assert_eq!(now.intersection(&masters).count(), HOSTS.len() - 1);
+    let folders: usize = p.folders().iter().map(|f| connections(f)).sum();
+    assert_eq!(folders, HOSTS.len(), "the dead master's folder is left");
+    p.disconnect(&[]);
+    p.assert_nothing_left();
+}
+
+/// How many masters' folders `dir` holds.
+fn connections(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with(".ssh-connection")
+        })
+        .count()
+}
