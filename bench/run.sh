@@ -341,7 +341,7 @@ kbz_play() { # N PLAYBOOK ARGS...
   local n=$1 playbook=$2
   shift 2
   cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
-    --cache-dir "$KBZ_CACHE" -f "$n" --output json "$@"
+    --cache-dir "$KBZ_CACHE" -f "$n" --persist 0 --output json "$@"
 }
 
 run_kbz() { # N PHASE LOG
