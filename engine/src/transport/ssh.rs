@@ -482,10 +482,10 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
         .map_err(|e| refused_dir(opts, e))?;
     usable_control_dir(opts, &dir)?;
     let patience = opts.connect_timeout + Duration::from_secs(5);
-    if let Some(live) = persist::live_master(&dir, patience).await {
+    if let Some(live) = persist::live_master(&dir, &resolved.text, patience).await {
         return Ok(live);
     }
-    let started = persist::launch(&mut b, &dir, destination, opts.persist).await;
+    let started = persist::launch(&mut b, &dir, destination, &resolved.text, opts.persist).await;
     started.map_err(|e| {
         persist::remove_if_unused(&dir);
         launch_error(opts, &dir, e)

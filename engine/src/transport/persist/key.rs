@@ -1,9 +1,13 @@
 //! The name of a persisted master's folder: a hash of everything that
 //! decides who and what it is connected to, so that a master is only ever
 //! reused by a connection that would have made the same one. Whatever
-//! changes (user, port, key, ssh config, a host key entry, the host-key
-//! policy, the persist time) makes another name, and the old master simply
-//! idles out.
+//! changes (user, port, key, ssh config, the host-key policy, the persist
+//! time) makes another name, and the old master simply idles out.
+//!
+//! The host's known_hosts entries are not in the name but beside each
+//! master ([`known_hosts_fingerprint`], taken once the master is up): a
+//! first contact records the host's key, and the master that recorded it
+//! must match it afterwards.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -27,8 +31,6 @@ pub(crate) struct KeyInputs<'a> {
     /// `ssh -G`'s whole answer for the destination: the user's config
     /// resolved (hostname, user, port, identities, ProxyJump, ...).
     pub resolved: &'a str,
-    /// The known_hosts lines that can apply to this host.
-    pub known_hosts: &'a str,
     /// `ControlPersist` seconds.
     pub persist_secs: u64,
 }
@@ -52,11 +54,15 @@ pub(crate) fn master_key(inputs: &KeyInputs) -> String {
     field("config", &path(inputs.ssh_config).unwrap_or_default());
     field("policy", inputs.host_key_policy.as_bytes());
     field("resolved", inputs.resolved.as_bytes());
-    field("known_hosts", inputs.known_hosts.as_bytes());
     field("persist", &inputs.persist_secs.to_le_bytes());
     let mut hex = hex::encode(h.finalize());
     hex.truncate(KEY_LEN);
     hex
+}
+
+/// A hash of [`known_hosts_for`]: what a master was checked against.
+pub(crate) fn known_hosts_fingerprint(resolved: &str) -> String {
+    hex::encode(Sha256::digest(known_hosts_for(resolved).as_bytes()))
 }
 
 /// The lines of the known_hosts files `ssh -G` names (`userknownhostsfile`,
@@ -64,7 +70,7 @@ pub(crate) fn master_key(inputs: &KeyInputs) -> String {
 /// naming it, hashed ones (which cannot be told apart without SHA-1),
 /// wildcard patterns and `@cert-authority`/`@revoked` markers. Other hosts'
 /// lines are left out, so recording a new host does not end every master.
-pub(crate) fn known_hosts_for(resolved: &str) -> String {
+fn known_hosts_for(resolved: &str) -> String {
     let names = lookup_names(resolved);
     let mut text = String::new();
     for file in known_hosts_files(resolved) {
@@ -133,7 +139,6 @@ mod tests {
             ssh_config: Some(Path::new("/k/config")),
             host_key_policy: "accept-new",
             resolved: "user deploy\nhostname 10.0.0.1\n",
-            known_hosts: "10.0.0.1 ssh-ed25519 AAAA\n",
             persist_secs: 60,
         }
     }
@@ -182,10 +187,6 @@ mod tests {
                 ..b.clone()
             },
             KeyInputs {
-                known_hosts: "10.0.0.1 ssh-ed25519 BBBB\n",
-                ..b.clone()
-            },
-            KeyInputs {
                 persist_secs: 300,
                 ..b.clone()
             },
@@ -226,8 +227,9 @@ mod tests {
             on_2222.contains(" C") && !on_2222.contains(" A"),
             "{on_2222}"
         );
-        let before = known_hosts_for(&resolved);
+        let before = known_hosts_fingerprint(&resolved);
         std::fs::write(&file, "10.0.0.1,web1 ssh-ed25519 Z\n").unwrap();
-        assert_ne!(known_hosts_for(&resolved), before, "a changed entry counts");
+        let after = known_hosts_fingerprint(&resolved);
+        assert_ne!(after, before, "a changed entry counts");
     }
 }

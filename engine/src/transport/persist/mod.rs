@@ -4,7 +4,8 @@
 //!
 //! Each master lives in `<persist folder>/<key>/` (see `folder.rs`), the key
 //! a hash of everything that decides who and what it is connected to (see
-//! `key.rs`): a master is only reused by a connection that would have made
+//! `key.rs`), beside a hash of the known_hosts entries it was checked
+//! against: a master is only reused by a connection that would have made
 //! the same one. The folder also holds a `host` file naming the host, for
 //! `kbz-play disconnect` (see `disconnect.rs`). A master found dead is
 //! replaced silently. Sessions on persisted masters are resumed, never
@@ -26,7 +27,7 @@ use openssh::{ControlPersist, Session, SessionBuilder};
 pub use disconnect::{disconnect, Closed};
 pub use folder::{persist_dir, PersistDirError};
 pub(super) use key::resolved_value;
-use key::{known_hosts_for, master_key, KeyInputs};
+use key::{known_hosts_fingerprint, master_key, KeyInputs};
 
 use super::control_dir::private_control_dir;
 use super::ConnectOptions;
@@ -34,8 +35,13 @@ use super::ConnectOptions;
 /// What openssh names a master's own folder (`launch_master`).
 const CONNECTION_PREFIX: &str = ".ssh-connection";
 
-/// The file in a master's folder naming its host (see [`HostFile`]).
+/// The file in a host's folder naming it, for `disconnect`: its inventory
+/// name, then `user@address:port`.
 const HOST_FILE: &str = "host";
+
+/// The file in a master's own folder holding the hash of the known_hosts
+/// entries it was checked against ([`known_hosts_fingerprint`]).
+const KNOWN_HOSTS_FILE: &str = "known_hosts.sha256";
 
 /// The master folders this process used, for a second Ctrl-C that exits
 /// without closing sessions: [`end_used_masters`] ends exactly these.
@@ -55,7 +61,6 @@ pub(super) fn master_dir(
     resolved: &str,
     policy: &str,
 ) -> Result<PathBuf, crate::private::PrivateDirError> {
-    let known_hosts = known_hosts_for(resolved);
     let key = master_key(&KeyInputs {
         destination,
         user: b.get_user(),
@@ -64,7 +69,6 @@ pub(super) fn master_dir(
         ssh_config: opts.ssh_config.as_deref(),
         host_key_policy: policy,
         resolved,
-        known_hosts: &known_hosts,
         persist_secs: opts.persist.as_secs(),
     });
     let dir = opts.control_dir.join(key);
@@ -79,32 +83,40 @@ pub(super) fn master_dir(
     Ok(dir)
 }
 
-/// A live master in `dir`, resumed; dead ones found on the way are ended
-/// and removed. A folder without a socket yet is another run's master
+/// A live master in `dir` checked against the known_hosts entries `ssh -G`
+/// (`resolved`) names as they are now, resumed. Dead ones found on the way
+/// are ended and removed; live ones checked against other entries are left
+/// to idle out; a folder without a socket yet is another run's master
 /// still connecting, and is left alone for `patience`.
-pub(super) async fn live_master(dir: &Path, patience: Duration) -> Option<Session> {
+pub(super) async fn live_master(dir: &Path, resolved: &str, patience: Duration) -> Option<Session> {
+    let fingerprint = known_hosts_fingerprint(resolved);
     for conn in connection_dirs(dir) {
-        let ctl = conn.join("master");
-        if !ctl.exists() && younger_than(&conn, patience) {
+        if !conn.join("master").exists() && younger_than(&conn, patience) {
             continue;
         }
         let session = resumed(&conn);
-        if session.check().await.is_ok() {
+        if session.check().await.is_err() {
+            super::end_masters(&conn);
+            let _ = std::fs::remove_dir_all(&conn);
+            continue;
+        }
+        let checked = std::fs::read_to_string(conn.join(KNOWN_HOSTS_FILE));
+        if checked.is_ok_and(|c| c == fingerprint) {
             used().insert(conn);
             return Some(session);
         }
-        super::end_masters(&conn);
-        let _ = std::fs::remove_dir_all(&conn);
     }
     None
 }
 
 /// Starts a master in `dir` that lives `persist` after its last channel,
-/// resumed so that dropping the session leaves it running.
+/// resumed so that dropping the session leaves it running. The known_hosts
+/// entries are read once it is up: they hold the key a first contact recorded.
 pub(super) async fn launch(
     b: &mut SessionBuilder,
     dir: &Path,
     destination: &str,
+    resolved: &str,
     persist: Duration,
 ) -> Result<Session, openssh::Error> {
     let secs = usize::try_from(persist.as_secs()).unwrap_or(usize::MAX);
@@ -113,6 +125,8 @@ pub(super) async fn launch(
             NonZeroUsize::new(secs).unwrap_or(NonZeroUsize::MIN),
         ));
     let conn = b.launch_master(destination).await?.keep();
+    let checked = known_hosts_fingerprint(resolved);
+    let _ = std::fs::write(conn.join(KNOWN_HOSTS_FILE), checked);
     let session = resumed(&conn);
     used().insert(conn);
     Ok(session)
