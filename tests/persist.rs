@@ -251,6 +251,34 @@ fn ctrl_c_closes_persistent_masters() {
 }
 
 #[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_second_ctrl_c_ends_the_persistent_masters_at_once() {
+    let (_guard, lab) = lab_alone();
+    // Ignores the first Ctrl-C's TERM: only its KILL 2 s later ends it.
+    let play = r#"play("p", "all", |host| { shell("trap '' TERM; sleep 30"); });"#;
+    let t = test(&lab).playbook(play);
+    let run = Background::start(&t, "\"op\":\"shell\"", HOSTS.len());
+    let runtime = run.runtime().to_path_buf();
+    let _reap = Reap(runtime.clone());
+    run.interrupt();
+    std::thread::sleep(Duration::from_millis(300));
+    run.interrupt();
+    run.wait(Duration::from_secs(5)).assert_code(130);
+    let gone = wait_until(Duration::from_secs(5), || {
+        masters_under(&runtime).is_empty()
+    });
+    assert!(
+        gone.is_some(),
+        "masters left: {:?}",
+        masters_under(&runtime)
+    );
+    let folders: Vec<_> = std::fs::read_dir(runtime.join("kbz-play-ssh"))
+        .unwrap()
+        .collect();
+    assert!(folders.is_empty(), "{folders:?}");
+}
+
+#[test]
 fn lab_guard() {
     common::lab::required_guard();
 }
