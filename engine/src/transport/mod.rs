@@ -9,7 +9,8 @@
 //!
 //! # SSH
 //!
-//! One OpenSSH multiplexed master per host for the whole run, started by the
+//! One OpenSSH multiplexed master per host for the whole run (and, with
+//! `--persist`, a while after it, for the next run: see `persist/`), started by the
 //! `openssh` crate (native mux) with the system `ssh` binary, so `~/.ssh/config`,
 //! `ProxyJump`, the agent and `known_hosts` all work as they do for the user's own
 //! `ssh`. Each command is a new channel on that master: no TCP or key exchange, a

@@ -3,8 +3,11 @@
 //! agent, `ProxyJump` and `known_hosts` apply; each command is then a channel on
 //! the master, opened over its unix socket without a new handshake.
 //!
-//! The master is started with `ControlPersist` of [`IDLE_PERSIST_SECS`]: a run
-//! that dies without closing leaves no ssh process behind for long. A master
+//! A run's own master is started with `ControlPersist` of
+//! [`IDLE_PERSIST_SECS`]: a run that dies without closing leaves no ssh
+//! process behind for long. With [`ConnectOptions::persist`], the master is
+//! one that outlives the run instead, found again by the next (see
+//! `persist/`). A master
 //! that went away (idle, host rebooted) is restarted transparently when the
 //! next command finds its socket dead, which is safe because that command never
 //! started, once the new master holds the run lock again (see `lock.rs`).
