@@ -10,7 +10,7 @@
 //! `kbz-play disconnect` (see `disconnect.rs`). A master found dead is
 //! replaced silently. Sessions on persisted masters are resumed, never
 //! owned: dropping one leaves the master to its `ControlPersist` time;
-//! closing one (Ctrl-C, `--persist 0` never comes here) stops it.
+//! closing one (Ctrl-C) stops it.
 
 mod disconnect;
 mod folder;
