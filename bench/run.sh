@@ -110,6 +110,14 @@ ensure_kbz() {
   fi
 }
 
+# Cold reruns stay cold: `--persist 0` closes kbz-play's masters with each run (by
+# default they stay up 60 s for the next); a binary from before --persist (KBZ_BENCH_KBZ)
+# closed them anyway.
+KBZ_COLD=()
+kbz_cold() {
+  if [[ $("$KBZ" --help 2>/dev/null) == *--persist* ]]; then KBZ_COLD=(--persist 0); fi
+}
+
 # --------------------------------------------------------------------------------------
 # timing and small helpers
 
@@ -341,7 +349,7 @@ kbz_play() { # N PLAYBOOK ARGS...
   local n=$1 playbook=$2
   shift 2
   cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
-    --cache-dir "$KBZ_CACHE" -f "$n" --output json "$@"
+    --cache-dir "$KBZ_CACHE" -f "$n" "${KBZ_COLD[@]}" --output json "$@"
 }
 
 run_kbz() { # N PHASE LOG
@@ -663,7 +671,7 @@ report() {
 main() {
   mkdir -p "$RUN_DIR"
   ensure_venv
-  [[ " $TOOLS " == *" kbz "* ]] && ensure_kbz
+  [[ " $TOOLS " == *" kbz "* ]] && ensure_kbz && kbz_cold
   log "tools: $TOOLS; host counts: $*; logs in $RUN_DIR"
   export KBZ_BENCH_RUN=$STAMP
   : >"$RUN_DIR/foreign.log"

@@ -69,6 +69,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Close the ssh masters earlier runs left up (`--persist`): those of
+    /// the hosts whose inventory name or `user@address:port` matches
+    /// PATTERN (a glob), all without one.
+    Disconnect {
+        /// A glob, e.g. `web*` or `*@10.0.0.5:22`.
+        pattern: Option<String>,
+    },
     /// Print the man page (roff).
     ///
     /// `kbz-play man | man -l -`, or save it as `kbz-play.1` in a `man1`
@@ -220,6 +227,11 @@ pub struct RunArgs {
     /// default: commands unbounded, probes 300).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub op_timeout: Option<u64>,
+    /// Seconds the ssh masters stay up after the run, idle, so that the
+    /// next run reuses them without a handshake (Ansible's ControlPersist);
+    /// 0 closes them with the run. `kbz-play disconnect` closes them.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub persist: u64,
     /// Output format: `auto` (progress on a terminal, plain lines otherwise), `plain`, `json`.
     #[arg(short, long, value_enum, default_value_t = Output::Auto)]
     pub output: Output,
@@ -267,6 +279,8 @@ impl RunArgs {
             // Unused: an offline run locks nothing.
             lock_timeout: 0,
             op_timeout: None,
+            // Unused: an offline run connects nowhere.
+            persist: 0,
             output,
             cache_dir: None,
             no_cache: true,

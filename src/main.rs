@@ -3,6 +3,7 @@
 //! table is [`exit::CODES`]).
 
 mod cli;
+mod connections;
 mod exit;
 mod inventory_cmd;
 mod list;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::Inventory(args) => inventory_cmd::run(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
+        Command::Disconnect { pattern } => connections::disconnect(pattern.as_deref()),
         Command::New {
             what: cli::New::Role { name, dir },
         } => new_role(&dir, &name),
@@ -256,8 +258,9 @@ fn execute_with(
         vec![playbook.sources.inputs.clone(), templates.inputs().clone()],
     );
     let cache = open_cache(args, &reporter).bind(definition);
-    let control_dir = kbz_engine::transport::ssh::create_control_dir()
-        .context("cannot create a private folder for the ssh control sockets")?;
+    // An offline run connects nowhere: it makes no persist folder either.
+    let persist = if offline.is_some() { 0 } else { args.persist };
+    let sockets = connections::Sockets::open(persist, &reporter)?;
     let settings = RunSettings {
         check: args.check,
         diff: args.diff,
@@ -279,7 +282,8 @@ fn execute_with(
             become_: args.become_.then(|| Become {
                 user: args.become_user.clone(),
             }),
-            control_dir: control_dir.clone(),
+            control_dir: sockets.dir.clone(),
+            persist: sockets.persist,
             lock_timeout: Duration::from_secs(args.lock_timeout),
             run: RunId::new(),
         },
@@ -304,29 +308,14 @@ fn execute_with(
         rt: runtime.handle().clone(),
     });
     let interrupt = shared.settings.interrupt.clone();
-    runtime.spawn(on_ctrl_c(interrupt.clone(), control_dir.clone()));
+    let sockets = Arc::new(sockets);
+    runtime.spawn(sockets.clone().on_ctrl_c(interrupt.clone()));
     let summary = runtime.block_on(kbz_engine::run::run(playbook, shared));
-    let _ = std::fs::remove_dir_all(&control_dir);
+    sockets.finish();
     if interrupt.is_set() {
         return Ok(u8::try_from(INTERRUPTED).unwrap_or(1));
     }
     Ok(u8::try_from(summary?.exit_code).unwrap_or(1))
-}
-
-/// The first Ctrl-C stops the run the orderly way (no op starts, commands
-/// in flight are killed on their hosts, the recap prints); the second one
-/// exits at once, ending the ssh masters (which would otherwise persist
-/// for minutes) and removing their control folder.
-async fn on_ctrl_c(interrupt: Interrupt, control_dir: std::path::PathBuf) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    interrupt.trigger();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        kbz_engine::transport::end_masters(&control_dir);
-        let _ = std::fs::remove_dir_all(&control_dir);
-        std::process::exit(INTERRUPTED);
-    }
 }
 
 /// The probe cache, or none (with a warning) when it cannot be trusted: a

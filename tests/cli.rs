@@ -41,7 +41,15 @@ fn help_shows_the_run_options_then_the_subcommands() {
     ] {
         assert!(run_options.contains(flag), "--help lacks {flag}:\n{help}");
     }
-    for sub in ["run", "render", "doc", "inventory", "completions", "man"] {
+    for sub in [
+        "run",
+        "render",
+        "doc",
+        "inventory",
+        "disconnect",
+        "completions",
+        "man",
+    ] {
         assert!(
             subcommands.contains(&format!("\n  {sub} ")),
             "--help lacks the subcommand {sub}:\n{help}"

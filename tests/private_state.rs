@@ -1,5 +1,5 @@
 //! What kbz-play keeps on this machine between and during runs (the probe
-//! cache, the ssh control sockets) is private to the user who runs it: made
+//! cache, the ssh control sockets, the masters `--persist` keeps) is private to the user who runs it: made
 //! 0700/0600, refused when someone else owns it, never in a shared folder,
 //! and never a way to make the next run execute something; and the user's
 //! own ssh settings are not overridden. The hosts use the local transport
@@ -248,6 +248,41 @@ fn without_home_the_cache_is_off_not_in_tmp() {
         "{warned:?}"
     );
     assert_eq!(tree(&tmp), vec![tmp.clone()], "left something in TMPDIR");
+}
+
+#[test]
+fn a_persist_folder_open_to_others_is_refused_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = project().persist(60);
+    let home = t.at("home");
+    let open = home.join(".cache/kbz-play/ssh");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let tmp = t.at("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = Outcome::new(
+        t.command()
+            .env("HOME", &home)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap(),
+    );
+    out.assert_code(0);
+    let warned = warnings(&out);
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("ssh masters close with this run") && w.contains("0700")),
+        "{warned:?}"
+    );
+    assert_eq!(mode(&open), 0o777, "another's choice was \"fixed\"");
+    assert_eq!(tree(&open), vec![open.clone()], "used an open folder");
+    assert_eq!(
+        tree(&tmp),
+        vec![tmp.clone()],
+        "the run's own folder is left"
+    );
 }
 
 #[test]

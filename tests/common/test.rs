@@ -12,8 +12,8 @@
 //! t.run_with(&["--check"]).assert_code(0);
 //! ```
 //!
-//! By default the command is `kbz-play <playbook> -i <inventory> --output json
-//! --no-cache [args]`; [`Test::render`] makes it `kbz-play render <playbook>
+//! By default the command is `kbz-play <playbook> -i <inventory> --persist 0
+//! --output json --no-cache [args]`; [`Test::render`] makes it `kbz-play render <playbook>
 //! -i <inventory> --out <project>/review [args]`, and [`Lab::test`]
 //! (super::lab::Lab::test) points it at the lab (its inventory, ssh config
 //! and cache).
@@ -45,6 +45,7 @@ pub struct Test {
     cache: Cache,
     args: Vec<OsString>,
     current_dir: Option<PathBuf>,
+    persist: u64,
 }
 
 impl Default for Test {
@@ -67,6 +68,7 @@ impl Test {
             cache: Cache::Off,
             args: Vec::new(),
             current_dir: None,
+            persist: 0,
         }
     }
 
@@ -140,6 +142,14 @@ impl Test {
         self.args(["-e".to_string(), format!("{name}={value}")])
     }
 
+    /// `--persist SECS` for a run: its ssh masters stay up for the next run
+    /// (the builder passes `--persist 0` otherwise, so that every test
+    /// starts from no connection and leaves none behind).
+    pub fn persist(mut self, secs: u64) -> Test {
+        self.persist = secs;
+        self
+    }
+
     /// kbz-play's human output instead of `--output json`.
     pub fn text_output(mut self) -> Test {
         self.json = false;
@@ -206,6 +216,10 @@ impl Test {
         if let Some(c) = &self.ssh_config {
             a.push("--ssh-config".into());
             a.push(c.into());
+        }
+        if self.subcommand.is_none() && self.playbook.is_some() {
+            a.push("--persist".into());
+            a.push(self.persist.to_string().into());
         }
         if self.json {
             a.push("--output".into());

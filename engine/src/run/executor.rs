@@ -86,6 +86,7 @@ fn connect_options(shared: &Shared, host: &Host) -> ConnectOptions {
         connect_timeout: c.connect_timeout,
         become_: c.become_.clone(),
         control_dir: c.control_dir.clone(),
+        persist: c.persist,
     }
 }
 
@@ -457,6 +458,7 @@ fn last_plays(
 
 /// Done with a host for this run: counts its round trips, stores what its
 /// session learned in the cache and closes it, which releases its run lock.
+/// A persistent master stays up unless Ctrl-C stopped the run.
 async fn finish_host(shared: &Shared, slot: &Slot) {
     let session = {
         let mut st = slot.state();
@@ -480,7 +482,10 @@ async fn finish_host(shared: &Shared, slot: &Slot) {
         });
     }
     if let Ok(session) = Arc::try_unwrap(session) {
-        session.close().await;
+        match shared.settings.interrupt.is_set() {
+            true => session.close().await,
+            false => session.leave().await,
+        }
     }
 }
 

@@ -230,11 +230,24 @@ impl Session {
     /// close changes nothing. The lock goes first: its holder shares the
     /// master, which closes only once the holder is gone.
     pub async fn close(self) {
+        self.end(false).await;
+    }
+
+    /// [`Session::close`] at the end of a run: a persistent master is left
+    /// up for the next run ([`Transport::leave`]).
+    pub async fn leave(self) {
+        self.end(true).await;
+    }
+
+    async fn end(self, keep_master: bool) {
         if let Some(lock) = self.lock {
             lock.release().await;
         }
         if let Some(transport) = self.transport {
-            let _ = transport.close().await;
+            let _ = match keep_master {
+                true => transport.leave().await,
+                false => transport.close().await,
+            };
         }
     }
 

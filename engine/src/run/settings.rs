@@ -24,8 +24,11 @@ pub struct ConnectDefaults {
     pub connect_timeout: Duration,
     /// `--become`.
     pub become_: Option<Become>,
-    /// Where the multiplexing sockets live.
+    /// Where the multiplexing sockets live: the run's own folder, or with
+    /// `persist`, the persist folder.
     pub control_dir: PathBuf,
+    /// `--persist`: how long masters outlive the run (zero: closed with it).
+    pub persist: Duration,
     /// `--lock-timeout`: how long to wait for another run to release a host.
     pub lock_timeout: Duration,
     /// This run, whose hosts share a machine's run lock when they are one
@@ -132,6 +135,7 @@ mod tests {
                 connect_timeout: Duration::from_secs(1),
                 become_: None,
                 control_dir: PathBuf::from("/tmp"),
+                persist: Duration::ZERO,
                 lock_timeout: Duration::from_secs(1),
                 run: RunId::new(),
             },

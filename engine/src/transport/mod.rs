@@ -9,7 +9,8 @@
 //!
 //! # SSH
 //!
-//! One OpenSSH multiplexed master per host for the whole run, started by the
+//! One OpenSSH multiplexed master per host for the whole run (and, with
+//! `--persist`, a while after it, for the next run: see `persist/`), started by the
 //! `openssh` crate (native mux) with the system `ssh` binary, so `~/.ssh/config`,
 //! `ProxyJump`, the agent and `known_hosts` all work as they do for the user's own
 //! `ssh`. Each command is a new channel on that master: no TCP or key exchange, a
@@ -66,6 +67,7 @@ mod error;
 mod local;
 mod lock;
 mod masters;
+pub mod persist;
 mod script;
 pub mod ssh;
 mod ssh_config;
@@ -175,8 +177,12 @@ pub struct ConnectOptions {
     /// Where the mux sockets live: a folder of ours closed to others (made
     /// 0700 if missing, refused otherwise; see [`ssh::create_control_dir`]).
     /// Keep it short: a unix socket path is limited to about 100 bytes and
-    /// ssh appends about 45 to it.
+    /// ssh appends about 45 to it. With [`ConnectOptions::persist`], the
+    /// persist folder ([`persist::persist_dir`]).
     pub control_dir: PathBuf,
+    /// `--persist`: how long the master outlives the run, idle, for the
+    /// next run to reuse (see `persist/`); zero closes it with the run.
+    pub persist: Duration,
 }
 
 impl ConnectOptions {
@@ -193,6 +199,7 @@ impl ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             become_: None,
             control_dir,
+            persist: Duration::ZERO,
         }
     }
 
@@ -451,7 +458,17 @@ impl Transport {
     /// Closes the master connection cleanly (dropping the transport also does, synchronously).
     pub async fn close(self) -> Result<(), TransportError> {
         match self {
-            Transport::Ssh(t) => t.close().await,
+            Transport::Ssh(t) => t.close(false).await,
+            Transport::Local(_) => Ok(()),
+        }
+    }
+
+    /// Done with the host at the end of a run: a persistent master
+    /// ([`ConnectOptions::persist`]) is left up for the next run, idle for
+    /// its persist time; any other is closed, as [`Transport::close`] does.
+    pub async fn leave(self) -> Result<(), TransportError> {
+        match self {
+            Transport::Ssh(t) => t.close(true).await,
             Transport::Local(_) => Ok(()),
         }
     }

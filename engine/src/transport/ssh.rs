@@ -3,8 +3,11 @@
 //! agent, `ProxyJump` and `known_hosts` apply; each command is then a channel on
 //! the master, opened over its unix socket without a new handshake.
 //!
-//! The master is started with `ControlPersist` of [`IDLE_PERSIST_SECS`]: a run
-//! that dies without closing leaves no ssh process behind for long. A master
+//! A run's own master is started with `ControlPersist` of
+//! [`IDLE_PERSIST_SECS`]: a run that dies without closing leaves no ssh
+//! process behind for long. With [`ConnectOptions::persist`], the master is
+//! one that outlives the run instead, found again by the next (see
+//! `persist/`). A master
 //! that went away (idle, host rebooted) is restarted transparently when the
 //! next command finds its socket dead, which is safe because that command never
 //! started, once the new master holds the run lock again (see `lock.rs`).
@@ -12,6 +15,7 @@
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,8 +26,8 @@ use tokio::sync::Semaphore;
 pub use super::control_dir::create_control_dir;
 use super::control_dir::{private_control_dir, MAX_CONTROL_DIR_LEN};
 use super::error::connect_error;
-use super::ssh_config::{resolve_config, Resolved};
-use super::{script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
+use super::ssh_config::resolve_config;
+use super::{persist, script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
 
 /// Commands one host runs at once. sshd refuses channels beyond its
 /// `MaxSessions` (10 by default) per connection; a little headroom is left for
@@ -353,24 +357,33 @@ impl SshTransport {
         }
     }
 
-    /// Stops the master (it exits once no channel is open) and removes its socket directory.
-    pub async fn close(self) -> Result<(), TransportError> {
+    /// Stops the master (it exits once no channel is open) and removes its
+    /// socket directory; with `keep`, a persistent master is left running
+    /// instead (see `persist/`).
+    pub async fn close(self, keep: bool) -> Result<(), TransportError> {
         let relocked = self.relock().holder.take();
         if let Some(holder) = relocked {
             holder.release().await;
         }
         let session = self.session.into_inner().unwrap_or_else(|e| e.into_inner());
-        match Arc::try_unwrap(session) {
-            Ok(session) => match session.close().await {
-                Ok(()) | Err(openssh::Error::Disconnected) => Ok(()),
-                Err(e) => Err(TransportError::Exec {
-                    host: self.opts.host.clone(),
-                    reason: format!("closing the master connection: {}", chain(&e)),
-                }),
-            },
+        if !self.opts.persist.is_zero() {
+            if !keep {
+                persist::close(session.control_socket()).await;
+            }
+            return Ok(());
+        }
+        let closed = match Arc::try_unwrap(session) {
+            Ok(session) => session.close().await,
             // A command still holds it; the last one to finish drops it, which
             // stops the master synchronously.
             Err(_shared) => Ok(()),
+        };
+        match closed {
+            Ok(()) | Err(openssh::Error::Disconnected) => Ok(()),
+            Err(e) => Err(TransportError::Exec {
+                host: self.opts.host.clone(),
+                reason: format!("closing the master connection: {}", chain(&e)),
+            }),
         }
     }
 }
@@ -421,32 +434,13 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Starts a master connection for `opts`.
+/// Starts a master connection for `opts`: a new one closed with the run,
+/// or with `--persist`, a live one left by an earlier run for the same
+/// connection, else a new one that outlives the run (see `persist/`).
 async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
-    let host = || opts.host.clone();
-    let dir = &opts.control_dir;
-    if dir.as_os_str().len() > MAX_CONTROL_DIR_LEN {
-        return Err(TransportError::Io {
-            host: host(),
-            context: format!(
-                "the control directory {} is too long for a unix socket path (at most {MAX_CONTROL_DIR_LEN} bytes)",
-                dir.display()
-            ),
-            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
-        });
-    }
-    private_control_dir(dir).map_err(|e| TransportError::Io {
-        host: host(),
-        context: "refusing the control directory".into(),
-        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e),
-    })?;
-
+    usable_control_dir(opts, &opts.control_dir)?;
     let mut b = SessionBuilder::default();
-    b.connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)))
-        .control_directory(dir)
-        .control_persist(ControlPersist::IdleFor(
-            NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
-        ));
+    b.connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)));
     if let Some(user) = &opts.user {
         b.user(user.clone());
     }
@@ -463,25 +457,71 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
     let mut b = b.into_owned();
     if destination.is_empty() || destination.starts_with('-') {
         return Err(TransportError::Unreachable {
-            host: host(),
+            host: opts.host.clone(),
             reason: format!("{:?} is not a valid address", opts.address),
         });
     }
-    let Resolved {
-        check,
-        server_alive,
-    } = resolve_config(opts, &b, destination).await?;
-    b.server_alive_interval(server_alive.unwrap_or(SERVER_ALIVE));
+    let resolved = resolve_config(opts, &b, destination).await?;
+    b.server_alive_interval(resolved.server_alive.unwrap_or(SERVER_ALIVE));
     // Errors read as the checking that was in force: the user's, if strict.
     let opts = &ConnectOptions {
-        known_hosts: match check {
+        known_hosts: match resolved.check {
             KnownHosts::Strict => HostKeyPolicy::Strict,
             _ => opts.known_hosts,
         },
         ..opts.clone()
     };
-    b.known_hosts_check(check);
-    b.connect_mux(destination).await.map_err(|e| match e {
+    b.known_hosts_check(resolved.check.clone());
+    if opts.persist.is_zero() {
+        b.control_directory(&opts.control_dir)
+            .control_persist(ControlPersist::IdleFor(
+                NonZeroUsize::new(IDLE_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
+            ));
+        let started = b.connect_mux(destination).await;
+        return started.map_err(|e| launch_error(opts, &opts.control_dir, e));
+    }
+    let policy = format!("{:?}", resolved.check);
+    let dir = persist::master_dir(opts, &b, destination, &resolved.text, &policy)
+        .map_err(|e| refused_dir(opts, e))?;
+    usable_control_dir(opts, &dir)?;
+    let patience = opts.connect_timeout + Duration::from_secs(5);
+    if let Some(live) = persist::live_master(&dir, &resolved.text, patience).await {
+        return Ok(live);
+    }
+    let started = persist::launch(&mut b, &dir, destination, &resolved.text, opts.persist).await;
+    started.map_err(|e| {
+        persist::remove_if_unused(&dir);
+        launch_error(opts, &dir, e)
+    })
+}
+
+/// Refuses a control folder too long for socket paths, or not private.
+fn usable_control_dir(opts: &ConnectOptions, dir: &Path) -> Result<(), TransportError> {
+    if dir.as_os_str().len() > MAX_CONTROL_DIR_LEN {
+        return Err(TransportError::Io {
+            host: opts.host.clone(),
+            context: format!(
+                "the control directory {} is too long for a unix socket path (at most {MAX_CONTROL_DIR_LEN} bytes)",
+                dir.display()
+            ),
+            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        });
+    }
+    private_control_dir(dir).map_err(|e| refused_dir(opts, e))
+}
+
+fn refused_dir(opts: &ConnectOptions, e: crate::private::PrivateDirError) -> TransportError {
+    TransportError::Io {
+        host: opts.host.clone(),
+        context: "refusing the control directory".into(),
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, e),
+    }
+}
+
+/// What starting a master in `dir` failing means for the user.
+fn launch_error(opts: &ConnectOptions, dir: &Path, e: openssh::Error) -> TransportError {
+    let host = || opts.host.clone();
+    match e {
         // openssh's connect error carries ssh's stderr as its message; an
         // OS error instead means `ssh` itself could not be run.
         openssh::Error::Connect(io) if io.raw_os_error().is_none() => {
@@ -504,14 +544,13 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
             host: host(),
             reason: chain(&other),
         },
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
-    use std::path::Path;
 
     fn refusal(dir: &Path) -> String {
         let opts = ConnectOptions::new("h", "127.0.0.1", dir.to_path_buf());

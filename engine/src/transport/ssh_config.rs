@@ -22,6 +22,9 @@ pub(super) struct Resolved {
     /// call (a flaky WAN wants it long, a test lab short); `None` where the
     /// config is silent (0), and [`super::ssh::SERVER_ALIVE`] applies.
     pub(super) server_alive: Option<Duration>,
+    /// `ssh -G`'s whole answer: what a persisted master is keyed by (see
+    /// `persist/key.rs`).
+    pub(super) text: String,
 }
 
 /// Reads the user's ssh config for `destination` ([`Resolved`]).
@@ -56,7 +59,7 @@ pub(super) async fn resolve_config(
     if !out.status.success() {
         return Err(connect_error(opts, &String::from_utf8_lossy(&out.stderr)));
     }
-    let mut resolved = configured(&String::from_utf8_lossy(&out.stdout));
+    let mut resolved = configured(String::from_utf8_lossy(&out.stdout).into_owned());
     if opts.known_hosts == HostKeyPolicy::Strict {
         resolved.check = KnownHosts::Strict;
     }
@@ -64,20 +67,17 @@ pub(super) async fn resolve_config(
 }
 
 /// Reads `ssh -G`'s output ([`Resolved`]).
-fn configured(resolved: &str) -> Resolved {
-    let value = |key: &str| {
-        resolved
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
-            .map(str::trim)
-    };
+fn configured(resolved: String) -> Resolved {
+    let value = |key: &str| super::persist::resolved_value(&resolved, key);
     let server_alive = value("serveraliveinterval")
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|&secs| secs > 0)
         .map(Duration::from_secs);
+    let check = configured_check(value("stricthostkeychecking"));
     Resolved {
-        check: configured_check(value("stricthostkeychecking")),
+        check,
         server_alive,
+        text: resolved,
     }
 }
 
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn the_users_host_key_checking_wins_over_accept_new() {
-        let check = |text: &str| format!("{:?}", configured(text).check);
+        let check = |text: &str| format!("{:?}", configured(text.into()).check);
         assert_eq!(check("user root\nstricthostkeychecking true\n"), "Strict");
         assert_eq!(check("stricthostkeychecking false\n"), "Accept");
         assert_eq!(check("stricthostkeychecking ask\n"), "Add");
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn the_users_server_alive_interval_wins_over_ours() {
-        let alive = |text: &str| configured(text).server_alive;
+        let alive = |text: &str| configured(text.into()).server_alive;
         assert_eq!(
             alive("serveraliveinterval 2\nserveralivecountmax 3\n"),
             Some(Duration::from_secs(2))

@@ -11,4 +11,5 @@ mod commands;
 mod files;
 mod host_keys;
 mod lock;
+mod persist;
 mod sshd;
