@@ -234,7 +234,11 @@ fn execute_with(
         Some(Offline::List(_)) => list::reporter(common.verbose, secrets),
         _ => reporter(args.output, common.verbose, secrets),
     };
-    let vault = review_vault(vault, matches!(offline, Some(Offline::Render(_))), &reporter);
+    let vault = review_vault(
+        vault,
+        matches!(offline, Some(Offline::Render(_))),
+        &reporter,
+    );
     let inventory = Arc::new(load_inventory(&common.inventory, &vault)?);
     let extra_vars = parse_extra_vars(&common.extra_vars)?;
     let credentials = Arc::new(credentials(common, offline.is_some(), secrets, &reporter));
