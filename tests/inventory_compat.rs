@@ -2,7 +2,9 @@
 //! 2.19) on every inventory under tests/fixtures/inventories/: INI and YAML,
 //! ranges, typed values, children, group_vars/host_vars (folders of var
 //! files too), a conflict at every precedence layer, a folder of several
-//! inventory files, several `-i`, Kubespray's layout.
+//! inventory files, several `-i`, Kubespray's layout, executable inventory
+//! scripts (with and without `_meta`), INI in a `.yml` file and YAML in an
+//! extension-less one.
 //!
 //! Each fixture is a folder passed as `-i`, unless it holds a `.sources`
 //! file listing the `-i` paths (one a line, relative to the folder). Hosts,

@@ -2,15 +2,17 @@
 //!
 //! [`Inventory::load_all`] reads one or more sources (`-i` repeated), merged
 //! in order as Ansible merges them. A source is a file or a directory; a
-//! file's format is chosen as Ansible chooses it, by extension, every other
-//! file being INI:
+//! file is read by the first reader that accepts it, in the order of
+//! Ansible's default plugins ([`mod@sources`]):
 //!
+//! * an executable file: an inventory script ([`mod@script`]);
 //! * `*.tsv`: the operators' `servers.tsv` (header row, one host per line,
 //!   `groups` column comma-separated, other columns become host vars);
-//! * `*.yml` / `*.yaml` / `*.json`: Ansible's YAML inventory (`all:` /
-//!   `children:` / `hosts:` / `vars:`, so Kubespray's `hosts.yaml` loads
-//!   unchanged);
-//! * anything else: Ansible's INI inventory ([`mod@ini`]).
+//! * `*.yml` / `*.yaml` / `*.json` or no extension: Ansible's YAML
+//!   inventory (`all:` / `children:` / `hosts:` / `vars:`, so Kubespray's
+//!   `hosts.yaml` loads unchanged);
+//! * any file but `*.toml`, YAML having failed: Ansible's INI inventory
+//!   ([`mod@ini`]).
 //!
 //! A directory source loads each file in it (and in its subdirectories) in
 //! name order, skipping what Ansible skips: hidden files, `group_vars/`,
@@ -52,6 +54,7 @@ mod host_range;
 pub(crate) mod ini;
 mod pattern;
 mod raw;
+mod script;
 mod sources;
 mod tsv;
 mod vars_dirs;
