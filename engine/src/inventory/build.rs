@@ -4,7 +4,12 @@
 //! `host_vars/`).
 
 use super::raw::RawInventory;
-use super::*;
+use super::{
+    port_value, string_var, vars_dirs, GroupInfo, Host, Inventory, InventoryError, Vars, UNGROUPED,
+};
+use crate::vault::Vault;
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 
 /// Compute each group's depth (longest path from `all`) and reject cycles.
 fn group_depths(raw: &RawInventory) -> Result<Vec<usize>, InventoryError> {

@@ -58,6 +58,7 @@ mod script;
 mod sources;
 mod tsv;
 mod vars_dirs;
+mod vars_file;
 mod yaml;
 
 pub use error::{InventoryError, SourceLocation};
@@ -68,7 +69,7 @@ pub(crate) use raw::RawInventory;
 use serde_json::Value;
 pub use sources::IGNORED_EXTENSIONS;
 use sources::{parse_file, source_files, vars_base};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Universal variable value type used across the engine.
