@@ -10,8 +10,10 @@
 //! file listing the `-i` paths (one a line, relative to the folder). Hosts,
 //! group membership and every variable must be equal: `--list` (as JSON
 //! values, then as text), `--list --yaml` (as YAML values), `--graph` (as
-//! text) and `--host` for each host; a failure prints every difference with
-//! its path.
+//! text) and `--host` for each host; `--export` (`--list`, `--host` of one
+//! host) and `--limit` (`--list`, `--graph`; a group of the fixture, and a
+//! pattern naming an unknown host) too; a failure prints every difference
+//! with its path.
 
 mod common;
 
@@ -74,20 +76,37 @@ fn kbz_play_inventory_prints_what_ansible_inventory_prints() {
             &yaml(&k),
             &mut report,
         );
-        let (a, k) = both(&["--graph"]);
-        if a != k {
-            report.push(format!(
-                "{name} --graph:\n--- ansible-inventory\n{a}--- kbz-play\n{k}"
-            ));
+        let limit = limit_of(&a_list);
+        for extra in [
+            &["--list", "--export"][..],
+            &["--list", "--export", "--yaml"],
+            &["--list", "--limit", &limit],
+            &["--list", "--limit", &limit, "--yaml"],
+            &["--list", "--limit", "all:!nosuchhost", "--export"],
+        ] {
+            let (a, k) = both(extra);
+            let what = format!("{name} {}", extra.join(" "));
+            diff_values(&what, &yaml(&a), &yaml(&k), &mut report);
+        }
+        for extra in [&["--graph"][..], &["--graph", "--limit", &limit]] {
+            let (a, k) = both(extra);
+            if a != k {
+                report.push(format!(
+                    "{name} {}:\n--- ansible-inventory\n{a}--- kbz-play\n{k}",
+                    extra.join(" ")
+                ));
+            }
         }
         let hosts = a_list["_meta"]["hostvars"]
             .as_object()
             .cloned()
             .unwrap_or_default();
-        for host in hosts.keys() {
-            let (a, k) = both(&["--host", host]);
+        let export = hosts.keys().next().map(|h| vec!["--host", h, "--export"]);
+        let runs = hosts.keys().map(|h| vec!["--host", h.as_str()]);
+        for extra in runs.chain(export) {
+            let (a, k) = both(&extra);
             diff_values(
-                &format!("{name} --host {host}"),
+                &format!("{name} {}", extra.join(" ")),
                 &json(&a),
                 &json(&k),
                 &mut report,
@@ -100,6 +119,16 @@ fn kbz_play_inventory_prints_what_ansible_inventory_prints() {
         report.len(),
         report.join("\n")
     );
+}
+
+/// The `--limit` tried on a fixture: the second child of `all` in
+/// ansible-inventory's `--list` (the first is `ungrouped`), else `all`.
+fn limit_of(list: &Value) -> String {
+    list["all"]["children"]
+        .get(1)
+        .and_then(Value::as_str)
+        .unwrap_or("all")
+        .to_string()
 }
 
 /// Every fixture folder, in name order.

@@ -129,6 +129,8 @@ struct GroupInfo {
     direct: Vec<usize>,
     /// Child group names, in the order they were added.
     children: Vec<String>,
+    /// The group's own vars (inventory file, then `group_vars/`).
+    vars: Vars,
 }
 
 /// A loaded inventory: hosts in file order plus the group tree.
@@ -143,6 +145,12 @@ pub struct Inventory {
     /// Sorted by depth then name; `all` first.
     groups: Vec<GroupInfo>,
     group_index: HashMap<String, usize>,
+    /// Own vars of Ansible's implicit `ungrouped` group, when the inventory
+    /// defines no group of that name.
+    ungrouped_vars: Vars,
+    /// Each host's own vars (inventory entry, then `host_vars/`), by index
+    /// in `hosts`.
+    own_vars: Vec<Vars>,
     warnings: Vec<String>,
 }
 
@@ -244,6 +252,22 @@ impl Inventory {
             g.direct.iter().map(|&i| &self.hosts[i]).collect(),
             g.children.iter().map(String::as_str).collect(),
         ))
+    }
+
+    /// A group's own vars, not merged into its hosts: the inventory file's,
+    /// then its `group_vars/` files' (`ansible-inventory --export`); `None`
+    /// if the group does not exist.
+    pub fn group_vars(&self, group: &str) -> Option<&Vars> {
+        match self.group_index.get(group) {
+            Some(&i) => Some(&self.groups[i].vars),
+            None => (group == UNGROUPED).then_some(&self.ungrouped_vars),
+        }
+    }
+
+    /// A host's own vars, without its groups': its inventory entry's, then
+    /// its `host_vars/` files' (`ansible-inventory --export`).
+    pub fn host_own_vars(&self, host: &str) -> Option<&Vars> {
+        self.host_index.get(host).map(|&i| &self.own_vars[i])
     }
 
     /// Hosts matching an Ansible host pattern (`all`, `web*`, `a:b`,
