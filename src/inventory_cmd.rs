@@ -6,7 +6,6 @@
 use anyhow::{bail, Result};
 use kbz_engine::inventory::{Host, Inventory};
 use kbz_engine::secrets::Secrets;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
@@ -269,32 +268,10 @@ fn graph_line(name: &str, depth: usize) -> String {
 }
 
 /// JSON as Python's `json.dumps(sort_keys=True, indent=4)` writes it, or
-/// YAML with sorted keys.
+/// YAML as PyYAML writes it.
 fn dump(value: &Value, yaml: bool) -> Result<String> {
-    let value = sorted(value);
     if yaml {
-        return Ok(yaml_serde::to_string(&value)?.trim_end().to_string());
+        return Ok(crate::pyyaml::dump(value));
     }
-    let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    value.serialize(&mut ser)?;
-    Ok(String::from_utf8(buf)?)
-}
-
-/// `value` with every object's keys in sorted order.
-fn sorted(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
+    crate::pyjson::dump(value)
 }
