@@ -431,7 +431,27 @@ mod tests {
             "dq_long": "tab\tand a long line that must be folded somewhere past the eighty column mark, yes",
             "sq_long": "# a comment-like value that is long enough to be folded past the eighty columns"});
         let v = json!({"all": {"children": {"ungrouped": {"hosts": {"h": vars}}}}});
-        assert_eq!(dump(&v), "all:\n  children:\n    ungrouped:\n      hosts:\n        h:\n          ctl: \"bell\\a nul\\0 esc\\e nel\\N bom\\uFEFF astral \\U0001F600\"\n          dq_long: \"tab\\tand a long line that must be folded somewhere past the eighty\n            column mark, yes\"\n          s6: 'multi\n\n            line\n\n            '\n          s7: this is a rather long string value that goes on and on past the eighty\n            column limit for sure\n          s9: \"tab\\there\"\n          sq_long: '# a comment-like value that is long enough to be folded past the\n            eighty columns'");
+        let want = concat!(
+            "all:\n",
+            "  children:\n",
+            "    ungrouped:\n",
+            "      hosts:\n",
+            "        h:\n",
+            "          ctl: \"bell\\a nul\\0 esc\\e nel\\N bom\\uFEFF astral \\U0001F600\"\n",
+            "          dq_long: \"tab\\tand a long line that must be folded somewhere past the eighty\n",
+            "            column mark, yes\"\n",
+            "          s6: 'multi\n",
+            "\n",
+            "            line\n",
+            "\n",
+            "            '\n",
+            "          s7: this is a rather long string value that goes on and on past the eighty\n",
+            "            column limit for sure\n",
+            "          s9: \"tab\\there\"\n",
+            "          sq_long: '# a comment-like value that is long enough to be folded past the\n",
+            "            eighty columns'",
+        );
+        assert_eq!(dump(&v), want);
     }
 
     #[test]
