@@ -225,6 +225,11 @@ impl Parser<'_> {
             b'-' | b'+' => {
                 let neg = self.peek() == Some(b'-');
                 self.i += 1;
+                self.blank();
+                // Python takes one sign on a number literal, not `--1`.
+                if matches!(self.peek(), Some(b'-' | b'+')) {
+                    return None;
+                }
                 let v = self.operand()?;
                 match (self.last_complex(), neg) {
                     (Some((re, im)), true) => Some(self.complex_value(-re, -im)),

@@ -123,6 +123,8 @@ fn values_are_typed_as_ansible_types_them() {
         ("[1, 2", json!("[1, 2")),
         ("1.2.3", json!("1.2.3")),
         ("-'a'", json!("-'a'")),
+        ("--1", json!("--1")),
+        ("- 1", json!(-1)),
     ];
     for (text, want) in cases {
         assert_eq!(&parse_value(text), want, "value {text:?}");
