@@ -108,9 +108,14 @@ pub struct InventoryArgs {
     /// repeat to merge several in order, as Ansible does.
     #[arg(short, long, env = "KBZ_INVENTORY", required = true)]
     pub inventory: Vec<PathBuf>,
-    /// Only hosts matching this pattern (the default view).
+    /// Only hosts matching this pattern (the default view and `--list`;
+    /// `--graph` and `--host` ignore it, as in ansible-inventory).
     #[arg(short, long)]
     pub limit: Option<String>,
+    /// With `--list` or `--host`: each group's own vars on the group and
+    /// each host's own vars, not merged (`ansible-inventory --export`).
+    #[arg(long)]
+    pub export: bool,
     /// Every group and host with its merged vars, as `ansible-inventory --list`.
     #[arg(long, conflicts_with_all = ["graph", "host"])]
     pub list: bool,

@@ -1,11 +1,11 @@
 //! `kbz-play inventory`: the inventory as kbz-play reads it, printed the way
-//! `ansible-inventory` prints it (`--list`, `--graph`, `--host`, `--yaml`),
+//! `ansible-inventory` prints it (`--list`, `--graph`, `--host`, `--yaml`,
+//! `--export`, `--limit`),
 //! so the two can be compared line for line on the same inventory.
 
 use anyhow::{bail, Result};
 use kbz_engine::inventory::{Host, Inventory};
 use kbz_engine::secrets::Secrets;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
@@ -28,12 +28,14 @@ pub fn run(args: &InventoryArgs) -> Result<u8> {
         let Some(host) = inventory.host(name) else {
             bail!("no host named '{name}' in the inventory");
         };
-        dump(&Value::Object(host.vars.clone()), args.yaml)?
+        let view = View::new(&inventory, None, args.export)?;
+        dump(&Value::Object(view.host_vars(host)), args.yaml)?
     } else if args.list {
+        let view = View::new(&inventory, args.limit.as_deref(), args.export)?;
         let value = if args.yaml {
-            yaml_tree(&inventory)
+            yaml_tree(&view)
         } else {
-            list(&inventory)
+            list(&view)
         };
         dump(&value, args.yaml)?
     } else if let Some(group) = &args.graph {
@@ -43,6 +45,57 @@ pub fn run(args: &InventoryArgs) -> Result<u8> {
     };
     println!("{}", secrets.mask(&out));
     Ok(0)
+}
+
+/// What `--list` and `--host` show, as ansible-inventory chooses it: only
+/// the hosts `--limit` leaves (a pattern matching nothing is a warning, as
+/// there), and with `--export` each group's own vars on the group and each
+/// host's own vars instead of its merged ones.
+struct View<'a> {
+    inventory: &'a Inventory,
+    available: HashSet<&'a str>,
+    export: bool,
+}
+
+impl<'a> View<'a> {
+    fn new(inventory: &'a Inventory, limit: Option<&str>, export: bool) -> Result<Self> {
+        let hosts = match limit {
+            Some(pattern) => {
+                let (hosts, unknown) = inventory.select_play(pattern)?;
+                for warning in unknown {
+                    eprintln!("warning: --limit: {warning}");
+                }
+                hosts
+            }
+            None => inventory.hosts().iter().collect(),
+        };
+        Ok(Self {
+            inventory,
+            available: hosts.iter().map(|h| h.name.as_str()).collect(),
+            export,
+        })
+    }
+
+    fn host_vars(&self, host: &Host) -> Map<String, Value> {
+        match self.export {
+            true => self.inventory.host_own_vars(&host.name).cloned(),
+            false => Some(host.vars.clone()),
+        }
+        .unwrap_or_default()
+    }
+
+    /// The `vars` of a group's entry: its own vars with `--export`.
+    fn group_vars(&self, group: &str) -> Option<Value> {
+        let vars = self.inventory.group_vars(group).filter(|_| self.export)?;
+        (!vars.is_empty()).then(|| Value::Object(vars.clone()))
+    }
+
+    /// [`tree`] without the hosts `--limit` leaves out.
+    fn tree(&self, group: &str) -> (Vec<&'a Host>, Vec<String>) {
+        let (mut hosts, children) = tree(self.inventory, group);
+        hosts.retain(|h| self.available.contains(h.name.as_str()));
+        (hosts, children)
+    }
 }
 
 /// The default view: one object per host, with what kbz-play connects to.
@@ -91,16 +144,19 @@ fn tree<'a>(inventory: &'a Inventory, group: &str) -> (Vec<&'a Host>, Vec<String
 }
 
 /// `ansible-inventory --list`: each non-empty group with its own `hosts`
-/// and `children`, and every host's merged vars under `_meta.hostvars`.
-fn list(inventory: &Inventory) -> Value {
+/// and `children`, and every host's vars under `_meta.hostvars`.
+fn list(view: &View) -> Value {
     let mut out = Map::new();
     let mut seen = HashSet::new();
-    list_group(inventory, "all", &mut out, &mut seen);
-    let hostvars: Map<String, Value> = inventory
+    list_group(view, "all", &mut out, &mut seen);
+    let hostvars: Map<String, Value> = view
+        .inventory
         .hosts()
         .iter()
-        .filter(|h| !h.vars.is_empty())
-        .map(|h| (h.name.clone(), Value::Object(h.vars.clone())))
+        .filter(|h| view.available.contains(h.name.as_str()))
+        .map(|h| (h.name.clone(), view.host_vars(h)))
+        .filter(|(_, vars)| !vars.is_empty())
+        .map(|(name, vars)| (name, Value::Object(vars)))
         .collect();
     out.insert(
         "_meta".to_string(),
@@ -109,13 +165,8 @@ fn list(inventory: &Inventory) -> Value {
     Value::Object(out)
 }
 
-fn list_group(
-    inventory: &Inventory,
-    name: &str,
-    out: &mut Map<String, Value>,
-    seen: &mut HashSet<String>,
-) {
-    let (hosts, children) = tree(inventory, name);
+fn list_group(view: &View, name: &str, out: &mut Map<String, Value>, seen: &mut HashSet<String>) {
+    let (hosts, children) = view.tree(name);
     let mut entry = Map::new();
     if !hosts.is_empty() {
         let names = hosts.iter().map(|h| Value::from(h.name.as_str())).collect();
@@ -125,9 +176,12 @@ fn list_group(
         let names = children.iter().map(|c| Value::from(c.as_str())).collect();
         entry.insert("children".to_string(), Value::Array(names));
     }
+    if let Some(vars) = view.group_vars(name) {
+        entry.insert("vars".to_string(), vars);
+    }
     for child in &children {
         if seen.insert(child.clone()) {
-            list_group(inventory, child, out, seen);
+            list_group(view, child, out, seen);
         }
     }
     if !entry.is_empty() {
@@ -137,35 +191,35 @@ fn list_group(
 
 /// `ansible-inventory --list --yaml`: nested groups, each host's vars given
 /// once, at its first appearance.
-fn yaml_tree(inventory: &Inventory) -> Value {
+fn yaml_tree(view: &View) -> Value {
     let mut seen_groups = HashSet::new();
     let mut seen_hosts = HashSet::new();
     let mut out = Map::new();
-    if let Some(v) = yaml_group(inventory, "all", &mut seen_groups, &mut seen_hosts) {
+    if let Some(v) = yaml_group(view, "all", &mut seen_groups, &mut seen_hosts) {
         out.insert("all".to_string(), v);
     }
     Value::Object(out)
 }
 
 fn yaml_group(
-    inventory: &Inventory,
+    view: &View,
     name: &str,
     seen_groups: &mut HashSet<String>,
     seen_hosts: &mut HashSet<String>,
 ) -> Option<Value> {
-    let (hosts, children) = tree(inventory, name);
+    let (hosts, children) = view.tree(name);
     let mut kids = Map::new();
     for child in children {
         if !seen_groups.insert(child.clone()) {
             kids.insert(child, json!({}));
-        } else if let Some(v) = yaml_group(inventory, &child, seen_groups, seen_hosts) {
+        } else if let Some(v) = yaml_group(view, &child, seen_groups, seen_hosts) {
             kids.insert(child, v);
         }
     }
     let mut host_map = Map::new();
     for h in hosts {
         let vars = if seen_hosts.insert(h.name.clone()) {
-            h.vars.clone()
+            view.host_vars(h)
         } else {
             Map::new()
         };
@@ -177,6 +231,9 @@ fn yaml_group(
     }
     if !host_map.is_empty() {
         entry.insert("hosts".to_string(), Value::Object(host_map));
+    }
+    if let Some(vars) = view.group_vars(name) {
+        entry.insert("vars".to_string(), vars);
     }
     (!entry.is_empty()).then_some(Value::Object(entry))
 }
@@ -212,32 +269,10 @@ fn graph_line(name: &str, depth: usize) -> String {
 }
 
 /// JSON as Python's `json.dumps(sort_keys=True, indent=4)` writes it, or
-/// YAML with sorted keys.
+/// YAML as PyYAML writes it.
 fn dump(value: &Value, yaml: bool) -> Result<String> {
-    let value = sorted(value);
     if yaml {
-        return Ok(yaml_serde::to_string(&value)?.trim_end().to_string());
+        return Ok(crate::pyyaml::dump(value));
     }
-    let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    value.serialize(&mut ser)?;
-    Ok(String::from_utf8(buf)?)
-}
-
-/// `value` with every object's keys in sorted order.
-fn sorted(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
+    crate::pyjson::dump(value)
 }

@@ -4,7 +4,12 @@
 //! `host_vars/`).
 
 use super::raw::RawInventory;
-use super::*;
+use super::{
+    port_value, string_var, vars_dirs, GroupInfo, Host, Inventory, InventoryError, Vars, UNGROUPED,
+};
+use crate::vault::Vault;
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
 
 /// Compute each group's depth (longest path from `all`) and reject cycles.
 fn group_depths(raw: &RawInventory) -> Result<Vec<usize>, InventoryError> {
@@ -143,6 +148,7 @@ pub(super) fn build(
     warnings.dedup();
 
     let mut hosts = Vec::with_capacity(raw.hosts.len());
+    let mut own_vars = Vec::with_capacity(raw.hosts.len());
     let mut group_members: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (hi, rh) in raw.hosts.iter().enumerate() {
         // Direct groups plus all ancestors.
@@ -184,13 +190,15 @@ pub(super) fn build(
                 extend(&mut vars, file);
             }
         }
-        extend(&mut vars, &rh.vars);
+        let mut own = rh.vars.clone();
         for base in bases {
             extend(
-                &mut vars,
+                &mut own,
                 &vars_dirs::load(base, vars_dirs::Kind::Host, &rh.name, vault)?,
             );
         }
+        extend(&mut vars, &own);
+        own_vars.push(own);
 
         let address = string_var(&vars, &["ansible_host", "ansible_ssh_host"])
             .map(str::to_string)
@@ -224,6 +232,7 @@ pub(super) fn build(
                 .map(|h| raw.host_index[h])
                 .collect(),
             children: raw.groups[g].children.clone(),
+            vars: own_group_vars(&raw.groups[g].vars, file_group_vars.iter().map(|f| &f[g])),
         })
         .collect();
     let group_index = groups
@@ -238,8 +247,20 @@ pub(super) fn build(
         host_index: raw.host_index,
         groups,
         group_index,
+        ungrouped_vars: own_group_vars(&raw.ungrouped_vars, file_ungrouped_vars.iter()),
+        own_vars,
         warnings,
     })
+}
+
+/// A group's own vars: the inventory file's, then its `group_vars/` files'
+/// (what `ansible-inventory --export` shows on the group).
+fn own_group_vars<'a>(inline: &Vars, files: impl Iterator<Item = &'a Vars>) -> Vars {
+    let mut vars = inline.clone();
+    for file in files {
+        extend(&mut vars, file);
+    }
+    vars
 }
 
 /// Top-level key replacement: Ansible's default `hash_behaviour=replace`.

@@ -139,6 +139,27 @@ pub enum InventoryError {
         message: String,
     },
 
+    /// An executable inventory file that could not be run, failed, timed
+    /// out, or printed no inventory JSON.
+    #[error("{location}: inventory script: {message}")]
+    Script {
+        /// The script.
+        location: SourceLocation,
+        /// What went wrong, with the script's stderr when it wrote any.
+        message: String,
+    },
+
+    /// A file that several readers may read (a `.yml` file may be YAML or
+    /// INI, an executable one a script) and none could: why each refused,
+    /// in the order they were tried, as Ansible lists its plugins' reasons.
+    #[error("{location}: no inventory reader could read this file:{}", reasons(.failures))]
+    Unparsed {
+        /// The file.
+        location: SourceLocation,
+        /// Each reader tried (`script`, `yaml`, `ini`) and its error.
+        failures: Vec<(&'static str, InventoryError)>,
+    },
+
     /// A host-pattern term names no known host or group and matches nothing.
     ///
     /// This is an error rather than an empty result because a typo in
@@ -162,6 +183,13 @@ pub enum InventoryError {
         /// What is wrong and how to write it instead.
         message: String,
     },
+}
+
+fn reasons(failures: &[(&'static str, InventoryError)]) -> String {
+    failures
+        .iter()
+        .map(|(reader, e)| format!("\n  as {reader}: {e}"))
+        .collect()
 }
 
 fn unknown_hint(suggestion: Option<&str>, groups: &[String]) -> String {
@@ -213,7 +241,8 @@ impl InventoryError {
         }
     }
 
-    /// The file location of the error, if it came from a file.
+    /// The file location of the error, if it came from a file (for a file
+    /// no reader read, where the first reader tried stopped).
     ///
     /// Lets callers (LSP-like tooling, the CLI's colouring) point at the
     /// problem without parsing the message.
@@ -225,7 +254,14 @@ impl InventoryError {
             | Self::YamlSyntax { location, .. }
             | Self::Schema { location, .. }
             | Self::NoInventoryFile { location, .. }
+            | Self::Script { location, .. }
             | Self::UnsupportedFormat { location, .. } => Some(location),
+            // The first reader is the one the file's name asks for (YAML for
+            // `hosts.yml`): its position is the one worth jumping to.
+            Self::Unparsed { location, failures } => failures
+                .first()
+                .and_then(|(_, e)| e.location())
+                .or(Some(location)),
             Self::UnknownPattern { .. } | Self::InvalidPattern { .. } => None,
         }
     }

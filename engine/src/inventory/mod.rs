@@ -2,15 +2,17 @@
 //!
 //! [`Inventory::load_all`] reads one or more sources (`-i` repeated), merged
 //! in order as Ansible merges them. A source is a file or a directory; a
-//! file's format is chosen as Ansible chooses it, by extension, every other
-//! file being INI:
+//! file is read by the first reader that accepts it, in the order of
+//! Ansible's default plugins ([`mod@sources`]):
 //!
+//! * an executable file: an inventory script ([`mod@script`]);
 //! * `*.tsv`: the operators' `servers.tsv` (header row, one host per line,
 //!   `groups` column comma-separated, other columns become host vars);
-//! * `*.yml` / `*.yaml` / `*.json`: Ansible's YAML inventory (`all:` /
-//!   `children:` / `hosts:` / `vars:`, so Kubespray's `hosts.yaml` loads
-//!   unchanged);
-//! * anything else: Ansible's INI inventory ([`mod@ini`]).
+//! * `*.yml` / `*.yaml` / `*.json` or no extension: Ansible's YAML
+//!   inventory (`all:` / `children:` / `hosts:` / `vars:`, so Kubespray's
+//!   `hosts.yaml` loads unchanged);
+//! * any file but `*.toml`, YAML having failed: Ansible's INI inventory
+//!   ([`mod@ini`]).
 //!
 //! A directory source loads each file in it (and in its subdirectories) in
 //! name order, skipping what Ansible skips: hidden files, `group_vars/`,
@@ -52,9 +54,11 @@ mod host_range;
 pub(crate) mod ini;
 mod pattern;
 mod raw;
+mod script;
 mod sources;
 mod tsv;
 mod vars_dirs;
+mod vars_file;
 mod yaml;
 
 pub use error::{InventoryError, SourceLocation};
@@ -65,7 +69,7 @@ pub(crate) use raw::RawInventory;
 use serde_json::Value;
 pub use sources::IGNORED_EXTENSIONS;
 use sources::{parse_file, source_files, vars_base};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Universal variable value type used across the engine.
@@ -125,6 +129,8 @@ struct GroupInfo {
     direct: Vec<usize>,
     /// Child group names, in the order they were added.
     children: Vec<String>,
+    /// The group's own vars (inventory file, then `group_vars/`).
+    vars: Vars,
 }
 
 /// A loaded inventory: hosts in file order plus the group tree.
@@ -139,6 +145,12 @@ pub struct Inventory {
     /// Sorted by depth then name; `all` first.
     groups: Vec<GroupInfo>,
     group_index: HashMap<String, usize>,
+    /// Own vars of Ansible's implicit `ungrouped` group, when the inventory
+    /// defines no group of that name.
+    ungrouped_vars: Vars,
+    /// Each host's own vars (inventory entry, then `host_vars/`), by index
+    /// in `hosts`.
+    own_vars: Vec<Vars>,
     warnings: Vec<String>,
 }
 
@@ -240,6 +252,22 @@ impl Inventory {
             g.direct.iter().map(|&i| &self.hosts[i]).collect(),
             g.children.iter().map(String::as_str).collect(),
         ))
+    }
+
+    /// A group's own vars, not merged into its hosts: the inventory file's,
+    /// then its `group_vars/` files' (`ansible-inventory --export`); `None`
+    /// if the group does not exist.
+    pub fn group_vars(&self, group: &str) -> Option<&Vars> {
+        match self.group_index.get(group) {
+            Some(&i) => Some(&self.groups[i].vars),
+            None => (group == UNGROUPED).then_some(&self.ungrouped_vars),
+        }
+    }
+
+    /// A host's own vars, without its groups': its inventory entry's, then
+    /// its `host_vars/` files' (`ansible-inventory --export`).
+    pub fn host_own_vars(&self, host: &str) -> Option<&Vars> {
+        self.host_index.get(host).map(|&i| &self.own_vars[i])
     }
 
     /// Hosts matching an Ansible host pattern (`all`, `web*`, `a:b`,

@@ -1,8 +1,9 @@
 //! Which files an `-i` source stands for (a file, or a folder's files as
-//! Ansible picks them), and which parser reads each.
+//! Ansible picks them), and which readers may read each, tried in Ansible's
+//! plugin order.
 
 use super::raw::RawInventory;
-use super::{ini, tsv, yaml, InventoryError, SourceLocation};
+use super::{ini, script, tsv, yaml, InventoryError, SourceLocation};
 use crate::vault::Vault;
 use std::path::{Path, PathBuf};
 
@@ -18,15 +19,89 @@ fn extension(path: &Path) -> Option<String> {
         .map(|e| e.to_ascii_lowercase())
 }
 
-/// Parse one inventory file, its format chosen by extension as Ansible
-/// chooses its plugin.
+/// A way to read an inventory file; Ansible's plugin of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Script,
+    Tsv,
+    Yaml,
+    Ini,
+}
+
+impl Reader {
+    fn name(self) -> &'static str {
+        match self {
+            Reader::Script => "script",
+            Reader::Tsv => "tsv",
+            Reader::Yaml => "yaml",
+            Reader::Ini => "ini",
+        }
+    }
+}
+
+/// The readers that may read `file`, in the order ansible-core's default
+/// `enable_plugins` tries them (host_list, script, auto, yaml, ini, toml):
+/// an executable file is first run as a script; a `.yml`/`.yaml`/`.json`
+/// file, or one without extension, is then read as YAML; any file but a
+/// `.toml` one as INI. A `.tsv` file (kbz-play's own format) is only TSV.
+fn readers(file: &Path) -> Vec<Reader> {
+    let ext = extension(file);
+    if ext.as_deref() == Some("tsv") {
+        return vec![Reader::Tsv];
+    }
+    let mut out = Vec::new();
+    if script::is_executable(file) {
+        out.push(Reader::Script);
+    }
+    if matches!(ext.as_deref(), None | Some("yml" | "yaml" | "json")) {
+        out.push(Reader::Yaml);
+    }
+    if ext.as_deref() != Some("toml") {
+        out.push(Reader::Ini);
+    }
+    out
+}
+
+/// Parse one inventory file with the first reader that accepts it, as
+/// Ansible tries its plugins; when none does, every reader's reason.
 pub(super) fn parse_file(file: &Path, vault: &Vault) -> Result<RawInventory, InventoryError> {
-    let text = std::fs::read_to_string(file).map_err(|e| InventoryError::io(file, e))?;
-    yaml::check_not_vault(file, &text)?;
-    match extension(file).as_deref() {
-        Some("tsv") => tsv::parse(file, &text),
-        Some("yml" | "yaml" | "json") => yaml::parse_inventory(file, &text, vault),
-        _ => ini::parse(file, &text),
+    let bytes = std::fs::read(file).map_err(|e| InventoryError::io(file, e))?;
+    let text = std::str::from_utf8(&bytes);
+    if let Ok(text) = text {
+        yaml::check_not_vault(file, text)?;
+    }
+    let mut failures = Vec::new();
+    for reader in readers(file) {
+        let parsed = match (reader, text) {
+            (Reader::Script, _) => script::parse(file, script::TIMEOUT),
+            (_, Err(e)) => Err(InventoryError::io(file, std::io::Error::other(e))),
+            (Reader::Tsv, Ok(text)) => tsv::parse(file, text),
+            (Reader::Yaml, Ok(text)) => yaml::parse_inventory(file, text, vault),
+            (Reader::Ini, Ok(text)) => ini::parse(file, text),
+        };
+        match parsed {
+            Ok(raw) => return Ok(raw),
+            Err(e) => failures.push((reader.name(), e)),
+        }
+    }
+    Err(unparsed(file, failures))
+}
+
+/// The error of a file no reader read: the reader's own when only one
+/// tried, all of them otherwise.
+fn unparsed(file: &Path, mut failures: Vec<(&'static str, InventoryError)>) -> InventoryError {
+    match failures.len() {
+        0 => InventoryError::UnsupportedFormat {
+            location: SourceLocation::file(file),
+            message: "TOML inventories are not supported; convert it to YAML or INI \
+                      (`ansible-inventory -i FILE --list -y > hosts.yaml`)"
+                .to_string(),
+        },
+        1 => failures.remove(0).1,
+        _ => InventoryError::Unparsed {
+            location: SourceLocation::file(file),
+            failures,
+        },
     }
 }
 

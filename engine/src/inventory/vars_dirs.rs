@@ -11,7 +11,7 @@
 //! extensions (`README.md`) are skipped. Later files replace earlier files'
 //! top-level keys.
 
-use super::{yaml, InventoryError, Vars};
+use super::{vars_file, InventoryError, Vars};
 use crate::vault::Vault;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ pub(crate) fn load(
     let mut vars = Vars::new();
     for file in files_for(&base.join(kind.dir_name()), name)? {
         let text = std::fs::read_to_string(&file).map_err(|e| InventoryError::io(&file, e))?;
-        for (k, v) in yaml::parse_vars_file(&file, &text, vault)? {
+        for (k, v) in vars_file::parse_vars_file(&file, &text, vault)? {
             vars.insert(k, v);
         }
     }

@@ -316,7 +316,6 @@ impl IniParser<'_> {
             self.line = p.line;
             return Err(self.err(1, message));
         }
-        self.raw.attach_orphans();
         Ok(self.raw)
     }
 }

@@ -8,8 +8,10 @@
 //! escapes, implicit concatenation), lists, tuples, sets, dicts, `True`,
 //! `False`, `None`, `...`, a bare `a, b` tuple and `#` comments. Anything it
 //! does not accept stays the raw string, as a `ValueError`/`SyntaxError` does
-//! in Ansible. Where Ansible differs: complex numbers, integers beyond 64
-//! bits and `\N{name}` escapes stay strings here; a set of several items
+//! in Ansible. A complex number (`3j`, `1+2j`) becomes Python's `str()` of
+//! it (`"(1+2j)"`), which is what ansible-inventory prints. Where Ansible
+//! differs: integers beyond 64 bits and `\N{name}` escapes stay strings
+//! here; a set of several items
 //! keeps its written order (Python's depends on hashes); dict keys equal
 //! in Python (`1` and `True`) stay two keys.
 
@@ -86,6 +88,7 @@ pub(crate) fn parse_value(text: &str) -> Value {
         s: text.trim_start_matches([' ', '\t']).as_bytes(),
         i: 0,
         depth: 0,
+        complex: None,
     };
     match p.top() {
         Some(v) => v,
@@ -104,6 +107,11 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     depth: usize,
+    /// The complex number (real, imaginary) the value ending at this byte
+    /// stands for: JSON holds it as Python's `str()` of it, as
+    /// ansible-inventory prints it, so its parts are kept here for a sign
+    /// or a `1+2j` sum to apply to.
+    complex: Option<(usize, f64, f64)>,
 }
 
 impl Parser<'_> {
@@ -153,7 +161,14 @@ impl Parser<'_> {
         (self.i == self.s.len()).then_some(v)
     }
 
+    /// An operand, or Python's one binary literal: a real number plus or
+    /// minus an imaginary one (`1+2j`).
     fn expr(&mut self) -> Option<Value> {
+        let left = self.operand()?;
+        self.complex_sum(left)
+    }
+
+    fn operand(&mut self) -> Option<Value> {
         self.depth += 1;
         let v = if self.depth > MAX_DEPTH {
             None
@@ -164,17 +179,63 @@ impl Parser<'_> {
         v
     }
 
+    /// The complex parts of the value just parsed, if it is one.
+    fn last_complex(&self) -> Option<(f64, f64)> {
+        self.complex
+            .filter(|&(end, _, _)| end == self.i)
+            .map(|(_, re, im)| (re, im))
+    }
+
+    fn complex_value(&mut self, re: f64, im: f64) -> Value {
+        self.complex = Some((self.i, re, im));
+        Value::String(complex_str(re, im))
+    }
+
+    /// `left + IMAGINARY` or `left - IMAGINARY` when they follow a real
+    /// number; any other operation is no literal (`None`).
+    fn complex_sum(&mut self, left: Value) -> Option<Value> {
+        let end = self.i;
+        self.blank();
+        let neg = match self.peek() {
+            Some(b'+') => false,
+            Some(b'-') => true,
+            _ => {
+                self.i = end;
+                return Some(left);
+            }
+        };
+        let re = left.as_f64().filter(|_| self.last_complex().is_none())?;
+        self.i += 1;
+        self.blank();
+        if !self.peek().is_some_and(|c| c.is_ascii_digit() || c == b'.') {
+            return None;
+        }
+        self.number()?;
+        let (_, im) = self.last_complex()?;
+        Some(if neg {
+            self.complex_value(re - 0.0, 0.0 - im)
+        } else {
+            self.complex_value(re + 0.0, 0.0 + im)
+        })
+    }
+
     fn expr_inner(&mut self) -> Option<Value> {
         self.blank();
         match self.peek()? {
             b'-' | b'+' => {
                 let neg = self.peek() == Some(b'-');
                 self.i += 1;
-                let v = self.expr()?;
-                if neg {
-                    negate(&v)
-                } else {
-                    v.is_number().then_some(v)
+                self.blank();
+                // Python takes one sign on a number literal, not `--1`.
+                if matches!(self.peek(), Some(b'-' | b'+')) {
+                    return None;
+                }
+                let v = self.operand()?;
+                match (self.last_complex(), neg) {
+                    (Some((re, im)), true) => Some(self.complex_value(-re, -im)),
+                    (Some(_), false) => Some(v),
+                    (None, true) => negate(&v),
+                    (None, false) => v.is_number().then_some(v),
                 }
             }
             b'[' => {
@@ -278,7 +339,13 @@ impl Parser<'_> {
             }
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        python_number(text)
+        match text.strip_suffix(['j', 'J']) {
+            Some(imaginary) => {
+                let im = python_number(imaginary)?.as_f64()?;
+                Some(self.complex_value(0.0, im))
+            }
+            None => python_number(text),
+        }
     }
 
     /// `True`/`False`/`None`, or string literals (with optional prefixes),
@@ -463,6 +530,38 @@ fn python_number(text: &str) -> Option<Value> {
     }
     let f: f64 = plain.parse().ok()?;
     Number::from_f64(f).map(Value::Number)
+}
+
+/// Python's `str()` of a complex number: `3j`, `(-0-3j)`, `(1+2j)`.
+fn complex_str(re: f64, im: f64) -> String {
+    if re == 0.0 && re.is_sign_positive() {
+        return format!("{}j", float_str(im));
+    }
+    let sign = if im.is_sign_negative() { '-' } else { '+' };
+    format!("({}{sign}{}j)", float_str(re), float_str(im.abs()))
+}
+
+/// A part of a complex as Python writes it: `repr` without the `.0` of an
+/// integral float (`2`, `1.5`, `1e-05`, `1e+20`).
+fn float_str(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() {
+            "nan"
+        } else if f > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_string();
+    }
+    if f == 0.0 || (1e-4..1e16).contains(&f.abs()) {
+        return f.to_string();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
 /// `-x` for a number literal.

@@ -123,6 +123,35 @@ fn values_are_typed_as_ansible_types_them() {
         ("[1, 2", json!("[1, 2")),
         ("1.2.3", json!("1.2.3")),
         ("-'a'", json!("-'a'")),
+        ("--1", json!("--1")),
+        ("- 1", json!(-1)),
+    ];
+    for (text, want) in cases {
+        assert_eq!(&parse_value(text), want, "value {text:?}");
+    }
+}
+
+#[test]
+fn complex_numbers_become_what_python_prints_for_them() {
+    // What Python's str(ast.literal_eval(text)) gives.
+    let cases: &[(&str, Value)] = &[
+        ("3j", json!("3j")),
+        ("2J", json!("2j")),
+        ("1+2j", json!("(1+2j)")),
+        ("-3j", json!("(-0-3j)")),
+        ("1.5-0.5j", json!("(1.5-0.5j)")),
+        ("-1+2j", json!("(-1+2j)")),
+        ("1-0j", json!("(1+0j)")),
+        ("0+1j", json!("1j")),
+        ("1e3j", json!("1000j")),
+        ("1e20j", json!("1e+20j")),
+        ("1e-5j", json!("1e-05j")),
+        ("1_0j", json!("10j")),
+        ("(1+2j)", json!("(1+2j)")),
+        ("[1j]", json!(["1j"])),
+        ("1+2", json!("1+2")),
+        ("1+x", json!("1+x")),
+        ("2j+1", json!("2j+1")),
     ];
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(

@@ -110,3 +110,23 @@ fn a_comma_separated_host_list_is_a_source_of_ungrouped_hosts() {
     let inv = Inventory::load_all(&[named], &Vault::default()).unwrap();
     assert_eq!(inv.hosts()[0].name, "d1");
 }
+
+#[test]
+fn ini_groups_join_all_after_every_source_is_read() {
+    // Ansible's INI plugin leaves its top-level groups parentless until the
+    // whole inventory is read, so a later YAML file's `all.children` come
+    // first in `all`'s children.
+    let dir = tempfile::tempdir().unwrap();
+    write_all(
+        dir.path(),
+        &[
+            ("a.ini", "[web]\nw1\n"),
+            (
+                "b.yml",
+                "all:\n  children:\n    cache:\n      hosts:\n        c1:\n",
+            ),
+        ],
+    );
+    let inv = Inventory::load(dir.path()).unwrap();
+    assert_eq!(inv.group_tree("all").unwrap().1, ["cache", "web"]);
+}

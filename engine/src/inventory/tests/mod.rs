@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 mod ini;
 mod loading;
 mod patterns;
+mod readers;
 mod tsv;
 mod vars_dirs;
 mod vault;

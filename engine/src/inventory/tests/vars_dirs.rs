@@ -101,3 +101,31 @@ fn vars_file_errors_name_the_file() {
         }
     }
 }
+
+#[test]
+fn own_vars_of_groups_and_hosts_stay_apart_from_the_merged_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(
+        dir.path(),
+        &[
+            (
+                "hosts.ini",
+                "lone b=2\n[web]\nw1 a=1\n[web:vars]\ng=inline\n[ungrouped:vars]\nu=1\n",
+            ),
+            ("group_vars/web.yml", "g: file\nh: 2\n"),
+            ("host_vars/w1.yml", "a: 3\n"),
+        ],
+    );
+    let inv = Inventory::load(&dir.path().join("hosts.ini")).unwrap();
+    let vars = |v: serde_json::Value| v.as_object().unwrap().clone();
+    assert_eq!(
+        inv.group_vars("web"),
+        Some(&vars(json!({"g": "file", "h": 2})))
+    );
+    assert_eq!(inv.group_vars("ungrouped"), Some(&vars(json!({"u": 1}))));
+    assert_eq!(inv.group_vars("all"), Some(&Vars::new()));
+    assert_eq!(inv.group_vars("nosuch"), None);
+    assert_eq!(inv.host_own_vars("w1"), Some(&vars(json!({"a": 3}))));
+    assert_eq!(inv.host_own_vars("lone"), Some(&vars(json!({"b": 2}))));
+    assert_eq!(inv.host("w1").unwrap().vars["g"], json!("file"));
+}

@@ -12,7 +12,7 @@
 /// keys indented exactly one level below the previous match. Returns the
 /// deepest element that was found (so a key inside a flow mapping points at
 /// the enclosing key), or `None` if even the first was not.
-pub(super) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+pub(crate) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = None;
     let mut start = 0;
@@ -68,7 +68,7 @@ fn key_matches(content: &str, key: &str) -> bool {
 /// 1-based (line, column) of the first line that is not blank, a comment or
 /// a `---` document marker: where a document that has the wrong type
 /// (a list, a scalar) starts, for errors about the whole file.
-pub(super) fn first_content_line(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn first_content_line(text: &str) -> Option<(usize, usize)> {
     text.lines()
         .enumerate()
         .find(|(_, l)| {

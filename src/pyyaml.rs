@@ -1,0 +1,466 @@
+//! YAML text as PyYAML writes it for `ansible-inventory --yaml`
+//! (`yaml.dump(value, default_flow_style=False, allow_unicode=True)` with
+//! libyaml's emitter, `CSafeDumper`: keys sorted, 2-space block style,
+//! sequences unindented under their key, width 80), so the two outputs can
+//! be compared byte for byte.
+//!
+//! A port of the parts that JSON values reach: libyaml's scalar analysis
+//! (which styles a string allows) and line folding, PyYAML's YAML 1.1
+//! implicit resolvers (a string that would read back as another type,
+//! `yes`, `2024-01-01`, `1_000`, is quoted) and its float representer. Not reproduced:
+//! anchors (`&id001`), which PyYAML writes for a Python object reached twice
+//! (a group's list or dict var inherited by several hosts), and keys of 128
+//! characters or more (PyYAML's `? key` form).
+
+use regex::Regex;
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+/// `value` as PyYAML dumps it (mappings sorted by key), without the final
+/// newline.
+pub fn dump(value: &Value) -> String {
+    let mut e = Emitter::default();
+    e.node(value, None, false);
+    e.out.trim_end_matches('\n').to_string()
+}
+
+const WIDTH: usize = 80;
+
+/// PyYAML's emitter state: where the cursor is and what was written last.
+struct Emitter {
+    out: String,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+}
+
+impl Default for Emitter {
+    fn default() -> Self {
+        Self {
+            out: String::new(),
+            column: 0,
+            whitespace: true,
+            indention: true,
+        }
+    }
+}
+
+impl Emitter {
+    /// A node inside a container at indentation `parent` (`None`: the
+    /// document); `mapping_value` says it is a mapping's value.
+    fn node(&mut self, value: &Value, parent: Option<usize>, mapping_value: bool) {
+        match value {
+            Value::Object(map) if !map.is_empty() => self.mapping(map, parent.map_or(0, |p| p + 2)),
+            Value::Array(items) if !items.is_empty() => {
+                let indent = match parent {
+                    None => 0,
+                    Some(p) if mapping_value && !self.indention => p,
+                    Some(p) => p + 2,
+                };
+                self.sequence(items, indent);
+            }
+            Value::Object(_) => self.indicator("{}", true, false, false),
+            Value::Array(_) => self.indicator("[]", true, false, false),
+            Value::String(s) => self.string(s, parent.map_or(2, |p| p + 2), false),
+            other => self.plain(&plain_scalar(other), 0, false),
+        }
+    }
+
+    fn mapping(&mut self, map: &Map<String, Value>, indent: usize) {
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        for key in keys {
+            self.write_indent(indent);
+            self.string(key, indent + 2, true);
+            self.indicator(":", false, false, false);
+            self.node(&map[key], Some(indent), true);
+        }
+    }
+
+    fn sequence(&mut self, items: &[Value], indent: usize) {
+        for item in items {
+            self.write_indent(indent);
+            self.indicator("-", true, false, true);
+            self.node(item, Some(indent), false);
+        }
+    }
+
+    /// A string in the first style PyYAML allows for it.
+    fn string(&mut self, text: &str, indent: usize, simple_key: bool) {
+        let a = analyze(text);
+        if resolves_as_str(text) && !(simple_key && (a.empty || a.multiline)) && a.block_plain {
+            self.plain(text, indent, !simple_key);
+        } else if a.single_quoted && !(simple_key && a.multiline) {
+            self.single_quoted(text, indent, !simple_key);
+        } else {
+            self.double_quoted(text, indent, !simple_key);
+        }
+    }
+
+    fn write(&mut self, data: &str) {
+        self.column += data.chars().count();
+        self.out.push_str(data);
+    }
+
+    fn indicator(&mut self, text: &str, need_space: bool, whitespace: bool, indention: bool) {
+        if need_space && !self.whitespace {
+            self.write(" ");
+        }
+        self.write(text);
+        self.whitespace = whitespace;
+        self.indention = self.indention && indention;
+    }
+
+    fn line_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indent(&mut self, indent: usize) {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.line_break();
+        }
+        if self.column < indent {
+            self.whitespace = true;
+            self.write(&" ".repeat(indent - self.column));
+        }
+    }
+
+    /// A space where a line would pass the width becomes a line break.
+    fn plain(&mut self, text: &str, indent: usize, split: bool) {
+        if !self.whitespace {
+            self.write(" ");
+        }
+        self.whitespace = false;
+        self.indention = false;
+        let chars: Vec<char> = text.chars().collect();
+        let (mut start, mut spaces) = (0, false);
+        for end in 0..=chars.len() {
+            let ch = chars.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    if start + 1 == end && self.column > WIDTH && split {
+                        self.write_indent(indent);
+                        self.whitespace = false;
+                        self.indention = false;
+                    } else {
+                        self.write(&chars[start..end].iter().collect::<String>());
+                    }
+                    start = end;
+                }
+            } else if ch.is_none() || ch == Some(' ') {
+                self.write(&chars[start..end].iter().collect::<String>());
+                start = end;
+            }
+            spaces = ch == Some(' ');
+        }
+    }
+
+    fn single_quoted(&mut self, text: &str, indent: usize, split: bool) {
+        self.indicator("'", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        let (mut start, mut spaces, mut breaks) = (0, false, false);
+        for end in 0..=chars.len() {
+            let ch = chars.get(end).copied();
+            if spaces {
+                if ch != Some(' ') {
+                    let fold = start + 1 == end && start != 0 && end != chars.len();
+                    if fold && self.column > WIDTH && split {
+                        self.write_indent(indent);
+                    } else {
+                        self.write(&chars[start..end].iter().collect::<String>());
+                    }
+                    start = end;
+                }
+            } else if breaks {
+                if !ch.is_some_and(is_break) {
+                    if chars[start] == '\n' {
+                        self.line_break();
+                    }
+                    for &br in &chars[start..end] {
+                        self.out.push(br);
+                        self.column = 0;
+                        self.whitespace = true;
+                        self.indention = true;
+                    }
+                    self.write_indent(indent);
+                    start = end;
+                }
+            } else if ch.map_or(true, |c| c == ' ' || c == '\'' || is_break(c)) && start < end {
+                self.write(&chars[start..end].iter().collect::<String>());
+                start = end;
+            }
+            if ch == Some('\'') {
+                self.write("''");
+                start = end + 1;
+            }
+            spaces = ch == Some(' ');
+            breaks = ch.is_some_and(is_break);
+        }
+        self.indicator("'", false, false, false);
+    }
+
+    fn double_quoted(&mut self, text: &str, indent: usize, split: bool) {
+        self.indicator("\"", true, false, false);
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || is_break(c) || matches!(c, '"' | '\\') {
+                self.write(&escape(c));
+                spaces = false;
+            } else if c == ' ' {
+                let inner = i != 0 && i + 1 != chars.len();
+                if split && !spaces && self.column > WIDTH && inner {
+                    self.write_indent(indent);
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.write("\\");
+                    }
+                } else {
+                    self.write(" ");
+                }
+                spaces = true;
+            } else {
+                self.write(&c.to_string());
+                spaces = false;
+            }
+        }
+        self.indicator("\"", false, false, false);
+    }
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// libyaml's printable characters (PyYAML's dumper is libyaml's emitter
+/// when libyaml is there, as for ansible-core): no C0 controls but the line
+/// feed, no NEL, no byte-order mark, nothing beyond the BMP.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\n' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        && c != '\u{feff}'
+}
+
+/// libyaml's escape of a character in a double-quoted scalar.
+fn escape(c: char) -> String {
+    let short = match c {
+        '\0' => "0",
+        '\x07' => "a",
+        '\x08' => "b",
+        '\t' => "t",
+        '\n' => "n",
+        '\x0b' => "v",
+        '\x0c' => "f",
+        '\r' => "r",
+        '\x1b' => "e",
+        '"' => "\"",
+        '\\' => "\\",
+        '\u{85}' => "N",
+        '\u{a0}' => "_",
+        '\u{2028}' => "L",
+        '\u{2029}' => "P",
+        _ => "",
+    };
+    match (short, c as u32) {
+        ("", n) if n <= 0xff => format!("\\x{n:02X}"),
+        ("", n) if n <= 0xffff => format!("\\u{n:04X}"),
+        ("", n) => format!("\\U{n:08X}"),
+        (s, _) => format!("\\{s}"),
+    }
+}
+
+/// A null, boolean or number as PyYAML's representer writes it.
+fn plain_scalar(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if n.is_f64() => python_float(n.as_f64().unwrap_or(f64::NAN)),
+        other => other.to_string(),
+    }
+}
+
+/// A float as PyYAML's representer writes it: Python's `repr`, with `.0`
+/// added to a bare exponent form (`1.0e+20`), `.inf`, `.nan`.
+fn python_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+    }
+    let repr = crate::pyfloat::repr(f);
+    if repr.contains('e') && !repr.contains('.') {
+        repr.replacen('e', ".0e", 1)
+    } else {
+        repr
+    }
+}
+
+/// Which styles PyYAML's `analyze_scalar` allows for a string.
+struct Analysis {
+    empty: bool,
+    multiline: bool,
+    block_plain: bool,
+    single_quoted: bool,
+}
+
+fn analyze(text: &str) -> Analysis {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return Analysis {
+            empty: true,
+            multiline: false,
+            block_plain: true,
+            single_quoted: true,
+        };
+    }
+    let space_like = |c: Option<&char>| {
+        c.map_or(true, |c| {
+            matches!(c, '\0' | ' ' | '\t' | '\r') || is_break(*c)
+        })
+    };
+    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
+    let (mut line_breaks, mut special) = (false, false);
+    let (mut leading, mut trailing, mut break_space, mut space_break) =
+        (false, false, false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let mut preceded_by_ws = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_ws = space_like(chars.get(i + 1));
+        if i == 0 {
+            block_indicators |=
+                "#,[]{}&*!|>'\"%@`".contains(c) || (matches!(c, '?' | ':' | '-') && followed_by_ws);
+        } else {
+            block_indicators |= (c == ':' && followed_by_ws) || (c == '#' && preceded_by_ws);
+        }
+        line_breaks |= is_break(c);
+        special |= !is_printable(c);
+        let last = i + 1 == chars.len();
+        if c == ' ' {
+            leading |= i == 0;
+            trailing |= last;
+            break_space |= previous_break;
+            (previous_space, previous_break) = (true, false);
+        } else if is_break(c) {
+            leading |= i == 0;
+            trailing |= last;
+            space_break |= previous_space;
+            (previous_space, previous_break) = (false, true);
+        } else {
+            (previous_space, previous_break) = (false, false);
+        }
+        preceded_by_ws = space_like(Some(&c));
+    }
+    Analysis {
+        empty: false,
+        multiline: line_breaks,
+        block_plain: !(leading
+            || trailing
+            || break_space
+            || space_break
+            || special
+            || line_breaks
+            || block_indicators),
+        single_quoted: !(break_space || space_break || special),
+    }
+}
+
+/// Whether PyYAML's YAML 1.1 resolvers read `text` back as a string (else
+/// it must be quoted).
+fn resolves_as_str(text: &str) -> bool {
+    static OTHER_TYPES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(?:",
+            r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+            r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+            r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
+            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
+            r"|<<|~|null|Null|NULL|=|",
+            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
+            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?",
+            r":[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
+            r")\n?$"
+        ))
+        .expect("a valid regex")
+    });
+    !OTHER_TYPES.is_match(text)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected texts are what ansible-core 2.19's `ansible-inventory
+    //! --list --yaml` printed for the same values (the fixture
+    //! tests/fixtures/inventories/yaml_scalars).
+    use super::dump;
+    use serde_json::json;
+
+    #[test]
+    fn strings_another_type_would_read_back_are_quoted() {
+        let v = json!({"b1": "yes", "b2": "No", "d1": "2024-01-01", "i4": "1e3",
+            "i5": "12:30:00", "i6": "0b101", "n": "", "s23": "<<", "s24": ".inf",
+            "s25": "-.5", "s12": "quote's", "s13": "\"dq\"", "s14": "{x}"});
+        assert_eq!(
+            dump(&v),
+            "b1: 'yes'\nb2: 'No'\nd1: '2024-01-01'\ni4: 1e3\ni5: '12:30:00'\ni6: '0b101'\n\
+             n: ''\ns12: quote's\ns13: '\"dq\"'\ns14: '{x}'\ns23: '<<'\ns24: '.inf'\ns25: -.5"
+        );
+        assert_eq!(
+            dump(&json!({"k": {"yes": 1, "2": 2}})),
+            "k:\n  '2': 2\n  'yes': 1"
+        );
+    }
+
+    #[test]
+    fn floats_are_written_as_python_writes_them() {
+        let v = json!({"f1": 1e20, "f2": 0.1, "f4": -3.0, "f5": 1e-5,
+            "f6": 123456789012345678.0, "f7": -0.0});
+        assert_eq!(
+            dump(&v),
+            "f1: 1.0e+20\nf2: 0.1\nf4: -3.0\nf5: 1.0e-05\nf6: 1.2345678901234568e+17\nf7: -0.0"
+        );
+    }
+
+    #[test]
+    fn long_and_multiline_strings_fold_and_escape_as_libyaml_does() {
+        let vars = json!({"s6": "multi\nline\n",
+            "s7": "this is a rather long string value that goes on and on past the eighty column limit for sure",
+            "s9": "tab\there",
+            "ctl": "bell\u{7} nul\0 esc\u{1b} nel\u{85} bom\u{feff} astral \u{1F600}",
+            "dq_long": "tab\tand a long line that must be folded somewhere past the eighty column mark, yes",
+            "sq_long": "# a comment-like value that is long enough to be folded past the eighty columns"});
+        let v = json!({"all": {"children": {"ungrouped": {"hosts": {"h": vars}}}}});
+        let want = concat!(
+            "all:\n",
+            "  children:\n",
+            "    ungrouped:\n",
+            "      hosts:\n",
+            "        h:\n",
+            "          ctl: \"bell\\a nul\\0 esc\\e nel\\N bom\\uFEFF astral \\U0001F600\"\n",
+            "          dq_long: \"tab\\tand a long line that must be folded somewhere past the eighty\n",
+            "            column mark, yes\"\n",
+            "          s6: 'multi\n",
+            "\n",
+            "            line\n",
+            "\n",
+            "            '\n",
+            "          s7: this is a rather long string value that goes on and on past the eighty\n",
+            "            column limit for sure\n",
+            "          s9: \"tab\\there\"\n",
+            "          sq_long: '# a comment-like value that is long enough to be folded past the\n",
+            "            eighty columns'",
+        );
+        assert_eq!(dump(&v), want);
+    }
+
+    #[test]
+    fn collections_nest_as_pyyaml_nests_them() {
+        let v = json!({"e1": {}, "e2": [], "l1": [[1, 2], {"a": 1, "b": [null]}]});
+        assert_eq!(
+            dump(&v),
+            "e1: {}\ne2: []\nl1:\n- - 1\n  - 2\n- a: 1\n  b:\n  - null"
+        );
+        assert_eq!(dump(&json!({})), "{}");
+    }
+}
