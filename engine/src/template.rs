@@ -3,12 +3,15 @@
 //! Two defaults would silently break configs, so they are changed here once:
 //! an undefined variable is an error naming the template line
 //! (`UndefinedBehavior::Strict`), and a template's final newline is kept
-//! (`keep_trailing_newline`). Template names are paths relative to the
+//! (`keep_trailing_newline`). Python's methods on values (`name.split('-')`,
+//! `d.get('k', 'd')`, `d.items()`) work as Ansible's Jinja offers them
+//! (minijinja-contrib's `pycompat`). Template names are paths relative to the
 //! project's `templates/` folder, or to the project root (for templates kept
 //! beside a role); `..` is refused so a template cannot read outside the project.
 
 use std::path::{Path, PathBuf};
 
+use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::definition::Inputs;
@@ -36,6 +39,16 @@ pub enum TemplateError {
     },
 }
 
+/// The whitespace rules: trailing newline kept, block tags trimmed as set.
+fn whitespace(trim_blocks: bool, lstrip_blocks: bool) -> SyntaxConfig {
+    SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(trim_blocks)
+        .lstrip_blocks(lstrip_blocks)
+        .build()
+        .expect("default delimiters are valid")
+}
+
 /// The project's template environment, shared by every host thread.
 pub struct Templates {
     root: PathBuf,
@@ -57,9 +70,8 @@ impl Templates {
     pub fn new(root: &Path) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
+        env.set_syntax(whitespace(true, true));
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
         let loaded = inputs.clone();
@@ -263,6 +275,19 @@ mod tests {
         assert!(err.starts_with("s.conf.j2:2"), "{err}");
         assert!(err.contains("undefined"), "{err}");
         assert!(err.contains("2 | bind {{ bind_ip }}"), "{err}");
+    }
+
+    #[test]
+    fn python_methods_on_values_work_as_in_ansible() {
+        let t = Templates::new(project(&[]).path());
+        let ctx = minijinja::context! { name => "web-01", s => minijinja::context! { k => 1 } };
+        let out = t
+            .render_str(
+                "{{ name.startswith('web') }} {{ name.split('-')[1] }} {{ s.get('x', 'd') }}",
+                &ctx,
+            )
+            .unwrap();
+        assert_eq!(out, "True 01 d");
     }
 
     #[test]

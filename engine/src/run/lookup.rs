@@ -54,7 +54,7 @@ pub(super) fn template_context(
     );
     ctx.insert("groups".into(), serde_json::Value::Object(groups));
     ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
-    minijinja::Value::from_serialize(&ctx)
+    minijinja::Value::from(minijinja::value::Serde(&ctx))
 }
 
 /// Renders template `src` with `base` overlaid by the call's own `vars`:
@@ -77,7 +77,7 @@ pub(super) fn render_template(
         let extra: serde_json::Value =
             rhai::serde::from_dynamic(&rhai::Dynamic::from_map(vars.clone()))
                 .map_err(|e| format!("template vars: {e}"))?;
-        minijinja::context! { ..minijinja::Value::from_serialize(&extra), ..base }
+        minijinja::context! { ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base }
     };
     templates.render(&name, &ctx).map_err(|e| e.to_string())
 }
