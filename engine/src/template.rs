@@ -2,8 +2,10 @@
 //!
 //! Two defaults would silently break configs, so they are changed here once:
 //! an undefined variable is an error naming the template line
-//! (`UndefinedBehavior::Strict`), and a template's final newline is kept
-//! (`keep_trailing_newline`). Python's methods on values (`name.split('-')`,
+//! (`UndefinedBehavior::Strict`), and the output ends with as many newlines
+//! as the template does (as Ansible's `template` module: see [`header`], which
+//! also holds the whitespace settings Ansible sets and a `#jinja2:` first line
+//! overrides). Python's methods on values (`name.split('-')`,
 //! `d.get('k', 'd')`, `d.items()`) work as Ansible's Jinja offers them
 //! (minijinja-contrib's `pycompat`). Template names are paths relative to the
 //! project's `templates/` folder, or to the project root (for templates kept
@@ -11,10 +13,11 @@
 
 use std::path::{Path, PathBuf};
 
-use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::definition::Inputs;
+
+mod header;
 
 /// A template that failed to load or render, with its position.
 #[derive(Debug, thiserror::Error)]
@@ -39,16 +42,6 @@ pub enum TemplateError {
     },
 }
 
-/// The whitespace rules: trailing newline kept, block tags trimmed as set.
-fn whitespace(trim_blocks: bool, lstrip_blocks: bool) -> SyntaxConfig {
-    SyntaxConfig::builder()
-        .keep_trailing_newline(true)
-        .trim_blocks(trim_blocks)
-        .lstrip_blocks(lstrip_blocks)
-        .build()
-        .expect("default delimiters are valid")
-}
-
 /// The project's template environment, shared by every host thread.
 pub struct Templates {
     root: PathBuf,
@@ -65,12 +58,26 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// Prints values as minijinja does, except `none`, which prints nothing, as
+/// in Ansible (`{{ x }}` of a null variable is an empty string there).
+fn print_none_as_empty(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if value.is_none() {
+        return Ok(());
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
 impl Templates {
     /// An environment whose template names resolve under `root/templates` then `root`.
     pub fn new(root: &Path) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(whitespace(true, true));
+        env.set_syntax(header::Whitespace::default().syntax());
+        env.set_formatter(print_none_as_empty);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
@@ -151,13 +158,43 @@ impl Templates {
         })
     }
 
-    /// Renders the template `name` (as returned by [`Templates::resolve`]).
+    /// Renders the template `name` (as returned by [`Templates::resolve`]),
+    /// with the settings of its `#jinja2:` first line if it has one.
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
         let tmpl = self
             .env
             .get_template(name)
             .map_err(|e| self.located(name, &e))?;
-        tmpl.render(ctx).map_err(|e| self.located(name, &e))
+        let headed = tmpl.source().starts_with("#jinja2:");
+        if headed {
+            return self.render_headed(name, tmpl.source(), ctx);
+        }
+        tmpl.render(ctx)
+            .map(|out| header::pad_newlines(tmpl.source(), out))
+            .map_err(|e| self.located(name, &e))
+    }
+
+    /// Renders a template with a `#jinja2:` header in an environment of its
+    /// own, set as the header says, the header line left out.
+    fn render_headed(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<String, TemplateError> {
+        let (ws, body) = header::parse(source)
+            .expect("the caller saw the header")
+            .map_err(|message| TemplateError::Render {
+                location: format!("{name}:1"),
+                message,
+                snippet: None,
+            })?;
+        let mut env = self.env.clone();
+        env.set_syntax(ws.syntax());
+        env.add_template_owned(name.to_string(), body.to_string())
+            .and_then(|()| env.get_template(name)?.render(ctx))
+            .map(|out| header::pad_newlines(body, out))
+            .map_err(|e| self.located(name, &e))
     }
 
     /// Renders a template given as a string (for `render_string()` in scripts).
@@ -168,6 +205,7 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         self.env
             .render_str(source, ctx)
+            .map(|out| header::pad_newlines(source, out))
             .map_err(|e| self.located("<string>", &e))
     }
 
@@ -288,6 +326,19 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "True 01 d");
+        let none = t.render_str("[{{ none }}]", &ctx).unwrap();
+        assert_eq!(none, "[]", "none prints nothing, as in Ansible");
+    }
+
+    #[test]
+    fn block_tags_trim_their_newline_but_not_their_indent_unless_a_header_says() {
+        let body = "x:\n  {% for p in [1] %}\n  - {{ p }}\n  {% endfor %}\n";
+        let headed = format!("#jinja2: lstrip_blocks: True\n{body}");
+        let dir = project(&[("templates/a.j2", body), ("templates/h.j2", &headed)]);
+        let t = Templates::new(dir.path());
+        let ctx = minijinja::context! {};
+        assert_eq!(t.render("a.j2", &ctx).unwrap(), "x:\n    - 1\n  \n");
+        assert_eq!(t.render("h.j2", &ctx).unwrap(), "x:\n  - 1\n");
     }
 
     #[test]
