@@ -5,18 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
+use super::magic::{self, PlayScope, RunScope};
 use super::shared::Shared;
 use crate::inventory::{Host, Vars};
 use crate::probe::Facts;
 
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
-/// `groups` and `hostvars`. Built once per host and play by the caller.
+/// `groups`, `hostvars` and Ansible's other magic variables (see
+/// [`magic`]). Built once per host and play by the caller.
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
     vars: &Vars,
     facts: &Facts,
+    play: &PlayScope,
 ) -> minijinja::Value {
     let inv = &shared.inventory;
     let mut ctx = vars.clone();
@@ -54,6 +57,12 @@ pub(super) fn template_context(
     );
     ctx.insert("groups".into(), serde_json::Value::Object(groups));
     ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
+    let run = RunScope {
+        inventory_file: inv.source(),
+        check: shared.settings.check,
+        diff: shared.settings.diff,
+    };
+    magic::insert(&mut ctx, host, play, run);
     minijinja::Value::from(minijinja::value::Serde(&ctx))
 }
 
