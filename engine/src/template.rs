@@ -17,6 +17,7 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::definition::Inputs;
 
+mod filters;
 mod header;
 
 /// A template that failed to load or render, with its position.
@@ -78,6 +79,7 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(header::Whitespace::default().syntax());
         env.set_formatter(print_none_as_empty);
+        filters::register(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
