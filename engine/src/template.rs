@@ -19,6 +19,7 @@ use crate::definition::Inputs;
 
 mod filters;
 mod header;
+mod unknown;
 
 /// A template that failed to load or render, with its position.
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +246,13 @@ impl Templates {
         if let Some(detail) = e.detail() {
             message = format!("{message}: {detail}");
         }
+        let hint = e
+            .detail()
+            .and_then(unknown::unknown_name)
+            .and_then(unknown::hint);
+        if let Some(hint) = hint {
+            message = format!("{message} ({hint})");
+        }
         if e.kind() == minijinja::ErrorKind::UndefinedError {
             message.push_str(" (a variable used by the template is not defined for this host: define it in the inventory, group_vars, the call's vars, or -e)");
         }
@@ -341,6 +349,18 @@ mod tests {
         let ctx = minijinja::context! {};
         assert_eq!(t.render("a.j2", &ctx).unwrap(), "x:\n    - 1\n  \n");
         assert_eq!(t.render("h.j2", &ctx).unwrap(), "x:\n  - 1\n");
+    }
+
+    #[test]
+    fn an_unknown_filter_names_the_closest_known_one() {
+        let dir = project(&[("templates/t.j2", "a\n{{ x | regex_replce('a', 'b') }}\n")]);
+        let t = Templates::new(dir.path());
+        let err = t
+            .render("t.j2", &minijinja::context! { x => "a" })
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("t.j2:2"), "{err}");
+        assert!(err.contains("did you mean regex_replace?"), "{err}");
     }
 
     #[test]
