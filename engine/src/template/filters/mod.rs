@@ -3,6 +3,10 @@
 //! has as Jinja has it (`default`, `join`, `map`, `selectattr`...) is not
 //! repeated here.
 
+// minijinja hands a filter its keyword and rest arguments as owned
+// `Kwargs` and `Rest` values: a filter's signature takes them by value.
+#![allow(clippy::needless_pass_by_value)]
+
 mod collections;
 mod encoding;
 mod json;
