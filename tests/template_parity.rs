@@ -23,6 +23,9 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/temp
 /// The host whose files are compared.
 const HOST: &str = "web-01.example.com";
 
+/// The variable both sides find in their environment, for `lookup('env', ...)`.
+const ENV_VAR: (&str, &str) = ("KBZ_PARITY_ENV", "from the environment");
+
 /// The templates kbz-play deliberately renders otherwise, with the reason.
 const DIFFERENCES: &[(&str, &str)] = &[
     (
@@ -164,6 +167,8 @@ fn run_ansible(ansible: &Path, dir: &Path) {
     let out = Command::new(ansible)
         .current_dir(dir)
         .args(["-i", "inventory/hosts.ini", "parity.yml"])
+        .env(ENV_VAR.0, ENV_VAR.1)
+        .env_remove("KBZ_PARITY_UNSET")
         .env("ANSIBLE_PIPELINING", "1")
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_PYTHON_INTERPRETER", &python)
@@ -187,6 +192,8 @@ fn run_kbz(dir: &Path, names: &[String]) {
     std::fs::write(dir.join("parity.rhai"), playbook).unwrap();
     let out = common::bin()
         .current_dir(dir)
+        .env(ENV_VAR.0, ENV_VAR.1)
+        .env_remove("KBZ_PARITY_UNSET")
         .args([
             "render",
             "parity.rhai",

@@ -19,6 +19,7 @@ use crate::definition::Inputs;
 
 mod filters;
 mod header;
+mod lookups;
 mod unknown;
 
 /// A template that failed to load or render, with its position.
@@ -81,6 +82,7 @@ impl Templates {
         env.set_syntax(header::Whitespace::default().syntax());
         env.set_formatter(print_none_as_empty);
         filters::register(&mut env);
+        lookups::register(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
@@ -361,6 +363,19 @@ mod tests {
             .to_string();
         assert!(err.starts_with("t.j2:2"), "{err}");
         assert!(err.contains("did you mean regex_replace?"), "{err}");
+    }
+
+    #[test]
+    fn an_unsupported_lookup_says_which_are() {
+        let t = Templates::new(project(&[]).path());
+        let err = t
+            .render_str("{{ lookup('pipe', 'date') }}", &minijinja::context! {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lookup \"pipe\" is not in kbz-play yet (env is"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -29,6 +29,6 @@ pub fn register(env: &mut Environment<'static>) {
 }
 
 /// A filter's refusal of its input or arguments.
-fn invalid(message: impl Into<String>) -> Error {
+pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }
