@@ -2,8 +2,12 @@
 //!
 //! Two defaults would silently break configs, so they are changed here once:
 //! an undefined variable is an error naming the template line
-//! (`UndefinedBehavior::Strict`), and a template's final newline is kept
-//! (`keep_trailing_newline`). Template names are paths relative to the
+//! (`UndefinedBehavior::Strict`), and the output ends with as many newlines
+//! as the template does (as Ansible's `template` module: see [`header`], which
+//! also holds the whitespace settings Ansible sets and a `#jinja2:` first line
+//! overrides). Python's methods on values (`name.split('-')`,
+//! `d.get('k', 'd')`, `d.items()`) work as Ansible's Jinja offers them
+//! (minijinja-contrib's `pycompat`). Template names are paths relative to the
 //! project's `templates/` folder, or to the project root (for templates kept
 //! beside a role); `..` is refused so a template cannot read outside the project.
 
@@ -12,6 +16,11 @@ use std::path::{Path, PathBuf};
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::definition::Inputs;
+
+mod filters;
+mod header;
+mod lookups;
+mod unknown;
 
 /// A template that failed to load or render, with its position.
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +61,29 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// Prints values as minijinja does, except `none`, which prints nothing, as
+/// in Ansible (`{{ x }}` of a null variable is an empty string there).
+fn print_none_as_empty(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if value.is_none() {
+        return Ok(());
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
 impl Templates {
     /// An environment whose template names resolve under `root/templates` then `root`.
     pub fn new(root: &Path) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
+        env.set_syntax(header::Whitespace::default().syntax());
+        env.set_formatter(print_none_as_empty);
+        filters::register(&mut env);
+        lookups::register(&mut env);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
         let loaded = inputs.clone();
@@ -139,13 +163,43 @@ impl Templates {
         })
     }
 
-    /// Renders the template `name` (as returned by [`Templates::resolve`]).
+    /// Renders the template `name` (as returned by [`Templates::resolve`]),
+    /// with the settings of its `#jinja2:` first line if it has one.
     pub fn render(&self, name: &str, ctx: &minijinja::Value) -> Result<String, TemplateError> {
         let tmpl = self
             .env
             .get_template(name)
             .map_err(|e| self.located(name, &e))?;
-        tmpl.render(ctx).map_err(|e| self.located(name, &e))
+        let headed = tmpl.source().starts_with("#jinja2:");
+        if headed {
+            return self.render_headed(name, tmpl.source(), ctx);
+        }
+        tmpl.render(ctx)
+            .map(|out| header::pad_newlines(tmpl.source(), out))
+            .map_err(|e| self.located(name, &e))
+    }
+
+    /// Renders a template with a `#jinja2:` header in an environment of its
+    /// own, set as the header says, the header line left out.
+    fn render_headed(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<String, TemplateError> {
+        let (ws, body) = header::parse(source)
+            .expect("the caller saw the header")
+            .map_err(|message| TemplateError::Render {
+                location: format!("{name}:1"),
+                message,
+                snippet: None,
+            })?;
+        let mut env = self.env.clone();
+        env.set_syntax(ws.syntax());
+        env.add_template_owned(name.to_string(), body.to_string())
+            .and_then(|()| env.get_template(name)?.render(ctx))
+            .map(|out| header::pad_newlines(body, out))
+            .map_err(|e| self.located(name, &e))
     }
 
     /// Renders a template given as a string (for `render_string()` in scripts).
@@ -156,6 +210,7 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         self.env
             .render_str(source, ctx)
+            .map(|out| header::pad_newlines(source, out))
             .map_err(|e| self.located("<string>", &e))
     }
 
@@ -192,6 +247,13 @@ impl Templates {
         let mut message = e.kind().to_string();
         if let Some(detail) = e.detail() {
             message = format!("{message}: {detail}");
+        }
+        let hint = e
+            .detail()
+            .and_then(unknown::unknown_name)
+            .and_then(unknown::hint);
+        if let Some(hint) = hint {
+            message = format!("{message} ({hint})");
         }
         if e.kind() == minijinja::ErrorKind::UndefinedError {
             message.push_str(" (a variable used by the template is not defined for this host: define it in the inventory, group_vars, the call's vars, or -e)");
@@ -263,6 +325,57 @@ mod tests {
         assert!(err.starts_with("s.conf.j2:2"), "{err}");
         assert!(err.contains("undefined"), "{err}");
         assert!(err.contains("2 | bind {{ bind_ip }}"), "{err}");
+    }
+
+    #[test]
+    fn python_methods_on_values_work_as_in_ansible() {
+        let t = Templates::new(project(&[]).path());
+        let ctx = minijinja::context! { name => "web-01", s => minijinja::context! { k => 1 } };
+        let out = t
+            .render_str(
+                "{{ name.startswith('web') }} {{ name.split('-')[1] }} {{ s.get('x', 'd') }}",
+                &ctx,
+            )
+            .unwrap();
+        assert_eq!(out, "True 01 d");
+        let none = t.render_str("[{{ none }}]", &ctx).unwrap();
+        assert_eq!(none, "[]", "none prints nothing, as in Ansible");
+    }
+
+    #[test]
+    fn block_tags_trim_their_newline_but_not_their_indent_unless_a_header_says() {
+        let body = "x:\n  {% for p in [1] %}\n  - {{ p }}\n  {% endfor %}\n";
+        let headed = format!("#jinja2: lstrip_blocks: True\n{body}");
+        let dir = project(&[("templates/a.j2", body), ("templates/h.j2", &headed)]);
+        let t = Templates::new(dir.path());
+        let ctx = minijinja::context! {};
+        assert_eq!(t.render("a.j2", &ctx).unwrap(), "x:\n    - 1\n  \n");
+        assert_eq!(t.render("h.j2", &ctx).unwrap(), "x:\n  - 1\n");
+    }
+
+    #[test]
+    fn an_unknown_filter_names_the_closest_known_one() {
+        let dir = project(&[("templates/t.j2", "a\n{{ x | regex_replce('a', 'b') }}\n")]);
+        let t = Templates::new(dir.path());
+        let err = t
+            .render("t.j2", &minijinja::context! { x => "a" })
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("t.j2:2"), "{err}");
+        assert!(err.contains("did you mean regex_replace?"), "{err}");
+    }
+
+    #[test]
+    fn an_unsupported_lookup_says_which_are() {
+        let t = Templates::new(project(&[]).path());
+        let err = t
+            .render_str("{{ lookup('pipe', 'date') }}", &minijinja::context! {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lookup \"pipe\" is not in kbz-play yet (env is"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Runs a loaded playbook against the inventory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::halt::Halt;
 use super::host::HostCtx;
+use super::magic::PlayScope;
 use super::session::{ProbeError, Session};
 use super::shared::Shared;
 use crate::inventory::{Host, InventoryError};
@@ -180,17 +181,28 @@ async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
     }
 }
 
+/// One host's run of a play, as [`play_on_host`] takes it.
+struct OnHost<'a> {
+    slot: &'a Slot,
+    session: Arc<Session>,
+    halt: Option<Arc<Halt>>,
+    scope: PlayScope,
+}
+
 /// Runs one play's body, then its notified handlers, for one host, on the
 /// calling (blocking) thread. Returns whether the host is still healthy: a
 /// host stopped by another's failure (`halt.rs`) is, since it did not fail.
-fn play_on_host(
-    shared: &Arc<Shared>,
-    playbook: &Playbook,
-    index: usize,
-    slot: &Slot,
-    session: Arc<Session>,
-    halt: Option<Arc<Halt>>,
-) -> bool {
+fn play_on_host(shared: &Arc<Shared>, playbook: &Playbook, index: usize, on: OnHost<'_>) -> bool {
+    let OnHost {
+        slot,
+        session,
+        halt,
+        mut scope,
+    } = on;
+    scope.playbook_dir = std::path::absolute(&playbook.path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
     let started = Instant::now();
     let play = &playbook.decls.plays[index];
     let mut vars = slot.host.vars.clone();
@@ -225,6 +237,7 @@ fn play_on_host(
             index,
             play.options.tags.clone(),
         )
+        .in_play(scope)
         .halting_with(halt),
     );
     // Queued changes (see `batch.rs`) reach the host before the handlers
@@ -359,6 +372,8 @@ struct HostRun {
     index: usize,
     /// The batch's `any_errors_fatal` flag.
     halt: Option<Arc<Halt>>,
+    /// The play's hosts and batch, for the templates' magic variables.
+    scope: PlayScope,
 }
 
 impl HostRun {
@@ -372,6 +387,7 @@ impl HostRun {
             playbook,
             index,
             halt,
+            scope,
         } = self;
         let name = slot.host.name.clone();
         shared
@@ -382,7 +398,13 @@ impl HostRun {
             Some(session) => {
                 let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
                 let joined = tokio::task::spawn_blocking(move || {
-                    play_on_host(&on_shared, &playbook, index, &on_host, session, halt)
+                    let on = OnHost {
+                        slot: &on_host,
+                        session,
+                        halt,
+                        scope,
+                    };
+                    play_on_host(&on_shared, &playbook, index, on)
                 })
                 .await;
                 host_outcome(joined).unwrap_or_else(|error| {
@@ -586,6 +608,12 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 break 'plays;
             }
             let halt = (play.options.any_errors_fatal && !listing).then(Arc::<Halt>::default);
+            let names = |slots: &[Arc<Slot>]| slots.iter().map(|s| s.host.name.clone()).collect();
+            let scope = PlayScope {
+                hosts: names(&hosts),
+                batch: names(chunk),
+                playbook_dir: PathBuf::new(),
+            };
             let mut tasks = Vec::new();
             for slot in chunk {
                 let host = HostRun {
@@ -594,6 +622,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     playbook: playbook.clone(),
                     index,
                     halt: halt.clone(),
+                    scope: scope.clone(),
                 };
                 let semaphore = semaphore.clone();
                 let last = last_plays.get(&slot.host.name) == Some(&index);

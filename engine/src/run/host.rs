@@ -11,6 +11,7 @@ use rhai::{EvalAltResult, NativeCallContext, Position};
 use super::batch::Batch;
 use super::halt::Halt;
 use super::head::OpHead;
+use super::magic::PlayScope;
 use super::outcome::OpResult;
 use super::session::Session;
 use super::shared::{error, runtime_error, Shared};
@@ -37,6 +38,8 @@ pub(super) struct HostCtx {
     /// How planned changes are applied, the same for every op of the run.
     pub(super) strategy: Strategy,
     template_ctx: OnceCell<minijinja::Value>,
+    /// The play as its templates see it (Ansible's magic variables).
+    scope: PlayScope,
     /// In a rehearsal, ops only record their probes here (see
     /// [`HostCtx::rehearsing`]).
     rehearsal: Option<RefCell<Vec<Probe>>>,
@@ -81,6 +84,7 @@ impl HostCtx {
             reported_failure: RefCell::new(None),
             strategy,
             template_ctx: OnceCell::new(),
+            scope: PlayScope::default(),
             rehearsal: None,
             batch: RefCell::new(Batch::default()),
             broken: RefCell::new(None),
@@ -88,6 +92,12 @@ impl HostCtx {
             stopped: Cell::new(false),
             interrupted: Cell::new(false),
         }
+    }
+
+    /// A context whose templates see `play`'s hosts, batch and folder.
+    pub(super) fn in_play(mut self, scope: PlayScope) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// A context whose host stops at its next op call once another host of
@@ -167,6 +177,7 @@ impl HostCtx {
                     &self.host,
                     &self.vars,
                     &self.session.facts,
+                    &self.scope,
                 )
             })
             .clone()

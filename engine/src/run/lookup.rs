@@ -5,18 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
+use super::magic::{self, PlayScope, RunScope};
 use super::shared::Shared;
 use crate::inventory::{Host, Vars};
 use crate::probe::Facts;
 
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
-/// `groups` and `hostvars`. Built once per host and play by the caller.
+/// `groups`, `hostvars` and Ansible's other magic variables (see
+/// [`magic`]). Built once per host and play by the caller.
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
     vars: &Vars,
     facts: &Facts,
+    play: &PlayScope,
 ) -> minijinja::Value {
     let inv = &shared.inventory;
     let mut ctx = vars.clone();
@@ -54,7 +57,13 @@ pub(super) fn template_context(
     );
     ctx.insert("groups".into(), serde_json::Value::Object(groups));
     ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
-    minijinja::Value::from_serialize(&ctx)
+    let run = RunScope {
+        inventory_file: inv.source(),
+        check: shared.settings.check,
+        diff: shared.settings.diff,
+    };
+    magic::insert(&mut ctx, host, play, run);
+    minijinja::Value::from(minijinja::value::Serde(&ctx))
 }
 
 /// Renders template `src` with `base` overlaid by the call's own `vars`:
@@ -77,7 +86,7 @@ pub(super) fn render_template(
         let extra: serde_json::Value =
             rhai::serde::from_dynamic(&rhai::Dynamic::from_map(vars.clone()))
                 .map_err(|e| format!("template vars: {e}"))?;
-        minijinja::context! { ..minijinja::Value::from_serialize(&extra), ..base }
+        minijinja::context! { ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base }
     };
     templates.render(&name, &ctx).map_err(|e| e.to_string())
 }

@@ -22,6 +22,7 @@ mod head;
 mod host;
 mod immediate;
 mod lookup;
+mod magic;
 pub mod outcome;
 mod plan;
 mod render;

@@ -1,0 +1,99 @@
+//! Ansible's magic variables, under Ansible's names, for templates brought
+//! over from Ansible roles: what a play knows of itself (its hosts, the
+//! current `serial` batch, its playbook's folder), of the host (its groups,
+//! its short name) and of the run (`--check`, `--diff`, the inventory file).
+
+use std::path::{Path, PathBuf};
+
+use crate::inventory::{Host, Vars};
+
+/// The play a host runs in, as its templates see it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PlayScope {
+    /// The play's hosts still running (`ansible_play_hosts`).
+    pub hosts: Vec<String>,
+    /// The hosts of the current `serial` batch (`ansible_play_batch`).
+    pub batch: Vec<String>,
+    /// The playbook's folder, absolute (`playbook_dir`).
+    pub playbook_dir: PathBuf,
+}
+
+/// Where the run's inventory and modes come from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RunScope<'a> {
+    /// The first inventory file (`inventory_file`).
+    pub inventory_file: &'a Path,
+    /// `--check`.
+    pub check: bool,
+    /// `--diff`.
+    pub diff: bool,
+}
+
+/// Adds the magic variables of `host` in `play` to `ctx`.
+pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScope<'_>) {
+    let short = host.name.split('.').next().unwrap_or(&host.name);
+    let mut group_names: Vec<&str> = host
+        .groups
+        .iter()
+        .map(String::as_str)
+        .filter(|g| *g != "all")
+        .collect();
+    group_names.sort_unstable();
+    group_names.dedup();
+    let inventory_file = std::path::absolute(run.inventory_file).unwrap_or_default();
+    let inventory_dir = inventory_file.parent().unwrap_or(Path::new("/"));
+    let magic = serde_json::json!({
+        "inventory_hostname_short": short,
+        "group_names": group_names,
+        "ansible_play_hosts": play.hosts,
+        "ansible_play_hosts_all": play.hosts,
+        "ansible_play_batch": play.batch,
+        "play_hosts": play.batch,
+        "ansible_check_mode": run.check,
+        "ansible_diff_mode": run.diff,
+        "playbook_dir": play.playbook_dir.display().to_string(),
+        "inventory_file": inventory_file.display().to_string(),
+        "inventory_dir": inventory_dir.display().to_string(),
+    });
+    if let serde_json::Value::Object(magic) = magic {
+        ctx.extend(magic);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_sees_its_play_groups_and_short_name() {
+        let host = Host {
+            name: "web-01.example.com".into(),
+            address: "web-01.example.com".into(),
+            port: None,
+            user: None,
+            groups: vec!["web".into(), "all".into(), "eu".into()],
+            vars: Vars::new(),
+        };
+        let play = PlayScope {
+            hosts: vec!["web-01.example.com".into(), "web-02.example.com".into()],
+            batch: vec!["web-01.example.com".into()],
+            playbook_dir: "/p".into(),
+        };
+        let run = RunScope {
+            inventory_file: Path::new("/p/inventory/hosts.ini"),
+            check: true,
+            diff: false,
+        };
+        let mut ctx = Vars::new();
+        insert(&mut ctx, &host, &play, run);
+        assert_eq!(ctx["inventory_hostname_short"], "web-01");
+        assert_eq!(ctx["group_names"], serde_json::json!(["eu", "web"]));
+        assert_eq!(ctx["ansible_play_hosts"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            ctx["ansible_play_batch"],
+            serde_json::json!(["web-01.example.com"])
+        );
+        assert_eq!(ctx["ansible_check_mode"], true);
+        assert_eq!(ctx["inventory_dir"], "/p/inventory");
+    }
+}

@@ -1,0 +1,169 @@
+//! Mapping and list filters: `combine` (with `recursive` and `list_merge`),
+//! `dict2items`, `items2dict`, `flatten`.
+
+use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::{Environment, Error};
+use serde_json::{Map, Value as Json};
+
+use super::invalid;
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("combine", combine);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("flatten", flatten);
+}
+
+fn json(value: &Value, filter: &str) -> Result<Json, Error> {
+    serde_json::to_value(value).map_err(|e| invalid(format!("{filter}: {e}")))
+}
+
+fn value(json: Json) -> Value {
+    Value::from(minijinja::value::Serde(json))
+}
+
+/// A mapping argument, or the filter's error naming what it got.
+fn mapping(value: &Value, filter: &str) -> Result<Map<String, Json>, Error> {
+    match json(value, filter)? {
+        Json::Object(map) => Ok(map),
+        other => Err(invalid(format!("{filter}: expects a mapping, got {other}"))),
+    }
+}
+
+/// `a | combine(b, c, recursive=true, list_merge='append')`: later mappings win.
+fn combine(base: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
+    let list_merge = kwargs.get::<Option<String>>("list_merge")?;
+    kwargs.assert_all_used()?;
+    let merge = ListMerge::parse(list_merge.as_deref().unwrap_or("replace"))?;
+    let mut out = mapping(base, "combine")?;
+    for other in others.iter() {
+        merge_into(&mut out, mapping(other, "combine")?, recursive, merge);
+    }
+    Ok(value(Json::Object(out)))
+}
+
+/// How `combine` joins two lists under the same key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ListMerge {
+    Replace,
+    Keep,
+    Append,
+    Prepend,
+    AppendRp,
+    PrependRp,
+}
+
+impl ListMerge {
+    fn parse(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "replace" => ListMerge::Replace,
+            "keep" => ListMerge::Keep,
+            "append" => ListMerge::Append,
+            "prepend" => ListMerge::Prepend,
+            "append_rp" => ListMerge::AppendRp,
+            "prepend_rp" => ListMerge::PrependRp,
+            other => {
+                return Err(invalid(format!(
+                    "combine: list_merge {other:?} is not one of replace, keep, append, prepend, append_rp, prepend_rp"
+                )))
+            }
+        })
+    }
+
+    fn join(self, old: Vec<Json>, new: Vec<Json>) -> Vec<Json> {
+        let without = |a: Vec<Json>, b: &[Json]| a.into_iter().filter(|x| !b.contains(x)).collect();
+        match self {
+            ListMerge::Replace => new,
+            ListMerge::Keep => old,
+            ListMerge::Append => [old, new].concat(),
+            ListMerge::Prepend => [new, old].concat(),
+            ListMerge::AppendRp => [without(old, &new), new].concat(),
+            ListMerge::PrependRp => {
+                let old = without(old, &new);
+                [new, old].concat()
+            }
+        }
+    }
+}
+
+fn merge_into(
+    into: &mut Map<String, Json>,
+    from: Map<String, Json>,
+    recursive: bool,
+    lists: ListMerge,
+) {
+    for (key, new) in from {
+        let merged = match (into.remove(&key), new) {
+            (Some(Json::Object(mut old)), Json::Object(new)) if recursive => {
+                merge_into(&mut old, new, recursive, lists);
+                Json::Object(old)
+            }
+            (Some(Json::Array(old)), Json::Array(new)) => Json::Array(lists.join(old, new)),
+            (_, new) => new,
+        };
+        into.insert(key, merged);
+    }
+}
+
+/// The `key_name` and `value_name` of `dict2items` and `items2dict`.
+fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
+    let key = kwargs.get::<Option<String>>("key_name")?;
+    let value = kwargs.get::<Option<String>>("value_name")?;
+    kwargs.assert_all_used()?;
+    Ok((key.unwrap_or("key".into()), value.unwrap_or("value".into())))
+}
+
+/// `{a: 1} | dict2items` gives `[{key: a, value: 1}]`.
+fn dict2items(dict: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (k, v) = names(&kwargs)?;
+    let items = mapping(dict, "dict2items")?
+        .into_iter()
+        .map(|(key, val)| serde_json::json!({ k.as_str(): key, v.as_str(): val }))
+        .collect();
+    Ok(value(Json::Array(items)))
+}
+
+/// The inverse of `dict2items`.
+fn items2dict(items: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (k, v) = names(&kwargs)?;
+    let Json::Array(items) = json(items, "items2dict")? else {
+        return Err(invalid("items2dict: expects a list of mappings"));
+    };
+    let mut out = Map::new();
+    for item in items {
+        let key = match &item[&k] {
+            Json::String(s) => s.clone(),
+            Json::Null => return Err(invalid(format!("items2dict: an item has no {k:?}"))),
+            other => other.to_string(),
+        };
+        out.insert(key, item.get(&v).cloned().unwrap_or(Json::Null));
+    }
+    Ok(value(Json::Object(out)))
+}
+
+/// Nested lists made flat, `levels` deep at most; nulls left out unless
+/// `skip_nulls=false`.
+fn flatten(list: &Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let levels = kwargs.get::<Option<usize>>("levels")?.or(levels);
+    let skip_nulls = kwargs.get::<Option<bool>>("skip_nulls")?.unwrap_or(true);
+    kwargs.assert_all_used()?;
+    let Json::Array(items) = json(list, "flatten")? else {
+        return Err(invalid("flatten: expects a list"));
+    };
+    let mut out = Vec::new();
+    flatten_into(items, levels, skip_nulls, &mut out);
+    Ok(value(Json::Array(out)))
+}
+
+fn flatten_into(items: Vec<Json>, levels: Option<usize>, skip_nulls: bool, out: &mut Vec<Json>) {
+    for item in items {
+        match item {
+            Json::Array(inner) if levels != Some(0) => {
+                flatten_into(inner, levels.map(|l| l - 1), skip_nulls, out)
+            }
+            Json::Null if skip_nulls => {}
+            other => out.push(other),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Ansible's filters and tests (`ansible.builtin`), with Ansible's argument
+//! names, defaults and output, one concept per file. What minijinja already
+//! has as Jinja has it (`default`, `join`, `map`, `selectattr`...) is not
+//! repeated here.
+
+// minijinja hands a filter its keyword and rest arguments as owned
+// `Kwargs` and `Rest` values: a filter's signature takes them by value.
+#![allow(clippy::needless_pass_by_value)]
+
+mod collections;
+mod encoding;
+mod json;
+mod paths;
+mod regex;
+mod strings;
+mod tests;
+
+use minijinja::{Environment, Error, ErrorKind};
+
+/// Adds every filter and test of this module to `env`.
+pub fn register(env: &mut Environment<'static>) {
+    strings::register(env);
+    paths::register(env);
+    encoding::register(env);
+    json::register(env);
+    collections::register(env);
+    regex::register(env);
+    tests::register(env);
+}
+
+/// A filter's refusal of its input or arguments.
+pub(super) fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}

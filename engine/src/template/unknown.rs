@@ -1,0 +1,179 @@
+//! What an unknown filter or test error adds: the closest name kbz-play
+//! knows (a typo), or that Ansible has it and kbz-play not yet (issue 12).
+
+/// Filters and tests a template may name: Jinja's, and those of
+/// `ansible.builtin` kbz-play has (see `filters/`).
+const KNOWN: &[&str] = &[
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "b64decode",
+    "b64encode",
+    "basename",
+    "capitalize",
+    "combine",
+    "count",
+    "default",
+    "d",
+    "dict2items",
+    "dictsort",
+    "dirname",
+    "escape",
+    "first",
+    "flatten",
+    "float",
+    "from_json",
+    "groupby",
+    "hash",
+    "indent",
+    "int",
+    "items",
+    "items2dict",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "mandatory",
+    "max",
+    "min",
+    "quote",
+    "regex_escape",
+    "regex_replace",
+    "regex_search",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "splitext",
+    "string",
+    "sum",
+    "ternary",
+    "title",
+    "to_json",
+    "to_nice_json",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "defined",
+    "undefined",
+    "none",
+    "match",
+    "search",
+    "regex",
+    "version",
+    "subset",
+    "superset",
+    "truthy",
+    "falsy",
+    "in",
+    "mapping",
+    "sequence",
+    "number",
+    "odd",
+    "even",
+    "divisibleby",
+    "equalto",
+    "sameas",
+    "iterable",
+];
+
+/// Ansible's filters, tests and lookups kbz-play does not have yet.
+const NOT_YET: &[&str] = &[
+    "to_yaml",
+    "to_nice_yaml",
+    "from_yaml",
+    "from_yaml_all",
+    "checksum",
+    "password_hash",
+    "to_uuid",
+    "ipaddr",
+    "ipv4",
+    "ipv6",
+    "ipmath",
+    "regex_findall",
+    "random",
+    "shuffle",
+    "comment",
+    "expanduser",
+    "realpath",
+    "relpath",
+    "win_basename",
+    "extract",
+    "zip",
+    "zip_longest",
+    "product",
+    "permutations",
+    "combinations",
+    "difference",
+    "intersect",
+    "union",
+    "symmetric_difference",
+    "strftime",
+    "to_datetime",
+    "type_debug",
+    "human_readable",
+    "human_to_bytes",
+    "urlsplit",
+    "split",
+    "vault",
+    "unvault",
+    "file",
+    "directory",
+    "link",
+    "exists",
+    "any",
+    "all",
+    "lookup",
+    "query",
+];
+
+/// The hint for the unknown `name`, if there is one to give.
+pub fn hint(name: &str) -> Option<String> {
+    if NOT_YET.contains(&name) {
+        return Some(format!(
+            "{name} is Ansible's; kbz-play does not have it yet (see README, Coming from Ansible)"
+        ));
+    }
+    KNOWN
+        .iter()
+        .map(|k| (strsim::levenshtein(name, k), *k))
+        .filter(|(d, _)| *d <= 2.max(name.len() / 4))
+        .min()
+        .map(|(_, k)| format!("did you mean {k}?"))
+}
+
+/// The name in minijinja's "filter NAME is unknown" / "test NAME is unknown".
+pub fn unknown_name(detail: &str) -> Option<&str> {
+    let rest = detail
+        .strip_prefix("filter ")
+        .or_else(|| detail.strip_prefix("test "))?;
+    rest.strip_suffix(" is unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_the_closest_name_and_an_ansible_name_is_told_apart() {
+        assert_eq!(
+            hint("regex_replce").as_deref(),
+            Some("did you mean regex_replace?")
+        );
+        assert!(hint("to_nice_yaml")
+            .unwrap()
+            .contains("does not have it yet"));
+        assert_eq!(hint("qqqqqqqqqqqq"), None);
+        assert_eq!(unknown_name("filter foo is unknown"), Some("foo"));
+    }
+}
