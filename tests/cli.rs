@@ -579,19 +579,7 @@ fn list_tags_and_list_tasks_print_what_ansible_playbook_prints() {
 /// above must be part of the run and find `ansible-playbook`.
 #[test]
 fn ansible_playbook_runs_when_kbz_validators_required_is_set() {
-    if std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none() {
-        return;
-    }
-    assert!(
-        common::ignored_tests_run(),
-        "KBZ_VALIDATORS_REQUIRED is set but this run leaves out the ansible-playbook comparison, \
-         which is #[ignore]d: run it with `cargo test --test cli -- --include-ignored`"
-    );
-    assert!(
-        common::find_tool("ansible-playbook").is_some(),
-        "KBZ_VALIDATORS_REQUIRED is set and ansible-playbook is not on PATH (bash tests/run.sh \
-         installs ansible-core in a venv and puts it on PATH)"
-    );
+    common::venv_tool_guard("ansible-playbook", "the ansible-playbook comparison");
 }
 
 #[test]

@@ -28,19 +28,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/inve
 /// must run and `ansible-inventory` must be there.
 #[test]
 fn compat_runs_when_kbz_validators_required_is_set() {
-    if std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none() {
-        return;
-    }
-    assert!(
-        common::ignored_tests_run(),
-        "KBZ_VALIDATORS_REQUIRED is set but this run leaves out the ansible-inventory comparison, \
-         which is #[ignore]d: run it with `cargo test -- --include-ignored`"
-    );
-    assert!(
-        ansible_inventory().is_some(),
-        "KBZ_VALIDATORS_REQUIRED is set and ansible-inventory is not on PATH \
-         (bash tests/run.sh installs ansible-core in a venv and puts it on PATH)"
-    );
+    common::venv_tool_guard("ansible-inventory", "the ansible-inventory comparison");
 }
 
 #[test]

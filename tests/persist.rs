@@ -98,6 +98,17 @@ impl Drop for Reap {
     }
 }
 
+/// After a Ctrl-C: within `within`, no master of the run under `runtime`,
+/// and no folder left in its persist folder.
+fn assert_interrupted_run_left_nothing(runtime: &Path, within: Duration) {
+    let gone = wait_until(within, || masters_under(runtime).is_empty());
+    assert!(gone.is_some(), "masters left: {:?}", masters_under(runtime));
+    let folders: Vec<_> = std::fs::read_dir(runtime.join("kbz-play-ssh"))
+        .unwrap()
+        .collect();
+    assert!(folders.is_empty(), "{folders:?}");
+}
+
 fn masters_under(dir: &Path) -> BTreeSet<u32> {
     let needle = dir.to_str().unwrap();
     std::fs::read_dir("/proc")
@@ -236,18 +247,7 @@ fn ctrl_c_closes_persistent_masters() {
     assert_eq!(masters_under(&runtime).len(), HOSTS.len());
     run.interrupt();
     run.wait(Duration::from_secs(30)).assert_code(130);
-    let gone = wait_until(Duration::from_secs(10), || {
-        masters_under(&runtime).is_empty()
-    });
-    assert!(
-        gone.is_some(),
-        "masters left: {:?}",
-        masters_under(&runtime)
-    );
-    let folders: Vec<_> = std::fs::read_dir(runtime.join("kbz-play-ssh"))
-        .unwrap()
-        .collect();
-    assert!(folders.is_empty(), "{folders:?}");
+    assert_interrupted_run_left_nothing(&runtime, Duration::from_secs(10));
 }
 
 #[test]
@@ -264,18 +264,7 @@ fn a_second_ctrl_c_ends_the_persistent_masters_at_once() {
     std::thread::sleep(Duration::from_millis(300));
     run.interrupt();
     run.wait(Duration::from_secs(5)).assert_code(130);
-    let gone = wait_until(Duration::from_secs(5), || {
-        masters_under(&runtime).is_empty()
-    });
-    assert!(
-        gone.is_some(),
-        "masters left: {:?}",
-        masters_under(&runtime)
-    );
-    let folders: Vec<_> = std::fs::read_dir(runtime.join("kbz-play-ssh"))
-        .unwrap()
-        .collect();
-    assert!(folders.is_empty(), "{folders:?}");
+    assert_interrupted_run_left_nothing(&runtime, Duration::from_secs(5));
 }
 
 #[test]

@@ -50,19 +50,7 @@ const DIFFERENCES: &[(&str, &str)] = &[
 /// must run and ansible-playbook must be there.
 #[test]
 fn parity_runs_when_kbz_validators_required_is_set() {
-    if std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none() {
-        return;
-    }
-    assert!(
-        common::ignored_tests_run(),
-        "KBZ_VALIDATORS_REQUIRED is set but this run leaves out the template parity test, \
-         which is #[ignore]d: run it with `cargo test -- --include-ignored`"
-    );
-    assert!(
-        common::find_tool("ansible-playbook").is_some(),
-        "KBZ_VALIDATORS_REQUIRED is set and ansible-playbook is not on PATH \
-         (bash tests/run.sh installs ansible-core in a venv and puts it on PATH)"
-    );
+    common::venv_tool_guard("ansible-playbook", "the template parity test");
 }
 
 /// Every file of `differences/` is listed with a reason, and the other way round.

@@ -482,19 +482,7 @@ fn fixture_is_vaulted(path: &Path) -> bool {
 /// above must be part of the run and find `ansible-vault`.
 #[test]
 fn ansible_vault_runs_when_kbz_validators_required_is_set() {
-    if std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none() {
-        return;
-    }
-    assert!(
-        common::ignored_tests_run(),
-        "KBZ_VALIDATORS_REQUIRED is set but this run leaves out the ansible-vault test, which is \
-         #[ignore]d: run it with `cargo test --test vault -- --include-ignored`"
-    );
-    assert!(
-        find_tool("ansible-vault").is_some(),
-        "KBZ_VALIDATORS_REQUIRED is set and ansible-vault is not on PATH (bash tests/run.sh \
-         installs ansible-core in a venv and puts it on PATH)"
-    );
+    common::venv_tool_guard("ansible-vault", "the ansible-vault test");
 }
 
 /// `--list-tasks` names each op by what it manages: a vaulted value in a

@@ -53,6 +53,25 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
+/// With `KBZ_VALIDATORS_REQUIRED` set (tests/run.sh, CI), `what` (a test
+/// comparing kbz-play with `tool` of the test venv, `#[ignore]`d for plain
+/// `cargo test`) must be part of the run, and `tool` on PATH.
+pub fn venv_tool_guard(tool: &str, what: &str) {
+    if std::env::var_os("KBZ_VALIDATORS_REQUIRED").is_none() {
+        return;
+    }
+    assert!(
+        ignored_tests_run(),
+        "KBZ_VALIDATORS_REQUIRED is set but this run leaves out {what}, which is #[ignore]d: \
+         run it with `cargo test -- --include-ignored`"
+    );
+    assert!(
+        find_tool(tool).is_some(),
+        "KBZ_VALIDATORS_REQUIRED is set and {tool} is not on PATH (bash tests/run.sh installs \
+         ansible-core in a venv and puts it on PATH)"
+    );
+}
+
 /// The kbz-play binary cargo built for these tests.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kbz-play"))
