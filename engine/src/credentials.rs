@@ -24,6 +24,10 @@ use std::sync::OnceLock;
 use crate::secrets::Secrets;
 use crate::short_values::ShortValues;
 
+pub mod password;
+
+pub use password::PasswordSpec;
+
 /// Where credentials are read from when nothing else is said.
 pub const DEFAULT_DIR: &str = "/opt/keybuzz-installer/credentials";
 
@@ -53,6 +57,14 @@ pub enum CredentialsError {
         file: PathBuf,
         /// 1-based line.
         line: usize,
+    },
+    /// A `password` lookup's file could not be read or written.
+    #[error("password file {file}: {reason}")]
+    Password {
+        /// The file.
+        file: PathBuf,
+        /// What failed.
+        reason: String,
     },
     /// No file defines the name.
     #[error("no credential named '{name}' in {dir}/*.env{}", suggestion.as_ref().map(|s| format!("; did you mean '{s}'?")).unwrap_or_default())]

@@ -82,7 +82,7 @@ impl Templates {
         env.set_syntax(header::Whitespace::default().syntax());
         env.set_formatter(print_none_as_empty);
         filters::register(&mut env);
-        lookups::register(&mut env);
+        lookups::register(&mut env, None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
@@ -128,6 +128,7 @@ impl Templates {
         mut self,
         credentials: std::sync::Arc<crate::credentials::Credentials>,
     ) -> Self {
+        lookups::register(&mut self.env, Some(credentials.clone()));
         self.env.add_function("secret", move |name: String| {
             credentials.get(&name).map_err(|e| {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
@@ -369,11 +370,14 @@ mod tests {
     fn an_unsupported_lookup_says_which_are() {
         let t = Templates::new(project(&[]).path());
         let err = t
-            .render_str("{{ lookup('pipe', 'date') }}", &minijinja::context! {})
+            .render_str(
+                "{{ lookup('dig', 'example.com') }}",
+                &minijinja::context! {},
+            )
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("lookup \"pipe\" is not in kbz-play yet (env is"),
+            err.contains("lookup \"dig\" is not in kbz-play yet (env, file"),
             "{err}"
         );
     }

@@ -12,8 +12,8 @@ use crate::probe::Facts;
 
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
-/// `groups`, `hostvars` and Ansible's other magic variables (see
-/// [`magic`]). Built once per host and play by the caller.
+/// `groups`, `hostvars`, Ansible's other magic variables (see [`magic`])
+/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller.
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
@@ -63,6 +63,7 @@ pub(super) fn template_context(
         diff: shared.settings.diff,
     };
     magic::insert(&mut ctx, host, play, run);
+    super::ansible_facts::insert(&mut ctx, facts);
     minijinja::Value::from(minijinja::value::Serde(&ctx))
 }
 
@@ -80,15 +81,28 @@ pub(super) fn render_template(
     let name = templates
         .resolve(src, calling_dir)
         .map_err(|e| e.to_string())?;
-    let ctx = if vars.is_empty() {
-        base
-    } else {
-        let extra: serde_json::Value =
-            rhai::serde::from_dynamic(&rhai::Dynamic::from_map(vars.clone()))
-                .map_err(|e| format!("template vars: {e}"))?;
-        minijinja::context! { ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base }
-    };
+    let mut extra: serde_json::Value =
+        rhai::serde::from_dynamic(&rhai::Dynamic::from_map(vars.clone()))
+            .map_err(|e| format!("template vars: {e}"))?;
+    if let (Some(role), serde_json::Value::Object(extra)) =
+        (role_path(&shared.root, calling_dir), &mut extra)
+    {
+        extra
+            .entry("role_path")
+            .or_insert(role.display().to_string().into());
+    }
+    let ctx =
+        minijinja::context! { ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base };
     templates.render(&name, &ctx).map_err(|e| e.to_string())
+}
+
+/// Ansible's `role_path`: the folder of the calling role (a script under
+/// the project's `roles/`: `roles/web/` for `roles/web/main.rhai`, `roles/`
+/// for a one-file role), absolute; none for the playbook itself.
+fn role_path(root: &Path, calling_dir: Option<&Path>) -> Option<PathBuf> {
+    let dir = std::path::absolute(calling_dir?).ok()?;
+    let roles = std::path::absolute(root.join("roles")).ok()?;
+    dir.starts_with(&roles).then_some(dir)
 }
 
 /// Finds local file `path`: as given when absolute; else beside the calling
@@ -119,7 +133,17 @@ pub(super) fn local_file(
 
 #[cfg(test)]
 mod tests {
-    use super::local_file;
+    use super::{local_file, role_path};
+    use std::path::Path;
+
+    #[test]
+    fn role_path_is_the_calling_roles_folder_and_none_for_the_playbook() {
+        let root = Path::new("/p");
+        let role = Path::new("/p/roles/web");
+        assert_eq!(role_path(root, Some(role)).as_deref(), Some(role));
+        assert_eq!(role_path(root, Some(root)), None);
+        assert_eq!(role_path(root, None), None);
+    }
 
     #[test]
     fn a_local_file_is_found_beside_the_script_first() {

@@ -7,6 +7,13 @@ use std::path::{Path, PathBuf};
 
 use crate::inventory::{Host, Vars};
 
+/// Ansible's `omit`, so `{{ x | default(omit) }}` renders. Ansible drops a
+/// module argument whose value is its placeholder; kbz-play's ops take their
+/// arguments from Rhai maps, where an argument is left out by leaving its
+/// key out, so nothing strips this value: written into a file it stays, as
+/// it would with Ansible (whose placeholder ends in a random hash).
+const OMIT: &str = "__omit_place_holder__kbz_play";
+
 /// The play a host runs in, as its templates see it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct PlayScope {
@@ -54,6 +61,7 @@ pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScop
         "playbook_dir": play.playbook_dir.display().to_string(),
         "inventory_file": inventory_file.display().to_string(),
         "inventory_dir": inventory_dir.display().to_string(),
+        "omit": OMIT,
     });
     if let serde_json::Value::Object(magic) = magic {
         ctx.extend(magic);
@@ -95,5 +103,9 @@ mod tests {
         );
         assert_eq!(ctx["ansible_check_mode"], true);
         assert_eq!(ctx["inventory_dir"], "/p/inventory");
+        assert!(ctx["omit"]
+            .as_str()
+            .unwrap()
+            .starts_with("__omit_place_holder__"));
     }
 }

@@ -11,6 +11,7 @@
 //! (`render.rs`), which `--list-tags` also uses to fill its catalog
 //! (`catalog.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
 
+mod ansible_facts;
 pub mod api;
 mod apply;
 mod batch;

@@ -133,8 +133,6 @@ const NOT_YET: &[&str] = &[
     "exists",
     "any",
     "all",
-    "lookup",
-    "query",
 ];
 
 /// The hint for the unknown `name`, if there is one to give.

@@ -1,0 +1,57 @@
+//! `password`: Ansible's generated password, kept by [`Credentials`] in the
+//! credentials folder (see `credentials/password.rs`). The term is Ansible's
+//! `PATH key=value...` (`length=`, `chars=`); the options may also be given
+//! as keywords.
+
+use minijinja::value::Value;
+use minijinja::Error;
+
+use super::call::Call;
+use super::invalid;
+use crate::credentials::{password::charset, Credentials, PasswordSpec};
+
+/// The password of each term's path.
+pub(super) fn lookup(call: &Call, credentials: Option<&Credentials>) -> Result<Vec<Value>, Error> {
+    let credentials = credentials
+        .ok_or_else(|| invalid("lookup password needs the credentials folder (--credentials)"))?;
+    call.strings()?
+        .iter()
+        .map(|term| {
+            let (path, spec) = parse(term, call)?;
+            credentials
+                .password(&path, &spec)
+                .map(Value::from)
+                .map_err(|e| invalid(e.to_string()))
+        })
+        .collect()
+}
+
+/// The path and spec of `PATH length=N chars=a,b`, keywords of `call` on top.
+fn parse(term: &str, call: &Call) -> Result<(String, PasswordSpec), Error> {
+    let mut words = term.split_whitespace();
+    let path = words
+        .next()
+        .ok_or_else(|| invalid("lookup password: no path given"))?;
+    let mut spec = PasswordSpec::default();
+    let mut options: Vec<(String, String)> = words
+        .filter_map(|w| w.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for key in ["length", "chars"] {
+        if let Some(v) = call.option(key) {
+            options.push((key.to_string(), v.to_string()));
+        }
+    }
+    for (key, value) in options {
+        match key.as_str() {
+            "length" => {
+                spec.length = value
+                    .parse()
+                    .map_err(|_| invalid(format!("lookup password: length={value}")))?;
+            }
+            "chars" => spec.chars = charset(&value.split(',').collect::<Vec<_>>()),
+            _ => {}
+        }
+    }
+    Ok((path.to_string(), spec))
+}
