@@ -8,10 +8,12 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod collections;
+mod combinatorial;
 mod encoding;
 mod json;
 mod paths;
 mod regex;
+mod sets;
 mod strings;
 mod tests;
 
@@ -24,6 +26,8 @@ pub fn register(env: &mut Environment<'static>) {
     encoding::register(env);
     json::register(env);
     collections::register(env);
+    sets::register(env);
+    combinatorial::register(env);
     regex::register(env);
     tests::register(env);
 }
