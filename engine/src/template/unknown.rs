@@ -26,6 +26,8 @@ const KNOWN: &[&str] = &[
     "flatten",
     "float",
     "from_json",
+    "from_yaml",
+    "from_yaml_all",
     "groupby",
     "hash",
     "indent",
@@ -65,7 +67,9 @@ const KNOWN: &[&str] = &[
     "title",
     "to_json",
     "to_nice_json",
+    "to_nice_yaml",
     "to_uuid",
+    "to_yaml",
     "tojson",
     "trim",
     "union",
@@ -99,10 +103,6 @@ const KNOWN: &[&str] = &[
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "to_yaml",
-    "to_nice_yaml",
-    "from_yaml",
-    "from_yaml_all",
     "password_hash",
     "ipaddr",
     "ipv4",
@@ -170,7 +170,7 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("to_nice_yaml")
+        assert!(hint("password_hash")
             .unwrap()
             .contains("does not have it yet"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);

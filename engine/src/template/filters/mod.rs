@@ -16,6 +16,7 @@ mod regex;
 mod sets;
 mod strings;
 mod tests;
+mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
@@ -25,6 +26,7 @@ pub fn register(env: &mut Environment<'static>) {
     paths::register(env);
     encoding::register(env);
     json::register(env);
+    yaml::register(env);
     collections::register(env);
     sets::register(env);
     combinatorial::register(env);
