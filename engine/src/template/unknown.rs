@@ -44,6 +44,7 @@ const KNOWN: &[&str] = &[
     "map",
     "max",
     "min",
+    "password_hash",
     "product",
     "quote",
     "regex_escape",
@@ -103,7 +104,6 @@ const KNOWN: &[&str] = &[
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "password_hash",
     "ipaddr",
     "ipv4",
     "ipv6",
@@ -170,7 +170,7 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("password_hash")
+        assert!(hint("ipaddr")
             .unwrap()
             .contains("does not have it yet"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);

@@ -11,6 +11,7 @@ mod collections;
 mod combinatorial;
 mod encoding;
 mod json;
+mod password;
 mod paths;
 mod regex;
 mod sets;
@@ -25,6 +26,7 @@ pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
     paths::register(env);
     encoding::register(env);
+    password::register(env);
     json::register(env);
     yaml::register(env);
     collections::register(env);
