@@ -33,6 +33,10 @@ const KNOWN: &[&str] = &[
     "indent",
     "int",
     "intersect",
+    "ipaddr",
+    "ipmath",
+    "ipv4",
+    "ipv6",
     "items",
     "items2dict",
     "join",
@@ -44,6 +48,7 @@ const KNOWN: &[&str] = &[
     "map",
     "max",
     "min",
+    "nthhost",
     "password_hash",
     "product",
     "quote",
@@ -104,10 +109,6 @@ const KNOWN: &[&str] = &[
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "ipaddr",
-    "ipv4",
-    "ipv6",
-    "ipmath",
     "random",
     "shuffle",
     "comment",
@@ -135,6 +136,7 @@ const NOT_YET: &[&str] = &[
     "all",
     "lookup",
     "query",
+    "json_query",
 ];
 
 /// The hint for the unknown `name`, if there is one to give.
@@ -170,9 +172,7 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("ipaddr")
-            .unwrap()
-            .contains("does not have it yet"));
+        assert!(hint("json_query").unwrap().contains("does not have it yet"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);
         assert_eq!(unknown_name("filter foo is unknown"), Some("foo"));
     }

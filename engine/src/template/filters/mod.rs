@@ -10,6 +10,7 @@
 mod collections;
 mod combinatorial;
 mod encoding;
+mod ipaddr;
 mod json;
 mod password;
 mod paths;
@@ -28,6 +29,7 @@ pub fn register(env: &mut Environment<'static>) {
     encoding::register(env);
     password::register(env);
     json::register(env);
+    ipaddr::register(env);
     yaml::register(env);
     collections::register(env);
     sets::register(env);
