@@ -272,7 +272,7 @@ fn graph_line(name: &str, depth: usize) -> String {
 /// YAML as PyYAML writes it.
 fn dump(value: &Value, yaml: bool) -> Result<String> {
     if yaml {
-        return Ok(crate::pyyaml::dump(value));
+        return Ok(kbz_engine::pyyaml::dump(value));
     }
     crate::pyjson::dump(value)
 }

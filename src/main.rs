@@ -8,9 +8,7 @@ mod exit;
 mod inventory_cmd;
 mod list;
 mod new_role;
-mod pyfloat;
 mod pyjson;
-mod pyyaml;
 #[cfg(test)]
 mod readme;
 mod render;

@@ -38,7 +38,7 @@ struct PythonFormatter(PrettyFormatter<'static>);
 
 impl Formatter for PythonFormatter {
     fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
-        w.write_all(crate::pyfloat::repr(value).as_bytes())
+        w.write_all(kbz_engine::pyfloat::repr(value).as_bytes())
     }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.begin_array(w)

@@ -41,6 +41,12 @@ const DIFFERENCES: &[(&str, &str)] = &[
          source's order, so a printed dict lists its keys sorted",
     ),
     (
+        "set_order.j2",
+        "union, intersect, difference and symmetric_difference give a Python set's order in \
+         Ansible (by hash: ascending for small integers, varying from run to run for \
+         strings); kbz-play keeps the order the items are first seen in",
+    ),
+    (
         "py_items.j2",
         "not yet: as dict_print.j2, `for k, v in d.items()` goes in sorted key order, \
          Ansible's in the YAML source's order",

@@ -14,6 +14,7 @@
 //! - [`run`]: the executor (plays, serial batches, handlers, one thread per host);
 //! - [`script`]: the Rhai host (playbooks, roles, error positions);
 //! - [`template`]: minijinja, configured strictly for config files;
+//! - [`pyyaml`], [`pyfloat`]: YAML and floats as Python writes them (Ansible's output);
 //! - [`report`]: progress, plain and JSON output, recap, diffs, secret masking.
 
 pub mod cache;
@@ -24,6 +25,8 @@ pub mod inventory;
 pub mod op;
 pub mod private;
 pub mod probe;
+pub mod pyfloat;
+pub mod pyyaml;
 pub mod report;
 pub mod run;
 pub mod script;

@@ -8,12 +8,17 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod collections;
+mod combinatorial;
 mod encoding;
+mod ipaddr;
 mod json;
+mod password;
 mod paths;
 mod regex;
+mod sets;
 mod strings;
 mod tests;
+mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
@@ -22,8 +27,13 @@ pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
     paths::register(env);
     encoding::register(env);
+    password::register(env);
     json::register(env);
+    ipaddr::register(env);
+    yaml::register(env);
     collections::register(env);
+    sets::register(env);
+    combinatorial::register(env);
     regex::register(env);
     tests::register(env);
 }

@@ -1,5 +1,5 @@
 //! Regular expressions as Ansible's Python `re` has them: `regex_replace`,
-//! `regex_search`, `regex_escape`, and the compiling the `match`, `search`
+//! `regex_search`, `regex_findall`, `regex_escape`, and the compiling the `match`, `search`
 //! and `regex` tests share. Rust's `regex` crate reads Python's syntax,
 //! `(?P<name>...)` included, except lookarounds (`(?=`, `(?!`, `(?<=`,
 //! `(?<!`) and backreferences (`\1` in a pattern), which it refuses with a
@@ -15,6 +15,7 @@ use super::invalid;
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_findall", regex_findall);
     env.add_filter("regex_escape", |s: &str| regex::escape(s));
 }
 
@@ -94,6 +95,21 @@ fn regex_search(s: &str, pattern: &str, kwargs: Kwargs) -> Result<Value, Error> 
         .map_or(Value::from(()), |m| Value::from(m.as_str())))
 }
 
+/// `s | regex_findall(pattern)`: every match, as Python's `re.findall`
+/// gives them: the whole match without groups, the group with one, a list
+/// of the groups with more (a group that took no part gives `''`).
+fn regex_findall(s: &str, pattern: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let re = compile(pattern, &kwargs, "regex_findall")?;
+    kwargs.assert_all_used()?;
+    let group = |c: &regex::Captures, i: usize| Value::from(c.get(i).map_or("", |m| m.as_str()));
+    let found = re.captures_iter(s).map(|c| match c.len() {
+        1 => group(&c, 0),
+        2 => group(&c, 1),
+        n => Value::from((1..n).map(|i| group(&c, i)).collect::<Vec<_>>()),
+    });
+    Ok(Value::from(found.collect::<Vec<_>>()))
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;
@@ -101,6 +117,15 @@ mod unit {
     #[test]
     fn python_replacements_become_the_crates() {
         assert_eq!(replacement(r"\1-\g<name>-$x"), "${1}-${name}-$$x");
+    }
+
+    #[test]
+    fn findall_gives_what_python_gives_per_group_count() {
+        let none = || Kwargs::from_iter(Vec::<(&str, Value)>::new());
+        let all = |p| regex_findall("k=v x=", p, none()).unwrap().to_string();
+        assert_eq!(all(r"\w="), "['k=', 'x=']");
+        assert_eq!(all(r"(\w)="), "['k', 'x']");
+        assert_eq!(all(r"(\w)=(\w)?"), "[['k', 'v'], ['x', '']]");
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! YAML text as PyYAML writes it for `ansible-inventory --yaml`
-//! (`yaml.dump(value, default_flow_style=False, allow_unicode=True)` with
-//! libyaml's emitter, `CSafeDumper`: keys sorted, 2-space block style,
-//! sequences unindented under their key, width 80), so the two outputs can
-//! be compared byte for byte.
+//! YAML text as PyYAML writes it with libyaml's emitter (`CSafeDumper`,
+//! `allow_unicode=True`, keys sorted, sequences unindented under their
+//! key), for `ansible-inventory --yaml` (block style, indent 2, width 80)
+//! and the `to_yaml`/`to_nice_yaml` filters (their [`Options`]), so the
+//! outputs can be compared with Ansible's byte for byte.
 //!
 //! A port of the parts that JSON values reach: libyaml's scalar analysis
 //! (which styles a string allows) and line folding, PyYAML's YAML 1.1
@@ -16,15 +16,48 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
-/// `value` as PyYAML dumps it (mappings sorted by key), without the final
-/// newline.
+/// `value` as `ansible-inventory --yaml` dumps it (block style, indent 2),
+/// without the final newline.
 pub fn dump(value: &Value) -> String {
-    let mut e = Emitter::default();
-    e.node(value, None, false);
-    e.out.trim_end_matches('\n').to_string()
+    let block = Options {
+        indent: 2,
+        width: 80,
+        flow: Flow::Never,
+    };
+    dump_with(value, block).trim_end_matches('\n').to_string()
 }
 
-const WIDTH: usize = 80;
+/// `value` as `yaml.dump(value, indent=.., width=.., default_flow_style=..)`
+/// writes it, final newline included.
+pub fn dump_with(value: &Value, options: Options) -> String {
+    let mut e = Emitter::new(options);
+    e.node(value, None, false);
+    e.out.push('\n');
+    e.out
+}
+
+/// PyYAML's `dump` arguments that shape the layout.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Spaces per level (libyaml takes 2 to 9; others give 2).
+    pub indent: usize,
+    /// The column past which lines are folded (libyaml: 80 if not more
+    /// than twice the indent).
+    pub width: usize,
+    /// Which collections are written in flow style.
+    pub flow: Flow,
+}
+
+/// `default_flow_style`: which collections are written `[a, b]`/`{k: v}`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Flow {
+    /// `False`: block style, but for empty collections.
+    Never,
+    /// `None`: the collections holding scalars only.
+    Leaves,
+    /// `True`: every collection.
+    Always,
+}
 
 /// PyYAML's emitter state: where the cursor is and what was written last.
 struct Emitter {
@@ -32,49 +65,123 @@ struct Emitter {
     column: usize,
     whitespace: bool,
     indention: bool,
+    step: usize,
+    width: usize,
+    flow: Flow,
+    flow_level: usize,
 }
 
-impl Default for Emitter {
-    fn default() -> Self {
+impl Emitter {
+    fn new(options: Options) -> Self {
+        let step = if (2..=9).contains(&options.indent) {
+            options.indent
+        } else {
+            2
+        };
+        let width = if options.width > step * 2 {
+            options.width
+        } else {
+            80
+        };
         Self {
             out: String::new(),
             column: 0,
             whitespace: true,
             indention: true,
+            step,
+            width,
+            flow: options.flow,
+            flow_level: 0,
         }
     }
-}
 
-impl Emitter {
     /// A node inside a container at indentation `parent` (`None`: the
     /// document); `mapping_value` says it is a mapping's value.
     fn node(&mut self, value: &Value, parent: Option<usize>, mapping_value: bool) {
+        let step = self.step;
+        let inner = parent.map_or(step, |p| p + step);
+        let flow = self.in_flow(value);
         match value {
-            Value::Object(map) if !map.is_empty() => self.mapping(map, parent.map_or(0, |p| p + 2)),
+            Value::Object(map) if !map.is_empty() && flow => self.flow_mapping(map, inner),
+            Value::Array(items) if !items.is_empty() && flow => self.flow_sequence(items, inner),
+            Value::Object(map) if !map.is_empty() => {
+                self.mapping(map, parent.map_or(0, |p| p + step))
+            }
             Value::Array(items) if !items.is_empty() => {
                 let indent = match parent {
                     None => 0,
                     Some(p) if mapping_value && !self.indention => p,
-                    Some(p) => p + 2,
+                    Some(p) => p + step,
                 };
                 self.sequence(items, indent);
             }
             Value::Object(_) => self.indicator("{}", true, false, false),
             Value::Array(_) => self.indicator("[]", true, false, false),
-            Value::String(s) => self.string(s, parent.map_or(2, |p| p + 2), false),
+            Value::String(s) => self.string(s, inner, false),
             other => self.plain(&plain_scalar(other), 0, false),
         }
     }
 
+    /// Whether the collection `value` is written in flow style: inside
+    /// another flow collection always, else as `default_flow_style` says
+    /// (`None`: when it holds no collection, as PyYAML's representer picks).
+    fn in_flow(&self, value: &Value) -> bool {
+        let scalar = |v: &Value| !matches!(v, Value::Object(_) | Value::Array(_));
+        self.flow_level > 0
+            || match (self.flow, value) {
+                (Flow::Always, _) => true,
+                (Flow::Never, _) => false,
+                (Flow::Leaves, Value::Object(map)) => map.values().all(scalar),
+                (Flow::Leaves, Value::Array(items)) => items.iter().all(scalar),
+                (Flow::Leaves, _) => false,
+            }
+    }
+
     fn mapping(&mut self, map: &Map<String, Value>, indent: usize) {
-        let mut keys: Vec<&String> = map.keys().collect();
-        keys.sort();
-        for key in keys {
+        for key in sorted_keys(map) {
             self.write_indent(indent);
-            self.string(key, indent + 2, true);
+            self.string(key, indent + self.step, true);
             self.indicator(":", false, false, false);
             self.node(&map[key], Some(indent), true);
         }
+    }
+
+    /// `{k: v, ...}`, a line folded after a comma past the width.
+    fn flow_mapping(&mut self, map: &Map<String, Value>, indent: usize) {
+        self.flow_items(("{", "}"), indent, sorted_keys(map), |e, key| {
+            e.string(key, indent + e.step, true);
+            e.indicator(":", false, false, false);
+            e.node(&map[key], Some(indent), true);
+        });
+    }
+
+    /// `[a, b, ...]`, a line folded after a comma past the width.
+    fn flow_sequence(&mut self, items: &[Value], indent: usize) {
+        self.flow_items(("[", "]"), indent, items, |e, item| {
+            e.node(item, Some(indent), false);
+        });
+    }
+
+    fn flow_items<T>(
+        &mut self,
+        (open, close): (&str, &str),
+        indent: usize,
+        items: impl IntoIterator<Item = T>,
+        mut item: impl FnMut(&mut Self, T),
+    ) {
+        self.indicator(open, true, true, false);
+        self.flow_level += 1;
+        for (i, it) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.indicator(",", false, false, false);
+            }
+            if self.column > self.width {
+                self.write_indent(indent);
+            }
+            item(self, it);
+        }
+        self.flow_level -= 1;
+        self.indicator(close, false, false, false);
     }
 
     fn sequence(&mut self, items: &[Value], indent: usize) {
@@ -88,7 +195,12 @@ impl Emitter {
     /// A string in the first style PyYAML allows for it.
     fn string(&mut self, text: &str, indent: usize, simple_key: bool) {
         let a = analyze(text);
-        if resolves_as_str(text) && !(simple_key && (a.empty || a.multiline)) && a.block_plain {
+        let plain = if self.flow_level > 0 {
+            a.flow_plain
+        } else {
+            a.block_plain
+        };
+        if resolves_as_str(text) && !(simple_key && (a.empty || a.multiline)) && plain {
             self.plain(text, indent, !simple_key);
         } else if a.single_quoted && !(simple_key && a.multiline) {
             self.single_quoted(text, indent, !simple_key);
@@ -141,7 +253,7 @@ impl Emitter {
             let ch = chars.get(end).copied();
             if spaces {
                 if ch != Some(' ') {
-                    if start + 1 == end && self.column > WIDTH && split {
+                    if start + 1 == end && self.column > self.width && split {
                         self.write_indent(indent);
                         self.whitespace = false;
                         self.indention = false;
@@ -167,7 +279,7 @@ impl Emitter {
             if spaces {
                 if ch != Some(' ') {
                     let fold = start + 1 == end && start != 0 && end != chars.len();
-                    if fold && self.column > WIDTH && split {
+                    if fold && self.column > self.width && split {
                         self.write_indent(indent);
                     } else {
                         self.write(&chars[start..end].iter().collect::<String>());
@@ -188,7 +300,7 @@ impl Emitter {
                     self.write_indent(indent);
                     start = end;
                 }
-            } else if ch.map_or(true, |c| c == ' ' || c == '\'' || is_break(c)) && start < end {
+            } else if ch.is_none_or(|c| c == ' ' || c == '\'' || is_break(c)) && start < end {
                 self.write(&chars[start..end].iter().collect::<String>());
                 start = end;
             }
@@ -212,7 +324,7 @@ impl Emitter {
                 spaces = false;
             } else if c == ' ' {
                 let inner = i != 0 && i + 1 != chars.len();
-                if split && !spaces && self.column > WIDTH && inner {
+                if split && !spaces && self.column > self.width && inner {
                     self.write_indent(indent);
                     if chars.get(i + 1) == Some(&' ') {
                         self.write("\\");
@@ -228,6 +340,12 @@ impl Emitter {
         }
         self.indicator("\"", false, false, false);
     }
+}
+
+fn sorted_keys(map: &Map<String, Value>) -> Vec<&String> {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    keys
 }
 
 fn is_break(c: char) -> bool {
@@ -302,6 +420,7 @@ struct Analysis {
     empty: bool,
     multiline: bool,
     block_plain: bool,
+    flow_plain: bool,
     single_quoted: bool,
 }
 
@@ -312,15 +431,14 @@ fn analyze(text: &str) -> Analysis {
             empty: true,
             multiline: false,
             block_plain: true,
+            flow_plain: true,
             single_quoted: true,
         };
     }
-    let space_like = |c: Option<&char>| {
-        c.map_or(true, |c| {
-            matches!(c, '\0' | ' ' | '\t' | '\r') || is_break(*c)
-        })
-    };
+    let space_like =
+        |c: Option<&char>| c.is_none_or(|c| matches!(c, '\0' | ' ' | '\t' | '\r') || is_break(*c));
     let mut block_indicators = text.starts_with("---") || text.starts_with("...");
+    let mut flow_indicators = block_indicators;
     let (mut line_breaks, mut special) = (false, false);
     let (mut leading, mut trailing, mut break_space, mut space_break) =
         (false, false, false, false);
@@ -331,8 +449,10 @@ fn analyze(text: &str) -> Analysis {
         if i == 0 {
             block_indicators |=
                 "#,[]{}&*!|>'\"%@`".contains(c) || (matches!(c, '?' | ':' | '-') && followed_by_ws);
+            flow_indicators |= "#,[]{}&*!|>'\"%@`?:".contains(c) || (c == '-' && followed_by_ws);
         } else {
             block_indicators |= (c == ':' && followed_by_ws) || (c == '#' && preceded_by_ws);
+            flow_indicators |= ",?[]{}:".contains(c) || (c == '#' && preceded_by_ws);
         }
         line_breaks |= is_break(c);
         special |= !is_printable(c);
@@ -352,16 +472,12 @@ fn analyze(text: &str) -> Analysis {
         }
         preceded_by_ws = space_like(Some(&c));
     }
+    let unplain = leading || trailing || break_space || space_break || special || line_breaks;
     Analysis {
         empty: false,
         multiline: line_breaks,
-        block_plain: !(leading
-            || trailing
-            || break_space
-            || space_break
-            || special
-            || line_breaks
-            || block_indicators),
+        block_plain: !(unplain || block_indicators),
+        flow_plain: !(unplain || flow_indicators),
         single_quoted: !(break_space || space_break || special),
     }
 }
@@ -392,9 +508,46 @@ fn resolves_as_str(text: &str) -> bool {
 mod tests {
     //! Expected texts are what ansible-core 2.19's `ansible-inventory
     //! --list --yaml` printed for the same values (the fixture
-    //! tests/fixtures/inventories/yaml_scalars).
-    use super::dump;
+    //! tests/fixtures/inventories/yaml_scalars); for [`dump_with`], what
+    //! `yaml.dump(.., Dumper=CSafeDumper, allow_unicode=True, ..)` printed.
+    use super::{dump, dump_with, Flow, Options};
     use serde_json::json;
+
+    fn dump_as(value: &serde_json::Value, indent: usize, flow: Flow) -> String {
+        dump_with(
+            value,
+            Options {
+                indent,
+                width: 80,
+                flow,
+            },
+        )
+    }
+
+    #[test]
+    fn collections_of_scalars_go_in_flow_style_quoting_flow_indicators() {
+        let v =
+            json!({"a": {"u": "http://x", "h": "#x", "c": "a,b", "p": "-1"}, "l": [{"x": "y"}]});
+        assert_eq!(
+            dump_as(&v, 2, Flow::Leaves),
+            "a: {c: 'a,b', h: '#x', p: '-1', u: 'http://x'}\nl:\n- {x: y}\n"
+        );
+        let item = "a".repeat(30);
+        let long = json!([item, item, item, item]);
+        assert_eq!(
+            dump_as(&long, 2, Flow::Leaves),
+            format!("[{item}, {item}, {item},\n  {item}]\n")
+        );
+    }
+
+    #[test]
+    fn a_wider_indent_pads_after_the_dash_as_libyaml_does() {
+        let v = json!({"l": [{"x": "y", "z": [1]}]});
+        assert_eq!(
+            dump_as(&v, 4, Flow::Never),
+            "l:\n-   x: y\n    z:\n    - 1\n"
+        );
+    }
 
     #[test]
     fn strings_another_type_would_read_back_are_quoted() {

@@ -1,0 +1,100 @@
+//! YAML filters as Ansible's: `to_yaml` (PyYAML's `default_flow_style=None`:
+//! collections of scalars written `[a, b]`/`{k: v}`), `to_nice_yaml` (block
+//! style, indent 4), both through libyaml's layout ([`crate::pyyaml`]);
+//! `from_yaml` and `from_yaml_all`.
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, Error};
+use serde::Deserialize;
+
+use super::invalid;
+use crate::pyyaml::{dump_with, Flow, Options};
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("to_yaml", |v: &Value, kwargs: Kwargs| {
+        to_yaml(v, None, Flow::Leaves, kwargs)
+    });
+    env.add_filter(
+        "to_nice_yaml",
+        |v: &Value, indent: Option<usize>, kwargs: Kwargs| {
+            to_yaml(v, Some(indent.unwrap_or(4)), Flow::Never, kwargs)
+        },
+    );
+    env.add_filter("from_yaml", from_yaml);
+    env.add_filter("from_yaml_all", from_yaml_all);
+}
+
+/// `yaml.dump(value, indent=.., width=.., default_flow_style=..)`; keys are
+/// always sorted (`sort_keys=False` is refused: kbz-play's mappings keep no
+/// other order).
+fn to_yaml(v: &Value, indent: Option<usize>, flow: Flow, kwargs: Kwargs) -> Result<String, Error> {
+    let indent = kwargs
+        .get::<Option<usize>>("indent")?
+        .or(indent)
+        .unwrap_or(2);
+    let width = kwargs.get::<Option<usize>>("width")?.unwrap_or(80);
+    let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
+        None => flow,
+        Some(v) if v.is_none() => Flow::Leaves,
+        Some(v) if v.is_true() => Flow::Always,
+        Some(_) => Flow::Never,
+    };
+    if kwargs.get::<Option<bool>>("sort_keys")? == Some(false) {
+        return Err(invalid(
+            "to_yaml: sort_keys=False is not supported: kbz-play's mappings hold their keys sorted",
+        ));
+    }
+    kwargs.assert_all_used()?;
+    let json = serde_json::to_value(v).map_err(|e| invalid(format!("to_yaml: {e}")))?;
+    Ok(dump_with(
+        &json,
+        Options {
+            indent,
+            width,
+            flow,
+        },
+    ))
+}
+
+fn from_yaml(text: Option<&str>) -> Result<Value, Error> {
+    let Some(text) = text else {
+        return Ok(Value::from(()));
+    };
+    let json: serde_json::Value =
+        yaml_serde::from_str(text).map_err(|e| invalid(format!("from_yaml: {e}")))?;
+    Ok(Value::from(minijinja::value::Serde(json)))
+}
+
+/// Every document of a `---`-separated stream, as a list.
+fn from_yaml_all(text: Option<&str>) -> Result<Value, Error> {
+    let mut docs = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(text.unwrap_or("")) {
+        let json = serde_json::Value::deserialize(doc)
+            .map_err(|e| invalid(format!("from_yaml_all: {e}")))?;
+        docs.push(Value::from(minijinja::value::Serde(json)));
+    }
+    Ok(Value::from(docs))
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn from_yaml_reads_yaml_1_2_and_none_gives_none() {
+        let doc = from_yaml(Some("a: yes\nb: 1\n")).unwrap();
+        assert_eq!(doc.get_attr("a").unwrap().as_str(), Some("yes"));
+        assert!(from_yaml(None).unwrap().is_none());
+        assert_eq!(
+            from_yaml_all(Some("---\n1\n---\n2\n")).unwrap().len(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn sort_keys_false_is_refused_with_the_reason() {
+        let kwargs = Kwargs::from_iter([("sort_keys", Value::from(false))]);
+        let err = to_yaml(&Value::from(1), None, Flow::Leaves, kwargs).unwrap_err();
+        assert!(err.to_string().contains("keys sorted"), "{err}");
+    }
+}
