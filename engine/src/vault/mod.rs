@@ -28,13 +28,16 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use aes::cipher::{KeyIvInit, StreamCipher};
-use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 use crate::secrets::Secrets;
 use crate::short_values::ShortValues;
+
+mod envelope;
+mod password_file;
+
+use envelope::Envelope;
+pub use password_file::read_password_file;
 
 /// The first bytes of every vaulted file or value.
 pub const HEADER: &str = "$ANSIBLE_VAULT;";
@@ -325,164 +328,6 @@ pub fn is_encrypted(text: &str) -> bool {
     text.trim_start().starts_with(HEADER)
 }
 
-/// A parsed vault: what the header says and the three decoded parts.
-struct Envelope {
-    label: Option<String>,
-    salt: Vec<u8>,
-    hmac: Vec<u8>,
-    ciphertext: Vec<u8>,
-}
-
-impl Envelope {
-    /// The vault id its passwords are looked up by: the header's label, or
-    /// `default` for a `1.1` header (Ansible's `parse_vaulttext_envelope`).
-    fn id(&self) -> &str {
-        self.label.as_deref().unwrap_or(DEFAULT_LABEL)
-    }
-
-    fn parse(text: &str) -> Result<Envelope, VaultError> {
-        let format = |why: &str| VaultError::Format(why.to_owned());
-        let mut lines = text.trim_start().lines();
-        let header = lines.next().unwrap_or_default().trim();
-        let fields: Vec<&str> = header.split(';').map(str::trim).collect();
-        let label = match fields.as_slice() {
-            ["$ANSIBLE_VAULT", "1.1", cipher] => cipher_ok(cipher).map(|()| None)?,
-            ["$ANSIBLE_VAULT", "1.2", cipher, label] => {
-                cipher_ok(cipher).map(|()| Some((*label).to_owned()))?
-            }
-            _ => {
-                return Err(format(
-                    "the header is not `$ANSIBLE_VAULT;1.1;AES256` or \
-                     `$ANSIBLE_VAULT;1.2;AES256;LABEL`",
-                ))
-            }
-        };
-        let body: String = lines.flat_map(|l| l.split_whitespace()).collect();
-        let inner = hex::decode(&body).map_err(|_| format("the body is not hex"))?;
-        let mut parts = inner.splitn(3, |&b| b == b'\n');
-        let mut next = |what: &str| {
-            parts
-                .next()
-                .and_then(|p| hex::decode(p).ok())
-                .ok_or_else(|| format(&format!("the {what} is missing or not hex")))
-        };
-        let salt = next("salt")?;
-        let hmac = next("HMAC")?;
-        let ciphertext = next("ciphertext")?;
-        if hmac.len() != 32 || ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
-            return Err(format("the HMAC or the ciphertext has the wrong length"));
-        }
-        Ok(Envelope {
-            label,
-            salt,
-            hmac,
-            ciphertext,
-        })
-    }
-
-    /// The plaintext, if `password` is the one: `None` when the HMAC does
-    /// not match (wrong password or tampering) or the padding is invalid.
-    fn open(&self, password: &[u8]) -> Option<Vec<u8>> {
-        let mut derived = [0u8; 80];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password, &self.salt, ITERATIONS, &mut derived);
-        let (cipher_key, rest) = derived.split_at(32);
-        let (hmac_key, counter) = rest.split_at(32);
-        let mut mac = Hmac::<Sha256>::new_from_slice(hmac_key).ok()?;
-        mac.update(&self.ciphertext);
-        mac.verify_slice(&self.hmac).ok()?;
-        let mut plain = self.ciphertext.clone();
-        ctr::Ctr128BE::<aes::Aes256>::new_from_slices(cipher_key, counter)
-            .ok()?
-            .apply_keystream(&mut plain);
-        unpad(plain)
-    }
-}
-
-fn cipher_ok(cipher: &str) -> Result<(), VaultError> {
-    if cipher == "AES256" {
-        Ok(())
-    } else {
-        Err(VaultError::Format(format!(
-            "cipher {cipher} is not supported (only AES256, what ansible-vault writes)"
-        )))
-    }
-}
-
-/// Removes PKCS#7 padding (block size 16), checking every padding byte.
-fn unpad(mut data: Vec<u8>) -> Option<Vec<u8>> {
-    let n = usize::from(*data.last()?);
-    if n == 0 || n > 16 || n > data.len() {
-        return None;
-    }
-    let keep = data.len() - n;
-    if data[keep..].iter().any(|&b| usize::from(b) != n) {
-        return None;
-    }
-    data.truncate(keep);
-    Some(data)
-}
-
-/// Reads a password file as Ansible does: an executable file is run and its
-/// standard output, end-of-line characters stripped, is the password (a
-/// `*-client` script gets `--vault-id LABEL`); any other file's content,
-/// surrounding whitespace stripped, is the password.
-pub fn read_password_file(file: &Path, label: &str) -> Result<Vec<u8>, PasswordError> {
-    let fail = |reason: String| PasswordError::File {
-        file: file.to_path_buf(),
-        reason,
-    };
-    let meta = std::fs::metadata(file).map_err(|e| fail(e.to_string()))?;
-    let password = if is_executable(&meta) {
-        run_password_script(file, label).map_err(fail)?
-    } else {
-        let bytes = std::fs::read(file).map_err(|e| fail(e.to_string()))?;
-        bytes.trim_ascii().to_vec()
-    };
-    if password.is_empty() {
-        return Err(fail("the password is empty".to_owned()));
-    }
-    Ok(password)
-}
-
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.is_file() && meta.permissions().mode() & 0o111 != 0
-}
-
-/// Runs a password script; its stderr goes to the operator's terminal, as
-/// with Ansible (a script may prompt there).
-fn run_password_script(file: &Path, label: &str) -> Result<Vec<u8>, String> {
-    let mut command = std::process::Command::new(file);
-    if is_client_script(file) {
-        command.args(["--vault-id", label]);
-    }
-    let out = command
-        .stdin(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run it: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("the script failed ({})", out.status));
-    }
-    let end = out
-        .stdout
-        .iter()
-        .rposition(|&b| b != b'\r' && b != b'\n')
-        .map_or(0, |i| i + 1);
-    let start = out.stdout[..end]
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(end);
-    Ok(out.stdout[start..end].to_vec())
-}
-
-/// Ansible's `script_is_client`: `NAME-client` or `NAME-client.EXT`.
-fn is_client_script(file: &Path) -> bool {
-    file.file_stem()
-        .and_then(|s| s.to_str())
-        .is_some_and(|s| s.ends_with("-client"))
-}
-
 /// Files made by the real `ansible-vault` (see
 /// `tests/fixtures/vault/README.md`), for the engine's unit tests.
 #[cfg(test)]
@@ -711,14 +556,6 @@ mod tests {
             said.lock().unwrap().is_empty(),
             "no value flows, no warning"
         );
-    }
-
-    #[test]
-    fn pkcs7_padding_is_checked() {
-        assert_eq!(unpad(vec![b'a', 3, 3, 3]), Some(vec![b'a']));
-        assert_eq!(unpad(vec![b'a', 2, 3, 3]), None);
-        assert_eq!(unpad(vec![b'a', 0]), None);
-        assert_eq!(unpad(vec![]), None);
     }
 
     #[test]
