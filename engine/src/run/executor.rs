@@ -5,15 +5,15 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::connect::ensure_session;
 use super::halt::Halt;
 use super::host::HostCtx;
 use super::magic::PlayScope;
-use super::session::{ProbeError, Session};
+use super::session::Session;
 use super::shared::Shared;
 use crate::inventory::{Host, InventoryError};
 use crate::report::{Event, HostStats};
 use crate::script::{Play, Playbook, ScriptError};
-use crate::transport::{ConnectOptions, RunLock, Transport};
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -44,140 +44,28 @@ pub enum RunError {
 }
 
 #[derive(Default)]
-struct SlotState {
-    session: Option<Arc<Session>>,
-    connect_attempted: bool,
-    unreachable: bool,
-    failed: bool,
+pub(super) struct SlotState {
+    pub(super) session: Option<Arc<Session>>,
+    pub(super) connect_attempted: bool,
+    pub(super) unreachable: bool,
+    pub(super) failed: bool,
     /// Ctrl-C stopped the run before this host was done.
-    interrupted: bool,
+    pub(super) interrupted: bool,
     /// The last play this host ran to its end (see [`mark_left_out`]).
-    finished: Option<usize>,
-    stats: HostStats,
+    pub(super) finished: Option<usize>,
+    pub(super) stats: HostStats,
 }
 
-struct Slot {
-    host: Host,
-    state: Mutex<SlotState>,
+pub(super) struct Slot {
+    pub(super) host: Host,
+    pub(super) state: Mutex<SlotState>,
 }
 
 impl Slot {
-    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
         // A panic on the host's thread (reported as its failure) must not
         // take the recap down with it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-fn connect_options(shared: &Shared, host: &Host) -> ConnectOptions {
-    let c = &shared.settings.connect;
-    ConnectOptions {
-        host: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone().or_else(|| c.user.clone()),
-        identity_file: host
-            .vars
-            .get("ansible_ssh_private_key_file")
-            .and_then(|v| v.as_str())
-            .map(PathBuf::from)
-            .or_else(|| c.identity_file.clone()),
-        ssh_config: c.ssh_config.clone(),
-        known_hosts: c.known_hosts,
-        connect_timeout: c.connect_timeout,
-        become_: c.become_.clone(),
-        control_dir: c.control_dir.clone(),
-        persist: c.persist,
-    }
-}
-
-/// Whether the host is this machine, reached without SSH: when the inventory
-/// says so (`ansible_connection: local`), or for `localhost` at a loopback
-/// address without its own port or user ([`ConnectOptions::is_local`]). A
-/// port or user means a real SSH login (a tunnel, a container's sshd): run
-/// locally, its port forwards and tunnels would reach the control machine.
-fn is_local(host: &Host) -> bool {
-    match host.vars.get("ansible_connection").and_then(|v| v.as_str()) {
-        Some(connection) => connection == "local",
-        None => {
-            let mut opts = ConnectOptions::new(&host.name, &host.address, PathBuf::new());
-            opts.port = host.port;
-            opts.user = host.user.clone();
-            opts.is_local()
-        }
-    }
-}
-
-/// Connects to the host on first use; `None` when it is unreachable.
-async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
-    {
-        let st = slot.state();
-        if let Some(s) = &st.session {
-            return Some(s.clone());
-        }
-        if st.connect_attempted {
-            return None;
-        }
-    }
-    let started = Instant::now();
-    if shared.settings.offline.is_some() {
-        let session = Arc::new(Session::offline(super::render::offline_facts(&slot.host)));
-        let mut st = slot.state();
-        st.connect_attempted = true;
-        st.session = Some(session.clone());
-        return Some(session);
-    }
-    let cached = shared.settings.cache.load(&slot.host.name);
-    let opened = async {
-        let transport = if is_local(&slot.host) {
-            Transport::local(shared.settings.connect.become_.clone())
-        } else {
-            Transport::connect(&connect_options(shared, &slot.host))
-                .await
-                .map_err(ProbeError::from)?
-        };
-        let c = &shared.settings.connect;
-        let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
-        Session::open_locked(transport, &cached, &lock, shared.settings.probe_limit()).await
-    };
-    let opened: Result<Session, ProbeError> = opened.await;
-    let mut st = slot.state();
-    st.connect_attempted = true;
-    st.stats.elapsed += started.elapsed();
-    match opened {
-        Ok(session) => {
-            for path in session.drift(&cached) {
-                shared.reporter.event(&Event::Warn {
-                    host: Some(slot.host.name.clone()),
-                    message: format!("{path} was changed on the host since the last run"),
-                });
-            }
-            let session = Arc::new(session);
-            st.session = Some(session.clone());
-            Some(session)
-        }
-        Err(error) => {
-            let host = slot.host.name.clone();
-            let unreachable = error.is_unreachable();
-            let text = error.to_string();
-            let text = text
-                .strip_prefix(&format!("{host}: "))
-                .unwrap_or(&text)
-                .to_string();
-            if unreachable {
-                st.unreachable = true;
-                shared
-                    .reporter
-                    .event(&Event::Unreachable { host, error: text });
-            } else {
-                st.failed = true;
-                st.stats.failed += 1;
-                shared
-                    .reporter
-                    .event(&Event::HostFailed { host, error: text });
-            }
-            None
-        }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod api;
 mod apply;
 mod batch;
 pub mod catalog;
+mod connect;
 mod deferred;
 mod executor;
 mod halt;
