@@ -381,10 +381,7 @@ mod tests {
     fn an_unsupported_lookup_says_which_are() {
         let t = Templates::new(project(&[]).path());
         let err = t
-            .render_str(
-                "{{ lookup('consul_kv', 'key') }}",
-                &minijinja::context! {},
-            )
+            .render_str("{{ lookup('consul_kv', 'key') }}", &minijinja::context! {})
             .unwrap_err()
             .to_string();
         assert!(
