@@ -54,9 +54,10 @@ pub struct Facts {
     pub systemd: bool,
     /// The remote user the commands run as.
     pub user: String,
-    /// The IPv4 default route, none when the host has no route out.
+    /// The IPv4 default route, none when the host has no route out (boxed:
+    /// facts travel in every batch's answers, most without it).
     #[serde(default)]
-    pub default_route: Option<DefaultRoute>,
+    pub default_route: Option<Box<DefaultRoute>>,
 }
 
 /// One IPv4 address of the host.
@@ -94,7 +95,7 @@ impl Facts {
                 "sftp_server" => f.sftp_server = Some(v),
                 "systemd" => f.systemd = v == "1",
                 "user" => f.user = v,
-                "route4" => f.default_route = DefaultRoute::parse(&v),
+                "route4" => f.default_route = DefaultRoute::parse(&v).map(Box::new),
                 "route4_link" => f.default_route.iter_mut().for_each(|r| r.link(&v)),
                 "route4_inet" => f.default_route.iter_mut().for_each(|r| r.inet(&v)),
                 "addr" => {

@@ -23,7 +23,7 @@ pub(super) fn insert(ctx: &mut Vars, facts: &Facts) {
 fn ansible_keys(f: &Facts) -> serde_json::Value {
     let default_ipv4 = f
         .default_route
-        .as_ref()
+        .as_deref()
         .map_or(serde_json::json!({}), default_ipv4);
     let major = f.os_version.split('.').next().unwrap_or_default();
     serde_json::json!({
@@ -138,7 +138,8 @@ mod tests {
             cpus: 4,
             memory_mb: 7953,
             addresses: vec![addr("lo", "127.0.0.1"), addr("eth0", "10.0.0.5")],
-            default_route: DefaultRoute::parse("8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0"),
+            default_route: DefaultRoute::parse("8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0")
+                .map(Box::new),
             ..Facts::default()
         }
     }
@@ -197,7 +198,8 @@ mod tests {
                 address: "198.18.0.10".into(),
                 prefix: 16,
             }],
-            default_route: DefaultRoute::parse("RTNETLINK answers: Network is unreachable"),
+            default_route: DefaultRoute::parse("RTNETLINK answers: Network is unreachable")
+                .map(Box::new),
             ..Facts::default()
         };
         let mut ctx = Vars::new();
