@@ -249,9 +249,11 @@ fn execute_with(
         extra_vars.clone(),
         reporter.clone(),
         credentials.clone(),
-        vault,
+        vault.clone(),
     )?);
-    let templates = Templates::new(&playbook.root).with_credentials(credentials);
+    let templates = Templates::new(&playbook.root)
+        .with_credentials(credentials)
+        .with_vault(vault);
     let definition = Definition::new(
         &inventory,
         Params {

@@ -11,10 +11,16 @@
 //! anchors (`&id001`), which PyYAML writes for a Python object reached twice
 //! (a group's list or dict var inherited by several hosts), and keys of 128
 //! characters or more (PyYAML's `? key` form).
+//!
+//! Read back as PyYAML's SafeLoader reads it by [`load`] and [`load_all`]
+//! (the `from_yaml` filters), with the same resolvers.
 
-use regex::Regex;
 use serde_json::{Map, Value};
-use std::sync::LazyLock;
+
+mod load;
+mod resolve;
+
+pub use load::{load, load_all, LoadError};
 
 /// `value` as `ansible-inventory --yaml` dumps it (block style, indent 2),
 /// without the final newline.
@@ -485,23 +491,7 @@ fn analyze(text: &str) -> Analysis {
 /// Whether PyYAML's YAML 1.1 resolvers read `text` back as a string (else
 /// it must be quoted).
 fn resolves_as_str(text: &str) -> bool {
-    static OTHER_TYPES: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(concat!(
-            r"^(?:",
-            r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
-            r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?",
-            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
-            r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
-            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
-            r"|<<|~|null|Null|NULL|=|",
-            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
-            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?",
-            r":[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
-            r")\n?$"
-        ))
-        .expect("a valid regex")
-    });
-    !OTHER_TYPES.is_match(text)
+    resolve::kind(text) == resolve::Kind::Str
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub struct Templates {
     env: Environment<'static>,
     /// The template files loaded, as inputs of the run's definition.
     inputs: Inputs,
+    /// What the lookups read beyond the render (credentials, vault).
+    sources: lookups::Sources,
 }
 
 impl std::fmt::Debug for Templates {
@@ -82,7 +84,7 @@ impl Templates {
         env.set_syntax(header::Whitespace::default().syntax());
         env.set_formatter(print_none_as_empty);
         filters::register(&mut env);
-        lookups::register(&mut env, None);
+        lookups::register(&mut env, &lookups::Sources::default());
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let bases = [root.join("templates"), root.to_path_buf()];
         let inputs = Inputs::default();
@@ -115,6 +117,7 @@ impl Templates {
             root: root.to_path_buf(),
             env,
             inputs,
+            sources: lookups::Sources::default(),
         }
     }
 
@@ -128,12 +131,20 @@ impl Templates {
         mut self,
         credentials: std::sync::Arc<crate::credentials::Credentials>,
     ) -> Self {
-        lookups::register(&mut self.env, Some(credentials.clone()));
+        self.sources.credentials = Some(credentials.clone());
+        lookups::register(&mut self.env, &self.sources);
         self.env.add_function("secret", move |name: String| {
             credentials.get(&name).map_err(|e| {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
             })
         });
+        self
+    }
+
+    /// Makes the run's vault passwords available to the `unvault` lookup.
+    pub fn with_vault(mut self, vault: crate::vault::Vault) -> Self {
+        self.sources.vault = Some(vault);
+        lookups::register(&mut self.env, &self.sources);
         self
     }
 
@@ -370,14 +381,11 @@ mod tests {
     fn an_unsupported_lookup_says_which_are() {
         let t = Templates::new(project(&[]).path());
         let err = t
-            .render_str(
-                "{{ lookup('dig', 'example.com') }}",
-                &minijinja::context! {},
-            )
+            .render_str("{{ lookup('consul_kv', 'key') }}", &minijinja::context! {})
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("lookup \"dig\" is not in kbz-play yet (env, file"),
+            err.contains("lookup \"consul_kv\" is not in kbz-play yet (it has csvfile, dict, env"),
             "{err}"
         );
     }

@@ -3,8 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The facts script: one `key=value` per line.
-pub(crate) const SCRIPT: &str = r#"echo "hostname=$(hostname -s 2>/dev/null || cat /etc/hostname)"
+use super::route::{self, DefaultRoute};
+
+/// The facts script: one `key=value` per line (the default route's lines:
+/// [`route::SCRIPT`]).
+pub(crate) fn script() -> String {
+    format!("{BASE}\n{}", route::SCRIPT)
+}
+
+const BASE: &str = r#"echo "hostname=$(hostname -s 2>/dev/null || cat /etc/hostname)"
 echo "fqdn=$(hostname -f 2>/dev/null)"
 [ -r /etc/os-release ] && . /etc/os-release && echo "os_id=$ID" && echo "os_version=$VERSION_ID" && echo "os_codename=$VERSION_CODENAME" && echo "os_pretty=$PRETTY_NAME"
 echo "kernel=$(uname -r)"
@@ -47,6 +54,10 @@ pub struct Facts {
     pub systemd: bool,
     /// The remote user the commands run as.
     pub user: String,
+    /// The IPv4 default route, none when the host has no route out (boxed:
+    /// facts travel in every batch's answers, most without it).
+    #[serde(default)]
+    pub default_route: Option<Box<DefaultRoute>>,
 }
 
 /// One IPv4 address of the host.
@@ -84,6 +95,9 @@ impl Facts {
                 "sftp_server" => f.sftp_server = Some(v),
                 "systemd" => f.systemd = v == "1",
                 "user" => f.user = v,
+                "route4" => f.default_route = DefaultRoute::parse(&v).map(Box::new),
+                "route4_link" => f.default_route.iter_mut().for_each(|r| r.link(&v)),
+                "route4_inet" => f.default_route.iter_mut().for_each(|r| r.inet(&v)),
                 "addr" => {
                     if let Some((iface, cidr)) = v.split_once(' ') {
                         let (addr, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));

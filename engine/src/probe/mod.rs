@@ -8,6 +8,7 @@
 
 pub mod facts;
 mod paths;
+pub mod route;
 mod script;
 
 pub use facts::Facts;

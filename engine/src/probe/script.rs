@@ -82,7 +82,7 @@ fn probe_command(probe: &Probe) -> String {
         }
         Probe::Group { name } => format!("getent group {}", quote(name)),
         Probe::Command { script } | Probe::Query { script } => format!("kc {}", quote(script)),
-        Probe::Facts => facts::SCRIPT.to_string(),
+        Probe::Facts => facts::script(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! error naming the template line), never a made-up value.
 
 use crate::inventory::Vars;
+use crate::probe::route::DefaultRoute;
 use crate::probe::Facts;
 
 /// Adds `facts` to `ctx` under Ansible's names (`ansible_*` and `ansible_facts`).
@@ -20,13 +21,10 @@ pub(super) fn insert(ctx: &mut Vars, facts: &Facts) {
 
 /// The facts as Ansible names them, without the `ansible_` prefix.
 fn ansible_keys(f: &Facts) -> serde_json::Value {
-    let default = f
-        .addresses
-        .iter()
-        .find(|a| a.interface != "lo" && !a.address.starts_with("127."));
-    let default_ipv4 = default.map_or(serde_json::json!({}), |a| {
-        serde_json::json!({ "address": a.address, "interface": a.interface, "prefix": a.prefix.to_string() })
-    });
+    let default_ipv4 = f
+        .default_route
+        .as_deref()
+        .map_or(serde_json::json!({}), default_ipv4);
     let major = f.os_version.split('.').next().unwrap_or_default();
     serde_json::json!({
         "hostname": f.hostname,
@@ -44,6 +42,56 @@ fn ansible_keys(f: &Facts) -> serde_json::Value {
         "memtotal_mb": f.memory_mb,
         "user_id": f.user,
     })
+}
+
+/// `default_ipv4` as Ansible's `setup` fills it: the route's interface,
+/// source address and gateway, and when that address is one of the
+/// interface's, its broadcast, netmask, network, prefix (a string, as
+/// Ansible's), and the interface's MAC address, MTU, type and the address's
+/// label (`alias`).
+fn default_ipv4(route: &DefaultRoute) -> serde_json::Value {
+    let mut fact = serde_json::Map::new();
+    fact.insert("interface".into(), route.interface.clone().into());
+    if let Some(address) = &route.address {
+        fact.insert("address".into(), address.clone().into());
+    }
+    if let Some(gateway) = &route.gateway {
+        fact.insert("gateway".into(), gateway.clone().into());
+    }
+    let inet = route
+        .inets
+        .iter()
+        .find(|i| Some(&i.address) == route.address.as_ref());
+    let Some(inet) = inet else {
+        return fact.into();
+    };
+    let (netmask, network) = masked(&inet.address, inet.prefix);
+    let details = serde_json::json!({
+        "broadcast": inet.broadcast,
+        "netmask": netmask,
+        "network": network,
+        "prefix": inet.prefix.to_string(),
+        "macaddress": route.macaddress,
+        "mtu": route.mtu,
+        "type": route.kind,
+        "alias": inet.label,
+    });
+    if let serde_json::Value::Object(details) = details {
+        fact.extend(details);
+    }
+    fact.into()
+}
+
+/// The netmask of `prefix` and the network of `address` under it.
+fn masked(address: &str, prefix: u8) -> (String, String) {
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0);
+    let ip: u32 = address.parse::<std::net::Ipv4Addr>().map_or(0, Into::into);
+    (
+        std::net::Ipv4Addr::from(mask).to_string(),
+        std::net::Ipv4Addr::from(ip & mask).to_string(),
+    )
 }
 
 /// Ansible's `distribution` for an os-release `ID`: its spelling for the
@@ -90,6 +138,8 @@ mod tests {
             cpus: 4,
             memory_mb: 7953,
             addresses: vec![addr("lo", "127.0.0.1"), addr("eth0", "10.0.0.5")],
+            default_route: DefaultRoute::parse("8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0")
+                .map(Box::new),
             ..Facts::default()
         }
     }
@@ -116,5 +166,48 @@ mod tests {
         assert_eq!(distribution("rhel"), "RedHat");
         assert_eq!(distribution("ubuntu"), "Ubuntu");
         assert_eq!(distribution(""), "");
+    }
+
+    /// What ansible-core 2.19's `setup` gives for a host routing through
+    /// 10.0.0.1 on eth0 (the same outputs in: `ip -4 route get 8.8.8.8`,
+    /// sysfs, `ip addr`).
+    #[test]
+    fn default_ipv4_is_the_default_routes_interface_as_ansible_gives_it() {
+        let mut route =
+            DefaultRoute::parse("8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0").unwrap();
+        route.link("52:54:00:12:34:56/1500/1/");
+        route.inet(
+            "2: eth0    inet 10.0.0.5/22 brd 10.0.3.255 scope global eth0\\ valid_lft forever",
+        );
+        assert_eq!(
+            default_ipv4(&route),
+            serde_json::json!({
+                "interface": "eth0", "address": "10.0.0.5", "gateway": "10.0.0.1",
+                "broadcast": "10.0.3.255", "netmask": "255.255.252.0", "network": "10.0.0.0",
+                "prefix": "22", "macaddress": "52:54:00:12:34:56", "mtu": 1500,
+                "type": "ether", "alias": "eth0",
+            })
+        );
+    }
+
+    #[test]
+    fn without_a_route_out_default_ipv4_is_empty_as_in_ansible() {
+        let facts = Facts {
+            addresses: vec![Address {
+                interface: "eth0".into(),
+                address: "198.18.0.10".into(),
+                prefix: 16,
+            }],
+            default_route: DefaultRoute::parse("RTNETLINK answers: Network is unreachable")
+                .map(Box::new),
+            ..Facts::default()
+        };
+        let mut ctx = Vars::new();
+        insert(&mut ctx, &facts);
+        assert_eq!(ctx["ansible_default_ipv4"], serde_json::json!({}));
+        assert_eq!(
+            ctx["ansible_all_ipv4_addresses"],
+            serde_json::json!(["198.18.0.10"])
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! YAML filters as Ansible's: `to_yaml` (PyYAML's `default_flow_style=None`:
 //! collections of scalars written `[a, b]`/`{k: v}`), `to_nice_yaml` (block
 //! style, indent 4), both through libyaml's layout ([`crate::pyyaml`]);
-//! `from_yaml` and `from_yaml_all`.
+//! `from_yaml` and `from_yaml_all`, reading YAML 1.1 as PyYAML's SafeLoader
+//! does (`yes` is true, `012` is 10: [`crate::pyyaml::load`]).
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
-use serde::Deserialize;
 
 use super::invalid;
 use crate::pyyaml::{dump_with, Flow, Options};
@@ -60,20 +60,14 @@ fn from_yaml(text: Option<&str>) -> Result<Value, Error> {
     let Some(text) = text else {
         return Ok(Value::from(()));
     };
-    let json: serde_json::Value =
-        yaml_serde::from_str(text).map_err(|e| invalid(format!("from_yaml: {e}")))?;
-    Ok(Value::from(minijinja::value::Serde(json)))
+    crate::pyyaml::load(text).map_err(|e| invalid(format!("from_yaml: {e}")))
 }
 
 /// Every document of a `---`-separated stream, as a list.
 fn from_yaml_all(text: Option<&str>) -> Result<Value, Error> {
-    let mut docs = Vec::new();
-    for doc in yaml_serde::Deserializer::from_str(text.unwrap_or("")) {
-        let json = serde_json::Value::deserialize(doc)
-            .map_err(|e| invalid(format!("from_yaml_all: {e}")))?;
-        docs.push(Value::from(minijinja::value::Serde(json)));
-    }
-    Ok(Value::from(docs))
+    crate::pyyaml::load_all(text.unwrap_or(""))
+        .map(Value::from)
+        .map_err(|e| invalid(format!("from_yaml_all: {e}")))
 }
 
 #[cfg(test)]
@@ -81,9 +75,9 @@ mod unit {
     use super::*;
 
     #[test]
-    fn from_yaml_reads_yaml_1_2_and_none_gives_none() {
+    fn from_yaml_reads_yaml_1_1_and_none_gives_none() {
         let doc = from_yaml(Some("a: yes\nb: 1\n")).unwrap();
-        assert_eq!(doc.get_attr("a").unwrap().as_str(), Some("yes"));
+        assert_eq!(doc.get_attr("a").unwrap(), Value::from(true));
         assert!(from_yaml(None).unwrap().is_none());
         assert_eq!(
             from_yaml_all(Some("---\n1\n---\n2\n")).unwrap().len(),

@@ -31,6 +31,14 @@ impl Call {
             .collect()
     }
 
+    /// Whether options other than `wantlist` and `errors` (which every
+    /// lookup takes) are given.
+    pub fn has_options(&self) -> bool {
+        self.options
+            .args()
+            .any(|k| k != "wantlist" && k != "errors")
+    }
+
     /// Option `key`, if given.
     pub fn option(&self, key: &str) -> Option<Value> {
         self.options.get::<Option<Value>>(key).ok().flatten()

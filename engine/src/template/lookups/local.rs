@@ -1,6 +1,6 @@
 //! The lookups that read the control machine: `file`, `fileglob`,
-//! `first_found` (found as Ansible finds them, see [`search`]) and `pipe`,
-//! which runs a command on the control machine, never on the host.
+//! `first_found` (found as Ansible finds them, see [`search`]), `pipe` and
+//! `lines`, which run a command on the control machine, never on the host.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -156,24 +156,36 @@ fn split(s: &str) -> Vec<String> {
 /// The command runs on the control machine (the one running kbz-play), in
 /// the playbook's folder, as Ansible's `pipe` does.
 pub(super) fn pipe(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
-    let dir = search::playbook_dir(state);
     call.strings()?
         .iter()
-        .map(|command| {
-            let out = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(command)
-                .current_dir(&dir)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map_err(|e| invalid(format!("lookup pipe {command:?}: {e}")))?;
-            if !out.status.success() {
-                return Err(invalid(format!(
-                    "lookup pipe {command:?} failed on the control machine ({})",
-                    out.status
-                )));
-            }
-            Ok(Value::from(String::from_utf8_lossy(&out.stdout).trim_end()))
-        })
+        .map(|command| Ok(Value::from(output(state, "pipe", command)?.trim_end())))
         .collect()
+}
+
+/// `lines`: the lines of each command's standard output, run as `pipe` runs it.
+pub(super) fn lines(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
+    let mut found = Vec::new();
+    for command in call.strings()? {
+        found.extend(output(state, "lines", &command)?.lines().map(Value::from));
+    }
+    Ok(found)
+}
+
+/// The standard output of `command`, run by `sh` on the control machine in
+/// the playbook's folder; an error when it fails.
+fn output(state: &State, lookup: &str, command: &str) -> Result<String, Error> {
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(search::playbook_dir(state))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| invalid(format!("lookup {lookup} {command:?}: {e}")))?;
+    if !out.status.success() {
+        return Err(invalid(format!(
+            "lookup {lookup} {command:?} failed on the control machine ({})",
+            out.status
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
