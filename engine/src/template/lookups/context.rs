@@ -42,9 +42,7 @@ pub(super) fn template(state: &State, call: &Call) -> Result<Vec<Value>, Error> 
     call.strings()?
         .iter()
         .map(|name| {
-            let path = search::find(state, "templates", name)?;
-            let source = std::fs::read_to_string(&path)
-                .map_err(|e| invalid(format!("lookup template {}: {e}", path.display())))?;
+            let (_, source) = search::find_and_read(state, "templates", name, "template")?;
             let out = state.env().render_str(&source, &ctx)?;
             Ok(Value::from(header::pad_newlines(&source, out)))
         })

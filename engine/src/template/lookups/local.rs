@@ -19,9 +19,7 @@ pub(super) fn file(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
     call.strings()?
         .iter()
         .map(|name| {
-            let path = search::find(state, "files", name)?;
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| invalid(format!("lookup file {}: {e}", path.display())))?;
+            let (_, text) = search::find_and_read(state, "files", name, "file")?;
             let text = if rstrip { text.trim_end() } else { &text };
             let text = if lstrip { text.trim_start() } else { text };
             Ok(Value::from(text))

@@ -41,6 +41,21 @@ pub(super) fn find(state: &State, subdir: &str, name: &str) -> Result<PathBuf, E
         .map_err(invalid)
 }
 
+/// `name` found under `subdir` as [`find`] finds it, and its text: what
+/// `file`, `template` and `unvault` start from (`lookup` names the caller
+/// in the error).
+pub(super) fn find_and_read(
+    state: &State,
+    subdir: &str,
+    name: &str,
+    lookup: &str,
+) -> Result<(PathBuf, String), Error> {
+    let path = find(state, subdir, name)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| invalid(format!("lookup {lookup} {}: {e}", path.display())))?;
+    Ok((path, text))
+}
+
 /// The folder the control machine's commands run in: the playbook's.
 pub(super) fn playbook_dir(state: &State) -> PathBuf {
     state

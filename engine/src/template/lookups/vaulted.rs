@@ -20,9 +20,7 @@ pub(super) fn unvault(
     call.strings()?
         .iter()
         .map(|name| {
-            let path = search::find(state, "files", name)?;
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| invalid(format!("lookup unvault {}: {e}", path.display())))?;
+            let (path, text) = search::find_and_read(state, "files", name, "unvault")?;
             if !is_encrypted(&text) {
                 return Ok(Value::from(text));
             }
