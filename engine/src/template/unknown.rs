@@ -1,9 +1,11 @@
 //! What an unknown filter or test error adds: the closest name kbz-play
 //! knows (a typo), or that Ansible has it and kbz-play not yet (issue 12).
 
-/// Filters and tests a template may name: Jinja's, and those of
-/// `ansible.builtin` kbz-play has (see `filters/`).
-const KNOWN: &[&str] = &[
+/// The filters a template may name: Jinja's (minijinja's) and those of
+/// `ansible.builtin` kbz-play has (see `filters/`). Each is also
+/// `ansible.builtin.NAME` (see `filters/qualified.rs`); a unit test holds
+/// this list to what the environment has.
+pub const FILTERS: &[&str] = &[
     "abs",
     "attr",
     "b64decode",
@@ -12,6 +14,7 @@ const KNOWN: &[&str] = &[
     "batch",
     "bool",
     "capitalize",
+    "chain",
     "checksum",
     "combine",
     "count",
@@ -21,10 +24,12 @@ const KNOWN: &[&str] = &[
     "dictsort",
     "difference",
     "dirname",
+    "e",
     "escape",
     "first",
     "flatten",
     "float",
+    "format",
     "from_json",
     "from_yaml",
     "from_yaml_all",
@@ -42,6 +47,7 @@ const KNOWN: &[&str] = &[
     "join",
     "last",
     "length",
+    "lines",
     "list",
     "lower",
     "mandatory",
@@ -50,6 +56,7 @@ const KNOWN: &[&str] = &[
     "min",
     "nthhost",
     "password_hash",
+    "pprint",
     "product",
     "quote",
     "regex_escape",
@@ -61,10 +68,12 @@ const KNOWN: &[&str] = &[
     "replace",
     "reverse",
     "round",
+    "safe",
     "select",
     "selectattr",
     "slice",
     "sort",
+    "split",
     "splitext",
     "string",
     "sum",
@@ -76,35 +85,61 @@ const KNOWN: &[&str] = &[
     "to_nice_yaml",
     "to_uuid",
     "to_yaml",
-    "tojson",
     "trim",
     "union",
     "unique",
     "upper",
-    "urlencode",
     "zip",
     "zip_longest",
+];
+
+/// The tests a template may name, as [`FILTERS`] (the operator-named ones,
+/// `==`, `<`..., left out: they have no qualified name).
+pub const TESTS: &[&str] = &[
+    "boolean",
     "defined",
-    "undefined",
-    "none",
-    "match",
-    "search",
-    "regex",
-    "version",
-    "subset",
-    "superset",
-    "truthy",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "false",
     "falsy",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
     "in",
+    "int",
+    "integer",
+    "iterable",
+    "le",
+    "lessthan",
+    "lower",
+    "lt",
     "mapping",
-    "sequence",
+    "match",
+    "ne",
+    "none",
     "number",
     "odd",
-    "even",
-    "divisibleby",
-    "equalto",
+    "regex",
+    "safe",
     "sameas",
-    "iterable",
+    "search",
+    "sequence",
+    "startingwith",
+    "string",
+    "subset",
+    "superset",
+    "test",
+    "true",
+    "truthy",
+    "undefined",
+    "upper",
+    "version",
 ];
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
@@ -125,7 +160,6 @@ const NOT_YET: &[&str] = &[
     "human_readable",
     "human_to_bytes",
     "urlsplit",
-    "split",
     "vault",
     "unvault",
     "file",
@@ -139,13 +173,15 @@ const NOT_YET: &[&str] = &[
 
 /// The hint for the unknown `name`, if there is one to give.
 pub fn hint(name: &str) -> Option<String> {
+    let name = crate::template::filters::short_name(name);
     if NOT_YET.contains(&name) {
         return Some(format!(
             "{name} is Ansible's; kbz-play does not have it yet (see README, Coming from Ansible)"
         ));
     }
-    KNOWN
+    FILTERS
         .iter()
+        .chain(TESTS)
         .map(|k| (strsim::levenshtein(name, k), *k))
         .filter(|(d, _)| *d <= 2.max(name.len() / 4))
         .min()
@@ -177,7 +213,29 @@ mod tests {
 
     #[test]
     fn no_name_is_both_known_and_not_there_yet() {
-        let both: Vec<_> = NOT_YET.iter().filter(|n| KNOWN.contains(n)).collect();
+        let known = |n: &&&str| FILTERS.contains(n) || TESTS.contains(n);
+        let both: Vec<_> = NOT_YET.iter().filter(known).collect();
         assert!(both.is_empty(), "{both:?}");
+    }
+
+    /// The names of the environment's filters or tests (`which`), without
+    /// the qualified aliases and the operators, from its debug form (the
+    /// only place minijinja lists them).
+    fn registered(which: &str) -> Vec<String> {
+        let mut env = minijinja::Environment::new();
+        crate::template::filters::register(&mut env);
+        let debug = format!("{env:?}");
+        let after = &debug[debug.find(&format!("{which}: [")).unwrap() + which.len() + 3..];
+        let list = &after[..after.find(']').unwrap()];
+        list.split(", ")
+            .map(|n| n.trim_matches('"').to_string())
+            .filter(|n| !n.contains('.') && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .collect()
+    }
+
+    #[test]
+    fn the_lists_hold_every_filter_and_test_the_environment_has() {
+        assert_eq!(registered("filters"), FILTERS);
+        assert_eq!(registered("tests"), TESTS);
     }
 }

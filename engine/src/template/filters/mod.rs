@@ -14,6 +14,7 @@ mod ipaddr;
 mod json;
 mod password;
 mod paths;
+mod qualified;
 mod regex;
 mod sets;
 mod strings;
@@ -21,6 +22,8 @@ mod tests;
 mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
+
+pub use qualified::short_name;
 
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
@@ -36,6 +39,7 @@ pub fn register(env: &mut Environment<'static>) {
     combinatorial::register(env);
     regex::register(env);
     tests::register(env);
+    qualified::register(env);
 }
 
 /// A filter's refusal of its input or arguments.
