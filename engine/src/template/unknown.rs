@@ -59,6 +59,7 @@ pub const FILTERS: &[&str] = &[
     "pprint",
     "product",
     "quote",
+    "random",
     "regex_escape",
     "regex_findall",
     "regex_replace",
@@ -71,6 +72,7 @@ pub const FILTERS: &[&str] = &[
     "safe",
     "select",
     "selectattr",
+    "shuffle",
     "slice",
     "sort",
     "split",
@@ -144,8 +146,6 @@ pub const TESTS: &[&str] = &[
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "random",
-    "shuffle",
     "comment",
     "expanduser",
     "realpath",

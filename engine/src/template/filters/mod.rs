@@ -14,7 +14,9 @@ mod ipaddr;
 mod json;
 mod password;
 mod paths;
+mod pyrandom;
 mod qualified;
+mod random;
 mod regex;
 mod sets;
 mod strings;
@@ -38,6 +40,7 @@ pub fn register(env: &mut Environment<'static>) {
     sets::register(env);
     combinatorial::register(env);
     regex::register(env);
+    random::register(env);
     tests::register(env);
     qualified::register(env);
 }
