@@ -9,6 +9,7 @@
 
 mod collections;
 mod combinatorial;
+mod crypt_salt;
 mod encoding;
 mod ipaddr;
 mod json;
