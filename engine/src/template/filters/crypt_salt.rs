@@ -3,7 +3,7 @@
 
 use base64::alphabet::BCRYPT;
 use base64::engine::general_purpose::NO_PAD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, GeneralPurpose};
 use base64::Engine as _;
 use minijinja::Error;
 
