@@ -11,6 +11,7 @@ mod collections;
 mod combinatorial;
 mod crypt_salt;
 mod encoding;
+mod file_tests;
 mod human;
 mod ipaddr;
 mod json;
@@ -24,6 +25,8 @@ mod regex;
 mod sets;
 mod strings;
 mod tests;
+mod urls;
+mod version;
 mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
@@ -47,6 +50,9 @@ pub fn register(env: &mut Environment<'static>) {
     regex::register(env);
     random::register(env);
     tests::register(env);
+    version::register(env);
+    urls::register(env);
+    file_tests::register(env);
     qualified::register(env);
 }
 
