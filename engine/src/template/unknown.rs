@@ -18,6 +18,7 @@ pub const FILTERS: &[&str] = &[
     "checksum",
     "combinations",
     "combine",
+    "comment",
     "commonpath",
     "count",
     "d",
@@ -30,6 +31,7 @@ pub const FILTERS: &[&str] = &[
     "escape",
     "expanduser",
     "expandvars",
+    "extract",
     "first",
     "flatten",
     "float",
@@ -60,6 +62,7 @@ pub const FILTERS: &[&str] = &[
     "mandatory",
     "map",
     "max",
+    "md5",
     "min",
     "normpath",
     "nthhost",
@@ -86,12 +89,14 @@ pub const FILTERS: &[&str] = &[
     "safe",
     "select",
     "selectattr",
+    "sha1",
     "shuffle",
     "slice",
     "sort",
     "split",
     "splitext",
     "string",
+    "subelements",
     "sum",
     "symmetric_difference",
     "ternary",
@@ -102,11 +107,15 @@ pub const FILTERS: &[&str] = &[
     "to_uuid",
     "to_yaml",
     "trim",
+    "type_debug",
     "union",
     "unique",
     "upper",
     "urldecode",
     "urlsplit",
+    "win_basename",
+    "win_dirname",
+    "win_splitdrive",
     "zip",
     "zip_longest",
 ];
@@ -187,17 +196,7 @@ pub const TESTS: &[&str] = &[
 ];
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
-const NOT_YET: &[&str] = &[
-    "comment",
-    "win_basename",
-    "extract",
-    "strftime",
-    "to_datetime",
-    "type_debug",
-    "vault",
-    "unvault",
-    "json_query",
-];
+const NOT_YET: &[&str] = &["strftime", "to_datetime", "vault", "unvault", "json_query"];
 
 /// The hint for the unknown `name`, if there is one to give.
 pub fn hint(name: &str) -> Option<String> {

@@ -9,6 +9,7 @@
 
 mod collections;
 mod combinatorial;
+mod comment;
 mod crypt_salt;
 mod encoding;
 mod file_tests;
@@ -16,6 +17,7 @@ mod human;
 mod ipaddr;
 mod json;
 mod math;
+mod nested;
 mod password;
 mod paths;
 mod pyrandom;
@@ -27,6 +29,7 @@ mod strings;
 mod tests;
 mod urls;
 mod version;
+mod win_paths;
 mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
@@ -44,6 +47,9 @@ pub fn register(env: &mut Environment<'static>) {
     yaml::register(env);
     collections::register(env);
     math::register(env);
+    nested::register(env);
+    comment::register(env);
+    win_paths::register(env);
     human::register(env);
     sets::register(env);
     combinatorial::register(env);
