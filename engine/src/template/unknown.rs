@@ -53,6 +53,7 @@ pub const FILTERS: &[&str] = &[
     "items",
     "items2dict",
     "join",
+    "json_query",
     "last",
     "length",
     "lines",
@@ -196,7 +197,15 @@ pub const TESTS: &[&str] = &[
 ];
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
-const NOT_YET: &[&str] = &["strftime", "to_datetime", "vault", "unvault", "json_query"];
+const NOT_YET: &[&str] = &[
+    "strftime",
+    "to_datetime",
+    "vault",
+    "unvault",
+    "vault_encrypted",
+    "fileglob",
+    "rekey_on_member",
+];
 
 /// The hint for the unknown `name`, if there is one to give.
 pub fn hint(name: &str) -> Option<String> {
@@ -233,7 +242,12 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("json_query").unwrap().contains("does not have it yet"));
+        assert!(hint("to_datetime")
+            .unwrap()
+            .contains("does not have it yet"));
+        assert!(hint("ansible.builtin.strftime")
+            .unwrap()
+            .contains("strftime is Ansible's"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);
         assert_eq!(unknown_name("filter foo is unknown"), Some("foo"));
     }

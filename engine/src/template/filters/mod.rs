@@ -16,6 +16,7 @@ mod file_tests;
 mod human;
 mod ipaddr;
 mod json;
+mod json_query;
 mod math;
 mod nested;
 mod password;
@@ -43,6 +44,7 @@ pub fn register(env: &mut Environment<'static>) {
     encoding::register(env);
     password::register(env);
     json::register(env);
+    json_query::register(env);
     ipaddr::register(env);
     yaml::register(env);
     collections::register(env);

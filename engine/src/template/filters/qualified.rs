@@ -113,5 +113,6 @@ mod unit {
     fn a_filter_is_only_in_the_collection_ansible_has_it_in() {
         assert!(render("{{ x | ansible.utils.to_json }}").contains("unknown"));
         assert!(render("{{ x | ansible.builtin.ipaddr }}").contains("unknown"));
+        assert_eq!(render("{{ [{'a': 1}] | community.general.json_query('[0].a') }}"), "1");
     }
 }
