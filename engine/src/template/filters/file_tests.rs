@@ -24,8 +24,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("vaulted_file", vaulted_file);
 }
 
+/// A test of one path.
+type PathTest = fn(&Path) -> bool;
+
 /// The one-path tests, with their `is_` names.
-const TESTS: &[(&str, &str, fn(&Path) -> bool)] = &[
+const TESTS: &[(&str, &str, PathTest)] = &[
     ("directory", "is_dir", Path::is_dir),
     ("file", "is_file", Path::is_file),
     ("link", "is_link", Path::is_symlink),

@@ -12,7 +12,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
             "log",
             match base {
                 None => x.ln(),
-                Some(b) if b == 10.0 => x.log10(),
+                Some(10.0) => x.log10(),
                 Some(b) => x.ln() / b.ln(),
             },
         )
@@ -22,8 +22,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
         finite(
             "root",
             match base {
-                None => x.sqrt(),
-                Some(b) if b == 2.0 => x.sqrt(),
+                None | Some(2.0) => x.sqrt(),
                 Some(b) => x.powf(1.0 / b),
             },
         )

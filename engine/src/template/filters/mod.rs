@@ -35,7 +35,7 @@ mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
-pub use qualified::short_name;
+pub use qualified::{short_name, BUILTIN};
 
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {

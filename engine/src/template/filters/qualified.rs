@@ -110,9 +110,20 @@ mod unit {
     }
 
     #[test]
+    fn a_qualified_lookup_is_the_short_one() {
+        let mut env = minijinja::Environment::new();
+        crate::template::lookups::register(&mut env, None);
+        let out = env.render_str("{{ lookup('ansible.builtin.items', [1, 2]) }}", ());
+        assert_eq!(out.unwrap(), "1,2");
+    }
+
+    #[test]
     fn a_filter_is_only_in_the_collection_ansible_has_it_in() {
         assert!(render("{{ x | ansible.utils.to_json }}").contains("unknown"));
         assert!(render("{{ x | ansible.builtin.ipaddr }}").contains("unknown"));
-        assert_eq!(render("{{ [{'a': 1}] | community.general.json_query('[0].a') }}"), "1");
+        assert_eq!(
+            render("{{ [{'a': 1}] | community.general.json_query('[0].a') }}"),
+            "1"
+        );
     }
 }

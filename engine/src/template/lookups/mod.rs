@@ -88,7 +88,7 @@ fn run(
     call: &Call,
     credentials: Option<&Credentials>,
 ) -> Result<Vec<Value>, Error> {
-    match name {
+    match name.strip_prefix(super::filters::BUILTIN).unwrap_or(name) {
         "env" => Ok(call
             .strings()?
             .iter()
