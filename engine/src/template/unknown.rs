@@ -1,9 +1,11 @@
 //! What an unknown filter or test error adds: the closest name kbz-play
 //! knows (a typo), or that Ansible has it and kbz-play not yet (issue 12).
 
-/// Filters and tests a template may name: Jinja's, and those of
-/// `ansible.builtin` kbz-play has (see `filters/`).
-const KNOWN: &[&str] = &[
+/// The filters a template may name: Jinja's (minijinja's) and those of
+/// `ansible.builtin` kbz-play has (see `filters/`). Each is also
+/// `ansible.builtin.NAME` (see `filters/qualified.rs`); a unit test holds
+/// this list to what the environment has.
+pub const FILTERS: &[&str] = &[
     "abs",
     "attr",
     "b64decode",
@@ -12,8 +14,12 @@ const KNOWN: &[&str] = &[
     "batch",
     "bool",
     "capitalize",
+    "chain",
     "checksum",
+    "combinations",
     "combine",
+    "comment",
+    "commonpath",
     "count",
     "d",
     "default",
@@ -21,15 +27,22 @@ const KNOWN: &[&str] = &[
     "dictsort",
     "difference",
     "dirname",
+    "e",
     "escape",
+    "expanduser",
+    "expandvars",
+    "extract",
     "first",
     "flatten",
     "float",
+    "format",
     "from_json",
     "from_yaml",
     "from_yaml_all",
     "groupby",
     "hash",
+    "human_readable",
+    "human_to_bytes",
     "indent",
     "int",
     "intersect",
@@ -40,33 +53,51 @@ const KNOWN: &[&str] = &[
     "items",
     "items2dict",
     "join",
+    "json_query",
     "last",
     "length",
+    "lines",
     "list",
+    "log",
     "lower",
     "mandatory",
     "map",
     "max",
+    "md5",
     "min",
+    "normpath",
     "nthhost",
     "password_hash",
+    "path_join",
+    "permutations",
+    "pow",
+    "pprint",
     "product",
     "quote",
+    "random",
+    "realpath",
     "regex_escape",
     "regex_findall",
     "regex_replace",
     "regex_search",
     "reject",
     "rejectattr",
+    "relpath",
     "replace",
     "reverse",
+    "root",
     "round",
+    "safe",
     "select",
     "selectattr",
+    "sha1",
+    "shuffle",
     "slice",
     "sort",
+    "split",
     "splitext",
     "string",
+    "subelements",
     "sum",
     "symmetric_difference",
     "ternary",
@@ -76,76 +107,117 @@ const KNOWN: &[&str] = &[
     "to_nice_yaml",
     "to_uuid",
     "to_yaml",
-    "tojson",
     "trim",
+    "type_debug",
     "union",
     "unique",
     "upper",
-    "urlencode",
+    "urldecode",
+    "urlsplit",
+    "win_basename",
+    "win_dirname",
+    "win_splitdrive",
     "zip",
     "zip_longest",
+];
+
+/// The tests a template may name, as [`FILTERS`] (the operator-named ones,
+/// `==`, `<`..., left out: they have no qualified name).
+pub const TESTS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "boolean",
+    "contains",
     "defined",
-    "undefined",
-    "none",
-    "match",
-    "search",
-    "regex",
-    "version",
-    "subset",
-    "superset",
-    "truthy",
+    "directory",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "exists",
+    "false",
     "falsy",
+    "file",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
     "in",
+    "int",
+    "integer",
+    "is_abs",
+    "is_dir",
+    "is_file",
+    "is_link",
+    "is_mount",
+    "is_same_file",
+    "isnan",
+    "issubset",
+    "issuperset",
+    "iterable",
+    "le",
+    "lessthan",
+    "link",
+    "link_exists",
+    "lower",
+    "lt",
     "mapping",
-    "sequence",
+    "match",
+    "mount",
+    "nan",
+    "ne",
+    "none",
     "number",
     "odd",
-    "even",
-    "divisibleby",
-    "equalto",
+    "regex",
+    "safe",
+    "same_file",
     "sameas",
-    "iterable",
+    "search",
+    "sequence",
+    "startingwith",
+    "string",
+    "subset",
+    "superset",
+    "test",
+    "true",
+    "truthy",
+    "undefined",
+    "upper",
+    "uri",
+    "url",
+    "urn",
+    "vaulted_file",
+    "version",
+    "version_compare",
 ];
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "random",
-    "shuffle",
-    "comment",
-    "expanduser",
-    "realpath",
-    "relpath",
-    "win_basename",
-    "extract",
-    "permutations",
-    "combinations",
     "strftime",
     "to_datetime",
-    "type_debug",
-    "human_readable",
-    "human_to_bytes",
-    "urlsplit",
-    "split",
     "vault",
     "unvault",
-    "file",
-    "directory",
-    "link",
-    "exists",
-    "any",
-    "all",
-    "json_query",
+    "vault_encrypted",
+    "fileglob",
+    "rekey_on_member",
 ];
 
 /// The hint for the unknown `name`, if there is one to give.
 pub fn hint(name: &str) -> Option<String> {
+    let name = crate::template::filters::short_name(name);
     if NOT_YET.contains(&name) {
         return Some(format!(
             "{name} is Ansible's; kbz-play does not have it yet (see README, Coming from Ansible)"
         ));
     }
-    KNOWN
+    FILTERS
         .iter()
+        .chain(TESTS)
         .map(|k| (strsim::levenshtein(name, k), *k))
         .filter(|(d, _)| *d <= 2.max(name.len() / 4))
         .min()
@@ -170,14 +242,41 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("json_query").unwrap().contains("does not have it yet"));
+        assert!(hint("to_datetime")
+            .unwrap()
+            .contains("does not have it yet"));
+        assert!(hint("ansible.builtin.strftime")
+            .unwrap()
+            .contains("strftime is Ansible's"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);
         assert_eq!(unknown_name("filter foo is unknown"), Some("foo"));
     }
 
     #[test]
     fn no_name_is_both_known_and_not_there_yet() {
-        let both: Vec<_> = NOT_YET.iter().filter(|n| KNOWN.contains(n)).collect();
+        let known = |n: &&&str| FILTERS.contains(n) || TESTS.contains(n);
+        let both: Vec<_> = NOT_YET.iter().filter(known).collect();
         assert!(both.is_empty(), "{both:?}");
+    }
+
+    /// The names of the environment's filters or tests (`which`), without
+    /// the qualified aliases and the operators, from its debug form (the
+    /// only place minijinja lists them).
+    fn registered(which: &str) -> Vec<String> {
+        let mut env = minijinja::Environment::new();
+        crate::template::filters::register(&mut env);
+        let debug = format!("{env:?}");
+        let after = &debug[debug.find(&format!("{which}: [")).unwrap() + which.len() + 3..];
+        let list = &after[..after.find(']').unwrap()];
+        list.split(", ")
+            .map(|n| n.trim_matches('"').to_string())
+            .filter(|n| !n.contains('.') && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .collect()
+    }
+
+    #[test]
+    fn the_lists_hold_every_filter_and_test_the_environment_has() {
+        assert_eq!(registered("filters"), FILTERS);
+        assert_eq!(registered("tests"), TESTS);
     }
 }

@@ -1,5 +1,7 @@
 //! Python's `zip` and `itertools` as Ansible exposes them: `zip`,
-//! `zip_longest` (with `fillvalue`) and `product` (with `repeat`). Each
+//! `zip_longest` (with `fillvalue`), `product` (with `repeat`),
+//! `permutations` (`r` the whole length by default) and `combinations`
+//! (`r` required), in itertools' order (by position in the input). Each
 //! gives a list of lists, as Ansible 2.19 prints Python's tuples
 //! (minijinja's own `zip` gives tuples, printed `(1, 'a')`: replaced).
 
@@ -12,6 +14,15 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("zip", zip);
     env.add_filter("zip_longest", zip_longest);
     env.add_filter("product", product);
+    env.add_filter("permutations", |items: Value, r: Option<usize>| {
+        let items = one_list(items, "permutations")?;
+        let r = r.unwrap_or(items.len());
+        Ok::<_, Error>(listed(arrangements(&items, r, true)))
+    });
+    env.add_filter("combinations", |items: Value, r: usize| {
+        let items = one_list(items, "combinations")?;
+        Ok::<_, Error>(listed(arrangements(&items, r, false)))
+    });
 }
 
 fn lists(first: Value, rest: Rest<Value>, filter: &str) -> Result<Vec<Vec<Value>>, Error> {
@@ -23,6 +34,36 @@ fn lists(first: Value, rest: Rest<Value>, filter: &str) -> Result<Vec<Vec<Value>
                 .map_err(|_| invalid(format!("{filter}: expects lists, got {v}")))
         })
         .collect()
+}
+
+fn one_list(items: Value, filter: &str) -> Result<Vec<Value>, Error> {
+    Ok(lists(items, Rest(vec![]), filter)?.remove(0))
+}
+
+fn listed(rows: Vec<Vec<Value>>) -> Value {
+    Value::from(rows.into_iter().map(Value::from).collect::<Vec<_>>())
+}
+
+/// The `r`-long picks of `items`, each item at most once, in itertools'
+/// order: every order of them (`ordered`, permutations) or only the one
+/// keeping the input's order (combinations).
+fn arrangements(items: &[Value], r: usize, ordered: bool) -> Vec<Vec<Value>> {
+    if r == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let rest: Vec<Value> = if ordered {
+            items[..i].iter().chain(&items[i + 1..]).cloned().collect()
+        } else {
+            items[i + 1..].to_vec()
+        };
+        for mut tail in arrangements(&rest, r - 1, ordered) {
+            tail.insert(0, item.clone());
+            out.push(tail);
+        }
+    }
+    out
 }
 
 /// The first `len` rows across `lists`, a missing item given as `fill`.
@@ -74,9 +115,7 @@ fn product(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
             })
             .collect();
     }
-    Ok(Value::from(
-        rows.into_iter().map(Value::from).collect::<Vec<_>>(),
-    ))
+    Ok(listed(rows))
 }
 
 #[cfg(test)]
@@ -102,6 +141,22 @@ mod unit {
         let empty = Value::from(Vec::<Value>::new());
         let out = zip_longest(empty.clone(), Rest(vec![empty]), no_kwargs()).unwrap();
         assert_eq!(out.len(), Some(0));
+    }
+
+    #[test]
+    fn permutations_and_combinations_go_in_itertools_order() {
+        let abc: Vec<Value> = ["a", "b", "c"].into_iter().map(Value::from).collect();
+        let text = |rows: Vec<Vec<Value>>| listed(rows).to_string();
+        assert_eq!(
+            text(arrangements(&abc, 2, true)),
+            "[['a', 'b'], ['a', 'c'], ['b', 'a'], ['b', 'c'], ['c', 'a'], ['c', 'b']]"
+        );
+        assert_eq!(
+            text(arrangements(&abc, 2, false)),
+            "[['a', 'b'], ['a', 'c'], ['b', 'c']]"
+        );
+        assert_eq!(text(arrangements(&abc, 4, false)), "[]");
+        assert_eq!(text(arrangements(&abc, 0, true)), "[[]]");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Encoding and digest filters: `b64encode`, `b64decode`, `hash`,
-//! `checksum`, `to_uuid`.
+//! `checksum` (and its alias `sha1`), `md5`, `to_uuid`.
 
 use base64::Engine as _;
 use minijinja::value::Kwargs;
@@ -14,9 +14,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("b64decode", b64decode);
     env.add_filter("hash", hash);
-    env.add_filter("checksum", |s: &str| {
-        hex::encode(sha1::Sha1::digest(s.as_bytes()))
-    });
+    for name in ["checksum", "sha1"] {
+        env.add_filter(name, |s: &str| {
+            hex::encode(sha1::Sha1::digest(s.as_bytes()))
+        });
+    }
+    env.add_filter("md5", |s: &str| hex::encode(md5::Md5::digest(s.as_bytes())));
     env.add_filter("to_uuid", to_uuid);
 }
 

@@ -13,6 +13,10 @@ use minijinja::{Environment, Error};
 
 use super::invalid;
 
+/// The family's filters, which Ansible keeps in ansible.utils and
+/// ansible.netcommon (see `qualified`).
+pub(super) const NAMES: &[&str] = &["ipaddr", "ipv4", "ipv6", "nthhost", "ipmath"];
+
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("ipaddr", |v: Value, q: Option<Value>| filter(v, q, None));
     env.add_filter("ipv4", |v: Value, q: Option<Value>| {

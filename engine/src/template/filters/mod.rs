@@ -9,18 +9,33 @@
 
 mod collections;
 mod combinatorial;
+mod comment;
+mod crypt_salt;
 mod encoding;
+mod file_tests;
+mod human;
 mod ipaddr;
 mod json;
+mod json_query;
+mod math;
+mod nested;
 mod password;
 mod paths;
+mod pyrandom;
+mod qualified;
+mod random;
 mod regex;
 mod sets;
 mod strings;
 mod tests;
+mod urls;
+mod version;
+mod win_paths;
 mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
+
+pub use qualified::{short_name, BUILTIN};
 
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
@@ -29,13 +44,24 @@ pub fn register(env: &mut Environment<'static>) {
     encoding::register(env);
     password::register(env);
     json::register(env);
+    json_query::register(env);
     ipaddr::register(env);
     yaml::register(env);
     collections::register(env);
+    math::register(env);
+    nested::register(env);
+    comment::register(env);
+    win_paths::register(env);
+    human::register(env);
     sets::register(env);
     combinatorial::register(env);
     regex::register(env);
+    random::register(env);
     tests::register(env);
+    version::register(env);
+    urls::register(env);
+    file_tests::register(env);
+    qualified::register(env);
 }
 
 /// A filter's refusal of its input or arguments.

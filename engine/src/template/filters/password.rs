@@ -1,13 +1,20 @@
-//! `password_hash('sha512'|'sha256', salt, rounds=N)`: SHA-crypt, the form
-//! `/etc/shadow` holds, written as Ansible's passlib writes it (`rounds=`
-//! left out at 5000, the scheme's implicit count; Ansible's default counts
-//! 656000 for sha512 and 535000 for sha256). The salt is required: Ansible
-//! draws a random one when none is given, which makes every run a change.
+//! `password_hash(scheme, salt, rounds=, ident=, salt_size=)` as Ansible
+//! (passlib) writes it: `sha512` (the default) and `sha256` (SHA-crypt, the
+//! form `/etc/shadow` holds; `rounds=` left out at 5000, the scheme's
+//! implicit count; Ansible's default counts 656000 and 535000), `md5`
+//! (md5-crypt, `$1$`), `blowfish`/`bcrypt` (`$2b$`, or the `ident=` given:
+//! `2a`, `2y`; 12 rounds by default). passlib's own names (`sha512_crypt`,
+//! `md5_crypt`...) work too.
+//!
+//! Without a salt, a random one, as in Ansible: a new hash, and so a changed
+//! file, on every run. For a stable hash give each host its own fixed salt:
+//! `password_hash('sha512', 65534 | random(seed=inventory_hostname) | string)`.
 
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error};
 use sha_crypt::{sha256_crypt_b64, sha512_crypt_b64, Sha256Params, Sha512Params};
 
+use super::crypt_salt::{bcrypt_salt, crypt_salt};
 use super::invalid;
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -17,8 +24,13 @@ pub(super) fn register(env: &mut Environment<'static>) {
 /// SHA-crypt's implicit round count, the one its output leaves unwritten.
 const IMPLICIT_ROUNDS: usize = 5000;
 
-/// The characters of a crypt salt (passlib refuses others).
-const SALT_CHARS: &str = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// What the filter was asked for, beyond the password and scheme.
+struct Options<'a> {
+    salt: Option<&'a str>,
+    salt_size: Option<usize>,
+    rounds: Option<u32>,
+    ident: Option<&'a str>,
+}
 
 fn password_hash(
     password: &str,
@@ -26,59 +38,71 @@ fn password_hash(
     salt: Option<&str>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let salt = kwargs.get::<Option<&str>>("salt")?.or(salt);
-    let rounds = kwargs.get::<Option<usize>>("rounds")?;
-    kwargs.assert_all_used()?;
-    let scheme = scheme.unwrap_or("sha512");
-    let salt = checked_salt(salt)?;
-    let (id, default_rounds) = match scheme {
-        "sha512" | "sha512_crypt" => ("6", 656_000),
-        "sha256" | "sha256_crypt" => ("5", 535_000),
-        other => {
-            return Err(invalid(format!(
-                "password_hash: {other:?} is not supported: kbz-play has sha512 and sha256 \
-                 (md5 and bcrypt are not there)"
-            )))
-        }
+    let options = Options {
+        salt: kwargs.get::<Option<&str>>("salt")?.or(salt),
+        salt_size: kwargs.get("salt_size")?,
+        rounds: kwargs.get::<Option<u32>>("rounds")?.filter(|&r| r != 0),
+        ident: kwargs.get("ident")?,
     };
-    let rounds = rounds.filter(|&r| r != 0).unwrap_or(default_rounds);
-    let hash = crypt(id, password.as_bytes(), salt.as_bytes(), rounds)
-        .map_err(|e| invalid(format!("password_hash: rounds={rounds}: {e:?}")))?;
+    kwargs.assert_all_used()?;
+    match scheme.unwrap_or("sha512") {
+        "sha512" | "sha512_crypt" => sha_crypt("6", password, &options),
+        "sha256" | "sha256_crypt" => sha_crypt("5", password, &options),
+        "md5" | "md5_crypt" => md5_crypt(password, &options),
+        "blowfish" | "bcrypt" => bcrypt(password, &options),
+        other => Err(invalid(format!(
+            "password_hash: {other:?} is not a supported scheme: sha512, sha256, md5, blowfish \
+             (or passlib's names sha512_crypt, sha256_crypt, md5_crypt, bcrypt)"
+        ))),
+    }
+}
+
+/// SHA-crypt, `$6$` (SHA-512) or `$5$` (SHA-256).
+fn sha_crypt(id: &str, password: &str, options: &Options) -> Result<String, Error> {
+    let salt = crypt_salt(options.salt, 16, options.salt_size.unwrap_or(16))?;
+    let default_rounds = if id == "6" { 656_000 } else { 535_000 };
+    let rounds = options.rounds.map_or(default_rounds, |r| r as usize);
+    let (password, salt_bytes) = (password.as_bytes(), salt.as_bytes());
+    let hash = if id == "6" {
+        Sha512Params::new(rounds).and_then(|p| sha512_crypt_b64(password, salt_bytes, &p))
+    } else {
+        Sha256Params::new(rounds).and_then(|p| sha256_crypt_b64(password, salt_bytes, &p))
+    }
+    .map_err(|e| invalid(format!("password_hash: rounds={rounds}: {e:?}")))?;
     Ok(match rounds {
         IMPLICIT_ROUNDS => format!("${id}${salt}${hash}"),
         _ => format!("${id}$rounds={rounds}${salt}${hash}"),
     })
 }
 
-fn crypt(
-    id: &str,
-    password: &[u8],
-    salt: &[u8],
-    rounds: usize,
-) -> Result<String, sha_crypt::CryptError> {
-    if id == "6" {
-        sha512_crypt_b64(password, salt, &Sha512Params::new(rounds)?)
-    } else {
-        sha256_crypt_b64(password, salt, &Sha256Params::new(rounds)?)
+/// md5-crypt, `$1$`: up to 8 salt characters, no rounds.
+fn md5_crypt(password: &str, options: &Options) -> Result<String, Error> {
+    if options.rounds.is_some() {
+        return Err(invalid("password_hash: md5 has no rounds"));
     }
+    let salt = crypt_salt(options.salt, 8, options.salt_size.unwrap_or(8))?;
+    let hash = md5crypt::md5crypt(password.as_bytes(), salt.as_bytes());
+    String::from_utf8(hash).map_err(|e| invalid(format!("password_hash: md5: {e}")))
 }
 
-/// The salt, refused as passlib refuses it: missing, over 16 characters,
-/// or with a character outside `./0-9A-Za-z`.
-fn checked_salt(salt: Option<&str>) -> Result<&str, Error> {
-    let salt = salt.filter(|s| !s.is_empty()).ok_or_else(|| {
-        invalid(
-            "password_hash: give a salt (password_hash('sha512', 'somesalt')): without one \
-             Ansible draws a random salt, a new hash (and a change) on every run",
-        )
-    })?;
-    if salt.len() > 16 || !salt.chars().all(|c| SALT_CHARS.contains(c)) {
-        return Err(invalid(format!(
-            "password_hash: the salt must be 1 to 16 characters of ./0-9A-Za-z, got {} characters",
-            salt.chars().count()
-        )));
-    }
-    Ok(salt)
+/// bcrypt, `$2b$` unless `ident` says `2a`, `2x` or `2y`.
+fn bcrypt(password: &str, options: &Options) -> Result<String, Error> {
+    let version = match options.ident.unwrap_or("2b") {
+        "2b" => bcrypt::Version::TwoB,
+        "2a" => bcrypt::Version::TwoA,
+        "2y" => bcrypt::Version::TwoY,
+        "2x" => bcrypt::Version::TwoX,
+        other => {
+            return Err(invalid(format!(
+                "password_hash: bcrypt ident={other:?}: expected 2b, 2a, 2y or 2x"
+            )))
+        }
+    };
+    let salt = bcrypt_salt(options.salt)?;
+    let rounds = options.rounds.unwrap_or(12);
+    bcrypt::hash_with_salt(password, rounds, salt)
+        .map(|parts| parts.format_for_version(version))
+        .map_err(|e| invalid(format!("password_hash: bcrypt rounds={rounds}: {e}")))
 }
 
 #[cfg(test)]
@@ -91,6 +115,15 @@ mod unit {
     fn hash(scheme: &str, salt: &str, rounds: Option<usize>) -> Result<String, Error> {
         let kwargs = Kwargs::from_iter(rounds.map(|r| ("rounds", Value::from(r))));
         password_hash("secret", Some(scheme), Some(salt), kwargs)
+    }
+
+    fn with(scheme: &str, kwargs: &[(&str, Value)]) -> Result<String, Error> {
+        password_hash(
+            "secret",
+            Some(scheme),
+            None,
+            Kwargs::from_iter(kwargs.to_vec()),
+        )
     }
 
     #[test]
@@ -118,15 +151,52 @@ mod unit {
     }
 
     #[test]
-    fn a_missing_long_or_odd_salt_and_an_unknown_scheme_are_refused() {
-        let kwargs = || Kwargs::from_iter(Vec::<(&str, Value)>::new());
-        let no_salt = password_hash("secret", Some("sha512"), None, kwargs()).unwrap_err();
-        assert!(no_salt.to_string().contains("give a salt"), "{no_salt}");
+    fn md5_is_glibcs_md5_crypt() {
+        assert_eq!(
+            hash("md5", "mysalt", None).unwrap(),
+            "$1$mysalt$n/EfEiV74OYgBdqhKQzSW/"
+        );
+    }
+
+    #[test]
+    fn bcrypt_is_glibcs_with_ansibles_ident_and_rounds() {
+        let salt = Value::from("abcdefghijklmnopqrstuu");
+        let expected = "$2b$12$abcdefghijklmnopqrstuuT1Iwu6o8Wx7BoOyIMHfgVJq6JO/IJhW";
+        assert_eq!(
+            with("blowfish", &[("salt", salt.clone())]).unwrap(),
+            expected
+        );
+        let two_a = with("bcrypt", &[("salt", salt.clone()), ("ident", "2a".into())]);
+        assert_eq!(two_a.unwrap(), expected.replacen("2b", "2a", 1));
+        let cheap = with("bcrypt", &[("salt", salt), ("rounds", 5.into())]).unwrap();
+        assert_eq!(
+            cheap,
+            "$2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a"
+        );
+    }
+
+    #[test]
+    fn without_a_salt_each_hash_has_a_random_one() {
+        let first = with("sha512", &[("rounds", 5000.into())]).unwrap();
+        let second = with("sha512", &[("rounds", 5000.into())]).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(first.split('$').nth(2).unwrap().len(), 16);
+        let md5 = with("md5", &[]).unwrap();
+        assert_eq!(md5.split('$').nth(2).unwrap().len(), 8);
+        assert!(with("bcrypt", &[("rounds", 4.into())])
+            .unwrap()
+            .starts_with("$2b$04$"));
+    }
+
+    #[test]
+    fn a_long_or_odd_salt_and_an_unknown_scheme_are_refused() {
         assert!(hash("sha512", &"s".repeat(17), Some(5000)).is_err());
         assert!(hash("sha512", "bad$salt", Some(5000)).is_err());
-        assert!(hash("md5", "mysalt", Some(5000))
+        assert!(hash("md5", "123456789", None).is_err());
+        assert!(hash("md5", "mysalt", Some(1000)).is_err());
+        assert!(hash("des", "mysalt", None)
             .unwrap_err()
             .to_string()
-            .contains("not supported"));
+            .contains("not a supported scheme"));
     }
 }

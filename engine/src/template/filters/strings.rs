@@ -1,4 +1,5 @@
-//! Value-choosing and shell filters: `ternary`, `bool`, `mandatory`, `quote`.
+//! Value-choosing, shell and debugging filters: `ternary`, `bool`,
+//! `mandatory`, `quote`, `type_debug`.
 
 use minijinja::value::Value;
 use minijinja::{Environment, Error};
@@ -10,6 +11,24 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("bool", to_bool);
     env.add_filter("mandatory", mandatory);
     env.add_filter("quote", quote);
+    env.add_filter("type_debug", type_debug);
+}
+
+/// The name of the value's type in Python, as Ansible prints it.
+fn type_debug(value: &Value) -> &'static str {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::Undefined => "Undefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
 }
 
 /// `cond | ternary(yes, no, none)`: `none` only when given and `cond` is null.

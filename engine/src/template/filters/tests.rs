@@ -1,12 +1,11 @@
-//! The Jinja tests Ansible adds: `match`, `search`, `regex`, `version`,
-//! `subset`, `superset`, `truthy`, `falsy`.
-
-use std::cmp::Ordering;
+//! The Jinja tests Ansible adds: `match`, `search`, `regex`, `subset` and
+//! `superset` (also `issubset`, `issuperset`), `contains`, `any`, `all`,
+//! `nan` (also `isnan`), `truthy` and `falsy` (with `convert_bool`). The
+//! version test is in `version`, the file tests in `file_tests`.
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
 
-use super::invalid;
 use super::regex::compile;
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -20,15 +19,23 @@ pub(super) fn register(env: &mut Environment<'static>) {
         let anchored = kw.get::<Option<String>>("match_type")?.as_deref() == Some("match");
         found(s, p, kw, "regex", anchored)
     });
-    env.add_test("version", version);
-    env.add_test("subset", |a: Vec<Value>, b: Vec<Value>| {
-        a.iter().all(|x| b.contains(x))
-    });
-    env.add_test("superset", |a: Vec<Value>, b: Vec<Value>| {
-        b.iter().all(|x| a.contains(x))
-    });
-    env.add_test("truthy", |v: &Value| v.is_true());
-    env.add_test("falsy", |v: &Value| !v.is_true());
+    for name in ["subset", "issubset"] {
+        env.add_test(name, |a: Vec<Value>, b: Vec<Value>| {
+            a.iter().all(|x| b.contains(x))
+        });
+    }
+    for name in ["superset", "issuperset"] {
+        env.add_test(name, |a: Vec<Value>, b: Vec<Value>| {
+            b.iter().all(|x| a.contains(x))
+        });
+    }
+    env.add_test("contains", contains);
+    env.add_test("any", |items: Vec<Value>| items.iter().any(Value::is_true));
+    env.add_test("all", |items: Vec<Value>| items.iter().all(Value::is_true));
+    env.add_test("nan", is_nan);
+    env.add_test("isnan", is_nan);
+    env.add_test("truthy", truth);
+    env.add_test("falsy", |v: &Value, kw: Kwargs| truth(v, kw).map(|t| !t));
 }
 
 /// Whether `pattern` is found in `s`; with `anchored`, at its start (`re.match`).
@@ -49,72 +56,53 @@ fn found(
     Ok(re.is_match(s))
 }
 
-/// `v is version('1.2', '>=')`: loose version comparison, as Ansible's default.
-fn version(v: &Value, other: &Value, op: Option<&str>) -> Result<bool, Error> {
-    let order = compare(&v.to_string(), &other.to_string());
-    Ok(match op.unwrap_or("eq") {
-        "<" | "lt" => order == Ordering::Less,
-        "<=" | "le" => order != Ordering::Greater,
-        ">" | "gt" => order == Ordering::Greater,
-        ">=" | "ge" => order != Ordering::Less,
-        "==" | "=" | "eq" => order == Ordering::Equal,
-        "!=" | "<>" | "ne" => order != Ordering::Equal,
-        bad => {
-            return Err(invalid(format!(
-            "version: {bad:?} is not a comparison (lt, le, gt, ge, eq, ne, <, <=, >, >=, ==, !=)"
-        )))
-        }
+/// Python's `bool` of a value; with `convert_bool`, a boolean-like string
+/// (`yes`, `off`...) is read as Ansible's `bool` filter reads it.
+fn truth(value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
+    let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let text = value.as_str().map(str::to_lowercase);
+    Ok(match text.as_deref() {
+        Some("yes" | "on" | "1" | "true" | "y" | "t") if convert => true,
+        Some("no" | "off" | "0" | "false" | "n" | "f") if convert => false,
+        _ => value.is_true(),
     })
 }
 
-/// LooseVersion's order: runs of digits as numbers, other runs as text.
-fn compare(a: &str, b: &str) -> Ordering {
-    fn parts(s: &str) -> Vec<Result<u64, String>> {
-        let mut out = Vec::new();
-        let mut chars = s.chars().peekable();
-        while let Some(&c) = chars.peek() {
-            if c.is_ascii_digit() {
-                let mut n = String::new();
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    n.push(d);
-                    chars.next();
-                }
-                out.push(Ok(n.parse().unwrap_or(u64::MAX)));
-            } else if c.is_alphabetic() {
-                let mut w = String::new();
-                while let Some(d) = chars.peek().copied().filter(|c| c.is_alphabetic()) {
-                    w.push(d);
-                    chars.next();
-                }
-                out.push(Err(w));
-            } else {
-                chars.next();
-            }
-        }
-        out
+/// `seq is contains(item)`, Python's `item in seq`: a substring of a
+/// string, an item of a list, a key of a mapping.
+fn contains(seq: &Value, item: &Value) -> bool {
+    match (seq.as_str(), item.as_str()) {
+        (Some(text), Some(part)) => text.contains(part),
+        (Some(_), None) => false,
+        _ => seq
+            .try_iter()
+            .is_ok_and(|mut items| items.any(|x| &x == item)),
     }
-    let ord = |x: &Result<u64, String>, y: &Result<u64, String>| match (x, y) {
-        (Ok(x), Ok(y)) => x.cmp(y),
-        (Err(x), Err(y)) => x.cmp(y),
-        (Ok(_), Err(_)) => Ordering::Less,
-        (Err(_), Ok(_)) => Ordering::Greater,
-    };
-    let (a, b) = (parts(a), parts(b));
-    a.iter()
-        .zip(&b)
-        .map(|(x, y)| ord(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or(a.len().cmp(&b.len()))
+}
+
+/// Python's `math.isnan`: false for what is not a number.
+fn is_nan(value: &Value) -> bool {
+    f64::try_from(value.clone()).is_ok_and(f64::is_nan)
 }
 
 #[cfg(test)]
 mod unit {
-    use super::*;
+    fn render(source: &str) -> String {
+        let mut env = minijinja::Environment::new();
+        super::register(&mut env);
+        env.render_str(source, ())
+            .unwrap_or_else(|e| format!("error: {e}"))
+    }
 
     #[test]
-    fn versions_compare_by_number_not_text() {
-        assert_eq!(compare("1.10.0", "1.9"), Ordering::Greater);
-        assert_eq!(compare("1.24.3", "1.24.3"), Ordering::Equal);
-        assert_eq!(compare("2.0", "2.0.1"), Ordering::Less);
+    fn set_truth_and_number_tests_answer_as_ansibles() {
+        let out = render(
+            "{{ [1] is issubset([1, 2]) }} {{ [1, 2] is issuperset([3]) }} \
+             {{ [1, 2] is contains(2) }} {{ [0, 1] is any }} {{ [0, 1] is all }} \
+             {{ 'off' is truthy }} {{ 'off' is truthy(convert_bool=true) }} \
+             {{ 'x' is nan }} {{ 1 is isnan }}",
+        );
+        assert_eq!(out, "True False True True False True False False False");
     }
 }

@@ -91,7 +91,7 @@ fn guarded(
     sources: &Sources,
 ) -> Result<Option<Vec<Value>>, Error> {
     let errors = call.string("errors")?.unwrap_or_else(|| "strict".into());
-    let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    let name = name.strip_prefix(super::filters::BUILTIN).unwrap_or(name);
     match (run(state, name, call, sources), errors.as_str()) {
         (Ok(found), _) => Ok(Some(found)),
         (Err(e), "strict") => Err(e),
