@@ -10,6 +10,7 @@
 mod collections;
 mod combinatorial;
 mod encoding;
+mod indent;
 mod ipaddr;
 mod json;
 mod password;
@@ -25,6 +26,7 @@ use minijinja::{Environment, Error, ErrorKind};
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
+    indent::register(env);
     paths::register(env);
     encoding::register(env);
     password::register(env);
