@@ -1,14 +1,17 @@
 //! Ansible's `template` module against kbz-play's `template` op, byte for
 //! byte, on the corpus of tests/fixtures/templates/ (issue 12).
 //!
-//! `corpus/` holds one construct per template; each must render exactly as
+//! `corpus/` holds one construct per template, and whole templates in the
+//! style of widely used public roles, written fresh (`role_*.j2`, their
+//! variables in `inventory/group_vars/web.yml`, every dict written out of
+//! alphabetical order so that key order shows); each must render exactly as
 //! ansible-core (the test venv's) renders it. `differences/` holds the
 //! deliberate differences, each listed in [`DIFFERENCES`] with its reason:
 //! they must still differ (so a fixed one moves into `corpus/`), and no file
 //! may sit there unlisted. Both sides see the same inventory
-//! (`inventory/hosts.ini` and its `group_vars/`) and the same project folder
-//! (so `playbook_dir` and `inventory_dir` agree) and the same `files/` (for
-//! the `file`, `fileglob` and `first_found` lookups). Ansible runs once, with a
+//! (`inventory/hosts.ini`, its `group_vars/` and `host_vars/`) and the same
+//! project folder (so `playbook_dir` and `inventory_dir` agree) and the same
+//! `files/` (for the `file`, `fileglob` and `first_found` lookups). Ansible runs once, with a
 //! local connection, looping the `template` module over every template for
 //! the first web host (the play holds both, for `ansible_play_hosts`);
 //! kbz-play runs once, `kbz-play render` of a playbook with one `template()`
@@ -36,20 +39,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
          template has, as ansible-core up to 2.18 did",
     ),
     (
-        "dict_print.j2",
-        "not yet: kbz-play's mappings hold their keys sorted, Ansible's keep the YAML \
-         source's order, so a printed dict lists its keys sorted",
-    ),
-    (
         "set_order.j2",
         "union, intersect, difference and symmetric_difference give a Python set's order in \
          Ansible (by hash: ascending for small integers, varying from run to run for \
          strings); kbz-play keeps the order the items are first seen in",
-    ),
-    (
-        "py_items.j2",
-        "not yet: as dict_print.j2, `for k, v in d.items()` goes in sorted key order, \
-         Ansible's in the YAML source's order",
     ),
     (
         "lookup_password.j2",

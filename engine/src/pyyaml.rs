@@ -1,6 +1,6 @@
 //! YAML text as PyYAML writes it with libyaml's emitter (`CSafeDumper`,
-//! `allow_unicode=True`, keys sorted, sequences unindented under their
-//! key), for `ansible-inventory --yaml` (block style, indent 2, width 80)
+//! `allow_unicode=True`, keys sorted unless `sort_keys=False`, sequences
+//! unindented under their key), for `ansible-inventory --yaml` (block style, indent 2, width 80)
 //! and the `to_yaml`/`to_nice_yaml` filters (their [`Options`]), so the
 //! outputs can be compared with Ansible's byte for byte.
 //!
@@ -29,6 +29,7 @@ pub fn dump(value: &Value) -> String {
         indent: 2,
         width: 80,
         flow: Flow::Never,
+        sort_keys: true,
     };
     dump_with(value, block).trim_end_matches('\n').to_string()
 }
@@ -52,6 +53,9 @@ pub struct Options {
     pub width: usize,
     /// Which collections are written in flow style.
     pub flow: Flow,
+    /// Mappings' keys sorted (PyYAML's default), else in the mapping's own
+    /// (insertion) order.
+    pub sort_keys: bool,
 }
 
 /// `default_flow_style`: which collections are written `[a, b]`/`{k: v}`.
@@ -75,6 +79,7 @@ struct Emitter {
     width: usize,
     flow: Flow,
     flow_level: usize,
+    sort_keys: bool,
 }
 
 impl Emitter {
@@ -98,6 +103,7 @@ impl Emitter {
             width,
             flow: options.flow,
             flow_level: 0,
+            sort_keys: options.sort_keys,
         }
     }
 
@@ -144,7 +150,7 @@ impl Emitter {
     }
 
     fn mapping(&mut self, map: &Map<String, Value>, indent: usize) {
-        for key in sorted_keys(map) {
+        for key in self.keys(map) {
             self.write_indent(indent);
             self.string(key, indent + self.step, true);
             self.indicator(":", false, false, false);
@@ -152,9 +158,18 @@ impl Emitter {
         }
     }
 
+    /// The mapping's keys in the order they are written.
+    fn keys<'a>(&self, map: &'a Map<String, Value>) -> Vec<&'a String> {
+        let mut keys: Vec<&String> = map.keys().collect();
+        if self.sort_keys {
+            keys.sort();
+        }
+        keys
+    }
+
     /// `{k: v, ...}`, a line folded after a comma past the width.
     fn flow_mapping(&mut self, map: &Map<String, Value>, indent: usize) {
-        self.flow_items(("{", "}"), indent, sorted_keys(map), |e, key| {
+        self.flow_items(("{", "}"), indent, self.keys(map), |e, key| {
             e.string(key, indent + e.step, true);
             e.indicator(":", false, false, false);
             e.node(&map[key], Some(indent), true);
@@ -348,12 +363,6 @@ impl Emitter {
     }
 }
 
-fn sorted_keys(map: &Map<String, Value>) -> Vec<&String> {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    keys
-}
-
 fn is_break(c: char) -> bool {
     matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
@@ -510,6 +519,7 @@ mod tests {
                 indent,
                 width: 80,
                 flow,
+                sort_keys: true,
             },
         )
     }

@@ -20,6 +20,7 @@ use crate::definition::Inputs;
 mod filters;
 mod header;
 mod lookups;
+mod print;
 mod unknown;
 
 /// A template that failed to load or render, with its position.
@@ -63,26 +64,13 @@ impl std::fmt::Debug for Templates {
     }
 }
 
-/// Prints values as minijinja does, except `none`, which prints nothing, as
-/// in Ansible (`{{ x }}` of a null variable is an empty string there).
-fn print_none_as_empty(
-    out: &mut minijinja::Output,
-    state: &mut minijinja::State,
-    value: &minijinja::Value,
-) -> Result<(), minijinja::Error> {
-    if value.is_none() {
-        return Ok(());
-    }
-    minijinja::escape_formatter(out, state, value)
-}
-
 impl Templates {
     /// An environment whose template names resolve under `root/templates` then `root`.
     pub fn new(root: &Path) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(header::Whitespace::default().syntax());
-        env.set_formatter(print_none_as_empty);
+        env.set_formatter(print::ansible_formatter);
         filters::register(&mut env);
         lookups::register(&mut env, &lookups::Sources::default());
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

@@ -77,6 +77,10 @@ use std::path::{Path, PathBuf};
 /// A JSON object rather than a YAML mapping because every layer (inventory,
 /// Rhai, templates, cache keys) can represent JSON losslessly and its keys are
 /// always strings, which is what variable names are.
+/// Its keys keep the order they were inserted in (serde_json's
+/// `preserve_order`): a mapping read from a file keeps the file's order, as a
+/// Python dict does in Ansible, so a template's `d.items()` goes in that
+/// order. Removing a key must be `shift_remove` to keep the others' order.
 pub type Vars = serde_json::Map<String, Value>;
 
 /// One machine, with everything needed to connect to it and run a play.

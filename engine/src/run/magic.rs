@@ -14,6 +14,12 @@ use crate::inventory::{Host, Vars};
 /// it would with Ansible (whose placeholder ends in a random hash).
 const OMIT: &str = "__omit_place_holder__kbz_play";
 
+/// Ansible's `ansible_managed` as its `template` module gives it by default
+/// (the `DEFAULT_MANAGED_STR` setting), so a header line brought over from
+/// a role (`# {{ ansible_managed }}`) renders the same; a variable of that
+/// name wins, as in Ansible.
+const MANAGED: &str = "Ansible managed";
+
 /// The play a host runs in, as its templates see it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct PlayScope {
@@ -66,22 +72,27 @@ pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScop
     if let serde_json::Value::Object(magic) = magic {
         ctx.extend(magic);
     }
+    ctx.entry("ansible_managed").or_insert(MANAGED.into());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_host_sees_its_play_groups_and_short_name() {
-        let host = Host {
-            name: "web-01.example.com".into(),
-            address: "web-01.example.com".into(),
+    fn host(name: &str, groups: &[&str]) -> Host {
+        Host {
+            name: name.into(),
+            address: name.into(),
             port: None,
             user: None,
-            groups: vec!["web".into(), "all".into(), "eu".into()],
+            groups: groups.iter().map(|g| g.to_string()).collect(),
             vars: Vars::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_host_sees_its_play_groups_and_short_name() {
+        let host = host("web-01.example.com", &["web", "all", "eu"]);
         let play = PlayScope {
             hosts: vec!["web-01.example.com".into(), "web-02.example.com".into()],
             batch: vec!["web-01.example.com".into()],
@@ -103,9 +114,23 @@ mod tests {
         );
         assert_eq!(ctx["ansible_check_mode"], true);
         assert_eq!(ctx["inventory_dir"], "/p/inventory");
+        assert_eq!(ctx["ansible_managed"], "Ansible managed");
         assert!(ctx["omit"]
             .as_str()
             .unwrap()
             .starts_with("__omit_place_holder__"));
+    }
+
+    #[test]
+    fn a_variable_named_ansible_managed_wins() {
+        let run = RunScope {
+            inventory_file: Path::new("/p/hosts"),
+            check: false,
+            diff: false,
+        };
+        let mut ctx = Vars::new();
+        ctx.insert("ansible_managed".into(), "ours".into());
+        insert(&mut ctx, &host("h", &["all"]), &PlayScope::default(), run);
+        assert_eq!(ctx["ansible_managed"], "ours");
     }
 }

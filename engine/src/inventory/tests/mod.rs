@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod ini;
 mod loading;
+mod order;
 mod patterns;
 mod readers;
 mod tsv;
@@ -18,6 +19,14 @@ fn write(dir: &Path, rel: &str, content: &str) -> PathBuf {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// Writes an executable `dir/rel` holding `content`.
+fn write_exec(dir: &Path, rel: &str, content: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = write(dir, rel, content);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 

@@ -7,14 +7,6 @@ use crate::inventory::script;
 use serde_json::json;
 use std::time::Duration;
 
-/// Writes an executable `dir/rel` holding `content`.
-fn write_exec(dir: &Path, rel: &str, content: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = write(dir, rel, content);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 /// An inventory script printing `list` for `--list` and `{"n": NAME}` for
 /// `--host NAME`.
 fn script_printing(dir: &Path, list: &str) -> PathBuf {

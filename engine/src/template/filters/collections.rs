@@ -30,15 +30,30 @@ fn mapping(value: &Value, filter: &str) -> Result<Map<String, Json>, Error> {
     }
 }
 
-/// `a | combine(b, c, recursive=true, list_merge='append')`: later mappings win.
+/// `a | combine(b, c, recursive=true, list_merge='append')`, or `[a, b] |
+/// combine` (lists flattened one level, nulls left out): later mappings win. Folded from the right as Ansible folds
+/// (`merge_hash(a, merge_hash(b, c))`), so the keys come out in the same
+/// order: the first mapping's, then each later one's new keys.
 fn combine(base: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
     let list_merge = kwargs.get::<Option<String>>("list_merge")?;
     kwargs.assert_all_used()?;
-    let merge = ListMerge::parse(list_merge.as_deref().unwrap_or("replace"))?;
-    let mut out = mapping(base, "combine")?;
-    for other in others.iter() {
-        merge_into(&mut out, mapping(other, "combine")?, recursive, merge);
+    let lists = ListMerge::parse(list_merge.as_deref().unwrap_or("replace"))?;
+    let mut dicts = Vec::new();
+    for term in std::iter::once(base).chain(others.iter()) {
+        match json(term, "combine")? {
+            Json::Array(items) => dicts.extend(items.into_iter().filter(|i| !i.is_null())),
+            Json::Null => {}
+            other => dicts.push(other),
+        }
+    }
+    let mut dicts = dicts.into_iter().rev().map(|d| match d {
+        Json::Object(map) => Ok(map),
+        other => Err(invalid(format!("combine: expects mappings, got {other}"))),
+    });
+    let mut out = dicts.next().transpose()?.unwrap_or_default();
+    for lower in dicts {
+        out = merge_hash(lower?, out, recursive, lists);
     }
     Ok(value(Json::Object(out)))
 }
@@ -87,23 +102,32 @@ impl ListMerge {
     }
 }
 
-fn merge_into(
-    into: &mut Map<String, Json>,
-    from: Map<String, Json>,
+/// Ansible's `merge_hash(low, high)`: `low`'s keys in their place with
+/// `high`'s values, then `high`'s new keys; a mapping equal to the other
+/// (or empty) gives the other as it is, key order included.
+fn merge_hash(
+    mut low: Map<String, Json>,
+    high: Map<String, Json>,
     recursive: bool,
     lists: ListMerge,
-) {
-    for (key, new) in from {
-        let merged = match (into.remove(&key), new) {
-            (Some(Json::Object(mut old)), Json::Object(new)) if recursive => {
-                merge_into(&mut old, new, recursive, lists);
-                Json::Object(old)
+) -> Map<String, Json> {
+    if low.is_empty() || low == high {
+        return high;
+    }
+    for (key, new) in high {
+        let Some(slot) = low.get_mut(&key) else {
+            low.insert(key, new);
+            continue;
+        };
+        *slot = match (std::mem::take(slot), new) {
+            (Json::Object(old), Json::Object(new)) if recursive => {
+                Json::Object(merge_hash(old, new, recursive, lists))
             }
-            (Some(Json::Array(old)), Json::Array(new)) => Json::Array(lists.join(old, new)),
+            (Json::Array(old), Json::Array(new)) => Json::Array(lists.join(old, new)),
             (_, new) => new,
         };
-        into.insert(key, merged);
     }
+    low
 }
 
 /// The `key_name` and `value_name` of `dict2items` and `items2dict`.
@@ -165,5 +189,44 @@ fn flatten_into(items: Vec<Json>, levels: Option<usize>, skip_nulls: bool, out: 
             Json::Null if skip_nulls => {}
             other => out.push(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use minijinja::Environment;
+
+    fn render(source: &str) -> String {
+        let mut env = Environment::new();
+        super::register(&mut env);
+        super::super::json::register(&mut env);
+        env.render_str(source, minijinja::context! {}).unwrap()
+    }
+
+    #[test]
+    fn combine_keeps_the_first_mappings_order_then_adds_new_keys_as_python() {
+        let out = render(
+            r#"{{ {"b": 1, "a": {"y": 1, "x": 2}} | combine({"c": 3, "a": {"z": 1, "x": 5}}, recursive=true) | to_json }}"#,
+        );
+        assert_eq!(out, r#"{"b": 1, "a": {"y": 1, "x": 5, "z": 1}, "c": 3}"#);
+        let flat = render(r#"{{ [{"b": 1}, none, {"a": 2}] | combine({"b": 3}) | to_json }}"#);
+        assert_eq!(flat, r#"{"b": 3, "a": 2}"#);
+    }
+
+    #[test]
+    fn combine_of_an_equal_mapping_gives_the_later_ones_order() {
+        let out = render(r#"{{ {"a": 1, "b": 2} | combine({"b": 2, "a": 1}) | to_json }}"#);
+        assert_eq!(out, r#"{"b": 2, "a": 1}"#);
+    }
+
+    #[test]
+    fn dict2items_and_items2dict_keep_the_order() {
+        let items =
+            render(r#"{{ {"b": 1, "a": 2} | dict2items | map(attribute="key") | join(",") }}"#);
+        assert_eq!(items, "b,a");
+        let dict = render(
+            r#"{{ [{"key": "b", "value": 1}, {"key": "a", "value": 2}, {"key": "b", "value": 3}] | items2dict | to_json }}"#,
+        );
+        assert_eq!(dict, r#"{"b": 3, "a": 2}"#);
     }
 }

@@ -1,17 +1,27 @@
 //! JSON filters with Python's `json.dumps` layout: `to_json` (`", "` and
-//! `": "` between items), `to_nice_json` (indented by 4, keys sorted),
-//! both ASCII-only as Python writes them; `from_json`.
+//! `": "` between items, keys in the mapping's order), `to_nice_json`
+//! (indented by 4, keys sorted: Ansible passes `sort_keys=True`), both
+//! ASCII-only as Python writes them and both taking json.dumps's `indent`
+//! and `sort_keys`; `from_json`.
 
-use minijinja::value::Value;
+use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
 
 use super::invalid;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", |v: &Value| dumps(v, None));
-    env.add_filter("to_nice_json", |v: &Value, indent: Option<usize>| {
-        dumps(v, Some(indent.unwrap_or(4)))
+    env.add_filter("to_json", |v: &Value, kwargs: Kwargs| {
+        dumps(v, Layout::from_kwargs(None, false, &kwargs)?)
     });
+    env.add_filter(
+        "to_nice_json",
+        |v: &Value, indent: Option<usize>, kwargs: Kwargs| {
+            dumps(
+                v,
+                Layout::from_kwargs(Some(indent.unwrap_or(4)), true, &kwargs)?,
+            )
+        },
+    );
     env.add_filter("from_json", |s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
             .map(|v| Value::from(minijinja::value::Serde(v)))
@@ -19,24 +29,51 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
 }
 
-/// `value` as Python's `json.dumps` writes it, compact or indented.
-fn dumps(value: &Value, indent: Option<usize>) -> Result<String, Error> {
+/// The `json.dumps` arguments that shape the text.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Spaces per level; `None`: all on one line.
+    indent: Option<usize>,
+    /// Keys sorted, else in the mapping's own (insertion) order.
+    sort_keys: bool,
+}
+
+impl Layout {
+    /// The filter's defaults, overridden by its `indent=` and `sort_keys=`.
+    fn from_kwargs(indent: Option<usize>, sort_keys: bool, kwargs: &Kwargs) -> Result<Self, Error> {
+        let layout = Layout {
+            indent: kwargs.get::<Option<usize>>("indent")?.or(indent),
+            sort_keys: kwargs
+                .get::<Option<bool>>("sort_keys")?
+                .unwrap_or(sort_keys),
+        };
+        kwargs.assert_all_used()?;
+        Ok(layout)
+    }
+}
+
+/// `value` as Python's `json.dumps` writes it.
+fn dumps(value: &Value, layout: Layout) -> Result<String, Error> {
     let json = serde_json::to_value(value).map_err(|e| invalid(format!("to_json: {e}")))?;
     let mut out = String::new();
-    write(&json, indent, 0, &mut out);
+    write(&json, layout, 0, &mut out);
     Ok(out)
 }
 
-fn write(v: &serde_json::Value, indent: Option<usize>, depth: usize, out: &mut String) {
+fn write(v: &serde_json::Value, layout: Layout, depth: usize, out: &mut String) {
     use serde_json::Value as J;
     match v {
         J::Array(items) if !items.is_empty() => {
             let items = items.iter().map(|i| (None, i));
-            write_items(items, ('[', ']'), indent, depth, out);
+            write_items(items, ('[', ']'), layout, depth, out);
         }
         J::Object(map) if !map.is_empty() => {
-            let items = map.iter().map(|(k, i)| (Some(k), i));
-            write_items(items, ('{', '}'), indent, depth, out);
+            let mut entries: Vec<_> = map.iter().collect();
+            if layout.sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            let items = entries.into_iter().map(|(k, i)| (Some(k), i));
+            write_items(items, ('{', '}'), layout, depth, out);
         }
         J::String(s) => out.push_str(&ascii(s)),
         other => out.push_str(&other.to_string()),
@@ -47,22 +84,22 @@ fn write(v: &serde_json::Value, indent: Option<usize>, depth: usize, out: &mut S
 fn write_items<'a>(
     items: impl Iterator<Item = (Option<&'a String>, &'a serde_json::Value)>,
     (open, close): (char, char),
-    indent: Option<usize>,
+    layout: Layout,
     depth: usize,
     out: &mut String,
 ) {
-    let newline = |d: usize| indent.map(|n| format!("\n{}", " ".repeat(n * d)));
+    let newline = |d: usize| layout.indent.map(|n| format!("\n{}", " ".repeat(n * d)));
     out.push(open);
     for (i, (key, value)) in items.enumerate() {
         if i > 0 {
-            out.push_str(if indent.is_some() { "," } else { ", " });
+            out.push_str(if layout.indent.is_some() { "," } else { ", " });
         }
         out.push_str(&newline(depth + 1).unwrap_or_default());
         if let Some(key) = key {
             out.push_str(&ascii(key));
             out.push_str(": ");
         }
-        write(value, indent, depth + 1, out);
+        write(value, layout, depth + 1, out);
     }
     out.push_str(&newline(depth).unwrap_or_default());
     out.push(close);
@@ -83,4 +120,45 @@ fn ascii(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod unit {
+    use minijinja::Environment;
+
+    fn render(source: &str) -> String {
+        let mut env = Environment::new();
+        super::register(&mut env);
+        env.render_str(source, minijinja::context! {}).unwrap()
+    }
+
+    #[test]
+    fn to_json_keeps_the_mappings_order_and_to_nice_json_sorts_as_ansible() {
+        let d = r#"{% set d = {"b": 1, "a": {"d": [], "c": "é"}} %}"#;
+        assert_eq!(
+            render(&format!("{d}{{{{ d | to_json }}}}")),
+            r#"{"b": 1, "a": {"d": [], "c": "\u00e9"}}"#
+        );
+        assert_eq!(
+            render(&format!("{d}{{{{ d | to_nice_json(indent=2) }}}}")),
+            "{\n  \"a\": {\n    \"c\": \"\\u00e9\",\n    \"d\": []\n  },\n  \"b\": 1\n}"
+        );
+    }
+
+    #[test]
+    fn sort_keys_and_indent_are_json_dumps_arguments_on_both() {
+        let d = r#"{% set d = {"b": 1, "a": 2} %}"#;
+        assert_eq!(
+            render(&format!("{d}{{{{ d | to_json(sort_keys=true) }}}}")),
+            r#"{"a": 2, "b": 1}"#
+        );
+        assert_eq!(
+            render(&format!("{d}{{{{ d | to_json(indent=1) }}}}")),
+            "{\n \"b\": 1,\n \"a\": 2\n}"
+        );
+        assert_eq!(
+            render(&format!("{d}{{{{ d | to_nice_json(sort_keys=false) }}}}")),
+            "{\n    \"b\": 1,\n    \"a\": 2\n}"
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod crypt_salt;
 mod encoding;
 mod file_tests;
 mod human;
+mod indent;
 mod ipaddr;
 mod json;
 mod json_query;
@@ -40,6 +41,7 @@ pub use qualified::{short_name, BUILTIN};
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
+    indent::register(env);
     paths::register(env);
     encoding::register(env);
     password::register(env);

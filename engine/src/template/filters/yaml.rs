@@ -24,9 +24,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("from_yaml_all", from_yaml_all);
 }
 
-/// `yaml.dump(value, indent=.., width=.., default_flow_style=..)`; keys are
-/// always sorted (`sort_keys=False` is refused: kbz-play's mappings keep no
-/// other order).
+/// `yaml.dump(value, indent=.., width=.., default_flow_style=..,
+/// sort_keys=..)`; keys sorted unless `sort_keys=False`, which keeps the
+/// mapping's order (the YAML source's, for a variable).
 fn to_yaml(v: &Value, indent: Option<usize>, flow: Flow, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs
         .get::<Option<usize>>("indent")?
@@ -39,11 +39,7 @@ fn to_yaml(v: &Value, indent: Option<usize>, flow: Flow, kwargs: Kwargs) -> Resu
         Some(v) if v.is_true() => Flow::Always,
         Some(_) => Flow::Never,
     };
-    if kwargs.get::<Option<bool>>("sort_keys")? == Some(false) {
-        return Err(invalid(
-            "to_yaml: sort_keys=False is not supported: kbz-play's mappings hold their keys sorted",
-        ));
-    }
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     kwargs.assert_all_used()?;
     let json = serde_json::to_value(v).map_err(|e| invalid(format!("to_yaml: {e}")))?;
     Ok(dump_with(
@@ -52,6 +48,7 @@ fn to_yaml(v: &Value, indent: Option<usize>, flow: Flow, kwargs: Kwargs) -> Resu
             indent,
             width,
             flow,
+            sort_keys,
         },
     ))
 }
@@ -86,9 +83,17 @@ mod unit {
     }
 
     #[test]
-    fn sort_keys_false_is_refused_with_the_reason() {
+    fn keys_are_sorted_unless_sort_keys_is_false() {
+        let map = minijinja::context! { b => 1, a => 2 };
+        let sorted = to_yaml(
+            &map,
+            None,
+            Flow::Leaves,
+            Kwargs::from_iter(Vec::<(&str, Value)>::new()),
+        );
+        assert_eq!(sorted.unwrap(), "{a: 2, b: 1}\n");
         let kwargs = Kwargs::from_iter([("sort_keys", Value::from(false))]);
-        let err = to_yaml(&Value::from(1), None, Flow::Leaves, kwargs).unwrap_err();
-        assert!(err.to_string().contains("keys sorted"), "{err}");
+        let kept = to_yaml(&map, Some(4), Flow::Never, kwargs).unwrap();
+        assert_eq!(kept, "b: 1\na: 2\n");
     }
 }

@@ -1,0 +1,77 @@
+//! How `{{ value }}` prints, where minijinja's Python-like printing differs
+//! from ansible-core 2.19's: `none` prints nothing, and a tuple (what
+//! `dictsort`, `d.items()` and `zip` give) prints as a list, `['k', 1]`,
+//! since Ansible turns tuples into lists before printing.
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Error, Output, State};
+
+/// The environment's formatter: minijinja's, on the value as Ansible prints it.
+pub(super) fn ansible_formatter(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), Error> {
+    if value.is_none() {
+        return Ok(());
+    }
+    if holds_tuple(value) {
+        return minijinja::escape_formatter(out, state, &as_lists(value));
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// `value` with every sequence, tuples included, made a list.
+fn as_lists(value: &Value) -> Value {
+    let Ok(items) = value.try_iter() else {
+        return value.clone();
+    };
+    match value.kind() {
+        ValueKind::Seq => Value::from(items.map(|i| as_lists(&i)).collect::<Vec<_>>()),
+        ValueKind::Map => Value::from_pairs(items.map(|k| {
+            let v = value.get_item(&k).unwrap_or_default();
+            (k, as_lists(&v))
+        })),
+        _ => value.clone(),
+    }
+}
+
+/// Whether a tuple is in `value`, at any depth: only then is it rebuilt
+/// for printing.
+fn holds_tuple(value: &Value) -> bool {
+    let mut items = match value.kind() {
+        _ if value.is_tuple() => return true,
+        ValueKind::Seq | ValueKind::Map => match value.try_iter() {
+            Ok(items) => items,
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    let map = value.kind() == ValueKind::Map;
+    items.any(|item| match map {
+        true => value.get_item(&item).is_ok_and(|v| holds_tuple(&v)),
+        false => holds_tuple(&item),
+    })
+}
+
+#[cfg(test)]
+mod unit {
+    use minijinja::Environment;
+
+    #[test]
+    fn none_prints_nothing_and_tuples_print_as_lists() {
+        let mut env = Environment::new();
+        env.set_formatter(super::ansible_formatter);
+        let ctx = minijinja::context! { d => minijinja::context! { b => 1, a => () } };
+        let out = env
+            .render_str(
+                "[{{ none }}] {{ d | dictsort }} {{ {'k': d | dictsort} }} {{ [1, 'x'] }}",
+                ctx,
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "[] [['a', None], ['b', 1]] {'k': [['a', None], ['b', 1]]} [1, 'x']"
+        );
+    }
+}
