@@ -76,8 +76,11 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
         if let Some(file) = item.strip_prefix('@') {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read extra vars file {file}"))?;
-            let value: serde_json::Value =
-                yaml_serde::from_str(&text).with_context(|| format!("{file}: invalid YAML"))?;
+            // YAML 1.1, as Ansible reads an extra-vars file (`yes` is true).
+            let value = kbz_engine::pyyaml::load(&text)
+                .map_err(anyhow::Error::from)
+                .and_then(|v| Ok(serde_json::to_value(v)?))
+                .with_context(|| format!("{file}: invalid YAML"))?;
             let serde_json::Value::Object(map) = value else {
                 bail!("{file}: extra vars must be a map")
             };
@@ -451,4 +454,20 @@ fn man(subcommand: Option<&str>) -> Result<u8> {
         .render(&mut page)
         .context("cannot render the man page")?;
     print_bytes(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `@file` reads as Ansible reads it: YAML 1.1.
+    #[test]
+    fn extra_vars_files_read_yaml_1_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("extra.yml");
+        std::fs::write(&file, "a: yes\nb: 012\nc: 'on'\n").unwrap();
+        let vars = parse_extra_vars(&[format!("@{}", file.display())]).unwrap();
+        let got = serde_json::Value::Object(vars);
+        assert_eq!(got, serde_json::json!({"a": true, "b": 10, "c": "on"}));
+    }
 }

@@ -4,7 +4,8 @@
 //! files too), a conflict at every precedence layer, a folder of several
 //! inventory files, several `-i`, Kubespray's layout, executable inventory
 //! scripts (with and without `_meta`), INI in a `.yml` file and YAML in an
-//! extension-less one, strings YAML must quote, fold or escape.
+//! extension-less one, strings YAML must quote, fold or escape, YAML 1.1
+//! scalars (`yes`, `012`, `1:30`...) and their quoted twins.
 //!
 //! Each fixture is a folder passed as `-i`, unless it holds a `.sources`
 //! file listing the `-i` paths (one a line, relative to the folder). Hosts,

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 mod load;
 mod resolve;
 
-pub use load::{load, load_all, LoadError};
+pub use load::{load, load_all, load_shape, LoadError, TIMESTAMP_TAG};
 
 /// `value` as `ansible-inventory --yaml` dumps it (block style, indent 2),
 /// without the final newline.

@@ -19,9 +19,18 @@ use serde::de::{
     DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 use serde::Deserialize;
-use yaml_serde::Value as Shape;
+use yaml_serde::value::{Tag, TaggedValue};
+use yaml_serde::{Mapping, Number, Value as Shape};
 
 use super::resolve::{self, Kind};
+
+/// The tag a resolved timestamp carries in a [`load_shape`] value: its
+/// text as Python prints the `date` or `datetime` (`2001-12-14 21:59:43+00:00`).
+pub const TIMESTAMP_TAG: &str = "timestamp";
+
+/// The tag an integer past 64 bits carries in a [`load_shape`] value: its
+/// decimal text.
+const BIG_INT_TAG: &str = "bigint";
 
 /// YAML that SafeLoader would refuse too.
 #[derive(Debug, thiserror::Error)]
@@ -30,31 +39,44 @@ pub struct LoadError(String);
 
 /// The one document of `text` (none: `None`), as SafeLoader reads it.
 pub fn load(text: &str) -> Result<Value, LoadError> {
-    let mut docs = load_all(text)?;
-    match docs.len() {
-        0 => Ok(Value::from(())),
-        1 => Ok(docs.remove(0)),
-        _ => Err(LoadError(
-            "expected a single document in the stream, found another".into(),
-        )),
-    }
+    load_shape(text)
+        .map(|shape| as_value(&shape))
+        .map_err(|e| LoadError(e.to_string()))
 }
 
 /// Every document of `text`, as SafeLoader's `load_all` reads them.
 pub fn load_all(text: &str) -> Result<Vec<Value>, LoadError> {
-    let shapes = yaml_serde::Deserializer::from_str(text);
+    let docs = shapes(text).map_err(|e| LoadError(e.to_string()))?;
+    Ok(docs.iter().map(as_value).collect())
+}
+
+/// The one document of `text` (none: null) with SafeLoader's types, as a
+/// `yaml_serde::Value`: readers that keep custom tags (`!vault`) and want
+/// yaml_serde's located errors use it. A timestamp is tagged
+/// [`TIMESTAMP_TAG`]; other tagged nodes are as yaml_serde read them.
+pub fn load_shape(text: &str) -> Result<Shape, yaml_serde::Error> {
+    let mut docs = shapes(text)?;
+    match docs.len() {
+        0 => Ok(Shape::Null),
+        1 => Ok(docs.remove(0)),
+        _ => Err(yaml_serde::Error::custom(
+            "expected a single document in the stream, found another",
+        )),
+    }
+}
+
+/// Every document of `text`, read twice: for its shape, then as SafeLoader.
+fn shapes(text: &str) -> Result<Vec<Shape>, yaml_serde::Error> {
+    let first = yaml_serde::Deserializer::from_str(text);
     let again = yaml_serde::Deserializer::from_str(text);
     let mut docs = Vec::new();
-    for (first, second) in shapes.zip(again) {
-        let shape = Shape::deserialize(first).map_err(|e| LoadError(e.to_string()))?;
+    for (first, second) in first.zip(again) {
+        let shape = Shape::deserialize(first)?;
         let node = Node {
             shape: &shape,
             source: text,
         };
-        docs.push(
-            node.deserialize(second)
-                .map_err(|e| LoadError(e.to_string()))?,
-        );
+        docs.push(node.deserialize(second)?);
     }
     Ok(docs)
 }
@@ -67,9 +89,9 @@ struct Node<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = Value;
+    type Value = Shape;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
         match self.shape {
             Shape::Sequence(_) => d.deserialize_seq(self),
             Shape::Mapping(_) => d.deserialize_map(self),
@@ -80,23 +102,23 @@ impl<'de> DeserializeSeed<'de> for Node<'_> {
                 scalar.value(self.shape).map_err(D::Error::custom)
             }
             // Null and booleans read the same in both versions; a custom
-            // tag (`!foo`) keeps the value as YAML 1.2 read it.
+            // tag (`!vault`) keeps its node as YAML 1.2 read it.
             Shape::Null | Shape::Bool(_) | Shape::Tagged(_) => {
                 IgnoredAny::deserialize(d)?;
-                Ok(as_read(self.shape))
+                Ok(self.shape.clone())
             }
         }
     }
 }
 
 impl<'de> Visitor<'de> for Node<'_> {
-    type Value = Value;
+    type Value = Shape;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("the node the first reading found")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
         let Shape::Sequence(items) = self.shape else {
             return Err(A::Error::custom(
                 "a sequence where the first reading found none",
@@ -110,10 +132,10 @@ impl<'de> Visitor<'de> for Node<'_> {
                     .ok_or_else(|| A::Error::custom("a shorter sequence"))?,
             );
         }
-        Ok(Value::from(out))
+        Ok(Shape::Sequence(out))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
         let Shape::Mapping(entries) = self.shape else {
             return Err(A::Error::custom(
                 "a mapping where the first reading found none",
@@ -139,7 +161,7 @@ impl<'de> Visitor<'de> for Node<'_> {
 /// A mapping key: `<<` (plain) merges, anything else is a key.
 enum MapKey {
     Merge,
-    Key(Value),
+    Key(Shape),
 }
 
 struct KeySeed<'a>(Node<'a>);
@@ -157,28 +179,24 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
         if scalar.style == Style::Plain {
             return Ok(MapKey::Merge);
         }
-        Ok(MapKey::Key(Value::from(scalar.text)))
+        Ok(MapKey::Key(Shape::String(scalar.text)))
     }
 }
 
 /// The entries a `<<` value brings: a mapping's, or those of a list of
 /// mappings, the first listed winning (as SafeLoader's `flatten_mapping`).
-fn merge_sources(value: &Value) -> Result<Vec<(Value, Value)>, String> {
-    let entries = |m: &Value| -> Result<Vec<(Value, Value)>, String> {
-        if m.kind() != minijinja::value::ValueKind::Map {
-            return Err(format!(
-                "expected a mapping or list of mappings for merging, but found {m}"
-            ));
-        }
-        let keys = m.try_iter().map_err(|e| e.to_string())?;
-        keys.map(|k| m.get_item(&k).map(|v| (k, v)).map_err(|e| e.to_string()))
-            .collect()
+fn merge_sources(value: &Shape) -> Result<Vec<(Shape, Shape)>, String> {
+    let entries = |m: &Shape| match m {
+        Shape::Mapping(map) => Ok(map.clone().into_iter().collect::<Vec<_>>()),
+        other => Err(format!(
+            "expected a mapping or list of mappings for merging, but found {}",
+            as_value(other)
+        )),
     };
-    if value.kind() != minijinja::value::ValueKind::Seq {
+    let Shape::Sequence(listed) = value else {
         return entries(value);
-    }
+    };
     let mut all = Vec::new();
-    let listed: Vec<Value> = value.try_iter().map_err(|e| e.to_string())?.collect();
     for m in listed.iter().rev() {
         all.extend(entries(m)?);
     }
@@ -187,15 +205,12 @@ fn merge_sources(value: &Value) -> Result<Vec<(Value, Value)>, String> {
 
 /// A mapping of `pairs`, a repeated key keeping its first place and its
 /// last value (a Python dict built in order).
-fn mapping(pairs: impl Iterator<Item = (Value, Value)>) -> Value {
-    let mut out: Vec<(Value, Value)> = Vec::new();
+fn mapping(pairs: impl Iterator<Item = (Shape, Shape)>) -> Shape {
+    let mut out = Mapping::new();
     for (k, v) in pairs {
-        match out.iter_mut().find(|(key, _)| *key == k) {
-            Some(entry) => entry.1 = v,
-            None => out.push((k, v)),
-        }
+        out.insert(k, v);
     }
-    Value::from_pairs(out)
+    Shape::Mapping(out)
 }
 
 /// How a scalar was written.
@@ -215,20 +230,21 @@ struct Scalar {
 
 impl Scalar {
     /// The value SafeLoader makes of the scalar whose first reading is `shape`.
-    fn value(self, shape: &Shape) -> Result<Value, String> {
+    fn value(self, shape: &Shape) -> Result<Shape, String> {
         match self.style {
-            Style::Other => return Ok(Value::from(self.text)),
-            Style::Tagged => return Ok(as_read(shape)),
+            Style::Other => return Ok(Shape::String(self.text)),
+            Style::Tagged => return Ok(shape.clone()),
             Style::Plain => {}
         }
         let text = self.text;
         Ok(match resolve::kind(&text) {
-            Kind::Str => Value::from(text),
-            Kind::Null => Value::from(()),
-            Kind::Bool => Value::from(resolve::boolean(&text)),
-            Kind::Int => resolve::int(&text).map_or_else(|| Value::from(text.clone()), int_value),
-            Kind::Float => Value::from(resolve::float(&text)),
-            Kind::Timestamp => Value::from(
+            Kind::Str => Shape::String(text),
+            Kind::Null => Shape::Null,
+            Kind::Bool => Shape::Bool(resolve::boolean(&text)),
+            Kind::Int => resolve::int(&text).map_or(Shape::String(text), int_shape),
+            Kind::Float => Shape::Number(Number::from(resolve::float(&text))),
+            Kind::Timestamp => tagged(
+                TIMESTAMP_TAG,
                 resolve::timestamp(&text)
                     .ok_or_else(|| format!("{text:?} is not a valid date or time"))?,
             ),
@@ -239,8 +255,22 @@ impl Scalar {
     }
 }
 
-fn int_value(n: i128) -> Value {
-    i64::try_from(n).map_or_else(|_| Value::from(n), Value::from)
+/// An integer as a number, or past 64 bits tagged [`BIG_INT_TAG`].
+fn int_shape(n: i128) -> Shape {
+    if let Ok(i) = i64::try_from(n) {
+        return Shape::Number(i.into());
+    }
+    u64::try_from(n).map_or_else(
+        |_| tagged(BIG_INT_TAG, n.to_string()),
+        |u| Shape::Number(u.into()),
+    )
+}
+
+fn tagged(tag: &str, text: String) -> Shape {
+    Shape::Tagged(Box::new(TaggedValue {
+        tag: Tag::new(tag),
+        value: Shape::String(text),
+    }))
 }
 
 /// Reads a scalar's text and style.
@@ -293,8 +323,8 @@ fn style(source: &str, text: &str) -> Style {
     Style::Plain
 }
 
-/// A first reading's value as it is (YAML 1.2, for tagged nodes).
-fn as_read(shape: &Shape) -> Value {
+/// A read node as a template value (a tag dropped, a big integer whole).
+fn as_value(shape: &Shape) -> Value {
     match shape {
         Shape::Null => Value::from(()),
         Shape::Bool(b) => Value::from(*b),
@@ -304,9 +334,16 @@ fn as_read(shape: &Shape) -> Value {
             .or_else(|| n.as_u64().map(Value::from))
             .unwrap_or_else(|| Value::from(n.as_f64().unwrap_or(f64::NAN))),
         Shape::String(s) => Value::from(s.as_str()),
-        Shape::Sequence(items) => Value::from(items.iter().map(as_read).collect::<Vec<_>>()),
-        Shape::Mapping(map) => Value::from_pairs(map.iter().map(|(k, v)| (as_read(k), as_read(v)))),
-        Shape::Tagged(tagged) => as_read(&tagged.value),
+        Shape::Sequence(items) => Value::from(items.iter().map(as_value).collect::<Vec<_>>()),
+        Shape::Mapping(map) => {
+            Value::from_pairs(map.iter().map(|(k, v)| (as_value(k), as_value(v))))
+        }
+        Shape::Tagged(t) => match (&t.value, t.tag == BIG_INT_TAG) {
+            (Shape::String(n), true) => n
+                .parse::<i128>()
+                .map_or_else(|_| as_value(&t.value), Value::from),
+            _ => as_value(&t.value),
+        },
     }
 }
 

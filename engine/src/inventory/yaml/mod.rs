@@ -35,14 +35,12 @@ mod locate;
 
 pub(crate) use locate::{first_content_line, locate};
 
-/// Parse YAML text, mapping syntax errors to a located [`InventoryError`].
+/// Parse YAML text as Ansible does (YAML 1.1, PyYAML's types: `yes` is
+/// true, `012` is 10; merge keys applied), mapping syntax errors to a
+/// located [`InventoryError`].
 pub(crate) fn load_yaml(file: &Path, text: &str) -> Result<YValue, InventoryError> {
     check_not_vault(file, text)?;
-    let mut value: YValue = yaml_serde::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
-    value
-        .apply_merge()
-        .map_err(|e| yaml_error(file, text, &e))?;
-    Ok(value)
+    crate::pyyaml::load_shape(text).map_err(|e| yaml_error(file, text, &e))
 }
 
 /// Refuses an inventory file encrypted whole (vaulted vars files and values
@@ -151,6 +149,12 @@ pub(crate) fn to_json(
             if tagged.tag == "vault" {
                 return inline_vault(&tagged.value, vault, file, path)
                     .map_err(|e| (path.clone(), e));
+            }
+            if let (true, YValue::String(s)) =
+                (tagged.tag == crate::pyyaml::TIMESTAMP_TAG, &tagged.value)
+            {
+                // What ansible-inventory's JSON prints: `isoformat()`.
+                return Ok(JValue::String(s.replacen(' ', "T", 1)));
             }
             // `!unsafe` and other tags: keep the plain value.
             to_json(&tagged.value, path, vault, file)?
@@ -483,6 +487,23 @@ mod tests {
             serde_json::json!({"1": "a", "true": "b", "f": 1.5,
                                "big": 18446744073709551615u64, "l": ["x", null]})
         );
+    }
+
+    /// Expected values are what ansible-inventory 2.19's `--list` printed.
+    #[test]
+    fn values_read_as_yaml_1_1_timestamps_as_ansible_inventory_prints_them() {
+        let text = "a: on\nb: 012\nc: 2024-01-01\nd: 2001-12-14 21:59:43.10 -5\n\
+                    e: {<<: {f: 1}, g: 1:30}\n";
+        let y = load_yaml(Path::new("t.yml"), text).unwrap();
+        let j = to_json(&y, &mut Vec::new(), &Vault::default(), Path::new("t.yml")).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"a": true, "b": 10, "c": "2024-01-01",
+                               "d": "2001-12-14T21:59:43.100000-05:00",
+                               "e": {"f": 1, "g": 90}})
+        );
+        let bad = load_yaml(Path::new("t.yml"), "a: 2023-02-29\n").unwrap_err();
+        assert!(bad.to_string().starts_with("t.yml:"), "{bad}");
     }
 
     #[test]
