@@ -9,6 +9,9 @@ use tokio::io::AsyncWriteExt;
 
 use super::{script, Become, ExecOutput, TransportError};
 
+/// What a started script's stdin is still to be fed.
+type Input<'a> = Option<Cow<'a, [u8]>>;
+
 /// The inventory name used in messages for the local transport.
 const HOST: &str = "localhost";
 
@@ -88,7 +91,7 @@ impl LocalTransport {
         script: &'a str,
         stdin: Option<&'a [u8]>,
         hold_stdin: bool,
-    ) -> Result<(tokio::process::Child, Option<Cow<'a, [u8]>>), TransportError> {
+    ) -> Result<(tokio::process::Child, Input<'a>), TransportError> {
         let inv = script::invocation(script, stdin, self.become_.as_ref());
         let child = tokio::process::Command::new(&inv.argv[0])
             .args(&inv.argv[1..])
