@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kbz-play vs ansible-core vs pyinfra on the lab: the same 30-op workload on the same
-# fresh hosts, first run and no-op rerun, plus the "floor" (one batched ssh probe per host).
+# fresh hosts, first run and no-op rerun, plus the "floor" (one batched ssh probe per host);
+# kbz-play also warm (reusing its --persist masters) beside the floor over open masters.
 # A benchmark, not a test: it asserts nothing about timings. See bench/README.md.
 #
 #   bash bench/run.sh            # 8 and 49 hosts
@@ -353,6 +354,7 @@ kbz_play() { # N PLAYBOOK ARGS...
 }
 
 run_kbz() { # N PHASE LOG
+  kbz_disconnect
   measure "$3" kbz_play "$1" "${KBZ_PLAYBOOK[@]}"
   kbz_note "$3"
 }
@@ -440,6 +442,108 @@ run_floor() { # LOG
 }
 
 # --------------------------------------------------------------------------------------
+# Warm reruns: kbz-play reusing the ssh masters the previous run left up (--persist),
+# beside the same floor probe over ssh masters already open. Everything about them is
+# here and in warm_rows/warm_notes; bench_tool calls bench_warm once its cold runs are done.
+
+declare -A WARM WARM_ALL CPU_WARM FLOOR_OPEN FLOOR_OPEN_ALL
+WARM_PERSIST=120 # seconds the masters outlive a warm run: longer than a run and the next
+
+# Closes the masters warm runs left up on the current hosts (cold runs must open their own).
+kbz_disconnect() {
+  local name
+  [[ $("$KBZ" --help 2>/dev/null) == *disconnect* ]] || return 0
+  for name in "${NAMES[@]}"; do "$KBZ" disconnect "$name" >/dev/null 2>&1 || true; done
+}
+
+kbz_play_warm() { # N PLAYBOOK ARGS...
+  local n=$1 playbook=$2
+  shift 2
+  cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
+    --cache-dir "$KBZ_CACHE" -f "$n" --persist "$WARM_PERSIST" --output json "$@"
+}
+
+master_ssh() { # CONTROL_DIR IP CMD: through a master of CONTROL_DIR, opened on first use
+  ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=300 \
+    -o ControlPath="$1/%h" -o ConnectTimeout=10 "root@$2" "$3"
+}
+
+# The floor probe over masters already open: one plain ssh master per host (opened and
+# used once untimed), then RERUNS timed probes through them, then the masters closed.
+run_floor_open() { # DIR
+  local d=$1 ip i t0 t1 pids samples=() cp
+  cp=$(mktemp -d /tmp/kbzb-floor.XXXXXX)
+  for ((i = 0; i <= RERUNS; i++)); do
+    ((i == 0)) || wait_quiet
+    pids=()
+    t0=$(now)
+    for ip in "${IPS[@]}"; do
+      master_ssh "$cp" "$ip" "$FLOOR_SCRIPT" >"$d/floor-open-$i.$ip" 2>&1 </dev/null &
+      pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    t1=$(now)
+    ((i == 0)) || samples+=("$(elapsed "$t0" "$t1")")
+  done
+  for ip in "${IPS[@]}"; do
+    ssh -o ControlPath="$cp/$ip" -O exit "root@$ip" >/dev/null 2>&1 || true
+    cat "$d"/floor-open-*."$ip" >>"$d/floor-open.log" 2>/dev/null
+    rm -f "$d"/floor-open-*."$ip"
+  done
+  rm -rf "$cp"
+  FLOOR_OPEN[$KEY]=$(median "${samples[@]}")
+  FLOOR_OPEN_ALL[$KEY]=${samples[*]}
+}
+
+# kbz-play's warm reruns of the current workload (a run opens the masters, untimed, then
+# RERUNS timed runs each reuse the ones the previous left), then the open-master floor.
+bench_warm() { # HOSTS KEY DIR
+  local hosts=$1 d=$3 i samples=() cpus=() all=()
+  KEY=$2
+  measure "$d/warm-0.log" kbz_play_warm "$hosts" "${KBZ_PLAYBOOK[@]}"
+  for ((i = 1; i <= RERUNS; i++)); do
+    wait_quiet
+    measure "$d/warm-$i.log" kbz_play_warm "$hosts" "${KBZ_PLAYBOOK[@]}"
+    kbz_note "$d/warm-$i.log"
+    log "kbz warm rerun $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
+    all+=("$RUN_SECS")
+    ((RUN_MEM > ${MEM[$KEY,kbz]:-0})) && MEM[$KEY,kbz]=$RUN_MEM
+    if ((RUN_RC == 0)) && [[ $RUN_NOTE == changed=0\ * ]]; then
+      samples+=("$RUN_SECS")
+      cpus+=("$RUN_CPU")
+    else
+      all[-1]+="*"
+      PROBLEMS[$KEY,kbz]+="warm rerun $i not a clean no-op (left out of the median): $RUN_NOTE; "
+    fi
+  done
+  kbz_disconnect
+  if ((${#samples[@]})); then
+    WARM[$KEY]=$(median "${samples[@]}")
+    CPU_WARM[$KEY]=$(median "${cpus[@]}")
+  fi
+  WARM_ALL[$KEY]=${all[*]}
+  [[ -z $FLOOR_SCRIPT ]] || run_floor_open "$d"
+  log "kbz warm rerun: ${WARM[$KEY]:--}s; floor over open masters: ${FLOOR_OPEN[$KEY]:--}s"
+}
+
+# The warm rows of a table (columns as the table's): kbz-play's warm rerun, then the
+# floor over open masters; "rerun vs kbz" compares them with kbz-play's warm rerun.
+warm_rows() { # KEY LABEL
+  local k=$1 w=${WARM[$1]:-}
+  [[ -n $w || -n ${FLOOR_OPEN[$k]:-} ]] || return 0
+  echo "| $2 | kbz-play warm (masters open) | - | $(secs "$w") | - | $(ratio "$w" "${RERUN[$k,kbz]:-}") | - / ${CPU_WARM[$k]:--} s | - |"
+  [[ -z ${FLOOR_OPEN[$k]:-} ]] ||
+    echo "| $2 | floor, masters open | - | $(secs "${FLOOR_OPEN[$k]}") | - | $(ratio "${FLOOR_OPEN[$k]}" "$w") | - | - |"
+}
+
+# The warm lines under a table: the ratios to the floors, every sample.
+warm_notes() { # KEY
+  local k=$1
+  [[ -n ${WARM_ALL[$k]:-} ]] || return 0
+  echo "- kbz-play warm rerun vs floor over open masters: $(ratio "${WARM[$k]:-}" "${FLOOR_OPEN[$k]:-}") (${WARM[$k]:--} s vs ${FLOOR_OPEN[$k]:--} s); cold rerun vs cold floor: $(ratio "${RERUN[$k,kbz]:-}" "${FLOOR[$k]:-}"); warm reruns: ${WARM_ALL[$k]} s; open-master floors: ${FLOOR_OPEN_ALL[$k]:--} s"
+}
+
+# --------------------------------------------------------------------------------------
 # Others using the lab while we measure (the lab is machine-wide: a `cargo test` with
 # KBZ_LAB_DIR set runs tests/lab.rs against whatever lab is up, and those tests remove
 # the workload's files): every second, list lab.sh, lab test binaries and OpenSSH
@@ -474,6 +578,9 @@ foreign_between() { # T0 T1
 COPIES_MANIFEST='cd /opt/kbz-bench-copies && echo "files: $(ls | wc -l)" &&
 stat -c "%n %F %a %U:%G %s" . * | sort | sha256sum && cat * | sha256sum'
 
+# The copies workload's floor: what its rerun must know, in one probe per host.
+COPIES_FLOOR='cd /opt/kbz-bench-copies && stat -c "%n %F %a %u %g %s" . * && sha256sum *'
+
 # Sets what the tools run and how their result is checked. demo: playbooks/demo.rhai (30
 # ops per host), with the floor probe. copies N: N small files per host, one op each
 # (bench/copies/copies.rhai, bench/pyinfra/copies.py): the cost of many ops on one host.
@@ -491,7 +598,7 @@ use_workload() { # demo | copies N
       KBZ_PLAYBOOK=(bench/copies/copies.rhai -e "copies=$2")
       PYINFRA_DEPLOY=copies.py
       MANIFEST_SCRIPT=$COPIES_MANIFEST
-      FLOOR_SCRIPT=""
+      FLOOR_SCRIPT=$COPIES_FLOOR
       ;;
   esac
 }
@@ -571,6 +678,7 @@ bench_tool() { # HOSTS TOOL [KEY]
     FLOOR[$n]=$(median "${samples[@]}")
     FLOOR_ALL[$n]=${samples[*]}
   fi
+  [[ $tool != kbz ]] || bench_warm "$hosts" "$n" "$d"
   LOAD[$n,$tool]=${QUIET_LOG:-quiet}
   FOREIGN[$n,$tool]=$(foreign_between "$t_start" "${EPOCHREALTIME%.*}")
   if [[ ${FOREIGN[$n,$tool]} != none ]]; then
@@ -610,6 +718,9 @@ copies_report() {
     for t in $COPIES_TOOLS; do
       echo "| $c | $(tool_label "$t") | $(secs "${FIRST[copies$c,$t]:-}") | $(secs "${RERUN[copies$c,$t]:-}") | $(ratio "${FIRST[copies$c,$t]%!}" "${k%!}") | $(ratio "${RERUN[copies$c,$t]:-}" "${RERUN[copies$c,kbz]:-}") | $(cost "copies$c" "$t") |"
     done
+    [[ -z ${FLOOR[copies$c]:-} ]] ||
+      echo "| $c | floor (1 ssh probe/host) | - | $(secs "${FLOOR[copies$c]}") | - | $(ratio "${FLOOR[copies$c]}" "${RERUN[copies$c,kbz]:-}") | - | - |"
+    warm_rows "copies$c" "$c"
   done
   echo
   for c in $COPIES; do
@@ -617,6 +728,7 @@ copies_report() {
       echo "- $c ops, $(tool_label "$t"): first [${NOTE_FIRST[copies$c,$t]:-}], rerun [${NOTE_RERUN[copies$c,$t]:-}], reruns: ${RERUN_ALL[copies$c,$t]:-} s; state vs ${REF_TOOL[copies$c]:-?}: ${STATE_VERDICT[copies$c,$t]:-?}"
       [[ -z ${PROBLEMS[copies$c,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[copies$c,$t]}"
     done
+    warm_notes "copies$c"
   done
   echo
 }
@@ -644,6 +756,7 @@ report() {
     if [[ -n ${FLOOR[$n]:-} ]]; then
       echo "| $n | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | - | $(ratio "${FLOOR[$n]}" "$r") | - | - |"
     fi
+    warm_rows "$n" "$n"
   done
   echo
   [[ -z $COPIES ]] || copies_report
@@ -661,6 +774,7 @@ report() {
       [[ -z ${PROBLEMS[$n,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[$n,$t]}"
     done
     [[ -z ${FLOOR_ALL[$n]:-} ]] || echo "- floor probes: ${FLOOR_ALL[$n]} s"
+    warm_notes "$n"
     echo
   done
   echo "Logs: $RUN_DIR"

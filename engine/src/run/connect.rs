@@ -9,6 +9,7 @@ use super::executor::Slot;
 use super::session::{ProbeError, Session};
 use super::shared::Shared;
 use crate::inventory::Host;
+use crate::probe::Probe;
 use crate::report::Event;
 use crate::transport::{ConnectOptions, RunLock, Transport};
 
@@ -51,8 +52,13 @@ fn is_local(host: &Host) -> bool {
     }
 }
 
-/// Connects to the host on first use; `None` when it is unreachable.
-pub(super) async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<Session>> {
+/// Connects to the host on first use; `None` when it is unreachable. The
+/// opening round trip also asks the `foreseen` probes (see `rehearsal.rs`).
+pub(super) async fn ensure_session(
+    shared: &Shared,
+    slot: &Slot,
+    foreseen: &[Probe],
+) -> Option<Arc<Session>> {
     {
         let st = slot.state();
         if let Some(s) = &st.session {
@@ -81,7 +87,8 @@ pub(super) async fn ensure_session(shared: &Shared, slot: &Slot) -> Option<Arc<S
         };
         let c = &shared.settings.connect;
         let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
-        Session::open_locked(transport, &cached, &lock, shared.settings.probe_limit()).await
+        let limit = shared.settings.probe_limit();
+        Session::open_locked(transport, &cached, foreseen, &lock, limit).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();

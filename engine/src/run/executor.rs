@@ -9,6 +9,7 @@ use super::connect::ensure_session;
 use super::halt::Halt;
 use super::host::HostCtx;
 use super::magic::PlayScope;
+use super::rehearsal::{foresee, play_vars, rehearse};
 use super::session::Session;
 use super::shared::Shared;
 use crate::inventory::{Host, InventoryError};
@@ -93,28 +94,11 @@ fn play_on_host(shared: &Arc<Shared>, playbook: &Playbook, index: usize, on: OnH
         .unwrap_or_default();
     let started = Instant::now();
     let play = &playbook.decls.plays[index];
-    let mut vars = slot.host.vars.clone();
-    if let Some(pv) = &play.options.vars {
-        vars.extend(pv.clone());
-    }
-    vars.extend(shared.settings.extra_vars.clone());
+    let vars = play_vars(shared, playbook, index, &slot.host);
     let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
     if !session.is_offline() {
-        let rehearsal = Rc::new(
-            HostCtx::new(
-                shared.clone(),
-                slot.host.clone(),
-                vars.clone(),
-                session.clone(),
-                index,
-                play.options.tags.clone(),
-            )
-            .rehearsing(),
-        );
-        // Whatever the rehearsal does not reach (an error, a branch on a
-        // command's output) is simply probed later, op by op.
-        let _ = rehearsal.enter(|| play.body.call(&playbook.engine, vec![host_value.clone()]));
-        let _ = shared.rt.block_on(session.prefetch(&rehearsal.rehearsed()));
+        let probes = rehearse(shared, playbook, index, &slot.host, session.clone());
+        let _ = shared.rt.block_on(session.prefetch(&probes));
     }
     let ctx = Rc::new(
         HostCtx::new(
@@ -281,7 +265,16 @@ impl HostRun {
         shared
             .reporter
             .event(&Event::HostStart { host: name.clone() });
-        let healthy = match ensure_session(&shared, &slot).await {
+        let foreseen = match needs_opening(&shared, &slot) {
+            true => {
+                let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
+                tokio::task::spawn_blocking(move || foresee(&shared, &playbook, index, &slot.host))
+                    .await
+                    .unwrap_or_default()
+            }
+            false => Vec::new(),
+        };
+        let healthy = match ensure_session(&shared, &slot, &foreseen).await {
             None => false,
             Some(session) => {
                 let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
@@ -317,6 +310,13 @@ impl HostRun {
         shared.reporter.event(&Event::HostEnd { host: name });
         healthy
     }
+}
+
+/// Whether the host is yet to be opened over a connection: its first play,
+/// whose probes can join the opening round trip (`rehearsal.rs`).
+fn needs_opening(shared: &Shared, slot: &Slot) -> bool {
+    let st = slot.state();
+    shared.settings.offline.is_none() && st.session.is_none() && !st.connect_attempted
 }
 
 /// Whether the host's thread left the host healthy, or the error to report

@@ -27,6 +27,7 @@ mod lookup;
 mod magic;
 pub mod outcome;
 mod plan;
+mod rehearsal;
 mod render;
 mod replan;
 mod session;

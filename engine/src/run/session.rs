@@ -118,11 +118,25 @@ async fn run_batch(
     }
 }
 
-/// What the opening round trip asks: the facts and the probes the cache remembers.
-fn opening_probes(cached: &HostCache) -> Vec<Probe> {
+/// What the opening round trip asks: the facts, the probes the cache
+/// remembers, and the cacheable ones of `foreseen` (the first play's
+/// rehearsal: see `rehearsal.rs`) not among them.
+fn opening_probes(cached: &HostCache, foreseen: &[Probe]) -> Vec<Probe> {
     let mut probes = vec![Probe::Facts];
     probes.extend(cached.probes.iter().cloned());
+    for p in foreseen.iter().filter(|p| p.cacheable()) {
+        add_probe(&mut probes, p);
+    }
     probes
+}
+
+/// Adds `p` to `batch` unless a probe there answers it; a probe it answers
+/// (the plain probe of a path whose content it asks) makes way for it.
+fn add_probe(batch: &mut Vec<Probe>, p: &Probe) {
+    if !batch.iter().any(|b| p.answered_by(b)) {
+        batch.retain(|b| !b.answered_by(p));
+        batch.push(p.clone());
+    }
 }
 
 impl Session {
@@ -134,7 +148,7 @@ impl Session {
         cached: &HostCache,
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
-        let probes = opening_probes(cached);
+        let probes = opening_probes(cached, &[]);
         let answers = run_batch(&transport, &probes, "", probe_limit).await?;
         Ok(Session::opened(
             transport,
@@ -149,14 +163,16 @@ impl Session {
     /// closes: the holder starts on its own channel while the opening batch
     /// waits on the host for it, so the lock costs no round trip; another
     /// run holding the lock past its timeout fails with
-    /// [`crate::transport::LockError::Busy`].
+    /// [`crate::transport::LockError::Busy`]. The opening batch also asks
+    /// the `foreseen` probes.
     pub async fn open_locked(
         transport: Transport,
         cached: &HostCache,
+        foreseen: &[Probe],
         lock: &RunLock,
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
-        let probes = opening_probes(cached);
+        let probes = opening_probes(cached, foreseen);
         let wait = lock.wait_script(&transport);
         let opening = async {
             let holding = transport.hold_lock(lock);
@@ -354,9 +370,8 @@ impl Session {
             }
             let mut missing: Vec<Probe> = Vec::new();
             for p in probes.iter().filter(|p| p.cacheable()) {
-                if snap.lookup(p).is_none() && !missing.iter().any(|m| p.answered_by(m)) {
-                    missing.retain(|m| !m.answered_by(p));
-                    missing.push(p.clone());
+                if snap.lookup(p).is_none() {
+                    add_probe(&mut missing, p);
                 }
             }
             missing

@@ -5,7 +5,9 @@
 //! and stops at the first step that fails. Commands get `/dev/null` as stdin;
 //! file writes share the script's stdin, which carries every file's content
 //! back to back, each write taking exactly its own bytes (see
-//! [`Input::NextBytes`]).
+//! [`Input::NextBytes`]). However many steps, it is one script and one
+//! transfer: a script too long for a command line travels on stdin ahead of
+//! the files ([`script::spill`]), not in several round trips.
 //!
 //! Before each step the script prints a marker with the step's index on
 //! stderr, so a failure names its step, and the message is what that step
@@ -14,19 +16,12 @@
 use super::script::{self, Input};
 use crate::op::Action;
 
-/// Longest batch script. The script goes on the command line (its stdin
-/// carries the files), which [`script::MAX_INLINE_SCRIPT`] bounds; a longer
-/// batch is split into several.
-const MAX_BATCH_SCRIPT: usize = script::MAX_INLINE_SCRIPT - 4 * 1024;
-
 /// Starts the marker line printed before each step: `\x1e<index>\n`.
 const STEP_MARKER: u8 = 0x1e;
 
-/// One script and its stdin, running steps `first..first + len`.
+/// The script of a whole batch, and its stdin.
 #[derive(Debug)]
-pub(crate) struct Chunk {
-    /// Index of the chunk's first step in the whole batch.
-    pub first: usize,
+pub(crate) struct Script {
     /// The script.
     pub script: String,
     /// The content of every write, in step order.
@@ -42,11 +37,9 @@ pub(crate) struct Refused {
     pub reason: String,
 }
 
-/// Splits `steps` into as few scripts as fit on a command line.
-pub(crate) fn chunks(steps: &[Action]) -> Result<Vec<Chunk>, Refused> {
-    let mut out: Vec<Chunk> = Vec::new();
-    let mut current = Chunk {
-        first: 0,
+/// The one script that runs `steps`.
+pub(crate) fn script(steps: &[Action]) -> Result<Script, Refused> {
+    let mut out = Script {
         script: String::new(),
         stdin: Vec::new(),
     };
@@ -55,21 +48,10 @@ pub(crate) fn chunks(steps: &[Action]) -> Result<Vec<Chunk>, Refused> {
             step: index,
             reason,
         })?;
-        if !current.script.is_empty() && current.script.len() + step.len() > MAX_BATCH_SCRIPT {
-            let next = Chunk {
-                first: index,
-                script: String::new(),
-                stdin: Vec::new(),
-            };
-            out.push(std::mem::replace(&mut current, next));
-        }
-        current.script.push_str(&step);
+        out.script.push_str(&step);
         if let Action::Write(w) = action {
-            current.stdin.extend_from_slice(&w.content);
+            out.stdin.extend_from_slice(&w.content);
         }
-    }
-    if !current.script.is_empty() {
-        out.push(current);
     }
     Ok(out)
 }
@@ -93,10 +75,10 @@ fn step_script(index: usize, action: &Action) -> Result<String, String> {
     Ok(format!("{marker}{body}"))
 }
 
-/// The step that failed, given a failed chunk's stderr, and what it printed.
+/// The step that failed, given a failed batch's stderr, and what it printed.
 /// Without any marker the shell failed before the first step.
-pub(crate) fn failed_step(chunk: &Chunk, stderr: &[u8]) -> (usize, String) {
-    let mut step = chunk.first;
+pub(crate) fn failed_step(stderr: &[u8]) -> (usize, String) {
+    let mut step = 0;
     let mut rest = stderr;
     let mut at = 0;
     while at < rest.len() {
@@ -137,28 +119,24 @@ mod tests {
         })
     }
 
-    /// Runs each chunk locally as the transports would, stopping at the
-    /// first failure: the failed step and its message.
+    /// Runs the batch locally as the transports would (a long script on
+    /// stdin ahead of the files): the failed step and its message, if any.
     fn run(steps: &[Action]) -> Option<(usize, String)> {
-        for chunk in chunks(steps).unwrap() {
-            let mut child = Command::new("sh")
-                .arg("-c")
-                .arg(&chunk.script)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            match child.stdin.take().unwrap().write_all(&chunk.stdin) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("{e}"),
-                _ => {}
-            }
-            let out = child.wait_with_output().unwrap();
-            if !out.status.success() {
-                return Some(failed_step(&chunk, &out.stderr));
-            }
+        let batch = script(steps).unwrap();
+        let inv = script::invocation(&batch.script, Some(&batch.stdin), None);
+        let mut child = Command::new(&inv.argv[0])
+            .args(&inv.argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        match child.stdin.take().unwrap().write_all(&inv.stdin.unwrap()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("{e}"),
+            _ => {}
         }
-        None
+        let out = child.wait_with_output().unwrap();
+        (!out.status.success()).then(|| failed_step(&out.stderr))
     }
 
     #[test]
@@ -258,19 +236,24 @@ mod tests {
     }
 
     #[test]
-    fn long_batches_are_split_on_step_boundaries() {
+    fn a_batch_too_long_for_a_command_line_is_still_one_script() {
         let dir = tempfile::tempdir().unwrap();
-        let steps: Vec<Action> = (0..120)
+        let steps: Vec<Action> = (0..300)
             .map(|i| write(&dir.path().join(format!("f{i}")), &format!("{i}\n")))
             .collect();
-        let chunks = chunks(&steps).unwrap();
-        assert!(chunks.len() > 1);
-        assert!(chunks.iter().all(|c| c.script.len() <= MAX_BATCH_SCRIPT));
+        let batch = script(&steps).unwrap();
+        assert!(batch.script.len() > script::MAX_INLINE_SCRIPT * 2);
+        let inv = script::invocation(&batch.script, Some(&batch.stdin), None);
+        assert!(inv.command_line().len() < 400, "{}", inv.command_line());
         assert_eq!(run(&steps), None);
-        for i in [0, 59, 119] {
+        for i in [0, 149, 299] {
             let got = std::fs::read_to_string(dir.path().join(format!("f{i}"))).unwrap();
             assert_eq!(got, format!("{i}\n"));
         }
+        // A failure deep in it still names its step.
+        let mut failing = steps;
+        failing.push(Action::exec("echo last >&2; exit 3"));
+        assert_eq!(run(&failing), Some((300, "last".to_string())));
     }
 
     #[test]
@@ -279,7 +262,7 @@ mod tests {
             Action::exec("true"),
             Action::exec_with_input("cat", b"secret".to_vec()),
         ];
-        let refused = chunks(&steps).unwrap_err();
+        let refused = script(&steps).unwrap_err();
         assert_eq!(
             (refused.step, refused.reason.as_str()),
             (1, UNBATCHABLE_INPUT)

@@ -2,11 +2,15 @@
 //! `sudo -n -u USER` with become), with the same scripts as the SSH transport
 //! so files are written with the same atomicity and metadata rules.
 
+use std::borrow::Cow;
 use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 
 use super::{script, Become, ExecOutput, TransportError};
+
+/// What a started script's stdin is still to be fed.
+type Input<'a> = Option<Cow<'a, [u8]>>;
 
 /// The inventory name used in messages for the local transport.
 const HOST: &str = "localhost";
@@ -39,7 +43,7 @@ impl LocalTransport {
         let feed = async move {
             if let (Some(mut pipe), Some(data)) = (pipe, stdin) {
                 // A script that does not read its stdin closes the pipe early: not an error.
-                match pipe.write_all(data).await {
+                match pipe.write_all(&data).await {
                     Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
                     _ => {}
                 }
@@ -87,13 +91,8 @@ impl LocalTransport {
         script: &'a str,
         stdin: Option<&'a [u8]>,
         hold_stdin: bool,
-    ) -> Result<(tokio::process::Child, Option<&'a [u8]>), TransportError> {
-        let inv = script::invocation(script, stdin, self.become_.as_ref()).map_err(|reason| {
-            TransportError::Exec {
-                host: HOST.into(),
-                reason,
-            }
-        })?;
+    ) -> Result<(tokio::process::Child, Input<'a>), TransportError> {
+        let inv = script::invocation(script, stdin, self.become_.as_ref());
         let child = tokio::process::Command::new(&inv.argv[0])
             .args(&inv.argv[1..])
             .stdin(if hold_stdin || inv.stdin.is_some() {

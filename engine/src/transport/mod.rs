@@ -44,7 +44,7 @@
 //!
 //! [`Transport::apply`] runs many commands and writes as one script, the files'
 //! contents back to back on its stdin, so the file changes of a whole play
-//! cost one round trip (see `batch.rs`). Each step runs in a subshell and the
+//! cost one round trip, however many (see `batch.rs`). Each step runs in a subshell and the
 //! batch stops at the first failure, naming the failed step.
 //!
 //! # Scripts
@@ -52,7 +52,7 @@
 //! A script is one argument of `sh -c`, quoted with [`crate::shell::quote`] for
 //! the remote login shell (POSIX shells; csh and fish are not supported as login
 //! shells). Scripts over 64 KiB (one argument is capped at 128 KiB) are sent on
-//! stdin instead and `eval`ed, so they cannot take stdin of their own.
+//! stdin instead and `eval`ed, ahead of their own stdin when they have one.
 //!
 //! # Become
 //!
@@ -329,8 +329,10 @@ impl Transport {
         };
         let started = std::time::Instant::now();
         let token = script::process_token();
-        let wrapped = script::with_timeout(script, secs, &token);
-        let run = tokio::time::timeout(backstop, self.exec(&wrapped, stdin));
+        // `timeout` takes the script as an argument: a long one goes on stdin first.
+        let spilled = script::spill(script, stdin);
+        let wrapped = script::with_timeout(&spilled.script, secs, &token);
+        let run = tokio::time::timeout(backstop, self.exec(&wrapped, spilled.stdin.as_deref()));
         tokio::pin!(run);
         let finished = match interrupt {
             Some(i) => tokio::select! {
@@ -396,34 +398,30 @@ impl Transport {
         }
     }
 
-    /// Applies `steps` in order, in one round trip (several only when their
-    /// scripts outgrow a command line), and returns the round trips used.
-    /// Commands must exit 0 and writes are atomic, as with [`Transport::exec`]
-    /// and [`Transport::write_file`]; the first step that fails stops the
-    /// batch with [`TransportError::Step`]: the steps before it were applied,
-    /// the ones after it never ran. File writes in a batch need GNU `dd`.
+    /// Applies `steps` in order, in one round trip whatever their number
+    /// and size, and returns the round trips used (1). Commands must exit 0
+    /// and writes are atomic, as with [`Transport::exec`] and
+    /// [`Transport::write_file`]; the first step that fails stops the batch
+    /// with [`TransportError::Step`]: the steps before it were applied, the
+    /// ones after it never ran. File writes in a batch need GNU `dd`.
     pub async fn apply(&self, steps: &[crate::op::Action]) -> Result<u32, TransportError> {
-        let chunks = batch::chunks(steps).map_err(|r| TransportError::Step {
+        let batch = batch::script(steps).map_err(|r| TransportError::Step {
             host: self.host().to_string(),
             step: r.step,
             rc: 2,
             reason: r.reason,
         })?;
-        let mut round_trips = 0;
-        for chunk in &chunks {
-            round_trips += 1;
-            let out = self.exec(&chunk.script, Some(&chunk.stdin)).await?;
-            if out.rc != 0 {
-                let (step, reason) = batch::failed_step(chunk, &out.stderr);
-                return Err(TransportError::Step {
-                    host: self.host().to_string(),
-                    step,
-                    rc: out.rc,
-                    reason,
-                });
-            }
+        let out = self.exec(&batch.script, Some(&batch.stdin)).await?;
+        if out.rc != 0 {
+            let (step, reason) = batch::failed_step(&out.stderr);
+            return Err(TransportError::Step {
+                host: self.host().to_string(),
+                step,
+                rc: out.rc,
+                reason,
+            });
         }
-        Ok(round_trips)
+        Ok(1)
     }
 
     /// Reads a whole file; `Ok(None)` when it does not exist (or cannot be seen
@@ -514,6 +512,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out.stdout, b"in");
+    }
+
+    #[tokio::test]
+    async fn a_long_script_with_stdin_runs_within_its_limit() {
+        let t = Transport::local(None);
+        let script = format!("{}cat", ": padding\n".repeat(30_000));
+        let limit = Some(Duration::from_secs(30));
+        let out = t.exec_within(&script, Some(b"in"), limit, None).await;
+        assert_eq!(out.unwrap().stdout, b"in");
+        let hung = format!("{}sleep 30", ": padding\n".repeat(30_000));
+        let limit = Some(Duration::from_secs(1));
+        let e = t.exec_within(&hung, Some(b"in"), limit, None).await;
+        assert!(matches!(e, Err(TransportError::TimedOut { .. })), "{e:?}");
     }
 
     #[test]

@@ -217,17 +217,19 @@ impl SshTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
+        // A long script goes on stdin first, so the guard wraps the short
+        // lines that read it.
+        let spilled = script::spill(script, stdin);
         let guarded = {
             let relock = self.relock();
             if let Some(lost) = &relock.lost {
                 return Err(lost.clone().into());
             }
             let claim = relock.claim.as_ref();
-            claim.and_then(|(claim, path)| claim.guard(path, script))
+            claim.and_then(|(claim, path)| claim.guard(path, &spilled.script))
         };
-        let script = guarded.as_deref().unwrap_or(script);
-        let inv = script::invocation(script, stdin, self.opts.become_.as_ref())
-            .map_err(|reason| self.exec_error(reason))?;
+        let script = guarded.as_deref().unwrap_or(&spilled.script);
+        let inv = script::invocation(script, spilled.stdin.as_deref(), self.opts.become_.as_ref());
         let (cmdline, stdin) = (inv.command_line(), inv.stdin);
         let _permit = self
             .channels
@@ -260,7 +262,7 @@ impl SshTransport {
         let feed = async move {
             if let (Some(mut pipe), Some(data)) = (pipe, stdin) {
                 // A script that does not read its stdin closes it early: not an error.
-                match pipe.write_all(data).await {
+                match pipe.write_all(&data).await {
                     Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
                     _ => {}
                 }
@@ -318,8 +320,7 @@ impl SshTransport {
         master: Arc<Session>,
         script: &str,
     ) -> Result<super::lock::LockHolder, TransportError> {
-        let inv = script::invocation(script, None, self.opts.become_.as_ref())
-            .map_err(|reason| self.exec_error(reason))?;
+        let inv = script::invocation(script, None, self.opts.become_.as_ref());
         let child = Session::to_raw_command(master, inv.command_line())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -18,7 +18,14 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn open(sshd: &Sshd, run: &RunId, timeout: u64) -> Result<Session, ProbeError> {
     let t = Transport::connect(&sshd.opts()).await.unwrap();
     let lock = RunLock::new(run, "lock-test", Duration::from_secs(timeout));
-    Session::open_locked(t, &HostCache::default(), &lock, Duration::from_secs(60)).await
+    Session::open_locked(
+        t,
+        &HostCache::default(),
+        &[],
+        &lock,
+        Duration::from_secs(60),
+    )
+    .await
 }
 
 /// The lock error behind `e`, or a panic saying what `e` is instead.

@@ -10,6 +10,8 @@
 //! bounded scripts (every probe, limited or interruptible commands) `timeout`
 //! and `pkill`, which [`with_timeout`] checks for.
 
+use std::borrow::Cow;
+
 use super::{Become, ExecOutput, TransportError};
 use crate::shell::quote;
 
@@ -43,6 +45,65 @@ pub(crate) const MAX_INLINE_SCRIPT: usize = 64 * 1024;
 /// What `sh -c` runs for a script sent on stdin: `eval` has no size limit, and
 /// the script sees an empty stdin, as it would have.
 const EVAL_STDIN: &str = "eval \"$(cat)\"";
+
+/// What `sh -c` runs for a script sent on stdin ahead of its own stdin,
+/// `script` being the script with [`end_line`] `end` after it: `dd` takes
+/// exactly its bytes (GNU `dd`'s `count_bytes`, as batched writes need
+/// anyway) and leaves the rest to the script. A script cut short (the
+/// connection lost mid-transfer) lacks its last line and runs not at all.
+/// Then a shell of its own reads it from a pipe (`/dev/fd/5`) with the
+/// original stdin back on fd 0: a shell that `eval`s a long script forks
+/// its steps two to three times slower, carrying it whole in its memory.
+fn read_ahead(script: &[u8], end: &str) -> String {
+    format!(
+        "exec 6<&0\n\
+         s=$(dd bs=65536 iflag=fullblock,count_bytes count={} status=none) || exit 1\n\
+         case $s in *{}) ;; *) echo 'kbz-play: the script arrived cut short' >&2; exit 1;; esac\n\
+         printf '%s\\n' \"$s\" | sh /dev/fd/5 5<&0 0<&6 6<&-",
+        script.len(),
+        quote(end)
+    )
+}
+
+/// The line that ends a script sent on stdin ahead of other bytes: a no-op
+/// whose text appears nowhere else.
+fn end_line() -> String {
+    format!(": kbz-play-end-{}", unique_suffix())
+}
+
+/// A script ready for a command line, and what its stdin carries.
+#[derive(Debug)]
+pub(crate) struct Spilled<'a> {
+    /// The script, or the few lines that read it from stdin.
+    pub script: Cow<'a, str>,
+    /// The caller's stdin, behind the script when it went there too.
+    pub stdin: Option<Cow<'a, [u8]>>,
+}
+
+/// `script` as it fits a command line: as is up to [`MAX_INLINE_SCRIPT`],
+/// else sent on stdin (ahead of `stdin`, when there is one). Done before a
+/// script is wrapped (timeout, run lock guard), so the wrapper's argument
+/// stays short whatever the script's length.
+pub(crate) fn spill<'a>(script: &'a str, stdin: Option<&'a [u8]>) -> Spilled<'a> {
+    if script.len() <= MAX_INLINE_SCRIPT {
+        return Spilled {
+            script: Cow::Borrowed(script),
+            stdin: stdin.map(Cow::Borrowed),
+        };
+    }
+    let (head, input) = match stdin {
+        None => (EVAL_STDIN.to_string(), script.as_bytes().to_vec()),
+        Some(own) => {
+            let end = end_line();
+            let whole = [script.as_bytes(), b"\n", end.as_bytes(), b"\n"].concat();
+            (read_ahead(&whole, &end), [&whole, own].concat())
+        }
+    };
+    Spilled {
+        script: Cow::Owned(head),
+        stdin: Some(Cow::Owned(input)),
+    }
+}
 
 /// Seconds between the TERM and the KILL a timed-out script's process group gets.
 pub(crate) const KILL_AFTER_SECS: u64 = 2;
@@ -119,8 +180,8 @@ pub(crate) fn stopped_by_timeout(rc: i32) -> bool {
 pub(crate) struct Invocation<'a> {
     /// `sh -c ...`, or `sudo -n -H -u USER -- sh -c ...` with become.
     pub argv: Vec<String>,
-    /// The caller's stdin, or the script itself when it is too long for argv.
-    pub stdin: Option<&'a [u8]>,
+    /// The caller's stdin, behind the script itself when it is too long for argv.
+    pub stdin: Option<Cow<'a, [u8]>>,
 }
 
 impl Invocation<'_> {
@@ -131,26 +192,16 @@ impl Invocation<'_> {
     }
 }
 
-/// How to run `script` with `sh -c`, through `sudo -n` with become. Fails only
-/// for a script too long for argv that also has stdin of its own.
+/// How to run `script` with `sh -c`, through `sudo -n` with become; a script
+/// too long for argv goes on stdin ([`spill`]).
 pub(crate) fn invocation<'a>(
     script: &'a str,
     stdin: Option<&'a [u8]>,
     become_: Option<&Become>,
-) -> Result<Invocation<'a>, String> {
-    let (body, stdin) = if script.len() <= MAX_INLINE_SCRIPT {
-        (script, stdin)
-    } else if stdin.is_none() {
-        (EVAL_STDIN, Some(script.as_bytes()))
-    } else {
-        return Err(format!(
-            "the script is {} bytes long: over {MAX_INLINE_SCRIPT} bytes it is sent on stdin, \
-             so it cannot take stdin of its own",
-            script.len()
-        ));
-    };
+) -> Invocation<'a> {
+    let Spilled { script, stdin } = spill(script, stdin);
     let argv = match become_ {
-        None => vec!["sh".into(), "-c".into(), body.into()],
+        None => vec!["sh".into(), "-c".into(), script.into_owned()],
         Some(b) => vec![
             "sudo".into(),
             "-n".into(),
@@ -160,10 +211,10 @@ pub(crate) fn invocation<'a>(
             "--".into(),
             "sh".into(),
             "-c".into(),
-            format!("printf '\\001kbz-play\\001' >&2\n{body}"),
+            format!("printf '\\001kbz-play\\001' >&2\n{script}"),
         ],
     };
-    Ok(Invocation { argv, stdin })
+    Invocation { argv, stdin }
 }
 
 /// Under become: strips the marker from stderr, or turns sudo's refusal into

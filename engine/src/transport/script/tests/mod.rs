@@ -99,21 +99,16 @@ fn become_command_line_prints_the_marker_first() {
     let b = Become {
         user: "postgres".into(),
     };
-    let line = invocation("echo 'hi'", None, Some(&b))
-        .unwrap()
-        .command_line();
+    let line = invocation("echo 'hi'", None, Some(&b)).command_line();
     assert!(
         line.starts_with("sudo -n -H -u postgres -- sh -c "),
         "{line}"
     );
-    let line = invocation("echo 'hi' >&2", None, None)
-        .unwrap()
-        .command_line();
+    let line = invocation("echo 'hi' >&2", None, None).command_line();
     let out = Command::new("sh").arg("-c").arg(line).output().unwrap();
     assert_eq!(out.stderr, b"hi\n");
     // The become script, run without sudo, shows the marker then the script's stderr.
     let script = invocation("echo 'hi' >&2", None, Some(&Become::default()))
-        .unwrap()
         .argv
         .pop()
         .unwrap();
@@ -124,14 +119,45 @@ fn become_command_line_prints_the_marker_first() {
 #[test]
 fn long_scripts_go_on_stdin() {
     let script = format!("{}echo \"$0\" done", ": padding\n".repeat(30_000));
-    let inv = invocation(&script, None, None).unwrap();
-    assert_eq!(inv.stdin, Some(script.as_bytes()));
+    let inv = invocation(&script, None, None);
+    assert_eq!(inv.stdin.as_deref(), Some(script.as_bytes()));
     assert!(inv.command_line().len() < 100);
     let (rc, _) = run_in("sh", &inv.argv[2], script.as_bytes());
     assert_eq!(rc, 0);
-    assert!(invocation(&script, Some(b"data"), None).is_err());
     assert_eq!(
-        invocation("true", Some(b"data"), None).unwrap().stdin,
+        invocation("true", Some(b"data"), None).stdin.as_deref(),
         Some(&b"data"[..])
     );
+}
+
+#[test]
+fn a_long_script_with_stdin_of_its_own_reads_it_after_itself() {
+    let script = format!("{}cat; echo \" $x\"", ": padding\n".repeat(30_000));
+    let script = format!("x=set\n{script}");
+    let inv = invocation(&script, Some(b"own input"), None);
+    assert!(inv.command_line().len() < 400);
+    let out = Command::new("sh")
+        .args(&inv.argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(&inv.stdin.unwrap())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "own input set\n");
+}
+
+#[test]
+fn a_long_script_cut_short_runs_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("ran");
+    let script = format!("touch {}\n{}", mark.display(), ": padding\n".repeat(30_000));
+    let inv = invocation(&script, Some(b"own input"), None);
+    let sent = inv.stdin.unwrap();
+    let (rc, stderr) = run_in("sh", &inv.argv[2], &sent[..sent.len() / 2]);
+    assert_eq!(rc, 1);
+    assert!(stderr.contains("cut short"), "{stderr}");
+    assert!(!mark.exists());
 }
