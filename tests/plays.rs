@@ -517,3 +517,148 @@ play("t", "all", |host| {
     );
     out.assert_total("skipped", 1);
 }
+
+/// Where each host's events start and end in `out`, as `"host_start:h1"`.
+fn host_positions(out: &Outcome) -> impl Fn(&str) -> usize {
+    let order: Vec<String> = out
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "host_start" || e["event"] == "host_end")
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["event"].as_str().unwrap(),
+                e["host"].as_str().unwrap()
+            )
+        })
+        .collect();
+    move |s: &str| {
+        order
+            .iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} missing in {order:?}"))
+    }
+}
+
+#[test]
+fn serial_orders_changes_not_verification() {
+    // Each host's check waits until every host of the rolling play has
+    // started its own: in batches of one, h1 would wait for h2 in vain.
+    // Nothing to change, so no host waits for another's batch.
+    let playbook = r#"
+play("set up", "all", |host| {
+    copy(#{ dest: host.vars.tmp + "/" + host.name + ".conf", content: "x\n" });
+});
+play("rolling check", "all", #{ serial: 1 }, |host| {
+    shell("touch " + host.vars.tmp + "/checking-" + host.name, #{ readonly: true });
+    for h in ["h1", "h2", "h3"] {
+        wait_for(#{ path: host.vars.tmp + "/checking-" + h, timeout: 5 });
+    }
+    log("checked");
+});
+"#;
+    let out = local(playbook, 3).run();
+    out.assert_code(0);
+    let r = out.recap();
+    for (host, stats) in &r {
+        assert_eq!(
+            (stats["ok"].as_u64(), stats["failed"].as_u64()),
+            (Some(4), Some(0)),
+            "{host}: {}",
+            out.text()
+        );
+    }
+    // The pass ahead's events, held until it was kept, are reported once.
+    assert_eq!(out.events_named("log").len(), 3, "{}", out.text());
+}
+
+#[test]
+fn a_rolling_rerun_is_one_round_trip_per_host() {
+    let playbook = r#"
+play("one", "all", #{ serial: 1 }, |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    copy(#{ dest: dir + "/a.conf", content: "a\n" }).notify("reload");
+});
+play("two", "all", #{ serial: 1 }, |host| {
+    copy(#{ dest: host.vars.tmp + "/" + host.name + "/b.conf", content: "b\n" }).notify("reload");
+});
+handler("reload", || { command("true"); });
+"#;
+    let t = local(playbook, 3).cache();
+    t.run().assert_code(0);
+    let again = t.run();
+    again.assert_code(0);
+    for (host, stats) in again.recap() {
+        assert_eq!(
+            (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
+            (Some(0), Some(1)),
+            "{host}: {}",
+            again.text()
+        );
+    }
+}
+
+#[test]
+fn in_a_rolling_play_only_the_hosts_with_changes_wait_for_their_batch() {
+    let playbook = r#"
+play("rolling", "all", #{ serial: 1 }, |host| {
+    copy(#{ dest: host.vars.tmp + "/" + host.name + ".conf", content: "x\n" }).notify("reload");
+});
+handler("reload", || { command("true"); });
+"#;
+    let t = local(playbook, 3).cache();
+    t.run().assert_code(0);
+    for h in ["h1", "h3"] {
+        std::fs::remove_file(t.at(format!("state/{h}.conf"))).unwrap();
+    }
+    let out = t.run();
+    out.assert_code(0);
+    let pos = host_positions(&out);
+    // h2 has nothing to change: it is done before the first batch starts;
+    // h1 and h3 still roll, one after the other.
+    assert!(pos("host_end:h2") < pos("host_start:h1"), "{}", out.text());
+    assert!(pos("host_end:h1") < pos("host_start:h3"), "{}", out.text());
+    let reloads: Vec<_> = out
+        .events_named("op_end")
+        .iter()
+        .filter(|e| e["op"] == "command")
+        .map(|e| e["host"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reloads, ["h1", "h3"], "{}", out.text());
+    let r = out.recap();
+    let changed: Vec<_> = r.iter().map(|(_, s)| s["changed"].as_u64()).collect();
+    assert_eq!(changed, [Some(2), Some(0), Some(2)], "{}", out.text());
+}
+
+#[test]
+fn a_rolling_play_after_a_change_asks_the_host_again() {
+    // h1's command changes it in the first play, which may have changed
+    // anything: its rolling play's probe asks the host again (one more
+    // round trip), and h2, with nothing changed, still needs none.
+    let playbook = r#"
+play("prepare", "all", |host| {
+    let flag = host.vars.tmp + "/" + host.name + ".flag";
+    shell("echo x > " + host.vars.tmp + "/" + host.name + ".conf; touch " + flag, #{ creates: flag });
+});
+play("rolling", "all", #{ serial: 1 }, |host| {
+    copy(#{ dest: host.vars.tmp + "/" + host.name + ".conf", content: "x\n" });
+});
+"#;
+    let t = local(playbook, 2).cache();
+    t.run().assert_code(0);
+    std::fs::remove_file(t.at("state/h1.flag")).unwrap();
+    let out = t.run();
+    out.assert_code(0);
+    let r = out.recap();
+    let seen: Vec<_> = r
+        .iter()
+        .map(|(_, s)| (s["changed"].as_u64(), s["round_trips"].as_u64()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(Some(1), Some(3)), (Some(0), Some(1))],
+        "{}",
+        out.text()
+    );
+}

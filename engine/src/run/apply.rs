@@ -50,6 +50,9 @@ impl HostCtx {
     /// Applies a plan by the run's strategy, and ends the op call.
     pub(super) fn apply(&self, planned: Planned) -> Result<OpResult, Box<EvalAltResult>> {
         match &self.strategy {
+            Strategy::Live if self.ahead.is_some() && !planned.readonly() => {
+                Err(self.give_up(planned.position))
+            }
             Strategy::Live if self.deferrable(&planned) => Ok(self.defer(planned)),
             Strategy::Live => self.immediately(planned),
             Strategy::Check => self.check(planned),

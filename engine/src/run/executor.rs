@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::ahead::{goes_ahead, run_ahead};
 use super::connect::ensure_session;
 use super::halt::Halt;
 use super::host::HostCtx;
@@ -71,22 +72,32 @@ impl Slot {
 }
 
 /// One host's run of a play, as [`play_on_host`] takes it.
-struct OnHost<'a> {
-    slot: &'a Slot,
-    session: Arc<Session>,
-    halt: Option<Arc<Halt>>,
-    scope: PlayScope,
+pub(super) struct OnHost<'a> {
+    pub(super) slot: &'a Slot,
+    pub(super) session: Arc<Session>,
+    pub(super) halt: Option<Arc<Halt>>,
+    pub(super) scope: PlayScope,
+    /// A pass ahead of the host's serial batch (see `ahead.rs`).
+    pub(super) ahead: bool,
 }
 
 /// Runs one play's body, then its notified handlers, for one host, on the
 /// calling (blocking) thread. Returns whether the host is still healthy: a
 /// host stopped by another's failure (`halt.rs`) is, since it did not fail.
-fn play_on_host(shared: &Arc<Shared>, playbook: &Playbook, index: usize, on: OnHost<'_>) -> bool {
+/// A pass ahead of the host's batch returns whether it ran the play, and
+/// counts and reports nothing otherwise.
+pub(super) fn play_on_host(
+    shared: &Arc<Shared>,
+    playbook: &Playbook,
+    index: usize,
+    on: OnHost<'_>,
+) -> bool {
     let OnHost {
         slot,
         session,
         halt,
         mut scope,
+        ahead,
     } = on;
     scope.playbook_dir = std::path::absolute(&playbook.path)
         .ok()
@@ -100,18 +111,17 @@ fn play_on_host(shared: &Arc<Shared>, playbook: &Playbook, index: usize, on: OnH
         let probes = rehearse(shared, playbook, index, &slot.host, session.clone());
         let _ = shared.rt.block_on(session.prefetch(&probes));
     }
-    let ctx = Rc::new(
-        HostCtx::new(
-            shared.clone(),
-            slot.host.clone(),
-            vars,
-            session,
-            index,
-            play.options.tags.clone(),
-        )
-        .in_play(scope)
-        .halting_with(halt),
-    );
+    let ctx = HostCtx::new(
+        shared.clone(),
+        slot.host.clone(),
+        vars,
+        session,
+        index,
+        play.options.tags.clone(),
+    )
+    .in_play(scope)
+    .halting_with(halt);
+    let ctx = Rc::new(if ahead { ctx.going_ahead() } else { ctx });
     // Queued changes (see `batch.rs`) reach the host before the handlers
     // and at the end; after a script error too, since they came before it.
     // A failed change comes first: run op by op, the script would have
@@ -136,6 +146,9 @@ fn play_on_host(shared: &Arc<Shared>, playbook: &Playbook, index: usize, on: OnH
         }
         ctx.still_whole(rhai::Position::NONE)
     });
+    if !ctx.keep_ahead(result.is_ok()) {
+        return false;
+    }
     let stats = ctx.stats.take();
     let mut st = slot.state();
     st.stats.ok += stats.ok;
@@ -236,16 +249,16 @@ fn mark_left_out(playbook: &Playbook, shared: &Shared, slots: &[Arc<Slot>], from
 }
 
 /// One host's part in one play, run as its own task.
-struct HostRun {
-    shared: Arc<Shared>,
-    slot: Arc<Slot>,
-    playbook: Arc<Playbook>,
+pub(super) struct HostRun {
+    pub(super) shared: Arc<Shared>,
+    pub(super) slot: Arc<Slot>,
+    pub(super) playbook: Arc<Playbook>,
     /// The play's index in the playbook.
-    index: usize,
+    pub(super) index: usize,
     /// The batch's `any_errors_fatal` flag.
-    halt: Option<Arc<Halt>>,
+    pub(super) halt: Option<Arc<Halt>>,
     /// The play's hosts and batch, for the templates' magic variables.
-    scope: PlayScope,
+    pub(super) scope: PlayScope,
 }
 
 impl HostRun {
@@ -265,16 +278,7 @@ impl HostRun {
         shared
             .reporter
             .event(&Event::HostStart { host: name.clone() });
-        let foreseen = match needs_opening(&shared, &slot) {
-            true => {
-                let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
-                tokio::task::spawn_blocking(move || foresee(&shared, &playbook, index, &slot.host))
-                    .await
-                    .unwrap_or_default()
-            }
-            false => Vec::new(),
-        };
-        let healthy = match ensure_session(&shared, &slot, &foreseen).await {
+        let healthy = match open_foreseeing(&shared, &slot, &playbook, index).await {
             None => false,
             Some(session) => {
                 let (on_shared, on_host, halt) = (shared.clone(), slot.clone(), halt.clone());
@@ -284,6 +288,7 @@ impl HostRun {
                         session,
                         halt,
                         scope,
+                        ahead: false,
                     };
                     play_on_host(&on_shared, &playbook, index, on)
                 })
@@ -314,6 +319,26 @@ impl HostRun {
 
 /// Whether the host is yet to be opened over a connection: its first play,
 /// whose probes can join the opening round trip (`rehearsal.rs`).
+/// Connects on first use, asking the play's foreseen probes in the opening
+/// round trip (see `rehearsal.rs`); `None` when the host is unreachable.
+pub(super) async fn open_foreseeing(
+    shared: &Arc<Shared>,
+    slot: &Arc<Slot>,
+    playbook: &Arc<Playbook>,
+    index: usize,
+) -> Option<Arc<Session>> {
+    let foreseen = match needs_opening(shared, slot) {
+        true => {
+            let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
+            tokio::task::spawn_blocking(move || foresee(&shared, &playbook, index, &slot.host))
+                .await
+                .unwrap_or_default()
+        }
+        false => Vec::new(),
+    };
+    ensure_session(shared, slot, &foreseen).await
+}
+
 fn needs_opening(shared: &Shared, slot: &Slot) -> bool {
     let st = slot.state();
     shared.settings.offline.is_none() && st.session.is_none() && !st.connect_attempted
@@ -487,7 +512,51 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 })?,
             None => hosts.len().max(1),
         };
-        for chunk in hosts.chunks(batch) {
+        let scope_of = |chunk: &[Arc<Slot>]| {
+            let names = |slots: &[Arc<Slot>]| slots.iter().map(|s| s.host.name.clone()).collect();
+            PlayScope {
+                hosts: names(&hosts),
+                batch: names(chunk),
+                playbook_dir: PathBuf::new(),
+            }
+        };
+        let host_run = |slot: &Arc<Slot>, halt: &Option<Arc<Halt>>, scope: PlayScope| HostRun {
+            shared: shared.clone(),
+            slot: slot.clone(),
+            playbook: playbook.clone(),
+            index,
+            halt: halt.clone(),
+            scope,
+        };
+        let spawn = |host: HostRun, ahead: bool| {
+            let semaphore = semaphore.clone();
+            let last = last_plays.get(&host.slot.host.name) == Some(&index);
+            tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                let (shared, slot) = (host.shared.clone(), host.slot.clone());
+                let done = match ahead {
+                    true => host.go_ahead().await,
+                    false => host.run().await,
+                };
+                if last && (done || !ahead) {
+                    finish_host(&shared, &slot).await;
+                }
+                done
+            })
+        };
+        let chunks: Vec<&[Arc<Slot>]> = hosts.chunks(batch).collect();
+        let went_ahead = match !listing && goes_ahead(&shared, chunks.len()) {
+            true => {
+                let ahead = chunks.iter().flat_map(|chunk| {
+                    chunk
+                        .iter()
+                        .map(|slot| host_run(slot, &None, scope_of(chunk)))
+                });
+                run_ahead(ahead.collect(), &spawn).await
+            }
+            false => Default::default(),
+        };
+        for chunk in chunks {
             if shared.settings.interrupt.is_set() {
                 interrupted_at = Some(index);
                 shared.reporter.event(&Event::PlayEnd {
@@ -496,34 +565,12 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 break 'plays;
             }
             let halt = (play.options.any_errors_fatal && !listing).then(Arc::<Halt>::default);
-            let names = |slots: &[Arc<Slot>]| slots.iter().map(|s| s.host.name.clone()).collect();
-            let scope = PlayScope {
-                hosts: names(&hosts),
-                batch: names(chunk),
-                playbook_dir: PathBuf::new(),
-            };
-            let mut tasks = Vec::new();
-            for slot in chunk {
-                let host = HostRun {
-                    shared: shared.clone(),
-                    slot: slot.clone(),
-                    playbook: playbook.clone(),
-                    index,
-                    halt: halt.clone(),
-                    scope: scope.clone(),
-                };
-                let semaphore = semaphore.clone();
-                let last = last_plays.get(&slot.host.name) == Some(&index);
-                let (shared, slot) = (shared.clone(), slot.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-                    let healthy = host.run().await;
-                    if last {
-                        finish_host(&shared, &slot).await;
-                    }
-                    healthy
-                }));
-            }
+            let scope = scope_of(chunk);
+            let tasks: Vec<_> = chunk
+                .iter()
+                .filter(|slot| !went_ahead.contains(&slot.host.name))
+                .map(|slot| spawn(host_run(slot, &halt, scope.clone()), false))
+                .collect();
             let mut failed = 0usize;
             for task in tasks {
                 if !task.await.unwrap_or(false) {

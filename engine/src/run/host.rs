@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rhai::{EvalAltResult, NativeCallContext, Position};
 
+use super::ahead::Ahead;
 use super::batch::Batch;
 use super::halt::Halt;
 use super::head::OpHead;
@@ -56,6 +57,8 @@ pub(super) struct HostCtx {
     /// op was refused. The host is then interrupted, not failed, even if the
     /// script caught the error.
     pub(super) interrupted: Cell<bool>,
+    /// Set in a pass ahead of a serial play's batches (see `ahead.rs`).
+    pub(super) ahead: Option<Ahead>,
 }
 
 thread_local! {
@@ -91,6 +94,7 @@ impl HostCtx {
             halt: None,
             stopped: Cell::new(false),
             interrupted: Cell::new(false),
+            ahead: None,
         }
     }
 
@@ -204,7 +208,7 @@ impl HostCtx {
                 OpStatus::Interrupted => stats.interrupted = true,
             }
         }
-        self.shared.reporter.event(&Event::OpEnd {
+        self.report(Event::OpEnd {
             host: self.host.name.clone(),
             op: head.kind.clone(),
             target: head.target.clone(),
@@ -215,6 +219,14 @@ impl HostCtx {
             at: Some(head.at.clone()),
             elapsed: head.started.elapsed(),
         });
+    }
+
+    /// Reports `event`, or holds it while the host goes ahead of its batch.
+    pub(super) fn report(&self, event: Event) {
+        match &self.ahead {
+            Some(ahead) => ahead.hold(event),
+            None => self.shared.reporter.event(&event),
+        }
     }
 
     /// Ends an op call as skipped, for `why`.
@@ -261,6 +273,9 @@ impl HostCtx {
     /// Fails when queued changes have failed on this host: nothing more
     /// runs on it, whether or not the script caught the first error.
     pub(super) fn still_whole(&self, position: Position) -> Result<(), Box<EvalAltResult>> {
+        if self.ahead.as_ref().is_some_and(Ahead::gave_up) {
+            return Err(runtime_error(super::ahead::GAVE_UP.into(), position));
+        }
         match self.broken.borrow().as_ref() {
             Some(error) => Err(runtime_error(error.clone(), position)),
             None => Ok(()),
@@ -288,6 +303,20 @@ pub fn current_host_name() -> Option<String> {
 /// be shown (the real run shows them).
 pub fn is_discovering() -> bool {
     CURRENT.with(|c| c.borrow().as_ref().is_some_and(|h| h.rehearsal.is_some()))
+}
+
+/// `event`, unless the host whose script runs on this thread is going ahead
+/// of its batch (`ahead.rs`), which holds it until its pass is kept.
+pub fn unless_held(event: Event) -> Option<Event> {
+    CURRENT.with(
+        |c| match c.borrow().as_ref().and_then(|h| h.ahead.as_ref()) {
+            Some(ahead) => {
+                ahead.hold(event);
+                None
+            }
+            None => Some(event),
+        },
+    )
 }
 
 /// Queues a handler for the current host.

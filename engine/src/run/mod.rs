@@ -11,6 +11,7 @@
 //! (`render.rs`), which `--list-tags` also uses to fill its catalog
 //! (`catalog.rs`). Every way ends in `HostCtx::finish` (`host.rs`).
 
+mod ahead;
 mod ansible_facts;
 pub mod api;
 mod apply;
@@ -37,7 +38,7 @@ mod snapshot;
 mod strategy;
 
 pub use executor::{run, RunError, RunSummary};
-pub use host::{current_host_name, is_discovering, notify};
+pub use host::{current_host_name, is_discovering, notify, unless_held};
 pub use session::{ProbeError, Session};
 pub use settings::{ConnectDefaults, Offline, RunSettings};
 pub use shared::Shared;

@@ -172,7 +172,7 @@ impl HostCtx {
             let task = Task::new(role.as_deref(), &head.kind, &target, &tags);
             catalog.record(self.play, &self.host.name, task);
         }
-        self.shared.reporter.event(&Event::OpStart {
+        self.report(Event::OpStart {
             host: self.host.name.clone(),
             op: head.kind.clone(),
             target: head.target.clone(),

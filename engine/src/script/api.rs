@@ -32,13 +32,16 @@ pub struct ScriptEnv {
 impl ScriptEnv {
     /// Reports a script's message for the host whose script runs on this
     /// thread, as the event `event` builds; nothing during a discovery
-    /// rehearsal, since the real run says it again.
+    /// rehearsal, since the real run says it again; held while the host
+    /// goes ahead of its serial batch, since that pass may be dropped.
     fn say(&self, event: fn(Option<String>, String) -> Event, message: String) {
         if crate::run::is_discovering() {
             return;
         }
-        self.reporter
-            .event(&event(crate::run::current_host_name(), message));
+        let said = event(crate::run::current_host_name(), message);
+        if let Some(said) = crate::run::unless_held(said) {
+            self.reporter.event(&said);
+        }
     }
 }
 
