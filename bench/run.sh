@@ -525,7 +525,7 @@ run_floor() { # LOG
 # Light hosts (198.18.16.0/20, lt001..) are the bench's own: others' lab tests do
 # not touch them. The pattern in use is in $RUN_DIR/foreign.pattern (lab_up).
 FULL_FOREIGN='/deps/lab-|lab\.sh|(^|/)ssh .*(198\.18\.|lab[0-9][0-9]|kbz-lab)'
-LIGHT_FOREIGN='light\.sh|(^|/)ssh .*(198\.18\.(1[6-9]|2[0-9]|3[01])\.|lt[0-9]{3}|kbz-light)'
+LIGHT_FOREIGN='light\.sh|(^|/)ssh .*(198\.18\.(1[6-9]|2[0-9]|3[01])\.|[^a-z0-9]lt[0-9]{3}|kbz-light)'
 watch_foreign() { # runs in the background until killed
   local pid args pattern
   while sleep 1; do
@@ -535,7 +535,8 @@ watch_foreign() { # runs in the background until killed
       # the lab's own hosts (nspawn; a light host's unshare, its init and sshd, whose
       # process title overwrites its environment) are not users
       case $(cat "/proc/$pid/comm" 2>/dev/null) in systemd-nspawn | unshare | sshd) continue ;; esac
-      [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"light.sh _init "* ]] && continue
+      # nor are the masters of our warm reruns and open-master floor (their own folders)
+      case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
       if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KBZ_BENCH_RUN=$STAMP"; then
         args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160) || continue
         [[ -n $args ]] && printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "$args"
