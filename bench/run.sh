@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # kbz-play vs ansible-core vs pyinfra on the lab: the same 30-op workload on the same
-# fresh hosts, first run and no-op rerun, plus the "floor" (one batched ssh probe per host);
-# kbz-play also warm (reusing its --persist masters) beside the floor over open masters.
+# fresh hosts, first run and no-op rerun, plus the "floor" (one batched ssh probe per host).
 # A benchmark, not a test: it asserts nothing about timings. See bench/README.md.
 #
 #   bash bench/run.sh            # 8 and 49 hosts
-#   bash bench/run.sh 8          # host counts as arguments (1..49)
+#   bash bench/run.sh 8          # host counts as arguments (1..49 full lab hosts)
+#   bash bench/run.sh 100 250    # counts above 49 run on light hosts (tests/lab/light.sh, up to 970)
+#   bash bench/run.sh --light 3  # light hosts for every count (the full lab is left alone)
+#
+# On light hosts (no systemd) the workload leaves out its one `service` op (kbz-play
+# --skip-tags service, pyinfra KBZ_BENCH_NO_SERVICE=1) and Ansible is not run.
 #
 # Environment:
 #   KBZ_BENCH_TOOLS="kbz pyinfra ansible"  tools to run (kbz-play is the reference for ratios)
-#   KBZ_BENCH_RERUNS=3           no-op reruns of kbz-play and pyinfra, and floor probes (median reported)
+#   KBZ_BENCH_RERUNS=3           no-op reruns (cold and warm) of kbz-play and pyinfra, and floor probes (median reported)
+#   KBZ_BENCH_FIRSTS=1           first runs per tool, each on fresh hosts (median reported)
 #   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
 #   KBZ_BENCH_DIR=/var/cache/kbz-bench   venv, logs and results (outside the repository)
 #   KBZ_BENCH_BUILD=1            run `cargo build --release` even if target/release/kbz-play exists
@@ -21,13 +26,16 @@
 #                                host counts; "" skips it); kbz-play and pyinfra, not Ansible
 #   KBZ_BENCH_COPIES_HOSTS=4     hosts of the copies workload
 #
-# Needs root (the lab). It replaces any lab on the machine and leaves the lab down at the end.
+# Needs root (the lab). It replaces any lab it uses (full or light) and leaves it down at the end.
 set -euo pipefail
 export LC_ALL=C.UTF-8 # Ansible refuses a non-UTF-8 locale
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 LAB=$ROOT/tests/lab/lab.sh
+LIGHT=$ROOT/tests/lab/light.sh
+FULL_MAX=49   # larger counts run on light hosts
+LIGHT_MAX=970
 STATE=${KBZ_BENCH_DIR:-/var/cache/kbz-bench}
 VENV=$STATE/venv
 ANSIBLE_CORE_VERSION=2.19.14 # newest 2.19.x for Python 3.11 when written
@@ -36,6 +44,12 @@ KBZ=${KBZ_BENCH_KBZ:-$ROOT/target/release/kbz-play}
 TOOLS=${KBZ_BENCH_TOOLS:-kbz pyinfra ansible}
 RERUNS=${KBZ_BENCH_RERUNS:-3}
 ANSIBLE_RERUNS=${KBZ_BENCH_ANSIBLE_RERUNS:-1}
+FIRSTS=${KBZ_BENCH_FIRSTS:-1}
+LIGHT_ALL=""
+if [[ ${1:-} == --light ]]; then
+  LIGHT_ALL=1
+  shift
+fi
 STAMP=$(date +%Y%m%d-%H%M%S)
 RUN_DIR=$STATE/runs/$STAMP
 RESULTS=$STATE/results-$STAMP.md
@@ -53,7 +67,8 @@ for c in $COPIES; do
   [[ $c =~ ^[0-9]+$ ]] && ((c >= 1)) || { echo "run.sh: KBZ_BENCH_COPIES holds ops counts, got '$c'" >&2; exit 2; }
 done
 for n in "$@"; do
-  [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 49)) || { echo "run.sh: host counts are 1..49, got '$n'" >&2; exit 2; }
+  [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= LIGHT_MAX)) ||
+    { echo "run.sh: host counts are 1..$FULL_MAX (full lab) or up to $LIGHT_MAX (light hosts), got '$n'" >&2; exit 2; }
 done
 for t in $TOOLS; do
   case $t in kbz | pyinfra | ansible) ;; *) echo "run.sh: unknown tool '$t' in KBZ_BENCH_TOOLS" >&2; exit 2 ;; esac
@@ -117,6 +132,7 @@ ensure_kbz() {
 KBZ_COLD=()
 kbz_cold() {
   if [[ $("$KBZ" --help 2>/dev/null) == *--persist* ]]; then KBZ_COLD=(--persist 0); fi
+  KBZ_PERSIST=("${KBZ_COLD[@]}")
 }
 
 # --------------------------------------------------------------------------------------
@@ -142,12 +158,19 @@ MEASURES=0
 
 # Runs FUNC (a tool's command line, prefixed with "${TIMER[@]}") in a subshell, output
 # to LOG; sets RUN_SECS, RUN_RC, RUN_CPU and RUN_MEM.
+# With KEEP_CG set (warm reruns), the run joins that cgroup, which outlives it, and
+# its CPU is the cgroup's growth over the run: the ssh masters an earlier run left
+# there, which carry this run's traffic, are counted too.
 measure() { # LOG FUNC ARGS...
-  local log=$1 t0 t1 cg="" tf
+  local log=$1 t0 t1 cg="" tf u0=0
   shift
   tf=$(mktemp /tmp/kbzb-time.XXXXXX)
   MEASURES=$((MEASURES + 1))
-  if [[ -n $CG_ROOT ]]; then cg=$CG_ROOT/kbz-bench-$STAMP-$MEASURES; mkdir "$cg"; fi
+  if [[ -n $CG_ROOT ]]; then
+    cg=${KEEP_CG:-$CG_ROOT/kbz-bench-$STAMP-$MEASURES}
+    mkdir -p "$cg"
+    u0=$(cat "$cg/cpuacct.usage")
+  fi
   TIMER=(/usr/bin/time -o "$tf" -f '%U %S %M')
   t0=$(now)
   set +e
@@ -160,8 +183,8 @@ measure() { # LOG FUNC ARGS...
   t1=$(now)
   RUN_SECS=$(elapsed "$t0" "$t1")
   if [[ -n $cg ]]; then
-    RUN_CPU=$(awk '{ printf "%.2f", $1 / 1e9 }' "$cg/cpuacct.usage")
-    rmdir "$cg" 2>/dev/null || true # a master still closing keeps it; harmless
+    RUN_CPU=$(awk -v u0="$u0" '{ printf "%.2f", ($1 - u0) / 1e9 }' "$cg/cpuacct.usage")
+    [[ -n ${KEEP_CG:-} ]] || rmdir "$cg" 2>/dev/null || true # a master still closing keeps it; harmless
   else
     RUN_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$tf")
   fi
@@ -206,40 +229,89 @@ wait_quiet() {
   if ((SECONDS - start > 3)); then QUIET_LOG+="waited $((SECONDS - start))s "; fi
 }
 
-lab_ssh() { # IP CMD: a fresh connection (no multiplexing), batch mode
-  ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=no -o ControlPath=none \
+# IP CMD: batch mode, a fresh connection, or through the open master in
+# CONTROL_PATH when set (the open-master floor).
+lab_ssh() {
+  ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=no -o ControlPath="${CONTROL_PATH:-none}" \
     -o ConnectTimeout=10 "root@$1" "$2"
 }
 
 # --------------------------------------------------------------------------------------
 # the lab
 
+# Which lab a host count runs on: the full lab (systemd-nspawn hosts) up to
+# FULL_MAX hosts, light hosts (tests/lab/light.sh: one sshd per namespace, no
+# systemd) above it, or with --light.
+is_light() { [[ -n $LIGHT_ALL ]] || (($1 > FULL_MAX)); }
+
+# What differs on light hosts: their lab script, the workload without its
+# `service` op, no Ansible, and whose ssh clients count as foreign.
+use_lab() { # N
+  if is_light "$1"; then
+    LAB_KIND=light LAB_SH=$LIGHT
+    KBZ_SKIP=(--skip-tags service)
+    export KBZ_BENCH_NO_SERVICE=1
+    FOREIGN_PATTERN=$LIGHT_FOREIGN
+  else
+    LAB_KIND=full LAB_SH=$LAB
+    KBZ_SKIP=()
+    unset KBZ_BENCH_NO_SERVICE
+    FOREIGN_PATTERN=$FULL_FOREIGN
+  fi
+  if [[ $WORKLOAD == demo ]]; then
+    FLOOR_SCRIPT=$DEMO_FLOOR
+    MANIFEST_SCRIPT=$DEMO_MANIFEST
+    if [[ $LAB_KIND == light ]]; then # nor does the probe or the manifest ask systemd
+      FLOOR_SCRIPT=${DEMO_FLOOR%%; systemctl*}
+      MANIFEST_SCRIPT=$(grep -v '^echo "ssh.service' <<<"$DEMO_MANIFEST")
+    fi
+  fi
+}
+
+# The tools run on N hosts: Ansible on the full lab only.
+tools_for() { # N
+  local t
+  for t in $TOOLS; do
+    if [[ $t == ansible ]] && is_light "$1"; then continue; fi
+    printf '%s ' "$t"
+  done
+}
+
+USED_LABS=() # lab scripts to take down at the end
 lab_up() { # N LOGFILE
   local n=$1 out=$2
-  if ! bash "$LAB" up "$n" >"$out" 2>&1; then
+  use_lab "$n"
+  [[ " ${USED_LABS[*]} " == *" $LAB_SH "* ]] || USED_LABS+=("$LAB_SH")
+  if ! bash "$LAB_SH" up "$n" >"$out" 2>&1; then
     tail -30 "$out" >&2
-    die "lab.sh up $n failed (log: $out)"
+    die "${LAB_SH##*/} up $n failed (log: $out)"
   fi
-  eval "$(bash "$LAB" env)"
+  eval "$(bash "$LAB_SH" env)"
+  if [[ $LAB_KIND == light ]]; then LAB_STATE=$KBZ_LIGHT_DIR; else LAB_STATE=$KBZ_LAB_DIR; fi
+  echo "$FOREIGN_PATTERN" >"$RUN_DIR/foreign.pattern"
   mapfile -t IPS < <(awk -F'\t' 'NR > 1 { print $2 }' "$KBZ_LAB_INVENTORY")
   mapfile -t NAMES < <(awk -F'\t' 'NR > 1 { print $1 }' "$KBZ_LAB_INVENTORY")
   ((${#IPS[@]} == n)) || die "the lab has ${#IPS[@]} hosts, expected $n"
 }
 
-lab_down() { bash "$LAB" down >/dev/null 2>&1 || true; }
+lab_down() {
+  local l
+  for l in "${USED_LABS[@]}"; do bash "$l" down >/dev/null 2>&1 || true; done
+}
 
 # Every host finished booting (no start jobs competing with the tool for the CPU), and
 # starts from the base's state: no /opt/keybuzz, the base's sshd_config.
 settle_and_check() {
   local base sha i bad=0 dir
   dir=$(mktemp -d)
-  base=$(cat "$KBZ_LAB_DIR/base")
+  base=$(cat "$LAB_STATE/base")
   [[ $base == /* ]] || base=${KBZ_LAB_CACHE:-/var/cache/kbz-lab}/$base
   sha=$(sha256sum "$base/etc/ssh/sshd_config" | cut -d' ' -f1)
   local pids=()
   for i in "${!IPS[@]}"; do
-    lab_ssh "${IPS[$i]}" 'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1;
-      echo "state $(systemctl is-system-running)";
+    lab_ssh "${IPS[$i]}" 'if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        timeout 120 systemctl is-system-running --wait >/dev/null 2>&1;
+        echo "state $(systemctl is-system-running)"; else echo "state running"; fi;
       if [ -e /opt/keybuzz ]; then echo "opt present"; else echo "opt absent"; fi;
       echo "sshd $(sha256sum /etc/ssh/sshd_config | cut -d" " -f1)"' >"$dir/$i" 2>&1 </dev/null &
     pids+=($!)
@@ -326,8 +398,12 @@ compare_state() { # N TOOL
   local n=$1 tool=$2 ref=${REF_TOOL[$1]} f name strict parents verdict=same
   for name in "${NAMES[0]}" "${NAMES[-1]}"; do
     f=manifest-$name
-    strict=$(diff <(sed '/^--- parents/,$d' "$RUN_DIR/n$n-$ref/$f") <(sed '/^--- parents/,$d' "$RUN_DIR/n$n-$tool/$f") || true)
-    parents=$(diff <(sed -n '/^--- parents/,$p' "$RUN_DIR/n$n-$ref/$f") <(sed -n '/^--- parents/,$p' "$RUN_DIR/n$n-$tool/$f") || true)
+    if [[ ! -s $RUN_DIR/$WORKLOAD-n$n-$ref/$f || ! -s $RUN_DIR/$WORKLOAD-n$n-$tool/$f ]]; then
+      verdict="DIFFERENT (no $f to compare)"
+      continue
+    fi
+    strict=$(diff <(sed '/^--- parents/,$d' "$RUN_DIR/$WORKLOAD-n$n-$ref/$f") <(sed '/^--- parents/,$d' "$RUN_DIR/$WORKLOAD-n$n-$tool/$f") || true)
+    parents=$(diff <(sed -n '/^--- parents/,$p' "$RUN_DIR/$WORKLOAD-n$n-$ref/$f") <(sed -n '/^--- parents/,$p' "$RUN_DIR/$WORKLOAD-n$n-$tool/$f") || true)
     if [[ -n $strict ]]; then
       verdict=DIFFERENT
       log "STATE DIFFERS: $tool vs $ref on $name:"
@@ -350,11 +426,10 @@ kbz_play() { # N PLAYBOOK ARGS...
   local n=$1 playbook=$2
   shift 2
   cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
-    --cache-dir "$KBZ_CACHE" -f "$n" "${KBZ_COLD[@]}" --output json "$@"
+    --cache-dir "$KBZ_CACHE" -f "$n" "${KBZ_PERSIST[@]}" "${KBZ_SKIP[@]}" --output json "$@"
 }
 
 run_kbz() { # N PHASE LOG
-  kbz_disconnect
   measure "$3" kbz_play "$1" "${KBZ_PLAYBOOK[@]}"
   kbz_note "$3"
 }
@@ -442,121 +517,26 @@ run_floor() { # LOG
 }
 
 # --------------------------------------------------------------------------------------
-# Warm reruns: kbz-play reusing the ssh masters the previous run left up (--persist),
-# beside the same floor probe over ssh masters already open. Everything about them is
-# here and in warm_rows/warm_notes; bench_tool calls bench_warm once its cold runs are done.
-
-declare -A WARM WARM_ALL CPU_WARM FLOOR_OPEN FLOOR_OPEN_ALL
-WARM_PERSIST=120 # seconds the masters outlive a warm run: longer than a run and the next
-
-# Closes the masters warm runs left up on the current hosts (cold runs must open their own).
-kbz_disconnect() {
-  local name
-  [[ $("$KBZ" --help 2>/dev/null) == *disconnect* ]] || return 0
-  for name in "${NAMES[@]}"; do "$KBZ" disconnect "$name" >/dev/null 2>&1 || true; done
-}
-
-kbz_play_warm() { # N PLAYBOOK ARGS...
-  local n=$1 playbook=$2
-  shift 2
-  cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
-    --cache-dir "$KBZ_CACHE" -f "$n" --persist "$WARM_PERSIST" --output json "$@"
-}
-
-master_ssh() { # CONTROL_DIR IP CMD: through a master of CONTROL_DIR, opened on first use
-  ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=300 \
-    -o ControlPath="$1/%h" -o ConnectTimeout=10 "root@$2" "$3"
-}
-
-# The floor probe over masters already open: one plain ssh master per host (opened and
-# used once untimed), then RERUNS timed probes through them, then the masters closed.
-run_floor_open() { # DIR
-  local d=$1 ip i t0 t1 pids samples=() cp
-  cp=$(mktemp -d /tmp/kbzb-floor.XXXXXX)
-  for ((i = 0; i <= RERUNS; i++)); do
-    ((i == 0)) || wait_quiet
-    pids=()
-    t0=$(now)
-    for ip in "${IPS[@]}"; do
-      master_ssh "$cp" "$ip" "$FLOOR_SCRIPT" >"$d/floor-open-$i.$ip" 2>&1 </dev/null &
-      pids+=($!)
-    done
-    wait "${pids[@]}" || true
-    t1=$(now)
-    ((i == 0)) || samples+=("$(elapsed "$t0" "$t1")")
-  done
-  for ip in "${IPS[@]}"; do
-    ssh -o ControlPath="$cp/$ip" -O exit "root@$ip" >/dev/null 2>&1 || true
-    cat "$d"/floor-open-*."$ip" >>"$d/floor-open.log" 2>/dev/null
-    rm -f "$d"/floor-open-*."$ip"
-  done
-  rm -rf "$cp"
-  FLOOR_OPEN[$KEY]=$(median "${samples[@]}")
-  FLOOR_OPEN_ALL[$KEY]=${samples[*]}
-}
-
-# kbz-play's warm reruns of the current workload (a run opens the masters, untimed, then
-# RERUNS timed runs each reuse the ones the previous left), then the open-master floor.
-bench_warm() { # HOSTS KEY DIR
-  local hosts=$1 d=$3 i samples=() cpus=() all=()
-  KEY=$2
-  measure "$d/warm-0.log" kbz_play_warm "$hosts" "${KBZ_PLAYBOOK[@]}"
-  for ((i = 1; i <= RERUNS; i++)); do
-    wait_quiet
-    measure "$d/warm-$i.log" kbz_play_warm "$hosts" "${KBZ_PLAYBOOK[@]}"
-    kbz_note "$d/warm-$i.log"
-    log "kbz warm rerun $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
-    all+=("$RUN_SECS")
-    ((RUN_MEM > ${MEM[$KEY,kbz]:-0})) && MEM[$KEY,kbz]=$RUN_MEM
-    if ((RUN_RC == 0)) && [[ $RUN_NOTE == changed=0\ * ]]; then
-      samples+=("$RUN_SECS")
-      cpus+=("$RUN_CPU")
-    else
-      all[-1]+="*"
-      PROBLEMS[$KEY,kbz]+="warm rerun $i not a clean no-op (left out of the median): $RUN_NOTE; "
-    fi
-  done
-  kbz_disconnect
-  if ((${#samples[@]})); then
-    WARM[$KEY]=$(median "${samples[@]}")
-    CPU_WARM[$KEY]=$(median "${cpus[@]}")
-  fi
-  WARM_ALL[$KEY]=${all[*]}
-  [[ -z $FLOOR_SCRIPT ]] || run_floor_open "$d"
-  log "kbz warm rerun: ${WARM[$KEY]:--}s; floor over open masters: ${FLOOR_OPEN[$KEY]:--}s"
-}
-
-# The warm rows of a table (columns as the table's): kbz-play's warm rerun, then the
-# floor over open masters; "rerun vs kbz" compares them with kbz-play's warm rerun.
-warm_rows() { # KEY LABEL
-  local k=$1 w=${WARM[$1]:-}
-  [[ -n $w || -n ${FLOOR_OPEN[$k]:-} ]] || return 0
-  echo "| $2 | kbz-play warm (masters open) | - | $(secs "$w") | - | $(ratio "$w" "${RERUN[$k,kbz]:-}") | - / ${CPU_WARM[$k]:--} s | - |"
-  [[ -z ${FLOOR_OPEN[$k]:-} ]] ||
-    echo "| $2 | floor, masters open | - | $(secs "${FLOOR_OPEN[$k]}") | - | $(ratio "${FLOOR_OPEN[$k]}" "$w") | - | - |"
-}
-
-# The warm lines under a table: the ratios to the floors, every sample.
-warm_notes() { # KEY
-  local k=$1
-  [[ -n ${WARM_ALL[$k]:-} ]] || return 0
-  echo "- kbz-play warm rerun vs floor over open masters: $(ratio "${WARM[$k]:-}" "${FLOOR_OPEN[$k]:-}") (${WARM[$k]:--} s vs ${FLOOR_OPEN[$k]:--} s); cold rerun vs cold floor: $(ratio "${RERUN[$k,kbz]:-}" "${FLOOR[$k]:-}"); warm reruns: ${WARM_ALL[$k]} s; open-master floors: ${FLOOR_OPEN_ALL[$k]:--} s"
-}
-
-# --------------------------------------------------------------------------------------
 # Others using the lab while we measure (the lab is machine-wide: a `cargo test` with
 # KBZ_LAB_DIR set runs tests/lab.rs against whatever lab is up, and those tests remove
 # the workload's files): every second, list lab.sh, lab test binaries and OpenSSH
 # clients to the lab that are not ours (ours carry KBZ_BENCH_RUN in their environment).
 
-FOREIGN_PATTERN='/deps/lab-|lab\.sh|(^|/)ssh .*(198\.18\.|lab[0-9][0-9]|kbz-lab)'
+# Light hosts (198.18.16.0/20, lt001..) are the bench's own: others' lab tests do
+# not touch them. The pattern in use is in $RUN_DIR/foreign.pattern (lab_up).
+FULL_FOREIGN='/deps/lab-|lab\.sh|(^|/)ssh .*(198\.18\.|lab[0-9][0-9]|kbz-lab)'
+LIGHT_FOREIGN='light\.sh|(^|/)ssh .*(198\.18\.(1[6-9]|2[0-9]|3[01])\.|[^a-z0-9]lt[0-9]{3}|kbz-light)'
 watch_foreign() { # runs in the background until killed
-  local pid args
+  local pid args pattern
   while sleep 1; do
-    for pid in $(pgrep -f "$FOREIGN_PATTERN"); do
+    pattern=$(cat "$RUN_DIR/foreign.pattern" 2>/dev/null) || continue
+    for pid in $(pgrep -f "$pattern"); do
       [[ $pid == "$BASHPID" ]] && continue
-      # the lab's own containers (started with a clean environment) are not users
-      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] && continue
+      # the lab's own hosts (nspawn; a light host's unshare, its init and sshd, whose
+      # process title overwrites its environment) are not users
+      case $(cat "/proc/$pid/comm" 2>/dev/null) in systemd-nspawn | unshare | sshd) continue ;; esac
+      # nor are the masters of our warm reruns and open-master floor (their own folders)
+      case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
       if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KBZ_BENCH_RUN=$STAMP"; then
         args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160) || continue
         [[ -n $args ]] && printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "$args"
@@ -607,78 +587,57 @@ use_workload() { # demo | copies N
 # one tool on one lab size
 
 declare -A FOREIGN LOAD FIRST RERUN RERUN_ALL NOTE_FIRST NOTE_RERUN STATE_VERDICT REF_TOOL PROBLEMS FLOOR FLOOR_ALL
-declare -A CPU_FIRST CPU_RERUN MEM
+declare -A CPU_FIRST CPU_RERUN MEM FIRST_ALL WARM WARM_ALL CPU_WARM FLOOR_OPEN FLOOR_OPEN_ALL LAB_OF
 
-# Runs TOOL's first run and reruns of the current workload (see use_workload) on a fresh
-# lab of HOSTS hosts; results are filed under KEY (the host count for the demo workload).
+# Runs TOOL's first runs (FIRSTS, each on a fresh lab), cold reruns and, where the
+# tool keeps connections, warm reruns of the current workload (see use_workload) on
+# HOSTS hosts, then the floors; results are filed under KEY (the host count for the
+# demo workload).
 bench_tool() { # HOSTS TOOL [KEY]
-  local hosts=$1 tool=$2 n=${3:-$1} d reruns i samples=() notes=() all=() cpus=() mem
+  local hosts=$1 tool=$2 n=${3:-$1} d i firsts=() cpus=() fails=""
   d=$RUN_DIR/$WORKLOAD-n$n-$tool
   mkdir -p "$d"
   local t_start=${EPOCHREALTIME%.*}
-  log "== $WORKLOAD $n ($hosts hosts), $tool: fresh lab"
-  lab_up "$hosts" "$d/lab-up.log"
-  settle_and_check
-  INV_DIR=$d
-  write_inventories "$d"
-  KBZ_CACHE=$d/kbz-cache # fresh for the first run, reused by the reruns
-
   QUIET_LOG=""
-  wait_quiet
-  "run_$tool" "$hosts" first "$d/first.log"
-  FIRST[$n,$tool]=$RUN_SECS
-  CPU_FIRST[$n,$tool]=$RUN_CPU
-  mem=$RUN_MEM
-  NOTE_FIRST[$n,$tool]=$RUN_NOTE
-  log "$tool first run: ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
-  if ((RUN_RC != 0)); then
-    PROBLEMS[$n,$tool]+="first run exited $RUN_RC (log $d/first.log); "
-    FIRST[$n,$tool]="${RUN_SECS}!"  # shown as failed
-    tail -20 "$d/first.log" | sed 's/^/    /' >&2
-  fi
+  SERIES_MEM=0
+  for ((i = 1; i <= FIRSTS; i++)); do
+    log "== $WORKLOAD $n ($hosts hosts), $tool: fresh lab ($i of $FIRSTS)"
+    lab_up "$hosts" "$d/lab-up-$i.log"
+    LAB_OF[$n]=$LAB_KIND
+    settle_and_check
+    INV_DIR=$d
+    write_inventories "$d"
+    KBZ_CACHE=$d/kbz-cache # fresh for the first run, reused by the reruns
+    rm -rf "$KBZ_CACHE"
+    wait_quiet
+    "run_$tool" "$hosts" first "$d/first-$i.log"
+    log "$tool first run $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
+    firsts+=("$RUN_SECS")
+    cpus+=("$RUN_CPU")
+    ((RUN_MEM > SERIES_MEM)) && SERIES_MEM=$RUN_MEM
+    NOTE_FIRST[$n,$tool]=$RUN_NOTE
+    if ((RUN_RC != 0)); then
+      PROBLEMS[$n,$tool]+="first run $i exited $RUN_RC (log $d/first-$i.log); "
+      fails="!" # shown as failed
+      tail -20 "$d/first-$i.log" | sed 's/^/    /' >&2
+    fi
+  done
+  FIRST[$n,$tool]="$(median "${firsts[@]}")$fails"
+  FIRST_ALL[$n,$tool]=${firsts[*]}
+  CPU_FIRST[$n,$tool]=$(median "${cpus[@]}")
   manifest "$d"
   [[ -n ${REF_TOOL[$n]:-} ]] || REF_TOOL[$n]=$tool
   if [[ ${REF_TOOL[$n]} != "$tool" ]]; then compare_state "$n" "$tool"; else STATE_VERDICT[$n,$tool]=reference; fi
 
-  reruns=$RERUNS
-  [[ $tool == ansible ]] && reruns=$ANSIBLE_RERUNS
-  for ((i = 1; i <= reruns; i++)); do
-    wait_quiet
-    "run_$tool" "$hosts" rerun "$d/rerun-$i.log"
-    log "$tool rerun $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
-    cpus+=("$RUN_CPU")
-    ((RUN_MEM > mem)) && mem=$RUN_MEM
-    all+=("$RUN_SECS")
-    if ((RUN_RC != 0)); then
-      PROBLEMS[$n,$tool]+="rerun $i exited $RUN_RC (log $d/rerun-$i.log); "
-      tail -20 "$d/rerun-$i.log" | sed 's/^/    /' >&2
-    fi
-    if ((RUN_RC == 0)) && [[ $RUN_NOTE == changed=0\ * ]]; then
-      samples+=("$RUN_SECS")
-      notes+=("$RUN_NOTE")
-    else
-      all[-1]+="*"
-      PROBLEMS[$n,$tool]+="rerun $i not a clean no-op (left out of the median): $RUN_NOTE; "
-    fi
-  done
-  if ((${#samples[@]})); then RERUN[$n,$tool]=$(median "${samples[@]}"); else RERUN[$n,$tool]=-; fi
-  RERUN_ALL[$n,$tool]=${all[*]}
-  ((${#cpus[@]})) && CPU_RERUN[$n,$tool]=$(median "${cpus[@]}")
-  MEM[$n,$tool]=$mem
-  NOTE_RERUN[$n,$tool]=${notes[0]:-$RUN_NOTE}
+  rerun_series "$hosts" "$tool" "$n" "$d/rerun"
+  RERUN[$n,$tool]=$SERIES_MEDIAN
+  RERUN_ALL[$n,$tool]=$SERIES_ALL
+  CPU_RERUN[$n,$tool]=$SERIES_CPU
+  NOTE_RERUN[$n,$tool]=$SERIES_NOTE
+  if [[ $tool == kbz && -n $KBZ_COLD ]]; then warm_reruns "$hosts" "$n" "$d"; fi
+  MEM[$n,$tool]=$SERIES_MEM
+  if [[ $tool == kbz && -n $FLOOR_SCRIPT ]]; then run_floors "$n" "$d"; fi
 
-  if [[ $tool == kbz && -n $FLOOR_SCRIPT ]]; then
-    samples=()
-    for ((i = 1; i <= RERUNS; i++)); do
-      wait_quiet
-      run_floor "$d/floor-$i.log"
-      log "floor probe $i: ${RUN_SECS}s rc=$RUN_RC"
-      samples+=("$RUN_SECS")
-    done
-    FLOOR[$n]=$(median "${samples[@]}")
-    FLOOR_ALL[$n]=${samples[*]}
-  fi
-  [[ $tool != kbz ]] || bench_warm "$hosts" "$n" "$d"
   LOAD[$n,$tool]=${QUIET_LOG:-quiet}
   FOREIGN[$n,$tool]=$(foreign_between "$t_start" "${EPOCHREALTIME%.*}")
   if [[ ${FOREIGN[$n,$tool]} != none ]]; then
@@ -689,6 +648,98 @@ bench_tool() { # HOSTS TOOL [KEY]
   if pgrep -f "kbz-play-[0-9]" >/dev/null; then
     log "note: ssh processes of an ended kbz-play run are still alive: $(pgrep -af 'kbz-play-[0-9]' | head -3 | tr '\n' ' ')"
   fi
+}
+
+# RERUNS no-op reruns (Ansible: ANSIBLE_RERUNS), logs PREFIX-<i>.log. Sets
+# SERIES_MEDIAN (of the clean no-ops; "-" without one), SERIES_ALL (every sample,
+# "*" for one that was not a clean no-op), SERIES_CPU, SERIES_NOTE, and raises
+# SERIES_MEM.
+rerun_series() { # HOSTS TOOL KEY PREFIX
+  local hosts=$1 tool=$2 n=$3 prefix=$4 i reruns=$RERUNS samples=() notes=() all=() cpus=()
+  [[ $tool == ansible ]] && reruns=$ANSIBLE_RERUNS
+  for ((i = 1; i <= reruns; i++)); do
+    wait_quiet
+    "run_$tool" "$hosts" rerun "$prefix-$i.log"
+    log "$tool ${prefix##*/} $i: ${RUN_SECS}s cpu ${RUN_CPU}s ${RUN_MEM}MB rc=$RUN_RC $RUN_NOTE"
+    cpus+=("$RUN_CPU")
+    ((RUN_MEM > SERIES_MEM)) && SERIES_MEM=$RUN_MEM
+    all+=("$RUN_SECS")
+    if ((RUN_RC != 0)); then
+      PROBLEMS[$n,$tool]+="${prefix##*/} $i exited $RUN_RC (log $prefix-$i.log); "
+      tail -20 "$prefix-$i.log" | sed 's/^/    /' >&2
+    fi
+    if ((RUN_RC == 0)) && [[ $RUN_NOTE == changed=0\ * ]]; then
+      samples+=("$RUN_SECS")
+      notes+=("$RUN_NOTE")
+    else
+      all[-1]+="*"
+      PROBLEMS[$n,$tool]+="${prefix##*/} $i not a clean no-op (left out of the median): $RUN_NOTE; "
+    fi
+  done
+  if ((${#samples[@]})); then SERIES_MEDIAN=$(median "${samples[@]}"); else SERIES_MEDIAN=-; fi
+  SERIES_ALL=${all[*]}
+  SERIES_CPU=$(median "${cpus[@]}")
+  SERIES_NOTE=${notes[0]:-$RUN_NOTE}
+}
+
+# kbz-play's warm reruns: its default --persist, so each run reuses the masters the
+# previous one left (one unmeasured run opens them), in a control folder of this
+# bench's own (short: a socket path has at most 107 bytes) and a cgroup that keeps
+# the masters' CPU in the figures; `kbz-play disconnect` closes them afterwards.
+warm_reruns() { # HOSTS KEY DIR
+  local hosts=$1 n=$2 d=$3 xdg
+  xdg=$(mktemp -d /tmp/kbzw.XXXXXX)
+  [[ -z $CG_ROOT ]] || KEEP_CG=$CG_ROOT/kbz-bench-$STAMP-warm-$n
+  KBZ_PERSIST=()
+  export XDG_RUNTIME_DIR=$xdg
+  run_kbz "$hosts" warmup "$d/warmup.log"
+  log "kbz warm-up (opens the masters): ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
+  rerun_series "$hosts" kbz "$n" "$d/warm"
+  WARM[$n,kbz]=$SERIES_MEDIAN
+  WARM_ALL[$n,kbz]=$SERIES_ALL
+  CPU_WARM[$n,kbz]=$SERIES_CPU
+  "$KBZ" disconnect >"$d/disconnect.log" 2>&1 || log "kbz-play disconnect failed: $(tail -1 "$d/disconnect.log")"
+  unset XDG_RUNTIME_DIR
+  KBZ_PERSIST=("${KBZ_COLD[@]}")
+  sleep 1
+  if [[ -n ${KEEP_CG:-} ]]; then rmdir "$KEEP_CG" 2>/dev/null || log "note: masters still alive in $KEEP_CG"; fi
+  KEEP_CG=""
+  rm -rf "$xdg"
+}
+
+# The floors, RERUNS probes each: one batched probe per host on a fresh connection
+# (FLOOR, what a cold rerun cannot go below), and through a master opened
+# beforehand (FLOOR_OPEN, the same for a warm rerun).
+run_floors() { # KEY DIR
+  local n=$1 d=$2 i samples=() cp ip pids=()
+  for ((i = 1; i <= RERUNS; i++)); do
+    wait_quiet
+    run_floor "$d/floor-$i.log"
+    log "floor probe $i (fresh connections): ${RUN_SECS}s rc=$RUN_RC"
+    samples+=("$RUN_SECS")
+  done
+  FLOOR[$n]=$(median "${samples[@]}")
+  FLOOR_ALL[$n]=${samples[*]}
+  cp=$(mktemp -d /tmp/kbzf.XXXXXX)
+  for ip in "${IPS[@]}"; do
+    ssh -F "$KBZ_LAB_SSH_CONFIG" -o BatchMode=yes -o ControlMaster=yes -o ControlPath="$cp/%C" \
+      -o ControlPersist=600 -fN "root@$ip" </dev/null >/dev/null 2>>"$d/floor-open-masters.log" &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || log "note: some floor masters did not open ($d/floor-open-masters.log)"
+  samples=()
+  for ((i = 1; i <= RERUNS; i++)); do
+    wait_quiet
+    CONTROL_PATH="$cp/%C" run_floor "$d/floor-open-$i.log"
+    log "floor probe $i (open masters): ${RUN_SECS}s rc=$RUN_RC"
+    samples+=("$RUN_SECS")
+  done
+  FLOOR_OPEN[$n]=$(median "${samples[@]}")
+  FLOOR_OPEN_ALL[$n]=${samples[*]}
+  for ip in "${IPS[@]}"; do
+    ssh -F "$KBZ_LAB_SSH_CONFIG" -o ControlPath="$cp/%C" -O exit "root@$ip" >/dev/null 2>&1 || true
+  done
+  rm -rf "$cp"
 }
 
 # --------------------------------------------------------------------------------------
@@ -708,7 +759,7 @@ cost() { # KEY TOOL
 
 # The copies workload's table: how the cost grows with the ops per host.
 copies_report() {
-  local c t k
+  local c t k r
   echo "Many ops per host: the copies workload on $COPIES_HOSTS hosts (N small files per host, one op each)."
   echo
   echo "| ops per host | tool | first run | rerun | first vs kbz | rerun vs kbz | CPU first / rerun | peak |"
@@ -718,9 +769,13 @@ copies_report() {
     for t in $COPIES_TOOLS; do
       echo "| $c | $(tool_label "$t") | $(secs "${FIRST[copies$c,$t]:-}") | $(secs "${RERUN[copies$c,$t]:-}") | $(ratio "${FIRST[copies$c,$t]%!}" "${k%!}") | $(ratio "${RERUN[copies$c,$t]:-}" "${RERUN[copies$c,kbz]:-}") | $(cost "copies$c" "$t") |"
     done
+    r=${RERUN[copies$c,kbz]:-}
+    [[ -z ${WARM[copies$c,kbz]:-} ]] ||
+      echo "| $c | kbz-play warm (masters open) | - | $(secs "${WARM[copies$c,kbz]}") | - | $(ratio "${WARM[copies$c,kbz]}" "$r") | - / ${CPU_WARM[copies$c,kbz]:--} s | - |"
     [[ -z ${FLOOR[copies$c]:-} ]] ||
-      echo "| $c | floor (1 ssh probe/host) | - | $(secs "${FLOOR[copies$c]}") | - | $(ratio "${FLOOR[copies$c]}" "${RERUN[copies$c,kbz]:-}") | - | - |"
-    warm_rows "copies$c" "$c"
+      echo "| $c | floor (1 ssh probe/host) | - | $(secs "${FLOOR[copies$c]}") | - | $(ratio "${FLOOR[copies$c]}" "$r") | - | - |"
+    [[ -z ${FLOOR_OPEN[copies$c]:-} ]] ||
+      echo "| $c | floor, masters open | - | $(secs "${FLOOR_OPEN[copies$c]}") | - | $(ratio "${FLOOR_OPEN[copies$c]}" "$r") | - | - |"
   done
   echo
   for c in $COPIES; do
@@ -728,7 +783,25 @@ copies_report() {
       echo "- $c ops, $(tool_label "$t"): first [${NOTE_FIRST[copies$c,$t]:-}], rerun [${NOTE_RERUN[copies$c,$t]:-}], reruns: ${RERUN_ALL[copies$c,$t]:-} s; state vs ${REF_TOOL[copies$c]:-?}: ${STATE_VERDICT[copies$c,$t]:-?}"
       [[ -z ${PROBLEMS[copies$c,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[copies$c,$t]}"
     done
-    warm_notes "copies$c"
+  done
+  echo
+}
+
+# "CPU first / cold / warm | peak" cells of the demo table.
+cost3() { # KEY TOOL
+  echo "${CPU_FIRST[$1,$2]:--} / ${CPU_RERUN[$1,$2]:--} / ${CPU_WARM[$1,$2]:--} s | ${MEM[$1,$2]:--} MB"
+}
+
+# How kbz-play's figures grow from one host count to the next, against the hosts.
+scaling_report() { # N...
+  local prev="" n
+  echo "Growth of kbz-play's figures between host counts (x hosts; at most linear: each at most the hosts' factor):"
+  echo
+  for n in "$@"; do
+    if [[ -n $prev && -n ${FIRST[$prev,kbz]:-} && -n ${FIRST[$n,kbz]:-} ]]; then
+      echo "- $prev -> $n hosts ($(ratio "$n" "$prev")): first run $(ratio "${FIRST[$n,kbz]%!}" "${FIRST[$prev,kbz]%!}"), cold rerun $(ratio "${RERUN[$n,kbz]:-}" "${RERUN[$prev,kbz]:-}"), warm rerun $(ratio "${WARM[$n,kbz]:-}" "${WARM[$prev,kbz]:-}"), CPU cold rerun $(ratio "${CPU_RERUN[$n,kbz]:-}" "${CPU_RERUN[$prev,kbz]:-}"), peak memory $(ratio "${MEM[$n,kbz]:-}" "${MEM[$prev,kbz]:-}")"
+    fi
+    prev=$n
   done
   echo
 }
@@ -737,44 +810,50 @@ report() {
   local n t k f r
   echo "# kbz-play vs ansible-core vs pyinfra ($(date '+%Y-%m-%d %H:%M'), $(nproc) cores)"
   echo
-  echo "Workload: playbooks/demo.rhai (30 ops per host); same fresh lab hosts for every tool;"
-  echo "rerun = median of the no-op reruns (kbz-play, pyinfra: $RERUNS; Ansible: $ANSIBLE_RERUNS); floor = median of $RERUNS."
+  echo "Workload: playbooks/demo.rhai (30 ops per host; on light hosts 29: no \`service\` op, no systemd there); same fresh lab hosts for every tool."
+  echo "first = median of $FIRSTS first run(s), each on fresh hosts; cold rerun = median of $RERUNS no-op reruns (Ansible: $ANSIBLE_RERUNS) on new connections (kbz-play --persist 0);"
+  echo "warm rerun = median of $RERUNS no-op reruns reusing the ssh masters the previous run left (kbz-play's default --persist; pyinfra keeps no connections: -)."
+  echo "Floors (median of $RERUNS): one batched ssh probe per host, all in parallel, on fresh connections / through masters opened beforehand."
   echo "kbz-play binary: $KBZ (built $(date -r "$KBZ" '+%Y-%m-%d %H:%M'))${KBZ_BENCH_KBZ_LABEL:+, $KBZ_BENCH_KBZ_LABEL}; repository at $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')."
+  echo "Machine quiet threshold: ${QUIET_PCT}% CPU (KBZ_BENCH_QUIET_PCT)."
   echo
-  echo "CPU = control-side $CG_NOTE, first run / median rerun; peak = largest process's peak RSS over all runs."
+  echo "CPU = control-side $CG_NOTE (warm: the masters' share included); peak = largest process's peak RSS over all runs."
   echo
-  echo "| hosts | tool | first run | rerun | first vs kbz | rerun vs kbz | CPU first / rerun | peak |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  echo "| hosts | lab | tool | first run | cold rerun | warm rerun | CPU first / cold / warm | peak | first vs kbz | cold vs kbz |"
+  echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
   for n in "$@"; do
     k=${FIRST[$n,kbz]:-}
     k=${k%!}
     r=${RERUN[$n,kbz]:-}
-    for t in $TOOLS; do
+    for t in $(tools_for "$n"); do
       f=${FIRST[$n,$t]:-}
-      echo "| $n | $(tool_label "$t") | $(secs "$f") | $(secs "${RERUN[$n,$t]:-}") | $(ratio "${f%!}" "$k") | $(ratio "${RERUN[$n,$t]:-}" "$r") | $(cost "$n" "$t") |"
+      echo "| $n | ${LAB_OF[$n]:-?} | $(tool_label "$t") | $(secs "$f") | $(secs "${RERUN[$n,$t]:-}") | $(secs "${WARM[$n,$t]:-}") | $(cost3 "$n" "$t") | $(ratio "${f%!}" "$k") | $(ratio "${RERUN[$n,$t]:-}" "$r") |"
     done
     if [[ -n ${FLOOR[$n]:-} ]]; then
-      echo "| $n | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | - | $(ratio "${FLOOR[$n]}" "$r") | - | - |"
+      echo "| $n | ${LAB_OF[$n]:-?} | floor (1 ssh probe/host) | - | $(secs "${FLOOR[$n]}") | $(secs "${FLOOR_OPEN[$n]:-}") | - | - | - | $(ratio "${FLOOR[$n]}" "$r") |"
     fi
-    warm_rows "$n" "$n"
   done
   echo
+  scaling_report "$@"
   [[ -z $COPIES ]] || copies_report
   for n in "$@"; do
-    echo "**$n hosts**"
+    echo "**$n hosts** (${LAB_OF[$n]:-?} lab)"
     echo
+    if [[ -n ${FLOOR_OPEN[$n]:-} && -n ${WARM[$n,kbz]:-} ]]; then
+      echo "- kbz-play warm rerun vs open-master floor: $(ratio "${WARM[$n,kbz]}" "${FLOOR_OPEN[$n]}") (${WARM[$n,kbz]} s vs ${FLOOR_OPEN[$n]} s; issue target: at most 1.5x)"
+    fi
     if [[ -n ${FLOOR[$n]:-} && -n ${RERUN[$n,kbz]:-} ]]; then
-      echo "- kbz-play rerun vs floor: $(ratio "${RERUN[$n,kbz]}" "${FLOOR[$n]}") (${RERUN[$n,kbz]} s vs ${FLOOR[$n]} s; issue target: within 1.5x)"
+      echo "- kbz-play cold rerun vs fresh-connection floor: $(ratio "${RERUN[$n,kbz]}" "${FLOOR[$n]}") (${RERUN[$n,kbz]} s vs ${FLOOR[$n]} s)"
     fi
     if [[ -n ${FIRST[$n,kbz]:-} && -n ${FIRST[$n,pyinfra]:-} ]]; then
       echo "- kbz-play first run vs pyinfra's: $(ratio "${FIRST[$n,kbz]%!}" "${FIRST[$n,pyinfra]%!}") (issue target: at most 0.33x)"
     fi
-    for t in $TOOLS; do
-      echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], reruns: ${RERUN_ALL[$n,$t]:-} s$([[ ${RERUN_ALL[$n,$t]:-} == *\** ]] && echo " (* = not a clean no-op)"); state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}; machine before the runs: ${LOAD[$n,$t]:-?}"
+    [[ -z ${MEM[$n,kbz]:-} ]] || echo "- kbz-play peak memory: ${MEM[$n,kbz]} MB (issue target at 250 hosts: under 64 MB)"
+    for t in $(tools_for "$n"); do
+      echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], first runs: ${FIRST_ALL[$n,$t]:-} s, cold reruns: ${RERUN_ALL[$n,$t]:-} s$([[ -n ${WARM_ALL[$n,$t]:-} ]] && echo ", warm reruns: ${WARM_ALL[$n,$t]} s")$([[ "${RERUN_ALL[$n,$t]:-}${WARM_ALL[$n,$t]:-}" == *\** ]] && echo " (* = not a clean no-op)"); state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}; machine before the runs: ${LOAD[$n,$t]:-?}"
       [[ -z ${PROBLEMS[$n,$t]:-} ]] || echo "  - PROBLEMS: ${PROBLEMS[$n,$t]}"
     done
-    [[ -z ${FLOOR_ALL[$n]:-} ]] || echo "- floor probes: ${FLOOR_ALL[$n]} s"
-    warm_notes "$n"
+    [[ -z ${FLOOR_ALL[$n]:-} ]] || echo "- floor probes: fresh ${FLOOR_ALL[$n]} s; open masters ${FLOOR_OPEN_ALL[$n]:-} s"
     echo
   done
   echo "Logs: $RUN_DIR"
@@ -795,7 +874,8 @@ main() {
   local n t c
   use_workload demo
   for n in "$@"; do
-    for t in $TOOLS; do bench_tool "$n" "$t"; done
+    is_light "$n" && [[ " $TOOLS " == *" ansible "* ]] && log "$n hosts on light hosts: no Ansible there, and no \`service\` op in the workload"
+    for t in $(tools_for "$n"); do bench_tool "$n" "$t"; done
   done
   for c in $COPIES; do
     use_workload copies "$c"

@@ -15,9 +15,13 @@ Equivalence notes (checked on a host by bench/run.sh):
 - the service is a systemd unit: systemd.service, as kbz-play's service() is
   systemd-only (server.service would add init-system detection facts).
 
+On hosts without systemd (bench/run.sh's light hosts) KBZ_BENCH_NO_SERVICE=1 leaves the
+service out, as kbz-play's `--skip-tags service` does.
+
 Host data needed: ip_private (run.sh writes it into the inventory it generates).
 """
 
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -96,4 +100,5 @@ for dest, content in [
 ]:
     files.put(name=dest, src=StringIO(content), dest=dest, mode="644")
 
-systemd.service(name="ssh", service="ssh", running=True, enabled=True)
+if not os.environ.get("KBZ_BENCH_NO_SERVICE"):
+    systemd.service(name="ssh", service="ssh", running=True, enabled=True)
