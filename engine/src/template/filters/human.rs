@@ -130,10 +130,7 @@ fn check_unit(unit: &str, letter: char, isbits: bool, text: &str) -> Result<(), 
 mod unit {
     //! Expected strings and counts are Ansible 2.19's.
     fn render(source: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        super::register(&mut env);
-        env.render_str(source, ())
-            .unwrap_or_else(|e| format!("error: {e}"))
+        super::super::render_with(super::register, source, minijinja::Value::from(()))
     }
 
     #[test]

@@ -93,12 +93,9 @@ fn splitlines(text: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod unit {
-    use minijinja::Environment;
 
     fn render(source: &str) -> String {
-        let mut env = Environment::new();
-        super::register(&mut env);
-        env.render_str(source, minijinja::context! {}).unwrap()
+        super::super::render_with(super::register, source, minijinja::Value::from(()))
     }
 
     #[test]

@@ -124,12 +124,9 @@ fn ascii(s: &str) -> String {
 
 #[cfg(test)]
 mod unit {
-    use minijinja::Environment;
 
     fn render(source: &str) -> String {
-        let mut env = Environment::new();
-        super::register(&mut env);
-        env.render_str(source, minijinja::context! {}).unwrap()
+        super::super::render_with(super::register, source, minijinja::Value::from(()))
     }
 
     #[test]

@@ -40,10 +40,7 @@ fn finite(filter: &str, value: f64) -> Result<f64, Error> {
 #[cfg(test)]
 mod unit {
     fn render(source: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        super::register(&mut env);
-        env.render_str(source, ())
-            .unwrap_or_else(|e| format!("error: {e}"))
+        super::super::render_with(super::register, source, minijinja::Value::from(()))
     }
 
     #[test]

@@ -70,3 +70,17 @@ pub fn register(env: &mut Environment<'static>) {
 pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }
+
+/// What `source` renders to in an environment `register` filled, with
+/// `ctx`, or `error: ` and the error: the shape of every family's unit tests.
+#[cfg(test)]
+fn render_with(
+    register: fn(&mut Environment<'static>),
+    source: &str,
+    ctx: minijinja::Value,
+) -> String {
+    let mut env = Environment::new();
+    register(&mut env);
+    env.render_str(source, ctx)
+        .unwrap_or_else(|e| format!("error: {e}"))
+}

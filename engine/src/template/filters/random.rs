@@ -120,10 +120,11 @@ mod unit {
     const PY_SHUFFLE: &str = "8,9,6,0,3,2,7,4,1,5";
 
     fn render(source: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        super::register(&mut env);
-        env.render_str(source, context! { host => "web-01.example.com" })
-            .unwrap_or_else(|e| format!("error: {e}"))
+        super::super::render_with(
+            super::register,
+            source,
+            context! { host => "web-01.example.com" },
+        )
     }
 
     #[test]

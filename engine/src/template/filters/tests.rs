@@ -89,10 +89,7 @@ fn is_nan(value: &Value) -> bool {
 #[cfg(test)]
 mod unit {
     fn render(source: &str) -> String {
-        let mut env = minijinja::Environment::new();
-        super::register(&mut env);
-        env.render_str(source, ())
-            .unwrap_or_else(|e| format!("error: {e}"))
+        super::super::render_with(super::register, source, minijinja::Value::from(()))
     }
 
     #[test]

@@ -116,12 +116,18 @@ fn strict_order(a: &str, b: &str) -> Result<Ordering, Error> {
         Ok::<_, Error>((release, pre))
     };
     let ((ra, pa), (rb, pb)) = (parse(a)?, parse(b)?);
-    Ok(ra.cmp(&rb).then_with(|| match (pa, pb) {
+    Ok(release_then_pre((ra, pa), (rb, pb)))
+}
+
+/// Release numbers first, then a release after its own pre-releases: the
+/// rule strict and semantic versions share.
+fn release_then_pre<R: Ord, P: Ord>(a: (R, Option<P>), b: (R, Option<P>)) -> Ordering {
+    a.0.cmp(&b.0).then_with(|| match (a.1, b.1) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
         (Some(x), Some(y)) => x.cmp(&y),
-    }))
+    })
 }
 
 /// Semantic Versioning 2.0.0's precedence: major, minor, patch, then a
@@ -147,12 +153,7 @@ fn semver_order(a: &str, b: &str) -> Result<Ordering, Error> {
         Ok::<_, Error>(([num(1), num(2), num(3)], pre))
     };
     let ((ra, pa), (rb, pb)) = (parse(a)?, parse(b)?);
-    Ok(ra.cmp(&rb).then_with(|| match (pa, pb) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => x.cmp(&y),
-    }))
+    Ok(release_then_pre((ra, pa), (rb, pb)))
 }
 
 #[cfg(test)]
