@@ -82,27 +82,19 @@ play("rolling", "all", #{ serial: 2 }, |host| {
 "#;
     let out = local(playbook, 5).run();
     out.assert_code(0);
-    let order: Vec<String> = out
-        .events()
-        .iter()
-        .filter(|e| e["event"] == "host_start" || e["event"] == "host_end")
-        .map(|e| {
-            format!(
-                "{}:{}",
-                e["event"].as_str().unwrap(),
-                e["host"].as_str().unwrap()
-            )
-        })
-        .collect();
-    let pos = |s: &str| {
-        order
-            .iter()
-            .position(|x| x == s)
-            .unwrap_or_else(|| panic!("{s} missing in {order:?}"))
-    };
-    assert!(pos("host_end:h1") < pos("host_start:h3"), "{order:?}");
-    assert!(pos("host_end:h2") < pos("host_start:h3"), "{order:?}");
-    assert!(pos("host_end:h4") < pos("host_start:h5"), "{order:?}");
+    let pos = host_positions(&out);
+    assert!(
+        pos("host_end:h1") < pos("host_start:h3"),
+        "h1 ends before h3 starts"
+    );
+    assert!(
+        pos("host_end:h2") < pos("host_start:h3"),
+        "h2 ends before h3 starts"
+    );
+    assert!(
+        pos("host_end:h4") < pos("host_start:h5"),
+        "h4 ends before h5 starts"
+    );
 }
 
 #[test]

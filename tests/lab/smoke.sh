@@ -6,15 +6,7 @@ set -euo pipefail
 export LC_ALL=C
 N=${1:-3}
 LAB="$(cd "$(dirname "$0")" && pwd)/lab.sh"
-pass=0
-fail=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # DESCRIPTION CMD...
-  local what=$1
-  shift
-  if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
-}
+source "$(dirname "$0")/checks.sh"
 
 bash "$LAB" up "$N"
 eval "$(bash "$LAB" env)"
@@ -59,5 +51,4 @@ check "no lab veths" bash -c "! ip -o link | grep -q 'vkbz-lab'"
 check "no lab cgroups" bash -c "! compgen -G '/sys/fs/cgroup/*kbz-lab' && ! compgen -G '/sys/fs/cgroup/*/kbz-lab'"
 check "no lab nspawn left" bash -c "! pgrep -f -- '--director[y]=$KBZ_LAB_DIR/hosts/'"
 
-echo "$pass passed, $fail failed"
-((fail == 0))
+summary
