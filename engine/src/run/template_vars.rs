@@ -33,7 +33,7 @@ pub(super) fn template_vars(source: &Source<'_>, offline: bool) -> Value {
         (
             "localhost".to_string(),
             "<owner>".to_string(),
-            format!("<project>/{}", source.name),
+            format!("<project>/{}", project_relative(source.name)),
             DateTime::UNIX_EPOCH.naive_utc(),
         )
     } else {
@@ -52,6 +52,15 @@ pub(super) fn template_vars(source: &Source<'_>, offline: bool) -> Value {
         template_uid => uid,
         template_run_date => PyDateTime::value(date),
     }
+}
+
+/// `name` without its `.` components (`./templates/a.j2` gives `templates/a.j2`).
+fn project_relative(name: &str) -> String {
+    let path: std::path::PathBuf = Path::new(name)
+        .components()
+        .filter(|c| *c != std::path::Component::CurDir)
+        .collect();
+    path.display().to_string()
 }
 
 /// The control machine's name, as Python's `os.uname()[1]`.
@@ -125,7 +134,9 @@ mod tests {
 
     #[test]
     fn a_render_gives_the_same_values_everywhere() {
-        let vars = template_vars(&source(Path::new("/anywhere")), true);
+        let mut source = source(Path::new("."));
+        source.name = "./templates/motd.j2";
+        let vars = template_vars(&source, true);
         let get = |k: &str| vars.get_attr(k).unwrap().to_string();
         assert_eq!(get("template_host"), "localhost");
         assert_eq!(get("template_uid"), "<owner>");
