@@ -50,6 +50,14 @@ const DIFFERENCES: &[(&str, &str)] = &[
          `<secret:password:PATH>` where Ansible gives the stored password (the lookup itself, \
          generation, 0600 file and masking, is unit-tested in engine/src/credentials/password.rs)",
     ),
+    (
+        "template_vars_render.j2",
+        "`kbz-play render` gives review files that are the same on every machine and run: \
+         template_host is `localhost`, template_uid `<owner>`, template_fullpath \
+         `<project>/PATH`, template_run_date `1970-01-01 00:00:00`; Ansible gives this \
+         machine's name, the file owner, the absolute path and the time of the run (a run \
+         of kbz-play gives those too: unit-tested in engine/src/run/template_vars.rs)",
+    ),
 ];
 
 /// With `KBZ_VALIDATORS_REQUIRED` set (tests/run.sh, CI), the comparison

@@ -23,6 +23,8 @@ mod lookups;
 mod print;
 mod unknown;
 
+pub use filters::PyDateTime;
+
 /// A template that failed to load or render, with its position.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -252,6 +254,7 @@ impl Templates {
             .detail()
             .and_then(unknown::unknown_name)
             .and_then(unknown::hint);
+        let hint = hint.or_else(|| subtraction(e).map(String::from));
         if let Some(hint) = hint {
             message = format!("{message} ({hint})");
         }
@@ -264,6 +267,14 @@ impl Templates {
             snippet,
         }
     }
+}
+
+/// The hint for a subtraction of two datetimes (two plain objects), which
+/// minijinja refuses.
+fn subtraction(e: &minijinja::Error) -> Option<&'static str> {
+    e.detail()?
+        .contains("- operator on unsupported types plain object and plain object")
+        .then_some(filters::SUBTRACTION_HINT)
 }
 
 #[cfg(test)]
@@ -363,6 +374,20 @@ mod tests {
             .to_string();
         assert!(err.starts_with("t.j2:2"), "{err}");
         assert!(err.contains("did you mean regex_replace?"), "{err}");
+    }
+
+    #[test]
+    fn subtracting_datetimes_names_the_line_and_what_to_write_instead() {
+        let source = "a\n{{ (a | to_datetime) - (b | to_datetime) }}\n";
+        let dir = project(&[("templates/t.j2", source)]);
+        let t = Templates::new(dir.path());
+        let ctx = minijinja::context! { a => "2024-01-02 00:00:00", b => "2024-01-01 00:00:00" };
+        let err = t.render("t.j2", &ctx).unwrap_err().to_string();
+        assert!(err.starts_with("t.j2:2"), "{err}");
+        assert!(
+            err.contains("write (a.timestamp() - b.timestamp())"),
+            "{err}"
+        );
     }
 
     #[test]

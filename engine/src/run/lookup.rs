@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::magic::{self, PlayScope, RunScope};
 use super::shared::Shared;
+use super::template_vars::{template_vars, Source};
 use crate::inventory::{Host, Vars};
 use crate::probe::Facts;
 
@@ -67,9 +68,10 @@ pub(super) fn template_context(
     minijinja::Value::from(minijinja::value::Serde(&ctx))
 }
 
-/// Renders template `src` with `base` overlaid by the call's own `vars`:
-/// `src` is looked up beside the calling script (`calling_dir`), then in the
-/// project's `templates/`.
+/// Renders template `src` with `base` overlaid by the call's own `vars`,
+/// and those by the `template_*` variables (see [`template_vars`]), as in
+/// Ansible: `src` is looked up beside the calling script (`calling_dir`),
+/// then in the project's `templates/`.
 pub(super) fn render_template(
     shared: &Shared,
     calling_dir: Option<&Path>,
@@ -91,8 +93,15 @@ pub(super) fn render_template(
             .entry("role_path")
             .or_insert(role.display().to_string().into());
     }
-    let ctx =
-        minijinja::context! { ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base };
+    let source = Source {
+        given: src,
+        root: &shared.root,
+        name: &name,
+    };
+    let own = template_vars(&source, shared.settings.offline.is_some());
+    let ctx = minijinja::context! {
+        ..own, ..minijinja::Value::from(minijinja::value::Serde(&extra)), ..base
+    };
     templates.render(&name, &ctx).map_err(|e| e.to_string())
 }
 

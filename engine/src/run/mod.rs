@@ -36,6 +36,7 @@ mod settings;
 mod shared;
 mod snapshot;
 mod strategy;
+mod template_vars;
 
 pub use executor::{run, RunError, RunSummary};
 pub use host::{current_host_name, is_discovering, notify, unless_held};

@@ -96,12 +96,14 @@ pub const FILTERS: &[&str] = &[
     "sort",
     "split",
     "splitext",
+    "strftime",
     "string",
     "subelements",
     "sum",
     "symmetric_difference",
     "ternary",
     "title",
+    "to_datetime",
     "to_json",
     "to_nice_json",
     "to_nice_yaml",
@@ -198,8 +200,6 @@ pub const TESTS: &[&str] = &[
 
 /// Ansible's filters, tests and lookups kbz-play does not have yet.
 const NOT_YET: &[&str] = &[
-    "strftime",
-    "to_datetime",
     "vault",
     "unvault",
     "vault_encrypted",
@@ -242,12 +242,12 @@ mod tests {
             hint("regex_replce").as_deref(),
             Some("did you mean regex_replace?")
         );
-        assert!(hint("to_datetime")
+        assert!(hint("rekey_on_member")
             .unwrap()
             .contains("does not have it yet"));
-        assert!(hint("ansible.builtin.strftime")
+        assert!(hint("ansible.builtin.rekey_on_member")
             .unwrap()
-            .contains("strftime is Ansible's"));
+            .contains("rekey_on_member is Ansible's"));
         assert_eq!(hint("qqqqqqqqqqqq"), None);
         assert_eq!(unknown_name("filter foo is unknown"), Some("foo"));
     }

@@ -66,7 +66,7 @@ impl Build for Args {
     fn build(self, env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {
         absolute_path("dest", &self.dest)?;
         let attrs = Attrs::new(self.mode, self.owner, self.group)?;
-        let vars = match self.vars {
+        let mut vars = match self.vars {
             None => rhai::Map::new(),
             Some(v) if v.is_unit() => rhai::Map::new(),
             Some(v) => {
@@ -76,6 +76,8 @@ impl Build for Args {
                 })?
             }
         };
+        // Ansible's template module names the destination to its template.
+        vars.insert("template_destpath".into(), self.dest.clone().into());
         let rendered = env.render(&self.src, &vars)?;
         let op = ContentOp::new(Args::OP, self.dest, rendered.into_bytes(), attrs)
             .validated(self.validate)?
@@ -131,7 +133,10 @@ mod tests {
         let Action::Write(w) = &plan.changes[0].actions[0] else {
             panic!("{plan:?}")
         };
-        assert_eq!(w.content.as_slice(), b"app.conf.j2: port\n");
+        assert_eq!(
+            w.content.as_slice(),
+            b"app.conf.j2: port,template_destpath\n"
+        );
         assert_eq!(w.mode, Some(0o640));
     }
 

@@ -11,6 +11,7 @@ mod collections;
 mod combinatorial;
 mod comment;
 mod crypt_salt;
+mod datetime;
 mod encoding;
 mod file_tests;
 mod human;
@@ -27,6 +28,7 @@ mod qualified;
 mod random;
 mod regex;
 mod sets;
+mod strftime;
 mod strings;
 mod tests;
 mod urls;
@@ -36,6 +38,7 @@ mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
+pub use datetime::{PyDateTime, SUBTRACTION_HINT};
 pub use qualified::{short_name, BUILTIN};
 
 /// Adds every filter and test of this module to `env`.
@@ -63,6 +66,8 @@ pub fn register(env: &mut Environment<'static>) {
     version::register(env);
     urls::register(env);
     file_tests::register(env);
+    datetime::register(env);
+    strftime::register(env);
     qualified::register(env);
 }
 

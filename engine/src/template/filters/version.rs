@@ -2,7 +2,9 @@
 //! Ansible's version comparison with its version types: `loose` (the
 //! default, LooseVersion), `strict` (StrictVersion: `1.2`, `1.2.3`,
 //! `1.2b3`; `strict=true` says the same) and `semver`/`semantic`
-//! (Semantic Versioning 2.0.0). `pep440` is not there.
+//! (Semantic Versioning 2.0.0) and `pep440` (PEP 440, as Python's
+//! `packaging.version.Version` orders it: epochs, pre, post and dev
+//! releases, local versions).
 
 use std::cmp::Ordering;
 
@@ -42,10 +44,11 @@ fn version(
         }
         (Some(true), None) | (None, Some("strict")) => strict_order(&a, &b)?,
         (None, Some("semver" | "semantic")) => semver_order(&a, &b)?,
+        (None, Some("pep440")) => pep440_order(&a, &b)?,
         (_, None | Some("loose")) => loose_order(&a, &b),
         (None, Some(other)) => {
             return Err(invalid(format!(
-            "version: version_type={other:?}: kbz-play has 'loose', 'strict', 'semver', 'semantic'"
+            "version: version_type={other:?}: kbz-play has 'loose', 'strict', 'semver', 'semantic', 'pep440'"
         )))
         }
     };
@@ -154,6 +157,17 @@ fn semver_order(a: &str, b: &str) -> Result<Ordering, Error> {
     };
     let ((ra, pa), (rb, pb)) = (parse(a)?, parse(b)?);
     Ok(release_then_pre((ra, pa), (rb, pb)))
+}
+
+/// PEP 440's order (pep440_rs, the parser of uv): `1!1.0` after `2.0`,
+/// `1.0.dev1 < 1.0a1 < 1.0 < 1.0.post1 < 1.0+local`, `1.0 == 1.0.0`.
+fn pep440_order(a: &str, b: &str) -> Result<Ordering, Error> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<pep440_rs::Version>()
+            .map_err(|e| invalid(format!("version: invalid PEP 440 version {s:?}: {e}")))
+    };
+    Ok(parse(a)?.cmp(&parse(b)?))
 }
 
 #[cfg(test)]
