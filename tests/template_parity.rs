@@ -50,6 +50,18 @@ const DIFFERENCES: &[(&str, &str)] = &[
          `<secret:password:PATH>` where Ansible gives the stored password (the lookup itself, \
          generation, 0600 file and masking, is unit-tested in engine/src/credentials/password.rs)",
     ),
+    (
+        "f_unvault.j2",
+        "`kbz-play render` shows no secret: `unvault` gives the placeholder `<vault:unvault>` \
+         where Ansible gives the plaintext (the plaintext and its masking are unit-tested in \
+         engine/src/template/filters/vault.rs)",
+    ),
+    (
+        "f_vault_wrap_object.j2",
+        "ansible-core 2.19's `vault(..., wrap_object=True)` renders the password itself (it \
+         tags the secret, not the vaulted text); kbz-play gives the vaulted text, as without \
+         `wrap_object`, and never writes the password",
+    ),
 ];
 
 /// With `KBZ_VALIDATORS_REQUIRED` set (tests/run.sh, CI), the comparison

@@ -28,8 +28,10 @@ mod random;
 mod regex;
 mod sets;
 mod strings;
+mod task_results;
 mod tests;
 mod urls;
+mod vault;
 mod version;
 mod win_paths;
 mod yaml;
@@ -37,6 +39,7 @@ mod yaml;
 use minijinja::{Environment, Error, ErrorKind};
 
 pub use qualified::{short_name, BUILTIN};
+pub use vault::register as register_vault;
 
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
@@ -60,9 +63,11 @@ pub fn register(env: &mut Environment<'static>) {
     regex::register(env);
     random::register(env);
     tests::register(env);
+    task_results::register(env);
     version::register(env);
     urls::register(env);
     file_tests::register(env);
+    vault::register(env, &crate::vault::Vault::default());
     qualified::register(env);
 }
 
