@@ -58,6 +58,18 @@ const DIFFERENCES: &[(&str, &str)] = &[
          machine's name, the file owner, the absolute path and the time of the run (a run \
          of kbz-play gives those too: unit-tested in engine/src/run/template_vars.rs)",
     ),
+    (
+        "f_unvault.j2",
+        "`kbz-play render` shows no secret: `unvault` gives the placeholder `<vault:unvault>` \
+         where Ansible gives the plaintext (the plaintext and its masking are unit-tested in \
+         engine/src/template/filters/vault.rs)",
+    ),
+    (
+        "f_vault_wrap_object.j2",
+        "ansible-core 2.19's `vault(..., wrap_object=True)` renders the password itself (it \
+         tags the secret, not the vaulted text); kbz-play gives the vaulted text, as without \
+         `wrap_object`, and never writes the password",
+    ),
 ];
 
 /// With `KBZ_VALIDATORS_REQUIRED` set (tests/run.sh, CI), the comparison

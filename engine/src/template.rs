@@ -131,8 +131,10 @@ impl Templates {
         self
     }
 
-    /// Makes the run's vault passwords available to the `unvault` lookup.
+    /// Makes the run's vault passwords available to the `unvault` lookup,
+    /// and its secrets registry to the vault filters.
     pub fn with_vault(mut self, vault: crate::vault::Vault) -> Self {
+        filters::register_vault(&mut self.env, &vault);
         self.sources.vault = Some(vault);
         lookups::register(&mut self.env, &self.sources);
         self

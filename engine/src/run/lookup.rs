@@ -35,12 +35,17 @@ pub(super) fn template_context(
             (g.to_string(), serde_json::json!(names))
         })
         .collect();
+    let run = RunScope {
+        inventory_file: inv.source(),
+        check: shared.settings.check,
+        diff: shared.settings.diff,
+    };
     let hostvars: serde_json::Map<String, serde_json::Value> = inv
         .hosts()
         .iter()
         .map(|h| {
             let mut v = h.vars.clone();
-            v.insert("inventory_hostname".into(), h.name.clone().into());
+            magic::insert_hostvars(&mut v, h, play, run);
             v.insert("address".into(), h.address.clone().into());
             (h.name.clone(), serde_json::Value::Object(v))
         })
@@ -58,11 +63,6 @@ pub(super) fn template_context(
     );
     ctx.insert("groups".into(), serde_json::Value::Object(groups));
     ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
-    let run = RunScope {
-        inventory_file: inv.source(),
-        check: shared.settings.check,
-        diff: shared.settings.diff,
-    };
     magic::insert(&mut ctx, host, play, run);
     super::ansible_facts::insert(&mut ctx, facts);
     minijinja::Value::from(minijinja::value::Serde(&ctx))

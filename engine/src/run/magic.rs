@@ -44,6 +44,23 @@ pub(super) struct RunScope<'a> {
 
 /// Adds the magic variables of `host` in `play` to `ctx`.
 pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScope<'_>) {
+    insert_hostvars(ctx, host, play, run);
+    let magic = serde_json::json!({
+        "ansible_play_hosts": play.hosts,
+        "ansible_play_hosts_all": play.hosts,
+        "ansible_play_batch": play.batch,
+        "play_hosts": play.batch,
+        "omit": OMIT,
+    });
+    if let serde_json::Value::Object(magic) = magic {
+        ctx.extend(magic);
+    }
+    ctx.entry("ansible_managed").or_insert(MANAGED.into());
+}
+
+/// Adds the magic variables Ansible also gives in `hostvars[host]` (those
+/// of the host and of the run; not the play's) to `vars`.
+pub(super) fn insert_hostvars(vars: &mut Vars, host: &Host, play: &PlayScope, run: RunScope<'_>) {
     let short = host.name.split('.').next().unwrap_or(&host.name);
     let mut group_names: Vec<&str> = host
         .groups
@@ -56,23 +73,18 @@ pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScop
     let inventory_file = std::path::absolute(run.inventory_file).unwrap_or_default();
     let inventory_dir = inventory_file.parent().unwrap_or(Path::new("/"));
     let magic = serde_json::json!({
+        "inventory_hostname": host.name,
         "inventory_hostname_short": short,
         "group_names": group_names,
-        "ansible_play_hosts": play.hosts,
-        "ansible_play_hosts_all": play.hosts,
-        "ansible_play_batch": play.batch,
-        "play_hosts": play.batch,
         "ansible_check_mode": run.check,
         "ansible_diff_mode": run.diff,
         "playbook_dir": play.playbook_dir.display().to_string(),
         "inventory_file": inventory_file.display().to_string(),
         "inventory_dir": inventory_dir.display().to_string(),
-        "omit": OMIT,
     });
     if let serde_json::Value::Object(magic) = magic {
-        ctx.extend(magic);
+        vars.extend(magic);
     }
-    ctx.entry("ansible_managed").or_insert(MANAGED.into());
 }
 
 #[cfg(test)]

@@ -25,8 +25,10 @@
 //! ever quotes plaintext. A review ([`Vault::review`], for `render`) gives
 //! each value as its [`placeholder`] instead, as `secret()` does.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -100,6 +102,16 @@ pub enum VaultError {
     /// Decrypted, but not UTF-8 text (not a vars file or a value).
     #[error("decrypts to bytes that are not UTF-8 text")]
     NotText,
+    /// To be encrypted, but already a vault (Ansible's "input is already
+    /// encrypted").
+    #[error("is already encrypted with ansible-vault")]
+    AlreadyEncrypted,
+    /// An empty salt was given to encrypt with.
+    #[error("cannot be encrypted with an empty salt: give none (a random one) or a non-empty one")]
+    EmptySalt,
+    /// The kernel gave no random salt.
+    #[error("cannot be encrypted: no random salt ({0})")]
+    NoRandom(String),
 }
 
 /// Why a vault password could not be read.
@@ -136,6 +148,9 @@ pub struct Vault {
     review: bool,
     /// Warns about a value too short to be masked.
     short: ShortValues,
+    /// The `!vault` values decrypted so far (as given out: placeholders in a
+    /// review), for the `vault_encrypted` test.
+    values: Arc<RwLock<HashSet<String>>>,
 }
 
 impl fmt::Debug for Vault {
@@ -157,6 +172,7 @@ impl Vault {
             only_matching: false,
             review: false,
             short: ShortValues::default(),
+            values: Arc::default(),
         }
     }
 
@@ -245,6 +261,34 @@ impl Vault {
     /// returned; in a review, its [`placeholder`] is.
     pub fn decrypt_value(&self, text: &str, file: &Path, name: &str) -> Result<String, VaultError> {
         let plain = self.decrypt(text)?;
+        let value = self.reveal(plain, file, name);
+        self.values
+            .write()
+            .expect("not poisoned")
+            .insert(value.clone());
+        Ok(value)
+    }
+
+    /// Whether `value` is one of the `!vault` values decrypted so far
+    /// ([`Vault::decrypt_value`]): Ansible's `vault_encrypted` test on a
+    /// variable, which kbz-play holds decrypted.
+    pub fn is_vaulted_value(&self, value: &str) -> bool {
+        self.values.read().expect("not poisoned").contains(value)
+    }
+
+    /// [`Vault::decrypt`] with only `password` (of vault id `label`), as
+    /// Ansible's `unvault` filter does, the plaintext revealed as a value of
+    /// `file` named `name` (see [`Vault::reveal`]).
+    pub fn decrypt_with(
+        &self,
+        text: &str,
+        (label, password): (&str, &[u8]),
+        file: &Path,
+        name: &str,
+    ) -> Result<String, VaultError> {
+        let mut one = Vault::default();
+        one.add(label, password.to_vec());
+        let plain = one.decrypt(text)?;
         Ok(self.reveal(plain, file, name))
     }
 
@@ -301,7 +345,7 @@ impl Vault {
     /// One decrypted value of variable `name` in `file`: registered (and
     /// warned about when too short to mask), then itself or, in a review,
     /// its placeholder.
-    fn reveal(&self, plain: String, file: &Path, name: &str) -> String {
+    pub fn reveal(&self, plain: String, file: &Path, name: &str) -> String {
         self.secrets.add(&plain);
         if self.review {
             return placeholder(name);
@@ -321,6 +365,31 @@ fn name_of(path: &[String], file: &Path) -> String {
         return name.to_string_lossy().into_owned();
     }
     path.join(".")
+}
+
+/// `plain` encrypted with `password` for vault id `label` (Ansible's
+/// `VaultLib.encrypt`): with `salt`, the same text every time; without, a
+/// random 32-byte salt.
+pub fn encrypt(
+    plain: &str,
+    password: &[u8],
+    salt: Option<&[u8]>,
+    label: &str,
+) -> Result<String, VaultError> {
+    if is_encrypted(plain) {
+        return Err(VaultError::AlreadyEncrypted);
+    }
+    let random;
+    let salt = match salt {
+        Some([]) => return Err(VaultError::EmptySalt),
+        Some(salt) => salt,
+        None => {
+            random = crate::private::random_bytes::<32>()
+                .map_err(|e| VaultError::NoRandom(e.to_string()))?;
+            &random
+        }
+    };
+    Ok(Envelope::seal(plain.as_bytes(), password, salt, label))
 }
 
 /// Whether `text` is a vaulted file or value.

@@ -30,8 +30,10 @@ mod regex;
 mod sets;
 mod strftime;
 mod strings;
+mod task_results;
 mod tests;
 mod urls;
+mod vault;
 mod version;
 mod win_paths;
 mod yaml;
@@ -40,6 +42,7 @@ use minijinja::{Environment, Error, ErrorKind};
 
 pub use datetime::{PyDateTime, SUBTRACTION_HINT};
 pub use qualified::{short_name, BUILTIN};
+pub use vault::register as register_vault;
 
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
@@ -63,11 +66,13 @@ pub fn register(env: &mut Environment<'static>) {
     regex::register(env);
     random::register(env);
     tests::register(env);
+    task_results::register(env);
     version::register(env);
     urls::register(env);
     file_tests::register(env);
     datetime::register(env);
     strftime::register(env);
+    vault::register(env, &crate::vault::Vault::default());
     qualified::register(env);
 }
 

@@ -4,7 +4,7 @@
 //! `csv` module reads it (excel dialect: `"` quotes a field, `""` inside
 //! one is a quote).
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, State};
 
 use super::call::Call;
@@ -32,10 +32,21 @@ pub(super) fn lookup(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
             .find(|row| row.get(keycol) == Some(&term.key));
         match row {
             Some(row) => found.push(Value::from(cell(&row, &term)?)),
-            None => found.extend(term.given("default").map(Value::from)),
+            None => found.extend(default(&term)),
         }
     }
     Ok(found)
+}
+
+/// `default=` when no row matches, a list's items each a value (Ansible
+/// extends its results with a list); nothing when not given.
+fn default(term: &Term) -> Vec<Value> {
+    match term.value("default") {
+        Some(list) if list.kind() == ValueKind::Seq => {
+            list.try_iter().into_iter().flatten().collect()
+        }
+        other => other.into_iter().collect(),
+    }
 }
 
 fn single(delimiter: &str) -> Result<char, Error> {

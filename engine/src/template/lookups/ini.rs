@@ -46,7 +46,7 @@ pub(super) fn lookup(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
         let values = ini
             .values(&term, section)
             .map_err(|e| invalid(format!("lookup ini: {e} in {file:?}")))?;
-        found.extend(values.into_iter().map(Value::from));
+        found.extend(values);
     }
     Ok(found)
 }
@@ -212,7 +212,7 @@ impl Ini {
 
     /// The values the term asks for: its key's (or its default), or with
     /// `re=True` those of every key the regex matches from its start.
-    fn values(&self, term: &Term, section: &str) -> Result<Vec<String>, String> {
+    fn values(&self, term: &Term, section: &str) -> Result<Vec<Value>, String> {
         let items = self
             .items(section)
             .ok_or_else(|| format!("no section {section:?}"))?;
@@ -221,7 +221,7 @@ impl Ini {
                 .map_err(|e| format!("re key {:?}: {e}", term.key))?;
             let matching = items.iter().filter(|(k, _)| re.is_match(k));
             let values = matching.filter_map(|(_, v)| v.map(|v| self.expand(v, &items, 0)));
-            return values.collect();
+            return values.map(|v| v.map(Value::from)).collect();
         }
         let key = if term
             .flag("case_sensitive", false)
@@ -232,9 +232,9 @@ impl Ini {
             term.key.to_lowercase()
         };
         match items.iter().find(|(k, _)| *k == key) {
-            Some((_, Some(v))) => Ok(vec![self.expand(v, &items, 0)?]),
+            Some((_, Some(v))) => Ok(vec![Value::from(self.expand(v, &items, 0)?)]),
             Some((_, None)) => Ok(Vec::new()),
-            None => Ok(vec![term.get("default", "").to_string()]),
+            None => Ok(vec![term.value("default").unwrap_or(Value::from(""))]),
         }
     }
 

@@ -2,10 +2,12 @@
 //! holds the key looked up and `name=value` options (`ini`, `csvfile`,
 //! `sequence`). Options given as keywords apply first; a term's own override
 //! them, and (as in Ansible, which sets them on the plugin) stay set for the
-//! terms after it.
+//! terms after it. A keyword keeps its type where the lookup uses the value
+//! as given (`default=5` gives the number 5); an inline one is a string.
 
 use std::collections::BTreeMap;
 
+use minijinja::value::{Value, ValueKind};
 use minijinja::Error;
 
 use super::call::Call;
@@ -16,6 +18,8 @@ pub(super) struct Term {
     /// The words before the first `name=value` (joined by one space).
     pub key: String,
     options: BTreeMap<String, String>,
+    /// The keyword options not overridden inline, as given (none left out).
+    typed: BTreeMap<String, Value>,
 }
 
 impl Term {
@@ -27,6 +31,11 @@ impl Term {
     /// Sets option `name` (the `sequence` shortcut's fields).
     pub fn set(&mut self, name: &str, value: &str) {
         self.options.insert(name.to_string(), value.to_string());
+    }
+
+    /// Option `name` as given: a keyword's value, an inline one's string.
+    pub fn value(&self, name: &str) -> Option<Value> {
+        (self.typed.get(name).cloned()).or_else(|| self.given(name).map(Value::from))
     }
 
     /// Option `name`, if given.
@@ -64,7 +73,7 @@ pub(super) fn terms(call: &Call, lookup: &str, valid: &[&str]) -> Result<Vec<Ter
     let mut terms = Vec::new();
     for text in call.strings()? {
         let term = with_inline(options, &text, lookup, valid)?;
-        options = term.options.clone();
+        options = (term.options.clone(), term.typed.clone());
         terms.push(term);
     }
     Ok(terms)
@@ -76,24 +85,30 @@ pub(super) fn term(call: &Call, text: &str, lookup: &str, valid: &[&str]) -> Res
     with_inline(keywords(call, valid), text, lookup, valid)
 }
 
-/// The options `call` gives as keywords, as strings.
-fn keywords(call: &Call, valid: &[&str]) -> BTreeMap<String, String> {
-    let mut options = BTreeMap::new();
+/// The options of a term: as strings, and the keywords as given.
+type Options = (BTreeMap<String, String>, BTreeMap<String, Value>);
+
+/// The options `call` gives as keywords, as strings and as given.
+fn keywords(call: &Call, valid: &[&str]) -> Options {
+    let (mut options, mut typed) = (BTreeMap::new(), BTreeMap::new());
     for name in valid {
         if let Some(v) = call.option(name) {
-            let text = if v.kind() == minijinja::value::ValueKind::Bool {
+            let text = if v.kind() == ValueKind::Bool {
                 if v.is_true() { "true" } else { "false" }.to_string()
             } else {
                 v.to_string()
             };
             options.insert((*name).to_string(), text);
+            if !v.is_none() {
+                typed.insert((*name).to_string(), v);
+            }
         }
     }
-    options
+    (options, typed)
 }
 
 fn with_inline(
-    mut options: BTreeMap<String, String>,
+    (mut options, mut typed): Options,
     text: &str,
     lookup: &str,
     valid: &[&str],
@@ -106,9 +121,14 @@ fn with_inline(
                 valid.join(", ")
             )));
         }
+        typed.remove(&name);
         options.insert(name, value);
     }
-    Ok(Term { key, options })
+    Ok(Term {
+        key,
+        options,
+        typed,
+    })
 }
 
 /// The key and the `name=value` options of `term`. A word without `=`

@@ -164,9 +164,31 @@ pub(super) fn pipe(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
 pub(super) fn lines(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
     let mut found = Vec::new();
     for command in call.strings()? {
-        found.extend(output(state, "lines", &command)?.lines().map(Value::from));
+        found.extend(split_lines(&output(state, "lines", &command)?).map(Value::from));
     }
     Ok(found)
+}
+
+/// The lines of `text` as Python's `bytes.splitlines()` gives them, which
+/// Ansible's `lines` calls on the output's bytes: split at `\n`, `\r` and
+/// `\r\n` only (not at the other breaks `str.splitlines()` knows, `\x0b`,
+/// `\x85`, `\u2028`...), no empty line after a final break.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
+        rest = rest.get(end + skip..).unwrap_or("");
+        Some(line)
+    })
 }
 
 /// The standard output of `command`, run by `sh` on the control machine in
@@ -186,4 +208,20 @@ fn output(state: &State, lookup: &str, command: &str) -> Result<String, Error> {
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_lines;
+
+    #[test]
+    fn lines_split_as_pythons_bytes_splitlines() {
+        let split = |t| split_lines(t).collect::<Vec<_>>();
+        assert_eq!(
+            split("a\nb\rc\r\nd\x0be\u{2028}f\n\ng\r"),
+            ["a", "b", "c", "d\x0be\u{2028}f", "", "g"]
+        );
+        assert_eq!(split("x\r\r\ny"), ["x", "", "y"]);
+        assert!(split("").is_empty());
+    }
 }

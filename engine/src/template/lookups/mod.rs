@@ -9,6 +9,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod call;
+mod codecs;
 mod context;
 mod csvfile;
 mod ini;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Error, State};
 
+use super::codecs::{self, CodecError};
 use super::invalid;
 
 /// The folders searched, in order, for a file of `subdir`.
@@ -64,16 +65,12 @@ pub(super) fn playbook_dir(state: &State) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// The text of `path` in `encoding` (`utf-8`, or `latin-1`, whose every
-/// byte is the character of the same number).
+/// The text of `path` in `encoding`, decoded as Python's codec of that
+/// name decodes it (see [`codecs`]).
 pub(super) fn read_text(path: &Path, encoding: &str) -> Result<String, Error> {
     let bytes = std::fs::read(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-    match encoding.to_lowercase().replace('_', "-").as_str() {
-        "utf-8" | "utf8" => String::from_utf8(bytes)
-            .map_err(|_| invalid(format!("{} is not UTF-8 text", path.display()))),
-        "latin-1" | "latin1" | "iso-8859-1" => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
-        other => Err(invalid(format!(
-            "encoding {other:?} is not supported (utf-8 and latin-1 are)"
-        ))),
-    }
+    codecs::decode(bytes, encoding).map_err(|e| match e {
+        CodecError::Unknown(_) => invalid(e.to_string()),
+        CodecError::Invalid(_) => invalid(format!("{} {e}", path.display())),
+    })
 }

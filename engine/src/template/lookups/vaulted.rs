@@ -41,6 +41,7 @@ fn decrypt(text: &str, path: &Path, vault: Option<&Vault>) -> Result<String, Err
         |n| n.to_string_lossy().into_owned(),
     );
     vault
-        .decrypt_value(text, path, &name)
+        .decrypt(text)
+        .map(|plain| vault.reveal(plain, path, &name))
         .map_err(|e| invalid(format!("lookup unvault {}: {e}", path.display())))
 }
