@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use super::magic::{self, PlayScope, RunScope};
 use super::shared::Shared;
-use crate::inventory::{Host, Vars};
+use crate::inventory::{Host, Inventory, Vars};
 use crate::probe::Facts;
 
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
 /// `groups`, `hostvars`, Ansible's other magic variables (see [`magic`])
-/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller.
+/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller;
+/// `groups` and `hostvars` are the run's one copy ([`inventory_context`]).
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
@@ -23,6 +24,38 @@ pub(super) fn template_context(
 ) -> minijinja::Value {
     let inv = &shared.inventory;
     let mut ctx = vars.clone();
+    ctx.insert(
+        "host".into(),
+        serde_json::json!({
+            "name": host.name, "address": host.address, "ip": host.ip(vars), "groups": host.groups,
+        }),
+    );
+    ctx.insert("inventory_hostname".into(), host.name.clone().into());
+    ctx.insert(
+        "facts".into(),
+        serde_json::to_value(facts).unwrap_or_default(),
+    );
+    let run = RunScope {
+        inventory_file: inv.source(),
+        check: shared.settings.check,
+        diff: shared.settings.diff,
+    };
+    magic::insert(&mut ctx, host, play, run);
+    super::ansible_facts::insert(&mut ctx, facts);
+    let inventory = shared
+        .template_inventory
+        .get_or_init(|| inventory_context(inv))
+        .clone();
+    let own = minijinja::Value::from(minijinja::value::Serde(&ctx));
+    minijinja::context! { ..inventory, ..own }
+}
+
+/// `groups` (each group's host names) and `hostvars` (each host's inventory
+/// variables): the whole inventory, the same for every host, so built once
+/// per run and shared. Built per host, the hosts at work at once held one
+/// copy each: memory grew with the square of the hosts. They win over a
+/// host's own variables of the same name, as before they were shared.
+fn inventory_context(inv: &Inventory) -> minijinja::Value {
     let groups: serde_json::Map<String, serde_json::Value> = inv
         .groups()
         .into_iter()
@@ -44,27 +77,8 @@ pub(super) fn template_context(
             (h.name.clone(), serde_json::Value::Object(v))
         })
         .collect();
-    ctx.insert(
-        "host".into(),
-        serde_json::json!({
-            "name": host.name, "address": host.address, "ip": host.ip(vars), "groups": host.groups,
-        }),
-    );
-    ctx.insert("inventory_hostname".into(), host.name.clone().into());
-    ctx.insert(
-        "facts".into(),
-        serde_json::to_value(facts).unwrap_or_default(),
-    );
-    ctx.insert("groups".into(), serde_json::Value::Object(groups));
-    ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
-    let run = RunScope {
-        inventory_file: inv.source(),
-        check: shared.settings.check,
-        diff: shared.settings.diff,
-    };
-    magic::insert(&mut ctx, host, play, run);
-    super::ansible_facts::insert(&mut ctx, facts);
-    minijinja::Value::from(minijinja::value::Serde(&ctx))
+    let both = serde_json::json!({ "groups": groups, "hostvars": hostvars });
+    minijinja::Value::from(minijinja::value::Serde(&both))
 }
 
 /// Renders template `src` with `base` overlaid by the call's own `vars`:
