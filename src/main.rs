@@ -316,6 +316,7 @@ fn execute_with(
         root: playbook.root.clone(),
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),
+        template_inventory: Default::default(),
     });
     let interrupt = shared.settings.interrupt.clone();
     let sockets = Arc::new(sockets);

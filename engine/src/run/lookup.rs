@@ -14,7 +14,8 @@ use crate::probe::Facts;
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
 /// `groups`, `hostvars`, Ansible's other magic variables (see [`magic`])
-/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller.
+/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller;
+/// `groups` and `hostvars` are the run's one copy ([`inventory_context`]).
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
@@ -22,34 +23,7 @@ pub(super) fn template_context(
     facts: &Facts,
     play: &PlayScope,
 ) -> minijinja::Value {
-    let inv = &shared.inventory;
     let mut ctx = vars.clone();
-    let groups: serde_json::Map<String, serde_json::Value> = inv
-        .groups()
-        .into_iter()
-        .map(|g| {
-            let names = inv
-                .select(g)
-                .map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>())
-                .unwrap_or_default();
-            (g.to_string(), serde_json::json!(names))
-        })
-        .collect();
-    let run = RunScope {
-        inventory_file: inv.source(),
-        check: shared.settings.check,
-        diff: shared.settings.diff,
-    };
-    let hostvars: serde_json::Map<String, serde_json::Value> = inv
-        .hosts()
-        .iter()
-        .map(|h| {
-            let mut v = h.vars.clone();
-            magic::insert_hostvars(&mut v, h, play, run);
-            v.insert("address".into(), h.address.clone().into());
-            (h.name.clone(), serde_json::Value::Object(v))
-        })
-        .collect();
     ctx.insert(
         "host".into(),
         serde_json::json!({
@@ -61,11 +35,57 @@ pub(super) fn template_context(
         "facts".into(),
         serde_json::to_value(facts).unwrap_or_default(),
     );
-    ctx.insert("groups".into(), serde_json::Value::Object(groups));
-    ctx.insert("hostvars".into(), serde_json::Value::Object(hostvars));
+    let run = run_scope(shared);
     magic::insert(&mut ctx, host, play, run);
     super::ansible_facts::insert(&mut ctx, facts);
-    minijinja::Value::from(minijinja::value::Serde(&ctx))
+    let inventory = shared
+        .template_inventory
+        .get_or_init(|| inventory_context(shared, play))
+        .clone();
+    let own = minijinja::Value::from(minijinja::value::Serde(&ctx));
+    minijinja::context! { ..inventory, ..own }
+}
+
+/// `groups` (each group's host names) and `hostvars` (each host's inventory
+/// variables): the whole inventory, the same for every host, so built once
+/// per run and shared. Built per host, the hosts at work at once held one
+/// copy each: memory grew with the square of the hosts. They win over a
+/// host's own variables of the same name, as before they were shared.
+/// Of `play`, `hostvars` take only `playbook_dir`, the same in every play.
+fn inventory_context(shared: &Shared, play: &PlayScope) -> minijinja::Value {
+    let inv = &shared.inventory;
+    let groups: serde_json::Map<String, serde_json::Value> = inv
+        .groups()
+        .into_iter()
+        .map(|g| {
+            let names = inv
+                .select(g)
+                .map(|hs| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            (g.to_string(), serde_json::json!(names))
+        })
+        .collect();
+    let run = run_scope(shared);
+    let hostvars: serde_json::Map<String, serde_json::Value> = inv
+        .hosts()
+        .iter()
+        .map(|h| {
+            let mut v = h.vars.clone();
+            magic::insert_hostvars(&mut v, h, play, run);
+            v.insert("address".into(), h.address.clone().into());
+            (h.name.clone(), serde_json::Value::Object(v))
+        })
+        .collect();
+    let both = serde_json::json!({ "groups": groups, "hostvars": hostvars });
+    minijinja::Value::from(minijinja::value::Serde(&both))
+}
+
+fn run_scope(shared: &Shared) -> RunScope<'_> {
+    RunScope {
+        inventory_file: shared.inventory.source(),
+        check: shared.settings.check,
+        diff: shared.settings.diff,
+    }
 }
 
 /// Renders template `src` with `base` overlaid by the call's own `vars`,

@@ -32,6 +32,9 @@ pub struct Shared {
     pub sources: crate::script::Sources,
     /// The runtime host threads block on.
     pub rt: tokio::runtime::Handle,
+    /// Templates' `groups` and `hostvars`, built on first use and shared by
+    /// every host (see `lookup.rs`); `Default::default()`.
+    pub template_inventory: std::sync::OnceLock<minijinja::Value>,
 }
 
 /// Options every operation accepts besides its own parameters.

@@ -75,15 +75,19 @@ impl Callable {
     }
 
     /// Calls the closure on this thread, with `engine` as the thread's
-    /// script engine meanwhile (Rhai operations plan with it).
+    /// script engine meanwhile (Rhai operations plan with it), on its own
+    /// copy of the top level's constants: other hosts call it at the same
+    /// time (see [`super::captured`]).
     pub fn call(
         &self,
         engine: &Arc<Engine>,
         args: Vec<Dynamic>,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         super::operation::with_engine(engine, || {
-            let ctx = self.context.create_context(engine);
-            self.body.call_raw(&ctx, None, args)
+            let mut context = self.context.clone();
+            super::captured::own_constants(&mut context.global.constants);
+            self.body
+                .call_raw(&context.create_context(engine), None, args)
         })
     }
 }

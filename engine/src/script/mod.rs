@@ -8,6 +8,7 @@
 //! modules resolved under the project's `roles/` folder.
 
 mod api;
+mod captured;
 mod error;
 mod operation;
 mod params;
