@@ -316,6 +316,7 @@ fn execute_with(
         root: playbook.root.clone(),
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),
+        changes: Default::default(),
     });
     let interrupt = shared.settings.interrupt.clone();
     let sockets = Arc::new(sockets);

@@ -20,6 +20,7 @@ pub mod catalog;
 mod connect;
 mod deferred;
 mod executor;
+mod foresight;
 mod halt;
 mod head;
 mod host;
@@ -38,6 +39,7 @@ mod snapshot;
 mod strategy;
 
 pub use executor::{run, RunError, RunSummary};
+pub use foresight::{Changes, Foreseen};
 pub use host::{current_host_name, is_discovering, notify, unless_held};
 pub use session::{ProbeError, Session};
 pub use settings::{ConnectDefaults, Offline, RunSettings};

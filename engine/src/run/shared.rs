@@ -32,6 +32,9 @@ pub struct Shared {
     pub sources: crate::script::Sources,
     /// The runtime host threads block on.
     pub rt: tokio::runtime::Handle,
+    /// The changes made so far, on every host: an answer asked ahead stands
+    /// only while it does not move (see `foresight.rs`).
+    pub changes: super::foresight::Changes,
 }
 
 /// Options every operation accepts besides its own parameters.
