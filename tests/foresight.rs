@@ -10,7 +10,7 @@ use common::lab::{credentials, secret};
 use common::{Outcome, Test};
 
 /// The playbook both test files run.
-pub const SITE: &str = include_str!("fixtures/foresight/site.rhai");
+const SITE: &str = include_str!("fixtures/foresight/site.rhai");
 
 /// [`SITE`] on `hosts` local hosts h1..hN writing under the project's
 /// `state/`, with the fixture credentials, a kept cache and the waits'

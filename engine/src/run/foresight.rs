@@ -37,12 +37,16 @@ pub(super) const READ_BATCH: &str = "eval \"$(cat)\"";
 /// Starts each answer in the opening batch's output.
 const MARKER: &str = "@@kbz-ask ";
 
-/// Runs one ask: `ka SCRIPT INPUT_BASE64 SECS` prints its exit status, then
-/// its stdout and stderr in base64, one line each. The env lines reach the
-/// script on its stdin as they would live (never on a command line: `printf`
-/// is a builtin); without env its stdin is empty, never the batch's own.
+/// Runs one ask: `ka INDEX SCRIPT INPUT_BASE64 SECS` prints its marker, its
+/// exit status, then its stdout and stderr in base64, one line each. The
+/// env lines reach the script on its stdin as they would live (never on a
+/// command line: `printf` is a builtin); without env its stdin is empty,
+/// never the batch's own. A host without `timeout` answers nothing: its
+/// commands run live, where their own limit applies.
 const PRELUDE: &str = r#"ka() {
-  ke=$( { ko=$(printf '%s' "$2" | base64 -d | timeout -k 2 "$3" sh -c "$1"); echo "$?" >&5
+  command -v timeout >/dev/null 2>&1 || return 0
+  echo "@@kbz-ask $1"
+  ke=$( { ko=$(printf '%s' "$3" | base64 -d | timeout -k 2 "$4" sh -c "$2"); echo "$?" >&5
     printf '%s' "$ko" | base64 -w0 >&5; echo >&5; } 2>&1 )
   printf '%s' "$ke" | base64 -w0; echo
 } 5>&1
@@ -162,10 +166,7 @@ pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
     let mut s = String::from(PRELUDE);
     for (i, ask) in asks.iter().enumerate() {
         let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
-        s.push_str(&format!(
-            "echo '{MARKER}{i}'\nka {} '{input}' {secs}\n",
-            quote(&ask.check)
-        ));
+        s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
     }
     s
 }

@@ -82,7 +82,7 @@ fn a_wait_is_answered_only_once_over() {
 fn a_command_past_its_share_of_the_limit_is_left_to_run_live() {
     let slow = ask("sleep 5; echo late", None);
     let started = std::time::Instant::now();
-    let answers = opening(&[slow.clone()], Duration::from_secs(2));
+    let answers = opening(std::slice::from_ref(&slow), Duration::from_secs(2));
     assert!(answer(&answers, &slow).is_none());
     assert!(started.elapsed() < Duration::from_secs(4));
 }
