@@ -317,6 +317,7 @@ fn execute_with(
         sources: playbook.sources.clone(),
         rt: runtime.handle().clone(),
         template_inventory: Default::default(),
+        changes: Default::default(),
     });
     let interrupt = shared.settings.interrupt.clone();
     let sockets = Arc::new(sockets);

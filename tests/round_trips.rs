@@ -1,6 +1,7 @@
 //! Round trips of a first run on real hosts (lab01..lab04): the facts and
 //! every probe in one, every change in one, however many ops a host has
-//! (the recap's `round_trips`). Each test works in a folder of its own under
+//! (the recap's `round_trips`), and a no-op rerun in one, whatever its plays,
+//! read-only commands and waits. Each test works in a folder of its own under
 //! `/opt`, removed before and after.
 //!
 //! Run alone with `cargo test --test round_trips -- --include-ignored`.
@@ -161,4 +162,66 @@ play("copies", "all", |host| {{
     );
     assert_eq!(listing, format!("{COPIES}\nfile 299\n"));
     assert_each_host(&t.run(), 0, 1);
+}
+
+/// Where the playbook of `tests/foresight.rs` writes on the lab.
+const FORESIGHT_DIR: &str = "/opt/kbz-round-trips-foresight";
+
+/// That playbook (three plays with read-only commands, one with a secret in
+/// its env, waits on sshd's port and on a command, file probes, a `serial: 1`
+/// play) on the lab, `level` written by its first play.
+fn foresight(lab: &Lab, level: u32) -> Test {
+    let t = lab
+        .test()
+        .playbook(include_str!("fixtures/foresight/site.rhai"));
+    let creds = common::lab::credentials(t.path());
+    t.var("tmp", FORESIGHT_DIR)
+        .var("port", 22)
+        .var("level", level)
+        .arg("--credentials")
+        .arg(creds)
+}
+
+/// What play `play` of [`foresight`] read back from `level` on each host.
+fn seen(lab: &Lab, play: u32) -> Vec<String> {
+    (0..lab.hosts.len())
+        .map(|h| {
+            let name = &lab.hosts[h].0;
+            lab.ssh(h, &format!("cat {FORESIGHT_DIR}/{name}/seen-{play}"))
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
+fn a_no_op_rerun_of_three_plays_with_commands_and_waits_is_one_round_trip() {
+    let (_guard, lab) = first_hosts_alone(HOSTS);
+    let _scratch = Scratch::new(&lab, FORESIGHT_DIR);
+    let t = foresight(&lab, 1);
+    t.run().assert_code(0);
+    assert_eq!(seen(&lab, 2), vec!["1\n"; lab.hosts.len()]);
+    // The facts, the three plays' probes, their read-only commands and
+    // their waits' first checks: one round trip, `serial` or not.
+    assert_each_host(&t.run(), 0, 1);
+}
+
+#[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
+fn a_command_reading_what_an_earlier_play_changed_runs_live_on_the_lab() {
+    let (_guard, lab) = first_hosts_alone(HOSTS);
+    let _scratch = Scratch::new(&lab, FORESIGHT_DIR);
+    foresight(&lab, 1).run().assert_code(0);
+    // The opening reads `level` = 1 on every host, then play 1 writes 2:
+    // the commands after that change run live and act on 2.
+    let changed = foresight(&lab, 2).run();
+    changed.assert_code(0);
+    for play in [1, 2] {
+        assert_eq!(
+            seen(&lab, play),
+            vec!["2\n"; lab.hosts.len()],
+            "{}",
+            changed.text()
+        );
+    }
+    assert_each_host(&foresight(&lab, 2).run(), 0, 1);
 }

@@ -53,6 +53,15 @@ pub trait Operation: Send + Sync + std::fmt::Debug {
         self.readonly()
     }
 
+    /// For an op that waits (`wait_for`): one check of its condition, with
+    /// no waiting, whose success means the wait is already over. The
+    /// opening round trip runs it ahead (see `run/foresight.rs`), so a rerun
+    /// does not spend a round trip on a wait for what is already up. `None`
+    /// (the default) for an op that does not wait, or cannot say.
+    fn first_check(&self) -> Option<String> {
+        None
+    }
+
     /// Whether the engine may hold the operation's changes and apply them
     /// later, together with the next ones, in one round trip (see
     /// `run/batch.rs`). True for ops whose changes are file-system edits

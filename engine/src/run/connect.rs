@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::executor::Slot;
+use super::foresight::Foreseen;
 use super::session::{ProbeError, Session};
 use super::shared::Shared;
 use crate::inventory::Host;
-use crate::probe::Probe;
 use crate::report::Event;
 use crate::transport::{ConnectOptions, RunLock, Transport};
 
@@ -53,11 +53,12 @@ fn is_local(host: &Host) -> bool {
 }
 
 /// Connects to the host on first use; `None` when it is unreachable. The
-/// opening round trip also asks the `foreseen` probes (see `rehearsal.rs`).
+/// opening round trip also asks the `foreseen` probes and read-only commands
+/// (see `rehearsal.rs`).
 pub(super) async fn ensure_session(
     shared: &Shared,
     slot: &Slot,
-    foreseen: &[Probe],
+    foreseen: &Foreseen,
 ) -> Option<Arc<Session>> {
     {
         let st = slot.state();
@@ -88,7 +89,8 @@ pub(super) async fn ensure_session(
         let c = &shared.settings.connect;
         let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         let limit = shared.settings.probe_limit();
-        Session::open_locked(transport, &cached, foreseen, &lock, limit).await
+        let changes = shared.changes.count();
+        Session::open_locked(transport, &cached, foreseen, changes, &lock, limit).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();

@@ -20,6 +20,8 @@ impl HostCtx {
     /// Queues the op's changes for the next [`HostCtx::flush`]. The snapshot
     /// learns them now: later ops plan as if they were made.
     pub(super) fn defer(&self, planned: Planned) -> OpResult {
+        // The change is as good as made: no answer asked before it stands.
+        self.shared.changes.made();
         let result = planned.result();
         let pending = self.pending(planned);
         self.batch.borrow_mut().push(pending);

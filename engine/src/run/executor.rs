@@ -108,8 +108,8 @@ pub(super) fn play_on_host(
     let vars = play_vars(shared, playbook, index, &slot.host);
     let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
     if !session.is_offline() {
-        let probes = rehearse(shared, playbook, index, &slot.host, session.clone());
-        let _ = shared.rt.block_on(session.prefetch(&probes));
+        let rehearsed = rehearse(shared, playbook, index, &slot.host, session.clone());
+        let _ = shared.rt.block_on(session.prefetch(&rehearsed.probes));
     }
     let ctx = HostCtx::new(
         shared.clone(),
@@ -317,10 +317,9 @@ impl HostRun {
     }
 }
 
-/// Whether the host is yet to be opened over a connection: its first play,
-/// whose probes can join the opening round trip (`rehearsal.rs`).
-/// Connects on first use, asking the play's foreseen probes in the opening
-/// round trip (see `rehearsal.rs`); `None` when the host is unreachable.
+/// Connects on first use, asking what the host's plays from `index` on
+/// are foreseen to ask in the opening round trip (see `rehearsal.rs`);
+/// `None` when the host is unreachable.
 pub(super) async fn open_foreseeing(
     shared: &Arc<Shared>,
     slot: &Arc<Slot>,
@@ -334,7 +333,7 @@ pub(super) async fn open_foreseeing(
                 .await
                 .unwrap_or_default()
         }
-        false => Vec::new(),
+        false => Default::default(),
     };
     ensure_session(shared, slot, &foreseen).await
 }

@@ -10,6 +10,7 @@ use rhai::{EvalAltResult, NativeCallContext, Position};
 
 use super::ahead::Ahead;
 use super::batch::Batch;
+use super::foresight::{Ask, Foreseen};
 use super::halt::Halt;
 use super::head::OpHead;
 use super::magic::PlayScope;
@@ -18,6 +19,7 @@ use super::session::Session;
 use super::shared::{error, runtime_error, Shared};
 use super::strategy::Strategy;
 use crate::inventory::{Host, Vars};
+use crate::op::Operation;
 use crate::probe::Probe;
 use crate::report::{ChangeLine, Event, HostStats, OpStatus};
 
@@ -41,9 +43,9 @@ pub(super) struct HostCtx {
     template_ctx: OnceCell<minijinja::Value>,
     /// The play as its templates see it (Ansible's magic variables).
     scope: PlayScope,
-    /// In a rehearsal, ops only record their probes here (see
-    /// [`HostCtx::rehearsing`]).
-    rehearsal: Option<RefCell<Vec<Probe>>>,
+    /// In a rehearsal, ops only record their probes and read-only
+    /// commands here (see [`HostCtx::rehearsing`]).
+    rehearsal: Option<RefCell<Foreseen>>,
     /// Changes planned but not applied yet (see `batch.rs`).
     pub(super) batch: RefCell<Batch>,
     /// Set when queued changes failed on the host: the host's run is over,
@@ -136,12 +138,12 @@ impl HostCtx {
     /// round trip before the real run, so a first run does not pay a round
     /// trip per op just to look.
     pub fn rehearsing(mut self) -> Self {
-        self.rehearsal = Some(RefCell::new(Vec::new()));
+        self.rehearsal = Some(RefCell::new(Foreseen::default()));
         self
     }
 
-    /// The probes recorded in a rehearsal.
-    pub fn rehearsed(&self) -> Vec<Probe> {
+    /// The probes and read-only commands recorded in a rehearsal.
+    pub(super) fn rehearsed(&self) -> Foreseen {
         self.rehearsal
             .as_ref()
             .map(|d| d.borrow().clone())
@@ -152,11 +154,37 @@ impl HostCtx {
     pub(super) fn rehearse(&self, probes: Vec<Probe>) -> bool {
         match &self.rehearsal {
             Some(found) => {
-                found.borrow_mut().extend(probes);
+                found.borrow_mut().probes.extend(probes);
                 true
             }
             None => false,
         }
+    }
+
+    /// In a rehearsal, records what `op` would ask (its probes, the command
+    /// a read-only op runs) and returns what the script sees: the opening's
+    /// answer to that command while it stands, so the rehearsal follows the
+    /// branch the real run takes; else an empty result, as for any op.
+    pub(super) fn rehearse_op(&self, op: &dyn Operation) -> Option<OpResult> {
+        let found = self.rehearsal.as_ref()?;
+        let ask = Ask::of(op);
+        let answered = ask.as_ref().and_then(|a| {
+            let (script, input) = a.command();
+            self.session
+                .foreseen(script, input, self.shared.changes.count())
+        });
+        let mut found = found.borrow_mut();
+        found.probes.extend(op.probes());
+        found.asks.extend(ask);
+        Some(match answered {
+            Some(out) => OpResult {
+                rc: i64::from(out.rc),
+                stdout: super::immediate::trim_newline(&out.stdout),
+                stderr: super::immediate::trim_newline(&out.stderr),
+                ..OpResult::default()
+            },
+            None => OpResult::default(),
+        })
     }
 
     /// Makes this the current host of the calling thread while `f` runs.
@@ -198,6 +226,9 @@ impl HostCtx {
         diff: Option<String>,
         message: Option<String>,
     ) {
+        if !matches!(status, OpStatus::Ok | OpStatus::Skipped) {
+            self.shared.changes.made();
+        }
         {
             let mut stats = self.stats.borrow_mut();
             match status {

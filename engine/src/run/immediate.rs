@@ -51,7 +51,7 @@ impl HostCtx {
         let actions = actions_of(&planned);
         let limit = planned.op.timeout().or(self.shared.settings.op_timeout);
         for action in &actions {
-            match self.step(transport, action, limit, &mut result) {
+            match self.step(transport, action, (limit, readonly), &mut result) {
                 Ok(()) => {}
                 Err(Step::Unsent(message)) => return Err(fail(message)),
                 Err(Step::Changed(path)) => {
@@ -97,14 +97,15 @@ impl HostCtx {
     /// Runs one action on the host, in its own round trip; a command's
     /// output becomes the script's result. A command past `limit` is killed
     /// and fails the op like a failed checked command: what it did is unknown.
+    /// A `readonly` op's command the opening answered, while that answer
+    /// stands, costs no round trip (see `foresight.rs`).
     fn step(
         &self,
         transport: &Transport,
         action: &Action,
-        limit: Option<Duration>,
+        (limit, readonly): (Option<Duration>, bool),
         result: &mut OpResult,
     ) -> Result<(), Step> {
-        self.session.count_round_trip();
         let rt = &self.shared.rt;
         match action {
             Action::Exec {
@@ -112,19 +113,14 @@ impl HostCtx {
                 check,
                 input,
             } => {
-                let stdin = input.as_ref().map(|i| i.0.as_slice());
-                let out = rt
-                    .block_on(transport.exec_within(
-                        script,
-                        stdin,
-                        limit,
-                        Some(&self.shared.settings.interrupt),
-                    ))
-                    .map_err(|e| match e {
-                        TransportError::Interrupted { .. } => Step::Interrupted(e.to_string()),
-                        TransportError::TimedOut { .. } => Step::Failed(e.to_string()),
-                        e => Step::Unsent(e.to_string()),
-                    })?;
+                let changes = self.shared.changes.count();
+                let foreseen = readonly
+                    .then(|| self.session.foreseen(script, input.as_ref(), changes))
+                    .flatten();
+                let out = match foreseen {
+                    Some(out) => out,
+                    None => self.exec(transport, script, input.as_ref(), limit)?,
+                };
                 result.rc = i64::from(out.rc);
                 result.stdout = trim_newline(&out.stdout);
                 result.stderr = trim_newline(&out.stderr);
@@ -142,6 +138,7 @@ impl HostCtx {
                 }
             }
             Action::Write(w) => {
+                self.session.count_round_trip();
                 rt.block_on(transport.write_file(w)).map_err(|e| match e {
                     TransportError::Changed { path, .. } => Step::Changed(path),
                     e => Step::Unsent(e.to_string()),
@@ -150,6 +147,27 @@ impl HostCtx {
             }
         }
         Ok(())
+    }
+
+    /// Runs a command on the host, in its own round trip.
+    fn exec(
+        &self,
+        transport: &Transport,
+        script: &str,
+        input: Option<&crate::op::Input>,
+        limit: Option<Duration>,
+    ) -> Result<crate::transport::ExecOutput, Step> {
+        self.session.count_round_trip();
+        let stdin = input.map(|i| i.0.as_slice());
+        let interrupt = Some(&self.shared.settings.interrupt);
+        self.shared
+            .rt
+            .block_on(transport.exec_within(script, stdin, limit, interrupt))
+            .map_err(|e| match e {
+                TransportError::Interrupted { .. } => Step::Interrupted(e.to_string()),
+                TransportError::TimedOut { .. } => Step::Failed(e.to_string()),
+                e => Step::Unsent(e.to_string()),
+            })
     }
 
     /// Brings the snapshot up to date with applied (or queued) `actions`.
@@ -223,7 +241,7 @@ fn merge_checked_execs<'a>(actions: impl Iterator<Item = &'a Action>) -> Vec<Act
     merged
 }
 
-fn trim_newline(b: &[u8]) -> String {
+pub(super) fn trim_newline(b: &[u8]) -> String {
     let mut s = String::from_utf8_lossy(b).into_owned();
     while s.ends_with('\n') || s.ends_with('\r') {
         s.pop();

@@ -20,6 +20,7 @@ pub mod catalog;
 mod connect;
 mod deferred;
 mod executor;
+mod foresight;
 mod halt;
 mod head;
 mod host;
@@ -39,6 +40,7 @@ mod strategy;
 mod template_vars;
 
 pub use executor::{run, RunError, RunSummary};
+pub use foresight::{Changes, Foreseen};
 pub use host::{current_host_name, is_discovering, notify, unless_held};
 pub use session::{ProbeError, Session};
 pub use settings::{ConnectDefaults, Offline, RunSettings};

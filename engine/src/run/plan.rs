@@ -162,8 +162,8 @@ impl HostCtx {
             }
             return Some(self.skip(head, "not selected by --tags/--skip-tags"));
         }
-        if self.rehearse(op.probes()) {
-            return Some(OpResult::default());
+        if let Some(rehearsed) = self.rehearse_op(op) {
+            return Some(rehearsed);
         }
         if let Some(catalog) = self.shared.settings.catalog() {
             let role = self.shared.sources.role(ctx.call_source());

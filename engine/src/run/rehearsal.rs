@@ -2,21 +2,23 @@
 //! probes it would ask (see [`HostCtx::rehearsing`]), so they are all asked
 //! in one round trip before the ops plan.
 //!
-//! A host's first play is rehearsed twice. Before the host is opened, with
-//! the facts a render assumes (`render::offline_facts`): its probes join the
-//! opening round trip, beside the facts, so a first run asks the host once
-//! before it changes anything. Then with the host's real facts, as every
-//! play is: a script that branches on a fact the guess got wrong asks what
-//! the first rehearsal missed in one more round trip, and only then.
+//! Every play of a host is rehearsed twice. Before the host is opened, all
+//! of its plays, with the facts a render assumes (`render::offline_facts`):
+//! their probes and read-only commands (`foresight.rs`) join the opening
+//! round trip, beside the facts, so a rerun asks the host once for the
+//! whole run. Then each play with the host's real facts, before it runs: a
+//! script that branches on a fact the guess got wrong, or on a command's
+//! output, asks what the first rehearsal missed in one more round trip, and
+//! only then.
 
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::foresight::Foreseen;
 use super::host::HostCtx;
 use super::session::Session;
 use super::shared::Shared;
 use crate::inventory::{Host, Vars};
-use crate::probe::Probe;
 use crate::script::Playbook;
 
 /// The host's vars as play `index` sees them: the play's vars over the
@@ -30,16 +32,17 @@ pub(super) fn play_vars(shared: &Shared, playbook: &Playbook, index: usize, host
     vars
 }
 
-/// The probes play `index`'s body asks of `host`, seen through `session`
-/// (its facts). Whatever the rehearsal does not reach (an error, a branch
-/// on a command's output) is simply probed later, op by op.
+/// The probes and read-only commands play `index`'s body asks of `host`,
+/// seen through `session` (its facts, the opening's answers). Whatever the
+/// rehearsal does not reach (an error, a branch on a command's output the
+/// opening did not answer) is simply probed later, op by op.
 pub(super) fn rehearse(
     shared: &Arc<Shared>,
     playbook: &Playbook,
     index: usize,
     host: &Host,
     session: Arc<Session>,
-) -> Vec<Probe> {
+) -> Foreseen {
     let play = &playbook.decls.plays[index];
     let vars = play_vars(shared, playbook, index, host);
     let host_value = crate::script::host_map(host, &vars, Some(&session.facts));
@@ -56,14 +59,29 @@ pub(super) fn rehearse(
     rehearsal.rehearsed()
 }
 
-/// The probes play `index` would ask of `host` before it is opened: a
-/// rehearsal against the facts a render assumes.
+/// What the plays of `host` from `first` on would ask before it is opened:
+/// rehearsals against the facts a render assumes.
 pub(super) fn foresee(
     shared: &Arc<Shared>,
     playbook: &Playbook,
-    index: usize,
+    first: usize,
     host: &Host,
-) -> Vec<Probe> {
+) -> Foreseen {
     let guess = Arc::new(Session::offline(super::render::offline_facts(host)));
-    rehearse(shared, playbook, index, host, guess)
+    let mut foreseen = Foreseen::default();
+    for index in
+        (first..playbook.decls.plays.len()).filter(|&i| takes_part(shared, playbook, i, host))
+    {
+        foreseen.extend(rehearse(shared, playbook, index, host, guess.clone()));
+    }
+    foreseen
+}
+
+/// Whether play `index`'s hosts include `host`.
+fn takes_part(shared: &Shared, playbook: &Playbook, index: usize, host: &Host) -> bool {
+    let pattern = &playbook.decls.plays[index].hosts;
+    shared
+        .inventory
+        .select_play(pattern)
+        .is_ok_and(|(matched, _)| matched.iter().any(|h| h.name == host.name))
 }

@@ -15,9 +15,11 @@ use std::time::Duration;
 use crate::cache::HostCache;
 use crate::digest::sha256_hex;
 
+use super::foresight::{self, Answers, Ask, Foreseen};
 use super::snapshot::{affects, offline_answer, written, Snapshot};
+use crate::op::Input;
 use crate::probe::{self, Facts, Observation, Observed, PathKind, Probe};
-use crate::transport::{LockHolder, RunLock, Transport, TransportError};
+use crate::transport::{ExecOutput, LockHolder, RunLock, Transport, TransportError};
 
 /// Probing failed: the transport failed or the host's answer was unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,8 @@ pub struct Session {
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
+    /// The opening's answers to the read-only commands foreseen (see `foresight.rs`).
+    answers: Answers,
     /// Holds the host's run lock until [`Session::close`] (or the drop).
     lock: Option<LockHolder>,
 }
@@ -103,13 +107,35 @@ async fn run_batch(
     prefix: &str,
     limit: Duration,
 ) -> Result<Vec<Observation>, ProbeError> {
-    let script = format!("{prefix}{}", probe::render_batch(probes));
+    let (answers, _) = ask_batch(transport, probes, &[], prefix, limit).await?;
+    Ok(answers)
+}
+
+/// [`run_batch`] that also runs `asks` (see `foresight.rs`), before the
+/// probes, and returns the batch's output for their answers. A batch with
+/// env values goes on stdin whatever its length: never on a command line.
+async fn ask_batch(
+    transport: &Transport,
+    probes: &[Probe],
+    asks: &[Ask],
+    prefix: &str,
+    limit: Duration,
+) -> Result<(Vec<Observation>, String), ProbeError> {
+    let script = format!(
+        "{prefix}{}{}",
+        foresight::render(asks, limit),
+        probe::render_batch(probes)
+    );
+    let (script, stdin) = match asks.iter().any(Ask::has_input) {
+        true => (foresight::READ_BATCH.to_string(), Some(script.into_bytes())),
+        false => (script, None),
+    };
     let out = transport
-        .exec_within(&script, None, Some(limit), None)
+        .exec_within(&script, stdin.as_deref(), Some(limit), None)
         .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
-        Ok(obs) => Ok(obs),
+        Ok(obs) => Ok((obs, stdout.into_owned())),
         Err(_) if out.rc != 0 => Err(ProbeError::Script {
             rc: out.rc,
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -164,19 +190,22 @@ impl Session {
     /// waits on the host for it, so the lock costs no round trip; another
     /// run holding the lock past its timeout fails with
     /// [`crate::transport::LockError::Busy`]. The opening batch also asks
-    /// the `foreseen` probes.
+    /// the `foreseen` probes and read-only commands, whose answers stand
+    /// while the run's change count stays at `changes` (see `foresight.rs`).
     pub async fn open_locked(
         transport: Transport,
         cached: &HostCache,
-        foreseen: &[Probe],
+        foreseen: &Foreseen,
+        changes: u64,
         lock: &RunLock,
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
-        let probes = opening_probes(cached, foreseen);
+        let probes = opening_probes(cached, &foreseen.probes);
         let wait = lock.wait_script(&transport);
+        let asks = &foreseen.asks;
         let opening = async {
             let holding = transport.hold_lock(lock);
-            let batch = run_batch(&transport, &probes, &wait, probe_limit);
+            let batch = ask_batch(&transport, &probes, asks, &wait, probe_limit);
             tokio::pin!(holding, batch);
             // A busy host is reported at once, without waiting for the batch.
             Ok::<_, ProbeError>(tokio::select! {
@@ -184,17 +213,13 @@ impl Session {
                 answers = &mut batch => (holding.await?, answers?),
             })
         };
-        let (holder, answers) = match opening.await {
+        let (holder, (answers, output)) = match opening.await {
             Ok(opened) => opened,
             Err(e) => return Err(e.or_lost(&transport).await),
         };
-        Ok(Session::opened(
-            transport,
-            probes,
-            answers,
-            Some(holder),
-            probe_limit,
-        ))
+        let mut session = Session::opened(transport, probes, answers, Some(holder), probe_limit);
+        session.answers = foresight::parse(&foreseen.asks, &output, changes);
+        Ok(session)
     }
 
     fn opened(
@@ -220,6 +245,7 @@ impl Session {
             probe_limit,
             facts,
             snapshot: Mutex::new(snapshot),
+            answers: Answers::default(),
             lock,
         }
     }
@@ -233,6 +259,7 @@ impl Session {
             probe_limit: Duration::MAX,
             facts,
             snapshot: Mutex::new(Snapshot::default()),
+            answers: Answers::default(),
             lock: None,
         }
     }
@@ -487,6 +514,17 @@ impl Session {
             .expect("snapshot lock")
             .digests
             .insert(w.path.clone(), digest);
+    }
+
+    /// The opening's answer to the read-only command `script` with `input`,
+    /// while the run has made no change since (`changes`, the count now).
+    pub(super) fn foreseen(
+        &self,
+        script: &str,
+        input: Option<&Input>,
+        changes: u64,
+    ) -> Option<ExecOutput> {
+        self.answers.get(script, input, changes).cloned()
     }
 
     /// Round trips spent on this host so far.

@@ -35,6 +35,9 @@ pub struct Shared {
     /// Templates' `groups` and `hostvars`, built on first use and shared by
     /// every host (see `lookup.rs`); `Default::default()`.
     pub template_inventory: std::sync::OnceLock<minijinja::Value>,
+    /// The changes made so far, on every host: an answer asked ahead stands
+    /// only while it does not move (see `foresight.rs`).
+    pub changes: super::foresight::Changes,
 }
 
 /// Options every operation accepts besides its own parameters.

@@ -21,7 +21,8 @@ async fn open(sshd: &Sshd, run: &RunId, timeout: u64) -> Result<Session, ProbeEr
     Session::open_locked(
         t,
         &HostCache::default(),
-        &[],
+        &kbz_engine::run::Foreseen::default(),
+        0,
         &lock,
         Duration::from_secs(60),
     )

@@ -153,9 +153,13 @@ impl Build for Args {
             .map(u64::from)
             .iter()
             .sum();
+        // A wait with a delay lets something the run started begin first:
+        // checking ahead of the run would skip that.
+        let first_check = (self.delay == 0).then(|| wait_script(&condition, &what, 0, 0, 0));
         Ok(Box::new(WaitOp {
             what: format!("{what} (up to {}s)", self.timeout),
             script,
+            first_check,
             limit: Duration::from_secs(hard_limit),
         }))
     }
@@ -197,6 +201,8 @@ done"#
 pub(crate) struct WaitOp {
     what: String,
     script: String,
+    /// The loop's first check alone (see [`Operation::first_check`]).
+    first_check: Option<String>,
     /// Past the wait's own deadline, a check still running is hung: the
     /// loop itself cannot stop it, so the engine kills it.
     limit: Duration,
@@ -230,6 +236,10 @@ impl Operation for WaitOp {
 
     fn timeout(&self) -> Option<Duration> {
         Some(self.limit)
+    }
+
+    fn first_check(&self) -> Option<String> {
+        self.first_check.clone()
     }
 
     /// Under `--check` nothing was started, so waiting for it would only time out.

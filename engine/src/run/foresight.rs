@@ -1,0 +1,241 @@
+//! Read-only commands asked ahead, in the opening round trip.
+//!
+//! A rehearsal (`rehearsal.rs`) meets a host's read-only commands
+//! (`shell(.., #{ readonly: true })`) and its `wait_for`s without running
+//! them. It records each as an [`Ask`]: the exact script the op would run
+//! (its `cd`, its env on stdin: everything that makes it what it is) and,
+//! for a wait, its first check. The opening round trip runs them all, each
+//! under its own time limit, and the session keeps the [`Answers`].
+//!
+//! An answer stands for the live command only when the command is the same
+//! (script and stdin byte for byte) and nothing has changed anywhere in the
+//! run since it was asked: [`Changes`] counts every change, on any host, so
+//! a command that reads what another host's play changed (a cluster join)
+//! runs live. A wait whose first check succeeded is over; any other runs
+//! live, as does everything the opening did not foresee.
+//!
+//! Env values (secrets) travel in the batch script, on stdin; answers stay
+//! in memory and never reach the host cache.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::op::{Action, Input, Operation};
+use crate::probe::{Observed, Probe};
+use crate::shell::quote;
+use crate::transport::ExecOutput;
+
+/// How long one asked-ahead command may run in the opening round trip. A
+/// command past it is answered live, when the script reaches it: the
+/// opening must not wait for a slow query, nor for a service not up yet.
+const ASK_LIMIT: Duration = Duration::from_secs(10);
+
+/// What `sh -c` runs for a batch sent on stdin: the whole script, env
+/// values included, is read from there.
+pub(super) const READ_BATCH: &str = "eval \"$(cat)\"";
+
+/// Starts each answer in the opening batch's output.
+const MARKER: &str = "@@kbz-ask ";
+
+/// Runs one ask: `ka INDEX SCRIPT INPUT_BASE64 SECS` prints its marker, its
+/// exit status, then its stdout and stderr in base64, one line each. The
+/// env lines reach the script on its stdin as they would live (never on a
+/// command line: `printf` is a builtin); without env its stdin is empty,
+/// never the batch's own. A host without `timeout` answers nothing: its
+/// commands run live, where their own limit applies.
+const PRELUDE: &str = r#"ka() {
+  command -v timeout >/dev/null 2>&1 || return 0
+  echo "@@kbz-ask $1"
+  ke=$( { ko=$(printf '%s' "$3" | base64 -d | timeout -k 2 "$4" sh -c "$2"); echo "$?" >&5
+    printf '%s' "$ko" | base64 -w0 >&5; echo >&5; } 2>&1 )
+  printf '%s' "$ke" | base64 -w0; echo
+} 5>&1
+"#;
+
+/// Counts the changes made in the run, on every host: an answer asked
+/// before a change is not used after it.
+#[derive(Debug, Default)]
+pub struct Changes(AtomicU64);
+
+impl Changes {
+    /// How many changes the run has made so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Notes a change (made, about to be made, or failed halfway).
+    pub fn made(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A read-only command a rehearsal met, to ask in the opening round trip.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// The script the op runs live, which its answer stands for.
+    script: String,
+    /// Its stdin (env lines), as live.
+    input: Option<Input>,
+    /// What the opening runs: the script itself, or a wait's first check.
+    check: String,
+    /// A wait: only a first check that succeeded answers it.
+    wait: bool,
+}
+
+impl std::fmt::Debug for Ask {
+    /// The script only: the input is usually secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ask").field("script", &self.script).finish()
+    }
+}
+
+impl Ask {
+    /// The ask for `op`, when it can be asked ahead: a read-only op without
+    /// probes of its own (guards make it depend on more than its command)
+    /// whose plan is one command; a wait only when it can say its first
+    /// check ([`Operation::first_check`]).
+    pub(super) fn of(op: &dyn Operation) -> Option<Ask> {
+        if !op.readonly() || !op.probes().is_empty() {
+            return None;
+        }
+        let plan = op.plan(&Observed::new(Vec::new())).ok()?;
+        let [change] = plan.changes.as_slice() else {
+            return None;
+        };
+        let [Action::Exec { script, input, .. }] = change.actions.as_slice() else {
+            return None;
+        };
+        let first = op.first_check();
+        Some(Ask {
+            script: script.clone(),
+            input: input.clone(),
+            wait: first.is_some(),
+            check: first.unwrap_or_else(|| script.clone()),
+        })
+    }
+
+    /// Whether the command has env values (often secrets) for its stdin.
+    pub(super) fn has_input(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// The command the answer stands for: the op's script and its stdin.
+    pub(super) fn command(&self) -> (&str, Option<&Input>) {
+        (&self.script, self.input.as_ref())
+    }
+
+    fn is(&self, script: &str, input: Option<&Input>) -> bool {
+        self.script == script && self.input.as_ref() == input
+    }
+}
+
+/// What the opening round trip asks beyond the cached probes: what the
+/// rehearsals of the host's plays met.
+#[derive(Debug, Default, Clone)]
+pub struct Foreseen {
+    /// The probes the ops would ask.
+    pub probes: Vec<Probe>,
+    /// The read-only commands and waits they would run.
+    pub asks: Vec<Ask>,
+}
+
+impl Foreseen {
+    /// Adds what another rehearsal met, without duplicates.
+    pub(super) fn extend(&mut self, other: Foreseen) {
+        for p in other.probes {
+            if !self.probes.contains(&p) {
+                self.probes.push(p);
+            }
+        }
+        for a in other.asks {
+            if !self.asks.contains(&a) {
+                self.asks.push(a);
+            }
+        }
+    }
+}
+
+/// The script that runs `asks`, each for at most its share of `limit` (the
+/// whole round trip's), and never more than [`ASK_LIMIT`].
+pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
+    if asks.is_empty() {
+        return String::new();
+    }
+    let share = (limit / (asks.len() as u32 + 1)).min(ASK_LIMIT);
+    let secs = share.as_secs().max(1);
+    let mut s = String::from(PRELUDE);
+    for (i, ask) in asks.iter().enumerate() {
+        let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
+        s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
+    }
+    s
+}
+
+/// The answers to `asks` in the batch output; an ask whose answer is
+/// missing, unreadable, timed out, or a wait not over yet, has none.
+pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
+    let mut lines = output.lines();
+    let mut found = Vec::new();
+    while let Some(line) = lines.next() {
+        let Some(i) = line.strip_prefix(MARKER).and_then(|i| i.parse().ok()) else {
+            continue;
+        };
+        let Some(ask) = asks.get::<usize>(i) else {
+            continue;
+        };
+        let (rc, out, err) = (lines.next(), lines.next(), lines.next());
+        let Some(output) = exec_output(rc, out, err) else {
+            continue;
+        };
+        let timed_out = matches!(output.rc, 124 | 137);
+        if !timed_out && (!ask.wait || output.rc == 0) {
+            found.push((ask.clone(), output));
+        }
+    }
+    Answers { found, changes }
+}
+
+fn exec_output(rc: Option<&str>, out: Option<&str>, err: Option<&str>) -> Option<ExecOutput> {
+    use base64::Engine;
+    let decode = |l: Option<&str>| base64::engine::general_purpose::STANDARD.decode(l?).ok();
+    Some(ExecOutput {
+        rc: rc?.trim().parse().ok()?,
+        stdout: decode(out)?,
+        stderr: decode(err)?,
+    })
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The opening's answers to a host's asks, and the run's change count when
+/// they were asked.
+#[derive(Default)]
+pub(super) struct Answers {
+    found: Vec<(Ask, ExecOutput)>,
+    changes: u64,
+}
+
+impl Answers {
+    /// The answer for the command `script` with `input`, while the run has
+    /// made no change since it was asked (`changes` is the count now).
+    pub(super) fn get(
+        &self,
+        script: &str,
+        input: Option<&Input>,
+        changes: u64,
+    ) -> Option<&ExecOutput> {
+        if changes != self.changes {
+            return None;
+        }
+        self.found
+            .iter()
+            .find(|(a, _)| a.is(script, input))
+            .map(|(_, o)| o)
+    }
+}
+
+#[cfg(test)]
+mod tests;

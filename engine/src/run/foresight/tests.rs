@@ -1,0 +1,164 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::op::{Change, OpError, Plan, Symbol};
+
+fn ask(script: &str, input: Option<&str>) -> Ask {
+    Ask {
+        script: script.into(),
+        input: input.map(|i| Input(Arc::new(i.as_bytes().to_vec()))),
+        check: script.into(),
+        wait: false,
+    }
+}
+
+fn wait(script: &str, check: &str) -> Ask {
+    Ask {
+        check: check.into(),
+        wait: true,
+        ..ask(script, None)
+    }
+}
+
+/// Runs `asks` as the opening does, the whole batch on `sh`'s stdin (where
+/// a command reading its stdin would find the rest of the batch), and
+/// parses the answers.
+fn opening(asks: &[Ask], limit: Duration) -> Answers {
+    use std::io::Write;
+    let script = format!("{}echo '@@kbz-end'\n", render(asks, limit));
+    let mut sh = std::process::Command::new("sh")
+        .arg("-s")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sh.stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = sh.wait_with_output().unwrap();
+    parse(asks, &String::from_utf8_lossy(&out.stdout), 7)
+}
+
+fn answer<'a>(answers: &'a Answers, a: &Ask) -> Option<&'a ExecOutput> {
+    let (script, input) = a.command();
+    answers.get(script, input, 7)
+}
+
+#[test]
+fn a_command_is_answered_with_its_env_on_stdin() {
+    let env = "eval \"$(cat)\" || exit\nprintf '%s\\n' \"$KBZ_SECRET\"; echo oops >&2; exit 3";
+    let asked = ask(env, Some("export KBZ_SECRET='s3 cr'\n"));
+    let stdin = ask("cat; echo done", None);
+    let answers = opening(&[asked.clone(), stdin.clone()], Duration::from_secs(60));
+    let out = answer(&answers, &asked).expect("answered");
+    assert_eq!(
+        (out.rc, &out.stdout[..], &out.stderr[..]),
+        (3, &b"s3 cr"[..], &b"oops"[..])
+    );
+    // Its stdin is empty, never the rest of the batch.
+    assert_eq!(answer(&answers, &stdin).unwrap().stdout, b"done");
+}
+
+#[test]
+fn the_script_never_holds_an_env_value_in_clear() {
+    let asked = ask("eval \"$(cat)\"", Some("export P='hunter2'\n"));
+    let script = render(&[asked], Duration::from_secs(60));
+    assert!(!script.contains("hunter2"), "{script}");
+}
+
+#[test]
+fn a_wait_is_answered_only_once_over() {
+    let over = wait("loop a", "true");
+    let not_yet = wait("loop b", "false");
+    let answers = opening(&[over.clone(), not_yet.clone()], Duration::from_secs(60));
+    assert_eq!(answer(&answers, &over).map(|o| o.rc), Some(0));
+    assert!(answer(&answers, &not_yet).is_none());
+}
+
+#[test]
+fn a_command_past_its_share_of_the_limit_is_left_to_run_live() {
+    let slow = ask("sleep 5; echo late", None);
+    let started = std::time::Instant::now();
+    let answers = opening(std::slice::from_ref(&slow), Duration::from_secs(2));
+    assert!(answer(&answers, &slow).is_none());
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn an_answer_stands_for_the_same_command_until_a_change() {
+    let asked = ask("redis-cli role", Some("export REDISCLI_AUTH='a'\n"));
+    let answers = Answers {
+        found: vec![(
+            asked.clone(),
+            ExecOutput {
+                rc: 0,
+                stdout: vec![],
+                stderr: vec![],
+            },
+        )],
+        changes: 2,
+    };
+    let (script, input) = asked.command();
+    assert!(answers.get(script, input, 2).is_some());
+    // Any change in the run since (on any host) and it runs live.
+    assert!(answers.get(script, input, 3).is_none());
+    // So does the same script with other env values, or another script.
+    let other = Input(Arc::new(b"export REDISCLI_AUTH='b'\n".to_vec()));
+    assert!(answers.get(script, Some(&other), 2).is_none());
+    assert!(answers.get(script, None, 2).is_none());
+    assert!(answers.get("redis-cli info", input, 2).is_none());
+}
+
+/// A command-like op: `readonly`, with `probes`, and a first check.
+#[derive(Debug)]
+struct Query {
+    readonly: bool,
+    probes: Vec<Probe>,
+    first_check: Option<String>,
+}
+
+impl Operation for Query {
+    fn kind(&self) -> &'static str {
+        "shell"
+    }
+    fn target(&self) -> String {
+        String::new()
+    }
+    fn probes(&self) -> Vec<Probe> {
+        self.probes.clone()
+    }
+    fn plan(&self, _: &Observed) -> Result<Plan, OpError> {
+        let run = Action::exec("systemctl is-active redis");
+        Ok(Plan::of(vec![Change::new(Symbol::Run, "x", vec![run])]))
+    }
+    fn readonly(&self) -> bool {
+        self.readonly
+    }
+    fn first_check(&self) -> Option<String> {
+        self.first_check.clone()
+    }
+}
+
+#[test]
+fn only_a_readonly_op_without_guards_is_asked_ahead() {
+    let query = |readonly, probes| Query {
+        readonly,
+        probes,
+        first_check: None,
+    };
+    let asked = Ask::of(&query(true, vec![])).expect("a plain query");
+    assert_eq!(asked.command().0, "systemctl is-active redis");
+    assert!(!asked.wait);
+    assert!(Ask::of(&query(false, vec![])).is_none());
+    assert!(Ask::of(&query(true, vec![Probe::path("/x")])).is_none());
+    let waits = Query {
+        first_check: Some("kbz_open h 1".into()),
+        ..query(true, vec![])
+    };
+    let asked = Ask::of(&waits).unwrap();
+    assert!(asked.wait && asked.check == "kbz_open h 1");
+    assert_eq!(asked.command().0, "systemctl is-active redis");
+}

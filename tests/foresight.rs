@@ -1,0 +1,127 @@
+//! The whole run's read-only commands and waits asked ahead, in the opening
+//! round trip (`engine/src/run/foresight.rs`), on local hosts: a no-op
+//! rerun of several plays is one round trip per host, and a command that
+//! reads what an earlier play changed runs live. The same playbook runs on
+//! the lab in `round_trips.rs`.
+
+mod common;
+
+use common::lab::{credentials, secret};
+use common::{Outcome, Test};
+
+/// The playbook both test files run.
+const SITE: &str = include_str!("fixtures/foresight/site.rhai");
+
+/// [`SITE`] on `hosts` local hosts h1..hN writing under the project's
+/// `state/`, with the fixture credentials, a kept cache and the waits'
+/// port `port`.
+fn local(hosts: usize, port: u16) -> Test {
+    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
+    for i in 1..=hosts {
+        inventory.push_str(&format!("h{i}\t127.0.0.1\tlocal\tlocal\n"));
+    }
+    let t = Test::new()
+        .playbook(SITE)
+        .inventory(&inventory)
+        .dir("state")
+        .cache();
+    let (tmp, creds) = (t.at("state"), credentials(t.path()));
+    t.var("tmp", tmp.display())
+        .var("port", port)
+        .arg("--credentials")
+        .arg(creds)
+}
+
+fn read(t: &Test, rel: &str) -> String {
+    std::fs::read_to_string(t.at(rel)).unwrap_or_default()
+}
+
+/// Asserts every host's `changed` and `round_trips` in the recap.
+fn assert_each_host(out: &Outcome, changed: u64, round_trips: u64) {
+    out.assert_code(0);
+    for (host, stats) in out.recap() {
+        assert_eq!(
+            (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
+            (Some(changed), Some(round_trips)),
+            "{host}: {stats}\n{}",
+            out.text()
+        );
+    }
+}
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match path.is_dir() {
+            true => found.extend(files_under(&path)),
+            false => found.push((path.clone(), std::fs::read(&path).unwrap())),
+        }
+    }
+    found
+}
+
+#[test]
+fn a_no_op_rerun_of_three_plays_is_one_round_trip_per_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = local(2, port).var("level", 1);
+    let first = t.run();
+    first.assert_code(0);
+    for host in ["h1", "h2"] {
+        assert_eq!(read(&t, &format!("state/{host}/seen-1")), "1\n");
+        assert_eq!(read(&t, &format!("state/{host}/seen-2")), "1\n");
+        assert_eq!(read(&t, &format!("state/{host}/token")), "token-set\n");
+        assert_eq!(read(&t, &format!("state/{host}/mode")), "750\n");
+    }
+    // The facts, the probes of the three plays, their four read-only
+    // commands and two waits: all in the opening; nothing else to ask.
+    assert_each_host(&t.run(), 0, 1);
+
+    // The cache keeps the probes, never a command's env (a secret) nor its
+    // encoding in the opening's script.
+    let secret = secret("REDIS_PASSWORD");
+    let encoded = {
+        use base64::Engine;
+        let line = format!("export KBZ_TOKEN='{secret}'\n");
+        base64::engine::general_purpose::STANDARD.encode(line)
+    };
+    let cached = files_under(&t.at("cache"));
+    assert!(!cached.is_empty(), "the cache is kept");
+    for (path, bytes) in cached {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&secret) && !text.contains(&encoded),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_command_reading_what_an_earlier_play_changed_runs_live() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = local(2, port);
+    t.run_with(&["-e", "level=1"]).assert_code(0);
+    // The opening reads `level` = 1; play 1 then writes 2, and both plays'
+    // commands, run after that change, must act on 2.
+    let changed = t.run_with(&["-e", "level=2"]);
+    changed.assert_code(0);
+    for host in ["h1", "h2"] {
+        assert_eq!(
+            read(&t, &format!("state/{host}/seen-1")),
+            "2\n",
+            "{}",
+            changed.text()
+        );
+        assert_eq!(
+            read(&t, &format!("state/{host}/seen-2")),
+            "2\n",
+            "{}",
+            changed.text()
+        );
+    }
+    assert_each_host(&t.run_with(&["-e", "level=2"]), 0, 1);
+}
