@@ -7,7 +7,7 @@
 mod common;
 
 use common::lab::{credentials, secret};
-use common::{Outcome, Test};
+use common::Test;
 
 /// The playbook both test files run.
 const SITE: &str = include_str!("fixtures/foresight/site.rhai");
@@ -34,19 +34,6 @@ fn local(hosts: usize, port: u16) -> Test {
 
 fn read(t: &Test, rel: &str) -> String {
     std::fs::read_to_string(t.at(rel)).unwrap_or_default()
-}
-
-/// Asserts every host's `changed` and `round_trips` in the recap.
-fn assert_each_host(out: &Outcome, changed: u64, round_trips: u64) {
-    out.assert_code(0);
-    for (host, stats) in out.recap() {
-        assert_eq!(
-            (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
-            (Some(changed), Some(round_trips)),
-            "{host}: {stats}\n{}",
-            out.text()
-        );
-    }
 }
 
 /// Every file under `dir`, read whole.
@@ -77,7 +64,7 @@ fn a_no_op_rerun_of_three_plays_is_one_round_trip_per_host() {
     }
     // The facts, the probes of the three plays, their four read-only
     // commands and two waits: all in the opening; nothing else to ask.
-    assert_each_host(&t.run(), 0, 1);
+    t.run().assert_each_host(0, 1);
 
     // The cache keeps the probes, never a command's env (a secret) nor its
     // encoding in the opening's script.
@@ -123,5 +110,5 @@ fn a_command_reading_what_an_earlier_play_changed_runs_live() {
             changed.text()
         );
     }
-    assert_each_host(&t.run_with(&["-e", "level=2"]), 0, 1);
+    t.run_with(&["-e", "level=2"]).assert_each_host(0, 1);
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use common::lab::{first_hosts_alone, Lab};
-use common::{Outcome, Test};
+use common::Test;
 
 /// The lab's first hosts, which these tests use.
 const HOSTS: usize = 4;
@@ -48,19 +48,6 @@ impl<'a> Scratch<'a> {
 impl Drop for Scratch<'_> {
     fn drop(&mut self) {
         self.remove();
-    }
-}
-
-/// Asserts every host's `changed` and `round_trips` in the recap.
-fn assert_each_host(out: &Outcome, changed: u64, round_trips: u64) {
-    out.assert_code(0);
-    for (host, stats) in out.recap() {
-        assert_eq!(
-            (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
-            (Some(changed), Some(round_trips)),
-            "{host}: {stats}\n{}",
-            out.text()
-        );
     }
 }
 
@@ -121,13 +108,13 @@ fn a_first_run_of_the_bench_workload_is_two_round_trips_per_host() {
     let t = bench_like(&lab);
     // Round trip 1: the facts and every probe of the play (the rehearsal
     // before the host was opened found them); 2: all 29 changes.
-    assert_each_host(&t.run(), 29, 2);
+    t.run().assert_each_host(29, 2);
     let conf = lab.ssh(
         0,
         &format!("grep -c '^MaxAuthTries 3$' {BENCH_DIR}/sshd_config"),
     );
     assert_eq!(conf.trim(), "1");
-    assert_each_host(&t.run(), 0, 1);
+    t.run().assert_each_host(0, 1);
 }
 
 /// Where [`many_copies_are_two_round_trips`] writes.
@@ -155,13 +142,13 @@ play("copies", "all", |host| {{
         .args(["--limit", &lab.hosts[0].0]);
     // The batch's script is far too long for a command line (hundreds of
     // KiB): it travels on stdin ahead of the files, in the same transfer.
-    assert_each_host(&t.run(), COPIES as u64 + 1, 2);
+    t.run().assert_each_host(COPIES as u64 + 1, 2);
     let listing = lab.ssh(
         0,
         &format!("ls {COPIES_DIR} | wc -l; cat {COPIES_DIR}/f299"),
     );
     assert_eq!(listing, format!("{COPIES}\nfile 299\n"));
-    assert_each_host(&t.run(), 0, 1);
+    t.run().assert_each_host(0, 1);
 }
 
 /// Where the playbook of `tests/foresight.rs` writes on the lab.
@@ -202,7 +189,7 @@ fn a_no_op_rerun_of_three_plays_with_commands_and_waits_is_one_round_trip() {
     assert_eq!(seen(&lab, 2), vec!["1\n"; lab.hosts.len()]);
     // The facts, the three plays' probes, their read-only commands and
     // their waits' first checks: one round trip, `serial` or not.
-    assert_each_host(&t.run(), 0, 1);
+    t.run().assert_each_host(0, 1);
 }
 
 #[test]
@@ -223,5 +210,5 @@ fn a_command_reading_what_an_earlier_play_changed_runs_live_on_the_lab() {
             changed.text()
         );
     }
-    assert_each_host(&foresight(&lab, 2).run(), 0, 1);
+    foresight(&lab, 2).run().assert_each_host(0, 1);
 }

@@ -123,6 +123,22 @@ impl Outcome {
         self
     }
 
+    /// Fails the test, showing the run, unless kbz-play succeeded and every
+    /// host's recap has these `changed` and `round_trips`.
+    #[track_caller]
+    pub fn assert_each_host(&self, changed: u64, round_trips: u64) -> &Self {
+        self.assert_code(0);
+        for (host, stats) in self.recap() {
+            assert_eq!(
+                (stats["changed"].as_u64(), stats["round_trips"].as_u64()),
+                (Some(changed), Some(round_trips)),
+                "{host}: {stats}\n{}",
+                self.text()
+            );
+        }
+        self
+    }
+
     pub fn output(&self) -> &Output {
         &self.output
     }
