@@ -18,6 +18,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::definition::Inputs;
 
 mod filters;
+mod glob;
 mod header;
 mod lookups;
 mod print;

@@ -104,6 +104,9 @@ pub(super) async fn ensure_session(
                     message: format!("{path} was changed on the host since the last run"),
                 });
             }
+            shared
+                .template_inventory
+                .gathered(&slot.host.name, &session.facts);
             let session = Arc::new(session);
             st.session = Some(session.clone());
             Some(session)

@@ -4,7 +4,9 @@
 //! own `templates/` and `files/`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
+use super::hostvars::{Gathered, HostVars};
 use super::magic::{self, PlayScope, RunScope};
 use super::shared::Shared;
 use super::template_vars::{template_vars, Source};
@@ -40,17 +42,35 @@ pub(super) fn template_context(
     super::ansible_facts::insert(&mut ctx, facts);
     let inventory = shared
         .template_inventory
+        .built
         .get_or_init(|| inventory_context(shared, play))
         .clone();
     let own = minijinja::Value::from(minijinja::value::Serde(&ctx));
     minijinja::context! { ..inventory, ..own }
 }
 
+/// Templates' view of the whole inventory, one per run, shared by every
+/// host: `groups` and `hostvars` (built on first use) and the facts of the
+/// hosts connected so far, which `hostvars` shows.
+#[derive(Debug, Default)]
+pub struct TemplateInventory {
+    built: OnceLock<minijinja::Value>,
+    gathered: Arc<Gathered>,
+}
+
+impl TemplateInventory {
+    /// Keeps the facts `host` gave on connecting, for `hostvars[host]`.
+    pub(super) fn gathered(&self, host: &str, facts: &Facts) {
+        self.gathered.record(host, facts);
+    }
+}
+
 /// `groups` (each group's host names) and `hostvars` (each host's inventory
-/// variables): the whole inventory, the same for every host, so built once
-/// per run and shared. Built per host, the hosts at work at once held one
-/// copy each: memory grew with the square of the hosts. They win over a
-/// host's own variables of the same name, as before they were shared.
+/// variables, magic variables, `groups` and gathered facts: see
+/// [`HostVars`]): the whole inventory, the same for every host, so built
+/// once per run and shared. Built per host, the hosts at work at once held
+/// one copy each: memory grew with the square of the hosts. They win over
+/// a host's own variables of the same name, as before they were shared.
 /// Of `play`, `hostvars` take only `playbook_dir`, the same in every play.
 fn inventory_context(shared: &Shared, play: &PlayScope) -> minijinja::Value {
     let inv = &shared.inventory;
@@ -66,7 +86,7 @@ fn inventory_context(shared: &Shared, play: &PlayScope) -> minijinja::Value {
         })
         .collect();
     let run = run_scope(shared);
-    let hostvars: serde_json::Map<String, serde_json::Value> = inv
+    let vars: serde_json::Map<String, serde_json::Value> = inv
         .hosts()
         .iter()
         .map(|h| {
@@ -76,8 +96,13 @@ fn inventory_context(shared: &Shared, play: &PlayScope) -> minijinja::Value {
             (h.name.clone(), serde_json::Value::Object(v))
         })
         .collect();
-    let both = serde_json::json!({ "groups": groups, "hostvars": hostvars });
-    minijinja::Value::from(minijinja::value::Serde(&both))
+    let groups = minijinja::Value::from(minijinja::value::Serde(&groups));
+    let hostvars = HostVars {
+        vars: minijinja::Value::from(minijinja::value::Serde(&vars)),
+        common: minijinja::context! { groups => groups.clone() },
+        gathered: shared.template_inventory.gathered.clone(),
+    };
+    minijinja::context! { groups => groups, hostvars => minijinja::Value::from_object(hostvars) }
 }
 
 fn run_scope(shared: &Shared) -> RunScope<'_> {

@@ -20,6 +20,12 @@ const OMIT: &str = "__omit_place_holder__kbz_play";
 /// name wins, as in Ansible.
 const MANAGED: &str = "Ansible managed";
 
+/// The ansible-core whose templates kbz-play renders as it does (the
+/// parity test's, tests/template_parity.rs): `ansible_version`, so a role's
+/// `ansible_version.full is version('2.12', '>=')` takes the branch it takes
+/// there. The revision is left at 0: kbz-play follows the 2.19 series.
+const ANSIBLE_VERSION: (u32, u32, u32) = (2, 19, 0);
+
 /// The play a host runs in, as its templates see it.
 #[derive(Debug, Clone, Default)]
 pub(super) struct PlayScope {
@@ -59,7 +65,8 @@ pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScop
 }
 
 /// Adds the magic variables Ansible also gives in `hostvars[host]` (those
-/// of the host and of the run; not the play's) to `vars`.
+/// of the host and of the run; not the play's) to `vars`, with
+/// `ansible_facts` empty: the host's facts, once gathered, go on top.
 pub(super) fn insert_hostvars(vars: &mut Vars, host: &Host, play: &PlayScope, run: RunScope<'_>) {
     let short = host.name.split('.').next().unwrap_or(&host.name);
     let mut group_names: Vec<&str> = host
@@ -81,10 +88,21 @@ pub(super) fn insert_hostvars(vars: &mut Vars, host: &Host, play: &PlayScope, ru
         "playbook_dir": play.playbook_dir.display().to_string(),
         "inventory_file": inventory_file.display().to_string(),
         "inventory_dir": inventory_dir.display().to_string(),
+        "ansible_facts": {},
+        "ansible_version": ansible_version(),
     });
     if let serde_json::Value::Object(magic) = magic {
         vars.extend(magic);
     }
+}
+
+/// `ansible_version` as Ansible gives it.
+fn ansible_version() -> serde_json::Value {
+    let (major, minor, revision) = ANSIBLE_VERSION;
+    let full = format!("{major}.{minor}.{revision}");
+    serde_json::json!({
+        "string": full, "full": full, "major": major, "minor": minor, "revision": revision,
+    })
 }
 
 #[cfg(test)]
@@ -127,6 +145,7 @@ mod tests {
         assert_eq!(ctx["ansible_check_mode"], true);
         assert_eq!(ctx["inventory_dir"], "/p/inventory");
         assert_eq!(ctx["ansible_managed"], "Ansible managed");
+        assert_eq!(ctx["ansible_version"]["full"], "2.19.0");
         assert!(ctx["omit"]
             .as_str()
             .unwrap()

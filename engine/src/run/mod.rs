@@ -24,6 +24,7 @@ mod foresight;
 mod halt;
 mod head;
 mod host;
+mod hostvars;
 mod immediate;
 mod lookup;
 mod magic;

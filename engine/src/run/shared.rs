@@ -33,8 +33,9 @@ pub struct Shared {
     /// The runtime host threads block on.
     pub rt: tokio::runtime::Handle,
     /// Templates' `groups` and `hostvars`, built on first use and shared by
-    /// every host (see `lookup.rs`); `Default::default()`.
-    pub template_inventory: std::sync::OnceLock<minijinja::Value>,
+    /// every host, and the facts `hostvars` shows (see `lookup.rs`);
+    /// `Default::default()`.
+    pub template_inventory: super::lookup::TemplateInventory,
     /// The changes made so far, on every host: an answer asked ahead stands
     /// only while it does not move (see `foresight.rs`).
     pub changes: super::foresight::Changes,

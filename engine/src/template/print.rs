@@ -1,7 +1,8 @@
 //! How `{{ value }}` prints, where minijinja's Python-like printing differs
-//! from ansible-core 2.19's: `none` prints nothing, and a tuple (what
+//! from ansible-core 2.19's: `none` prints nothing, a tuple (what
 //! `dictsort`, `d.items()` and `zip` give) prints as a list, `['k', 1]`,
-//! since Ansible turns tuples into lists before printing.
+//! since Ansible turns tuples into lists before printing, and a float prints
+//! as Python's `repr` (`1e+20`, `1e-05`, where minijinja writes every digit).
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, Output, State};
@@ -15,10 +16,24 @@ pub(super) fn ansible_formatter(
     if value.is_none() {
         return Ok(());
     }
+    if let Some(f) = float(value) {
+        return out
+            .write_str(&crate::pyfloat::repr(f))
+            .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()));
+    }
     if holds_tuple(value) {
         return minijinja::escape_formatter(out, state, &as_lists(value));
     }
     minijinja::escape_formatter(out, state, value)
+}
+
+/// The finite float `value` is (minijinja prints `inf` and `NaN` as Python's
+/// `str` does not either way: left to it).
+fn float(value: &Value) -> Option<f64> {
+    if value.kind() != ValueKind::Number || value.is_integer() {
+        return None;
+    }
+    f64::try_from(value.clone()).ok().filter(|f| f.is_finite())
 }
 
 /// `value` with every sequence, tuples included, made a list.
@@ -73,5 +88,18 @@ mod unit {
             out,
             "[] [['a', None], ['b', 1]] {'k': [['a', None], ['b', 1]]} [1, 'x']"
         );
+    }
+
+    #[test]
+    fn a_float_prints_as_python_prints_it() {
+        let mut env = Environment::new();
+        env.set_formatter(super::ansible_formatter);
+        let out = env
+            .render_str(
+                "{{ 1e20 }} {{ 0.00001 }} {{ 2.5 }} {{ 1.0 }} {{ 10 / 4 }}",
+                (),
+            )
+            .unwrap();
+        assert_eq!(out, "1e+20 1e-05 2.5 1.0 2.5");
     }
 }

@@ -1,7 +1,7 @@
 //! Mapping and list filters: `combine` (with `recursive` and `list_merge`),
-//! `dict2items`, `items2dict`, `flatten`.
+//! `dict2items`, `items2dict`, `rekey_on_member`, `flatten`.
 
-use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error};
 use serde_json::{Map, Value as Json};
 
@@ -11,6 +11,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
+    env.add_filter("rekey_on_member", rekey_on_member);
     env.add_filter("flatten", flatten);
 }
 
@@ -166,6 +167,59 @@ fn items2dict(items: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(value(Json::Object(out)))
 }
 
+/// `users | rekey_on_member('name', duplicates='error')`: the mappings of
+/// a list (or a mapping's values) keyed by their member `key`, in the order
+/// first seen; a key seen twice is an error, or with `duplicates='overwrite'`
+/// the later mapping in the earlier one's place. The keys keep their type
+/// (a number stays a number), so Ansible's errors and output carry over.
+fn rekey_on_member(data: &Value, key: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let duplicates = kwargs.get::<Option<&str>>("duplicates")?.unwrap_or("error");
+    kwargs.assert_all_used()?;
+    if !matches!(duplicates, "error" | "overwrite") {
+        return Err(invalid(format!(
+            "duplicates parameter to rekey_on_member has unknown value '{duplicates}'"
+        )));
+    }
+    let items: Vec<Value> = match data.kind() {
+        ValueKind::Map => data
+            .try_iter()?
+            .map(|k| data.get_item(&k))
+            .collect::<Result<_, _>>()?,
+        ValueKind::Seq | ValueKind::Iterable => data.try_iter()?.collect(),
+        _ => return Err(invalid("Type is not a valid list, set, or dict")),
+    };
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    for item in items {
+        if item.kind() != ValueKind::Map {
+            return Err(invalid("List item is not a valid dict"));
+        }
+        let member = item
+            .get_item(key)
+            .ok()
+            .filter(|m| !m.is_undefined())
+            .ok_or_else(|| invalid(format!("Key {} was not found.", py_repr(key))))?;
+        match out.iter_mut().find(|(k, _)| *k == member) {
+            Some(_) if duplicates == "error" => {
+                return Err(invalid(format!(
+                    "Key {} is not unique, cannot convert to dict.",
+                    py_repr(&member)
+                )))
+            }
+            Some(slot) => slot.1 = item,
+            None => out.push((member, item)),
+        }
+    }
+    Ok(Value::from_pairs(out))
+}
+
+/// A key as Python's `repr` shows it in an error: a string quoted.
+fn py_repr(key: &Value) -> String {
+    match key.as_str() {
+        Some(s) => format!("'{s}'"),
+        None => key.to_string(),
+    }
+}
+
 /// Nested lists made flat, `levels` deep at most; nulls left out unless
 /// `skip_nulls=false`.
 fn flatten(list: &Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
@@ -228,5 +282,49 @@ mod unit {
             r#"{{ [{"key": "b", "value": 1}, {"key": "a", "value": 2}, {"key": "b", "value": 3}] | items2dict | to_json }}"#,
         );
         assert_eq!(dict, r#"{"b": 3, "a": 2}"#);
+    }
+
+    fn failure(source: &str) -> String {
+        let mut env = Environment::new();
+        super::register(&mut env);
+        env.render_str(source, minijinja::context! {})
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn rekey_on_member_overwrites_in_place_only_when_told() {
+        let users = r#"[{"n": "b", "v": 1}, {"n": "a", "v": 2}, {"n": "b", "v": 3}]"#;
+        let out = render(&format!(
+            "{{{{ {users} | rekey_on_member('n', duplicates='overwrite') | to_json }}}}"
+        ));
+        assert_eq!(out, r#"{"b": {"n": "b", "v": 3}, "a": {"n": "a", "v": 2}}"#);
+        let error = failure(&format!("{{{{ {users} | rekey_on_member('n') }}}}"));
+        assert!(error.contains("Key 'b' is not unique"), "{error}");
+    }
+
+    #[test]
+    fn rekey_on_member_refuses_what_ansible_refuses() {
+        for (source, message) in [
+            (
+                "[{'n': 1}] | rekey_on_member('n', duplicates='x')",
+                "has unknown value 'x'",
+            ),
+            (
+                "'text' | rekey_on_member('n')",
+                "Type is not a valid list, set, or dict",
+            ),
+            (
+                "[1] | rekey_on_member('n')",
+                "List item is not a valid dict",
+            ),
+            (
+                "[{'m': 1}] | rekey_on_member('n')",
+                "Key 'n' was not found.",
+            ),
+        ] {
+            let error = failure(&format!("{{{{ {source} }}}}"));
+            assert!(error.contains(message), "{source}: {error}");
+        }
     }
 }

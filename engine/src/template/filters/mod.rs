@@ -17,6 +17,7 @@ mod file_tests;
 mod human;
 mod indent;
 mod ipaddr;
+mod jinja_text;
 mod json;
 mod json_query;
 mod math;
@@ -47,6 +48,7 @@ pub use vault::register as register_vault;
 /// Adds every filter and test of this module to `env`.
 pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
+    jinja_text::register(env);
     indent::register(env);
     paths::register(env);
     encoding::register(env);

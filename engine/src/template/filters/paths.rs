@@ -1,7 +1,7 @@
 //! Path filters as Python's `os.path` has them (POSIX): `basename`,
 //! `dirname`, `splitext`, `normpath`, `path_join`, `commonpath`, and those
 //! that read the control machine: `expanduser`, `expandvars`, `realpath`,
-//! `relpath` (relative to the working directory, as in Ansible).
+//! `relpath` and `fileglob` (relative to the working directory, as in Ansible).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use minijinja::value::Value;
 use minijinja::{Environment, Error};
 
 use super::invalid;
+use crate::template::glob::Pattern;
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("normpath", |p: &str| normpath(p));
@@ -17,6 +18,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("expanduser", |p: &str| expanduser(p));
     env.add_filter("expandvars", |p: &str| expandvars(p));
     env.add_filter("realpath", |p: &str| realpath(p));
+    env.add_filter("fileglob", |p: &str| fileglob(p));
     env.add_filter("relpath", |p: &str, start: Option<&str>| {
         relpath(p, start.unwrap_or("."))
     });
@@ -26,6 +28,20 @@ pub(super) fn register(env: &mut Environment<'static>) {
         let (root, ext) = splitext(p);
         vec![root.to_string(), ext.to_string()]
     });
+}
+
+/// `fileglob`: the regular files matching `pattern` on the control machine,
+/// as Python's `glob.glob` gives them (relative to the working directory
+/// when the pattern is; wildcards in the last part only), sorted. Unlike
+/// the lookup of that name it searches no path: Ansible's filter does not.
+fn fileglob(pattern: &str) -> Result<Vec<String>, Error> {
+    let glob = Pattern::new(pattern).map_err(|e| invalid(format!("fileglob: {e}")))?;
+    let files = glob.files_in(Path::new(glob.folder.unwrap_or(".")));
+    let shown = |f: &PathBuf| match glob.folder {
+        Some(_) => f.display().to_string(),
+        None => basename(&f.display().to_string()).to_string(),
+    };
+    Ok(files.iter().map(shown).collect())
 }
 
 /// What follows the last `/`.

@@ -1,5 +1,6 @@
 //! `'%Y-%m-%d' | strftime(second=EPOCH, utc=false)`: Ansible's `strftime`
-//! filter, Python's `time.strftime` of the control machine's local time (UTC
+//! filter, Python's `time.strftime` of the control machine's local time (its
+//! zone from `TZ` or `/etc/localtime`, `%Z` its abbreviation, `CET`; UTC
 //! with `utc=true`, whose `%Z` is `GMT` as glibc's `gmtime`), now when no
 //! `second` is given. The directives are
 //! glibc's in the C/POSIX locale (`%c` is `Thu Jan  1 00:00:00 1970`, `%x`
@@ -9,7 +10,7 @@
 use std::fmt::Write;
 
 use chrono::format::StrftimeItems;
-use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone, Utc};
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
 
@@ -35,14 +36,22 @@ fn strftime(
     if utc {
         self::format(format, at.naive_utc(), Some((Utc.fix(), "GMT")))
     } else {
-        let local = at.with_timezone(&Local);
-        let offset = local.offset().fix();
-        self::format(
-            format,
-            local.naive_local(),
-            Some((offset, zone_name(offset))),
-        )
+        let (offset, name) = local_zone(&jiff::tz::TimeZone::system(), at.timestamp());
+        let local = at.with_timezone(&offset).naive_local();
+        self::format(format, local, Some((offset, &name)))
     }
+}
+
+/// The offset from UTC and the abbreviation (`CET`, `UTC`) of `zone` at
+/// `second` after the epoch, as the C library's `localtime` gives them to
+/// Python (both read the system's zoneinfo); UTC for an instant out of range.
+fn local_zone(zone: &jiff::tz::TimeZone, second: i64) -> (FixedOffset, String) {
+    let Ok(at) = jiff::Timestamp::from_second(second) else {
+        return (Utc.fix(), "UTC".into());
+    };
+    let info = zone.to_offset_info(at);
+    let offset = FixedOffset::east_opt(info.offset().seconds()).unwrap_or(Utc.fix());
+    (offset, info.abbreviation().to_string())
 }
 
 /// The instant `second` seconds after the epoch, as Python's
@@ -66,17 +75,6 @@ fn instant(second: &Value) -> Result<DateTime<Utc>, Error> {
     Utc.timestamp_opt(whole, 0).single().ok_or_else(bad)
 }
 
-/// What `%Z` gives for a local time `offset` away from UTC: `UTC` at no
-/// offset, else the offset itself (`+0100`), chrono knowing no zone's
-/// abbreviation (Python gives `CET`).
-fn zone_name(offset: FixedOffset) -> &'static str {
-    if offset.local_minus_utc() == 0 {
-        "UTC"
-    } else {
-        ""
-    }
-}
-
 /// `at` formatted by Python's strftime directives in `format`; `zone` is
 /// its offset and zone name, none for a naive datetime (whose `%z` and `%Z`
 /// are empty, as Python's). `%f` is the microseconds, six digits.
@@ -96,7 +94,8 @@ pub(super) fn format(
 }
 
 /// `format` as chrono reads it: `%f` as `%6f`, `%z` and `%Z` written out
-/// (chrono's `%Z` of a fixed offset is the offset, with a colon).
+/// (chrono's `%Z` of a fixed offset is the offset, with a colon; a zone
+/// without a name shows its offset).
 fn translated(format: &str, zone: Option<(FixedOffset, &str)>) -> String {
     let mut out = String::with_capacity(format.len());
     let mut chars = format.chars();
@@ -166,5 +165,38 @@ mod unit {
             "+0530 +0530"
         );
         assert!(instant(&Value::from("soon")).is_err());
+    }
+
+    /// The zone's abbreviation where Python gives one (issue 12: kbz-play
+    /// gave `+0100` for `CET`), checked against the C library through the
+    /// system's Python, for zones on both sides of UTC, summer and winter.
+    #[test]
+    fn the_local_zone_is_named_as_python_names_it() {
+        for zone in ["Europe/Paris", "America/New_York", "Asia/Kolkata", "UTC"] {
+            for second in [0_i64, 1_750_000_000] {
+                let Some(python) = python_zone(zone, second) else {
+                    eprintln!("no python3: skipped");
+                    return;
+                };
+                let tz = jiff::tz::TimeZone::get(zone).unwrap();
+                let (offset, name) = local_zone(&tz, second);
+                assert_eq!(
+                    format!("{name}|{}", self::offset(offset)),
+                    python,
+                    "{zone} {second}"
+                );
+            }
+        }
+    }
+
+    /// `time.strftime('%Z|%z', time.localtime(second))` in `zone`, by python3.
+    fn python_zone(zone: &str, second: i64) -> Option<String> {
+        let code = format!("import time; print(time.strftime('%Z|%z', time.localtime({second})))");
+        let out = std::process::Command::new("python3")
+            .args(["-c", &code])
+            .env("TZ", zone)
+            .output()
+            .ok()?;
+        Some(String::from_utf8(out.stdout).ok()?.trim().to_string())
     }
 }

@@ -1,7 +1,7 @@
 //! Value-choosing, shell and debugging filters: `ternary`, `bool`,
 //! `mandatory`, `quote`, `type_debug`.
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::invalid;
@@ -16,7 +16,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
 
 /// The name of the value's type in Python, as Ansible prints it.
 fn type_debug(value: &Value) -> &'static str {
-    use minijinja::value::ValueKind;
     match value.kind() {
         ValueKind::Undefined => "Undefined",
         ValueKind::None => "NoneType",
@@ -40,16 +39,18 @@ fn ternary(cond: &Value, yes: Value, no: Value, none: Option<Value>) -> Value {
     }
 }
 
-/// Ansible's `bool`: booleans and null as they are, `yes`/`on`/`1`/`true`
-/// (any case) and the number 1 true, anything else false.
-fn to_bool(value: &Value) -> Value {
-    if value.is_none()
-        || value.as_str().is_none() && value.kind() == minijinja::value::ValueKind::Bool
-    {
-        return value.clone();
+/// Ansible's `bool` (2.19): a string `yes`/`on`/`true`/`1` (any case) true,
+/// a boolean as it is, a number true when it equals 1 (`1.0` too); anything
+/// else, null included, false (Ansible warns that this coercion goes away).
+fn to_bool(value: &Value) -> bool {
+    if let Some(text) = value.as_str() {
+        return matches!(text.to_lowercase().as_str(), "yes" | "on" | "true" | "1");
     }
-    let text = value.to_string().to_lowercase();
-    Value::from(matches!(text.as_str(), "yes" | "on" | "1" | "true"))
+    match value.kind() {
+        ValueKind::Bool => value.is_true(),
+        ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|n| n == 1.0),
+        _ => false,
+    }
 }
 
 /// Fails the render when the value is undefined, with `msg` if given.
@@ -82,6 +83,25 @@ fn quote(value: &Value) -> String {
 #[cfg(test)]
 mod unit {
     use super::*;
+
+    /// What ansible-core 2.19's `bool` gives (null and 1.0 were kept as is
+    /// or stringified before: `None` printed nothing, `1.0` was false).
+    #[test]
+    fn bool_coerces_as_ansible_2_19() {
+        let cases = [
+            (Value::from("On"), true),
+            (Value::from("0"), false),
+            (Value::from(()), false),
+            (Value::from(1.0), true),
+            (Value::from(1), true),
+            (Value::from(2), false),
+            (Value::from(true), true),
+            (Value::from(vec![1]), false),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(to_bool(&value), expected, "{value:?}");
+        }
+    }
 
     #[test]
     fn quote_is_shlex_quote() {

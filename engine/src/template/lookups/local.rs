@@ -3,13 +3,13 @@
 //! `lines`, which run a command on the control machine, never on the host.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use minijinja::value::Value;
 use minijinja::{Error, State};
 
 use super::call::Call;
 use super::{invalid, search};
+use crate::template::glob;
 
 /// `file`: each file's text, trailing whitespace stripped unless
 /// `rstrip=False`, leading whitespace too with `lstrip=True`.
@@ -32,20 +32,15 @@ pub(super) fn file(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
 pub(super) fn fileglob(state: &State, call: &Call) -> Result<Vec<Value>, Error> {
     let mut found = Vec::new();
     for term in call.strings()? {
-        let (dir, pattern) = match term.rsplit_once('/') {
-            Some((dir, pattern)) => (Some(if dir.is_empty() { "/" } else { dir }), pattern),
-            None => (None, term.as_str()),
-        };
-        let folders = match dir {
+        let pattern = glob::Pattern::new(&term)
+            .map_err(|e| invalid(format!("lookup fileglob {term}: {e}")))?;
+        let folders = match pattern.folder {
             Some(dir) => search::candidates(state, "files", dir),
             None => search::bases(state, "files"),
         };
-        let matcher = globset::Glob::new(pattern)
-            .map_err(|e| invalid(format!("lookup fileglob {term}: {e}")))?
-            .compile_matcher();
         let first = folders
             .iter()
-            .map(|f| matching(f, &matcher))
+            .map(|f| pattern.files_in(f))
             .find(|m| !m.is_empty());
         found.extend(first.unwrap_or_default());
     }
@@ -53,19 +48,6 @@ pub(super) fn fileglob(state: &State, call: &Call) -> Result<Vec<Value>, Error> 
         .iter()
         .map(|p| Value::from(p.display().to_string()))
         .collect())
-}
-
-/// The files of `folder` whose names match, sorted.
-fn matching(folder: &Path, matcher: &globset::GlobMatcher) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| matcher.is_match(n)))
-        .collect();
-    files.sort();
-    files
 }
 
 /// `first_found`: the first existing file of the terms (names, or mappings

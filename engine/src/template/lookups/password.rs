@@ -1,7 +1,9 @@
 //! `password`: Ansible's generated password, kept by [`Credentials`] in the
 //! credentials folder (see `credentials/password.rs`). The term is Ansible's
 //! `PATH key=value...` (`length=`, `chars=`); the options may also be given
-//! as keywords.
+//! as keywords. `encrypt=`, `ident=` and `seed=` are refused, not ignored:
+//! Ansible gives a hash or a seeded password there, and ignoring them would
+//! silently write another value.
 
 use minijinja::value::Value;
 use minijinja::Error;
@@ -37,7 +39,7 @@ fn parse(term: &str, call: &Call) -> Result<(String, PasswordSpec), Error> {
         .filter_map(|w| w.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    for key in ["length", "chars"] {
+    for key in ["length", "chars", "encrypt", "ident", "seed"] {
         if let Some(v) = call.option(key) {
             options.push((key.to_string(), v.to_string()));
         }
@@ -50,8 +52,51 @@ fn parse(term: &str, call: &Call) -> Result<(String, PasswordSpec), Error> {
                     .map_err(|_| invalid(format!("lookup password: length={value}")))?;
             }
             "chars" => spec.chars = charset(&value.split(',').collect::<Vec<_>>()),
+            "encrypt" | "ident" => {
+                return Err(invalid(format!(
+                    "lookup password: {key}= is not in kbz-play (Ansible gives the hash): \
+                     write lookup('password', PATH) | password_hash(SCHEME, SALT)"
+                )))
+            }
+            "seed" => {
+                return Err(invalid(
+                    "lookup password: seed= is not in kbz-play: a password is random, \
+                     generated once and kept in the credentials folder",
+                ))
+            }
             _ => {}
         }
     }
     Ok((path.to_string(), spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use minijinja::value::{Kwargs, Value};
+
+    use super::{parse, Call};
+
+    #[test]
+    fn what_would_change_the_value_is_refused_inline_or_as_a_keyword() {
+        let call = |term: &str, options: &[(&str, Value)]| {
+            Call::new(
+                vec![Value::from(term)],
+                options.iter().cloned().collect::<Kwargs>(),
+            )
+        };
+        let inline = call("p encrypt=sha512_crypt", &[]);
+        let err = parse("p encrypt=sha512_crypt", &inline).unwrap_err();
+        assert!(
+            err.to_string().contains("encrypt= is not in kbz-play"),
+            "{err}"
+        );
+        let keyword = call("p", &[("seed", Value::from("x"))]);
+        let err = parse("p", &keyword).unwrap_err();
+        assert!(
+            err.to_string().contains("seed= is not in kbz-play"),
+            "{err}"
+        );
+        let (_, spec) = parse("p length=8", &call("p length=8", &[])).unwrap();
+        assert_eq!(spec.length, 8);
+    }
 }
