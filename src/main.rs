@@ -318,6 +318,7 @@ fn execute_with(
         rt: runtime.handle().clone(),
         template_inventory: Default::default(),
         changes: Default::default(),
+        script_lock: Default::default(),
     });
     let interrupt = shared.settings.interrupt.clone();
     let sockets = Arc::new(sockets);

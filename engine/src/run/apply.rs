@@ -29,7 +29,8 @@ use crate::op::{Action, Operation};
 use crate::report::OpStatus;
 
 impl HostCtx {
-    /// Runs an op: plan it, then apply the plan by the run's strategy.
+    /// Runs an op: plan it, then apply the plan by the run's strategy,
+    /// letting other hosts' Rhai run meanwhile (see `script/lock.rs`).
     pub(super) fn run_op(
         &self,
         ctx: &NativeCallContext,
@@ -41,10 +42,10 @@ impl HostCtx {
             self.interrupted.set(true);
             return Err(super::shared::error(ctx, "interrupted (Ctrl-C)"));
         }
-        match self.plan_op(ctx, op, common)? {
+        crate::script::outside(|| match self.plan_op(ctx, op, common)? {
             Planning::Done(result) => Ok(result),
             Planning::Planned(planned) => self.apply(planned),
-        }
+        })
     }
 
     /// Applies a plan by the run's strategy, and ends the op call.

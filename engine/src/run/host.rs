@@ -187,7 +187,8 @@ impl HostCtx {
         })
     }
 
-    /// Makes this the current host of the calling thread while `f` runs.
+    /// Makes this the current host of the calling thread while `f` runs,
+    /// whose Rhai then takes turns with other hosts' (see `script/lock.rs`).
     pub fn enter<T>(self: &Rc<Self>, f: impl FnOnce() -> T) -> T {
         struct Reset;
         impl Drop for Reset {
@@ -197,7 +198,7 @@ impl HostCtx {
         }
         CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
         let _reset = Reset;
-        f()
+        self.shared.script_lock.enter(f)
     }
 
     /// The variables every template of this host sees, built once per host and play.

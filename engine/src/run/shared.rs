@@ -39,6 +39,9 @@ pub struct Shared {
     /// The changes made so far, on every host: an answer asked ahead stands
     /// only while it does not move (see `foresight.rs`).
     pub changes: super::foresight::Changes,
+    /// Held by the host thread evaluating Rhai, one at a time (see
+    /// `script/lock.rs`); `Default::default()`.
+    pub script_lock: Arc<crate::script::ScriptLock>,
 }
 
 /// Options every operation accepts besides its own parameters.

@@ -76,18 +76,21 @@ impl Callable {
 
     /// Calls the closure on this thread, with `engine` as the thread's
     /// script engine meanwhile (Rhai operations plan with it), on its own
-    /// copy of the top level's constants: other hosts call it at the same
-    /// time (see [`super::captured`]).
+    /// copy of the top level's constants, holding the run's script lock:
+    /// other hosts call it at the same time (see [`super::captured`] and
+    /// [`super::lock`]).
     pub fn call(
         &self,
         engine: &Arc<Engine>,
         args: Vec<Dynamic>,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        super::operation::with_engine(engine, || {
-            let mut context = self.context.clone();
-            super::captured::own_constants(&mut context.global.constants);
-            self.body
-                .call_raw(&context.create_context(engine), None, args)
+        super::lock::holding(&self.body, || {
+            super::operation::with_engine(engine, || {
+                let mut context = self.context.clone();
+                super::captured::own_constants(&mut context.global.constants);
+                self.body
+                    .call_raw(&context.create_context(engine), None, args)
+            })
         })
     }
 }

@@ -11,7 +11,8 @@
 //!
 //! Captured variables are not copied: playbooks share them between hosts and
 //! plays on purpose (site.rhai's `redis_views[host.name] = ...`, read by a
-//! later play), so they stay one cell, with Rhai's 50 ms limit (issue 13).
+//! later play), so they stay one cell, which hosts reach one at a time
+//! (`lock.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 

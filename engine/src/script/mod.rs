@@ -10,6 +10,7 @@
 mod api;
 mod captured;
 mod error;
+mod lock;
 mod operation;
 mod params;
 mod resolver;
@@ -18,6 +19,7 @@ mod sources;
 
 pub use api::{host_map, Callable};
 pub use error::{locate, location, ScriptError};
+pub use lock::{outside, ScriptLock};
 pub use params::{declared_params, Param};
 pub use sources::{first_file, Sources};
 
