@@ -1,6 +1,6 @@
 //! Runs a loaded playbook against the inventory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -511,14 +511,11 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                 })?,
             None => hosts.len().max(1),
         };
-        let scope_of = |chunk: &[Arc<Slot>]| {
-            let names = |slots: &[Arc<Slot>]| slots.iter().map(|s| s.host.name.clone()).collect();
-            PlayScope {
-                hosts: names(&hosts),
-                batch: names(chunk),
-                playbook_dir: PathBuf::new(),
-            }
+        let names = |slots: &[Arc<Slot>]| -> Vec<String> {
+            slots.iter().map(|s| s.host.name.clone()).collect()
         };
+        let play_hosts = names(&hosts);
+        let scope_of = |chunk: &[Arc<Slot>]| PlayScope::new(&play_hosts, &names(chunk));
         let host_run = |slot: &Arc<Slot>, halt: &Option<Arc<Halt>>, scope: PlayScope| HostRun {
             shared: shared.clone(),
             slot: slot.clone(),
@@ -547,9 +544,10 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
         let went_ahead = match !listing && goes_ahead(&shared, chunks.len()) {
             true => {
                 let ahead = chunks.iter().flat_map(|chunk| {
+                    let scope = scope_of(chunk);
                     chunk
                         .iter()
-                        .map(|slot| host_run(slot, &None, scope_of(chunk)))
+                        .map(move |slot| host_run(slot, &None, scope.clone()))
                 });
                 run_ahead(ahead.collect(), &spawn).await
             }

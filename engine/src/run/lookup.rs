@@ -17,7 +17,8 @@ use crate::probe::Facts;
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
 /// `groups`, `hostvars`, Ansible's other magic variables (see [`magic`])
 /// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller;
-/// `groups` and `hostvars` are the run's one copy ([`inventory_context`]).
+/// `groups` and `hostvars` are the run's one copy ([`inventory_context`]),
+/// the play's lists of hosts its batch's ([`PlayScope::lists`]).
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
@@ -46,7 +47,7 @@ pub(super) fn template_context(
         .get_or_init(|| inventory_context(shared, play))
         .clone();
     let own = minijinja::Value::from(minijinja::value::Serde(&ctx));
-    minijinja::context! { ..inventory, ..own }
+    minijinja::context! { ..inventory, ..play.lists(), ..own }
 }
 
 /// Templates' view of the whole inventory, one per run, shared by every

@@ -27,14 +27,53 @@ const MANAGED: &str = "Ansible managed";
 const ANSIBLE_VERSION: (u32, u32, u32) = (2, 19, 0);
 
 /// The play a host runs in, as its templates see it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(super) struct PlayScope {
-    /// The play's hosts still running (`ansible_play_hosts`).
-    pub hosts: Vec<String>,
-    /// The hosts of the current `serial` batch (`ansible_play_batch`).
-    pub batch: Vec<String>,
+    /// The play's lists (see [`PlayScope::new`]), one value for all the
+    /// hosts of a batch: each host's copy made memory grow with the square
+    /// of the hosts.
+    lists: minijinja::Value,
     /// The playbook's folder, absolute (`playbook_dir`).
     pub playbook_dir: PathBuf,
+}
+
+impl PlayScope {
+    /// The scope of a batch of a play: `hosts`, the play's hosts still
+    /// running (`ansible_play_hosts`, `ansible_play_hosts_all`), and `batch`,
+    /// those of the current `serial` batch (`ansible_play_batch`,
+    /// `play_hosts`). Clones share the lists.
+    pub fn new(hosts: &[String], batch: &[String]) -> PlayScope {
+        let (hosts, batch) = (list(hosts), list(batch));
+        PlayScope {
+            lists: minijinja::context! {
+                ansible_play_hosts => hosts.clone(),
+                ansible_play_hosts_all => hosts,
+                ansible_play_batch => batch.clone(),
+                play_hosts => batch,
+            },
+            playbook_dir: PathBuf::new(),
+        }
+    }
+
+    /// The play's lists, under Ansible's names, for a template's context.
+    pub fn lists(&self) -> minijinja::Value {
+        self.lists.clone()
+    }
+}
+
+/// Host names as one template value.
+fn list(names: &[String]) -> minijinja::Value {
+    names
+        .iter()
+        .map(|n| minijinja::Value::from(n.as_str()))
+        .collect()
+}
+
+impl Default for PlayScope {
+    /// No play: empty lists.
+    fn default() -> PlayScope {
+        PlayScope::new(&[], &[])
+    }
 }
 
 /// Where the run's inventory and modes come from.
@@ -48,19 +87,11 @@ pub(super) struct RunScope<'a> {
     pub diff: bool,
 }
 
-/// Adds the magic variables of `host` in `play` to `ctx`.
+/// Adds the magic variables of `host` in `play` to `ctx`, but the play's
+/// lists, which the caller merges in from [`PlayScope::lists`].
 pub(super) fn insert(ctx: &mut Vars, host: &Host, play: &PlayScope, run: RunScope<'_>) {
     insert_hostvars(ctx, host, play, run);
-    let magic = serde_json::json!({
-        "ansible_play_hosts": play.hosts,
-        "ansible_play_hosts_all": play.hosts,
-        "ansible_play_batch": play.batch,
-        "play_hosts": play.batch,
-        "omit": OMIT,
-    });
-    if let serde_json::Value::Object(magic) = magic {
-        ctx.extend(magic);
-    }
+    ctx.insert("omit".into(), OMIT.into());
     ctx.entry("ansible_managed").or_insert(MANAGED.into());
 }
 
@@ -123,11 +154,11 @@ mod tests {
     #[test]
     fn a_host_sees_its_play_groups_and_short_name() {
         let host = host("web-01.example.com", &["web", "all", "eu"]);
-        let play = PlayScope {
-            hosts: vec!["web-01.example.com".into(), "web-02.example.com".into()],
-            batch: vec!["web-01.example.com".into()],
-            playbook_dir: "/p".into(),
-        };
+        let mut play = PlayScope::new(
+            &["web-01.example.com".into(), "web-02.example.com".into()],
+            &["web-01.example.com".into()],
+        );
+        play.playbook_dir = "/p".into();
         let run = RunScope {
             inventory_file: Path::new("/p/inventory/hosts.ini"),
             check: true,
@@ -137,11 +168,17 @@ mod tests {
         insert(&mut ctx, &host, &play, run);
         assert_eq!(ctx["inventory_hostname_short"], "web-01");
         assert_eq!(ctx["group_names"], serde_json::json!(["eu", "web"]));
-        assert_eq!(ctx["ansible_play_hosts"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            ctx["ansible_play_batch"],
-            serde_json::json!(["web-01.example.com"])
+        let lists = play.lists();
+        let list = |name: &str| lists.get_attr(name).unwrap().to_string();
+        let (both, first) = (
+            "['web-01.example.com', 'web-02.example.com']",
+            "['web-01.example.com']",
         );
+        assert_eq!(list("ansible_play_hosts"), both);
+        assert_eq!(list("ansible_play_hosts_all"), both);
+        assert_eq!(list("ansible_play_batch"), first);
+        assert_eq!(list("play_hosts"), first);
+        assert_eq!(ctx["playbook_dir"], "/p");
         assert_eq!(ctx["ansible_check_mode"], true);
         assert_eq!(ctx["inventory_dir"], "/p/inventory");
         assert_eq!(ctx["ansible_managed"], "Ansible managed");
@@ -150,6 +187,28 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("__omit_place_holder__"));
+    }
+
+    /// The hosts of a batch see one list: a scope's clones copy no host
+    /// name (a copy per host made memory grow with the square of the hosts).
+    #[test]
+    fn the_hosts_of_a_batch_share_one_list() {
+        let names: Vec<String> = (1..=3).map(|i| format!("h{i}")).collect();
+        let scope = PlayScope::new(&names, &names[..1]);
+        let list = |scope: &PlayScope, name: &str| {
+            let value = scope.lists().get_attr(name).unwrap();
+            let seq = value.as_object()?.downcast_ref::<Vec<minijinja::Value>>()?;
+            Some(std::ptr::from_ref(seq) as usize)
+        };
+        let other = scope.clone();
+        let hosts = list(&other, "ansible_play_hosts");
+        assert!(hosts.is_some(), "{:?}", other.lists());
+        assert_eq!(list(&scope, "ansible_play_hosts"), hosts);
+        assert_eq!(list(&scope, "ansible_play_hosts_all"), hosts);
+        assert_eq!(
+            list(&scope, "ansible_play_batch"),
+            list(&other, "play_hosts")
+        );
     }
 
     #[test]
