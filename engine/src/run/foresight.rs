@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::op::{Action, Input, Operation};
-use crate::probe::{Observation, Observed, Probe};
+use crate::probe::{Observed, Probe};
 use crate::shell::quote;
 use crate::transport::ExecOutput;
 
@@ -192,11 +192,7 @@ pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
             found.push((ask.clone(), output));
         }
     }
-    Answers {
-        found,
-        guards: Vec::new(),
-        changes,
-    }
+    Answers { found, changes }
 }
 
 fn exec_output(rc: Option<&str>, out: Option<&str>, err: Option<&str>) -> Option<ExecOutput> {
@@ -219,27 +215,10 @@ fn b64(bytes: &[u8]) -> String {
 #[derive(Default)]
 pub(super) struct Answers {
     found: Vec<(Ask, ExecOutput)>,
-    /// The command probes (`unless` guards) the opening answered.
-    guards: Vec<(Probe, Observation)>,
     changes: u64,
 }
 
 impl Answers {
-    /// These answers and the opening's answers to command probes.
-    pub(super) fn with_guards(mut self, guards: Vec<(Probe, Observation)>) -> Self {
-        self.guards = guards;
-        self
-    }
-
-    /// The opening's answer to the command probe `probe`, on the same
-    /// terms as a command's: while the run has made no change since.
-    pub(super) fn guard(&self, probe: &Probe, changes: u64) -> Option<&Observation> {
-        if changes != self.changes {
-            return None;
-        }
-        self.guards.iter().find(|(p, _)| p == probe).map(|(_, o)| o)
-    }
-
     /// The answer for the command `script` with `input`, while the run has
     /// made no change since it was asked (`changes` is the count now).
     pub(super) fn get(

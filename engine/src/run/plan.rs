@@ -108,10 +108,7 @@ impl HostCtx {
         let observed = self
             .shared
             .rt
-            .block_on(
-                self.session
-                    .observe_at(&probes, self.shared.changes.count()),
-            )
+            .block_on(self.session.observe(&probes))
             .map_err(|e| fail(e.to_string()))?;
         let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
         if let Some(path) = op.owns() {

@@ -145,31 +145,15 @@ async fn ask_batch(
 }
 
 /// What the opening round trip asks: the facts, the probes the cache
-/// remembers, and those of `foreseen` (the plays' rehearsals: see
-/// `rehearsal.rs`) not among them, command probes (`unless` guards)
-/// included: their answers stand as a read-only command's do.
+/// remembers, and the cacheable ones of `foreseen` (the first play's
+/// rehearsal: see `rehearsal.rs`) not among them.
 fn opening_probes(cached: &HostCache, foreseen: &[Probe]) -> Vec<Probe> {
     let mut probes = vec![Probe::Facts];
     probes.extend(cached.probes.iter().cloned());
-    for p in foreseen.iter().filter(|p| **p != Probe::Facts) {
+    for p in foreseen.iter().filter(|p| p.cacheable()) {
         add_probe(&mut probes, p);
     }
     probes
-}
-
-/// Takes the opening's answers to command probes out of `probes` and
-/// `answers`: the snapshot never keeps them (a command may answer
-/// otherwise the next time), [`Answers`] does, while nothing changes.
-fn take_guards(
-    probes: Vec<Probe>,
-    answers: Vec<Observation>,
-) -> (Vec<Probe>, Vec<Observation>, Vec<(Probe, Observation)>) {
-    let (kept, guards): (Vec<_>, Vec<_>) = probes
-        .into_iter()
-        .zip(answers)
-        .partition(|(p, _)| p.cacheable() || *p == Probe::Facts);
-    let (probes, answers) = kept.into_iter().unzip();
-    (probes, answers, guards)
 }
 
 /// Adds `p` to `batch` unless a probe there answers it; a probe it answers
@@ -233,9 +217,8 @@ impl Session {
             Ok(opened) => opened,
             Err(e) => return Err(e.or_lost(&transport).await),
         };
-        let (probes, answers, guards) = take_guards(probes, answers);
         let mut session = Session::opened(transport, probes, answers, Some(holder), probe_limit);
-        session.answers = foresight::parse(&foreseen.asks, &output, changes).with_guards(guards);
+        session.answers = foresight::parse(&foreseen.asks, &output, changes);
         Ok(session)
     }
 
@@ -398,21 +381,6 @@ impl Session {
                 })
                 .collect(),
         ))
-    }
-
-    /// [`Session::observe`], but a command probe (an `unless` guard) the
-    /// opening answered is taken from there while the run has made no
-    /// change since (`changes`, the count now), as a read-only command is.
-    pub async fn observe_at(&self, probes: &[Probe], changes: u64) -> Result<Observed, ProbeError> {
-        let mut guards = Vec::new();
-        let mut rest = Vec::new();
-        for p in probes {
-            match self.answers.guard(p, changes) {
-                Some(o) => guards.push((p.clone(), o.clone())),
-                None => rest.push(p.clone()),
-            }
-        }
-        Ok(self.observe(&rest).await?.with(guards))
     }
 
     /// Answers, in one round trip, every cacheable probe in `probes` the

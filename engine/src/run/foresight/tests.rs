@@ -99,7 +99,6 @@ fn an_answer_stands_for_the_same_command_until_a_change() {
                 stderr: vec![],
             },
         )],
-        guards: Vec::new(),
         changes: 2,
     };
     let (script, input) = asked.command();
@@ -111,24 +110,6 @@ fn an_answer_stands_for_the_same_command_until_a_change() {
     assert!(answers.get(script, Some(&other), 2).is_none());
     assert!(answers.get(script, None, 2).is_none());
     assert!(answers.get("redis-cli info", input, 2).is_none());
-}
-
-#[test]
-fn a_guards_answer_stands_for_the_same_probe_until_a_change() {
-    let guard = Probe::Command {
-        script: "docker image inspect redis:7.2.4".into(),
-    };
-    let said = Observation::Command(crate::probe::CommandState {
-        rc: 0,
-        stdout: String::new(),
-    });
-    let answers = Answers::default().with_guards(vec![(guard.clone(), said)]);
-    assert!(answers.guard(&guard, 0).is_some());
-    assert!(answers.guard(&guard, 1).is_none());
-    let other = Probe::Command {
-        script: "docker image inspect redis:7.2.5".into(),
-    };
-    assert!(answers.guard(&other, 0).is_none());
 }
 
 /// A command-like op: `readonly`, with `probes`, and a first check.
