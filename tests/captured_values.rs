@@ -28,6 +28,15 @@ fn local_hosts(n: usize) -> Test {
     ))
 }
 
+/// Runs `t` and fails the test unless every host succeeded, none with
+/// Rhai's "Data race detected".
+fn runs_without_a_race(t: &Test) {
+    let out = t.run();
+    let text = out.text();
+    assert!(!text.contains("Data race"), "{text}");
+    out.assert_code(0);
+}
+
 /// The bench's shape (`let nodes = ...; play(.., |host| { ..nodes.. })`),
 /// with a method call on the captured array that lasts a while: Rhai locks a
 /// shared variable for a whole method call, so while one host filtered
@@ -50,10 +59,7 @@ play("p", "all", |host| {
 });
 "#,
     );
-    let out = t.run();
-    let text = out.text();
-    assert!(!text.contains("Data race"), "{text}");
-    out.assert_code(0);
+    runs_without_a_race(&t);
 }
 
 /// A captured value stays one for all hosts: what one host writes into a
@@ -72,10 +78,7 @@ play("read", "all", |host| {
 });
 "#,
     );
-    let out = t.run();
-    let text = out.text();
-    assert!(!text.contains("Data race"), "{text}");
-    out.assert_code(0);
+    runs_without_a_race(&t);
 }
 
 /// An op called back by a method on a captured value keeps the other hosts
