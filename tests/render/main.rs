@@ -23,6 +23,7 @@ mod firewall;
 mod golden;
 mod hetzner_lb;
 mod k8s_engine;
+mod kernel;
 mod libconfig;
 mod metrics;
 mod minio_tag;
