@@ -156,19 +156,32 @@ impl Foreseen {
 }
 
 /// The script that runs `asks`, each for at most its share of `limit` (the
-/// whole round trip's), and never more than [`ASK_LIMIT`].
+/// whole round trip's), and never more than [`ASK_LIMIT`]; those past the
+/// ones that fit (see [`shares`]) are left to run live.
 pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
-    if asks.is_empty() {
+    let (secs, fit) = shares(asks.len(), limit);
+    if fit == 0 {
         return String::new();
     }
-    let share = (limit / (asks.len() as u32 + 1)).min(ASK_LIMIT);
-    let secs = share.as_secs().max(1);
     let mut s = String::from(PRELUDE);
-    for (i, ask) in asks.iter().enumerate() {
+    for (i, ask) in asks.iter().take(fit).enumerate() {
         let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
         s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
     }
     s
+}
+
+/// Each ask's limit in whole seconds, and how many of `n` asks the opening
+/// runs: all, each under its share of `limit` with one share left for the
+/// probes; when a share is under a second, only as many as leave a second
+/// of `limit` over, each under one. Rounding a share up would let asks
+/// that hang fill the whole round trip, which then fails the host.
+fn shares(n: usize, limit: Duration) -> (u64, usize) {
+    let parts = u32::try_from(n).map_or(u32::MAX, |n| n.saturating_add(1));
+    match (limit / parts).min(ASK_LIMIT).as_secs() {
+        0 => (1, n.min(limit.as_secs().saturating_sub(1) as usize)),
+        secs => (secs, n),
+    }
 }
 
 /// The answers to `asks` in the batch output; an ask whose answer is

@@ -112,6 +112,29 @@ fn an_answer_stands_for_the_same_command_until_a_change() {
     assert!(answers.get("redis-cli info", input, 2).is_none());
 }
 
+/// The `ka` lines of the opening script: one per ask it runs.
+fn asked(script: &str) -> Vec<&str> {
+    script.lines().filter(|l| l.starts_with("ka ")).collect()
+}
+
+#[test]
+fn each_ask_gets_its_share_of_the_limit_in_whole_seconds() {
+    let asks = [ask("a", None), ask("b", None), ask("c", None)];
+    let lines = |limit| asked(&render(&asks, Duration::from_secs(limit))).join("\n");
+    // A quarter of 60 s is 15, above the cap; of 8 s, 2.
+    assert!(
+        lines(60).lines().all(|l| l.ends_with(" 10")),
+        "{}",
+        lines(60)
+    );
+    assert!(lines(8).lines().all(|l| l.ends_with(" 2")), "{}", lines(8));
+    // Under a second each: only the asks that leave a second over run,
+    // under one second each; the rest run live.
+    assert_eq!(asked(&render(&asks, Duration::from_secs(3))).len(), 2);
+    assert!(lines(3).lines().all(|l| l.ends_with(" 1")), "{}", lines(3));
+    assert_eq!(render(&asks, Duration::from_secs(1)), "");
+}
+
 /// A command-like op: `readonly`, with `probes`, and a first check.
 #[derive(Debug)]
 struct Query {
