@@ -116,6 +116,21 @@ fn op_timeout_bounds_an_unless_guard() {
     assert_slow_timed_out(&t, &out, started.elapsed(), 1);
 }
 
+/// The opening asks the guard (it logs each run) under its own share of
+/// the limit, never the whole opening's: past it, the host's opening still
+/// stands and the guard is probed live, where the op's limit fails it.
+#[test]
+fn a_hung_guard_asked_ahead_is_cut_at_its_share_and_fails_its_op_live() {
+    let t = slow_calls(
+        r#"shell("true", #{ unless: "echo ran >> " + host.vars.tmp + "/guard.log; sh -c 'sleep 30; echo $0' " + host.vars.marker })"#,
+    );
+    let started = Instant::now();
+    let out = t.run_with(&["--op-timeout", "3"]);
+    assert_slow_timed_out(&t, &out, started.elapsed(), 3);
+    let runs = std::fs::read_to_string(t.at("guard.log")).unwrap_or_default();
+    assert_eq!(runs, "ran\nran\n", "ahead, then live\n{}", out.text());
+}
+
 /// A hung read-only command alike: were its share of the opening's one
 /// second rounded up to a whole one, it would fill the opening, which
 /// would then fail the host without naming the op, before `quick` ran.
