@@ -1,8 +1,8 @@
-//! The whole run's read-only commands and waits asked ahead, in the opening
-//! round trip (`engine/src/run/foresight.rs`), on local hosts: a no-op
-//! rerun of several plays is one round trip per host, and a command that
-//! reads what an earlier play changed runs live. The same playbook runs on
-//! the lab in `round_trips.rs`.
+//! The whole run's read-only commands, waits and `unless` guards asked
+//! ahead, in the opening round trip (`engine/src/run/foresight.rs`), on
+//! local hosts: a no-op rerun of several plays is one round trip per host,
+//! and a command or a guard that reads what an earlier play changed runs
+//! live. The same playbook runs on the lab in `round_trips.rs`.
 
 mod common;
 
@@ -63,7 +63,8 @@ fn a_no_op_rerun_of_three_plays_is_one_round_trip_per_host() {
         assert_eq!(read(&t, &format!("state/{host}/mode")), "750\n");
     }
     // The facts, the probes of the three plays, their four read-only
-    // commands and two waits: all in the opening; nothing else to ask.
+    // commands, two waits and one `unless` guard: all in the opening;
+    // nothing else to ask.
     t.run().assert_each_host(0, 1);
 
     // The cache keeps the probes, never a command's env (a secret) nor its
@@ -93,7 +94,7 @@ fn a_command_reading_what_an_earlier_play_changed_runs_live() {
     let t = local(2, port);
     t.run_with(&["-e", "level=1"]).assert_code(0);
     // The opening reads `level` = 1; play 1 then writes 2, and both plays'
-    // commands, run after that change, must act on 2.
+    // commands, and play 3's guard, run after that change, must act on 2.
     let changed = t.run_with(&["-e", "level=2"]);
     changed.assert_code(0);
     for host in ["h1", "h2"] {
@@ -105,6 +106,12 @@ fn a_command_reading_what_an_earlier_play_changed_runs_live() {
         );
         assert_eq!(
             read(&t, &format!("state/{host}/seen-2")),
+            "2\n",
+            "{}",
+            changed.text()
+        );
+        assert_eq!(
+            read(&t, &format!("state/{host}/level-copy")),
             "2\n",
             "{}",
             changed.text()

@@ -35,14 +35,21 @@ fn failures(out: &Outcome, host: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Asserts that `slow` failed with "timed out after 1 s" and `quick` wrote
-/// its file, within a few seconds, and that nothing of `slow`'s is left.
-fn assert_slow_timed_out(t: &Test, out: &Outcome, took: Duration) {
+/// Asserts that `slow` failed with "timed out after `secs` s", naming its
+/// op's file:line, and `quick` wrote its file, within a few seconds, and
+/// that nothing of `slow`'s is left.
+fn assert_slow_timed_out(t: &Test, out: &Outcome, took: Duration, secs: u64) {
     let text = out.text();
     let failed = failures(out, "slow");
     assert_eq!(failed.len(), 1, "{text}");
     let message = failed[0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("timed out after 1 s"), "{message}\n{text}");
+    let timed_out = format!("timed out after {secs} s");
+    assert!(message.contains(&timed_out), "{message}\n{text}");
+    let at = failed[0]["at"].as_str().unwrap_or_default();
+    assert!(
+        at.contains(".rhai:4:"),
+        "the op's file:line: {at:?}\n{text}"
+    );
     assert!(failures(out, "quick").is_empty(), "{text}");
     assert!(t.at("quick.done").exists(), "{text}");
     assert!(took < Duration::from_secs(15), "took {took:?}\n{text}");
@@ -74,29 +81,67 @@ play("hung", "all", |host| {
     let t = t.var("marker", &tmp).var("tmp", &tmp);
     let started = Instant::now();
     let out = t.run();
-    assert_slow_timed_out(&t, &out, started.elapsed());
+    assert_slow_timed_out(&t, &out, started.elapsed(), 1);
 }
 
-#[test]
-fn op_timeout_bounds_an_unless_guard() {
+/// A play in which `slow` calls `op` (Rhai, on line 4) and `quick`
+/// touches `quick.done`, with `marker` and `tmp` set to the test's dir.
+fn slow_calls(op: &str) -> Test {
     let t = Test::new()
-        .playbook(
+        .playbook(&format!(
             r#"
-play("hung guard", "all", |host| {
-    if host.name == "slow" {
-        shell("true", #{ unless: "sh -c 'sleep 30; echo $0' " + host.vars.marker });
-    } else {
+play("hung", "all", |host| {{
+    if host.name == "slow" {{
+        {op};
+    }} else {{
         shell("touch " + host.vars.tmp + "/quick.done");
-    }
-});
-"#,
-        )
+    }}
+}});
+"#
+        ))
         .inventory(INVENTORY);
     let tmp = marker(&t);
-    let t = t.var("marker", &tmp).var("tmp", &tmp);
+    t.var("marker", &tmp).var("tmp", &tmp)
+}
+
+/// With `--op-timeout 1` no ask gets a whole second of the opening: the
+/// guard is probed live only, under the op's limit.
+#[test]
+fn op_timeout_bounds_an_unless_guard() {
+    let t = slow_calls(
+        r#"shell("true", #{ unless: "sh -c 'sleep 30; echo $0' " + host.vars.marker })"#,
+    );
     let started = Instant::now();
     let out = t.run_with(&["--op-timeout", "1"]);
-    assert_slow_timed_out(&t, &out, started.elapsed());
+    assert_slow_timed_out(&t, &out, started.elapsed(), 1);
+}
+
+/// The opening asks the guard (it logs each run) under its own share of
+/// the limit, never the whole opening's: past it, the host's opening still
+/// stands and the guard is probed live, where the op's limit fails it.
+#[test]
+fn a_hung_guard_asked_ahead_is_cut_at_its_share_and_fails_its_op_live() {
+    let t = slow_calls(
+        r#"shell("true", #{ unless: "echo ran >> " + host.vars.tmp + "/guard.log; sh -c 'sleep 30; echo $0' " + host.vars.marker })"#,
+    );
+    let started = Instant::now();
+    let out = t.run_with(&["--op-timeout", "3"]);
+    assert_slow_timed_out(&t, &out, started.elapsed(), 3);
+    let runs = std::fs::read_to_string(t.at("guard.log")).unwrap_or_default();
+    assert_eq!(runs, "ran\nran\n", "ahead, then live\n{}", out.text());
+}
+
+/// A hung read-only command alike: were its share of the opening's one
+/// second rounded up to a whole one, it would fill the opening, which
+/// would then fail the host without naming the op, before `quick` ran.
+#[test]
+fn op_timeout_bounds_a_hung_read_only_command() {
+    let t = slow_calls(
+        r#"shell("sh -c 'sleep 30; echo $0' " + host.vars.marker, #{ readonly: true })"#,
+    );
+    let started = Instant::now();
+    let out = t.run_with(&["--op-timeout", "1"]);
+    assert_slow_timed_out(&t, &out, started.elapsed(), 1);
 }
 
 #[test]

@@ -344,6 +344,12 @@ impl Observed {
         Observed { answers }
     }
 
+    /// These answers and `more`.
+    pub fn with(mut self, more: Vec<(Probe, Observation)>) -> Self {
+        self.answers.extend(more);
+        self
+    }
+
     /// The answer to `probe`.
     pub fn get(&self, probe: &Probe) -> Result<&Observation, NotProbed> {
         self.answers

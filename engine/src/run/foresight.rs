@@ -1,18 +1,23 @@
-//! Read-only commands asked ahead, in the opening round trip.
+//! Read-only commands and `unless` guards asked ahead, in the opening round
+//! trip.
 //!
 //! A rehearsal (`rehearsal.rs`) meets a host's read-only commands
-//! (`shell(.., #{ readonly: true })`) and its `wait_for`s without running
-//! them. It records each as an [`Ask`]: the exact script the op would run
-//! (its `cd`, its env on stdin: everything that makes it what it is) and,
-//! for a wait, its first check. The opening round trip runs them all, each
-//! under its own time limit, and the session keeps the [`Answers`].
+//! (`shell(.., #{ readonly: true })`), its `wait_for`s and its ops' `unless`
+//! guards (command probes) without running them. It records each as an
+//! [`Ask`]: the exact script the op would run (its `cd`, its env on stdin:
+//! everything that makes it what it is), for a wait its first check, for a
+//! guard the probe's script. The opening round trip runs them all, each
+//! under its own time limit (never in the shared probe batch, whose limit
+//! is the whole opening's), and the session keeps the [`Answers`].
 //!
 //! An answer stands for the live command only when the command is the same
 //! (script and stdin byte for byte) and nothing has changed anywhere in the
 //! run since it was asked: [`Changes`] counts every change, on any host, so
 //! a command that reads what another host's play changed (a cluster join)
 //! runs live. A wait whose first check succeeded is over; any other runs
-//! live, as does everything the opening did not foresee.
+//! live, as does everything the opening did not foresee. A guard's answer
+//! stands for its command probe on the same terms; past its limit, it is
+//! probed live, under the op's.
 //!
 //! Env values (secrets) travel in the batch script, on stdin; answers stay
 //! in memory and never reach the host cache.
@@ -21,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::op::{Action, Input, Operation};
-use crate::probe::{Observed, Probe};
+use crate::probe::{CommandState, Observation, Observed, Probe};
 use crate::shell::quote;
 use crate::transport::ExecOutput;
 
@@ -69,10 +74,16 @@ impl Changes {
     }
 }
 
-/// A read-only command a rehearsal met, to ask in the opening round trip.
+/// What a guard's check sets first: the probe batch runs command probes
+/// under it (`export LC_ALL=C` in its prelude), and the asks run before it.
+const GUARD_LOCALE: &str = "export LC_ALL=C\n";
+
+/// A read-only command or a guard a rehearsal met, to ask in the opening
+/// round trip.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Ask {
-    /// The script the op runs live, which its answer stands for.
+    /// The script the op runs live (a guard: the command probe's), which
+    /// its answer stands for.
     script: String,
     /// Its stdin (env lines), as live.
     input: Option<Input>,
@@ -80,6 +91,9 @@ pub struct Ask {
     check: String,
     /// A wait: only a first check that succeeded answers it.
     wait: bool,
+    /// An `unless` guard: its answer stands for the command probe of
+    /// `script`, never for a command an op runs.
+    guard: bool,
 }
 
 impl std::fmt::Debug for Ask {
@@ -111,7 +125,26 @@ impl Ask {
             input: input.clone(),
             wait: first.is_some(),
             check: first.unwrap_or_else(|| script.clone()),
+            guard: false,
         })
+    }
+
+    /// An ask for each command probe of `op` (its `unless` guard). A guard
+    /// has no env (`command.rs` refuses one that reads it), so no input.
+    pub(super) fn guards(op: &dyn Operation) -> Vec<Ask> {
+        op.probes()
+            .into_iter()
+            .filter_map(|p| match p {
+                Probe::Command { script } => Some(Ask {
+                    check: format!("{GUARD_LOCALE}{script}"),
+                    script,
+                    input: None,
+                    wait: false,
+                    guard: true,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the command has env values (often secrets) for its stdin.
@@ -125,7 +158,11 @@ impl Ask {
     }
 
     fn is(&self, script: &str, input: Option<&Input>) -> bool {
-        self.script == script && self.input.as_ref() == input
+        !self.guard && self.script == script && self.input.as_ref() == input
+    }
+
+    fn guards_probe(&self, probe: &Probe) -> bool {
+        matches!(probe, Probe::Command { script } if self.guard && *script == self.script)
     }
 }
 
@@ -156,19 +193,32 @@ impl Foreseen {
 }
 
 /// The script that runs `asks`, each for at most its share of `limit` (the
-/// whole round trip's), and never more than [`ASK_LIMIT`].
+/// whole round trip's), and never more than [`ASK_LIMIT`]; those past the
+/// ones that fit (see [`shares`]) are left to run live.
 pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
-    if asks.is_empty() {
+    let (secs, fit) = shares(asks.len(), limit);
+    if fit == 0 {
         return String::new();
     }
-    let share = (limit / (asks.len() as u32 + 1)).min(ASK_LIMIT);
-    let secs = share.as_secs().max(1);
     let mut s = String::from(PRELUDE);
-    for (i, ask) in asks.iter().enumerate() {
+    for (i, ask) in asks.iter().take(fit).enumerate() {
         let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
         s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
     }
     s
+}
+
+/// Each ask's limit in whole seconds, and how many of `n` asks the opening
+/// runs: all, each under its share of `limit` with one share left for the
+/// probes; when a share is under a second, only as many as leave a second
+/// of `limit` over, each under one. Rounding a share up would let asks
+/// that hang fill the whole round trip, which then fails the host.
+fn shares(n: usize, limit: Duration) -> (u64, usize) {
+    let parts = u32::try_from(n).map_or(u32::MAX, |n| n.saturating_add(1));
+    match (limit / parts).min(ASK_LIMIT).as_secs() {
+        0 => (1, n.min(limit.as_secs().saturating_sub(1) as usize)),
+        secs => (secs, n),
+    }
 }
 
 /// The answers to `asks` in the batch output; an ask whose answer is
@@ -219,21 +269,40 @@ pub(super) struct Answers {
 }
 
 impl Answers {
-    /// The answer for the command `script` with `input`, while the run has
-    /// made no change since it was asked (`changes` is the count now).
+    /// The answers that stand: all while the run has made no change since
+    /// they were asked (`changes` is the count now), else none.
+    fn standing(&self, changes: u64) -> &[(Ask, ExecOutput)] {
+        match changes == self.changes {
+            true => &self.found,
+            false => &[],
+        }
+    }
+
+    /// The answer for the command `script` with `input`, while it stands.
     pub(super) fn get(
         &self,
         script: &str,
         input: Option<&Input>,
         changes: u64,
     ) -> Option<&ExecOutput> {
-        if changes != self.changes {
-            return None;
-        }
-        self.found
+        self.standing(changes)
             .iter()
             .find(|(a, _)| a.is(script, input))
             .map(|(_, o)| o)
+    }
+
+    /// The answer to the command probe `probe` (a guard), while it stands,
+    /// as the probe batch would give it: exit status and stdout.
+    pub(super) fn guard(&self, probe: &Probe, changes: u64) -> Option<Observation> {
+        let (_, out) = self
+            .standing(changes)
+            .iter()
+            .find(|(a, _)| a.guards_probe(probe))?;
+        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if stdout.ends_with('\n') {
+            stdout.pop();
+        }
+        Some(Observation::Command(CommandState { rc: out.rc, stdout }))
     }
 }
 

@@ -162,9 +162,10 @@ impl HostCtx {
     }
 
     /// In a rehearsal, records what `op` would ask (its probes, the command
-    /// a read-only op runs) and returns what the script sees: the opening's
-    /// answer to that command while it stands, so the rehearsal follows the
-    /// branch the real run takes; else an empty result, as for any op.
+    /// a read-only op runs, its guards) and returns what the script sees:
+    /// the opening's answer to that command while it stands, so the
+    /// rehearsal follows the branch the real run takes; else an empty
+    /// result, as for any op.
     pub(super) fn rehearse_op(&self, op: &dyn Operation) -> Option<OpResult> {
         let found = self.rehearsal.as_ref()?;
         let ask = Ask::of(op);
@@ -176,6 +177,7 @@ impl HostCtx {
         let mut found = found.borrow_mut();
         found.probes.extend(op.probes());
         found.asks.extend(ask);
+        found.asks.extend(Ask::guards(op));
         Some(match answered {
             Some(out) => OpResult {
                 rc: i64::from(out.rc),

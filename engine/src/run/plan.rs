@@ -108,7 +108,10 @@ impl HostCtx {
         let observed = self
             .shared
             .rt
-            .block_on(self.session.observe(&probes))
+            .block_on(
+                self.session
+                    .observe_at(&probes, self.shared.changes.count()),
+            )
             .map_err(|e| fail(e.to_string()))?;
         let plan = op.plan(&observed).map_err(|e| fail(e.to_string()))?;
         if let Some(path) = op.owns() {

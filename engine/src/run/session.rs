@@ -84,7 +84,8 @@ pub struct Session {
     /// The host's facts, from the first round trip.
     pub facts: Facts,
     snapshot: Mutex<Snapshot>,
-    /// The opening's answers to the read-only commands foreseen (see `foresight.rs`).
+    /// The opening's answers to the read-only commands and guards foreseen
+    /// (see `foresight.rs`): never in the snapshot, nor the cache.
     answers: Answers,
     /// Holds the host's run lock until [`Session::close`] (or the drop).
     lock: Option<LockHolder>,
@@ -381,6 +382,21 @@ impl Session {
                 })
                 .collect(),
         ))
+    }
+
+    /// [`Session::observe`], but a command probe (an `unless` guard) the
+    /// opening answered is taken from there while the run has made no
+    /// change since (`changes`, the count now), as a read-only command is.
+    pub async fn observe_at(&self, probes: &[Probe], changes: u64) -> Result<Observed, ProbeError> {
+        let mut guards = Vec::new();
+        let mut rest = Vec::new();
+        for p in probes {
+            match self.answers.guard(p, changes) {
+                Some(o) => guards.push((p.clone(), o)),
+                None => rest.push(p.clone()),
+            }
+        }
+        Ok(self.observe(&rest).await?.with(guards))
     }
 
     /// Answers, in one round trip, every cacheable probe in `probes` the

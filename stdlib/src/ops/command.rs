@@ -118,7 +118,7 @@ impl<K: Flavor> OpArgs for Args<K> {
             name: "unless",
             ty: "string",
             default: Some("none"),
-            doc: "Shell command run first (in chdir, without env: it runs as a probe, whose script is on a command line); skip when it exits 0, e.g. \"grep -q ^ok /var/lib/app/state\".",
+            doc: "Shell command run first (in chdir, without env: it runs as a probe, whose script is on a command line); skip when it exits 0, e.g. \"grep -q ^ok /var/lib/app/state\". A check, never a change: it may run ahead, in the host's opening round trip (under its own share of the probe limit), and its answer stands while the run has changed nothing.",
         },
         Param { name: "chdir", ty: "string", default: Some("the remote user's home"), doc: "Absolute directory to run in, e.g. \"/opt/app\"." },
         Param {

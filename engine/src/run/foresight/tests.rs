@@ -10,6 +10,7 @@ fn ask(script: &str, input: Option<&str>) -> Ask {
         input: input.map(|i| Input(Arc::new(i.as_bytes().to_vec()))),
         check: script.into(),
         wait: false,
+        guard: false,
     }
 }
 
@@ -22,13 +23,14 @@ fn wait(script: &str, check: &str) -> Ask {
 }
 
 /// Runs `asks` as the opening does, the whole batch on `sh`'s stdin (where
-/// a command reading its stdin would find the rest of the batch), and
-/// parses the answers.
+/// a command reading its stdin would find the rest of the batch), under a
+/// locale other than the probe batch's, and parses the answers.
 fn opening(asks: &[Ask], limit: Duration) -> Answers {
     use std::io::Write;
     let script = format!("{}echo '@@kbz-end'\n", render(asks, limit));
     let mut sh = std::process::Command::new("sh")
         .arg("-s")
+        .env("LC_ALL", "POSIX")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -110,6 +112,75 @@ fn an_answer_stands_for_the_same_command_until_a_change() {
     assert!(answers.get(script, Some(&other), 2).is_none());
     assert!(answers.get(script, None, 2).is_none());
     assert!(answers.get("redis-cli info", input, 2).is_none());
+}
+
+/// The `ka` lines of the opening script: one per ask it runs.
+fn asked(script: &str) -> Vec<&str> {
+    script.lines().filter(|l| l.starts_with("ka ")).collect()
+}
+
+#[test]
+fn each_ask_gets_its_share_of_the_limit_in_whole_seconds() {
+    let asks = [ask("a", None), ask("b", None), ask("c", None)];
+    let lines = |limit| asked(&render(&asks, Duration::from_secs(limit))).join("\n");
+    // A quarter of 60 s is 15, above the cap; of 8 s, 2.
+    assert!(
+        lines(60).lines().all(|l| l.ends_with(" 10")),
+        "{}",
+        lines(60)
+    );
+    assert!(lines(8).lines().all(|l| l.ends_with(" 2")), "{}", lines(8));
+    // Under a second each: only the asks that leave a second over run,
+    // under one second each; the rest run live.
+    assert_eq!(asked(&render(&asks, Duration::from_secs(3))).len(), 2);
+    assert!(lines(3).lines().all(|l| l.ends_with(" 1")), "{}", lines(3));
+    assert_eq!(render(&asks, Duration::from_secs(1)), "");
+}
+
+#[test]
+fn a_guard_is_answered_for_its_command_probe_only() {
+    let script = "printf '%s\\n' \"$LC_ALL\"; exit 3";
+    let probe = Probe::Command {
+        script: script.into(),
+    };
+    let op = Query {
+        readonly: false,
+        probes: vec![Probe::path("/x"), probe.clone()],
+        first_check: None,
+    };
+    let guards = Ask::guards(&op);
+    assert_eq!(guards.len(), 1);
+    assert!(!guards[0].has_input() && !guards[0].wait);
+    let answers = opening(&guards, Duration::from_secs(60));
+    // Exit status and stdout, as the probe batch gives them (under its
+    // LC_ALL=C), while nothing has changed since.
+    let said = Observation::Command(CommandState {
+        rc: 3,
+        stdout: "C".into(),
+    });
+    assert_eq!(answers.guard(&probe, 7), Some(said));
+    assert_eq!(answers.guard(&probe, 8), None);
+    // Never a command's answer, nor another probe's.
+    assert!(answers.get(script, None, 7).is_none());
+    let other = Probe::Command {
+        script: "true".into(),
+    };
+    assert_eq!(answers.guard(&other, 7), None);
+    assert_eq!(answers.guard(&Probe::path("/x"), 7), None);
+}
+
+#[test]
+fn a_guard_past_its_share_of_the_limit_has_no_answer() {
+    let probe = Probe::Command {
+        script: "sleep 5".into(),
+    };
+    let op = Query {
+        readonly: false,
+        probes: vec![probe.clone()],
+        first_check: None,
+    };
+    let answers = opening(&Ask::guards(&op), Duration::from_secs(2));
+    assert_eq!(answers.guard(&probe, 7), None);
 }
 
 /// A command-like op: `readonly`, with `probes`, and a first check.
