@@ -50,7 +50,7 @@ fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 }
 
 #[test]
-fn a_no_op_rerun_of_three_plays_is_one_round_trip_per_host() {
+fn a_no_op_rerun_of_four_plays_is_one_round_trip_per_host() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let t = local(2, port).var("level", 1);
@@ -61,9 +61,12 @@ fn a_no_op_rerun_of_three_plays_is_one_round_trip_per_host() {
         assert_eq!(read(&t, &format!("state/{host}/seen-2")), "1\n");
         assert_eq!(read(&t, &format!("state/{host}/token")), "token-set\n");
         assert_eq!(read(&t, &format!("state/{host}/mode")), "750\n");
+        assert_eq!(read(&t, &format!("state/{host}/memory")), "memory-known\n");
     }
-    // The facts, the probes of the three plays, their four read-only
-    // commands, two waits and one `unless` guard: all in the opening;
+    // The facts, the probes of the four plays, their five read-only
+    // commands (one behind a branch on the facts, which the opening
+    // rehearses with the last run's), two waits and one `unless` guard: all
+    // in the opening;
     // nothing else to ask.
     t.run().assert_each_host(0, 1);
 

@@ -154,9 +154,10 @@ play("copies", "all", |host| {{
 /// Where the playbook of `tests/foresight.rs` writes on the lab.
 const FORESIGHT_DIR: &str = "/opt/kbz-round-trips-foresight";
 
-/// That playbook (three plays with read-only commands, one with a secret in
-/// its env, waits on sshd's port and on a command, file probes, a `serial: 1`
-/// play) on the lab, `level` written by its first play.
+/// That playbook (four plays with read-only commands, two with a secret in
+/// their env, one of them behind a branch on the facts, waits on sshd's port
+/// and on a command, file probes, a `serial: 1` play) on the lab, `level`
+/// written by its first play.
 fn foresight(lab: &Lab, level: u32) -> Test {
     let t = lab
         .test()
@@ -181,14 +182,15 @@ fn seen(lab: &Lab, play: u32) -> Vec<String> {
 
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
-fn a_no_op_rerun_of_three_plays_with_commands_and_waits_is_one_round_trip() {
+fn a_no_op_rerun_of_four_plays_with_commands_and_waits_is_one_round_trip() {
     let (_guard, lab) = first_hosts_alone(HOSTS);
     let _scratch = Scratch::new(&lab, FORESIGHT_DIR);
     let t = foresight(&lab, 1);
     t.run().assert_code(0);
     assert_eq!(seen(&lab, 2), vec!["1\n"; lab.hosts.len()]);
-    // The facts, the three plays' probes, their read-only commands and
-    // their waits' first checks: one round trip, `serial` or not.
+    // The facts, the four plays' probes, their read-only commands (one
+    // behind a branch on the facts) and their waits' first checks: one
+    // round trip, `serial` or not.
     t.run().assert_each_host(0, 1);
 }
 

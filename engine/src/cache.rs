@@ -9,7 +9,9 @@
 //!
 //! The cache is a speed-up, never the truth: operations always compare against
 //! what the host says *now*. A missing or corrupt cache only costs speed, and
-//! it never holds contents (which may be secret), only paths, names and hashes.
+//! it never holds contents (which may be secret), only paths, names and hashes,
+//! and the host's facts as the last run gathered them (the next run's guess
+//! of them, see [`HostCache::facts`]).
 //!
 //! Paths, units and packages are data. A `query` probe is a script, which the
 //! opening round trip runs before the playbook's plays do: it is kept sealed
@@ -31,7 +33,7 @@ use sha2::Sha256;
 
 use crate::definition::{self, Definition};
 use crate::private::{self, PrivateDirError};
-use crate::probe::Probe;
+use crate::probe::{Facts, Probe};
 
 /// 4: digests keyed, queries sealed with the run's definition (an entry of
 /// another format is ignored).
@@ -63,6 +65,13 @@ pub struct HostCache {
     /// file that is all secret could be guessed offline by anyone reading it.
     #[serde(default)]
     pub digests: BTreeMap<String, String>,
+    /// The facts the last run gathered. The next run rehearses the host's
+    /// plays with them before it opens the host (`run/rehearsal.rs`), so a
+    /// read-only command behind a branch on a fact (the host's memory, its
+    /// OS) is asked in the opening round trip too. Only a guess: the plays
+    /// run on the facts that round trip gathers.
+    #[serde(default)]
+    pub facts: Option<Facts>,
     /// The key the stored digests were made with (set by [`Cache::load`]).
     #[serde(skip)]
     key: Option<CacheKey>,
@@ -78,7 +87,16 @@ impl HostCache {
             queries: Vec::new(),
             inputs: Vec::new(),
             digests,
+            facts: None,
             key: None,
+        }
+    }
+
+    /// This entry with the facts the run gathered.
+    pub fn with_facts(self, facts: Facts) -> Self {
+        HostCache {
+            facts: Some(facts),
+            ..self
         }
     }
 
@@ -371,6 +389,7 @@ impl Cache {
                 .iter()
                 .map(|(path, d)| (path.clone(), key.seal(d)))
                 .collect(),
+            facts: entry.facts.clone(),
             key: None,
         };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -414,6 +433,23 @@ mod tests {
         let other = Cache::open(base.path(), Path::new("/y/inventory.tsv")).unwrap();
         assert_eq!(other.load("h1").probes, vec![]);
         assert_eq!(Cache::disabled().load("h1"), HostCache::default());
+    }
+
+    #[test]
+    fn the_facts_come_back_as_the_next_runs_guess() {
+        let base = tempfile::tempdir().unwrap();
+        let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        let facts = Facts {
+            hostname: "h1".into(),
+            memory_mb: 2048,
+            ..Facts::default()
+        };
+        cache
+            .store("h1", &entry("ab").with_facts(facts.clone()))
+            .unwrap();
+        assert_eq!(cache.load("h1").facts, Some(facts));
+        cache.store("h2", &entry("ab")).unwrap();
+        assert_eq!(cache.load("h2").facts, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::executor::Slot;
 use super::foresight::Foreseen;
 use super::session::{ProbeError, Session};
 use super::shared::Shared;
+use crate::cache::HostCache;
 use crate::inventory::Host;
 use crate::report::Event;
 use crate::transport::{ConnectOptions, RunLock, Transport};
@@ -53,11 +54,12 @@ fn is_local(host: &Host) -> bool {
 }
 
 /// Connects to the host on first use; `None` when it is unreachable. The
-/// opening round trip also asks the `foreseen` probes and read-only commands
-/// (see `rehearsal.rs`).
+/// opening round trip asks the probes the `cached` entry remembers, and the
+/// `foreseen` probes and read-only commands (see `rehearsal.rs`).
 pub(super) async fn ensure_session(
     shared: &Shared,
     slot: &Slot,
+    cached: &HostCache,
     foreseen: &Foreseen,
 ) -> Option<Arc<Session>> {
     {
@@ -77,7 +79,6 @@ pub(super) async fn ensure_session(
         st.session = Some(session.clone());
         return Some(session);
     }
-    let cached = shared.settings.cache.load(&slot.host.name);
     let opened = async {
         let transport = if is_local(&slot.host) {
             Transport::local(shared.settings.connect.become_.clone())
@@ -90,7 +91,7 @@ pub(super) async fn ensure_session(
         let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         let limit = shared.settings.probe_limit();
         let changes = shared.changes.count();
-        Session::open_locked(transport, &cached, foreseen, changes, &lock, limit).await
+        Session::open_locked(transport, cached, foreseen, changes, &lock, limit).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();
@@ -98,7 +99,7 @@ pub(super) async fn ensure_session(
     st.stats.elapsed += started.elapsed();
     match opened {
         Ok(session) => {
-            for path in session.drift(&cached) {
+            for path in session.drift(cached) {
                 shared.reporter.event(&Event::Warn {
                     host: Some(slot.host.name.clone()),
                     message: format!("{path} was changed on the host since the last run"),

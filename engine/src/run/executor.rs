@@ -318,24 +318,30 @@ impl HostRun {
 }
 
 /// Connects on first use, asking what the host's plays from `index` on
-/// are foreseen to ask in the opening round trip (see `rehearsal.rs`);
-/// `None` when the host is unreachable.
+/// are foreseen to ask in the opening round trip (see `rehearsal.rs`,
+/// rehearsed with the facts its cache entry kept); `None` when the host is
+/// unreachable.
 pub(super) async fn open_foreseeing(
     shared: &Arc<Shared>,
     slot: &Arc<Slot>,
     playbook: &Arc<Playbook>,
     index: usize,
 ) -> Option<Arc<Session>> {
-    let foreseen = match needs_opening(shared, slot) {
+    let (cached, foreseen) = match needs_opening(shared, slot) {
         true => {
             let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
-            tokio::task::spawn_blocking(move || foresee(&shared, &playbook, index, &slot.host))
-                .await
-                .unwrap_or_default()
+            tokio::task::spawn_blocking(move || {
+                let cached = shared.settings.cache.load(&slot.host.name);
+                let guess = cached.facts.clone();
+                let foreseen = foresee(&shared, &playbook, index, &slot.host, guess);
+                (cached, foreseen)
+            })
+            .await
+            .unwrap_or_default()
         }
         false => Default::default(),
     };
-    ensure_session(shared, slot, &foreseen).await
+    ensure_session(shared, slot, &cached, &foreseen).await
 }
 
 fn needs_opening(shared: &Shared, slot: &Slot) -> bool {

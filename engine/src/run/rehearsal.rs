@@ -3,7 +3,8 @@
 //! in one round trip before the ops plan.
 //!
 //! Every play of a host is rehearsed twice. Before the host is opened, all
-//! of its plays, with the facts a render assumes (`render::offline_facts`):
+//! of its plays, with the facts the last run gathered (the cache), else
+//! those a render assumes (`render::offline_facts`):
 //! their probes and read-only commands (`foresight.rs`) join the opening
 //! round trip, beside the facts, so a rerun asks the host once for the
 //! whole run. Then each play with the host's real facts, before it runs: a
@@ -19,6 +20,7 @@ use super::host::HostCtx;
 use super::session::Session;
 use super::shared::Shared;
 use crate::inventory::{Host, Vars};
+use crate::probe::Facts;
 use crate::script::Playbook;
 
 /// The host's vars as play `index` sees them: the play's vars over the
@@ -60,14 +62,20 @@ pub(super) fn rehearse(
 }
 
 /// What the plays of `host` from `first` on would ask before it is opened:
-/// rehearsals against the facts a render assumes.
+/// rehearsals against `guess`, the facts the last run gathered (the cache),
+/// else those a render assumes. The last run's facts take the branches the
+/// run will take on a rerun: a read-only command behind `memory_mb > 0`,
+/// never reached with a render's facts, would otherwise cost the rerun a
+/// second round trip.
 pub(super) fn foresee(
     shared: &Arc<Shared>,
     playbook: &Playbook,
     first: usize,
     host: &Host,
+    guess: Option<Facts>,
 ) -> Foreseen {
-    let guess = Arc::new(Session::offline(super::render::offline_facts(host)));
+    let facts = guess.unwrap_or_else(|| super::render::offline_facts(host));
+    let guess = Arc::new(Session::offline(facts));
     let mut foreseen = Foreseen::default();
     for index in
         (first..playbook.decls.plays.len()).filter(|&i| takes_part(shared, playbook, i, host))

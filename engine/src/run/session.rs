@@ -553,7 +553,8 @@ impl Session {
         self.snapshot.lock().expect("snapshot lock").round_trips += 1;
     }
 
-    /// What to remember for the next run.
+    /// What to remember for the next run: the probes used, the digests of
+    /// the files the run owns, and the facts (the next opening's guess).
     pub fn cache_entry(&self) -> HostCache {
         let snap = self.snapshot.lock().expect("snapshot lock");
         let digests = snap
@@ -562,7 +563,7 @@ impl Session {
             .filter(|(path, _)| snap.owned.contains(*path))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        HostCache::new(snap.used.clone(), digests)
+        HostCache::new(snap.used.clone(), digests).with_facts(self.facts.clone())
     }
 }
 
