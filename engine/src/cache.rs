@@ -392,10 +392,16 @@ impl Cache {
             facts: entry.facts.clone(),
             key: None,
         };
+        let bytes = serde_json::to_vec(&stored)?;
+        // A no-op rerun stores what is there: left as it is, so that every
+        // host's end is not a write and a rename in one folder.
+        if std::fs::read(&path).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
-        private_file(&tmp)?.write_all(&serde_json::to_vec(&stored)?)?;
+        private_file(&tmp)?.write_all(&bytes)?;
         std::fs::rename(&tmp, &path)
     }
 }
@@ -471,6 +477,26 @@ mod tests {
         assert_eq!(
             again.load("h1").drifted(&entry(&digest).digests),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn storing_the_same_entry_again_leaves_the_file_alone() {
+        let base = tempfile::tempdir().unwrap();
+        let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        let digest = crate::digest::sha256_hex(b"x\n");
+        cache.store("h1", &entry(&digest)).unwrap();
+        let file = cache.file("h1").unwrap();
+        let inode = std::fs::metadata(&file).unwrap().ino();
+        cache.store("h1", &entry(&digest)).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode, "rewritten");
+        cache
+            .store("h1", &entry(&crate::digest::sha256_hex(b"y\n")))
+            .unwrap();
+        assert_ne!(
+            std::fs::metadata(&file).unwrap().ino(),
+            inode,
+            "not replaced"
         );
     }
 

@@ -79,7 +79,12 @@ pub(super) fn master_dir(
         resolved_value(resolved, "hostname").unwrap_or(destination),
         resolved_value(resolved, "port").unwrap_or("22"),
     );
-    let _ = std::fs::write(dir.join(HOST_FILE), format!("{}\n{target}\n", opts.host));
+    // Written when it changes only: rewriting it waits for its last write
+    // to reach the disk, on the thread that connects the hosts.
+    let (file, text) = (dir.join(HOST_FILE), format!("{}\n{target}\n", opts.host));
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+        let _ = std::fs::write(file, text);
+    }
     Ok(dir)
 }
 
@@ -87,11 +92,18 @@ pub(super) fn master_dir(
 /// (`resolved`) names as they are now, resumed. Dead ones found on the way
 /// are ended and removed; live ones checked against other entries are left
 /// to idle out; a folder without a socket yet is another run's master
-/// still connecting, and is left alone for `patience`.
+/// still connecting, and is left alone for `patience`. A folder whose
+/// socket is gone past that is a master that idled out (ssh removes its
+/// socket as it exits): removed, without looking for its process, which
+/// reads every process's command line on the machine (see
+/// [`super::end_masters`]), for every host of a run after the persist time.
 pub(super) async fn live_master(dir: &Path, resolved: &str, patience: Duration) -> Option<Session> {
     let fingerprint = known_hosts_fingerprint(resolved);
     for conn in connection_dirs(dir) {
-        if !conn.join("master").exists() && younger_than(&conn, patience) {
+        if !conn.join("master").exists() {
+            if !younger_than(&conn, patience) {
+                let _ = std::fs::remove_dir_all(&conn);
+            }
             continue;
         }
         let session = resumed(&conn);
@@ -206,3 +218,6 @@ fn younger_than(path: &Path, age: Duration) -> bool {
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .is_some_and(|a| a < age)
 }
+
+#[cfg(test)]
+mod tests;
