@@ -53,13 +53,17 @@ mod tests {
 
     #[test]
     fn only_the_processes_naming_the_folder_end() {
+        use std::os::unix::process::CommandExt;
         let dir = tempfile::tempdir().unwrap();
         let named = dir.path().join("master");
+        // One process per spawn, naming `arg` from its exec on (`spawn`
+        // returns once the exec is done): a shell would fork a child that
+        // names it too until that child's own exec, and under load the scan
+        // saw both.
         let spawn = |arg: &Path| {
-            std::process::Command::new("sh")
-                .arg("-c")
-                .arg("sleep 30")
-                .arg(arg)
+            std::process::Command::new("sleep")
+                .arg0(arg)
+                .arg("30")
                 .spawn()
                 .unwrap()
         };
