@@ -12,7 +12,7 @@ pub mod route;
 mod script;
 
 pub use facts::Facts;
-pub use script::{parse_batch, render_batch, BatchParseError};
+pub use script::{parse_batch, render_batch, BatchParseError, LOCALE};
 
 use std::collections::BTreeMap;
 
@@ -288,6 +288,19 @@ pub struct CommandState {
     pub rc: i32,
     /// Standard output, trailing newline removed.
     pub stdout: String,
+}
+
+impl CommandState {
+    /// The answer as a command probe gives it, from the exit status and the
+    /// raw stdout: one place for both the probe batch and the guards the
+    /// opening asks ahead (`run/foresight.rs`), so they cannot disagree.
+    pub fn from_output(rc: i32, stdout: &[u8]) -> CommandState {
+        let mut stdout = String::from_utf8_lossy(stdout).into_owned();
+        if stdout.ends_with('\n') {
+            stdout.pop();
+        }
+        CommandState { rc, stdout }
+    }
 }
 
 /// One probe's answer.

@@ -16,10 +16,14 @@ use crate::shell::quote;
 const MARKER: &str = "@@kbz ";
 const END: &str = "@@kbz-end";
 
+/// The locale every probe runs under, first in every batch (and before each
+/// guard the opening asks ahead, `run/foresight.rs`, so its answer is the
+/// probe's).
+pub const LOCALE: &str = "export LC_ALL=C\n";
+
 /// Shell functions shared by every batch; kept small because they travel with
 /// every round trip.
-const PRELUDE: &str = r#"export LC_ALL=C
-kp() {
+const PRELUDE: &str = r#"kp() {
   if [ -L "$1" ]; then t=l; elif [ -f "$1" ]; then t=f; elif [ -d "$1" ]; then t=d
   elif [ -e "$1" ]; then t=o; else echo -; return; fi
   printf '%s ' "$t"; stat -c '%a %U %G %s %u %g' -- "$1"
@@ -37,7 +41,7 @@ kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo
 /// answers it only when its chunk could not.
 pub fn render_batch(probes: &[Probe]) -> String {
     let bulk = Bulk::plan(probes);
-    let mut s = String::from(PRELUDE);
+    let mut s = format!("{LOCALE}{PRELUDE}");
     if !bulk.is_empty() {
         s.push_str(paths::PRELUDE);
         s.push_str(&bulk.commands(probes));
@@ -271,11 +275,7 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
                 .and_then(|l| l.trim().parse().ok())
                 .ok_or_else(|| "missing exit status".to_string())?;
             let stdout = decode_b64(lines.get(1).copied().unwrap_or(""))?;
-            let mut stdout = String::from_utf8_lossy(&stdout).into_owned();
-            if stdout.ends_with('\n') {
-                stdout.pop();
-            }
-            Observation::Command(CommandState { rc, stdout })
+            Observation::Command(CommandState::from_output(rc, &stdout))
         }
         Probe::Facts => Observation::Facts(Facts::parse(lines)),
     })

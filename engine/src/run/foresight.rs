@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::op::{Action, Input, Operation};
-use crate::probe::{CommandState, Observation, Observed, Probe};
+use crate::probe::{CommandState, Observation, Observed, Probe, LOCALE};
 use crate::shell::quote;
 use crate::transport::ExecOutput;
 
@@ -73,10 +73,6 @@ impl Changes {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
-
-/// What a guard's check sets first: the probe batch runs command probes
-/// under it (`export LC_ALL=C` in its prelude), and the asks run before it.
-const GUARD_LOCALE: &str = "export LC_ALL=C\n";
 
 /// A read-only command or a guard a rehearsal met, to ask in the opening
 /// round trip.
@@ -136,7 +132,7 @@ impl Ask {
             .into_iter()
             .filter_map(|p| match p {
                 Probe::Command { script } => Some(Ask {
-                    check: format!("{GUARD_LOCALE}{script}"),
+                    check: format!("{LOCALE}{script}"),
                     script,
                     input: None,
                     wait: false,
@@ -298,11 +294,10 @@ impl Answers {
             .standing(changes)
             .iter()
             .find(|(a, _)| a.guards_probe(probe))?;
-        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if stdout.ends_with('\n') {
-            stdout.pop();
-        }
-        Some(Observation::Command(CommandState { rc: out.rc, stdout }))
+        Some(Observation::Command(CommandState::from_output(
+            out.rc,
+            &out.stdout,
+        )))
     }
 }
 
