@@ -317,6 +317,11 @@ impl RunLock {
     /// reads the file with the shell's `read` ([`HAS_LINE`]): it starts no
     /// program but its `sleep`, and that only while the holder is not there.
     pub fn wait_script(&self, transport: &Transport) -> String {
+        self.wait_lines(&self.locate(transport))
+    }
+
+    /// [`RunLock::wait_script`] given the lines that locate the lock.
+    fn wait_lines(&self, locate: &str) -> String {
         let polls = (self.timeout + WAIT_MARGIN).as_millis() / 10;
         format!(
             "{locate}{HAS_LINE}kbz_n=0\n\
@@ -324,7 +329,6 @@ impl RunLock {
              kbz_n=$((kbz_n+1)); if [ \"$kbz_n\" -gt {polls} ]; then echo 'the run lock was not taken' >&2; exit {BUSY_RC}; fi\n\
              sleep 0.01\n\
              done\n",
-            locate = self.locate(transport),
             line = quote(&format!("holder {}", self.id)),
         )
     }
@@ -534,5 +538,42 @@ mod tests {
         for out in under_sh_and_bash(&script) {
             assert_eq!(out.split_whitespace().collect::<String>(), "yyynnnn");
         }
+    }
+
+    #[test]
+    fn a_free_lock_is_taken_with_three_flocks_and_its_wait_starts_nothing() {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let programs = crate::programs_started::ProgramsStarted::wrapping(&[
+            "flock", "id", "date", "cat", "grep", "sleep",
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let locate = RunLock::locate_in(Some(dir.path().display().to_string()));
+        let lock = RunLock::new(&RunId::new(), "h", Duration::from_secs(5));
+        let mut holder = Command::new("/bin/sh")
+            .args(["-c", &lock.script(&locate, lock.timeout, "")])
+            .env("PATH", programs.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut said = String::new();
+        let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+        out.read_line(&mut said).unwrap();
+        assert!(said.starts_with("locked "), "{said}");
+        let wait = format!("{}echo waited", lock.wait_lines(&locate));
+        for shell in ["/bin/sh", "/bin/bash"] {
+            let waited = Command::new(shell)
+                .args(["-c", &wait])
+                .env("PATH", programs.path())
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&waited.stdout), "waited\n");
+        }
+        drop(holder.stdin.take());
+        assert!(holder.wait().unwrap().success());
+        assert_eq!(programs.started(), ["flock", "flock", "flock"]);
+        let info = std::fs::read_to_string(dir.path().join("kbz-play.lock.info")).unwrap();
+        assert!(info.contains(&format!("{}\n", lock.holder)), "{info}");
     }
 }

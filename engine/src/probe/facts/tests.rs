@@ -1,8 +1,8 @@
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
 use super::*;
+use crate::programs_started::ProgramsStarted;
 
 /// The route's lines before they read sysfs with `read` and took the
 /// interface's addresses from the facts' listing: the oracle the new lines
@@ -52,38 +52,15 @@ fn facts_by_programs() -> Facts {
     }
 }
 
-/// A folder of the programs the facts script may start, each a wrapper that
-/// logs its name in `log` and runs the real one: with it as PATH, any other
-/// program is not found.
-fn logging_path(dir: &Path, log: &Path) -> std::path::PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let programs = [
-        "hostname", "ip", "id", "uname", "nproc", "awk", "cat", "head", "sed", "cut",
-    ];
-    for name in programs {
-        let real = run("sh", &format!("command -v {name}"), None);
-        let wrapper = bin.join(name);
-        let text = format!(
-            "#!/bin/sh\necho {name} >>'{}'\nexec {} \"$@\"\n",
-            log.display(),
-            real.trim()
-        );
-        std::fs::write(&wrapper, text).unwrap();
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    bin
-}
-
 #[test]
 fn the_facts_are_the_replaced_programs_and_cost_four_programs_under_dash_and_bash() {
     let expected = facts_by_programs();
     let (user, fqdn) = (run("sh", "id -un", None), run("sh", "hostname -f", None));
     for shell in ["/bin/sh", "/bin/bash"] {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        let path = logging_path(dir.path(), &log);
-        let out = run(shell, &script(), Some(&path));
+        let programs = ProgramsStarted::wrapping(&[
+            "hostname", "ip", "id", "uname", "nproc", "awk", "cat", "head", "sed", "cut",
+        ]);
+        let out = run(shell, &script(), Some(&programs.path()));
         let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
         let mine = Facts {
             os_id: String::new(),
@@ -103,13 +80,11 @@ fn the_facts_are_the_replaced_programs_and_cost_four_programs_under_dash_and_bas
             },
             "{shell}: {out}"
         );
-        let mut started: Vec<String> = std::fs::read_to_string(&log)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect();
-        started.sort();
-        assert_eq!(started, ["hostname", "id", "ip", "ip"], "{shell}");
+        assert_eq!(
+            programs.started(),
+            ["hostname", "id", "ip", "ip"],
+            "{shell}"
+        );
     }
 }
 
