@@ -25,6 +25,8 @@ pub mod inventory;
 pub mod op;
 pub mod private;
 pub mod probe;
+#[cfg(test)]
+mod programs_started;
 pub mod pyfloat;
 pub mod pyyaml;
 pub mod report;

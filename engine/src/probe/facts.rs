@@ -6,19 +6,32 @@ use serde::{Deserialize, Serialize};
 use super::route::{self, DefaultRoute};
 
 /// The facts script: one `key=value` per line (the default route's lines:
-/// [`route::SCRIPT`]).
+/// [`route::SCRIPT`]). It runs under the host's `sh` (dash on Debian), so it
+/// is POSIX shell.
 pub(crate) fn script() -> String {
     format!("{BASE}\n{}", route::SCRIPT)
 }
 
-const BASE: &str = r#"echo "hostname=$(hostname -s 2>/dev/null || cat /etc/hostname)"
+/// Every fact that a file under `/proc` holds is read there with the shell's
+/// `read`, and `ip`'s listing is parsed here, not on the host: a warm rerun's
+/// cost is the programs it starts on each host (README, Performance), and
+/// these lines start four (`hostname -f`, which resolves, `id -un`, which
+/// asks NSS, and two `ip`). What they replace, kept where `/proc` lacks the
+/// file: `hostname -s` (the name up to its first dot), `uname -r`, `uname -m`
+/// (`/proc/sys/kernel/arch`, Linux 6.1 on), `nproc` (the CPUs this shell may
+/// run on: `Cpus_allowed_list`, counted by [`count_cpus`]) and `awk` on
+/// `/proc/meminfo`. `kr VAR FILE` reads the first line of FILE into VAR,
+/// empty and failing when it cannot.
+const BASE: &str = r#"kr() { eval "$1="; read -r "$1" 2>/dev/null <"$2"; }
+if kr f_v /proc/sys/kernel/hostname; then echo "hostname=${f_v%%.*}"; else echo "hostname=$(hostname -s 2>/dev/null || cat /etc/hostname)"; fi
 echo "fqdn=$(hostname -f 2>/dev/null)"
 [ -r /etc/os-release ] && . /etc/os-release && echo "os_id=$ID" && echo "os_version=$VERSION_ID" && echo "os_codename=$VERSION_CODENAME" && echo "os_pretty=$PRETTY_NAME"
-echo "kernel=$(uname -r)"
-echo "arch=$(uname -m)"
-echo "cpus=$(nproc 2>/dev/null || echo 1)"
-echo "memory_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
-ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $2 " " $4}'
+if kr f_v /proc/sys/kernel/osrelease; then echo "kernel=$f_v"; else echo "kernel=$(uname -r)"; fi
+if kr f_v /proc/sys/kernel/arch; then echo "arch=$f_v"; else echo "arch=$(uname -m)"; fi
+f_v=; while read -r f_k f_c; do [ "$f_k" = Cpus_allowed_list: ] && f_v=$f_c && break; done 2>/dev/null </proc/self/status
+if [ -n "$f_v" ]; then echo "cpus_allowed=$f_v"; else echo "cpus=$(nproc 2>/dev/null || echo 1)"; fi
+while read -r f_k f_c f_u; do [ "$f_k" = MemTotal: ] && echo "memory_kb=$f_c" && break; done 2>/dev/null </proc/meminfo
+ip -o -4 addr show 2>/dev/null | while IFS= read -r f_v; do printf 'addr4=%s\n' "$f_v"; done
 for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x "$s" ] && echo "sftp_server=$s" && break; done
 [ -d /run/systemd/system ] && echo "systemd=1"
 echo "user=$(id -un)""#;
@@ -76,10 +89,15 @@ impl Facts {
     /// script never breaks an older parser.
     pub(crate) fn parse(lines: &[&str]) -> Facts {
         let mut f = Facts::default();
+        let mut listing = Vec::new();
         for line in lines {
             let Some((k, v)) = line.split_once('=') else {
                 continue;
             };
+            if k == "addr4" {
+                listing.push(v);
+                continue;
+            }
             let v = v.trim().to_string();
             match k {
                 "hostname" => f.hostname = v,
@@ -91,26 +109,49 @@ impl Facts {
                 "kernel" => f.kernel = v,
                 "arch" => f.arch = v,
                 "cpus" => f.cpus = v.parse().unwrap_or(1),
+                "cpus_allowed" => f.cpus = count_cpus(&v).unwrap_or(1),
                 "memory_kb" => f.memory_mb = v.parse::<u64>().unwrap_or(0) / 1024,
                 "sftp_server" => f.sftp_server = Some(v),
                 "systemd" => f.systemd = v == "1",
                 "user" => f.user = v,
                 "route4" => f.default_route = DefaultRoute::parse(&v).map(Box::new),
                 "route4_link" => f.default_route.iter_mut().for_each(|r| r.link(&v)),
-                "route4_inet" => f.default_route.iter_mut().for_each(|r| r.inet(&v)),
-                "addr" => {
-                    if let Some((iface, cidr)) = v.split_once(' ') {
-                        let (addr, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
-                        f.addresses.push(Address {
-                            interface: iface.to_string(),
-                            address: addr.to_string(),
-                            prefix: prefix.parse().unwrap_or(32),
-                        });
-                    }
-                }
                 _ => {}
             }
+        }
+        f.addresses = listing.iter().filter_map(|l| Address::listed(l)).collect();
+        if let Some(route) = &mut f.default_route {
+            route.inets_from(&listing);
         }
         f
     }
 }
+
+impl Address {
+    /// The address of a `ip -o -4 addr show` line: its second word names the
+    /// interface, its fourth is the address (`2: eth0    inet 10.0.0.5/24
+    /// ...`), with the prefix length 32 when it has none.
+    fn listed(line: &str) -> Option<Address> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (iface, cidr) = (words.get(1)?, words.get(3)?);
+        let (addr, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
+        Some(Address {
+            interface: (*iface).to_string(),
+            address: addr.to_string(),
+            prefix: prefix.parse().unwrap_or(32),
+        })
+    }
+}
+
+/// How many CPUs a `Cpus_allowed_list` names (`0-3,8,10-11`: 7), as `nproc`
+/// counts them; `None` when it is not such a list.
+fn count_cpus(list: &str) -> Option<u32> {
+    list.split(',').try_fold(0, |n, range| {
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (first, last): (u32, u32) = (first.parse().ok()?, last.parse().ok()?);
+        Some(n + last.checked_sub(first)? + 1)
+    })
+}
+
+#[cfg(test)]
+mod tests;

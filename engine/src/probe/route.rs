@@ -6,11 +6,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The facts script's lines for the route (keys `route4`, `route4_link`,
-/// `route4_inet`), in the same round trip as the other facts.
-pub(crate) const SCRIPT: &str = r#"r=$(ip -4 route get 8.8.8.8 2>/dev/null | head -n1); echo "route4=$r"
-d=$(echo "$r" | awk '$1 == "8.8.8.8" {for (i = 1; i < NF; i++) if ($i == "dev") {print $(i+1); exit}}')
-if [ -n "$d" ]; then s=/sys/class/net/$d; echo "route4_link=$(cat $s/address 2>/dev/null)/$(cat $s/mtu 2>/dev/null)/$(cat $s/type 2>/dev/null)/$([ -d $s/bridge ] && echo bridge)$([ -d $s/bonding ] && echo bonding)"; ip -o -4 addr show dev "$d" 2>/dev/null | sed 's/^/route4_inet=/'; fi"#;
+/// The facts script's lines for the route (keys `route4`, `route4_link`),
+/// in the same round trip as the other facts, with no program but `ip`: the
+/// first line of its answer is cut with `${r%%NEWLINE*}`, and `kd` finds the
+/// interface as Ansible does (the word after the first `dev`, on the route to
+/// [`TARGET`] only), with the words split as `awk` would and not globbed. The
+/// interface's addresses come from the facts' `ip -o -4 addr show` listing
+/// ([`DefaultRoute::inets_from`]); `kr` is the facts script's.
+pub(crate) const SCRIPT: &str = r#"f_n='
+'
+f_r=$(ip -4 route get 8.8.8.8 2>/dev/null); f_r=${f_r%%"$f_n"*}; echo "route4=$f_r"
+kd() { [ "$1" = 8.8.8.8 ] || return 0; while [ $# -gt 1 ]; do [ "$1" = dev ] && f_d=$2 && return 0; shift; done; }
+f_d=; set -f; kd $f_r; set +f
+if [ -n "$f_d" ]; then s=/sys/class/net/$f_d; kr f_m "$s/address"; kr f_t "$s/mtu"; kr f_y "$s/type"; f_k=
+[ -d "$s/bridge" ] && f_k=bridge; [ -d "$s/bonding" ] && f_k=${f_k}bonding
+echo "route4_link=$f_m/$f_t/$f_y/$f_k"; fi"#;
 
 /// The route's destination `ip route get` is asked about (Ansible's).
 const TARGET: &str = "8.8.8.8";
@@ -86,6 +96,17 @@ impl DefaultRoute {
             special => special,
         }
         .to_string();
+    }
+
+    /// Adds the interface's addresses from the host's `ip -o -4 addr show`
+    /// lines: those whose second word names it, the lines `ip -o -4 addr
+    /// show dev IFACE` would list.
+    pub(crate) fn inets_from(&mut self, listing: &[&str]) {
+        for line in listing {
+            if line.split_whitespace().nth(1) == Some(self.interface.as_str()) {
+                self.inet(line);
+            }
+        }
     }
 
     /// Adds an address from a `ip -o -4 addr show` line

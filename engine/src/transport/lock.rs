@@ -156,7 +156,9 @@ pub struct RunLock {
     run: RunId,
     /// Unique to this claim, so the opening batch recognises its own holder.
     id: String,
-    /// Written next to the lock for a waiting run to name us.
+    /// Written next to the lock for a waiting run to name us: user, pid
+    /// and the control machine's time when the claim was made (the run's
+    /// start), formatted here so the host starts no `date` for it.
     holder: String,
     /// How long to wait for another run to release the lock.
     timeout: Duration,
@@ -164,6 +166,19 @@ pub struct RunLock {
 
 /// The lock file's name in its folder (see the module doc).
 const LOCK_NAME: &str = "kbz-play.lock";
+
+/// Sets `kbz_uid` to the shell's effective uid (what `id -u` prints), read
+/// from `/proc/self/status` (`Uid:` real, effective, saved, fs) without
+/// starting `id`, which it falls back to where that file is missing.
+const EUID: &str = "kbz_uid=; while read -r kbz_k kbz_r kbz_e kbz_x; do \
+     [ \"$kbz_k\" = Uid: ] && kbz_uid=$kbz_e && break; done 2>/dev/null </proc/self/status\n\
+     [ -n \"$kbz_uid\" ] || kbz_uid=$(id -u)\n";
+
+/// `kbz_has LINE FILE`: whether FILE has the line LINE (`grep -qxF`, a last
+/// line without its newline included), read with the shell's `read` so that
+/// a wait polling the holder file starts no program per poll.
+const HAS_LINE: &str = "kbz_has() { while IFS= read -r kbz_l || [ -n \"$kbz_l\" ]; do \
+     [ \"$kbz_l\" = \"$1\" ] && return 0; done 2>/dev/null <\"$2\"; return 1; }\n";
 
 impl RunLock {
     /// A claim of run `run` for inventory host `host`, naming the local user
@@ -177,6 +192,7 @@ impl RunLock {
                 let uid = std::fs::metadata("/proc/self").map(|m| m.uid());
                 uid.map_or_else(|_| "?".into(), |uid| format!("uid {uid}"))
             });
+        let started = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
         let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "?".into());
@@ -184,7 +200,7 @@ impl RunLock {
             host: host.to_string(),
             run: run.clone(),
             id: unique(),
-            holder: format!("user {user}@{machine}, pid {pid}"),
+            holder: format!("user {user}@{machine}, pid {pid}, started {started}"),
             timeout,
         }
     }
@@ -203,7 +219,7 @@ impl RunLock {
         match dir {
             Some(dir) => format!("kbz_lock={}/{LOCK_NAME}\n", quote(&dir)),
             None => format!(
-                "if [ \"$(id -u)\" = 0 ]; then kbz_lock=/run/{LOCK_NAME}; \
+                "{EUID}if [ \"$kbz_uid\" = 0 ]; then kbz_lock=/run/{LOCK_NAME}; \
                  else kbz_lock=\"$HOME/.{LOCK_NAME}\"; fi\n"
             ),
         }
@@ -223,7 +239,7 @@ impl RunLock {
     pub(super) fn rejoin_script(&self) -> String {
         let ours = quote(&format!("run {}", self.run.0));
         let check = format!(
-            "if ! grep -qxF {ours} \"$kbz_lock.info\"; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n"
+            "if ! kbz_has {ours} \"$kbz_lock.info\"; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n"
         );
         self.script(&Self::locate_in(None), Duration::ZERO, &check)
     }
@@ -232,33 +248,36 @@ impl RunLock {
     /// before it claims it. `kbz_now` reads the clock from `/proc/uptime` in
     /// centiseconds without a fork; its leading `1` keeps `$((...))` from
     /// reading a leading `0` as octal. A missing `flock` fails at once rather
-    /// than passing for a busy host.
+    /// than passing for a busy host. The gate (fd 8) is let go by closing
+    /// the holder's one descriptor of it, not by an `flock -u`, and the
+    /// holder then waits for its stdin to close with the shell's `read`, not
+    /// an `exec cat`: on a free host it starts three programs, the `flock`s.
     fn script(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
         let run = quote(&format!("run {}", self.run.0));
         format!(
-            "{locate}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\
+            "{locate}{HAS_LINE}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\
              exec 9>>\"$kbz_lock\" 8>>\"$kbz_lock.info\" || exit 1\n\
              kbz_now() {{ read kbz_up kbz_rest </proc/uptime; kbz_cs=1${{kbz_up%.*}}${{kbz_up#*.}}; }}\n\
              kbz_take() {{\n\
+             exec 8>>\"$kbz_lock.info\" || return 1\n\
              flock -w 10 8 || return 1\n\
              if flock -n 9; then\n\
              {fresh_check}\
-             printf '%s\\n%s, started %s\\n' {run} {holder} \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >\"$kbz_lock.info\"\n\
+             printf '%s\\n%s\\n' {run} {holder} >\"$kbz_lock.info\"\n\
              flock -s 9\n\
-             elif ! grep -qxF {run} \"$kbz_lock.info\" || ! flock -s -n 9; then\n\
-             flock -u 8; return 1\n\
+             elif ! kbz_has {run} \"$kbz_lock.info\" || ! flock -s -n 9; then\n\
+             exec 8>&-; return 1\n\
              fi\n\
              printf 'holder %s\\n' {id} >>\"$kbz_lock.info\"\n\
-             flock -u 8\n\
+             exec 8>&-\n\
              }}\n\
              kbz_now; kbz_end=$((kbz_cs + {cs}))\n\
              until kbz_take; do\n\
              kbz_now; if [ \"$kbz_cs\" -ge \"$kbz_end\" ]; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n\
              sleep 0.1\n\
              done\n\
-             exec 8>&-\n\
              echo \"locked $kbz_lock\"\n\
-             exec cat >/dev/null\n",
+             while read -r kbz_l; do :; done\n",
             cs = timeout.as_millis() / 10,
             id = quote(&self.id),
             holder = quote(&self.holder),
@@ -294,16 +313,22 @@ impl RunLock {
 
     /// Shell lines to put before a script that must only run under this
     /// claim's lock: they wait until the holder file names this claim's
-    /// holder, or exit with [`BUSY_RC`] well after the holder gave up.
+    /// holder, or exit with [`BUSY_RC`] well after the holder gave up. A poll
+    /// reads the file with the shell's `read` ([`HAS_LINE`]): it starts no
+    /// program but its `sleep`, and that only while the holder is not there.
     pub fn wait_script(&self, transport: &Transport) -> String {
+        self.wait_lines(&self.locate(transport))
+    }
+
+    /// [`RunLock::wait_script`] given the lines that locate the lock.
+    fn wait_lines(&self, locate: &str) -> String {
         let polls = (self.timeout + WAIT_MARGIN).as_millis() / 10;
         format!(
-            "{locate}kbz_n=0\n\
-             until grep -qxF {line} \"$kbz_lock.info\" 2>/dev/null; do\n\
+            "{locate}{HAS_LINE}kbz_n=0\n\
+             until kbz_has {line} \"$kbz_lock.info\"; do\n\
              kbz_n=$((kbz_n+1)); if [ \"$kbz_n\" -gt {polls} ]; then echo 'the run lock was not taken' >&2; exit {BUSY_RC}; fi\n\
              sleep 0.01\n\
              done\n",
-            locate = self.locate(transport),
             line = quote(&format!("holder {}", self.id)),
         )
     }
@@ -453,5 +478,102 @@ mod tests {
         assert_eq!(a.run, b.run);
         assert_ne!(a.id, b.id);
         assert_ne!(run, RunId::new());
+    }
+
+    /// Runs `script` under each shell a host may run it with.
+    fn under_sh_and_bash(script: &str) -> Vec<String> {
+        ["/bin/sh", "/bin/bash"]
+            .iter()
+            .map(|shell| {
+                let out = std::process::Command::new(shell)
+                    .args(["-c", script])
+                    .env("HOME", "/home/someone")
+                    .output()
+                    .expect("the shell runs");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_lock_is_in_run_for_root_and_in_home_for_others_as_id_u_says() {
+        let script = format!(
+            "{}echo \"$kbz_lock\"\nif [ \"$(id -u)\" = 0 ]; then echo /run/{LOCK_NAME}; \
+             else echo \"$HOME/.{LOCK_NAME}\"; fi\n",
+            RunLock::locate_in(None)
+        );
+        for out in under_sh_and_bash(&script) {
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines.len(), 2, "{out}");
+            assert_eq!(lines[0], lines[1]);
+        }
+        let nobody = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sh",
+                "-c",
+            ])
+            .arg(format!("{}echo \"$kbz_lock\"", RunLock::locate_in(None)))
+            .env("HOME", "/home/someone")
+            .output();
+        if let Some(out) = nobody.ok().filter(|o| o.status.success()) {
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(said.trim(), format!("/home/someone/.{LOCK_NAME}"));
+        }
+    }
+
+    #[test]
+    fn a_file_has_a_line_only_whole_as_grep_qxf_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("info");
+        std::fs::write(&file, "run 1-2-3\nholder 4-5-6\nlast").unwrap();
+        let file = file.display();
+        let script = format!(
+            "{HAS_LINE}for l in 'run 1-2-3' 'holder 4-5-6' last 'holder 4-5' 'older 4-5-6' ''; do \
+             kbz_has \"$l\" '{file}' && echo y || echo n; done; \
+             kbz_has last '{file}.missing' && echo y || echo n\n"
+        );
+        for out in under_sh_and_bash(&script) {
+            assert_eq!(out.split_whitespace().collect::<String>(), "yyynnnn");
+        }
+    }
+
+    #[test]
+    fn a_free_lock_is_taken_with_three_flocks_and_its_wait_starts_nothing() {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let programs = crate::programs_started::ProgramsStarted::wrapping(&[
+            "flock", "id", "date", "cat", "grep", "sleep",
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let locate = RunLock::locate_in(Some(dir.path().display().to_string()));
+        let lock = RunLock::new(&RunId::new(), "h", Duration::from_secs(5));
+        let mut holder = Command::new("/bin/sh")
+            .args(["-c", &lock.script(&locate, lock.timeout, "")])
+            .env("PATH", programs.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut said = String::new();
+        let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+        out.read_line(&mut said).unwrap();
+        assert!(said.starts_with("locked "), "{said}");
+        let wait = format!("{}echo waited", lock.wait_lines(&locate));
+        for shell in ["/bin/sh", "/bin/bash"] {
+            let waited = Command::new(shell)
+                .args(["-c", &wait])
+                .env("PATH", programs.path())
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&waited.stdout), "waited\n");
+        }
+        drop(holder.stdin.take());
+        assert!(holder.wait().unwrap().success());
+        assert_eq!(programs.started(), ["flock", "flock", "flock"]);
+        let info = std::fs::read_to_string(dir.path().join("kbz-play.lock.info")).unwrap();
+        assert!(info.contains(&format!("{}\n", lock.holder)), "{info}");
     }
 }
