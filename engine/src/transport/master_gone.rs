@@ -21,6 +21,11 @@
 //! `BrokenPipe` as a mux error. An end of file instead means the master read
 //! what we sent and closed cleanly: it may have started the command, so that
 //! failure is never retried.
+//!
+//! Ansible's ssh connection retries the broken pipe once too (its
+//! `mux_client_hello_exchange: write packet: Broken pipe` on a master whose
+//! `ControlPersist` expired as it connected, ansible/ansible#16731), but
+//! tells it from ssh's stderr, which pipelining hides (#78344).
 
 use std::io::ErrorKind;
 
