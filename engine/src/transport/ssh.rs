@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 pub use super::control_dir::create_control_dir;
 use super::control_dir::{private_control_dir, MAX_CONTROL_DIR_LEN};
 use super::error::connect_error;
-use super::master_gone::{may_have_started, never_reached};
+use super::master_gone::never_reached;
 use super::ssh_config::resolve_config;
 use super::{persist, script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
 
@@ -375,15 +375,6 @@ impl SshTransport {
             return TransportError::Disconnected {
                 host: self.opts.host.clone(),
                 reason: "the master connection went away and could not be restarted".into(),
-            };
-        }
-        if may_have_started(&e) {
-            return TransportError::Disconnected {
-                host: self.opts.host.clone(),
-                reason: format!(
-                    "the master connection closed while starting a command ({}); it may or may not have started",
-                    chain(&e)
-                ),
             };
         }
         match e {
