@@ -21,10 +21,18 @@ const HOSTS: std::ops::Range<usize> = 12..16;
 /// A no-op play: one probe round trip per host, nothing changed.
 const PLAY: &str = r#"play("p", "all", |host| { command("true", #{ unless: "true" }); });"#;
 
+/// The lab hosts the engine's own lab tests share (lab01..lab04), by index.
+const FIRST_HOSTS: std::ops::Range<usize> = 0..4;
+
 /// A run of `PLAY` on lab13..16 whose masters persist for 60 s.
 fn test(lab: &Lab) -> Test {
+    test_on(lab, HOSTS)
+}
+
+/// A run of `PLAY` on `hosts` whose masters persist for 60 s.
+fn test_on(lab: &Lab, hosts: std::ops::Range<usize>) -> Test {
     let mut tsv = String::from("hostname\tip_private\tgroups\n");
-    for (name, ip) in &lab.hosts[HOSTS] {
+    for (name, ip) in &lab.hosts[hosts] {
         tsv += &format!("{name}\t{ip}\tlab\n");
     }
     lab.test().inventory(&tsv).playbook(PLAY).persist(60)
@@ -308,4 +316,111 @@ fn connections(dir: &Path) -> usize {
             name.to_string_lossy().starts_with(".ssh-connection")
         })
         .count()
+}
+
+#[test]
+#[ignore = "needs the lab: bash tests/lab/lab.sh up 18"]
+fn a_master_gone_between_its_live_check_and_its_first_channel_is_replaced() {
+    let (_guard, lab) = lab_alone();
+    let p = Persist::new(test_on(&lab, FIRST_HOSTS));
+    p.run::<&str>(&[]).assert_success();
+    let masters = p.masters();
+    assert_eq!(masters.len(), FIRST_HOSTS.len());
+    let vanishing: Vec<_> = p
+        .folders()
+        .iter()
+        .map(|f| Vanishing::after_check(&only_connection(f)))
+        .collect();
+    let again = p.run::<&str>(&[]);
+    for v in vanishing {
+        v.checked();
+    }
+    again.assert_success().assert_total("changed", 0);
+    assert!(again.events_named("warn").is_empty(), "{}", again.text());
+    let now = p.masters();
+    assert_eq!(now.len(), FIRST_HOSTS.len(), "{}", again.text());
+    assert!(now.is_disjoint(&masters), "a master gone was used");
+    p.disconnect(&[]);
+    p.assert_nothing_left();
+}
+
+/// The one master folder in a host's folder.
+fn only_connection(dir: &Path) -> PathBuf {
+    let conns: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".ssh-connection")
+        })
+        .collect();
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    conns.into_iter().next().unwrap()
+}
+
+/// A kept master that answers the next run's live check and is gone by
+/// its first channel, as one idling out at that moment is: its socket is
+/// moved aside and a stand-in passes the first connection (the check) on
+/// to it, then ends the master and takes the socket away.
+struct Vanishing(std::thread::JoinHandle<bool>);
+
+impl Vanishing {
+    fn after_check(conn: &Path) -> Vanishing {
+        use std::os::unix::net::UnixListener;
+        let (socket, real) = (conn.join("master"), conn.join("master.real"));
+        let pid = master_of(conn);
+        std::fs::rename(&socket, &real).unwrap();
+        let listener = UnixListener::bind(&socket).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Vanishing(std::thread::spawn(move || {
+            let checked = pass_one_on(&listener, &real);
+            std::fs::remove_file(&socket).unwrap();
+            drop(listener);
+            let ended = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .unwrap();
+            checked && ended.success()
+        }))
+    }
+
+    /// Asserts the run's check went through the stand-in.
+    fn checked(self) {
+        assert!(self.0.join().unwrap(), "the run never checked the master");
+    }
+}
+
+/// Passes the first connection to `listener` on to the socket `real`,
+/// both ways until the client is done; whether one came within 60 s.
+fn pass_one_on(listener: &std::os::unix::net::UnixListener, real: &Path) -> bool {
+    use std::os::unix::net::UnixStream;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let client = loop {
+        match listener.accept() {
+            Ok((client, _)) => break client,
+            Err(_) if std::time::Instant::now() > deadline => return false,
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    client.set_nonblocking(false).unwrap();
+    let upstream = UnixStream::connect(real).unwrap();
+    let (mut from_client, mut to_master) =
+        (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let back = std::thread::spawn(move || {
+        let (mut from_master, mut to_client) = (upstream, client);
+        let _ = std::io::copy(&mut from_master, &mut to_client);
+    });
+    let _ = std::io::copy(&mut from_client, &mut to_master);
+    let _ = to_master.shutdown(std::net::Shutdown::Both);
+    back.join().unwrap();
+    true
+}
+
+/// The pid of the master whose socket is in `conn`.
+fn master_of(conn: &Path) -> u32 {
+    let masters = masters_under(conn);
+    assert_eq!(masters.len(), 1, "masters of {conn:?}: {masters:?}");
+    *masters.iter().next().unwrap()
 }

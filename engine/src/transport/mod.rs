@@ -17,9 +17,9 @@
 //! round trip or two. A host runs at most [`ssh::MAX_CHANNELS`] commands at once,
 //! below sshd's default `MaxSessions` of 10; a channel sshd refuses anyway (it
 //! counts sessions whose close is still in flight) is retried with backoff.
-//! When the master has gone away before a command starts (idle timeout, host
-//! rebooted), the transport reconnects once and retries: the command never ran,
-//! so retrying is safe. The run lock went with the old master, so the new one
+//! When the master has gone away before it read a command's request (idle
+//! timeout, killed, host rebooted: see `master_gone.rs`), the transport starts
+//! a new master once and retries: the command never ran, so retrying is safe. The run lock went with the old master, so the new one
 //! takes it again first (see `lock.rs`). Note that the remote login shell parses the command
 //! line, and Debian's bash sources `~/.bashrc` for every ssh command: a slow
 //! `.bashrc` on the host slows every call.
@@ -66,6 +66,7 @@ mod control_dir;
 mod error;
 mod local;
 mod lock;
+mod master_gone;
 mod masters;
 pub mod persist;
 mod script;

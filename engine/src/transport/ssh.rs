@@ -8,10 +8,13 @@
 //! process behind for long. With [`ConnectOptions::persist`], the master is
 //! one that outlives the run instead, found again by the next (see
 //! `persist/`). A master
-//! that went away (idle, host rebooted) is restarted transparently when the
-//! next command finds its socket dead, which is safe because that command never
-//! started, once the new master holds the run lock again (see `lock.rs`).
-//! Commands that were running when the connection dropped fail with
+//! that went away (idle, killed, host rebooted) is restarted transparently
+//! when the next channel, a command's or the run lock holder's, finds it gone
+//! before it read the request (see `master_gone.rs`), which is safe because
+//! that command never started, once the new master holds the run lock again
+//! (see `lock.rs`). A kept master found live can idle out before the run's
+//! first channel: that is the same case. Commands that were running, or that
+//! the master may have started, when the connection dropped fail with
 //! [`TransportError::Disconnected`] and are never retried.
 
 use std::num::NonZeroUsize;
@@ -26,6 +29,7 @@ use tokio::sync::Semaphore;
 pub use super::control_dir::create_control_dir;
 use super::control_dir::{private_control_dir, MAX_CONTROL_DIR_LEN};
 use super::error::connect_error;
+use super::master_gone::never_reached;
 use super::ssh_config::resolve_config;
 use super::{persist, script, ConnectOptions, ExecOutput, HostKeyPolicy, TransportError};
 
@@ -83,7 +87,7 @@ impl SshTransport {
     /// Starts the master connection; fails with an error that says whether the
     /// host is unreachable, refused us, or presented a bad host key.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, TransportError> {
-        let session = launch(opts).await?;
+        let session = launch(opts, Reuse::Live).await?;
         Ok(SshTransport {
             opts: Box::new(opts.clone()),
             session: Mutex::new(Arc::new(session)),
@@ -119,7 +123,7 @@ impl SshTransport {
         if !Arc::ptr_eq(&current, stale) {
             return Ok(current);
         }
-        let fresh = Arc::new(launch(&self.opts).await?);
+        let fresh = Arc::new(launch(&self.opts, Reuse::None).await?);
         *self.session.lock().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
         self.take_lock_again(&fresh).await?;
         Ok(fresh)
@@ -136,8 +140,11 @@ impl SshTransport {
         lock: &super::RunLock,
         script: &str,
     ) -> Result<super::LockHolder, TransportError> {
-        let holder = self.spawn_holder(self.current(), script).await?;
-        let holder = holder.taken(lock, false).await?;
+        let cmdline = self.holder_command_line(script);
+        let (_, child) = self.open_channel(|m| spawn(m, &cmdline, true)).await?;
+        let holder = super::lock::LockHolder::ssh(child)
+            .taken(lock, false)
+            .await?;
         self.relock().claim = Some((lock.clone(), holder.path().to_string()));
         Ok(holder)
     }
@@ -236,27 +243,10 @@ impl SshTransport {
             .acquire()
             .await
             .map_err(|_| self.exec_error("the transport is closing".into()))?;
-        let mut session = self.current();
-        let mut reconnected = false;
-        let mut backoff = Duration::from_millis(5);
-        let refused_since = std::time::Instant::now();
-        let mut child = loop {
-            match spawn(&session, &cmdline, stdin.is_some()).await {
-                // In both cases the command never started, so trying again is safe.
-                Err(openssh::Error::Disconnected) if !reconnected => {
-                    session = self.reconnect(&session).await?;
-                    reconnected = true;
-                }
-                Err(e)
-                    if is_session_refused(&e)
-                        && refused_since.elapsed() < SESSION_REFUSED_PATIENCE =>
-                {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(250));
-                }
-                other => break other.map_err(|e| self.spawn_error(e))?,
-            }
-        };
+        let with_stdin = stdin.is_some();
+        let (session, mut child) = self
+            .open_channel(|master| spawn(master, &cmdline, with_stdin))
+            .await?;
 
         let pipe = child.stdin().take();
         let feed = async move {
@@ -320,15 +310,50 @@ impl SshTransport {
         master: Arc<Session>,
         script: &str,
     ) -> Result<super::lock::LockHolder, TransportError> {
-        let inv = script::invocation(script, None, self.opts.become_.as_ref());
-        let child = Session::to_raw_command(master, inv.command_line())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .await
-            .map_err(|e| self.spawn_error(e))?;
-        Ok(super::lock::LockHolder::ssh(child))
+        let cmdline = self.holder_command_line(script);
+        let child = spawn(master, &cmdline, true).await;
+        Ok(super::lock::LockHolder::ssh(
+            child.map_err(|e| self.spawn_error(e))?,
+        ))
+    }
+
+    /// The command line of the run lock's holder: its `script` reads stdin.
+    fn holder_command_line(&self, script: &str) -> String {
+        script::invocation(script, None, self.opts.become_.as_ref()).command_line()
+    }
+
+    /// Opens a channel with `open` on the current master, and returns it
+    /// with the master it is on. A master that went away before it read the
+    /// request (see `master_gone.rs`) is replaced once and the channel
+    /// opened again: the command never started, so nothing runs twice, and
+    /// the new master holds the run lock again first. A channel sshd refuses
+    /// is retried with backoff.
+    async fn open_channel<F, Fut>(&self, open: F) -> Result<(Arc<Session>, Channel), TransportError>
+    where
+        F: Fn(Arc<Session>) -> Fut,
+        Fut: std::future::Future<Output = Result<Channel, openssh::Error>>,
+    {
+        let mut session = self.current();
+        let mut reconnected = false;
+        let mut backoff = Duration::from_millis(5);
+        let refused_since = std::time::Instant::now();
+        loop {
+            match open(session.clone()).await {
+                Err(e) if never_reached(&e) && !reconnected => {
+                    session = self.reconnect(&session).await?;
+                    reconnected = true;
+                }
+                Err(e)
+                    if is_session_refused(&e)
+                        && refused_since.elapsed() < SESSION_REFUSED_PATIENCE =>
+                {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(250));
+                }
+                Ok(channel) => return Ok((session, channel)),
+                Err(e) => return Err(self.spawn_error(e)),
+            }
+        }
     }
 
     fn exec_error(&self, reason: String) -> TransportError {
@@ -346,11 +371,13 @@ impl SshTransport {
                 chain(&e)
             ));
         }
-        match e {
-            openssh::Error::Disconnected => TransportError::Disconnected {
+        if never_reached(&e) {
+            return TransportError::Disconnected {
                 host: self.opts.host.clone(),
                 reason: "the master connection went away and could not be restarted".into(),
-            },
+            };
+        }
+        match e {
             openssh::Error::InvalidCommand => {
                 self.exec_error("the script contains a NUL byte".into())
             }
@@ -389,6 +416,9 @@ impl SshTransport {
     }
 }
 
+/// A command's channel on a master it keeps a handle on.
+type Channel = openssh::Child<Arc<Session>>;
+
 /// Whether sshd refused to open a channel: over `MaxSessions`, which also counts
 /// sessions that have exited but whose close has not been processed yet.
 fn is_session_refused(e: &openssh::Error) -> bool {
@@ -396,13 +426,12 @@ fn is_session_refused(e: &openssh::Error) -> bool {
 }
 
 /// Opens one channel running `cmdline`.
-async fn spawn<'s>(
-    session: &'s Session,
+async fn spawn(
+    master: Arc<Session>,
     cmdline: &str,
     with_stdin: bool,
-) -> Result<openssh::Child<&'s Session>, openssh::Error> {
-    session
-        .raw_command(cmdline)
+) -> Result<Channel, openssh::Error> {
+    Session::to_raw_command(master, cmdline)
         .stdin(if with_stdin {
             Stdio::piped()
         } else {
@@ -435,10 +464,21 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether [`launch`] may resume a kept master (`--persist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    /// A live one left by an earlier run for the same connection.
+    Live,
+    /// None: the master is replacing one that went away, and a kept one
+    /// that answered a moment ago may be the same master idling out.
+    None,
+}
+
 /// Starts a master connection for `opts`: a new one closed with the run,
 /// or with `--persist`, a live one left by an earlier run for the same
-/// connection, else a new one that outlives the run (see `persist/`).
-async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
+/// connection (as `reuse` allows), else a new one that outlives the run
+/// (see `persist/`).
+async fn launch(opts: &ConnectOptions, reuse: Reuse) -> Result<Session, TransportError> {
     usable_control_dir(opts, &opts.control_dir)?;
     let mut b = SessionBuilder::default();
     b.connect_timeout(opts.connect_timeout.max(Duration::from_secs(1)));
@@ -486,8 +526,10 @@ async fn launch(opts: &ConnectOptions) -> Result<Session, TransportError> {
         .map_err(|e| refused_dir(opts, e))?;
     usable_control_dir(opts, &dir)?;
     let patience = opts.connect_timeout + Duration::from_secs(5);
-    if let Some(live) = persist::live_master(&dir, &resolved.text, patience).await {
-        return Ok(live);
+    if reuse == Reuse::Live {
+        if let Some(live) = persist::live_master(&dir, &resolved.text, patience).await {
+            return Ok(live);
+        }
     }
     let started = persist::launch(&mut b, &dir, destination, &resolved.text, opts.persist).await;
     started.map_err(|e| {
@@ -556,7 +598,9 @@ mod tests {
     fn refusal(dir: &Path) -> String {
         let opts = ConnectOptions::new("h", "127.0.0.1", dir.to_path_buf());
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(launch(&opts)).unwrap_err().to_string()
+        rt.block_on(launch(&opts, Reuse::Live))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -593,7 +637,10 @@ mod tests {
         let mut opts = ConnectOptions::new("h", address, dir.path().join("c"));
         opts.connect_timeout = Duration::from_secs(2);
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let e = rt.block_on(launch(&opts)).unwrap_err().to_string();
+        let e = rt
+            .block_on(launch(&opts, Reuse::Live))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is not a valid address"), "{e}");
         assert!(!marker.exists(), "ssh ran the smuggled ProxyCommand");
     }

@@ -17,6 +17,11 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// Opens a session of run `run` under the lock, waiting up to `timeout` seconds.
 async fn open(sshd: &Sshd, run: &RunId, timeout: u64) -> Result<Session, ProbeError> {
     let t = Transport::connect(&sshd.opts()).await.unwrap();
+    open_on(t, run, timeout).await
+}
+
+/// [`open`] on the connection `t`.
+async fn open_on(t: Transport, run: &RunId, timeout: u64) -> Result<Session, ProbeError> {
     let lock = RunLock::new(run, "lock-test", Duration::from_secs(timeout));
     Session::open_locked(
         t,
@@ -127,6 +132,36 @@ async fn a_restarted_master_takes_the_run_lock_again_or_stops_the_host() {
         !std::path::Path::new(&marker).exists(),
         "a command ran without the lock"
     );
+}
+
+/// A kept master (`--persist`) found live can idle out before the run's
+/// first channel opens: the holder and the opening batch then start on a
+/// new master, and the run holds the lock there.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn a_kept_master_gone_before_the_first_channel_is_replaced_under_the_lock() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let opts = super::persist::persistent(&sshd);
+    Transport::connect(&opts)
+        .await
+        .unwrap()
+        .leave()
+        .await
+        .unwrap();
+    let t = Transport::connect(&opts).await.unwrap();
+    let kept = super::persist::socket(&t);
+    exit_master(&t);
+    let a = open_on(t, &RunId::new(), 5).await.unwrap();
+    let t = a.transport().unwrap();
+    assert_ne!(super::persist::socket(t), kept, "the master gone was used");
+    assert_eq!(t.exec("echo hi", None).await.unwrap().stdout, b"hi\n");
+    let busy = open(&sshd, &RunId::new(), 1).await.unwrap_err();
+    assert!(
+        matches!(lock_error(&busy), LockError::Busy { .. }),
+        "{busy}"
+    );
+    a.close().await;
 }
 
 /// Every command of a locked session checks, under the lock, that the

@@ -9,14 +9,14 @@ use kbz_engine::transport::{ConnectOptions, Transport};
 
 use super::sshd::*;
 
-fn socket(t: &Transport) -> PathBuf {
+pub(crate) fn socket(t: &Transport) -> PathBuf {
     let Transport::Ssh(ssh) = t else {
         panic!("not ssh")
     };
     ssh.control_socket()
 }
 
-fn persistent(sshd: &Sshd) -> ConnectOptions {
+pub(crate) fn persistent(sshd: &Sshd) -> ConnectOptions {
     let mut opts = sshd.opts();
     opts.control_dir = sshd.dir.path().join("p");
     opts.persist = Duration::from_secs(60);
