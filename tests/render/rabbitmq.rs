@@ -2,7 +2,8 @@
 //! server has `update_vhost_metadata` (3.11+) is read from the pinned image's
 //! tag, never asked of the host (`rabbitmqctl help` boots an Erlang VM in
 //! the container on every run); an older or unreadable tag warns and leaves
-//! vhost / alone.
+//! vhost / alone. Each node's readiness wait is its AMQP port, not
+//! `rabbitmq-diagnostics check_running` (another Erlang VM per run).
 
 use super::*;
 
@@ -64,5 +65,15 @@ fn an_older_or_unreadable_tag_warns_and_leaves_the_vhost_alone() {
         ] {
             assert!(log.contains(&part), "{image}: no `{part}`\n{log}");
         }
+    }
+}
+
+#[test]
+fn each_node_waits_for_its_amqp_port_without_an_erlang_vm() {
+    for h in hosts_in("rabbitmq") {
+        let cmds = read(&h, "commands.sh");
+        let wait = format!("kbz_open {} 5672", ip_private(&h));
+        assert!(cmds.contains(&wait), "{h}: no `{wait}`\n{cmds}");
+        assert!(!cmds.contains("rabbitmq-diagnostics"), "{h}:\n{cmds}");
     }
 }
