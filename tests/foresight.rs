@@ -122,3 +122,47 @@ fn a_command_reading_what_an_earlier_play_changed_runs_live() {
     }
     t.run_with(&["-e", "level=2"]).assert_each_host(0, 1);
 }
+
+/// A run_once play between plays on every host: its read-only command
+/// appends the name of the host it runs on to `asked`, and it sets what
+/// the last play's read-only command reads (as the site's Redis master).
+const RUN_ONCE: &str = r#"
+let chosen = #{};
+play("every host", "all", |host| {
+    file(#{ path: host.vars.tmp + "/" + host.name, state: "directory", mode: "0755" });
+});
+play("once", "all", #{ run_once: true }, |host| {
+    shell(`echo ${host.name} >> ${host.vars.tmp}/asked`, #{ readonly: true });
+    chosen["dir"] = host.vars.tmp;
+});
+play("after", "all", |host| {
+    shell(`test -d ${chosen.dir}/${host.name}`, #{ readonly: true });
+});
+"#;
+
+#[test]
+fn a_run_once_play_is_asked_ahead_only_on_the_host_it_runs_on() {
+    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
+    for h in ["h1", "h2", "h3"] {
+        inventory.push_str(&format!("{h}\t127.0.0.1\tlocal\tlocal\n"));
+    }
+    let t = Test::new()
+        .playbook(RUN_ONCE)
+        .inventory(&inventory)
+        .dir("state")
+        .cache();
+    let tmp = t.at("state");
+    let t = t.var("tmp", tmp.display());
+    // The first run: asked ahead on h1 and, after the first play's
+    // changes, live again there; never on h2 or h3, which it skips.
+    t.run().assert_code(0);
+    assert_eq!(read(&t, "state/asked"), "h1\nh1\n");
+    // A no-op rerun: asked once, ahead, on h1 only; h1's play uses the
+    // answer. Every host still rehearses the play, for what it sets: the
+    // last play's command is asked ahead too, one round trip per host.
+    t.run().assert_each_host(0, 1);
+    assert_eq!(read(&t, "state/asked"), "h1\nh1\nh1\n");
+    // Under --limit, the play runs on the first host of the limit.
+    t.run_with(&["--limit", "h2,h3"]).assert_each_host(0, 1);
+    assert_eq!(read(&t, "state/asked"), "h1\nh1\nh1\nh2\n");
+}

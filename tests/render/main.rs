@@ -28,6 +28,7 @@ mod libconfig;
 mod metrics;
 mod minio_tag;
 mod proxysql;
+mod rabbitmq;
 mod redis;
 mod rules;
 mod validators;

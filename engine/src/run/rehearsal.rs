@@ -80,7 +80,10 @@ pub(super) fn foresee(
     for index in
         (first..playbook.decls.plays.len()).filter(|&i| takes_part(shared, playbook, i, host))
     {
-        foreseen.extend(rehearse(shared, playbook, index, host, guess.clone()));
+        let met = rehearse(shared, playbook, index, host, guess.clone());
+        if runs_on(shared, playbook, index, host) {
+            foreseen.extend(met);
+        }
     }
     foreseen
 }
@@ -92,4 +95,37 @@ fn takes_part(shared: &Shared, playbook: &Playbook, index: usize, host: &Host) -
         .inventory
         .select_play(pattern)
         .is_ok_and(|(matched, _)| matched.iter().any(|h| h.name == host.name))
+}
+
+/// Whether what play `index` met in `host`'s rehearsal is asked in its
+/// opening: always, but for a `run_once` play only on the host the run
+/// picks (the first of its hosts in the run, see [`first_in_run`]). Every
+/// host still rehearses a run_once play, for what it sets that later plays
+/// read (the Redis master, the Galera plan); asking its commands and guards
+/// everywhere would cost each host for nothing (an Erlang VM per host for
+/// RabbitMQ's `rabbitmqctl` guard).
+fn runs_on(shared: &Shared, playbook: &Playbook, index: usize, host: &Host) -> bool {
+    let play = &playbook.decls.plays[index];
+    if !play.options.run_once {
+        return true;
+    }
+    let Ok((matched, _)) = shared.inventory.select_play(&play.hosts) else {
+        return false;
+    };
+    first_in_run(shared, &matched).is_some_and(|name| name == host.name)
+}
+
+/// The first host of `matched` in the run's order (the inventory's, or
+/// `--limit`'s), where the executor runs a run_once play. A host before it
+/// that fails or is unreachable moves the play to the next one, which was
+/// not foreseen: it asks live, one round trip more.
+fn first_in_run<'a>(shared: &Shared, matched: &[&'a Host]) -> Option<&'a str> {
+    let inventory = &shared.inventory;
+    let run: Vec<&Host> = match &shared.settings.limit {
+        Some(limit) => inventory.select(limit).ok()?,
+        None => inventory.hosts().iter().collect(),
+    };
+    run.iter()
+        .find_map(|r| matched.iter().find(|m| m.name == r.name))
+        .map(|m| m.name.as_str())
 }

@@ -1,0 +1,79 @@
+//! RabbitMQ's quorum default (module 5, `rabbitmq::finish`): whether the
+//! server has `update_vhost_metadata` (3.11+) is read from the pinned image's
+//! tag, never asked of the host (`rabbitmqctl help` boots an Erlang VM in
+//! the container on every run); an older or unreadable tag warns and leaves
+//! vhost / alone. Each node's readiness wait is its AMQP port, not
+//! `rabbitmq-diagnostics check_running` (another Erlang VM per run).
+
+use super::*;
+
+const UPDATE: &str = "rabbitmqctl update_vhost_metadata / --default-queue-type quorum";
+
+/// The RabbitMQ plays rendered with `images.rabbitmq` set to `image`: the
+/// run_once host's commands.sh, and the run's log.
+fn render_rabbitmq(image: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let over = format!(r#"{{"versions":{{"images":{{"rabbitmq":"{image}"}}}}}}"#);
+    let out = dir.path().join("review");
+    let o = render(
+        Path::new("playbooks/inventory/servers.tsv"),
+        &out,
+        &["--tags", "rabbitmq", "-e", &over],
+    );
+    let log = common::text(&o);
+    assert!(o.status.success(), "{image}\n{log}");
+    let first = &hosts_in("rabbitmq")[0];
+    let cmds = std::fs::read_to_string(out.join(first).join("commands.sh")).unwrap_or_default();
+    (cmds, log)
+}
+
+#[test]
+fn the_pinned_release_sets_quorum_without_asking_rabbitmqctl_help() {
+    for image in [
+        "rabbitmq:3.13.2-management",
+        "rabbitmq:3.11.0",
+        "rabbitmq:4.0.5-management",
+        "registry.example.com:5000/rabbitmq:3.12@sha256:0123abcd",
+    ] {
+        let (cmds, log) = render_rabbitmq(image);
+        assert!(cmds.contains(UPDATE), "{image}: no update\n{cmds}");
+        assert!(!cmds.contains("rabbitmqctl help"), "{image}:\n{cmds}");
+        assert!(
+            !log.contains("update_vhost_metadata (3.11+)"),
+            "{image}:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn an_older_or_unreadable_tag_warns_and_leaves_the_vhost_alone() {
+    for (image, why) in [
+        ("kbz-lab/rabbitmq:3.10.8", "is RabbitMQ 3.10, which has no"),
+        ("rabbitmq:2.8.7", "is RabbitMQ 2.8, which has no"),
+        ("rabbitmq:management", "names no release in its tag"),
+        (
+            "registry.example.com:5000/rabbitmq@sha256:0123abcd",
+            "names no release in its tag",
+        ),
+    ] {
+        let (cmds, log) = render_rabbitmq(image);
+        assert!(!cmds.contains("update_vhost_metadata"), "{image}:\n{cmds}");
+        assert!(!cmds.contains("rabbitmqctl help"), "{image}:\n{cmds}");
+        for part in [
+            format!("its image '{image}' {why}"),
+            "vhost / keeps its default queue type".into(),
+        ] {
+            assert!(log.contains(&part), "{image}: no `{part}`\n{log}");
+        }
+    }
+}
+
+#[test]
+fn each_node_waits_for_its_amqp_port_without_an_erlang_vm() {
+    for h in hosts_in("rabbitmq") {
+        let cmds = read(&h, "commands.sh");
+        let wait = format!("kbz_open {} 5672", ip_private(&h));
+        assert!(cmds.contains(&wait), "{h}: no `{wait}`\n{cmds}");
+        assert!(!cmds.contains("rabbitmq-diagnostics"), "{h}:\n{cmds}");
+    }
+}
