@@ -84,8 +84,12 @@ pub fn parameters(rows: impl IntoIterator<Item = (String, String, String)>) -> S
 }
 
 fn function_text(f: &FunctionDoc) -> String {
+    let takes = match f.params.is_empty() {
+        true => "no parameters or tags",
+        false => "no tags",
+    };
     let mut out = format!(
-        "{}: {}\n\n{}\n\nA script function, not an operation: it changes nothing on the host and takes no parameters or tags.\n",
+        "{}: {}\n\n{}\n\nA script function, not an operation: it changes nothing on the host and takes {takes}.\n",
         f.call, f.summary, f.detail
     );
     example(&mut out, f.example);

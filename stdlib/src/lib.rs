@@ -172,7 +172,8 @@ mod tests {
             .map(|e| (e.doc.name.to_string(), expected(e.doc.forms)))
             .collect();
         for f in functions::ALL {
-            want.insert(f.doc.name.to_string(), vec![vec![]]);
+            let params = f.doc.params.iter().map(|p| p.to_string()).collect();
+            want.insert(f.doc.name.to_string(), vec![params]);
         }
         assert_eq!(registered(), want);
     }

@@ -18,16 +18,25 @@ pub(crate) fn pinned_image(image: &str) -> Result<(), String> {
     if image.contains("@sha256:") {
         return Ok(());
     }
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.split_once(':') {
-        Some((_, "latest")) => Err(format!(
+    match image_tag(image) {
+        "latest" => Err(format!(
             "image {image:?} uses the tag \"latest\"; pin a version, e.g. \"redis:7.2.4\", {PINNED}"
         )),
-        Some((_, tag)) if !tag.is_empty() => Ok(()),
-        _ => Err(format!(
+        "" => Err(format!(
             "image {image:?} has no tag, which means \"latest\"; pin a version, e.g. \"{image}:1.2.3\", {PINNED}"
         )),
+        _ => Ok(()),
     }
+}
+
+/// The tag of an image reference, "" when it has none: what follows the
+/// last `:` of its last path segment, its digest (`@sha256:...`) left out.
+/// A registry's port (`registry:5000/redis:7.2.4`) is in the first segment,
+/// so it is never taken for the tag.
+pub(crate) fn image_tag(image: &str) -> &str {
+    let name = image.split_once('@').map_or(image, |(name, _)| name);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split_once(':').map_or("", |(_, tag)| tag)
 }
 
 /// Checks that an image reference is one word a command line can carry.
@@ -96,6 +105,22 @@ pub(crate) fn inspected(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tag_is_never_a_registry_port_nor_a_digest() {
+        for (image, tag) in [
+            ("redis:7.2.4", "7.2.4"),
+            ("registry.example.com:5000/mariadb:10.11.6", "10.11.6"),
+            (
+                "registry.example.com:5000/rabbitmq:3.12@sha256:0123abcd",
+                "3.12",
+            ),
+            ("registry.example.com:5000/rabbitmq@sha256:0123abcd", ""),
+            ("library/redis", ""),
+        ] {
+            assert_eq!(image_tag(image), tag, "{image}");
+        }
+    }
 
     #[test]
     fn images_must_be_pinned() {
