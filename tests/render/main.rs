@@ -92,6 +92,33 @@ fn render(inventory: &Path, out: &Path, args: &[&str]) -> std::process::Output {
         .expect("kbz-play runs")
 }
 
+/// A render of the plays tagged `tag` with `versions.images.<name>` pinned
+/// to `image` instead: the run's output, and the folder it rendered into
+/// (`review/` in a temporary folder that lives as long as the value).
+struct ImageRender {
+    output: std::process::Output,
+    dir: tempfile::TempDir,
+}
+
+impl ImageRender {
+    fn new(name: &str, image: &str, tag: &str) -> ImageRender {
+        let dir = tempfile::tempdir().unwrap();
+        let over = format!(r#"{{"versions":{{"images":{{"{name}":"{image}"}}}}}}"#);
+        let output = render(
+            Path::new("playbooks/inventory/servers.tsv"),
+            &dir.path().join("review"),
+            &["--tags", tag, "-e", &over],
+        );
+        ImageRender { output, dir }
+    }
+
+    /// `file` as rendered for `host`, "" when it was not.
+    fn read(&self, host: &str, file: &str) -> String {
+        let path = self.dir.path().join("review").join(host).join(file);
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+}
+
 /// The rows of servers.tsv: host name -> (column -> cell).
 fn inventory_rows() -> BTreeMap<String, BTreeMap<String, String>> {
     let text =

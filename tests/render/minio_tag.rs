@@ -20,13 +20,7 @@ fn a_minio_tag_without_the_release_form_fails_the_render() {
         "minio/minio:RELEASE.2024-10-02T17-50-4xZ",
         "minio/minio:2024-10-02",
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let over = format!(r#"{{"versions":{{"images":{{"minio":"{bad}"}}}}}}"#);
-        let o = render(
-            Path::new("playbooks/inventory/servers.tsv"),
-            &dir.path().join("review"),
-            &["--tags", "minio", "-e", &over],
-        );
+        let o = ImageRender::new("minio", bad, "minio").output;
         let log = common::text(&o);
         assert!(!o.status.success(), "{bad} rendered\n{log}");
         for part in [

@@ -146,17 +146,10 @@ fn the_monitor_account_host_is_the_private_network_as_mariadb_writes_it() {
 #[test]
 fn proxysql_announces_the_mariadb_release_whatever_the_registry() {
     let image = "registry.example.com:5000/mariadb:10.11.6@sha256:0123abcd";
-    let dir = tempfile::tempdir().unwrap();
-    let over = format!(r#"{{"versions":{{"images":{{"mariadb":"{image}"}}}}}}"#);
-    let out = dir.path().join("review");
-    let o = render(
-        Path::new("playbooks/inventory/servers.tsv"),
-        &out,
-        &["--tags", "proxysql", "-e", &over],
-    );
-    assert!(o.status.success(), "{}", common::text(&o));
+    let r = ImageRender::new("mariadb", image, "proxysql");
+    assert!(r.output.status.success(), "{}", common::text(&r.output));
     for h in hosts_in("proxysql") {
-        let cnf = std::fs::read_to_string(out.join(&h).join(CNF)).unwrap();
+        let cnf = r.read(&h, CNF);
         assert!(cnf.contains(r#"server_version = "10.11.6""#), "{h}:\n{cnf}");
     }
 }

@@ -12,19 +12,10 @@ const UPDATE: &str = "rabbitmqctl update_vhost_metadata / --default-queue-type q
 /// The RabbitMQ plays rendered with `images.rabbitmq` set to `image`: the
 /// run_once host's commands.sh, and the run's log.
 fn render_rabbitmq(image: &str) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let over = format!(r#"{{"versions":{{"images":{{"rabbitmq":"{image}"}}}}}}"#);
-    let out = dir.path().join("review");
-    let o = render(
-        Path::new("playbooks/inventory/servers.tsv"),
-        &out,
-        &["--tags", "rabbitmq", "-e", &over],
-    );
-    let log = common::text(&o);
-    assert!(o.status.success(), "{image}\n{log}");
-    let first = &hosts_in("rabbitmq")[0];
-    let cmds = std::fs::read_to_string(out.join(first).join("commands.sh")).unwrap_or_default();
-    (cmds, log)
+    let r = ImageRender::new("rabbitmq", image, "rabbitmq");
+    let log = common::text(&r.output);
+    assert!(r.output.status.success(), "{image}\n{log}");
+    (r.read(&hosts_in("rabbitmq")[0], "commands.sh"), log)
 }
 
 #[test]
