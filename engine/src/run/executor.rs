@@ -329,15 +329,17 @@ pub(super) async fn open_foreseeing(
 ) -> Option<Arc<Session>> {
     let (cached, foreseen) = match needs_opening(shared, slot) {
         true => {
+            let turns = &shared.rehearsal_turns;
             let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
-            tokio::task::spawn_blocking(move || {
-                let cached = shared.settings.cache.load(&slot.host.name);
-                let guess = cached.facts.clone();
-                let foreseen = foresee(&shared, &playbook, index, &slot.host, guess);
-                (cached, foreseen)
-            })
-            .await
-            .unwrap_or_default()
+            turns
+                .run(move || {
+                    let cached = shared.settings.cache.load(&slot.host.name);
+                    let guess = cached.facts.clone();
+                    let foreseen = foresee(&shared, &playbook, index, &slot.host, guess);
+                    (cached, foreseen)
+                })
+                .await
+                .unwrap_or_default()
         }
         false => Default::default(),
     };
