@@ -319,6 +319,7 @@ fn execute_with(
         template_inventory: Default::default(),
         changes: Default::default(),
         script_lock: Default::default(),
+        rehearsal_turns: Default::default(),
     });
     let interrupt = shared.settings.interrupt.clone();
     let sockets = Arc::new(sockets);

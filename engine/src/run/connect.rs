@@ -1,6 +1,7 @@
 //! Connecting a host for a run: local or over SSH, with the options the
 //! inventory and the command line give, once, on first use.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,13 +55,13 @@ fn is_local(host: &Host) -> bool {
 }
 
 /// Connects to the host on first use; `None` when it is unreachable. The
-/// opening round trip asks the probes the `cached` entry remembers, and the
-/// `foreseen` probes and read-only commands (see `rehearsal.rs`).
+/// opening round trip asks the probes the cached entry remembers, and the
+/// foreseen probes and read-only commands (see `rehearsal.rs`): `rehearsed`
+/// gives both, and runs while the connection is made.
 pub(super) async fn ensure_session(
     shared: &Shared,
     slot: &Slot,
-    cached: &HostCache,
-    foreseen: &Foreseen,
+    rehearsed: impl Future<Output = (HostCache, Foreseen)>,
 ) -> Option<Arc<Session>> {
     {
         let st = slot.state();
@@ -79,19 +80,20 @@ pub(super) async fn ensure_session(
         st.session = Some(session.clone());
         return Some(session);
     }
+    let connected = async {
+        match is_local(&slot.host) {
+            true => Ok(Transport::local(shared.settings.connect.become_.clone())),
+            false => Transport::connect(&connect_options(shared, &slot.host)).await,
+        }
+    };
+    let (connected, (cached, foreseen)) = tokio::join!(connected, rehearsed);
     let opened = async {
-        let transport = if is_local(&slot.host) {
-            Transport::local(shared.settings.connect.become_.clone())
-        } else {
-            Transport::connect(&connect_options(shared, &slot.host))
-                .await
-                .map_err(ProbeError::from)?
-        };
+        let transport = connected.map_err(ProbeError::from)?;
         let c = &shared.settings.connect;
         let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         let limit = shared.settings.probe_limit();
         let changes = shared.changes.count();
-        Session::open_locked(transport, cached, foreseen, changes, &lock, limit).await
+        Session::open_locked(transport, &cached, &foreseen, changes, &lock, limit).await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();
@@ -99,7 +101,7 @@ pub(super) async fn ensure_session(
     st.stats.elapsed += started.elapsed();
     match opened {
         Ok(session) => {
-            for path in session.drift(cached) {
+            for path in session.drift(&cached) {
                 shared.reporter.event(&Event::Warn {
                     host: Some(slot.host.name.clone()),
                     message: format!("{path} was changed on the host since the last run"),

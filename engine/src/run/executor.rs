@@ -320,17 +320,24 @@ impl HostRun {
 /// Connects on first use, asking what the host's plays from `index` on
 /// are foreseen to ask in the opening round trip (see `rehearsal.rs`,
 /// rehearsed with the facts its cache entry kept); `None` when the host is
-/// unreachable.
+/// unreachable. The rehearsal waits for a turn (`cpu_turns.rs`) while the
+/// connection is made: a host's handshake does not wait for the others'
+/// rehearsals.
 pub(super) async fn open_foreseeing(
     shared: &Arc<Shared>,
     slot: &Arc<Slot>,
     playbook: &Arc<Playbook>,
     index: usize,
 ) -> Option<Arc<Session>> {
-    let (cached, foreseen) = match needs_opening(shared, slot) {
-        true => {
-            let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
-            tokio::task::spawn_blocking(move || {
+    let opening = needs_opening(shared, slot);
+    let rehearsed = async {
+        if !opening {
+            return Default::default();
+        }
+        let (shared, slot, playbook) = (shared.clone(), slot.clone(), playbook.clone());
+        let turns = shared.rehearsal_turns.clone();
+        turns
+            .run(move || {
                 let cached = shared.settings.cache.load(&slot.host.name);
                 let guess = cached.facts.clone();
                 let foreseen = foresee(&shared, &playbook, index, &slot.host, guess);
@@ -338,10 +345,8 @@ pub(super) async fn open_foreseeing(
             })
             .await
             .unwrap_or_default()
-        }
-        false => Default::default(),
     };
-    ensure_session(shared, slot, &cached, &foreseen).await
+    ensure_session(shared, slot, rehearsed).await
 }
 
 fn needs_opening(shared: &Shared, slot: &Slot) -> bool {

@@ -18,6 +18,7 @@ mod apply;
 mod batch;
 pub mod catalog;
 mod connect;
+mod cpu_turns;
 mod deferred;
 mod executor;
 mod foresight;
@@ -40,6 +41,7 @@ mod snapshot;
 mod strategy;
 mod template_vars;
 
+pub use cpu_turns::CpuTurns;
 pub use executor::{run, RunError, RunSummary};
 pub use foresight::{Changes, Foreseen};
 pub use host::{current_host_name, is_discovering, notify, unless_held};

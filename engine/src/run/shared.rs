@@ -42,6 +42,9 @@ pub struct Shared {
     /// Held by the host thread evaluating Rhai, one at a time (see
     /// `script/lock.rs`); `Default::default()`.
     pub script_lock: Arc<crate::script::ScriptLock>,
+    /// Turns for the hosts' rehearsals before their openings, a few at a
+    /// time (see `cpu_turns.rs`); `Default::default()`.
+    pub rehearsal_turns: super::cpu_turns::CpuTurns,
 }
 
 /// Options every operation accepts besides its own parameters.
