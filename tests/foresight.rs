@@ -16,20 +16,26 @@ const SITE: &str = include_str!("fixtures/foresight/site.rhai");
 /// `state/`, with the fixture credentials, a kept cache and the waits'
 /// port `port`.
 fn local(hosts: usize, port: u16) -> Test {
-    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
-    for i in 1..=hosts {
-        inventory.push_str(&format!("h{i}\t127.0.0.1\tlocal\tlocal\n"));
-    }
-    let t = Test::new()
-        .playbook(SITE)
-        .inventory(&inventory)
-        .dir("state")
-        .cache();
+    let t = local_hosts(hosts, SITE);
     let (tmp, creds) = (t.at("state"), credentials(t.path()));
     t.var("tmp", tmp.display())
         .var("port", port)
         .arg("--credentials")
         .arg(creds)
+}
+
+/// `playbook` on `hosts` local hosts h1..hN, group `local`, with a
+/// `state/` folder and a kept cache.
+fn local_hosts(hosts: usize, playbook: &str) -> Test {
+    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
+    for i in 1..=hosts {
+        inventory.push_str(&format!("h{i}\t127.0.0.1\tlocal\tlocal\n"));
+    }
+    Test::new()
+        .playbook(playbook)
+        .inventory(&inventory)
+        .dir("state")
+        .cache()
 }
 
 fn read(t: &Test, rel: &str) -> String {
@@ -142,15 +148,7 @@ play("after", "all", |host| {
 
 #[test]
 fn a_run_once_play_is_asked_ahead_only_on_the_host_it_runs_on() {
-    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
-    for h in ["h1", "h2", "h3"] {
-        inventory.push_str(&format!("{h}\t127.0.0.1\tlocal\tlocal\n"));
-    }
-    let t = Test::new()
-        .playbook(RUN_ONCE)
-        .inventory(&inventory)
-        .dir("state")
-        .cache();
+    let t = local_hosts(3, RUN_ONCE);
     let tmp = t.at("state");
     let t = t.var("tmp", tmp.display());
     // The first run: asked ahead on h1 and, after the first play's

@@ -438,10 +438,7 @@ async fn finish_host(shared: &Shared, slot: &Slot) {
 pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSummary, RunError> {
     let run_started = Instant::now();
     let inventory = shared.inventory.clone();
-    let selected: Vec<Host> = match &shared.settings.limit {
-        Some(limit) => inventory.select(limit)?.into_iter().cloned().collect(),
-        None => inventory.hosts().to_vec(),
-    };
+    let selected: Vec<Host> = shared.run_hosts()?.into_iter().cloned().collect();
     shared.reporter.event(&Event::RunStart {
         playbook: playbook.path.display().to_string(),
         hosts: selected.len(),

@@ -115,16 +115,12 @@ fn runs_on(shared: &Shared, playbook: &Playbook, index: usize, host: &Host) -> b
     first_in_run(shared, &matched).is_some_and(|name| name == host.name)
 }
 
-/// The first host of `matched` in the run's order (the inventory's, or
-/// `--limit`'s), where the executor runs a run_once play. A host before it
-/// that fails or is unreachable moves the play to the next one, which was
-/// not foreseen: it asks live, one round trip more.
+/// The first host of `matched` in the run's order ([`Shared::run_hosts`]),
+/// where the executor runs a run_once play. A host before it that fails or
+/// is unreachable moves the play to the next one, which was not foreseen:
+/// it asks live, one round trip more.
 fn first_in_run<'a>(shared: &Shared, matched: &[&'a Host]) -> Option<&'a str> {
-    let inventory = &shared.inventory;
-    let run: Vec<&Host> = match &shared.settings.limit {
-        Some(limit) => inventory.select(limit).ok()?,
-        None => inventory.hosts().iter().collect(),
-    };
+    let run = shared.run_hosts().ok()?;
     run.iter()
         .find_map(|r| matched.iter().find(|m| m.name == r.name))
         .map(|m| m.name.as_str())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
 
 use super::settings::RunSettings;
-use crate::inventory::Inventory;
+use crate::inventory::{Host, Inventory, InventoryError};
 use crate::report::Reporter;
 use crate::secrets::Secrets;
 use crate::template::Templates;
@@ -45,6 +45,18 @@ pub struct Shared {
     /// Turns for the hosts' rehearsals before their openings, a few at a
     /// time (see `cpu_turns.rs`); `Default::default()`.
     pub rehearsal_turns: super::cpu_turns::CpuTurns,
+}
+
+impl Shared {
+    /// The run's hosts in the run's order: `--limit`'s selection, else the
+    /// whole inventory. The executor makes its slots from them, and a
+    /// `run_once` play runs on the first of them its pattern matches.
+    pub fn run_hosts(&self) -> Result<Vec<&Host>, InventoryError> {
+        match &self.settings.limit {
+            Some(limit) => self.inventory.select(limit),
+            None => Ok(self.inventory.hosts().iter().collect()),
+        }
+    }
 }
 
 /// Options every operation accepts besides its own parameters.
