@@ -42,20 +42,30 @@ pub(super) const READ_BATCH: &str = "eval \"$(cat)\"";
 /// Starts each answer in the opening batch's output.
 const MARKER: &str = "@@kbz-ask ";
 
-/// Runs one ask: `ka INDEX SCRIPT INPUT_BASE64 SECS` prints its marker, its
-/// exit status, then its stdout and stderr in base64, one line each. The
-/// env lines reach the script on its stdin as they would live (never on a
-/// command line: `printf` is a builtin); without env its stdin is empty,
-/// never the batch's own. A host without `timeout` answers nothing: its
-/// commands run live, where their own limit applies.
-const PRELUDE: &str = r#"ka() {
+/// Runs one ask: `ka INDEX SCRIPT INPUT_BASE64 SECS` prints its marker,
+/// then one base64 line of its exit status, stdout and stderr, each ended
+/// by a NUL (a shell variable holds none). The env lines reach the script
+/// on its stdin as they would live (never on a command line: `printf` is a
+/// builtin); without env its stdin is empty, never the batch's own. It
+/// starts `timeout`, the script's `sh` and one `base64` (a second, `-d`,
+/// only for an input): the asks are what a no-op rerun of the site costs
+/// its hosts (README, Round trips). A host without `timeout` answers
+/// nothing: its commands run live, where their own limit applies.
+fn prelude() -> String {
+    format!(
+        r#"ka() {{
   command -v timeout >/dev/null 2>&1 || return 0
   echo "@@kbz-ask $1"
-  ke=$( { ko=$(printf '%s' "$3" | base64 -d | timeout -k 2 "$4" sh -c "$2"); echo "$?" >&5
-    printf '%s' "$ko" | base64 -w0 >&5; echo >&5; } 2>&1 )
-  printf '%s' "$ke" | base64 -w0; echo
-} 5>&1
-"#;
+  {{ ke=$( {{ if [ -n "$3" ]; then ko=$(printf '%s' "$3" | base64 -d | timeout -k {kill} "$4" sh -c "$2")
+    else ko=$(timeout -k {kill} "$4" sh -c "$2" </dev/null); fi
+    printf '%s\0%s\0' "$?" "$ko" >&5; }} 2>&1 )
+  printf '%s\0' "$ke"; }} 5>&1 | base64 -w0
+  echo
+}}
+"#,
+        kill = crate::transport::KILL_AFTER_SECS
+    )
+}
 
 /// Counts the changes made in the run, on every host: an answer asked
 /// before a change is not used after it.
@@ -196,7 +206,7 @@ pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
     if fit == 0 {
         return String::new();
     }
-    let mut s = String::from(PRELUDE);
+    let mut s = prelude();
     for (i, ask) in asks.iter().take(fit).enumerate() {
         let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
         s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
@@ -229,8 +239,7 @@ pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
         let Some(ask) = asks.get::<usize>(i) else {
             continue;
         };
-        let (rc, out, err) = (lines.next(), lines.next(), lines.next());
-        let Some(output) = exec_output(rc, out, err) else {
+        let Some(output) = lines.next().and_then(exec_output) else {
             continue;
         };
         let timed_out = matches!(output.rc, 124 | 137);
@@ -241,13 +250,20 @@ pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
     Answers { found, changes }
 }
 
-fn exec_output(rc: Option<&str>, out: Option<&str>, err: Option<&str>) -> Option<ExecOutput> {
+/// An ask's answer from its base64 line: exit status, stdout and stderr,
+/// each ended by a NUL.
+fn exec_output(line: &str) -> Option<ExecOutput> {
     use base64::Engine;
-    let decode = |l: Option<&str>| base64::engine::general_purpose::STANDARD.decode(l?).ok();
-    Some(ExecOutput {
-        rc: rc?.trim().parse().ok()?,
-        stdout: decode(out)?,
-        stderr: decode(err)?,
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(line.trim_end())
+        .ok()?;
+    let mut fields = bytes.split(|&b| b == 0);
+    let rc = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+    let (stdout, stderr) = (fields.next()?.to_vec(), fields.next()?.to_vec());
+    (fields.next() == Some(&[][..]) && fields.next().is_none()).then_some(ExecOutput {
+        rc,
+        stdout,
+        stderr,
     })
 }
 

@@ -80,7 +80,7 @@ pub use error::TransportError;
 pub use local::LocalTransport;
 pub use lock::{LockError, LockHolder, RunId, RunLock};
 pub use masters::end_masters;
-pub(crate) use script::CHANGED_RC;
+pub(crate) use script::{CHANGED_RC, KILL_AFTER_SECS};
 pub use ssh::SshTransport;
 
 /// Seconds [`Transport::exec_within`] waits past the limit and the KILL for
