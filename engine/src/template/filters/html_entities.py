@@ -1,7 +1,8 @@
 """Writes html_entities.rs: Python's html.unescape tables, so that `striptags`
 unescapes exactly as Jinja2 (through markupsafe and html.unescape) does.
 
-Run with any Python 3: python3 html_entities.py > html_entities.rs
+Run with any Python 3, then cargo fmt:
+python3 html_entities.py > html_entities.rs && cargo fmt
 """
 
 import html
