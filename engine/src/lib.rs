@@ -14,6 +14,7 @@
 //! - [`run`]: the executor (plays, serial batches, handlers, one thread per host);
 //! - [`script`]: the Rhai host (playbooks, roles, error positions);
 //! - [`template`]: minijinja, configured strictly for config files;
+//! - [`version`]: Ansible's version comparison, for templates and scripts alike;
 //! - [`pyyaml`], [`pyfloat`]: YAML and floats as Python writes them (Ansible's output);
 //! - [`report`]: progress, plain and JSON output, recap, diffs, secret masking.
 
@@ -38,3 +39,4 @@ pub mod short_values;
 pub mod template;
 pub mod transport;
 pub mod vault;
+pub mod version;

@@ -172,8 +172,12 @@ mod tests {
             .map(|e| (e.doc.name.to_string(), expected(e.doc.forms)))
             .collect();
         for f in functions::ALL {
-            let params = f.doc.params.iter().map(|p| p.to_string()).collect();
-            want.insert(f.doc.name.to_string(), vec![params]);
+            let params: Vec<String> = f.doc.params.iter().map(|p| p.to_string()).collect();
+            let shortest = params.len() - f.doc.optional;
+            let forms = (shortest..=params.len())
+                .map(|n| params[..n].to_vec())
+                .collect();
+            want.insert(f.doc.name.to_string(), forms);
         }
         assert_eq!(registered(), want);
     }

@@ -25,6 +25,7 @@ fn the_pinned_release_sets_quorum_without_asking_rabbitmqctl_help() {
         "rabbitmq:3.11.0",
         "rabbitmq:4.0.5-management",
         "registry.example.com:5000/rabbitmq:3.12@sha256:0123abcd",
+        "rabbitmq:3.12-management-alpine",
     ] {
         let (cmds, log) = render_rabbitmq(image);
         assert!(cmds.contains(UPDATE), "{image}: no update\n{cmds}");
@@ -42,6 +43,11 @@ fn an_older_or_unreadable_tag_warns_and_leaves_the_vhost_alone() {
         ("kbz-lab/rabbitmq:3.10.8", "is RabbitMQ 3.10, which has no"),
         ("rabbitmq:2.8.7", "is RabbitMQ 2.8, which has no"),
         ("rabbitmq:management", "names no release in its tag"),
+        // The release is read as a strict version (`version()`'s
+        // `strict: true`): a release candidate's `rc` is none of its forms,
+        // where the role's own MAJOR.MINOR parsing took 3.13 from it.
+        ("rabbitmq:3.13rc1-management", "names no release in its tag"),
+        ("rabbitmq:3", "names no release in its tag"),
         (
             "registry.example.com:5000/rabbitmq@sha256:0123abcd",
             "names no release in its tag",

@@ -2,7 +2,8 @@
 //! `": "` between items, keys in the mapping's order), `to_nice_json`
 //! (indented by 4, keys sorted: Ansible passes `sort_keys=True`), both
 //! ASCII-only as Python writes them and both taking json.dumps's `indent`
-//! and `sort_keys`; `from_json`.
+//! and `sort_keys`; `from_json`; Jinja2's `tojson` (keys sorted, and
+//! `<`, `>`, `&`, `'` written as `\u` escapes so it is safe in HTML).
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error};
@@ -22,6 +23,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
             )
         },
     );
+    env.add_filter("tojson", tojson);
     env.add_filter("from_json", |s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
             .map(|v| Value::from(minijinja::value::Serde(v)))
@@ -50,6 +52,25 @@ impl Layout {
         kwargs.assert_all_used()?;
         Ok(layout)
     }
+}
+
+/// `value | tojson(indent=None)`: Jinja2's `htmlsafe_json_dumps`, safe
+/// markup that needs no escaping in HTML or in a `<script>`.
+fn tojson(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+    let indent = kwargs.get::<Option<usize>>("indent")?.or(indent);
+    kwargs.assert_all_used()?;
+    let json = dumps(
+        value,
+        Layout {
+            indent,
+            sort_keys: true,
+        },
+    )?
+    .replace('<', "\\u003c")
+    .replace('>', "\\u003e")
+    .replace('&', "\\u0026")
+    .replace('\'', "\\u0027");
+    Ok(Value::from_safe_string(json))
 }
 
 /// `value` as Python's `json.dumps` writes it.

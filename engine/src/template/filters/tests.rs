@@ -1,9 +1,10 @@
 //! The Jinja tests Ansible adds: `match`, `search`, `regex`, `subset` and
 //! `superset` (also `issubset`, `issuperset`), `contains`, `any`, `all`,
 //! `nan` (also `isnan`), `truthy` and `falsy` (with `convert_bool`). The
-//! version test is in `version`, the file tests in `file_tests`.
+//! version test is in `version`, the file tests in `file_tests`. And
+//! Jinja2's `callable`, which minijinja lacks.
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::regex::compile;
@@ -36,6 +37,13 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("isnan", is_nan);
     env.add_test("truthy", truth);
     env.add_test("falsy", |v: &Value, kw: Kwargs| truth(v, kw).map(|t| !t));
+    env.add_test("callable", is_callable);
+}
+
+/// Jinja2's `callable`: a function, a macro or `loop`, which minijinja
+/// holds as plain objects, as the only plain object besides is a datetime.
+fn is_callable(value: &Value) -> bool {
+    value.kind() == ValueKind::Plain && value.downcast_object_ref::<super::PyDateTime>().is_none()
 }
 
 /// Whether `pattern` is found in `s`; with `anchored`, at its start (`re.match`).

@@ -1,10 +1,12 @@
 //! URL filters and tests as Python's `urllib.parse` reads URLs: the
 //! `urlsplit` filter (the whole split as a mapping, or one part of it),
-//! `urldecode` (`unquote_plus`), and the `uri`, `url` and `urn` tests.
+//! `urldecode` (`unquote_plus`), Jinja2's `urlencode` (`quote`, or a
+//! query string from a mapping or pairs), and the `uri`, `url` and `urn`
+//! tests.
 
 use std::collections::BTreeMap;
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::invalid;
@@ -12,6 +14,7 @@ use super::invalid;
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("urlsplit", urlsplit);
     env.add_filter("urldecode", |s: &str| unquote_plus(s));
+    env.add_filter("urlencode", urlencode);
     env.add_test("uri", |s: &str, schemes: Option<Vec<String>>| {
         is_uri(s, schemes.as_deref())
     });
@@ -154,6 +157,53 @@ fn unquote_plus(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Jinja2's `urlencode`: a string (or any single value) quoted with `/`
+/// kept; a mapping or a list of pairs as a query string, `/` quoted too and
+/// spaces as `+`.
+fn urlencode(value: &Value) -> Result<String, Error> {
+    let pairs: Vec<(Value, Value)> = match value.kind() {
+        ValueKind::Map => value
+            .try_iter()?
+            .map(|k| value.get_item(&k).map(|v| (k, v)))
+            .collect::<Result<_, _>>()?,
+        ValueKind::Seq | ValueKind::Iterable => value
+            .try_iter()?
+            .map(|pair| Ok((pair.get_item_by_index(0)?, pair.get_item_by_index(1)?)))
+            .collect::<Result<_, Error>>()?,
+        _ => return Ok(quote(&python_str(value), "/")),
+    };
+    let field = |v: &Value| quote(&python_str(v), "").replace("%20", "+");
+    let fields: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", field(k), field(v)))
+        .collect();
+    Ok(fields.join("&"))
+}
+
+/// Python's `str(value)` for the values a URL holds (`None` for none).
+fn python_str(value: &Value) -> String {
+    match value.is_none() {
+        true => "None".into(),
+        false => value.to_string(),
+    }
+}
+
+/// Python's `quote(text, safe)`: every UTF-8 byte but letters, digits,
+/// `_.-~` and those of `safe` as `%XX`.
+fn quote(text: &str, safe: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte.is_ascii_alphanumeric()
+            || b"_.-~".contains(&byte)
+            || safe.as_bytes().contains(&byte)
+        {
+            true => out.push(byte as char),
+            false => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 /// Ansible's `uri` test: anything `urlsplit` reads, its scheme in `schemes` if given.
