@@ -105,35 +105,36 @@ impl std::fmt::Debug for Session {
 async fn run_batch(
     transport: &Transport,
     probes: &[Probe],
-    prefix: &str,
     limit: Duration,
 ) -> Result<Vec<Observation>, ProbeError> {
-    let (answers, _) = ask_batch(transport, probes, &[], prefix, limit).await?;
-    Ok(answers)
-}
-
-/// [`run_batch`] that also runs `asks` (see `foresight.rs`), before the
-/// probes, and returns the batch's output for their answers. A batch with
-/// env values goes on stdin whatever its length: never on a command line.
-async fn ask_batch(
-    transport: &Transport,
-    probes: &[Probe],
-    asks: &[Ask],
-    prefix: &str,
-    limit: Duration,
-) -> Result<(Vec<Observation>, String), ProbeError> {
-    let script = format!(
-        "{prefix}{}{}",
-        foresight::render(asks, limit),
-        probe::render_batch(probes)
-    );
-    let (script, stdin) = match asks.iter().any(Ask::has_input) {
-        true => (foresight::READ_BATCH.to_string(), Some(script.into_bytes())),
-        false => (script, None),
-    };
+    let (script, stdin) = batch_script(probes, &[], limit);
     let out = transport
         .exec_within(&script, stdin.as_deref(), Some(limit), None)
         .await?;
+    Ok(batch_answers(probes, &out)?.0)
+}
+
+/// The script that answers `asks` (see `foresight.rs`), then `probes`, and
+/// its stdin: a batch with env values goes there whatever its length, never
+/// on a command line.
+fn batch_script(probes: &[Probe], asks: &[Ask], limit: Duration) -> (String, Option<Vec<u8>>) {
+    let script = format!(
+        "{}{}",
+        foresight::render(asks, limit),
+        probe::render_batch(probes)
+    );
+    match asks.iter().any(Ask::has_input) {
+        true => (foresight::READ_BATCH.to_string(), Some(script.into_bytes())),
+        false => (script, None),
+    }
+}
+
+/// The answers to `probes` in the batch's output, and the output itself
+/// for the asks' answers.
+fn batch_answers(
+    probes: &[Probe],
+    out: &ExecOutput,
+) -> Result<(Vec<Observation>, String), ProbeError> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     match probe::parse_batch(probes, &stdout) {
         Ok(obs) => Ok((obs, stdout.into_owned())),
@@ -176,7 +177,7 @@ impl Session {
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
         let probes = opening_probes(cached, &[]);
-        let answers = run_batch(&transport, &probes, "", probe_limit).await?;
+        let answers = run_batch(&transport, &probes, probe_limit).await?;
         Ok(Session::opened(
             transport,
             probes,
@@ -187,9 +188,9 @@ impl Session {
     }
 
     /// [`Session::open`] under the host's run lock, held until the session
-    /// closes: the holder starts on its own channel while the opening batch
-    /// waits on the host for it, so the lock costs no round trip; another
-    /// run holding the lock past its timeout fails with
+    /// closes: the lock's holder runs the opening batch once it holds the
+    /// lock, on one channel (see `transport/lock.rs`), so the lock costs no
+    /// round trip; another run holding the lock past its timeout fails with
     /// [`crate::transport::LockError::Busy`]. The opening batch also asks
     /// the `foreseen` probes and read-only commands, whose answers stand
     /// while the run's change count stays at `changes` (see `foresight.rs`).
@@ -202,19 +203,13 @@ impl Session {
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
         let probes = opening_probes(cached, &foreseen.probes);
-        let wait = lock.wait_script(&transport);
-        let asks = &foreseen.asks;
-        let opening = async {
-            let holding = transport.hold_lock(lock);
-            let batch = ask_batch(&transport, &probes, asks, &wait, probe_limit);
-            tokio::pin!(holding, batch);
-            // A busy host is reported at once, without waiting for the batch.
-            Ok::<_, ProbeError>(tokio::select! {
-                held = &mut holding => (held?, batch.await?),
-                answers = &mut batch => (holding.await?, answers?),
-            })
-        };
-        let (holder, (answers, output)) = match opening.await {
+        let (script, stdin) = batch_script(&probes, &foreseen.asks, probe_limit);
+        let opened = transport
+            .open_locked(lock, &script, stdin.as_deref(), probe_limit)
+            .await
+            .map_err(ProbeError::from)
+            .and_then(|(holder, out)| Ok((holder, batch_answers(&probes, &out)?)));
+        let (holder, (answers, output)) = match opened {
             Ok(opened) => opened,
             Err(e) => return Err(e.or_lost(&transport).await),
         };
@@ -356,7 +351,7 @@ impl Session {
         };
         let mut transient = Vec::new();
         if !batch.is_empty() {
-            let answers = run_batch(self.transport()?, &batch, "", self.probe_limit).await?;
+            let answers = run_batch(self.transport()?, &batch, self.probe_limit).await?;
             let mut snap = self.snapshot.lock().expect("snapshot lock");
             snap.round_trips += 1;
             for (p, o) in batch.into_iter().zip(answers) {
@@ -422,7 +417,7 @@ impl Session {
         if missing.is_empty() {
             return Ok(());
         }
-        let answers = run_batch(self.transport()?, &missing, "", self.probe_limit).await?;
+        let answers = run_batch(self.transport()?, &missing, self.probe_limit).await?;
         let mut snap = self.snapshot.lock().expect("snapshot lock");
         snap.round_trips += 1;
         for (p, o) in missing.into_iter().zip(answers) {

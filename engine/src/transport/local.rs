@@ -82,6 +82,25 @@ impl LocalTransport {
         Ok(super::lock::LockHolder::local(child))
     }
 
+    /// Starts the run lock's holder `script`, which runs the session's
+    /// opening once it holds the lock (see `lock.rs`): returns the holder
+    /// and the opening's output.
+    pub(super) async fn hold_lock(
+        &self,
+        lock: &super::RunLock,
+        script: &str,
+        opening: &super::lock::Opening,
+        input: Option<&[u8]>,
+    ) -> Result<(super::LockHolder, ExecOutput), TransportError> {
+        let holder = self.spawn_holder(script)?;
+        let (holder, output) = holder.opened(lock, opening, input).await?;
+        let output = output.map_err(|reason| TransportError::Exec {
+            host: HOST.to_string(),
+            reason,
+        })?;
+        Ok((holder, script::finish(HOST, self.become_.as_ref(), output)?))
+    }
+
     /// Starts `sh -c SCRIPT` (through sudo under become) with stdout and
     /// stderr piped; stdin is piped when the invocation has bytes for it
     /// (returned beside the child) or `hold_stdin` (the lock holder lives

@@ -4,14 +4,17 @@
 //!
 //! A holder process, started on its own channel when the session opens, takes
 //! the lock (waiting up to the lock timeout), writes who holds it next to the
-//! lock file, prints `locked` and then blocks reading its stdin. Its stdin is
-//! ours: it closes when the run releases the lock, ends, crashes or loses the
-//! connection, the holder exits, and the kernel drops the lock with its last
-//! file descriptor, so a dead run never leaves a stale lock. The opening batch
-//! is started at the same time and waits on the host until the holder file
-//! names this holder ([`RunLock::wait_script`]): taking the lock costs no round
-//! trip of its own. Over SSH the holder uses one channel for the whole run,
-//! which [`super::ssh::MAX_CHANNELS`] leaves room for.
+//! lock file, prints `locked`, runs the session's opening batch
+//! ([`RunLock::running_script`]), ends the batch's output with a line of its
+//! own, and then blocks reading its stdin. Its stdin is ours: it closes when
+//! the run releases the lock, ends, crashes or loses the connection, the
+//! holder exits, and the kernel drops the lock with its last file
+//! descriptor, so a dead run never leaves a stale lock. Taking the lock
+//! costs no round trip and no channel of its own, nor the login shell and
+//! `sh` a second channel starts on the host (a warm rerun's cost is the
+//! programs it starts there: README, Performance). Over SSH the holder uses
+//! one channel for the whole run, which [`super::ssh::MAX_CHANNELS`] leaves
+//! room for.
 //!
 //! Where: the lock is the machine's, not the inventory name's, so two
 //! inventories (or two names in one) for one machine still exclude each other.
@@ -50,17 +53,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::{Transport, TransportError};
+use super::{ExecOutput, Transport, TransportError};
 use crate::shell::quote;
 
 /// Exit status of a holder that gave up waiting.
 const BUSY_RC: i32 = 75;
-
-/// How long the opening batch waits for its holder beyond the lock timeout:
-/// the holder gives up first and reports who holds the lock.
-const WAIT_MARGIN: Duration = Duration::from_secs(10);
 
 /// Tells apart run ids and holder ids made in one process in the same instant.
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -205,6 +204,11 @@ impl RunLock {
         }
     }
 
+    /// How long the holder waits for another run to release the lock.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Shell lines setting `kbz_lock` to the lock file (see the module doc).
     fn locate(&self, transport: &Transport) -> String {
         let dir = match transport {
@@ -226,10 +230,45 @@ impl RunLock {
     }
 
     /// The holder: takes the lock (exclusively, or shared with its own run),
-    /// says who holds it, prints `locked` and the lock file and keeps it until its stdin closes;
-    /// prints `busy` and the current holder instead when the timeout passes.
-    pub(super) fn holder_script(&self, transport: &Transport) -> String {
-        self.script(&self.locate(transport), self.timeout, "")
+    /// says who holds it and prints `locked` and the lock file, or `busy`
+    /// and the current holder when the timeout passes. Then it runs
+    /// `opening` (an `sh` script) with the first `input` bytes of its stdin
+    /// (none: an empty stdin) and prints the end line [`Opening::end`] with
+    /// its exit status on stdout and stderr, and keeps the lock until its
+    /// stdin closes. The opening runs without the lock's
+    /// descriptor: a process it leaves behind does not keep the host locked.
+    pub(super) fn running_script(
+        &self,
+        transport: &Transport,
+        opening: &str,
+        input: Option<usize>,
+    ) -> (String, Opening) {
+        self.running_lines(&self.locate(transport), opening, input)
+    }
+
+    /// [`RunLock::running_script`] given the lines that locate the lock.
+    fn running_lines(
+        &self,
+        locate: &str,
+        opening: &str,
+        input: Option<usize>,
+    ) -> (String, Opening) {
+        let take = self.take_lines(locate, self.timeout, "");
+        let feed = match input {
+            Some(n) => format!("dd bs=65536 iflag=fullblock,count_bytes count={n} status=none | "),
+            None => String::new(),
+        };
+        let empty = if input.is_none() { " </dev/null" } else { "" };
+        let opened = Opening {
+            end: format!("@@kbz-opened-{}", self.id),
+        };
+        let script = format!(
+            "{take}{feed}(\n{opening}\n) 9>&-{empty}\n\
+             kbz_rc=$?; printf '\\n%s %s\\n' {end} \"$kbz_rc\"; printf '\\n%s %s\\n' {end} \"$kbz_rc\" >&2\n\
+             {HOLD}",
+            end = quote(&opened.end),
+        );
+        (script, opened)
     }
 
     /// The holder of a master restarted mid-run (only SSH restarts one, so
@@ -241,18 +280,20 @@ impl RunLock {
         let check = format!(
             "if ! kbz_has {ours} \"$kbz_lock.info\"; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n"
         );
-        self.script(&Self::locate_in(None), Duration::ZERO, &check)
+        let take = self.take_lines(&Self::locate_in(None), Duration::ZERO, &check);
+        format!("{take}{HOLD}")
     }
 
-    /// The holder script; `fresh_check` runs when it found the lock free,
+    /// The holder's lines up to `locked`; `fresh_check` runs when it found the lock free,
     /// before it claims it. `kbz_now` reads the clock from `/proc/uptime` in
     /// centiseconds without a fork; its leading `1` keeps `$((...))` from
     /// reading a leading `0` as octal. A missing `flock` fails at once rather
     /// than passing for a busy host. The gate (fd 8) is let go by closing
     /// the holder's one descriptor of it, not by an `flock -u`, and the
-    /// holder then waits for its stdin to close with the shell's `read`, not
-    /// an `exec cat`: on a free host it starts three programs, the `flock`s.
-    fn script(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
+    /// holder then waits for its stdin to close with the shell's `read`
+    /// ([`HOLD`]), not an `exec cat`: on a free host it starts three
+    /// programs, the `flock`s.
+    fn take_lines(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
         let run = quote(&format!("run {}", self.run.0));
         format!(
             "{locate}{HAS_LINE}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\
@@ -276,8 +317,7 @@ impl RunLock {
              kbz_now; if [ \"$kbz_cs\" -ge \"$kbz_end\" ]; then echo busy; cat \"$kbz_lock.info\"; exit {BUSY_RC}; fi\n\
              sleep 0.1\n\
              done\n\
-             echo \"locked $kbz_lock\"\n\
-             while read -r kbz_l; do :; done\n",
+             echo \"locked $kbz_lock\"\n",
             cs = timeout.as_millis() / 10,
             id = quote(&self.id),
             holder = quote(&self.holder),
@@ -310,27 +350,60 @@ impl RunLock {
         );
         (guarded.len() <= super::script::MAX_INLINE_SCRIPT).then_some(guarded)
     }
+}
 
-    /// Shell lines to put before a script that must only run under this
-    /// claim's lock: they wait until the holder file names this claim's
-    /// holder, or exit with [`BUSY_RC`] well after the holder gave up. A poll
-    /// reads the file with the shell's `read` ([`HAS_LINE`]): it starts no
-    /// program but its `sleep`, and that only while the holder is not there.
-    pub fn wait_script(&self, transport: &Transport) -> String {
-        self.wait_lines(&self.locate(transport))
+/// How a holder ends, then holds the lock: it reads its stdin until it
+/// closes.
+const HOLD: &str = "while read -r kbz_l; do :; done\n";
+
+/// The opening a holder runs ([`RunLock::running_script`]): its output on
+/// the holder's stdout ends with a line of its own.
+#[derive(Debug)]
+pub(super) struct Opening {
+    /// Starts the line after the opening's output, before its exit status.
+    /// Unique to the claim: an output that ends with such a line (a file
+    /// the batch reads) cannot pass for the end of one cut short.
+    end: String,
+}
+
+impl Opening {
+    /// The opening's output on one stream and its exit status, from
+    /// everything the holder printed there (after `locked` on stdout);
+    /// `None` while the stream does not end with the end line yet.
+    fn parts(&self, mut printed: Vec<u8>) -> Option<(Vec<u8>, i32)> {
+        let (at, rc) = self.ended(&printed)?;
+        printed.truncate(at);
+        Some((printed, rc))
     }
 
-    /// [`RunLock::wait_script`] given the lines that locate the lock.
-    fn wait_lines(&self, locate: &str) -> String {
-        let polls = (self.timeout + WAIT_MARGIN).as_millis() / 10;
-        format!(
-            "{locate}{HAS_LINE}kbz_n=0\n\
-             until kbz_has {line} \"$kbz_lock.info\"; do\n\
-             kbz_n=$((kbz_n+1)); if [ \"$kbz_n\" -gt {polls} ]; then echo 'the run lock was not taken' >&2; exit {BUSY_RC}; fi\n\
-             sleep 0.01\n\
-             done\n",
-            line = quote(&format!("holder {}", self.id)),
-        )
+    /// Where the end line starts in `printed` and the exit status it
+    /// gives, when `printed` ends with it.
+    fn ended(&self, printed: &[u8]) -> Option<(usize, i32)> {
+        let mark = format!("\n{} ", self.end);
+        let at = printed
+            .windows(mark.len())
+            .rposition(|w| w == mark.as_bytes())?;
+        let rc = std::str::from_utf8(&printed[at + mark.len()..])
+            .ok()?
+            .strip_suffix('\n')?
+            .parse()
+            .ok()?;
+        Some((at, rc))
+    }
+
+    /// Reads `stream` up to the end line: over SSH the holder's streams do
+    /// not end while it holds the lock (sshd gives a command its stdin and
+    /// stdout on one socket), so the end line is what ends the output.
+    async fn read<R: AsyncRead + Unpin>(&self, stream: &mut R) -> std::io::Result<Vec<u8>> {
+        let mut printed = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while self.ended(&printed).is_none() {
+            match stream.read(&mut chunk).await? {
+                0 => break,
+                n => printed.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Ok(printed)
     }
 }
 
@@ -354,20 +427,6 @@ impl std::fmt::Debug for LockHolder {
 enum Child {
     Local(tokio::process::Child),
     Ssh(openssh::Child<std::sync::Arc<openssh::Session>>),
-}
-
-impl Transport {
-    /// Takes the host's run lock: starts the holder and waits until it holds
-    /// the lock, or reports who else does when `lock`'s timeout passes. Over
-    /// SSH the transport remembers the claim, to take the lock again if it
-    /// has to restart the master.
-    pub async fn hold_lock(&self, lock: &RunLock) -> Result<LockHolder, TransportError> {
-        let script = lock.holder_script(self);
-        match self {
-            Transport::Local(t) => t.spawn_holder(&script)?.taken(lock, false).await,
-            Transport::Ssh(t) => t.hold_lock(lock, &script).await,
-        }
-    }
 }
 
 impl LockHolder {
@@ -424,6 +483,51 @@ impl LockHolder {
 }
 
 impl LockHolder {
+    /// [`LockHolder::taken`] for the holder of [`RunLock::running_script`]:
+    /// feeds the opening its `input` meanwhile, then reads the opening's
+    /// output to its end; the holder goes on holding the lock. An opening
+    /// cut short (the connection lost, the holder killed) is an `Err` with
+    /// what is known of why.
+    pub(super) async fn opened(
+        mut self,
+        lock: &RunLock,
+        opening: &Opening,
+        input: Option<&[u8]>,
+    ) -> Result<(LockHolder, Result<ExecOutput, String>), TransportError> {
+        let mut stdin = self.stdin.take();
+        let feed = async {
+            if let (Some(pipe), Some(data)) = (stdin.as_mut(), input) {
+                // A holder that stopped (busy) reads nothing: `taken` says why.
+                let _ = pipe.write_all(data).await;
+                let _ = pipe.flush().await;
+            }
+        };
+        let (_, taken) = tokio::join!(feed, self.taken(lock, false));
+        let mut holder = taken?;
+        holder.stdin = stdin;
+        let output = holder.output(opening).await;
+        Ok((holder, output))
+    }
+
+    /// The opening's output: stdout and stderr, each read up to its end
+    /// line, and the exit status the end line gives.
+    async fn output(&mut self, opening: &Opening) -> Result<ExecOutput, String> {
+        let (out, err) = (&mut self.stdout, &mut self.stderr);
+        let read_err = async {
+            match err {
+                Some(pipe) => opening.read(pipe).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (stdout, stderr) = tokio::join!(opening.read(out), read_err);
+        let stdout = stdout.map_err(|e| format!("reading stdout: {e}"))?;
+        let stderr = stderr.map_err(|e| format!("reading stderr: {e}"))?;
+        let cut = "the opening stopped before its end (connection lost or holder killed)";
+        let (stdout, rc) = opening.parts(stdout).ok_or(cut)?;
+        let (stderr, _) = opening.parts(stderr).ok_or(cut)?;
+        Ok(ExecOutput { rc, stdout, stderr })
+    }
+
     pub(super) fn local(mut child: tokio::process::Child) -> LockHolder {
         LockHolder {
             path: String::new(),
@@ -540,40 +644,78 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_free_lock_is_taken_with_three_flocks_and_its_wait_starts_nothing() {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
+    /// The holder runs the opening under the lock, with its input, and
+    /// holds on after it: its output ends with the end line, and the lock
+    /// stays taken until the holder's stdin closes. On a free host that
+    /// costs three `flock`s, and a `dd` for the input.
+    #[tokio::test]
+    async fn a_free_lock_is_taken_with_three_flocks_and_the_opening_runs_under_it() {
+        use std::process::Stdio;
+        use tokio::process::Command;
         let programs = crate::programs_started::ProgramsStarted::wrapping(&[
-            "flock", "id", "date", "cat", "grep", "sleep",
+            "flock", "id", "date", "cat", "grep", "sleep", "dd",
         ]);
         let dir = tempfile::tempdir().unwrap();
         let locate = RunLock::locate_in(Some(dir.path().display().to_string()));
+        let lock_file = dir.path().join(LOCK_NAME);
         let lock = RunLock::new(&RunId::new(), "h", Duration::from_secs(5));
+        let opening = "read -r l; echo \"got $l\"; echo oops >&2; exit 3";
+        let (script, end) = lock.running_lines(&locate, opening, Some(6));
         let mut holder = Command::new("/bin/sh")
-            .args(["-c", &lock.script(&locate, lock.timeout, "")])
+            .args(["-c", &script])
             .env("PATH", programs.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut stdin = holder.stdin.take().unwrap();
+        stdin
+            .write_all(b"hello\nleft for the holder\n")
+            .await
+            .unwrap();
+        let mut out = BufReader::new(holder.stdout.take().unwrap());
         let mut said = String::new();
-        let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
-        out.read_line(&mut said).unwrap();
+        out.read_line(&mut said).await.unwrap();
         assert!(said.starts_with("locked "), "{said}");
-        let wait = format!("{}echo waited", lock.wait_lines(&locate));
-        for shell in ["/bin/sh", "/bin/bash"] {
-            let waited = Command::new(shell)
-                .args(["-c", &wait])
-                .env("PATH", programs.path())
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8_lossy(&waited.stdout), "waited\n");
-        }
-        drop(holder.stdin.take());
-        assert!(holder.wait().unwrap().success());
-        assert_eq!(programs.started(), ["flock", "flock", "flock"]);
+        let mut err = holder.stderr.take().unwrap();
+        let (printed, printed_err) = (end.read(&mut out).await, end.read(&mut err).await);
+        assert_eq!(
+            end.parts(printed.unwrap()),
+            Some((b"got hello\n".to_vec(), 3))
+        );
+        assert_eq!(
+            end.parts(printed_err.unwrap()),
+            Some((b"oops\n".to_vec(), 3))
+        );
+        let free = || {
+            std::process::Command::new("flock")
+                .args(["-n", "-E", "9"])
+                .arg(&lock_file)
+                .arg("true")
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(!free(), "the holder let the lock go with its output");
+        drop(stdin);
+        assert!(holder.wait().await.unwrap().success());
+        assert!(free());
+        assert_eq!(programs.started(), ["dd", "flock", "flock", "flock"]);
         let info = std::fs::read_to_string(dir.path().join("kbz-play.lock.info")).unwrap();
         assert!(info.contains(&format!("{}\n", lock.holder)), "{info}");
+    }
+
+    #[test]
+    fn an_opening_cut_short_or_ending_with_another_claims_end_line_has_no_end() {
+        let lock = RunLock::new(&RunId::new(), "h", Duration::from_secs(5));
+        let other = RunLock::new(&RunId::new(), "h", Duration::from_secs(5));
+        let (_, end) = lock.running_lines("", "", None);
+        let (_, forged) = other.running_lines("", "", None);
+        let line = |e: &Opening, rc: &str| format!("out\n{} {rc}\n", e.end).into_bytes();
+        assert_eq!(end.parts(line(&end, "0")), Some((b"out".to_vec(), 0)));
+        assert_eq!(end.parts(line(&forged, "0")), None);
+        assert_eq!(end.parts(b"out\n".to_vec()), None);
+        assert_eq!(end.parts(format!("\n{} 1", end.end).into_bytes()), None);
     }
 }

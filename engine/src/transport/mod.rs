@@ -343,6 +343,18 @@ impl Transport {
             None => run.await,
         };
         let out = finished.map_err(|_| timed_out())??;
+        self.judged(out, secs, started)
+    }
+
+    /// The output of a script [`script::with_timeout`] ran for at most
+    /// `secs` from `started`, or why it did not run or end: tools missing
+    /// on the host, or the limit reached.
+    fn judged(
+        &self,
+        out: ExecOutput,
+        secs: u64,
+        started: std::time::Instant,
+    ) -> Result<ExecOutput, TransportError> {
         if let Some(tools) = script::missing_tools(&out) {
             return Err(TransportError::MissingTools {
                 host: self.host().to_string(),
@@ -353,9 +365,49 @@ impl Transport {
             && script::stopped_by_timeout(out.rc)
             && started.elapsed() >= Duration::from_secs(secs)
         {
-            return Err(timed_out());
+            return Err(TransportError::TimedOut {
+                host: self.host().to_string(),
+                secs,
+            });
         }
         Ok(out)
+    }
+
+    /// Takes the host's run lock and runs the session's opening `script`
+    /// under it, on the lock holder's own channel (see `lock.rs`): one
+    /// channel for both, and no round trip for the lock. The script is
+    /// bounded by `limit` as [`Transport::exec_within`] bounds it; the wait
+    /// for the lock by the lock's timeout. Returns the holder, which keeps
+    /// the lock until released, and the script's output.
+    pub async fn open_locked(
+        &self,
+        lock: &RunLock,
+        script: &str,
+        stdin: Option<&[u8]>,
+        limit: Duration,
+    ) -> Result<(LockHolder, ExecOutput), TransportError> {
+        let secs = limit.as_secs().max(1);
+        let spilled = script::spill(script, stdin);
+        let opening = script::with_timeout(&spilled.script, secs, &script::process_token());
+        let input = spilled.stdin.as_deref();
+        let (holder, end) = lock.running_script(self, &opening, input.map(<[u8]>::len));
+        let backstop = lock.timeout()
+            + Duration::from_secs(secs + script::KILL_AFTER_SECS + BACKSTOP_GRACE_SECS);
+        let started = std::time::Instant::now();
+        let run = async {
+            match self {
+                Transport::Ssh(t) => t.hold_lock(lock, &holder, &end, input).await,
+                Transport::Local(t) => t.hold_lock(lock, &holder, &end, input).await,
+            }
+        };
+        let (holder, out) =
+            tokio::time::timeout(backstop, run)
+                .await
+                .map_err(|_| TransportError::TimedOut {
+                    host: self.host().to_string(),
+                    secs,
+                })??;
+        Ok((holder, self.judged(out, secs, started)?))
     }
 
     /// Kills the process group of the script carrying `token` (its `timeout`

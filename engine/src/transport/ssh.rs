@@ -133,20 +133,31 @@ impl SshTransport {
         self.relock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the run lock on `lock`'s behalf and remembers the claim, so that
-    /// a restarted master takes it again (see [`SshTransport::reconnect`]).
+    /// Takes the run lock on `lock`'s behalf with a holder that runs the
+    /// session's opening once it holds the lock (see `lock.rs`), and
+    /// remembers the claim, so that a restarted master takes it again (see
+    /// [`SshTransport::reconnect`]). Returns the holder and the opening's
+    /// output.
     pub(super) async fn hold_lock(
         &self,
         lock: &super::RunLock,
         script: &str,
-    ) -> Result<super::LockHolder, TransportError> {
+        opening: &super::lock::Opening,
+        input: Option<&[u8]>,
+    ) -> Result<(super::LockHolder, ExecOutput), TransportError> {
         let cmdline = self.holder_command_line(script);
-        let (_, child) = self.open_channel(|m| spawn(m, &cmdline, true)).await?;
-        let holder = super::lock::LockHolder::ssh(child)
-            .taken(lock, false)
-            .await?;
+        let (session, child) = self.open_channel(|m| spawn(m, &cmdline, true)).await?;
+        let held = super::lock::LockHolder::ssh(child)
+            .opened(lock, opening, input)
+            .await;
+        let (holder, output) = self.noting_lost(held)?;
         self.relock().claim = Some((lock.clone(), holder.path().to_string()));
-        Ok(holder)
+        let output = match output {
+            Ok(output) => output,
+            Err(reason) => return self.noting_lost(Err(self.failed_on(&session, reason).await)),
+        };
+        let output = script::finish(&self.opts.host, self.opts.become_.as_ref(), output)?;
+        Ok((holder, output))
     }
 
     /// The old master took the run lock's holder with it: takes the lock
@@ -192,7 +203,12 @@ impl SshTransport {
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
-        let result = self.exec_on_master(script, stdin).await;
+        self.noting_lost(self.exec_on_master(script, stdin).await)
+    }
+
+    /// `result`, remembering a lost connection it reports for
+    /// [`SshTransport::connection_lost`].
+    fn noting_lost<T>(&self, result: Result<T, TransportError>) -> Result<T, TransportError> {
         if let Err(e) = &result {
             if e.is_unreachable() {
                 let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
@@ -280,19 +296,7 @@ impl SshTransport {
         };
         let (status, stdout, stderr) = match status {
             Ok(done) => done,
-            // Whatever failed, a dead master explains it better.
-            Err(reason) => {
-                return Err(match session.check().await {
-                    Ok(()) => self.exec_error(reason),
-                    Err(e) => TransportError::Disconnected {
-                        host: self.opts.host.clone(),
-                        reason: format!(
-                            "while running a command ({}); it may or may not have completed",
-                            chain(&e)
-                        ),
-                    },
-                })
-            }
+            Err(reason) => return Err(self.failed_on(&session, reason).await),
         };
         let rc = status.code().unwrap_or(-1);
         script::finish(
@@ -353,6 +357,21 @@ impl SshTransport {
                 Ok(channel) => return Ok((session, channel)),
                 Err(e) => return Err(self.spawn_error(e)),
             }
+        }
+    }
+
+    /// A command on `session` failed for `reason`: whatever failed, a dead
+    /// master explains it better.
+    async fn failed_on(&self, session: &Session, reason: String) -> TransportError {
+        match session.check().await {
+            Ok(()) => self.exec_error(reason),
+            Err(e) => TransportError::Disconnected {
+                host: self.opts.host.clone(),
+                reason: format!(
+                    "while running a command ({}); it may or may not have completed",
+                    chain(&e)
+                ),
+            },
         }
     }
 

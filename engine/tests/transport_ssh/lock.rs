@@ -34,6 +34,20 @@ async fn open_on(t: Transport, run: &RunId, timeout: u64) -> Result<Session, Pro
     .await
 }
 
+/// A session opened under the lock costs the host one channel, the
+/// holder's, and one login shell: the holder runs the opening batch.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn the_lock_and_the_opening_batch_share_one_channel() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let session = open(&sshd, &RunId::new(), 5).await.unwrap();
+    assert_eq!(session.round_trips(), 1);
+    assert!(!session.facts.hostname.is_empty());
+    assert_eq!(sshd.sessions_opened(), 1);
+    session.close().await;
+}
+
 /// The lock error behind `e`, or a panic saying what `e` is instead.
 fn lock_error(e: &ProbeError) -> &LockError {
     match e {
@@ -42,8 +56,8 @@ fn lock_error(e: &ProbeError) -> &LockError {
     }
 }
 
-/// The run lock over SSH (see `transport/lock.rs`): its holder lives on its
-/// own channel of the master; the opening batch still costs one round trip;
+/// The run lock over SSH (see `transport/lock.rs`): its holder runs the
+/// opening batch on the channel it keeps, so the lock costs no round trip;
 /// a second run waits, then fails naming the holder; closing or dropping
 /// the session releases the lock at once; a second session of the same run
 /// shares it.

@@ -118,7 +118,8 @@ impl Sshd {
                  PermitRootLogin prohibit-password\n\
                  MaxStartups 100\n\
                  Subsystem sftp internal-sftp\n\
-                 SetEnv SHLVL=1\n",
+                 SetEnv SHLVL=1\n\
+                 LogLevel VERBOSE\n",
                 d = d.display()
             ),
         )
@@ -158,6 +159,16 @@ impl Sshd {
             assert!(Instant::now() < deadline, "sshd did not start listening");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// How many session channels (one per command) clients opened so far,
+    /// as sshd logged them.
+    pub(crate) fn sessions_opened(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("Starting session: command"))
+            .count()
     }
 
     pub(crate) fn stop(&mut self) {
