@@ -19,15 +19,17 @@ use common::outcome::Outcome;
 use common::{repo, Test};
 
 /// `docker exec [-i] patroni psql ...`: postgres_database's query (`-c`,
-/// `datname = `), the extension query (`-c`) and the role's probe (SQL on
-/// stdin asking `primary=`) answer from the folder as PostgreSQL would; any
-/// other SQL on stdin is a change, logged to sql.log and applied to the folder
-/// (pg/owner: the database's owner, absent while there is no database).
+/// `datname = `) and the role's probe (SQL on stdin asking `primary=`, and
+/// the installed extensions after `\c keybuzz` when the database exists)
+/// answer from the folder as PostgreSQL would; any other SQL on stdin is a
+/// change, logged to sql.log and applied to the folder (pg/owner: the
+/// database's owner, absent while there is no database). Every call is
+/// logged to exec.log.
 const FAKE_DOCKER: &str = r#"#!/bin/sh
 s=$(dirname "$0")/../pg
+echo "$*" >> "$s/exec.log"
 case "$*" in
   *"datname = "*) echo "$(cat "$s/primary") $(cat "$s/owner" 2>/dev/null)"; exit 0;;
-  *" -c "*) [ -f "$s/ext" ] && echo installed=vector; exit 0;;
 esac
 sql=$(cat)
 case "$sql" in *"'primary='"*) ;; *)
@@ -48,6 +50,7 @@ if [ -f "$s/verifier" ]; then
   echo "verifier_sha256=$(printf '%s' "$v" | sha256sum | cut -d' ' -f1)"
 fi
 [ -f "$s/available" ] && echo available=vector
+case "$sql" in *'\c keybuzz'*) [ -f "$s/owner" ] && [ -f "$s/ext" ] && echo installed=vector;; esac
 exit 0
 "#;
 
@@ -158,6 +161,19 @@ fn the_owner_role_gets_a_verifier_never_the_password_and_only_what_differs_chang
         "{new}"
     );
     run(&t).assert_success().assert_total("changed", 0);
+}
+
+#[test]
+fn a_rerun_asks_postgresql_in_two_execs() {
+    // The role's probe is one psql (one `docker exec`, about 0.1 CPU-s of
+    // the host's on every run), the operation's query the other.
+    let t = project();
+    std::fs::write(t.at("pg/available"), "").unwrap();
+    run(&t).assert_success().assert_total("changed", 3);
+    std::fs::remove_file(t.at("pg/exec.log")).unwrap();
+    run(&t).assert_success().assert_total("changed", 0);
+    let execs = std::fs::read_to_string(t.at("pg/exec.log")).unwrap();
+    assert_eq!(execs.lines().count(), 2, "{execs}");
 }
 
 #[test]

@@ -115,3 +115,28 @@ fn sentinel_asks_for_its_password_masked_in_the_review() {
         );
     }
 }
+
+#[test]
+fn the_probe_asks_redis_and_its_sentinel_in_one_exec() {
+    // One `docker exec` of the redis container asks both (each costs the
+    // host about 0.1 CPU-s on every run); the two execs only when it fails.
+    for h in hosts_in("redis") {
+        let cmds = read(&h, "commands.sh");
+        let probe = cmds
+            .lines()
+            .find(|l| l.contains("sentinel get-master-addr-by-name"))
+            .unwrap_or_else(|| panic!("{h}: no probe in\n{cmds}"));
+        let (both, apart) = probe
+            .split_once("case $o in")
+            .unwrap_or_else(|| panic!("{h}: no fallback in {probe}"));
+        assert!(
+            both.contains("docker exec -e REDISCLI_AUTH -e SENTINEL_AUTH redis sh -c '")
+                && both.matches("docker exec").count() == 1,
+            "{h}: {probe}"
+        );
+        assert!(
+            apart.contains("docker exec -e REDISCLI_AUTH redis-sentinel "),
+            "{h}: {probe}"
+        );
+    }
+}

@@ -363,7 +363,10 @@ impl Session {
             }
             snap.stale = false;
         }
-        let snap = self.snapshot.lock().expect("snapshot lock");
+        let mut snap = self.snapshot.lock().expect("snapshot lock");
+        for p in probes.iter().filter(|p| p.cacheable()) {
+            snap.remember(p);
+        }
         Ok(Observed::new(
             probes
                 .iter()
@@ -593,6 +596,28 @@ mod tests {
             Ok(Observation::Path(_)) => None,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_the_probes_read_not_every_one_the_opening_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (read, gone) = (dir.path().join("read"), dir.path().join("gone"));
+        let (read, gone) = (
+            Probe::path(read.to_str().unwrap()),
+            Probe::path(gone.to_str().unwrap()),
+        );
+        // The last run read both; this one's ops read only the first.
+        let cached = HostCache::new(vec![read.clone(), gone.clone()], Default::default());
+        let session = Session::open(
+            Transport::local(None),
+            &cached,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        session.observe(std::slice::from_ref(&read)).await.unwrap();
+        assert_eq!(session.round_trips(), 1);
+        assert_eq!(session.cache_entry().probes, [read]);
     }
 
     #[tokio::test]

@@ -15,7 +15,10 @@ use crate::probe::{
 pub(super) struct Snapshot {
     pub(super) answers: Vec<(Probe, Observation)>,
     pub(super) stale: bool,
-    /// Every cacheable probe used this run, for the cache.
+    /// Every cacheable probe an op read this run, for the cache: only the
+    /// read ones, not every answer the snapshot holds, or a probe the cache
+    /// replays that no op asks any more (an op whose query changed with a
+    /// new kbz-play, a play removed) would be asked again on every run.
     pub(super) used: Vec<Probe>,
     /// Content digests the run left files with, for the cache.
     pub(super) digests: BTreeMap<String, String>,
@@ -51,7 +54,6 @@ impl Snapshot {
                     None => self.digests.remove(path),
                 };
             }
-            self.remember(&p);
             self.answers.push((p, o));
         }
     }

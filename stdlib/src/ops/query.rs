@@ -1,7 +1,7 @@
 //! Query probes made of several named commands.
 //!
 //! A [`Probe::Query`] is one cached answer per script, so an op that needs
-//! several commands' output (`ufw status` and `ufw show added`; `blkid`,
+//! several commands' output (`iptables -S` and ufw's rules files; `blkid`,
 //! `wipefs` and `findmnt`) asks them all in one query and reads each
 //! command's exit status and output back separately. Every section runs in a
 //! subshell: an `exit` in one ends only that section.

@@ -7,7 +7,9 @@
 //! * [`rule`]: rules as ufw renders them (`UFWCommandRule.get_command`),
 //!   and checking the wanted ones, so that comparing is comparing words;
 //! * [`state`]: the query run on the host and reading its answer
-//!   (`ufw status`, `/etc/default/ufw`, `ufw show added`);
+//!   (the chains `ufw status` checks, `/etc/default/ufw`, the rules);
+//! * [`tuple`]: the rules from ufw's own files, listed as `ufw show added`
+//!   lists them;
 //! * [`ssh_guard`]: refusing a rule set that would lock out the SSH
 //!   connection the run goes through.
 
@@ -22,6 +24,7 @@ use super::{Build, Env, Failure};
 mod rule;
 mod ssh_guard;
 mod state;
+mod tuple;
 
 use rule::{Rule, Wanted};
 use state::{state_query, Current};
