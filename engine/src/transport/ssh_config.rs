@@ -123,6 +123,7 @@ fn configured_check(value: Option<&str>) -> KnownHosts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::ssh_g_cache::folder;
     use std::path::Path;
 
     #[test]
@@ -155,7 +156,7 @@ mod tests {
         let persist = dir.path().join("persist");
         crate::private::ensure(&persist).unwrap();
         let config = dir.path().join("config");
-        let kept = || std::fs::read_dir(persist.join("ssh-G")).map_or(0, |d| d.count());
+        let kept = || std::fs::read_dir(folder(&persist)).map_or(0, |d| d.count());
         std::fs::write(&config, "Host host\n  Port 2201\n").unwrap();
         assert_eq!(resolved_port(&config, &persist).await, "2201");
         assert_eq!(kept(), 1);

@@ -8,8 +8,9 @@
 //! where a config makes it depend on more: a `Match` on anything but names
 //! (`exec`, `localnetwork`, `canonical`, `final`...), `CanonicalizeHostname`
 //! other than `no` (it resolves names), an environment variable (`${...}`)
-//! or an `Include` this module cannot follow. The files live in the
-//! persist folder (private: 0700, ours; see `persist/folder.rs`), each 0600.
+//! or an `Include` this module cannot follow. The files live in a private
+//! folder (0700, ours, see `private.rs`) beside the persist folder, which
+//! holds masters' folders only (`disconnect` walks it), each file 0600.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -19,8 +20,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The cache's folder in the persist folder.
-const FOLDER: &str = "ssh-G";
+/// The cache's folder: the persist folder's name and `-G`, beside it
+/// (`$XDG_RUNTIME_DIR/kbz-play-ssh-G`).
+pub(super) fn folder(persist: &Path) -> PathBuf {
+    let mut name = persist.file_name().unwrap_or_default().to_os_string();
+    name.push("-G");
+    persist.with_file_name(name)
+}
 
 /// How deep `Include`s nest before ssh itself gives up (`READCONF_MAX_DEPTH`).
 const MAX_DEPTH: u32 = 16;
@@ -82,7 +88,7 @@ pub(super) fn key(env: &Env, args: &[&OsStr], config: Option<&Path>) -> Option<S
 
 /// The answer kept under `key` in the persist folder `persist`, if any.
 pub(super) fn load(persist: &Path, key: &str) -> Option<String> {
-    let dir = persist.join(FOLDER);
+    let dir = folder(persist);
     crate::private::check(&dir).ok()?;
     std::fs::read_to_string(dir.join(key)).ok()
 }
@@ -90,7 +96,7 @@ pub(super) fn load(persist: &Path, key: &str) -> Option<String> {
 /// Keeps `answer` under `key`; a cache that cannot be written is no error
 /// (the next run asks `ssh -G` again).
 pub(super) fn store(persist: &Path, key: &str, answer: &str) {
-    let dir = persist.join(FOLDER);
+    let dir = folder(persist);
     if crate::private::ensure(&dir).is_err() {
         return;
     }

@@ -101,14 +101,14 @@ fn a_config_whose_answer_depends_on_more_is_never_kept() {
 }
 
 #[test]
-fn the_answer_is_kept_0600_in_a_0700_folder() {
-    let persist = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(persist.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    assert_eq!(load(persist.path(), "k"), None);
-    store(persist.path(), "k", "port 22\n");
-    assert_eq!(load(persist.path(), "k").as_deref(), Some("port 22\n"));
+fn the_answer_is_kept_0600_in_a_0700_folder_beside_the_persist_folder() {
+    let parent = tempfile::tempdir().unwrap();
+    let persist = parent.path().join("kbz-play-ssh");
+    assert_eq!(load(&persist, "k"), None);
+    store(&persist, "k", "port 22\n");
+    assert_eq!(load(&persist, "k").as_deref(), Some("port 22\n"));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let dir = persist.path().join(FOLDER);
+    let dir = parent.path().join("kbz-play-ssh-G");
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("k")), 0o600);
     assert_eq!(
