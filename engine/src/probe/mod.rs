@@ -12,7 +12,7 @@ pub mod route;
 mod script;
 
 pub use facts::Facts;
-pub use script::{parse_batch, render_batch, render_opening, BatchParseError, LOCALE};
+pub use script::{parse_batch, render_batch, BatchParseError, LOCALE};
 
 use std::collections::BTreeMap;
 

@@ -41,62 +41,22 @@ kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo
 /// asked first, in bulk (see [`paths`]); each keeps its own section, which
 /// answers it only when its chunk could not.
 pub fn render_batch(probes: &[Probe]) -> String {
-    format!("{LOCALE}{}", render_sections(probes, |_| true))
-}
-
-/// [`render_batch`] for the opening of a session under the run lock: the
-/// facts, which change nothing, are gathered first, while the lock's holder
-/// takes the lock on its own channel, so that the `wait` for it (lines that
-/// leave in `kbz_n` how often they polled, `RunLock::wait_script`) seldom
-/// has to start a `sleep`. When it did poll, another run may have held the
-/// host while they were read: they are read again, now under the lock.
-/// `gated` (the foreseen guards) and every other probe come after the wait.
-pub fn render_opening(probes: &[Probe], wait: &str, gated: &str) -> String {
-    let facts: String = probes
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| early(p))
-        .map(|(i, p)| section(i, p))
-        .collect();
-    format!(
-        "{LOCALE}kbz_facts() {{\n{facts}:\n}}\nkbz_f=$(kbz_facts)\n{wait}\
-         if [ \"$kbz_n\" -gt 0 ]; then kbz_facts; else printf '%s\\n' \"$kbz_f\"; fi\n\
-         {gated}{}",
-        render_sections(probes, |p| !early(p))
-    )
-}
-
-/// Whether `probe` may be asked before the run lock is confirmed: it reads
-/// nothing a run changes but by chance, and changes nothing.
-fn early(probe: &Probe) -> bool {
-    matches!(probe, Probe::Facts)
-}
-
-/// The sections of the probes `pick` keeps, after the prelude and the bulk
-/// path commands.
-fn render_sections(probes: &[Probe], pick: impl Fn(&Probe) -> bool) -> String {
     let bulk = Bulk::plan(probes);
-    let mut s = PRELUDE.to_string();
+    let mut s = format!("{LOCALE}{PRELUDE}");
     if !bulk.is_empty() {
         s.push_str(paths::PRELUDE);
         s.push_str(&bulk.commands(probes));
     }
-    for (i, probe) in probes.iter().enumerate().filter(|(_, p)| pick(p)) {
+    for (i, probe) in probes.iter().enumerate() {
+        s.push_str(&format!("echo '{MARKER}{i}'\n"));
         match (bulk.chunk_of(i), probe) {
-            (Some(chunk), Probe::Path { path, .. }) => s.push_str(&format!(
-                "echo '{MARKER}{i}'\n{}\n",
-                Bulk::fallback(chunk, path)
-            )),
-            _ => s.push_str(&section(i, probe)),
+            (Some(chunk), Probe::Path { path, .. }) => s.push_str(&Bulk::fallback(chunk, path)),
+            _ => s.push_str(&probe_command(probe)),
         }
+        s.push('\n');
     }
     s.push_str(&format!("echo '{END}'\n"));
     s
-}
-
-/// The `i`th probe's section: its marker and its command.
-fn section(i: usize, probe: &Probe) -> String {
-    format!("echo '{MARKER}{i}'\n{}\n", probe_command(probe))
 }
 
 fn probe_command(probe: &Probe) -> String {
@@ -409,7 +369,6 @@ fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::programs_started::ProgramsStarted;
 
     /// Runs a batch with the machine's own `sh`, as a host would.
     fn run(probes: &[Probe]) -> Vec<Observation> {
@@ -533,43 +492,6 @@ mod tests {
             f.cpus >= 1 && f.memory_mb > 0 && !f.hostname.is_empty(),
             "{f:?}"
         );
-    }
-
-    /// The opening with `wait` under `sh`, with a PATH of logging wrappers:
-    /// its output and how often it started `hostname` and `ip` (the facts').
-    fn open_with(wait: &str, probes: &[Probe]) -> (String, [usize; 2]) {
-        let programs = ProgramsStarted::wrapping(&["hostname", "ip", "id", "stat", "sleep"]);
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(render_opening(probes, wait, "echo gated\n"))
-            .env("PATH", programs.path())
-            .env("LOGNAME", "kbz")
-            .output()
-            .unwrap();
-        let started = programs.started();
-        let count = |name: &str| started.iter().filter(|p| *p == name).count();
-        let out = String::from_utf8(out.stdout).unwrap();
-        (out, [count("hostname"), count("ip")])
-    }
-
-    #[test]
-    fn the_opening_gathers_the_facts_before_the_wait_and_again_after_a_poll() {
-        let probes = vec![Probe::Facts, Probe::path("/etc")];
-        let (out, facts_programs) = open_with("exit 3\n", &probes);
-        assert_eq!(facts_programs, [1, 1], "gathered before the wait");
-        assert_eq!(out, "", "nothing printed, nothing asked past a failed wait");
-        for (polls, times) in [(0, 1), (2, 2)] {
-            let (out, facts_programs) = open_with(&format!("kbz_n={polls}\n"), &probes);
-            assert_eq!(facts_programs, [times, times], "{polls} polls");
-            assert_eq!(out.matches("@@kbz 0\n").count(), 1, "{out}");
-            assert!(out.contains("\ngated\n"), "{out}");
-            let obs = parse_batch(&probes, &out).unwrap();
-            let Observation::Facts(f) = &obs[0] else {
-                panic!("{obs:?}")
-            };
-            assert_eq!(f.user, "kbz", "{polls} polls");
-            assert!(matches!(&obs[1], Observation::Path(p) if p.kind == PathKind::Directory));
-        }
     }
 
     #[test]

@@ -113,21 +113,20 @@ async fn run_batch(
 }
 
 /// [`run_batch`] that also runs `asks` (see `foresight.rs`), before the
-/// probes, and returns the batch's output for their answers. A `wait` for
-/// the run lock makes it an opening ([`probe::render_opening`]). A batch with
+/// probes, and returns the batch's output for their answers. A batch with
 /// env values goes on stdin whatever its length: never on a command line.
 async fn ask_batch(
     transport: &Transport,
     probes: &[Probe],
     asks: &[Ask],
-    wait: &str,
+    prefix: &str,
     limit: Duration,
 ) -> Result<(Vec<Observation>, String), ProbeError> {
-    let gated = foresight::render(asks, limit);
-    let script = match wait {
-        "" => format!("{gated}{}", probe::render_batch(probes)),
-        wait => probe::render_opening(probes, wait, &gated),
-    };
+    let script = format!(
+        "{prefix}{}{}",
+        foresight::render(asks, limit),
+        probe::render_batch(probes)
+    );
     let (script, stdin) = match asks.iter().any(Ask::has_input) {
         true => (foresight::READ_BATCH.to_string(), Some(script.into_bytes())),
         false => (script, None),

@@ -11,11 +11,7 @@
 //! is started at the same time and waits on the host until the holder file
 //! names this holder ([`RunLock::wait_script`]): taking the lock costs no round
 //! trip of its own. Over SSH the holder uses one channel for the whole run,
-//! which [`super::ssh::MAX_CHANNELS`] leaves room for. Only the facts, which
-//! change nothing, are gathered before that wait, giving the holder the time
-//! to write its line; when the wait had to poll, another run may have held
-//! the host meanwhile, and they are gathered again under the lock
-//! (`probe::render_opening`).
+//! which [`super::ssh::MAX_CHANNELS`] leaves room for.
 //!
 //! Where: the lock is the machine's, not the inventory name's, so two
 //! inventories (or two names in one) for one machine still exclude each other.
@@ -320,8 +316,6 @@ impl RunLock {
     /// holder, or exit with [`BUSY_RC`] well after the holder gave up. A poll
     /// reads the file with the shell's `read` ([`HAS_LINE`]): it starts no
     /// program but its `sleep`, and that only while the holder is not there.
-    /// It leaves in `kbz_n` how often it polled (`probe::render_opening`
-    /// reads the facts again when it did).
     pub fn wait_script(&self, transport: &Transport) -> String {
         self.wait_lines(&self.locate(transport))
     }
