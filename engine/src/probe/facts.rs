@@ -5,23 +5,26 @@ use serde::{Deserialize, Serialize};
 
 use super::route::{self, DefaultRoute};
 
-/// The facts script: one `key=value` per line (the default route's lines:
-/// [`route::SCRIPT`]). It runs under the host's `sh` (dash on Debian), so it
-/// is POSIX shell.
+/// The facts script: one `key=value` per line (the addresses' and the
+/// default route's lines: [`IP`], [`route::SCRIPT`]). It runs under the
+/// host's `sh` (dash on Debian), so it is POSIX shell.
 pub(crate) fn script() -> String {
-    format!("{BASE}\n{}", route::SCRIPT)
+    format!("{BASE}\n{IP}\n{}", route::SCRIPT)
 }
 
 /// Every fact that a file under `/proc` holds is read there with the shell's
 /// `read`, and `ip`'s listing is parsed here, not on the host: a warm rerun's
 /// cost is the programs it starts on each host (README, Performance), and
-/// these lines start four (`hostname -f`, which resolves, `id -un`, which
-/// asks NSS, and two `ip`). What they replace, kept where `/proc` lacks the
-/// file: `hostname -s` (the name up to its first dot), `uname -r`, `uname -m`
-/// (`/proc/sys/kernel/arch`, Linux 6.1 on), `nproc` (the CPUs this shell may
-/// run on: `Cpus_allowed_list`, counted by [`count_cpus`]) and `awk` on
-/// `/proc/meminfo`. `kr VAR FILE` reads the first line of FILE into VAR,
-/// empty and failing when it cannot.
+/// these lines start two: `hostname -f`, which resolves, and one `ip` that
+/// lists the addresses and asks for the default route in one batch
+/// ([`IP`]). The user is Ansible's `user_id` (Python's `getpass.getuser()`:
+/// `LOGNAME`, `USER`, `LNAME`, `USERNAME`, the first one set and not empty,
+/// which sshd and sudo set), with `id -un` only when none is. What they
+/// replace, kept where `/proc` lacks the file: `hostname -s` (the name up to
+/// its first dot), `uname -r`, `uname -m` (`/proc/sys/kernel/arch`, Linux
+/// 6.1 on), `nproc` (the CPUs this shell may run on: `Cpus_allowed_list`,
+/// counted by [`count_cpus`]) and `awk` on `/proc/meminfo`. `kr VAR FILE`
+/// reads the first line of FILE into VAR, empty and failing when it cannot.
 const BASE: &str = r#"kr() { eval "$1="; read -r "$1" 2>/dev/null <"$2"; }
 if kr f_v /proc/sys/kernel/hostname; then echo "hostname=${f_v%%.*}"; else echo "hostname=$(hostname -s 2>/dev/null || cat /etc/hostname)"; fi
 echo "fqdn=$(hostname -f 2>/dev/null)"
@@ -31,10 +34,22 @@ if kr f_v /proc/sys/kernel/arch; then echo "arch=$f_v"; else echo "arch=$(uname 
 f_v=; while read -r f_k f_c; do [ "$f_k" = Cpus_allowed_list: ] && f_v=$f_c && break; done 2>/dev/null </proc/self/status
 if [ -n "$f_v" ]; then echo "cpus_allowed=$f_v"; else echo "cpus=$(nproc 2>/dev/null || echo 1)"; fi
 while read -r f_k f_c f_u; do [ "$f_k" = MemTotal: ] && echo "memory_kb=$f_c" && break; done 2>/dev/null </proc/meminfo
-ip -o -4 addr show 2>/dev/null | while IFS= read -r f_v; do printf 'addr4=%s\n' "$f_v"; done
 for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x "$s" ] && echo "sftp_server=$s" && break; done
 [ -d /run/systemd/system ] && echo "systemd=1"
-echo "user=$(id -un)""#;
+f_v=${LOGNAME:-${USER:-${LNAME:-$USERNAME}}}; echo "user=${f_v:-$(id -un)}""#;
+
+/// The lines that start one `ip` for the addresses (`ip -o -4 addr show`)
+/// and the route to [`route::TARGET`] (`ip -o -4 route get`), batched with
+/// `-force` so an unreachable route still lists the addresses. The route's
+/// line comes last when there is one: it goes to `f_r` (cut at `-o`'s `\`,
+/// the first line `ip route get` prints), the addresses to `addr4=` lines.
+/// An `ip` without `-batch` (BusyBox) answers nothing: then the two are
+/// asked one by one.
+const IP: &str = r#"f_n='
+'
+f_i=$(printf 'address show\nroute get 8.8.8.8\n' | ip -o -4 -force -batch - 2>/dev/null) || [ -n "$f_i" ] || f_i=$(ip -o -4 addr show 2>/dev/null; ip -o -4 route get 8.8.8.8 2>/dev/null)
+f_r=${f_i##*"$f_n"}; case $f_r in "8.8.8.8 "*) f_i=${f_i%"$f_r"}; f_r=${f_r%%\\*} ;; *) f_r= ;; esac
+printf '%s\n' "$f_i" | while IFS= read -r f_v; do [ -n "$f_v" ] && printf 'addr4=%s\n' "$f_v"; done"#;
 
 /// What a play usually needs to know about a host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,15 +7,14 @@
 use serde::{Deserialize, Serialize};
 
 /// The facts script's lines for the route (keys `route4`, `route4_link`),
-/// in the same round trip as the other facts, with no program but `ip`: the
-/// first line of its answer is cut with `${r%%NEWLINE*}`, and `kd` finds the
-/// interface as Ansible does (the word after the first `dev`, on the route to
-/// [`TARGET`] only), with the words split as `awk` would and not globbed. The
-/// interface's addresses come from the facts' `ip -o -4 addr show` listing
-/// ([`DefaultRoute::inets_from`]); `kr` is the facts script's.
-pub(crate) const SCRIPT: &str = r#"f_n='
-'
-f_r=$(ip -4 route get 8.8.8.8 2>/dev/null); f_r=${f_r%%"$f_n"*}; echo "route4=$f_r"
+/// in the same round trip as the other facts, with no program: the first
+/// line of `ip -4 route get`'s answer is `f_r`, from the facts' one `ip`,
+/// and `kd` finds the interface as Ansible does (the word after the first
+/// `dev`, on the route to [`TARGET`] only), with the words split as `awk`
+/// would and not globbed. The interface's addresses come from the facts'
+/// `ip -o -4 addr show` listing ([`DefaultRoute::inets_from`]); `kr` is the
+/// facts script's.
+pub(crate) const SCRIPT: &str = r#"echo "route4=$f_r"
 kd() { [ "$1" = 8.8.8.8 ] || return 0; while [ $# -gt 1 ]; do [ "$1" = dev ] && f_d=$2 && return 0; shift; done; }
 f_d=; set -f; kd $f_r; set +f
 if [ -n "$f_d" ]; then s=/sys/class/net/$f_d; kr f_m "$s/address"; kr f_t "$s/mtu"; kr f_y "$s/type"; f_k=
@@ -23,7 +22,7 @@ if [ -n "$f_d" ]; then s=/sys/class/net/$f_d; kr f_m "$s/address"; kr f_t "$s/mt
 echo "route4_link=$f_m/$f_t/$f_y/$f_k"; fi"#;
 
 /// The route's destination `ip route get` is asked about (Ansible's).
-const TARGET: &str = "8.8.8.8";
+pub(crate) const TARGET: &str = "8.8.8.8";
 
 /// The default route and its interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

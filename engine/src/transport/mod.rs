@@ -72,6 +72,7 @@ pub mod persist;
 mod script;
 pub mod ssh;
 mod ssh_config;
+mod ssh_g_cache;
 
 use std::path::PathBuf;
 use std::time::Duration;

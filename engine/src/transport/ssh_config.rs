@@ -2,11 +2,13 @@
 //! destination: the options kbz-play would otherwise set on ssh's command
 //! line (which beats any config file) give way where the user set them.
 
+use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
 use openssh::{KnownHosts, SessionBuilder};
 
 use super::error::connect_error;
+use super::ssh_g_cache::{key, load, store, Env};
 use super::{ConnectOptions, HostKeyPolicy, TransportError};
 
 /// What the user's ssh config (`-F` or `~/.ssh/config`, as `ssh -G` resolves
@@ -27,26 +29,58 @@ pub(super) struct Resolved {
     pub(super) text: String,
 }
 
-/// Reads the user's ssh config for `destination` ([`Resolved`]).
+/// Reads the user's ssh config for `destination` ([`Resolved`]). With
+/// `--persist`, an answer kept by an earlier run stands where it is provably
+/// the same (see `ssh_g_cache.rs`), and a new one is kept.
 pub(super) async fn resolve_config(
     opts: &ConnectOptions,
     b: &SessionBuilder,
     destination: &str,
 ) -> Result<Resolved, TransportError> {
-    let mut cmd = tokio::process::Command::new("ssh");
-    cmd.arg("-G");
+    let args = g_args(opts, b, destination);
+    let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
+    let key = match opts.persist.is_zero() {
+        true => None,
+        false => Env::current().and_then(|env| key(&env, &args, opts.ssh_config.as_deref())),
+    };
+    let text = match key.as_ref().and_then(|k| load(&opts.control_dir, k)) {
+        Some(kept) => kept,
+        None => {
+            let text = ask_ssh_g(opts, &args).await?;
+            if let Some(k) = &key {
+                store(&opts.control_dir, k, &text);
+            }
+            text
+        }
+    };
+    let mut resolved = configured(text);
+    if opts.known_hosts == HostKeyPolicy::Strict {
+        resolved.check = KnownHosts::Strict;
+    }
+    Ok(resolved)
+}
+
+/// `ssh`'s arguments for `destination`: `-G`, then kbz-play's `-F`, `-p`
+/// and `-l`.
+fn g_args(opts: &ConnectOptions, b: &SessionBuilder, destination: &str) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-G".into()];
     if let Some(config) = &opts.ssh_config {
-        cmd.arg("-F").arg(config);
+        args.extend(["-F".into(), config.into()]);
     }
     if let Some(port) = b.get_port() {
-        cmd.arg("-p").arg(port);
+        args.extend(["-p".into(), port.into()]);
     }
     if let Some(user) = b.get_user() {
-        cmd.arg("-l").arg(user);
+        args.extend(["-l".into(), user.into()]);
     }
-    let out = cmd
-        .arg("--")
-        .arg(destination)
+    args.extend(["--".into(), destination.into()]);
+    args
+}
+
+/// Runs `ssh ARGS`: its answer.
+async fn ask_ssh_g(opts: &ConnectOptions, args: &[&OsStr]) -> Result<String, TransportError> {
+    let out = tokio::process::Command::new("ssh")
+        .args(args)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
@@ -59,11 +93,7 @@ pub(super) async fn resolve_config(
     if !out.status.success() {
         return Err(connect_error(opts, &String::from_utf8_lossy(&out.stderr)));
     }
-    let mut resolved = configured(String::from_utf8_lossy(&out.stdout).into_owned());
-    if opts.known_hosts == HostKeyPolicy::Strict {
-        resolved.check = KnownHosts::Strict;
-    }
-    Ok(resolved)
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Reads `ssh -G`'s output ([`Resolved`]).
@@ -93,6 +123,8 @@ fn configured_check(value: Option<&str>) -> KnownHosts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::ssh_g_cache::folder;
+    use std::path::Path;
 
     #[test]
     fn the_users_host_key_checking_wins_over_accept_new() {
@@ -101,6 +133,41 @@ mod tests {
         assert_eq!(check("stricthostkeychecking false\n"), "Accept");
         assert_eq!(check("stricthostkeychecking ask\n"), "Add");
         assert_eq!(check("stricthostkeychecking accept-new\n"), "Add");
+    }
+
+    /// The port `ssh -G` resolves for `host` with `-F config`, under
+    /// `--persist` (whose cache lives in the control folder `persist`).
+    async fn resolved_port(config: &Path, persist: &Path) -> String {
+        let mut opts = ConnectOptions::new("h", "host", persist.to_path_buf());
+        opts.ssh_config = Some(config.to_path_buf());
+        opts.persist = Duration::from_secs(60);
+        let text = resolve_config(&opts, &SessionBuilder::default(), "host")
+            .await
+            .unwrap()
+            .text;
+        super::super::persist::resolved_value(&text, "port")
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_kept_answer_gives_way_to_a_changed_config_and_match_exec_is_never_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let persist = dir.path().join("persist");
+        crate::private::ensure(&persist).unwrap();
+        let config = dir.path().join("config");
+        let kept = || std::fs::read_dir(folder(&persist)).map_or(0, |d| d.count());
+        std::fs::write(&config, "Host host\n  Port 2201\n").unwrap();
+        assert_eq!(resolved_port(&config, &persist).await, "2201");
+        assert_eq!(kept(), 1);
+        assert_eq!(resolved_port(&config, &persist).await, "2201");
+        std::fs::write(&config, "Host host\n  Port 2202\n").unwrap();
+        assert_eq!(resolved_port(&config, &persist).await, "2202");
+        std::fs::write(&config, "Match exec true\n  Port 2203\n").unwrap();
+        assert_eq!(resolved_port(&config, &persist).await, "2203");
+        std::fs::write(&config, "Match exec false\n  Port 2203\n").unwrap();
+        assert_eq!(resolved_port(&config, &persist).await, "22");
+        assert_eq!(kept(), 2, "no answer kept for a Match exec");
     }
 
     #[test]

@@ -11,16 +11,36 @@ const ROUTE_BY_PROGRAMS: &str = r#"r=$(ip -4 route get 8.8.8.8 2>/dev/null | hea
 d=$(echo "$r" | awk '$1 == "8.8.8.8" {for (i = 1; i < NF; i++) if ($i == "dev") {print $(i+1); exit}}')
 if [ -n "$d" ]; then s=/sys/class/net/$d; echo "route4_link=$(cat $s/address 2>/dev/null)/$(cat $s/mtu 2>/dev/null)/$(cat $s/type 2>/dev/null)/$([ -d $s/bridge ] && echo bridge)$([ -d $s/bonding ] && echo bonding)"; ip -o -4 addr show dev "$d" 2>/dev/null | sed 's/^/route4_inet=/'; fi"#;
 
-/// Runs `script` under `shell` with `path` as PATH (the caller's when
-/// `None`), its stdout.
-fn run(shell: &str, script: &str, path: Option<&Path>) -> String {
+/// The variables Python's `getpass.getuser()` reads, in its order.
+const USER_VARS: [&str; 4] = ["LOGNAME", "USER", "LNAME", "USERNAME"];
+
+/// `script` under `shell` with `path` as PATH (the caller's when `None`).
+fn shell(shell: &str, script: &str, path: Option<&Path>) -> Command {
     let mut cmd = Command::new(shell);
     cmd.args(["-c", script]);
     if let Some(path) = path {
         cmd.env("PATH", path);
     }
-    let out = cmd.output().expect("the shell runs");
+    cmd
+}
+
+/// What `cmd` prints on stdout.
+fn stdout(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the program runs");
     String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Runs `script` under `shell` with `path` as PATH, its stdout.
+fn run(sh: &str, script: &str, path: Option<&Path>) -> String {
+    stdout(&mut shell(sh, script, path))
+}
+
+/// `cmd` with the user variables `set` only (the others removed).
+fn with_user_vars<'c>(cmd: &'c mut Command, set: &[(&str, &str)]) -> &'c mut Command {
+    for var in USER_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(set.iter().copied())
 }
 
 /// What the programs the facts script no longer starts say about this
@@ -53,38 +73,63 @@ fn facts_by_programs() -> Facts {
 }
 
 #[test]
-fn the_facts_are_the_replaced_programs_and_cost_four_programs_under_dash_and_bash() {
+fn the_facts_are_the_replaced_programs_and_cost_two_programs_under_dash_and_bash() {
     let expected = facts_by_programs();
-    let (user, fqdn) = (run("sh", "id -un", None), run("sh", "hostname -f", None));
-    for shell in ["/bin/sh", "/bin/bash"] {
-        let programs = ProgramsStarted::wrapping(&[
-            "hostname", "ip", "id", "uname", "nproc", "awk", "cat", "head", "sed", "cut",
-        ]);
-        let out = run(shell, &script(), Some(&programs.path()));
-        let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
-        let mine = Facts {
-            os_id: String::new(),
-            os_version: String::new(),
-            os_codename: String::new(),
-            os_pretty: String::new(),
-            sftp_server: None,
-            systemd: false,
-            ..facts.clone()
-        };
-        assert_eq!(
-            mine,
-            Facts {
-                user: user.trim().into(),
+    let (id_user, fqdn) = (run("sh", "id -un", None), run("sh", "hostname -f", None));
+    for sh in ["/bin/sh", "/bin/bash"] {
+        for (vars, user, started) in [
+            (&[("USER", "deploy")][..], "deploy", &["hostname", "ip"][..]),
+            (&[], id_user.trim(), &["hostname", "id", "ip"][..]),
+        ] {
+            let programs = ProgramsStarted::wrapping(&[
+                "hostname", "ip", "id", "uname", "nproc", "awk", "cat", "head", "sed", "cut",
+            ]);
+            let mut cmd = shell(sh, &script(), Some(&programs.path()));
+            let out = stdout(with_user_vars(&mut cmd, vars));
+            let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
+            let mine = Facts {
+                os_id: String::new(),
+                os_version: String::new(),
+                os_codename: String::new(),
+                os_pretty: String::new(),
+                sftp_server: None,
+                systemd: false,
+                ..facts.clone()
+            };
+            let want = Facts {
+                user: user.into(),
                 fqdn: fqdn.trim().into(),
                 ..expected.clone()
-            },
-            "{shell}: {out}"
-        );
-        assert_eq!(
-            programs.started(),
-            ["hostname", "id", "ip", "ip"],
-            "{shell}"
-        );
+            };
+            assert_eq!(mine, want, "{sh} {vars:?}: {out}");
+            assert_eq!(programs.started(), started, "{sh} {vars:?}");
+        }
+    }
+}
+
+#[test]
+fn the_user_is_whom_pythons_getpass_names() {
+    let cases: [&[(&str, &str)]; 5] = [
+        &[
+            ("LOGNAME", "a"),
+            ("USER", "b"),
+            ("LNAME", "c"),
+            ("USERNAME", "d"),
+        ],
+        &[("LOGNAME", ""), ("USER", "b"), ("USERNAME", "d")],
+        &[("LNAME", "c"), ("USERNAME", "d")],
+        &[("USERNAME", "d")],
+        &[],
+    ];
+    let getuser = "import getpass; print(getpass.getuser())";
+    for vars in cases {
+        let python = stdout(with_user_vars(
+            Command::new("python3").args(["-c", getuser]),
+            vars,
+        ));
+        let out = stdout(with_user_vars(&mut shell("/bin/sh", &script(), None), vars));
+        let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
+        assert_eq!(facts.user, python.trim(), "{vars:?}");
     }
 }
 
