@@ -682,7 +682,7 @@ rerun_series() { # HOSTS TOOL KEY PREFIX
   SERIES_NOTE=${notes[0]:-$RUN_NOTE}
 }
 
-# kbz-play's warm reruns: its default --persist, so each run reuses the masters the
+# kbz-play's warm reruns: --persist, so each run reuses the masters the
 # previous one left (one unmeasured run opens them), in a control folder of this
 # bench's own (short: a socket path has at most 107 bytes) and a cgroup that keeps
 # the masters' CPU in the figures; `kbz-play disconnect` closes them afterwards.
@@ -690,7 +690,9 @@ warm_reruns() { # HOSTS KEY DIR
   local hosts=$1 n=$2 d=$3 xdg
   xdg=$(mktemp -d /tmp/kbzw.XXXXXX)
   [[ -z $CG_ROOT ]] || KEEP_CG=$CG_ROOT/kbz-bench-$STAMP-warm-$n
-  KBZ_PERSIST=()
+  # The masters outlive the quiet wait before each run (up to QUIET_WAIT s): under the
+  # default 60 s a long wait let them time out, and a "warm" rerun was a cold one.
+  KBZ_PERSIST=(--persist $((QUIET_WAIT + 60)))
   export XDG_RUNTIME_DIR=$xdg
   run_kbz "$hosts" warmup "$d/warmup.log"
   log "kbz warm-up (opens the masters): ${RUN_SECS}s rc=$RUN_RC $RUN_NOTE"
@@ -812,7 +814,7 @@ report() {
   echo
   echo "Workload: playbooks/demo.rhai (30 ops per host; on light hosts 29: no \`service\` op, no systemd there); same fresh lab hosts for every tool."
   echo "first = median of $FIRSTS first run(s), each on fresh hosts; cold rerun = median of $RERUNS no-op reruns (Ansible: $ANSIBLE_RERUNS) on new connections (kbz-play --persist 0);"
-  echo "warm rerun = median of $RERUNS no-op reruns reusing the ssh masters the previous run left (kbz-play's default --persist; pyinfra keeps no connections: -)."
+  echo "warm rerun = median of $RERUNS no-op reruns reusing the ssh masters the previous run left (kbz-play --persist $((QUIET_WAIT + 60)), longer than the quiet wait; pyinfra keeps no connections: -)."
   echo "Floors (median of $RERUNS): one batched ssh probe per host, all in parallel, on fresh connections / through masters opened beforehand."
   echo "kbz-play binary: $KBZ (built $(date -r "$KBZ" '+%Y-%m-%d %H:%M'))${KBZ_BENCH_KBZ_LABEL:+, $KBZ_BENCH_KBZ_LABEL}; repository at $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')."
   echo "Machine quiet threshold: ${QUIET_PCT}% CPU (KBZ_BENCH_QUIET_PCT)."
