@@ -55,8 +55,8 @@ fn indent(
 }
 
 /// Python's `str.splitlines()`: split at any line boundary (`\r\n` as one),
-/// no empty item after a final one.
-fn splitlines(text: &str) -> Vec<&str> {
+/// no empty item after a final one. `wordwrap` splits its paragraphs so too.
+pub(super) fn splitlines(text: &str) -> Vec<&str> {
     let is_break = |c: char| {
         matches!(
             c,

@@ -43,7 +43,7 @@ fn wordwrap(
     if options.width == 0 {
         return Err(invalid("wordwrap: invalid width 0 (must be > 0)"));
     }
-    let paragraphs: Vec<String> = python_lines(s)
+    let paragraphs: Vec<String> = super::indent::splitlines(s)
         .into_iter()
         .map(|line| wrap(line, options).join(&wrapstring))
         .collect();
@@ -56,30 +56,6 @@ struct Options {
     width: usize,
     break_long_words: bool,
     break_on_hyphens: bool,
-}
-
-/// Python's `str.splitlines()`: split at every line boundary Python knows,
-/// `\r\n` as one, no empty last line for a final boundary.
-fn python_lines(s: &str) -> Vec<&str> {
-    let boundary = |c: char| "\n\r\x0b\x0c\x1c\x1d\x1e\u{85}\u{2028}\u{2029}".contains(c);
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if !boundary(c) {
-            continue;
-        }
-        lines.push(&s[start..i]);
-        start = i + c.len_utf8();
-        if c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
-            chars.next();
-            start += 1;
-        }
-    }
-    if start < s.len() {
-        lines.push(&s[start..]);
-    }
-    lines
 }
 
 /// `textwrap.TextWrapper._wrap_chunks`: lines filled with whole chunks,
