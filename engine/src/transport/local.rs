@@ -79,7 +79,7 @@ impl LocalTransport {
         script: &str,
     ) -> Result<super::lock::LockHolder, TransportError> {
         let (child, _) = self.spawn(script, None, true)?;
-        Ok(super::lock::LockHolder::local(child))
+        Ok(super::lock::LockHolder::local(child, self.become_.clone()))
     }
 
     /// Starts the run lock's holder `script`, which runs the session's

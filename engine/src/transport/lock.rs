@@ -55,7 +55,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::{ExecOutput, Transport, TransportError};
+use super::{Become, ExecOutput, Transport, TransportError};
 use crate::shell::quote;
 
 /// Exit status of a holder that gave up waiting.
@@ -416,6 +416,9 @@ pub struct LockHolder {
     stdout: BufReader<Box<dyn AsyncRead + Send + Sync + Unpin>>,
     stderr: Option<Box<dyn AsyncRead + Send + Sync + Unpin>>,
     child: Child,
+    /// Whom the holder runs as through sudo, if anyone: a holder that
+    /// stopped before it ran was refused by sudo.
+    become_: Option<Become>,
 }
 
 impl std::fmt::Debug for LockHolder {
@@ -473,7 +476,14 @@ impl LockHolder {
         if let Some(mut pipe) = self.stderr.take() {
             let _ = pipe.read_to_end(&mut stderr).await;
         }
-        let stderr = String::from_utf8_lossy(&stderr).replace("\u{1}kbz-play\u{1}", "");
+        // sudo refusing before the holder ran is a become error, as for a command.
+        let stopped = ExecOutput {
+            rc: 1,
+            stdout: Vec::new(),
+            stderr,
+        };
+        let stopped = super::script::finish(&host, self.become_.as_ref(), stopped)?;
+        let stderr = String::from_utf8_lossy(&stopped.stderr);
         Err(LockError::Failed {
             host,
             reason: format!("the holder stopped without taking it ({})", stderr.trim()),
@@ -528,23 +538,28 @@ impl LockHolder {
         Ok(ExecOutput { rc, stdout, stderr })
     }
 
-    pub(super) fn local(mut child: tokio::process::Child) -> LockHolder {
+    pub(super) fn local(mut child: tokio::process::Child, become_: Option<Become>) -> LockHolder {
         LockHolder {
             path: String::new(),
             stdin: child.stdin.take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout.take().expect("piped stdout"))),
             stderr: child.stderr.take().map(|p| Box::new(p) as _),
             child: Child::Local(child),
+            become_,
         }
     }
 
-    pub(super) fn ssh(mut child: openssh::Child<std::sync::Arc<openssh::Session>>) -> LockHolder {
+    pub(super) fn ssh(
+        mut child: openssh::Child<std::sync::Arc<openssh::Session>>,
+        become_: Option<Become>,
+    ) -> LockHolder {
         LockHolder {
             path: String::new(),
             stdin: child.stdin().take().map(|p| Box::new(p) as _),
             stdout: BufReader::new(Box::new(child.stdout().take().expect("piped stdout"))),
             stderr: child.stderr().take().map(|p| Box::new(p) as _),
             child: Child::Ssh(child),
+            become_,
         }
     }
 

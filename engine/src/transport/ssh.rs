@@ -147,7 +147,7 @@ impl SshTransport {
     ) -> Result<(super::LockHolder, ExecOutput), TransportError> {
         let cmdline = self.holder_command_line(script);
         let (session, child) = self.open_channel(|m| spawn(m, &cmdline, true)).await?;
-        let held = super::lock::LockHolder::ssh(child)
+        let held = super::lock::LockHolder::ssh(child, self.opts.become_.clone())
             .opened(lock, opening, input)
             .await;
         let (holder, output) = self.noting_lost(held)?;
@@ -318,6 +318,7 @@ impl SshTransport {
         let child = spawn(master, &cmdline, true).await;
         Ok(super::lock::LockHolder::ssh(
             child.map_err(|e| self.spawn_error(e))?,
+            self.opts.become_.clone(),
         ))
     }
 

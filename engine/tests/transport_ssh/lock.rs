@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kbz_engine::cache::HostCache;
 use kbz_engine::run::{ProbeError, Session};
-use kbz_engine::transport::{LockError, RunId, RunLock, Transport, TransportError};
+use kbz_engine::transport::{Become, LockError, RunId, RunLock, Transport, TransportError};
 
 use super::sshd::*;
 
@@ -46,6 +46,26 @@ async fn the_lock_and_the_opening_batch_share_one_channel() {
     assert!(!session.facts.hostname.is_empty());
     assert_eq!(sshd.sessions_opened(), 1);
     session.close().await;
+}
+
+/// sudo refusing the holder (which runs the opening) is a become error
+/// with sudo's words, not a lock that could not be taken.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sshd and the OpenSSH client (openssh-server, openssh-client): bash tests/run.sh installs them"]
+async fn a_become_sudo_refuses_fails_the_opening_as_a_become_error() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sshd = sshd();
+    let mut opts = sshd.opts();
+    opts.become_ = Some(Become {
+        user: "no-such-user-kbz".into(),
+    });
+    let t = Transport::connect(&opts).await.unwrap();
+    let e = open_on(t, &RunId::new(), 5).await.unwrap_err();
+    assert!(
+        matches!(e, ProbeError::Transport(TransportError::Become { .. })),
+        "{e}"
+    );
+    assert!(e.to_string().contains("no-such-user-kbz"), "{e}");
 }
 
 /// The lock error behind `e`, or a panic saying what `e` is instead.
