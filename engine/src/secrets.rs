@@ -244,6 +244,7 @@ pub fn derived_forms(value: &str) -> Vec<String> {
         json[1..json.len() - 1].to_owned(),
         base64::engine::general_purpose::STANDARD.encode(value),
     ];
+    forms.extend(crate::template::encoded_forms(value));
     forms.sort();
     forms.dedup();
     forms
@@ -384,6 +385,28 @@ mod tests {
             "UGEgc3Mvd8O2cmQiMQ==",
         ] {
             assert_eq!(s.mask(&format!("x {form} y")), "x ******** y", "{form}");
+        }
+    }
+
+    /// Whatever a template's filters make of a secret is masked: each
+    /// filter that encodes text, rendered for real.
+    #[test]
+    fn what_the_templates_encoding_filters_make_of_a_secret_is_masked() {
+        let secret = "Pa ss/w~o'rd\"1<&";
+        let s = secrets(&[secret]);
+        let dir = tempfile::tempdir().unwrap();
+        let templates = crate::template::Templates::new(dir.path());
+        let ctx = minijinja::context! { s => secret };
+        for (source, masked) in [
+            ("{{ s | urlencode }}", "********"),
+            ("{{ {'k': s} | urlencode }}", "k=********"),
+            ("{{ s | forceescape }}", "********"),
+            ("{{ s | escape }}", "********"),
+            ("{{ s | tojson }}", "\"********\""),
+            ("{{ s | b64encode }}", "********"),
+        ] {
+            let out = templates.render_str(source, &ctx).unwrap();
+            assert_eq!(s.mask(&out), masked, "{source} gives {out}");
         }
     }
 

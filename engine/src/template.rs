@@ -18,6 +18,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::definition::Inputs;
 
 mod filters;
+
+pub(crate) use filters::encoded_forms;
 mod glob;
 mod header;
 mod lookups;

@@ -65,12 +65,17 @@ fn tojson(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<Value,
             indent,
             sort_keys: true,
         },
-    )?
-    .replace('<', "\\u003c")
-    .replace('>', "\\u003e")
-    .replace('&', "\\u0026")
-    .replace('\'', "\\u0027");
-    Ok(Value::from_safe_string(json))
+    )?;
+    Ok(Value::from_safe_string(html_safe(&json)))
+}
+
+/// JSON text as Jinja2's `htmlsafe_json_dumps` leaves it: `< > & '` as
+/// `\uXXXX` escapes, which JSON reads back as the same characters.
+pub(super) fn html_safe(json: &str) -> String {
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\'', "\\u0027")
 }
 
 /// `value` as Python's `json.dumps` writes it.

@@ -52,6 +52,20 @@ pub use qualified::{short_name, BUILTIN};
 pub use vault::register as register_vault;
 
 /// Adds every filter and test of this module to `env`.
+/// What the filters that encode text (`urlencode`, `escape`/`forceescape`
+/// as markupsafe writes it, `tojson`) make of the string `value`, beside
+/// the forms any encoder makes (`secrets.rs`): each is masked as the value
+/// is, so one place, the filters' own code, says what they write.
+pub(crate) fn encoded_forms(value: &str) -> Vec<String> {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    vec![
+        urls::quote(value, "/"),
+        urls::quote(value, "").replace("%20", "+"),
+        markup::escape(value),
+        json::html_safe(&json[1..json.len() - 1]),
+    ]
+}
+
 pub fn register(env: &mut Environment<'static>) {
     strings::register(env);
     jinja_text::register(env);

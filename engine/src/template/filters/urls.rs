@@ -192,7 +192,7 @@ fn python_str(value: &Value) -> String {
 
 /// Python's `quote(text, safe)`: every UTF-8 byte but letters, digits,
 /// `_.-~` and those of `safe` as `%XX`.
-fn quote(text: &str, safe: &str) -> String {
+pub(super) fn quote(text: &str, safe: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte.is_ascii_alphanumeric()
