@@ -60,12 +60,18 @@ mod tests {
         // returns once the exec is done): a shell would fork a child that
         // names it too until that child's own exec, and under load the scan
         // saw both.
+        // The kernel lets `spawn` return before it has set the new
+        // program's argument area (the vfork parent is released as the old
+        // memory goes), so a scan right after could read an empty command
+        // line: the test waits until the process names its argument.
         let spawn = |arg: &Path| {
-            std::process::Command::new("sleep")
+            let child = std::process::Command::new("sleep")
                 .arg0(arg)
                 .arg("30")
                 .spawn()
-                .unwrap()
+                .unwrap();
+            wait_for_cmdline(child.id(), arg);
+            child
         };
         let mut master = spawn(&named);
         let mut other = spawn(Path::new("/elsewhere"));
@@ -78,5 +84,18 @@ mod tests {
         );
         other.kill().unwrap();
         other.wait().unwrap();
+    }
+
+    fn wait_for_cmdline(pid: u32, arg: &Path) {
+        let needle = arg.as_os_str().as_bytes();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.windows(needle.len()).any(|w| w == needle) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("process {pid} never named {}", arg.display());
     }
 }
