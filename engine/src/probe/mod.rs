@@ -10,6 +10,7 @@ pub mod facts;
 mod paths;
 pub mod route;
 mod script;
+mod units;
 
 pub use facts::Facts;
 pub use script::{parse_batch, render_batch, BatchParseError, LOCALE};

@@ -7,6 +7,7 @@
 
 use super::facts::{self, Facts};
 use super::paths::{self, Bulk};
+use super::units::{self, Units};
 use super::{
     CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
     UserState,
@@ -37,20 +38,24 @@ const PRELUDE: &str = r#"kp() {
 kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo; }
 "#;
 
-/// Writes the script answering `probes`, in order. Plain path probes are
-/// asked first, in bulk (see [`paths`]); each keeps its own section, which
-/// answers it only when its chunk could not.
+/// Writes the script answering `probes`, in order. Plain path probes and
+/// service probes are asked first, in bulk (see [`paths`] and [`units`]);
+/// each keeps its own section, which answers it only when its bulk call
+/// could not.
 pub fn render_batch(probes: &[Probe]) -> String {
     let bulk = Bulk::plan(probes);
+    let units = Units::plan(probes);
     let mut s = format!("{LOCALE}{PRELUDE}");
     if !bulk.is_empty() {
         s.push_str(paths::PRELUDE);
         s.push_str(&bulk.commands(probes));
     }
+    s.push_str(&units.command(probes));
     for (i, probe) in probes.iter().enumerate() {
         s.push_str(&format!("echo '{MARKER}{i}'\n"));
         match (bulk.chunk_of(i), probe) {
             (Some(chunk), Probe::Path { path, .. }) => s.push_str(&Bulk::fallback(chunk, path)),
+            _ if units.answers(i) => s.push_str(&Units::fallback(&probe_command(probe))),
             _ => s.push_str(&probe_command(probe)),
         }
         s.push('\n');
@@ -63,7 +68,8 @@ fn probe_command(probe: &Probe) -> String {
     match probe {
         Probe::Path { path, content } => format!("kp {} {}", quote(path), u8::from(*content)),
         Probe::Service { unit } => format!(
-            "systemctl show -p LoadState -p ActiveState -p UnitFileState -- {} 2>/dev/null",
+            "systemctl show {} -- {} 2>/dev/null",
+            units::PROPERTIES,
             quote(unit)
         ),
         Probe::Sysctl { key } => {
@@ -115,6 +121,8 @@ impl BatchParseError {
 enum Section {
     /// A bulk answer of path probes (a chunk of [`Bulk`]).
     Paths(usize),
+    /// The bulk answer of service probes ([`Units`]).
+    Units,
     /// One probe's own answer.
     Probe(usize),
 }
@@ -122,8 +130,10 @@ enum Section {
 /// Reads the answers to `probes` out of the batch script's standard output.
 pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, BatchParseError> {
     let bulk = Bulk::plan(probes);
+    let units = Units::plan(probes);
     let mut sections: Vec<Vec<&str>> = vec![Vec::new(); probes.len()];
     let mut chunks: Vec<Vec<&str>> = vec![Vec::new(); bulk.chunk_count()];
+    let mut unit_lines: Vec<&str> = Vec::new();
     let mut current: Option<Section> = None;
     let mut ended = false;
     for line in output.lines() {
@@ -135,10 +145,13 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
             current = Some(Section::Probe(index(idx, probes.len(), line, output)?));
         } else if let Some(idx) = line.strip_prefix(paths::MARKER) {
             current = Some(Section::Paths(index(idx, chunks.len(), line, output)?));
+        } else if line == units::MARKER {
+            current = Some(Section::Units);
         } else {
             match current {
                 Some(Section::Probe(i)) => sections[i].push(line),
                 Some(Section::Paths(n)) => chunks[n].push(line),
+                Some(Section::Units) => unit_lines.push(line),
                 None => {}
             }
         }
@@ -154,6 +167,14 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
         for (&i, state) in bulk.members(n).iter().zip(states.into_iter().flatten()) {
             answered[i] = Some(Observation::Path(state));
         }
+    }
+    let blocks = units
+        .parse(&unit_lines)
+        .map_err(|r| BatchParseError::new(r, output))?;
+    for (i, block) in blocks.into_iter().flatten() {
+        let observation =
+            parse_one(&probes[i], &block).map_err(|r| BatchParseError::new(r, output))?;
+        answered[i] = Some(observation);
     }
     probes
         .iter()
