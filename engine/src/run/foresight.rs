@@ -200,18 +200,35 @@ impl Foreseen {
 
 /// The script that runs `asks`, each for at most its share of `limit` (the
 /// whole round trip's), and never more than [`ASK_LIMIT`]; those past the
-/// ones that fit (see [`shares`]) are left to run live.
+/// ones that fit (see [`shares`]) are left to run live. Asks that run the
+/// same check with the same stdin (a `wait_for` cmd and a read-only `shell`
+/// of that script) run once, under the first one's index: [`parse`] gives
+/// its answer to each of them.
 pub(super) fn render(asks: &[Ask], limit: Duration) -> String {
-    let (secs, fit) = shares(asks.len(), limit);
+    let runs = first_of_each(asks);
+    let (secs, fit) = shares(runs.len(), limit);
     if fit == 0 {
         return String::new();
     }
     let mut s = prelude();
-    for (i, ask) in asks.iter().take(fit).enumerate() {
+    for &i in runs.iter().take(fit) {
+        let ask = &asks[i];
         let input = ask.input.as_ref().map(|i| b64(&i.0)).unwrap_or_default();
         s.push_str(&format!("ka {i} {} '{input}' {secs}\n", quote(&ask.check)));
     }
     s
+}
+
+/// Whether two asks run the very same thing on the host.
+fn same_run(a: &Ask, b: &Ask) -> bool {
+    a.check == b.check && a.input == b.input
+}
+
+/// The index of the first ask of each distinct run, in order.
+fn first_of_each(asks: &[Ask]) -> Vec<usize> {
+    (0..asks.len())
+        .filter(|&i| !asks[..i].iter().any(|a| same_run(a, &asks[i])))
+        .collect()
 }
 
 /// Each ask's limit in whole seconds, and how many of `n` asks the opening
@@ -228,7 +245,9 @@ fn shares(n: usize, limit: Duration) -> (u64, usize) {
 }
 
 /// The answers to `asks` in the batch output; an ask whose answer is
-/// missing, unreadable, timed out, or a wait not over yet, has none.
+/// missing, unreadable, timed out, or a wait not over yet, has none. One
+/// answer stands for every ask that runs the same (see [`render`]); a wait's
+/// keeps no output, as the live loop prints none once over.
 pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
     let mut lines = output.lines();
     let mut found = Vec::new();
@@ -236,15 +255,28 @@ pub(super) fn parse(asks: &[Ask], output: &str, changes: u64) -> Answers {
         let Some(i) = line.strip_prefix(MARKER).and_then(|i| i.parse().ok()) else {
             continue;
         };
-        let Some(ask) = asks.get::<usize>(i) else {
+        let Some(ran) = asks.get::<usize>(i) else {
             continue;
         };
         let Some(output) = lines.next().and_then(exec_output) else {
             continue;
         };
-        let timed_out = matches!(output.rc, 124 | 137);
-        if !timed_out && (!ask.wait || output.rc == 0) {
-            found.push((ask.clone(), output));
+        if matches!(output.rc, 124 | 137) {
+            continue;
+        }
+        for ask in asks.iter().filter(|a| same_run(a, ran)) {
+            match (ask.wait, output.rc) {
+                (false, _) => found.push((ask.clone(), output.clone())),
+                (true, 0) => found.push((
+                    ask.clone(),
+                    ExecOutput {
+                        rc: 0,
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    },
+                )),
+                (true, _) => {}
+            }
         }
     }
     Answers { found, changes }

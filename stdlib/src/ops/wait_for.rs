@@ -95,7 +95,8 @@ impl Build for Args {
             return Err("sleep must be at least 1 second".to_string().into());
         }
         let state = self.state.as_deref();
-        let (condition, what) = if let Some(port) = self.port {
+        // Each condition with its check alone: what the opening asks ahead.
+        let (condition, what, alone) = if let Some(port) = self.port {
             let host = &self.host;
             if host.is_empty()
                 || !host
@@ -106,10 +107,15 @@ impl Build for Args {
             }
             let open = format!("kbz_open {} {port}", quote(host));
             match state.unwrap_or("started") {
-                "started" => (open, format!("port {port} on {host} to accept connections")),
+                "started" => (
+                    open.clone(),
+                    format!("port {port} on {host} to accept connections"),
+                    format!("{OPEN}{open}"),
+                ),
                 "stopped" => (
                     format!("! {open}"),
                     format!("port {port} on {host} to stop accepting connections"),
+                    format!("{OPEN}! {open}"),
                 ),
                 s => {
                     return Err(format!(
@@ -122,8 +128,12 @@ impl Build for Args {
             absolute_path("path", path)?;
             let exists = format!("{{ [ -e {0} ] || [ -L {0} ]; }}", quote(path));
             match state.unwrap_or("present") {
-                "present" => (exists, format!("{path} to exist")),
-                "absent" => (format!("! {exists}"), format!("{path} to go away")),
+                "present" => (exists.clone(), format!("{path} to exist"), exists),
+                "absent" => (
+                    format!("! {exists}"),
+                    format!("{path} to go away"),
+                    format!("! {exists}"),
+                ),
                 s => {
                     return Err(format!(
                         "state {s:?} does not apply to a path: use \"present\" or \"absent\""
@@ -146,6 +156,7 @@ impl Build for Args {
             (
                 format!("kbz_out=$(sh -c {} 2>&1)", quote(&cmd)),
                 format!("`{}` to succeed", super::values::one_line(&cmd)),
+                cmd,
             )
         };
         let script = wait_script(&condition, &what, self.timeout, self.delay, self.sleep);
@@ -154,8 +165,12 @@ impl Build for Args {
             .iter()
             .sum();
         // A wait with a delay lets something the run started begin first:
-        // checking ahead of the run would skip that.
-        let first_check = (self.delay == 0).then(|| wait_script(&condition, &what, 0, 0, 0));
+        // checking ahead of the run would skip that. The check alone, not
+        // the loop run once: no `sleep` nor `date` on every host of a
+        // rerun, and a `cmd` is asked as the script itself, so the opening
+        // asks it once for this wait and a read-only `shell` of the same
+        // script (the engine runs an ask once for all that share it).
+        let first_check = (self.delay == 0).then_some(alone);
         Ok(Box::new(WaitOp {
             what: format!("{what} (up to {}s)", self.timeout),
             script,
@@ -165,21 +180,24 @@ impl Build for Args {
     }
 }
 
-/// The polling loop, run by one remote `sh`. `kbz_open HOST PORT` tries a
-/// TCP connection (bash's /dev/tcp under a 2 s timeout, else `nc -z`).
-fn wait_script(condition: &str, what: &str, timeout: u32, delay: u32, sleep: u32) -> String {
-    let message = quote(&format!(
-        "wait_for: timed out after {timeout}s waiting for {what}"
-    ));
-    format!(
-        r#"kbz_open() {{
+/// `kbz_open HOST PORT` tries a TCP connection (bash's /dev/tcp under a
+/// 2 s timeout, else `nc -z`).
+const OPEN: &str = r#"kbz_open() {
   if command -v bash >/dev/null 2>&1; then
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' kbz "$1" "$2"
   else
     nc -z -w 2 "$1" "$2"
   fi
-}} 2>/dev/null
-kbz_out=
+} 2>/dev/null
+"#;
+
+/// The polling loop, run by one remote `sh`.
+fn wait_script(condition: &str, what: &str, timeout: u32, delay: u32, sleep: u32) -> String {
+    let message = quote(&format!(
+        "wait_for: timed out after {timeout}s waiting for {what}"
+    ));
+    format!(
+        r#"{OPEN}kbz_out=
 sleep {delay}
 kbz_end=$(( $(date +%s) + {timeout} ))
 while :; do
@@ -309,5 +327,49 @@ mod tests {
             1,
         ));
         assert_eq!(rc, 0);
+    }
+
+    fn first_check(args: &serde_json::Value) -> Option<String> {
+        crate::build_for_test("wait_for", args)
+            .unwrap()
+            .first_check()
+    }
+
+    #[test]
+    fn the_first_check_is_the_condition_alone() {
+        // A cmd's is the cmd itself: the opening asks it once for the wait
+        // and for a read-only shell of the same script.
+        let cmd = "test -e /etc/hostname && echo ready";
+        assert_eq!(
+            first_check(&serde_json::json!({ "cmd": cmd, "timeout": 5 })).as_deref(),
+            Some(cmd)
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = first_check(&serde_json::json!({ "port": port, "host": "127.0.0.1" })).unwrap();
+        let closed = first_check(
+            &serde_json::json!({ "port": port, "host": "127.0.0.1", "state": "stopped" }),
+        )
+        .unwrap();
+        for check in [&open, &closed] {
+            assert!(
+                !check.contains("sleep") && !check.contains("date"),
+                "{check}"
+            );
+        }
+        assert_eq!((run(&open).0, run(&closed).0), (0, 1));
+        drop(listener);
+        assert_eq!((run(&open).0, run(&closed).0), (1, 0));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        let exists = first_check(&serde_json::json!({ "path": path })).unwrap();
+        assert_eq!(run(&exists).0, 0);
+        let gone = first_check(&serde_json::json!({ "path": path, "state": "absent" })).unwrap();
+        assert_eq!(run(&gone).0, 1);
+        assert_eq!(
+            first_check(&serde_json::json!({ "path": path, "delay": 2 })),
+            None,
+            "a delayed wait is never asked ahead"
+        );
     }
 }

@@ -275,3 +275,40 @@ fn only_a_readonly_op_without_guards_is_asked_ahead() {
     assert!(asked.wait && asked.check == "kbz_open h 1");
     assert_eq!(asked.command().0, "systemctl is-active redis");
 }
+
+/// A read-only `shell` of a script and a `wait_for` whose first check is
+/// that script (the Galera node's probe and its wait for Synced) run once:
+/// each such pair was one `docker exec` more on every rerun.
+#[test]
+fn asks_that_run_the_same_check_run_once_and_answer_each() {
+    let programs = ProgramsStarted::wrapping(&["timeout", "sh", "base64"]);
+    let limit = Duration::from_secs(60);
+    let script = "echo state=Synced; exit 0";
+    let probe = ask(script, None);
+    let synced = wait("the wait's loop", script);
+    let answers = opening_on(
+        &[probe.clone(), synced.clone()],
+        limit,
+        Some(&programs.path()),
+    );
+    assert_eq!(
+        asked(&render(&[probe.clone(), synced.clone()], limit)).len(),
+        1
+    );
+    assert_eq!(programs.started(), ["base64", "sh", "timeout"]);
+    assert_eq!(answer(&answers, &probe).unwrap().stdout, b"state=Synced");
+    // The wait is over, and as quiet as the live loop once over.
+    let over = answer(&answers, &synced).expect("the wait is over");
+    assert_eq!((over.rc, &over.stdout[..]), (0, &b""[..]));
+
+    // Not synced: the probe has its answer, the wait runs live.
+    let script = "echo state=Joining; exit 1";
+    let (probe, joining) = (ask(script, None), wait("the wait's loop", script));
+    let answers = opening(&[probe.clone(), joining.clone()], limit);
+    assert_eq!(answer(&answers, &probe).unwrap().stdout, b"state=Joining");
+    assert!(answer(&answers, &joining).is_none());
+
+    // The same check with another stdin is another run.
+    let other = ask(script, Some("export A=1\n"));
+    assert_eq!(asked(&render(&[probe, other], limit)).len(), 2);
+}
