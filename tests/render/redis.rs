@@ -140,3 +140,31 @@ fn the_probe_asks_redis_and_its_sentinel_in_one_exec() {
         );
     }
 }
+
+#[test]
+fn maxmemory_is_read_by_the_probe_s_own_command() {
+    // apply_maxmemory() runs the probe's very command (script and env), so a
+    // rerun's opening answers both with one `docker exec`; no exec of its own.
+    let (dir, o) = render_redis("300mb");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let review = dir.path().join("review");
+    for h in ["redis-01", "redis-02", "redis-03"] {
+        let cmds = std::fs::read_to_string(review.join(h).join("commands.sh")).unwrap();
+        let reads: Vec<&str> = cmds
+            .lines()
+            .filter(|l| l.contains("config get maxmemory"))
+            .collect();
+        assert_eq!(
+            reads.len(),
+            2,
+            "{h}: the probe and apply_maxmemory:\n{cmds}"
+        );
+        assert_eq!(reads[0], reads[1], "{h}: the same command");
+        assert!(
+            reads[0].contains("sentinel get-master-addr-by-name")
+                && reads[0].contains("docker exec -e REDISCLI_AUTH -e SENTINEL_AUTH redis sh -c '"),
+            "{h}: {}",
+            reads[0]
+        );
+    }
+}
