@@ -20,6 +20,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod firewall;
+mod galera;
 mod golden;
 mod hetzner_lb;
 mod k8s_engine;
