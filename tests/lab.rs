@@ -328,6 +328,54 @@ handler("reload units", || { command("systemctl daemon-reload"); });
     lab.ssh(0, reset);
 }
 
+/// A batch's service probes are answered by one `systemctl show` of all
+/// its units: each op must still read its own unit's state (a shifted
+/// answer would report the wrong one as drifted).
+#[test]
+#[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
+fn services_asked_together_each_read_their_own_state() {
+    let (_guard, lab) = first_hosts_alone(4);
+    let t = lab.test().playbook(
+        r#"
+play("services", "all", #{ run_once: true }, |host| {
+    service(#{ name: "kbz-unit-a", state: "started", enabled: true });
+    service(#{ name: "ssh", state: "started" });
+    service(#{ name: "kbz-unit-b", state: "started", enabled: true });
+});
+"#,
+    );
+    let unit = "[Unit]\nDescription=kbz test\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n";
+    let reset = "systemctl disable --now kbz-unit-a kbz-unit-b 2>/dev/null; \
+                 rm -f /etc/systemd/system/kbz-unit-a.service /etc/systemd/system/kbz-unit-b.service; \
+                 systemctl daemon-reload";
+    lab.ssh(0, reset);
+    let _cleanup = lab.cleanup(0, reset);
+    lab.ssh(
+        0,
+        &format!(
+            "printf '{unit}' > /etc/systemd/system/kbz-unit-a.service; \
+             printf '{unit}' > /etc/systemd/system/kbz-unit-b.service; \
+             systemctl daemon-reload; systemctl enable --now kbz-unit-a"
+        ),
+    );
+    let drifted = |run: &common::Outcome| -> Vec<String> {
+        run.ops_with_status("changed")
+            .iter()
+            .map(|e| e["target"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let check = t.run_with(&["--check"]);
+    check.assert_code(0);
+    assert_eq!(drifted(&check), ["kbz-unit-b.service"], "{}", check.text());
+    lab.ssh(
+        0,
+        "systemctl disable --now kbz-unit-a; systemctl enable --now kbz-unit-b",
+    );
+    let check = t.run_with(&["--check"]);
+    check.assert_code(0);
+    assert_eq!(drifted(&check), ["kbz-unit-a.service"], "{}", check.text());
+}
+
 #[test]
 #[ignore = "needs the lab (4 hosts): bash tests/lab/lab.sh up 4 && eval \"$(bash tests/lab/lab.sh env)\""]
 fn host_keys_are_recorded_on_first_contact_and_strict_mode_refuses_unknown_ones() {
