@@ -365,6 +365,21 @@ fn sentinel_fails_over_haproxy_follows_and_a_rerun_keeps_the_new_master() {
     assert_eq!(line.trim(), "maxmemory 400mb");
     lab.rerun_unchanged(&site);
 
+    // A live maxmemory set by hand, the file untouched: the next run reads it
+    // in the probe's own exec, answered in the opening, and sets it back live.
+    let ip = lab.hosts[REDIS[1]].1.clone();
+    let set = cli(&lab, HAPROXY, &ip, 6379, "config set maxmemory 1mb");
+    assert_eq!(set.as_deref().map(str::trim), Some("OK"));
+    let out = lab.run_site_ok(&site);
+    assert_eq!(common::total(&out, "changed"), 1, "{}", common::text(&out));
+    assert_planned_maxmemory(&lab, 400);
+    assert_eq!(
+        run_id(&lab, REDIS[1]),
+        before,
+        "maxmemory set back without a restart"
+    );
+    lab.rerun_unchanged(&site);
+
     // A rotated Sentinel password reaches every Sentinel (the `user default`
     // line their rewrites hold names the old one). The probes, refused by the
     // Sentinels on the way, name no master: Redis's own roles decide.
