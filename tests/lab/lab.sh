@@ -735,9 +735,11 @@ restore_global_sysctls() {
 # ---------------------------------------------------------------------------------
 # ssh and inventories
 
+# The key lives in the full lab's folder, which light.sh may be first to need.
 ensure_lab_key() {
   [[ -f $SSH_KEY && -f $SSH_KEY.pub ]] && return 0
   rm -f "$SSH_KEY" "$SSH_KEY.pub"
+  mkdir -p "$(dirname "$SSH_KEY")"
   ssh-keygen -q -t ed25519 -N '' -C "kbz-lab" -f "$SSH_KEY"
 }
 

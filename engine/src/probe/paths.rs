@@ -1,6 +1,8 @@
 //! Many path probes answered at once: one `stat` and one `sha256sum` for a
 //! chunk of paths, where asking them one by one forks about four processes
-//! per path (a rerun of 1,000 `copy` ops spent seconds there).
+//! per path (a rerun of 1,000 `copy` ops spent seconds there). A file whose
+//! content is asked adds its own `base64` and no `sha256sum`: its digest is
+//! the content's, as for the per-path answer (`script.rs`, `kp`).
 //!
 //! The bulk answer is only an optimisation: when any path of a chunk is not
 //! a plain file or folder (missing, a symlink, a device) or changes while it
@@ -10,30 +12,37 @@
 use super::{PathState, Probe};
 use crate::shell::quote;
 
-/// Path probes (without content) are answered in bulk from this many on.
+/// Path probes are answered in bulk from this many on.
 const MIN_BULK: usize = 2;
 
 /// Paths per `stat`/`sha256sum` call: keeps each argument list far below
 /// the kernel's limit, whatever the number of probes.
 const CHUNK: usize = 500;
 
-/// `kpa N PATH...`: prints the kinds (`f`/`d`, one letter per path), one
-/// `stat` line per path and one `sha256sum` line per file, then sets `kfN`;
-/// prints nothing (leaving `kfN` unset) when any path is something else or
-/// a read fails. The second loop takes the files from the kinds already
-/// printed, so the counts always agree.
+/// `kpa N WANTS PATH...`: prints the kinds (`f`/`d`, one letter per path),
+/// one `stat` line per path, one `sha256sum` line per file whose content is
+/// not wanted and one base64 line per file whose content is (`WANTS` has a
+/// `1` for each path whose content is wanted, a `0` for the others), then
+/// sets `kfN`; prints nothing (leaving `kfN` unset) when any path is
+/// something else or a read fails. The second loop takes the files from the
+/// kinds already printed, so the counts always agree.
 pub(super) const PRELUDE: &str = r#"kpa() {
-  n=$1; shift; ty=
+  n=$1; w=$2; shift 2; ty=
   for p; do
     if [ -L "$p" ]; then return; elif [ -f "$p" ]; then ty=${ty}f
     elif [ -d "$p" ]; then ty=${ty}d; else return; fi
   done
   st=$(stat -c '%a %U %G %s %u %g' -- "$@" 2>/dev/null) || return
-  t=$ty
-  for p; do shift; c=${t%"${t#?}"}; t=${t#?}; [ "$c" = f ] && set -- "$@" "$p"; done
+  t=$ty; co=
+  for p; do
+    shift; c=${t%"${t#?}"}; t=${t#?}; x=${w%"${w#?}"}; w=${w#?}
+    if [ "$c$x" = f1 ]; then b=$(base64 -w0 < "$p" 2>/dev/null) || return; co="$co$b
+"
+    elif [ "$c" = f ]; then set -- "$@" "$p"; fi
+  done
   su=; if [ $# -gt 0 ]; then su=$(sha256sum -- "$@" 2>/dev/null) || return; fi
   eval "kf$n=1"
-  printf '%s\n%s\n' "$ty" "$st"; [ -z "$su" ] || printf '%s\n' "$su"
+  printf '%s\n%s\n' "$ty" "$st"; [ -z "$su" ] || printf '%s\n' "$su"; printf '%s' "$co"
 }
 "#;
 
@@ -42,22 +51,37 @@ pub(super) const MARKER: &str = "@@kbz-paths ";
 
 /// Which probes of a batch are answered in bulk, chunk by chunk.
 pub(super) struct Bulk {
-    /// Probe indices, per chunk.
-    chunks: Vec<Vec<usize>>,
+    chunks: Vec<Chunk>,
+}
+
+/// One `kpa` call's probes.
+struct Chunk {
+    /// Probe indices, ascending.
+    members: Vec<usize>,
+    /// Whether each member's content is wanted.
+    wants: Vec<bool>,
 }
 
 impl Bulk {
-    /// The path probes without content, in batch order, when there are
-    /// enough of them to be worth it.
+    /// The path probes, in batch order, when there are enough of them to be
+    /// worth it.
     pub(super) fn plan(probes: &[Probe]) -> Self {
-        let indices: Vec<usize> = probes
+        let paths: Vec<(usize, bool)> = probes
             .iter()
             .enumerate()
-            .filter(|(_, p)| matches!(p, Probe::Path { content: false, .. }))
-            .map(|(i, _)| i)
+            .filter_map(|(i, p)| match p {
+                Probe::Path { content, .. } => Some((i, *content)),
+                _ => None,
+            })
             .collect();
-        let chunks = if indices.len() >= MIN_BULK {
-            indices.chunks(CHUNK).map(<[usize]>::to_vec).collect()
+        let chunks = if paths.len() >= MIN_BULK {
+            paths
+                .chunks(CHUNK)
+                .map(|c| Chunk {
+                    members: c.iter().map(|&(i, _)| i).collect(),
+                    wants: c.iter().map(|&(_, w)| w).collect(),
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -76,15 +100,20 @@ impl Bulk {
     pub(super) fn chunk_of(&self, index: usize) -> Option<usize> {
         self.chunks
             .iter()
-            .position(|c| c.binary_search(&index).is_ok())
+            .position(|c| c.members.binary_search(&index).is_ok())
     }
 
     /// The script lines asking every chunk, before the probes' own sections.
     pub(super) fn commands(&self, probes: &[Probe]) -> String {
         let mut s = String::new();
         for (n, chunk) in self.chunks.iter().enumerate() {
-            s.push_str(&format!("echo '{MARKER}{n}'\nkpa {n}"));
-            for &i in chunk {
+            let wants: String = chunk
+                .wants
+                .iter()
+                .map(|&w| if w { '1' } else { '0' })
+                .collect();
+            s.push_str(&format!("echo '{MARKER}{n}'\nkpa {n} {wants}"));
+            for &i in &chunk.members {
                 if let Probe::Path { path, .. } = &probes[i] {
                     s.push(' ');
                     s.push_str(&quote(path));
@@ -97,8 +126,12 @@ impl Bulk {
 
     /// Probe `index`'s own command: the per-path answer, only when its
     /// chunk printed nothing.
-    pub(super) fn fallback(chunk: usize, path: &str) -> String {
-        format!("[ -n \"$kf{chunk}\" ] || kp {} 0", quote(path))
+    pub(super) fn fallback(chunk: usize, path: &str, content: bool) -> String {
+        format!(
+            "[ -n \"$kf{chunk}\" ] || kp {} {}",
+            quote(path),
+            u8::from(content)
+        )
     }
 
     /// The answers of chunk `n` from its output `lines`, in chunk order;
@@ -107,23 +140,37 @@ impl Bulk {
         let Some((kinds, rest)) = lines.split_first() else {
             return Ok(None);
         };
-        let size = self.chunks[n].len();
-        let files = kinds.bytes().filter(|&k| k == b'f').count();
-        if kinds.len() != size || rest.len() != size + files {
+        let chunk = &self.chunks[n];
+        let size = chunk.members.len();
+        let files = |wanted: bool| {
+            kinds
+                .bytes()
+                .zip(&chunk.wants)
+                .filter(|&(k, &w)| k == b'f' && w == wanted)
+                .count()
+        };
+        let (summed, read) = (files(false), files(true));
+        if kinds.len() != size || rest.len() != size + summed + read {
             return Err(format!(
                 "path chunk {n}: {} kinds and {} lines for {size} paths",
                 kinds.len(),
                 rest.len()
             ));
         }
-        let (stats, sums) = rest.split_at(size);
-        let mut sums = sums.iter();
+        let (stats, rest) = rest.split_at(size);
+        let (sums, contents) = rest.split_at(summed);
+        let (mut sums, mut contents) = (sums.iter(), contents.iter());
         kinds
             .bytes()
             .zip(stats)
-            .map(|(kind, stat)| {
-                let sha = (kind == b'f').then(|| sums.next().map_or("", |l| digest(l)));
-                state(kind, stat, sha)
+            .zip(&chunk.wants)
+            .map(|((kind, stat), &wanted)| {
+                let tail = match (kind, wanted) {
+                    (b'f', false) => vec![digest(sums.next().copied().unwrap_or(""))],
+                    (b'f', true) => vec!["-", contents.next().copied().unwrap_or("")],
+                    _ => Vec::new(),
+                };
+                state(kind, stat, &tail)
             })
             .collect::<Result<_, _>>()
             .map(Some)
@@ -131,7 +178,7 @@ impl Bulk {
 
     /// The probe indices of chunk `n`.
     pub(super) fn members(&self, n: usize) -> &[usize] {
-        &self.chunks[n]
+        &self.chunks[n].members
     }
 }
 
@@ -142,11 +189,14 @@ fn digest(line: &str) -> &str {
     line.get(..64).unwrap_or("")
 }
 
-/// A path's state from its kind letter, `stat` line and digest, parsed as
-/// the per-path answer is (one parser for both).
-fn state(kind: u8, stat: &str, sha: Option<&str>) -> Result<PathState, String> {
+/// A path's state from its kind letter, `stat` line and the lines the
+/// per-path answer prints after it (a digest, or `-` and the content),
+/// parsed as that answer is (one parser for both).
+fn state(kind: u8, stat: &str, tail: &[&str]) -> Result<PathState, String> {
     let first = format!("{} {stat}", char::from(kind));
-    let lines: Vec<&str> = std::iter::once(first.as_str()).chain(sha).collect();
+    let lines: Vec<&str> = std::iter::once(first.as_str())
+        .chain(tail.iter().copied())
+        .collect();
     super::script::parse_path(&lines)
 }
 
@@ -237,11 +287,12 @@ mod tests {
         assert_eq!(run("sh", &probes, &path), one_by_one(&probes));
     }
 
-    /// A folder of `PATH` where `stat` and `sha256sum` note each call in `log`.
+    /// A folder of `PATH` where `stat`, `sha256sum` and `base64` note each
+    /// call in `log`.
     fn counting_path(dir: &Path, log: &Path) -> String {
         let bin = dir.join("bin");
         std::fs::create_dir(&bin).unwrap();
-        for tool in ["stat", "sha256sum"] {
+        for tool in ["stat", "sha256sum", "base64"] {
             let real = String::from_utf8(
                 std::process::Command::new("sh")
                     .arg("-c")
@@ -290,6 +341,35 @@ mod tests {
         for range in [0..3, 499..502, 999..1001] {
             assert_eq!(answers[range.clone()], one_by_one(&probes[range]));
         }
+    }
+
+    /// Files whose content is asked join the chunk: one `stat` and one
+    /// `sha256sum` for the batch, one `base64` per such file, and their
+    /// digest is their content's (no `sha256sum` reads them).
+    #[test]
+    fn files_whose_content_is_asked_cost_a_base64_each_and_no_stat_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut probes = tree(dir.path());
+        for name in ["a", "with space", "new\nline"] {
+            let path = dir.path().join(name);
+            probes.push(Probe::path_with_content(path.to_str().unwrap()));
+        }
+        let log = dir.path().join("calls");
+        let answers = run("sh", &probes, &counting_path(dir.path(), &log));
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let mut calls: Vec<&str> = calls.lines().collect();
+        calls.sort_unstable();
+        assert_eq!(calls, ["base64", "base64", "base64", "sha256sum", "stat"]);
+        assert_eq!(answers, one_by_one(&probes));
+        let Observation::Path(a) = &answers[6] else {
+            panic!()
+        };
+        assert_eq!(a.content.as_deref(), Some(&b"hello\n"[..]));
+        assert_eq!(a.sha256, Some(crate::digest::sha256_hex(b"hello\n")));
+        let Observation::Path(empty) = &answers[7] else {
+            panic!()
+        };
+        assert_eq!(empty.content.as_deref(), Some(&b""[..]));
     }
 
     #[test]

@@ -24,14 +24,18 @@ pub const LOCALE: &str = "export LC_ALL=C\n";
 
 /// Shell functions shared by every batch; kept small because they travel with
 /// every round trip. `kp` cuts the hash out of `sha256sum`'s answer with
-/// `${h%% *}`, not `cut`: one program less per file whose content is asked.
+/// `${h%% *}`, not `cut`: one program less per file. A file whose content is
+/// asked gets no `sha256sum`: its digest is the content's, computed here
+/// ([`parse_path`]), so an edit planned from that content expects exactly
+/// it, however the file changes between two reads; a read that fails ends
+/// its content with `?`, which no base64 holds.
 const PRELUDE: &str = r#"kp() {
   if [ -L "$1" ]; then t=l; elif [ -f "$1" ]; then t=f; elif [ -d "$1" ]; then t=d
   elif [ -e "$1" ]; then t=o; else echo -; return; fi
   printf '%s ' "$t"; stat -c '%a %U %G %s %u %g' -- "$1"
   case $t in
-    f) h=$(sha256sum < "$1" 2>/dev/null) || h='?'; echo "${h%% *}"
-       if [ "$2" = 1 ]; then base64 -w0 < "$1" 2>/dev/null; echo; fi;;
+    f) if [ "$2" = 1 ]; then echo -; { base64 -w0 < "$1" || printf '?'; } 2>/dev/null; echo
+       else h=$(sha256sum < "$1" 2>/dev/null) || h='?'; echo "${h%% *}"; fi;;
     l) readlink -- "$1";;
   esac
 }
@@ -54,7 +58,9 @@ pub fn render_batch(probes: &[Probe]) -> String {
     for (i, probe) in probes.iter().enumerate() {
         s.push_str(&format!("echo '{MARKER}{i}'\n"));
         match (bulk.chunk_of(i), probe) {
-            (Some(chunk), Probe::Path { path, .. }) => s.push_str(&Bulk::fallback(chunk, path)),
+            (Some(chunk), Probe::Path { path, content }) => {
+                s.push_str(&Bulk::fallback(chunk, path, *content))
+            }
             _ if units.answers(i) => s.push_str(&Units::fallback(&probe_command(probe))),
             _ => s.push_str(&probe_command(probe)),
         }
@@ -366,13 +372,17 @@ pub(super) fn parse_path(lines: &[&str]) -> Result<PathState, String> {
     };
     match kind {
         PathKind::File => {
-            state.sha256 = lines
-                .get(1)
-                .filter(|h| h.len() == 64)
-                .map(|h| h.to_string());
-            if let Some(b64) = lines.get(2) {
-                state.content = Some(decode_b64(b64)?);
-            }
+            state.content = match lines.get(2) {
+                Some(b64) if !b64.ends_with('?') => Some(decode_b64(b64)?),
+                _ => None,
+            };
+            state.sha256 = match &state.content {
+                Some(content) => Some(crate::digest::sha256_hex(content)),
+                None => lines
+                    .get(1)
+                    .filter(|h| h.len() == 64)
+                    .map(|h| h.to_string()),
+            };
         }
         PathKind::Link => state.link_target = lines.get(1).map(|t| t.to_string()),
         _ => {}
@@ -520,5 +530,19 @@ mod tests {
         let probes = vec![Probe::path("/etc")];
         let err = parse_batch(&probes, "@@kbz 0\nd 755 root root 4096 0 0\n").unwrap_err();
         assert!(err.to_string().contains("did not finish"), "{err}");
+    }
+
+    /// A file whose content is asked is digested here from that content, so
+    /// an edit planned from it expects exactly what was read; a content read
+    /// that failed (`?` at its end) leaves both unknown.
+    #[test]
+    fn a_read_content_is_its_own_digest_and_a_failed_read_none() {
+        let read = parse_path(&["f 644 root root 4 0 0", "-", "YWJjCg=="]).unwrap();
+        assert_eq!(read.content.as_deref(), Some(&b"abc\n"[..]));
+        assert_eq!(read.sha256, Some(crate::digest::sha256_hex(b"abc\n")));
+        let failed = parse_path(&["f 600 root root 4 0 0", "-", "YW?"]).unwrap();
+        assert_eq!((failed.content, failed.sha256), (None, None));
+        let unread = parse_path(&["f 600 root root 4 0 0", "-", "?"]).unwrap();
+        assert_eq!((unread.content, unread.sha256), (None, None));
     }
 }

@@ -31,11 +31,13 @@
 //! ([`RunId`]) and exclusive between runs: the first holder of a run takes it
 //! exclusively while nobody holds it, writes its run id in the holder file,
 //! and turns it into a shared lock; a later holder joins (a shared lock) only
-//! while the holder file names its own run. Every step happens under a gate,
-//! an `flock` on the holder file that nobody keeps longer than a few commands,
-//! so the turn from exclusive to shared (not atomic in `flock`) cannot be
-//! overtaken; a waiting holder tries again every 100 ms. The lock stays with
-//! the run until its last holder on the machine is gone.
+//! while the holder file names its own run. The turn from exclusive to shared
+//! is not atomic in `flock`: another run's holder may take the lock in
+//! between and write its own run in the file. So a holder, once it holds the
+//! shared lock, reads the file again (only an exclusive holder writes it, so
+//! it cannot change under a shared one) and, when it names another run, lets
+//! go and tries again, as a waiting holder does every 100 ms. The lock stays
+//! with the run until its last holder on the machine is gone.
 //!
 //! Commands hold it too: over SSH every script of a run that holds the lock
 //! runs under `flock -s` on it ([`RunLock::guard`]), so the commands a killed
@@ -291,29 +293,27 @@ impl RunLock {
     /// before it claims it. `kbz_now` reads the clock from `/proc/uptime` in
     /// centiseconds without a fork; its leading `1` keeps `$((...))` from
     /// reading a leading `0` as octal. A missing `flock` fails at once rather
-    /// than passing for a busy host. The gate (fd 8) is let go by closing
-    /// the holder's one descriptor of it, not by an `flock -u`, and the
-    /// holder then waits for its stdin to close with the shell's `read`
-    /// ([`HOLD`]), not an `exec cat`: on a free host it starts three
-    /// programs, the `flock`s.
+    /// than passing for a busy host. A shared lock taken in another run's
+    /// stead is let go by closing and opening the lock file again, not by an
+    /// `flock -u`, and the holder waits for its stdin to close with the
+    /// shell's `read` ([`HOLD`]), not an `exec cat`: on a free host it
+    /// starts two programs, the `flock`s that take the lock and turn it.
     fn take_lines(&self, locate: &str, timeout: Duration, fresh_check: &str) -> String {
         let run = quote(&format!("run {}", self.run.0));
         format!(
             "{locate}{HAS_LINE}command -v flock >/dev/null || {{ echo 'flock: command not found' >&2; exit 1; }}\n\
-             exec 9>>\"$kbz_lock\" 8>>\"$kbz_lock.info\" || exit 1\n\
+             exec 9>>\"$kbz_lock\" || exit 1\n\
              kbz_now() {{ read kbz_up kbz_rest </proc/uptime; kbz_cs=1${{kbz_up%.*}}${{kbz_up#*.}}; }}\n\
              kbz_take() {{\n\
-             exec 8>>\"$kbz_lock.info\" || return 1\n\
-             flock -w 10 8 || return 1\n\
              if flock -n 9; then\n\
              {fresh_check}\
              printf '%s\\n%s\\n' {run} {holder} >\"$kbz_lock.info\"\n\
-             flock -s 9\n\
+             flock -s 9 || return 1\n\
              elif ! kbz_has {run} \"$kbz_lock.info\" || ! flock -s -n 9; then\n\
-             exec 8>&-; return 1\n\
+             return 1\n\
              fi\n\
+             kbz_has {run} \"$kbz_lock.info\" || {{ exec 9>&- 9>>\"$kbz_lock\"; return 1; }}\n\
              printf 'holder %s\\n' {id} >>\"$kbz_lock.info\"\n\
-             exec 8>&-\n\
              }}\n\
              kbz_now; kbz_end=$((kbz_cs + {cs}))\n\
              until kbz_take; do\n\

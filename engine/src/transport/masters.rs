@@ -29,12 +29,16 @@ pub fn end_masters(control_dir: &Path) -> usize {
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let ours = e.metadata().ok()?.uid() == us && pid != me;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let named = cmdline.windows(needle.len()).any(|w| w == needle);
-            (ours && named).then_some(pid)
+            (ours && names(&e.path(), needle)).then_some(pid)
         })
         .filter(|&pid| terminate(pid))
         .count()
+}
+
+/// Whether the process of `/proc/PID` folder `proc` has `needle` in its
+/// command line.
+fn names(proc: &Path, needle: &[u8]) -> bool {
+    std::fs::read(proc.join("cmdline")).is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
 }
 
 fn terminate(pid: u32) -> bool {
@@ -87,11 +91,12 @@ mod tests {
     }
 
     fn wait_for_cmdline(pid: u32, arg: &Path) {
-        let needle = arg.as_os_str().as_bytes();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if cmdline.windows(needle.len()).any(|w| w == needle) {
+            if names(
+                Path::new(&format!("/proc/{pid}")),
+                arg.as_os_str().as_bytes(),
+            ) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));

@@ -77,9 +77,9 @@ fn a_file_has_a_line_only_whole_as_grep_qxf_says() {
 /// The holder runs the opening under the lock, with its input, and
 /// holds on after it: its output ends with the end line, and the lock
 /// stays taken until the holder's stdin closes. On a free host that
-/// costs three `flock`s, and a `dd` for the input.
+/// costs two `flock`s, and a `dd` for the input.
 #[tokio::test]
-async fn a_free_lock_is_taken_with_three_flocks_and_the_opening_runs_under_it() {
+async fn a_free_lock_is_taken_with_two_flocks_and_the_opening_runs_under_it() {
     use std::process::Stdio;
     use tokio::process::Command;
     let programs = crate::programs_started::ProgramsStarted::wrapping(&[
@@ -131,9 +131,52 @@ async fn a_free_lock_is_taken_with_three_flocks_and_the_opening_runs_under_it() 
     drop(stdin);
     assert!(holder.wait().await.unwrap().success());
     assert!(free());
-    assert_eq!(programs.started(), ["dd", "flock", "flock", "flock"]);
+    assert_eq!(programs.started(), ["dd", "flock", "flock"]);
     let info = std::fs::read_to_string(dir.path().join("kbz-play.lock.info")).unwrap();
     assert!(info.contains(&format!("{}\n", lock.holder)), "{info}");
+}
+
+/// The turn from exclusive to shared is not atomic: another run may take
+/// the lock in between and name itself in the holder file. Here every turn
+/// is overtaken so (the `flock` on the PATH rewrites the file before it
+/// turns): the holder must never say `locked`, and gives up as busy,
+/// naming the other run.
+#[test]
+fn a_holder_overtaken_in_its_turn_to_shared_does_not_take_the_lock() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let info = dir.path().join(format!("{LOCK_NAME}.info"));
+    let real = ["/usr/bin/flock", "/bin/flock"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("flock is installed");
+    let overtaking = bin.join("flock");
+    std::fs::write(
+        &overtaking,
+        format!(
+            "#!/bin/sh
+[ \"$1 $2\" = '-s 9' ] && printf 'run other\\nuser x, pid 1\\n' >'{}'\nexec {real} \"$@\"\n",
+            info.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&overtaking, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locate = RunLock::locate_in(Some(dir.path().display().to_string()));
+    let lock = RunLock::new(&RunId::new(), "h", Duration::from_millis(300));
+    let script = lock.take_lines(&locate, lock.timeout, "");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for shell in ["/bin/sh", "/bin/bash"] {
+        let out = std::process::Command::new(shell)
+            .args(["-c", &script])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(BUSY_RC), "{shell}: {said}");
+        assert!(said.starts_with("busy\nrun other\n"), "{shell}: {said}");
+    }
 }
 
 #[test]
