@@ -7,9 +7,12 @@
 //! with data, and lets a rerun answer every probe of a host in one `sh` call.
 
 pub mod facts;
+#[cfg(test)]
+mod local;
 mod paths;
 pub mod route;
 mod script;
+mod sysctls;
 mod units;
 
 pub use facts::Facts;

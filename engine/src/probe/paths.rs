@@ -202,30 +202,13 @@ fn state(kind: u8, stat: &str, tail: &[&str]) -> Result<PathState, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_batch, render_batch, Observation};
+    use super::super::local::{counting_path, one_by_one, run};
+    use super::super::{parse_batch, Observation};
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    /// Runs the batch for `probes` under `shell`, with `path` as `PATH`.
-    fn run(shell: &str, probes: &[Probe], path: &str) -> Vec<Observation> {
-        let out = std::process::Command::new(shell)
-            .arg("-c")
-            .arg(render_batch(probes))
-            .env("PATH", path)
-            .output()
-            .unwrap();
-        parse_batch(probes, &String::from_utf8(out.stdout).unwrap()).unwrap()
-    }
-
-    /// Each probe asked alone: the per-path answer, never in bulk.
-    fn one_by_one(probes: &[Probe]) -> Vec<Observation> {
-        let path = std::env::var("PATH").unwrap();
-        probes
-            .iter()
-            .flat_map(|p| run("sh", std::slice::from_ref(p), &path))
-            .collect()
-    }
+    /// The programs a bulk answer runs.
+    const TOOLS: &[&str] = &["stat", "sha256sum", "base64"];
 
     fn probe(p: &Path) -> Probe {
         Probe::path(p.to_str().unwrap())
@@ -287,36 +270,6 @@ mod tests {
         assert_eq!(run("sh", &probes, &path), one_by_one(&probes));
     }
 
-    /// A folder of `PATH` where `stat`, `sha256sum` and `base64` note each
-    /// call in `log`.
-    fn counting_path(dir: &Path, log: &Path) -> String {
-        let bin = dir.join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        for tool in ["stat", "sha256sum", "base64"] {
-            let real = String::from_utf8(
-                std::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("command -v {tool}"))
-                    .output()
-                    .unwrap()
-                    .stdout,
-            )
-            .unwrap();
-            let shim = bin.join(tool);
-            std::fs::write(
-                &shim,
-                format!(
-                    "#!/bin/sh\necho {tool} >> '{}'\nexec {} \"$@\"\n",
-                    log.display(),
-                    real.trim()
-                ),
-            )
-            .unwrap();
-            std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
-    }
-
     #[test]
     fn a_thousand_files_cost_a_few_processes_not_thousands() {
         let dir = tempfile::tempdir().unwrap();
@@ -330,7 +283,7 @@ mod tests {
             })
             .collect();
         let log = dir.path().join("calls");
-        let answers = run("sh", &probes, &counting_path(dir.path(), &log));
+        let answers = run("sh", &probes, &counting_path(dir.path(), &log, TOOLS));
         let calls = std::fs::read_to_string(&log).unwrap();
         // Three chunks (500, 500, 1): a stat and a sha256sum each.
         assert_eq!(calls.lines().count(), 6, "{calls}");
@@ -355,7 +308,7 @@ mod tests {
             probes.push(Probe::path_with_content(path.to_str().unwrap()));
         }
         let log = dir.path().join("calls");
-        let answers = run("sh", &probes, &counting_path(dir.path(), &log));
+        let answers = run("sh", &probes, &counting_path(dir.path(), &log, TOOLS));
         let calls = std::fs::read_to_string(&log).unwrap();
         let mut calls: Vec<&str> = calls.lines().collect();
         calls.sort_unstable();

@@ -7,6 +7,7 @@
 
 use super::facts::{self, Facts};
 use super::paths::{self, Bulk};
+use super::sysctls::{self, Sysctls};
 use super::units::{self, Units};
 use super::{
     CommandState, GroupState, Observation, PackageState, PathKind, PathState, Probe, ServiceState,
@@ -42,19 +43,22 @@ const PRELUDE: &str = r#"kp() {
 kc() { o=$(sh -c "$1" 2>/dev/null); echo $?; printf '%s' "$o" | base64 -w0; echo; }
 "#;
 
-/// Writes the script answering `probes`, in order. Plain path probes and
-/// service probes are asked first, in bulk (see [`paths`] and [`units`]);
+/// Writes the script answering `probes`, in order. Path, service and kernel
+/// parameter probes are asked first, in bulk (see [`paths`], [`units`] and
+/// [`sysctls`]);
 /// each keeps its own section, which answers it only when its bulk call
 /// could not.
 pub fn render_batch(probes: &[Probe]) -> String {
     let bulk = Bulk::plan(probes);
     let units = Units::plan(probes);
+    let sysctls = Sysctls::plan(probes);
     let mut s = format!("{LOCALE}{PRELUDE}");
     if !bulk.is_empty() {
         s.push_str(paths::PRELUDE);
         s.push_str(&bulk.commands(probes));
     }
     s.push_str(&units.command(probes));
+    s.push_str(&sysctls.command(probes));
     for (i, probe) in probes.iter().enumerate() {
         s.push_str(&format!("echo '{MARKER}{i}'\n"));
         match (bulk.chunk_of(i), probe) {
@@ -62,6 +66,9 @@ pub fn render_batch(probes: &[Probe]) -> String {
                 s.push_str(&Bulk::fallback(chunk, path, *content))
             }
             _ if units.answers(i) => s.push_str(&Units::fallback(&probe_command(probe))),
+            (_, Probe::Sysctl { key }) if sysctls.answers(i) => {
+                s.push_str(&Sysctls::fallback(key, &probe_command(probe)))
+            }
             _ => s.push_str(&probe_command(probe)),
         }
         s.push('\n');
@@ -79,8 +86,10 @@ fn probe_command(probe: &Probe) -> String {
             quote(unit)
         ),
         Probe::Sysctl { key } => {
-            let file = format!("/proc/sys/{}", key.replace('.', "/"));
-            format!("cat {} 2>/dev/null || echo '@@none'", quote(&file))
+            format!(
+                "cat {} 2>/dev/null || echo '@@none'",
+                quote(&sysctls::file_of(key))
+            )
         }
         Probe::Packages { names, candidates } => {
             let names = names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
@@ -129,6 +138,8 @@ enum Section {
     Paths(usize),
     /// The bulk answer of service probes ([`Units`]).
     Units,
+    /// The bulk answer of kernel parameter probes ([`Sysctls`]).
+    Sysctls,
     /// One probe's own answer.
     Probe(usize),
 }
@@ -137,9 +148,11 @@ enum Section {
 pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, BatchParseError> {
     let bulk = Bulk::plan(probes);
     let units = Units::plan(probes);
+    let sysctls = Sysctls::plan(probes);
     let mut sections: Vec<Vec<&str>> = vec![Vec::new(); probes.len()];
     let mut chunks: Vec<Vec<&str>> = vec![Vec::new(); bulk.chunk_count()];
     let mut unit_lines: Vec<&str> = Vec::new();
+    let mut sysctl_lines: Vec<&str> = Vec::new();
     let mut current: Option<Section> = None;
     let mut ended = false;
     for line in output.lines() {
@@ -153,11 +166,14 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
             current = Some(Section::Paths(index(idx, chunks.len(), line, output)?));
         } else if line == units::MARKER {
             current = Some(Section::Units);
+        } else if line == sysctls::MARKER {
+            current = Some(Section::Sysctls);
         } else {
             match current {
                 Some(Section::Probe(i)) => sections[i].push(line),
                 Some(Section::Paths(n)) => chunks[n].push(line),
                 Some(Section::Units) => unit_lines.push(line),
+                Some(Section::Sysctls) => sysctl_lines.push(line),
                 None => {}
             }
         }
@@ -177,7 +193,8 @@ pub fn parse_batch(probes: &[Probe], output: &str) -> Result<Vec<Observation>, B
     let blocks = units
         .parse(&unit_lines)
         .map_err(|r| BatchParseError::new(r, output))?;
-    for (i, block) in blocks.into_iter().flatten() {
+    let read = sysctls.parse(probes, &sysctl_lines);
+    for (i, block) in blocks.into_iter().flatten().chain(read) {
         let observation =
             parse_one(&probes[i], &block).map_err(|r| BatchParseError::new(r, output))?;
         answered[i] = Some(observation);
