@@ -241,19 +241,26 @@ impl SshTransport {
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, TransportError> {
         // A long script goes on stdin first, so the guard wraps the short
-        // lines that read it.
+        // lines that read it. Each wrapping copies a script of up to
+        // `MAX_INLINE_SCRIPT` bytes: only the command line they make is kept
+        // while the command runs, not every copy (with hundreds of hosts
+        // waiting on their changes at once, they made much of a run's peak
+        // memory).
         let spilled = script::spill(script, stdin);
-        let guarded = {
-            let relock = self.relock();
-            if let Some(lost) = &relock.lost {
-                return Err(lost.clone().into());
-            }
-            let claim = relock.claim.as_ref();
-            claim.and_then(|(claim, path)| claim.guard(path, &spilled.script))
+        let (cmdline, stdin) = {
+            let guarded = {
+                let relock = self.relock();
+                if let Some(lost) = &relock.lost {
+                    return Err(lost.clone().into());
+                }
+                let claim = relock.claim.as_ref();
+                claim.and_then(|(claim, path)| claim.guard(path, &spilled.script))
+            };
+            let script = guarded.as_deref().unwrap_or(&spilled.script);
+            let inv =
+                script::invocation(script, spilled.stdin.as_deref(), self.opts.become_.as_ref());
+            (inv.command_line(), inv.stdin)
         };
-        let script = guarded.as_deref().unwrap_or(&spilled.script);
-        let inv = script::invocation(script, spilled.stdin.as_deref(), self.opts.become_.as_ref());
-        let (cmdline, stdin) = (inv.command_line(), inv.stdin);
         let _permit = self
             .channels
             .acquire()

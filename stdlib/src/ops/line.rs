@@ -122,7 +122,7 @@ pub(crate) enum Edit {
 
 /// Compiles a user regex with the parameter name in the error.
 pub(crate) fn regex(param: &str, re: &str) -> Result<Regex, String> {
-    Regex::new(re).map_err(|e| format!("{param} is not a valid regex: {e}"))
+    super::shared_regex::compiled(re).map_err(|e| format!("{param} is not a valid regex: {e}"))
 }
 
 impl LineSpec {

@@ -26,6 +26,7 @@ pub(crate) mod line;
 pub(crate) mod package;
 pub(crate) mod query;
 pub(crate) mod service;
+pub(crate) mod shared_regex;
 pub(crate) mod swap;
 pub(crate) mod sysctl;
 pub(crate) mod template;

@@ -4,7 +4,6 @@
 use kbz_engine::op::{Action, Change, OpArgs, OpError, Operation, Param, Plan, Symbol};
 use kbz_engine::probe::{Observation, Observed, Probe};
 use kbz_engine::shell::quote;
-use regex::Regex;
 use serde::Deserialize;
 
 use super::line::{Anchor, LineSpec};
@@ -91,7 +90,8 @@ impl Build for Args {
             .map(regex::escape)
             .collect::<Vec<_>>()
             .join("[./]");
-        let regexp = Regex::new(&format!(r"^\s*{pattern}\s*=")).map_err(|e| e.to_string())?;
+        let regexp = super::shared_regex::compiled(&format!(r"^\s*{pattern}\s*="))
+            .map_err(|e| e.to_string())?;
         let spec = LineSpec {
             line: Some(format!("{} = {value}", self.name)),
             regexp: Some(regexp),

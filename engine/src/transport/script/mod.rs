@@ -73,9 +73,9 @@ fn end_line() -> String {
 
 /// A script ready for a command line, and what its stdin carries.
 #[derive(Debug)]
-pub(crate) struct Spilled<'a> {
+pub(crate) struct Spilled<'s, 'a> {
     /// The script, or the few lines that read it from stdin.
-    pub script: Cow<'a, str>,
+    pub script: Cow<'s, str>,
     /// The caller's stdin, behind the script when it went there too.
     pub stdin: Option<Cow<'a, [u8]>>,
 }
@@ -84,7 +84,7 @@ pub(crate) struct Spilled<'a> {
 /// else sent on stdin (ahead of `stdin`, when there is one). Done before a
 /// script is wrapped (timeout, run lock guard), so the wrapper's argument
 /// stays short whatever the script's length.
-pub(crate) fn spill<'a>(script: &'a str, stdin: Option<&'a [u8]>) -> Spilled<'a> {
+pub(crate) fn spill<'s, 'a>(script: &'s str, stdin: Option<&'a [u8]>) -> Spilled<'s, 'a> {
     if script.len() <= MAX_INLINE_SCRIPT {
         return Spilled {
             script: Cow::Borrowed(script),
@@ -195,7 +195,7 @@ impl Invocation<'_> {
 /// How to run `script` with `sh -c`, through `sudo -n` with become; a script
 /// too long for argv goes on stdin ([`spill`]).
 pub(crate) fn invocation<'a>(
-    script: &'a str,
+    script: &str,
     stdin: Option<&'a [u8]>,
     become_: Option<&Become>,
 ) -> Invocation<'a> {
