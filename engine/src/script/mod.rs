@@ -217,6 +217,7 @@ impl Playbook {
             root: root.clone(),
             playbook: display.clone(),
             inputs,
+            modules: Default::default(),
         };
         api::register(&mut engine, env, decls.clone(), sources.clone());
         register_ops(&mut engine);

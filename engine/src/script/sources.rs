@@ -5,7 +5,9 @@
 //! `import "redis"`, resolved under `roles/`). Templates, data files and
 //! error messages need the real file, and role tags need the role's name.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Maps Rhai sources to files, for one playbook.
 #[derive(Debug, Clone)]
@@ -16,6 +18,10 @@ pub struct Sources {
     pub playbook: String,
     /// The files the scripts read: the playbook, role modules, data files.
     pub inputs: crate::definition::Inputs,
+    /// The role module file each source label named when first asked: it
+    /// names the same one for the whole run, and every op call asks (a
+    /// `stat` each was a twentieth of a warm rerun's control CPU).
+    pub modules: Arc<Mutex<HashMap<String, PathBuf>>>,
 }
 
 impl Sources {
@@ -26,12 +32,15 @@ impl Sources {
         if source == self.playbook {
             return Some(PathBuf::from(source));
         }
-        let module = self.root.join("roles").join(format!("{source}.rhai"));
-        Some(if module.is_file() {
-            module
-        } else {
-            PathBuf::from(source)
-        })
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        let file = modules.entry(source.to_string()).or_insert_with(|| {
+            let module = self.root.join("roles").join(format!("{source}.rhai"));
+            match module.is_file() {
+                true => module,
+                false => PathBuf::from(source),
+            }
+        });
+        Some(file.clone())
     }
 
     /// The folder of the script a source label names, where its templates,
@@ -97,6 +106,7 @@ mod tests {
             root: root.path().to_path_buf(),
             playbook: "playbooks/site.rhai".into(),
             inputs: Default::default(),
+            modules: Default::default(),
         };
         assert_eq!(s.role(Some("base")).as_deref(), Some("base"));
         assert_eq!(s.role(Some("redis/main")).as_deref(), Some("redis"));
@@ -112,5 +122,24 @@ mod tests {
             Some(PathBuf::from("playbooks"))
         );
         assert_eq!(s.display(Some("redis/main")), "roles/redis/main.rhai");
+    }
+
+    /// A label's file is looked up once: gone from the disk mid-run (an
+    /// editor's save by rename), it still names the module the run loaded.
+    #[test]
+    fn a_label_names_the_file_it_named_first() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("roles")).unwrap();
+        let module = root.path().join("roles/base.rhai");
+        std::fs::write(&module, "").unwrap();
+        let s = Sources {
+            root: root.path().to_path_buf(),
+            playbook: "site.rhai".into(),
+            inputs: Default::default(),
+            modules: Default::default(),
+        };
+        assert_eq!(s.file(Some("base")), Some(module.clone()));
+        std::fs::remove_file(&module).unwrap();
+        assert_eq!(s.file(Some("base")), Some(module));
     }
 }
