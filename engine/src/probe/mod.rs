@@ -9,6 +9,7 @@
 pub mod facts;
 #[cfg(test)]
 mod local;
+mod members;
 mod paths;
 pub mod route;
 mod script;

@@ -8,6 +8,7 @@
 //! does not exist, cannot be read, or is empty) is asked on its own as
 //! before, so the answers are the same either way.
 
+use super::members::Members;
 use super::Probe;
 use crate::shell::quote;
 
@@ -28,38 +29,28 @@ pub(super) fn file_of(key: &str) -> String {
 
 /// Which probes of a batch the one `grep` answers.
 pub(super) struct Sysctls {
-    /// Probe indices, in batch order.
-    members: Vec<usize>,
+    members: Members,
 }
 
 impl Sysctls {
     /// The kernel parameter probes of `probes`, when there are enough to be
     /// worth it.
     pub(super) fn plan(probes: &[Probe]) -> Self {
-        let members: Vec<usize> = probes
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p, Probe::Sysctl { .. }))
-            .map(|(i, _)| i)
-            .collect();
         Sysctls {
-            members: if members.len() >= MIN_BULK {
-                members
-            } else {
-                Vec::new()
-            },
+            members: Members::of(probes, MIN_BULK, |p| matches!(p, Probe::Sysctl { .. })),
         }
     }
 
     /// Whether probe `index` is read in bulk.
     pub(super) fn answers(&self, index: usize) -> bool {
-        self.members.binary_search(&index).is_ok()
+        self.members.answers(index)
     }
 
     /// The script lines of the bulk read, before the probes' own sections.
     pub(super) fn command(&self, probes: &[Probe]) -> String {
         let files: String = self
             .members
+            .indices()
             .iter()
             .filter_map(|&i| match &probes[i] {
                 Probe::Sysctl { key } => Some(format!(" {}", quote(&file_of(key)))),
@@ -91,6 +82,7 @@ impl Sysctls {
         lines: &[&'a str],
     ) -> Vec<(usize, Vec<&'a str>)> {
         self.members
+            .indices()
             .iter()
             .filter_map(|&i| {
                 let Probe::Sysctl { key } = &probes[i] else {

@@ -9,6 +9,7 @@
 //! name systemd refuses, no systemd at all) it prints nothing and each probe
 //! is asked on its own as before, so the answers are the same either way.
 
+use super::members::Members;
 use super::Probe;
 use crate::shell::quote;
 
@@ -29,41 +30,30 @@ type Blocks<'a> = Vec<(usize, Vec<&'a str>)>;
 
 /// Which probes of a batch the one `systemctl show` answers.
 pub(super) struct Units {
-    /// Probe indices, in batch order.
-    members: Vec<usize>,
+    members: Members,
 }
 
 impl Units {
     /// The service probes of `probes`, when there are enough to be worth it.
     pub(super) fn plan(probes: &[Probe]) -> Self {
-        let members: Vec<usize> = probes
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p, Probe::Service { .. }))
-            .map(|(i, _)| i)
-            .collect();
         Units {
-            members: if members.len() >= MIN_BULK {
-                members
-            } else {
-                Vec::new()
-            },
+            members: Members::of(probes, MIN_BULK, |p| matches!(p, Probe::Service { .. })),
         }
     }
 
     /// Whether probe `index` is answered in bulk.
     pub(super) fn answers(&self, index: usize) -> bool {
-        self.members.binary_search(&index).is_ok()
+        self.members.answers(index)
     }
 
     /// The script lines of the bulk call, before the probes' own sections:
     /// its output only when it succeeded (and then `kus` set).
     pub(super) fn command(&self, probes: &[Probe]) -> String {
-        if self.members.is_empty() {
+        if self.members.indices().is_empty() {
             return String::new();
         }
         let mut units = String::new();
-        for &i in &self.members {
+        for &i in self.members.indices() {
             if let Probe::Service { unit } = &probes[i] {
                 units.push(' ');
                 units.push_str(&quote(unit));
@@ -94,14 +84,16 @@ impl Units {
             .filter(|b| !b.is_empty())
             .map(<[&str]>::to_vec)
             .collect();
-        if blocks.len() != self.members.len() {
+        if blocks.len() != self.members.indices().len() {
             return Err(format!(
                 "systemctl show: {} blocks for {} units",
                 blocks.len(),
-                self.members.len()
+                self.members.indices().len()
             ));
         }
-        Ok(Some(self.members.iter().copied().zip(blocks).collect()))
+        Ok(Some(
+            self.members.indices().iter().copied().zip(blocks).collect(),
+        ))
     }
 }
 
