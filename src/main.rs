@@ -2,6 +2,7 @@
 //! settings and reporter, and maps outcomes to exit codes (Ansible's; the
 //! table is [`exit::CODES`]).
 
+mod arenas;
 mod cli;
 mod connections;
 mod exit;
@@ -38,6 +39,7 @@ use kbz_engine::vault::Vault;
 pub use cli::{Command, Output, PlaybookArgs, RunArgs};
 
 fn main() -> ExitCode {
+    arenas::cap();
     let cli = cli::parse();
     let result = match cli.command {
         Command::Run(args) if list::wanted(&args) => list::inspect(&args),
