@@ -689,3 +689,47 @@ play("one", "all", |host| {
         out.text()
     );
 }
+
+/// `gather_facts: false` (Ansible's play option): when no play of a host
+/// gathers facts, its plays see none (`host.facts` absent, `facts()` an
+/// error naming the option, no `ansible_*` facts in templates, as in
+/// Ansible); when any play does, every play of the host sees them.
+#[test]
+fn gather_facts_false_in_every_play_hides_the_facts_and_one_play_gathering_shows_them() {
+    let quiet = r#"
+play("one", "all", #{ gather_facts: false }, |host| {
+    log(`facts in the host map: ${"facts" in host}`);
+    template(#{ src: "facts.j2", dest: host.vars.tmp + "/facts" });
+    facts();
+});
+"#;
+    let template =
+        "hostname: {{ ansible_hostname | default('none') }}, facts: {{ ansible_facts }}\n";
+    let t = local(quiet, 1)
+        .file("templates/facts.j2", template)
+        .text_output();
+    let out = t.run();
+    out.assert_code(2);
+    for said in [
+        "facts in the host map: false",
+        "facts(): h1 gathers no facts (every play of it says gather_facts: false)",
+    ] {
+        assert!(out.stdout().contains(said), "{said}: {}", out.text());
+    }
+    let rendered = std::fs::read_to_string(t.at("state/facts")).unwrap();
+    assert_eq!(rendered, "hostname: none, facts: {}\n");
+    let gathering = quiet.replace("facts();", "")
+        + r#"
+play("two", "all", |host| { log(`two: ${facts().user != ""}`); });
+"#;
+    let t = local(&gathering, 1)
+        .file("templates/facts.j2", template)
+        .text_output();
+    let out = t.run();
+    out.assert_code(0);
+    for said in ["facts in the host map: true", "two: true"] {
+        assert!(out.stdout().contains(said), "{said}: {}", out.text());
+    }
+    let rendered = std::fs::read_to_string(t.at("state/facts")).unwrap();
+    assert!(!rendered.starts_with("hostname: none"), "{rendered}");
+}

@@ -7,9 +7,15 @@ use super::route::{self, DefaultRoute};
 
 /// The facts script: one `key=value` per line (the addresses' and the
 /// default route's lines: [`IP`], [`route::SCRIPT`]). It runs under the
-/// host's `sh` (dash on Debian), so it is POSIX shell.
-pub(crate) fn script() -> String {
-    format!("{BASE}\n{IP}\n{}", route::SCRIPT)
+/// host's `sh` (dash on Debian), so it is POSIX shell. Without `gathered`
+/// (no play of the host gathers facts: play option `gather_facts: false`)
+/// it asks only what the engine itself needs ([`OWN`]), which starts no
+/// program: a warm rerun's cost is the programs it starts on each host.
+pub(crate) fn script(gathered: bool) -> String {
+    match gathered {
+        true => format!("{BASE}\n{OWN}\n{IP}\n{}", route::SCRIPT),
+        false => OWN.to_string(),
+    }
 }
 
 /// Every fact that a file under `/proc` holds is read there with the shell's
@@ -33,8 +39,12 @@ if kr f_v /proc/sys/kernel/osrelease; then echo "kernel=$f_v"; else echo "kernel
 if kr f_v /proc/sys/kernel/arch; then echo "arch=$f_v"; else echo "arch=$(uname -m)"; fi
 f_v=; while read -r f_k f_c; do [ "$f_k" = Cpus_allowed_list: ] && f_v=$f_c && break; done 2>/dev/null </proc/self/status
 if [ -n "$f_v" ]; then echo "cpus_allowed=$f_v"; else echo "cpus=$(nproc 2>/dev/null || echo 1)"; fi
-while read -r f_k f_c f_u; do [ "$f_k" = MemTotal: ] && echo "memory_kb=$f_c" && break; done 2>/dev/null </proc/meminfo
-for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x "$s" ] && echo "sftp_server=$s" && break; done
+while read -r f_k f_c f_u; do [ "$f_k" = MemTotal: ] && echo "memory_kb=$f_c" && break; done 2>/dev/null </proc/meminfo"#;
+
+/// The facts the engine reads itself, gathered or not: the SFTP server
+/// (file transfers under become), whether systemd runs (the `service` op)
+/// and the user (the owner a file gets when its op names none).
+const OWN: &str = r#"for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x "$s" ] && echo "sftp_server=$s" && break; done
 [ -d /run/systemd/system ] && echo "systemd=1"
 f_v=${LOGNAME:-${USER:-${LNAME:-$USERNAME}}}; echo "user=${f_v:-$(id -un)}""#;
 

@@ -82,14 +82,19 @@ pub enum Probe {
         script: String,
     },
     /// Host facts: OS, hostname, addresses, CPUs, memory.
-    Facts,
+    Facts {
+        /// Every fact, for the plays to read; `false` when no play of the
+        /// host gathers them (`gather_facts: false`): only those the
+        /// engine reads itself (user, SFTP server, systemd).
+        gathered: bool,
+    },
 }
 
 impl Probe {
     /// Whether this probe may be remembered in the cache and replayed in the
     /// start-of-run batch on the next run.
     pub fn cacheable(&self) -> bool {
-        !matches!(self, Probe::Command { .. } | Probe::Facts)
+        !matches!(self, Probe::Command { .. } | Probe::Facts { .. })
     }
 
     /// Shorthand for a path probe without content.

@@ -108,7 +108,7 @@ fn probe_command(probe: &Probe) -> String {
         }
         Probe::Group { name } => format!("getent group {}", quote(name)),
         Probe::Command { script } | Probe::Query { script } => format!("kc {}", quote(script)),
-        Probe::Facts => facts::script(),
+        Probe::Facts { gathered } => facts::script(*gathered),
     }
 }
 
@@ -322,7 +322,7 @@ fn parse_one(probe: &Probe, lines: &[&str]) -> Result<Observation, String> {
             let stdout = decode_b64(lines.get(1).copied().unwrap_or(""))?;
             Observation::Command(CommandState::from_output(rc, &stdout))
         }
-        Probe::Facts => Observation::Facts(Facts::parse(lines)),
+        Probe::Facts { .. } => Observation::Facts(Facts::parse(lines)),
     })
 }
 
@@ -520,7 +520,7 @@ mod tests {
             Probe::Group {
                 name: "root".into(),
             },
-            Probe::Facts,
+            Probe::Facts { gathered: true },
         ];
         let obs = run(&probes);
         let Observation::User { user: Some(root) } = &obs[0] else {

@@ -75,7 +75,19 @@ pub fn resolve_local_file(
     super::lookup::local_file(&h.shared.root, dir.as_deref(), path).map_err(|e| error(ctx, e))
 }
 
-/// The current host's facts (gathered with the run's first round trip).
+/// The current host's facts (gathered with the run's first round trip); an
+/// error when no play of the host gathers them.
 pub fn facts(ctx: &NativeCallContext) -> Result<Facts, Box<EvalAltResult>> {
-    Ok(current(ctx)?.session.facts.clone())
+    let host = current(ctx)?;
+    match host.session.play_facts() {
+        Some(facts) => Ok(facts.clone()),
+        None => Err(error(
+            ctx,
+            format!(
+                "facts(): {} gathers no facts (every play of it says gather_facts: false); \
+                 remove that option from a play of the host to read them",
+                host.host.name
+            ),
+        )),
+    }
 }

@@ -61,6 +61,7 @@ fn is_local(host: &Host) -> bool {
 pub(super) async fn ensure_session(
     shared: &Shared,
     slot: &Slot,
+    gathered: bool,
     rehearsed: impl Future<Output = (HostCache, Foreseen)>,
 ) -> Option<Arc<Session>> {
     {
@@ -74,7 +75,8 @@ pub(super) async fn ensure_session(
     }
     let started = Instant::now();
     if shared.settings.offline.is_some() {
-        let session = Arc::new(Session::offline(super::render::offline_facts(&slot.host)));
+        let facts = super::render::offline_facts(&slot.host);
+        let session = Arc::new(Session::offline(facts).gathering(gathered));
         let mut st = slot.state();
         st.connect_attempted = true;
         st.session = Some(session.clone());
@@ -93,7 +95,10 @@ pub(super) async fn ensure_session(
         let lock = RunLock::new(&c.run, &slot.host.name, c.lock_timeout);
         let limit = shared.settings.probe_limit();
         let changes = shared.changes.count();
-        Session::open_locked(transport, &cached, &foreseen, changes, &lock, limit).await
+        Session::open_locked(
+            transport, &cached, &foreseen, gathered, changes, &lock, limit,
+        )
+        .await
     };
     let opened: Result<Session, ProbeError> = opened.await;
     let mut st = slot.state();
@@ -107,9 +112,9 @@ pub(super) async fn ensure_session(
                     message: format!("{path} was changed on the host since the last run"),
                 });
             }
-            shared
-                .template_inventory
-                .gathered(&slot.host.name, &session.facts);
+            if let Some(facts) = session.play_facts() {
+                shared.template_inventory.gathered(&slot.host.name, facts);
+            }
             let session = Arc::new(session);
             st.session = Some(session.clone());
             Some(session)

@@ -10,7 +10,7 @@ use super::connect::ensure_session;
 use super::halt::Halt;
 use super::host::HostCtx;
 use super::magic::PlayScope;
-use super::rehearsal::{foresee, play_vars, rehearse};
+use super::rehearsal::{foresee, gathers_facts, play_vars, rehearse};
 use super::session::Session;
 use super::shared::Shared;
 use crate::inventory::{Host, InventoryError};
@@ -106,7 +106,7 @@ pub(super) fn play_on_host(
     let started = Instant::now();
     let play = &playbook.decls.plays[index];
     let vars = play_vars(shared, playbook, index, &slot.host);
-    let host_value = crate::script::host_map(&slot.host, &vars, Some(&session.facts));
+    let host_value = crate::script::host_map(&slot.host, &vars, session.play_facts());
     if !session.is_offline() {
         let rehearsed = rehearse(shared, playbook, index, &slot.host, session.clone());
         let _ = shared.rt.block_on(session.prefetch(&rehearsed.probes));
@@ -330,6 +330,7 @@ pub(super) async fn open_foreseeing(
     index: usize,
 ) -> Option<Arc<Session>> {
     let opening = needs_opening(shared, slot);
+    let gathered = gathers_facts(shared, playbook, &slot.host);
     let rehearsed = async {
         if !opening {
             return Default::default();
@@ -340,13 +341,13 @@ pub(super) async fn open_foreseeing(
             .run(move || {
                 let cached = shared.settings.cache.load(&slot.host.name);
                 let guess = cached.facts.clone();
-                let foreseen = foresee(&shared, &playbook, index, &slot.host, guess);
+                let foreseen = foresee(&shared, &playbook, index, &slot.host, guess, gathered);
                 (cached, foreseen)
             })
             .await
             .unwrap_or_default()
     };
-    ensure_session(shared, slot, rehearsed).await
+    ensure_session(shared, slot, gathered, rehearsed).await
 }
 
 fn needs_opening(shared: &Shared, slot: &Slot) -> bool {

@@ -211,7 +211,7 @@ impl HostCtx {
                     &self.shared,
                     &self.host,
                     &self.vars,
-                    &self.session.facts,
+                    self.session.play_facts(),
                     &self.scope,
                 )
             })

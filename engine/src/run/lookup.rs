@@ -16,14 +16,15 @@ use crate::probe::Facts;
 /// The variables every template of `host` sees: its variables (`vars`, with
 /// play vars and `-e` on top), `host`, `inventory_hostname`, `facts`,
 /// `groups`, `hostvars`, Ansible's other magic variables (see [`magic`])
-/// and the facts under Ansible's names (see [`super::ansible_facts`]). Built once per host and play by the caller;
+/// and the facts under Ansible's names (see [`super::ansible_facts`]; the
+/// facts only when gathered). Built once per host and play by the caller;
 /// `groups` and `hostvars` are the run's one copy ([`inventory_context`]),
 /// the play's lists of hosts its batch's ([`PlayScope::lists`]).
 pub(super) fn template_context(
     shared: &Shared,
     host: &Host,
     vars: &Vars,
-    facts: &Facts,
+    facts: Option<&Facts>,
     play: &PlayScope,
 ) -> minijinja::Value {
     let mut ctx = vars.clone();
@@ -34,13 +35,15 @@ pub(super) fn template_context(
         }),
     );
     ctx.insert("inventory_hostname".into(), host.name.clone().into());
-    ctx.insert(
-        "facts".into(),
-        serde_json::to_value(facts).unwrap_or_default(),
-    );
     let run = run_scope(shared);
     magic::insert(&mut ctx, host, play, run);
-    super::ansible_facts::insert(&mut ctx, facts);
+    if let Some(facts) = facts {
+        ctx.insert(
+            "facts".into(),
+            serde_json::to_value(facts).unwrap_or_default(),
+        );
+        super::ansible_facts::insert(&mut ctx, facts);
+    }
     let inventory = shared
         .template_inventory
         .built

@@ -47,7 +47,7 @@ pub(super) fn rehearse(
 ) -> Foreseen {
     let play = &playbook.decls.plays[index];
     let vars = play_vars(shared, playbook, index, host);
-    let host_value = crate::script::host_map(host, &vars, Some(&session.facts));
+    let host_value = crate::script::host_map(host, &vars, session.play_facts());
     let ctx = HostCtx::new(
         shared.clone(),
         host.clone(),
@@ -73,9 +73,10 @@ pub(super) fn foresee(
     first: usize,
     host: &Host,
     guess: Option<Facts>,
+    gathered: bool,
 ) -> Foreseen {
     let facts = guess.unwrap_or_else(|| super::render::offline_facts(host));
-    let guess = Arc::new(Session::offline(facts));
+    let guess = Arc::new(Session::offline(facts).gathering(gathered));
     let mut foreseen = Foreseen::default();
     for index in
         (first..playbook.decls.plays.len()).filter(|&i| takes_part(shared, playbook, i, host))
@@ -86,6 +87,17 @@ pub(super) fn foresee(
         }
     }
     foreseen
+}
+
+/// Whether a play of `host` gathers facts (`gather_facts`, on unless a
+/// play says otherwise): then the run gathers them once, in the opening,
+/// and every play of the host sees them, as a later Ansible play sees the
+/// facts an earlier one gathered. Every play counts, whatever `first` is:
+/// the host opens once.
+pub(super) fn gathers_facts(shared: &Shared, playbook: &Playbook, host: &Host) -> bool {
+    (0..playbook.decls.plays.len()).any(|i| {
+        playbook.decls.plays[i].options.gather_facts && takes_part(shared, playbook, i, host)
+    })
 }
 
 /// Whether play `index`'s hosts include `host`.

@@ -81,8 +81,11 @@ pub struct Session {
     ///
     /// [`RunSettings::probe_limit`]: super::settings::RunSettings::probe_limit
     probe_limit: Duration,
-    /// The host's facts, from the first round trip.
+    /// The host's facts, from the first round trip: only those the engine
+    /// reads itself when `gathered` is false (see [`Session::play_facts`]).
     pub facts: Facts,
+    /// Whether the opening gathered every fact, for the plays to read.
+    gathered: bool,
     snapshot: Mutex<Snapshot>,
     /// The opening's answers to the read-only commands and guards foreseen
     /// (see `foresight.rs`): never in the snapshot, nor the cache.
@@ -149,8 +152,8 @@ fn batch_answers(
 /// What the opening round trip asks: the facts, the probes the cache
 /// remembers, and the cacheable ones of `foreseen` (the first play's
 /// rehearsal: see `rehearsal.rs`) not among them.
-fn opening_probes(cached: &HostCache, foreseen: &[Probe]) -> Vec<Probe> {
-    let mut probes = vec![Probe::Facts];
+fn opening_probes(cached: &HostCache, foreseen: &[Probe], gathered: bool) -> Vec<Probe> {
+    let mut probes = vec![Probe::Facts { gathered }];
     probes.extend(cached.probes.iter().cloned());
     for p in foreseen.iter().filter(|p| p.cacheable()) {
         add_probe(&mut probes, p);
@@ -176,7 +179,7 @@ impl Session {
         cached: &HostCache,
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
-        let probes = opening_probes(cached, &[]);
+        let probes = opening_probes(cached, &[], true);
         let answers = run_batch(&transport, &probes, probe_limit).await?;
         Ok(Session::opened(
             transport,
@@ -193,16 +196,18 @@ impl Session {
     /// round trip; another run holding the lock past its timeout fails with
     /// [`crate::transport::LockError::Busy`]. The opening batch also asks
     /// the `foreseen` probes and read-only commands, whose answers stand
-    /// while the run's change count stays at `changes` (see `foresight.rs`).
+    /// while the run's change count stays at `changes` (see `foresight.rs`),
+    /// and every fact only when the host's plays read them (`gathered`).
     pub async fn open_locked(
         transport: Transport,
         cached: &HostCache,
         foreseen: &Foreseen,
+        gathered: bool,
         changes: u64,
         lock: &RunLock,
         probe_limit: Duration,
     ) -> Result<Session, ProbeError> {
-        let probes = opening_probes(cached, &foreseen.probes);
+        let probes = opening_probes(cached, &foreseen.probes, gathered);
         let (script, stdin) = batch_script(&probes, &foreseen.asks, probe_limit);
         let opened = transport
             .open_locked(lock, &script, stdin.as_deref(), probe_limit)
@@ -229,17 +234,20 @@ impl Session {
             round_trips: 1,
             ..Snapshot::default()
         };
-        let mut facts = Facts::default();
+        let (mut facts, mut gathered) = (Facts::default(), false);
         for (p, o) in probes.into_iter().zip(answers) {
-            match o {
-                Observation::Facts(f) => facts = f,
-                o => snapshot.insert(p, o),
+            match (p, o) {
+                (Probe::Facts { gathered: all }, Observation::Facts(f)) => {
+                    (facts, gathered) = (f, all)
+                }
+                (p, o) => snapshot.insert(p, o),
             }
         }
         Session {
             transport: Some(transport),
             probe_limit,
             facts,
+            gathered,
             snapshot: Mutex::new(snapshot),
             answers: Answers::default(),
             lock,
@@ -254,10 +262,25 @@ impl Session {
             transport: None,
             probe_limit: Duration::MAX,
             facts,
+            gathered: true,
             snapshot: Mutex::new(Snapshot::default()),
             answers: Answers::default(),
             lock: None,
         }
+    }
+
+    /// This session as one whose plays gather facts or not (`gathered`): a
+    /// rehearsal's guess must see what the run's plays will see.
+    pub(super) fn gathering(mut self, gathered: bool) -> Session {
+        self.gathered = gathered;
+        self
+    }
+
+    /// The facts the plays see: every one, or none (`host.facts` absent, no
+    /// `ansible_*` facts in templates) when no play of the host gathers
+    /// them, as in Ansible with `gather_facts: false`.
+    pub fn play_facts(&self) -> Option<&Facts> {
+        self.gathered.then_some(&self.facts)
     }
 
     /// Whether this session connects nowhere (`kbz-play render`).
@@ -552,7 +575,8 @@ impl Session {
     }
 
     /// What to remember for the next run: the probes used, the digests of
-    /// the files the run owns, and the facts (the next opening's guess).
+    /// the files the run owns, and the facts when gathered (the next
+    /// opening's guess).
     pub fn cache_entry(&self) -> HostCache {
         let snap = self.snapshot.lock().expect("snapshot lock");
         let digests = snap
@@ -561,7 +585,11 @@ impl Session {
             .filter(|(path, _)| snap.owned.contains(*path))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        HostCache::new(snap.used.clone(), digests).with_facts(self.facts.clone())
+        let entry = HostCache::new(snap.used.clone(), digests);
+        match self.play_facts() {
+            Some(facts) => entry.with_facts(facts.clone()),
+            None => entry,
+        }
     }
 }
 

@@ -128,7 +128,7 @@ pub(super) fn offline_answer(p: &Probe, facts: &Facts) -> Observation {
             rc: 1,
             stdout: String::new(),
         }),
-        Probe::Facts => Observation::Facts(facts.clone()),
+        Probe::Facts { .. } => Observation::Facts(facts.clone()),
     }
 }
 

@@ -263,6 +263,7 @@ fn declare_play(
                 "max_fail_percentage",
                 "any_errors_fatal",
                 "run_once",
+                "gather_facts",
                 "tags",
                 "vars",
             ];

@@ -35,7 +35,7 @@ use crate::inventory::Vars;
 const DISCOVERY_OPERATIONS: u64 = 2_000_000;
 
 /// Options of one play, from the map given to `play(name, hosts, opts, body)`.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlayOptions {
     /// Rolling batches: a number of hosts (`1`) or a percentage (`"30%"`).
@@ -50,12 +50,23 @@ pub struct PlayOptions {
     /// Run the body on the first selected host only.
     #[serde(default)]
     pub run_once: bool,
+    /// Gather the host's facts for the play to read (Ansible's
+    /// `gather_facts`, on by default). A run gathers them once per host,
+    /// when any of its plays does; when none does, `host.facts` is absent,
+    /// templates get no `ansible_*` facts, and the opening starts no
+    /// program for them (`hostname -f`, `ip`).
+    #[serde(default = "on")]
+    pub gather_facts: bool,
     /// Tags of every op in the play.
     #[serde(default)]
     pub tags: Vec<String>,
     /// Variables for this play (above inventory vars, below `-e`).
     #[serde(default)]
     pub vars: Option<Vars>,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// Accepts `20` as well as `20.0`: Rhai keeps integers and floats apart.

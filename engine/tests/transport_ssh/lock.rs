@@ -27,6 +27,7 @@ async fn open_on(t: Transport, run: &RunId, timeout: u64) -> Result<Session, Pro
         t,
         &HostCache::default(),
         &kbz_engine::run::Foreseen::default(),
+        true,
         0,
         &lock,
         Duration::from_secs(60),

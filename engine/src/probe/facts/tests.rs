@@ -84,7 +84,7 @@ fn the_facts_are_the_replaced_programs_and_cost_two_programs_under_dash_and_bash
             let programs = ProgramsStarted::wrapping(&[
                 "hostname", "ip", "id", "uname", "nproc", "awk", "cat", "head", "sed", "cut",
             ]);
-            let mut cmd = shell(sh, &script(), Some(&programs.path()));
+            let mut cmd = shell(sh, &script(true), Some(&programs.path()));
             let out = stdout(with_user_vars(&mut cmd, vars));
             let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
             let mine = Facts {
@@ -104,6 +104,29 @@ fn the_facts_are_the_replaced_programs_and_cost_two_programs_under_dash_and_bash
             assert_eq!(mine, want, "{sh} {vars:?}: {out}");
             assert_eq!(programs.started(), started, "{sh} {vars:?}");
         }
+    }
+}
+
+/// Without a play that gathers facts, the opening asks only the engine's
+/// own (user, SFTP server, systemd), the same as gathered, and starts no
+/// program for them: not `hostname -f`, not `ip`.
+#[test]
+fn the_engines_own_facts_start_no_program() {
+    for sh in ["/bin/sh", "/bin/bash"] {
+        let programs = ProgramsStarted::wrapping(&["hostname", "ip", "id", "uname", "nproc"]);
+        let mut own = shell(sh, &script(false), Some(&programs.path()));
+        let own = stdout(with_user_vars(&mut own, &[("USER", "deploy")]));
+        let own = Facts::parse(&own.lines().collect::<Vec<_>>());
+        assert_eq!(programs.started(), Vec::<String>::new(), "{sh}");
+        let all = stdout(with_user_vars(
+            &mut shell(sh, &script(true), None),
+            &[("USER", "deploy")],
+        ));
+        let all = Facts::parse(&all.lines().collect::<Vec<_>>());
+        let engines = |f: &Facts| (f.user.clone(), f.sftp_server.clone(), f.systemd);
+        assert_eq!(engines(&own), engines(&all), "{sh}");
+        assert_eq!(own.user, "deploy");
+        assert_eq!((own.fqdn.as_str(), own.addresses.len()), ("", 0), "{sh}");
     }
 }
 
@@ -127,7 +150,10 @@ fn the_user_is_whom_pythons_getpass_names() {
             Command::new("python3").args(["-c", getuser]),
             vars,
         ));
-        let out = stdout(with_user_vars(&mut shell("/bin/sh", &script(), None), vars));
+        let out = stdout(with_user_vars(
+            &mut shell("/bin/sh", &script(true), None),
+            vars,
+        ));
         let facts = Facts::parse(&out.lines().collect::<Vec<_>>());
         assert_eq!(facts.user, python.trim(), "{vars:?}");
     }
