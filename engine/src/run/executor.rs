@@ -329,8 +329,10 @@ pub(super) async fn open_foreseeing(
     playbook: &Arc<Playbook>,
     index: usize,
 ) -> Option<Arc<Session>> {
-    let opening = needs_opening(shared, slot);
-    let gathered = gathers_facts(shared, playbook, &slot.host);
+    let fresh = !slot.state().connect_attempted;
+    let opening = fresh && shared.settings.offline.is_none();
+    // Asked once, when the host's session is made (a later play finds it made).
+    let gathered = fresh && gathers_facts(shared, playbook, &slot.host);
     let rehearsed = async {
         if !opening {
             return Default::default();
@@ -348,11 +350,6 @@ pub(super) async fn open_foreseeing(
             .unwrap_or_default()
     };
     ensure_session(shared, slot, gathered, rehearsed).await
-}
-
-fn needs_opening(shared: &Shared, slot: &Slot) -> bool {
-    let st = slot.state();
-    shared.settings.offline.is_none() && st.session.is_none() && !st.connect_attempted
 }
 
 /// Whether the host's thread left the host healthy, or the error to report

@@ -65,6 +65,7 @@ pub struct PlayOptions {
     pub vars: Option<Vars>,
 }
 
+/// serde's default for an option that is on unless the play turns it off.
 fn on() -> bool {
     true
 }
