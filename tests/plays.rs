@@ -655,41 +655,6 @@ play("rolling", "all", #{ serial: 1 }, |host| {
     );
 }
 
-/// A run caps glibc's malloc arenas (`src/arenas.rs`: a sixth of the peak
-/// memory of a 250-host run): the running kbz-play has the cap in force, in
-/// the environment it was started with, and the commands it starts do not
-/// inherit it. A cap the user set stays theirs, commands included.
-#[test]
-fn a_run_caps_its_malloc_arenas_and_its_commands_never_see_the_cap() {
-    let playbook = r#"
-play("one", "all", |host| {
-    let r = shell("p=$$; while [ \"$p\" -gt 1 ] && [ \"$(cat /proc/$p/comm)\" != kbz-play ]; do p=$(cut -d' ' -f4 /proc/$p/stat); done; "
-        + "printf 'run=%s command=%s\\n' \"$(tr '\\0' '\\n' < /proc/$p/environ | grep '^MALLOC_ARENA_MAX=')\" \"$MALLOC_ARENA_MAX\"",
-        #{ readonly: true });
-    log(r.stdout);
-});
-"#;
-    let t = local(playbook, 1).text_output();
-    let mut ours = t.command();
-    ours.env_remove("MALLOC_ARENA_MAX");
-    let out = Outcome::new(ours.output().expect("kbz-play runs"));
-    out.assert_code(0);
-    assert!(
-        out.stdout().contains("run=MALLOC_ARENA_MAX=2 command=\n"),
-        "{}",
-        out.text()
-    );
-    let mut theirs = t.command();
-    theirs.env("MALLOC_ARENA_MAX", "8");
-    let out = Outcome::new(theirs.output().expect("kbz-play runs"));
-    out.assert_code(0);
-    assert!(
-        out.stdout().contains("run=MALLOC_ARENA_MAX=8 command=8\n"),
-        "{}",
-        out.text()
-    );
-}
-
 /// `gather_facts: false` (Ansible's play option): when no play of a host
 /// gathers facts, its plays see none (`host.facts` absent, `facts()` an
 /// error naming the option, no `ansible_*` facts in templates, as in

@@ -2,11 +2,12 @@
 //! messages for the classic mistakes. None of these need a host: they run
 //! offline (`render`) or fail before connecting. The modes that read a
 //! playbook without touching a host (`--list-*`, `--syntax-check`) are in
-//! `inspect`.
+//! `inspect`; the binary's own process (its environment) in `process`.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod inspect;
+mod process;
 
 use common::{kbz, text, Test};
 
