@@ -6,10 +6,9 @@
 //! leader must come back as a replica, and a rerun of the site must change
 //! nothing. The application's role (roles/postgres_app.rhai) writes to its
 //! database through PgBouncer and HAProxy before and after the kill; that
-//! database is made on the leader by the operation written in Rhai
-//! `postgres_database` (roles/postgres_databases.rhai), which leaves the
-//! replicas alone; a password and a database owner changed behind the
-//! site's back are put back by the next run.
+//! database is made on the leader only, the replicas left alone; a password
+//! and a database owner changed behind the site's back are put back by the
+//! next run.
 //!
 //! Hosts: lab09..lab11 (group postgres), lab12 (group haproxy, which also
 //! runs PgBouncer). Run alone with `cargo test --test cluster_postgres --
@@ -134,31 +133,18 @@ fn db_owner(lab: &Lab, on: usize) -> Option<String> {
     )
 }
 
-/// Each call of `postgres_database` in the run: (host, status), by host.
-fn database_op(out: &Output) -> Vec<(String, String)> {
-    let mut calls: Vec<(String, String)> = op_ends(out, "postgres_database")
+/// The hosts where the run made or altered the application's database
+/// (postgres_app's `# CREATE DATABASE` / `# ALTER DATABASE` commands).
+fn database_changed_on(out: &Output) -> Vec<String> {
+    op_ends(out, "shell")
         .iter()
-        .map(|e| {
-            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
-            (field("host"), field("status"))
+        .filter(|e| e["status"] == "changed")
+        .filter(|e| {
+            let target = e["target"].as_str().unwrap_or_default();
+            target.contains(" DATABASE keybuzz")
         })
-        .collect();
-    calls.sort();
-    calls
-}
-
-/// What `database_op` should list: `changed` on the leader `on` (when
-/// `changed`), `ok` on the other db hosts.
-fn database_op_on(lab: &Lab, on: usize, changed: bool) -> Vec<(String, String)> {
-    let mut calls: Vec<(String, String)> = PG
-        .iter()
-        .map(|&h| {
-            let status = if h == on && changed { "changed" } else { "ok" };
-            (lab.hosts[h].0.clone(), status.to_string())
-        })
-        .collect();
-    calls.sort();
-    calls
+        .map(|e| e["host"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 fn count(rows: Option<String>) -> Option<u32> {
@@ -212,11 +198,11 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     })
     .expect("a Patroni leader within 120 s of the deployment");
     let replicas: Vec<usize> = PG.iter().copied().filter(|&h| h != old).collect();
-    // The leader made the database, with the postgres_database operation.
+    // The leader made the database.
     assert_eq!(
-        database_op(&first),
-        database_op_on(&lab, old, true),
-        "CREATE DATABASE by postgres_database on the leader only: {}",
+        database_changed_on(&first),
+        [lab.hosts[old].0.clone()],
+        "CREATE DATABASE on the leader only: {}",
         text(&first)
     );
     assert_eq!(db_owner(&lab, old).as_deref(), Some("keybuzz"));
@@ -382,7 +368,7 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
 
     // A password and a database owner changed behind the site's back are
     // put back on the new leader: the role's probe compares the stored SCRAM
-    // verifier with the secret's; postgres_database sees the owner.
+    // verifier with the secret's, and reads the database's owner.
     psql(
         &lab,
         new,
@@ -400,9 +386,9 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
         text(&repaired)
     );
     assert_eq!(
-        database_op(&repaired),
-        database_op_on(&lab, new, true),
-        "the owner put back by postgres_database on the new leader: {}",
+        database_changed_on(&repaired),
+        [lab.hosts[new].0.clone()],
+        "the owner put back on the new leader: {}",
         text(&repaired)
     );
     assert_eq!(db_owner(&lab, new).as_deref(), Some("keybuzz"));
@@ -413,13 +399,7 @@ fn patroni_elects_a_leader_fails_over_and_haproxy_follows() {
     );
 
     // A rerun changes nothing and keeps the new leader.
-    let again = lab.rerun_unchanged(&site);
-    assert_eq!(
-        database_op(&again),
-        database_op_on(&lab, new, false),
-        "{}",
-        text(&again)
-    );
+    lab.rerun_unchanged(&site);
     assert_eq!(leader(&lab, &PG), Some(new), "the rerun kept the leader");
     for &h in &all {
         lab.reset_keybuzz(h);

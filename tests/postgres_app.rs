@@ -1,13 +1,12 @@
 //! roles/postgres_app.rhai's decisions, on a local host whose `docker` and
-//! `curl` are fakes: `docker exec patroni psql` answers the role's probe and
-//! the query of the `postgres_database` operation it calls (from
-//! roles/postgres_databases.rhai) from a folder that stands for PostgreSQL
-//! (the stored SCRAM verifier, the database's owner, pgvector, primary or
-//! replica) and records the SQL the role sends on stdin. The lab test
-//! (`cluster_postgres`) proves the same role against real PostgreSQL; this
-//! one shows, without the lab, that the clear password is never sent, that
-//! a stored verifier equal to the secret's is left alone and a different one
-//! is replaced, that the database and its owner are the operation's, and
+//! `curl` are fakes: `docker exec patroni psql` answers the role's probe
+//! from a folder that stands for PostgreSQL (the stored SCRAM verifier, the
+//! database's owner, pgvector, primary or replica) and records the SQL the
+//! role sends on stdin. The lab test (`cluster_postgres`) proves the same
+//! role against real PostgreSQL; this one shows, without the lab, that the
+//! clear password is never sent, that a stored verifier equal to the
+//! secret's is left alone and a different one is replaced, that a database
+//! owner changed by hand is put back, that one psql answers a rerun, and
 //! that a replica is never written to.
 
 mod common;
@@ -18,19 +17,15 @@ use common::lab::{credentials, secret};
 use common::outcome::Outcome;
 use common::{repo, Test};
 
-/// `docker exec [-i] patroni psql ...`: postgres_database's query (`-c`,
-/// `datname = `) and the role's probe (SQL on stdin asking `primary=`, and
-/// the installed extensions after `\c keybuzz` when the database exists)
-/// answer from the folder as PostgreSQL would; any other SQL on stdin is a
-/// change, logged to sql.log and applied to the folder (pg/owner: the
-/// database's owner, absent while there is no database). Every call is
-/// logged to exec.log.
+/// `docker exec [-i] patroni psql ...`: the role's probe (SQL on stdin
+/// asking `primary=`, the database's owner, and the installed extensions
+/// after `\c keybuzz` when the database exists) answers from the folder as
+/// PostgreSQL would; any other SQL on stdin is a change, logged to sql.log
+/// and applied to the folder (pg/owner: the database's owner, absent while
+/// there is no database). Every call is logged to exec.log.
 const FAKE_DOCKER: &str = r#"#!/bin/sh
 s=$(dirname "$0")/../pg
 echo "$*" >> "$s/exec.log"
-case "$*" in
-  *"datname = "*) echo "$(cat "$s/primary") $(cat "$s/owner" 2>/dev/null)"; exit 0;;
-esac
 sql=$(cat)
 case "$sql" in *"'primary='"*) ;; *)
     printf '%s\n' "$sql" >> "$s/sql.log"
@@ -50,6 +45,7 @@ if [ -f "$s/verifier" ]; then
   echo "verifier_sha256=$(printf '%s' "$v" | sha256sum | cut -d' ' -f1)"
 fi
 [ -f "$s/available" ] && echo available=vector
+echo "db_owner=$(cat "$s/owner" 2>/dev/null)"
 case "$sql" in *'\c keybuzz'*) [ -f "$s/owner" ] && [ -f "$s/ext" ] && echo installed=vector;; esac
 exit 0
 "#;
@@ -92,10 +88,10 @@ fn run(t: &Test) -> Outcome {
     t.run_with_bin_first::<&str>(&[])
 }
 
-/// A rerun's round trips with the cache: one. Facts, every cached query
-/// (postgres_database's among them), the wait for a leader's first check
-/// and the role's read-only probe all ride the opening round trip
-/// (engine/src/run/foresight.rs); before that they took three.
+/// A rerun's round trips with the cache: one. Facts, the wait for a
+/// leader's first check and the role's read-only probe all ride the
+/// opening round trip (engine/src/run/foresight.rs); before that they took
+/// three.
 const ROUND_TRIPS: u64 = 1;
 
 fn sql_log(dir: &Path) -> String {
@@ -115,12 +111,6 @@ fn the_owner_role_gets_a_verifier_never_the_password_and_only_what_differs_chang
     assert!(
         matches!((role, db), (Some(r), Some(d)) if r < d),
         "the owner role first, then its database: {sql}"
-    );
-    assert_eq!(
-        first.statuses("postgres_database"),
-        ["changed"],
-        "the database is the postgres_database operation's: {}",
-        first.text()
     );
     assert!(
         !sql.contains(&password),
@@ -164,32 +154,31 @@ fn the_owner_role_gets_a_verifier_never_the_password_and_only_what_differs_chang
 }
 
 #[test]
-fn a_rerun_asks_postgresql_in_two_execs() {
+fn a_rerun_asks_postgresql_in_one_exec() {
     // The role's probe is one psql (one `docker exec`, about 0.1 CPU-s of
-    // the host's on every run), the operation's query the other.
+    // the host's on every run), the database's owner among its answers.
     let t = project();
     std::fs::write(t.at("pg/available"), "").unwrap();
     run(&t).assert_success().assert_total("changed", 3);
     std::fs::remove_file(t.at("pg/exec.log")).unwrap();
     run(&t).assert_success().assert_total("changed", 0);
     let execs = std::fs::read_to_string(t.at("pg/exec.log")).unwrap();
-    assert_eq!(execs.lines().count(), 2, "{execs}");
+    assert_eq!(execs.lines().count(), 1, "{execs}");
 }
 
 #[test]
-fn a_database_owner_changed_by_hand_is_put_back_by_the_operation_alone() {
+fn a_database_owner_changed_by_hand_is_put_back_alone() {
     let t = project().cache();
     run(&t).assert_success().assert_total("changed", 2);
     let before = sql_log(t.path());
 
-    // `--tags postgres_app` selects the operation too, though
-    // roles/postgres_databases.rhai defines it.
     std::fs::write(t.at("pg/owner"), "postgres\n").unwrap();
-    let fixed = t.run_with_bin_first(&["--tags", "postgres_app"]);
+    let fixed = run(&t);
     fixed.assert_success().assert_total("changed", 1);
-    assert_eq!(
-        fixed.statuses("postgres_database"),
-        ["changed"],
+    assert!(
+        fixed
+            .stdout()
+            .contains("ALTER DATABASE keybuzz OWNER TO keybuzz (was postgres)"),
         "{}",
         fixed.text()
     );
@@ -198,15 +187,12 @@ fn a_database_owner_changed_by_hand_is_put_back_by_the_operation_alone() {
         "ALTER DATABASE keybuzz OWNER TO keybuzz;\n"
     );
 
-    // The cache is sealed with the run's tags: the first run without them
-    // fills it again.
-    run(&t).assert_success().assert_total("changed", 0);
     let again = run(&t);
     again.assert_success().assert_total("changed", 0);
     assert_eq!(
         again.stats(0)["round_trips"],
         ROUND_TRIPS,
-        "the operation's query rides the first round trip: {}",
+        "the role's probe rides the first round trip: {}",
         again.text()
     );
 }
@@ -218,14 +204,6 @@ fn a_replica_is_never_written_to() {
     let out = run(&t);
     out.assert_success().assert_total("changed", 0);
     assert_eq!(sql_log(t.path()), "");
-    let ends = common::op_ends(out.output(), "postgres_database");
-    assert!(
-        ends.len() == 1
-            && ends[0]["status"] == "ok"
-            && ends[0]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("not the primary")),
-        "the operation says why it does nothing: {}",
-        out.text()
-    );
+    let execs = std::fs::read_to_string(t.at("pg/exec.log")).unwrap();
+    assert_eq!(execs.lines().count(), 1, "the probe alone: {execs}");
 }
