@@ -132,6 +132,41 @@ fn base_os_volumes_and_containers_then_a_rerun_changes_nothing() {
         );
     }
 
+    // The containers' probes ask the Engine API with curl on docker's
+    // socket, and docker inspect where the CLI is pointed elsewhere (here a
+    // context in its config); both find a container stopped behind the
+    // run's back. A docker that refuses inspect proves the first way.
+    let api = "printf '#!/bin/sh\\ncase $1 in inspect|image) exit 99;; esac\\nexec /usr/bin/docker \"$@\"\\n' \
+               > /usr/local/bin/docker && chmod +x /usr/local/bin/docker";
+    let cli = "rm -f /usr/local/bin/docker; mkdir -p /root/.docker && \
+               echo '{\"currentContext\": \"default\"}' > /root/.docker/config.json";
+    for (way, setup) in [("the Engine API", api), ("docker inspect", cli)] {
+        lab.ssh(
+            0,
+            &format!("{setup}; docker stop -t 1 lab-redis-8081 >/dev/null"),
+        );
+        let started = base.run();
+        started.assert_code(0);
+        assert_eq!(
+            started.total("changed"),
+            1,
+            "{way}: the stopped container only: {}",
+            started.text()
+        );
+        let restarted: Vec<_> = common::op_ends(started.output(), "docker_container")
+            .into_iter()
+            .filter(|e| e["status"] == "changed")
+            .map(|e| (e["target"].clone(), e["changes"][0]["summary"].clone()))
+            .collect();
+        assert_eq!(
+            restarted,
+            [("lab-redis-8081".into(), "started (was exited)".into())],
+            "{way}: {}",
+            started.text()
+        );
+    }
+    lab.ssh(0, "rm -f /usr/local/bin/docker /root/.docker/config.json");
+
     // A changed spec recreates the container; the data volume stays.
     lab.ssh(
         0,

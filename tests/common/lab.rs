@@ -334,11 +334,13 @@ impl Lab {
 
     /// Puts a host back the way `lab.sh up` left it, as far as the KeyBuzz
     /// roles touch it: firewall off, no containers, no KeyBuzz files or
-    /// timers, /dev/vdb blank.
+    /// timers, /dev/vdb blank, and no docker wrapper or CLI context a test
+    /// put there (`lab_roles`).
     pub fn reset_keybuzz(&self, host: usize) {
         self.ssh(
             host,
-            "ufw --force reset >/dev/null; ufw disable >/dev/null; \
+            "rm -f /usr/local/bin/docker /root/.docker/config.json; \
+             ufw --force reset >/dev/null; ufw disable >/dev/null; \
              docker rm -f $(docker ps -aq) >/dev/null 2>&1; \
              systemctl disable --now redis-update-master.timer >/dev/null 2>&1; \
              rm -f /etc/systemd/system/redis-update-master.* /usr/local/bin/redis-update-master.sh; \

@@ -251,7 +251,10 @@ impl Test {
 
     /// [`Test::run_with`] with the project's `bin/` first on PATH: how a
     /// test puts a stand-in for a program that cannot run here (a `docker`
-    /// answering as a database would) in front of the real one.
+    /// answering as a database would) in front of the real one. A stand-in
+    /// `docker` answers every question about containers and images: with
+    /// `DOCKER_HOST` set, the inspect query never asks a real daemon's
+    /// socket itself (stdlib/src/ops/docker.rs).
     pub fn run_with_bin_first<S: AsRef<std::ffi::OsStr>>(&self, extra: &[S]) -> Outcome {
         let path = format!(
             "{}:{}",
@@ -259,7 +262,9 @@ impl Test {
             std::env::var("PATH").unwrap_or_default()
         );
         let mut cmd = self.command();
-        cmd.args(extra).env("PATH", path);
+        cmd.args(extra)
+            .env("PATH", path)
+            .env("DOCKER_HOST", "unix:///nonexistent/stand-in.sock");
         Outcome::new(cmd.output().expect("kbz-play runs"))
     }
 

@@ -19,7 +19,7 @@ use kbz_engine::shell::{join, quote};
 use serde::{Deserialize, Serialize};
 
 use super::command::split_words;
-use super::docker::{inspect_probe, inspected, pinned_image, Inspected};
+use super::docker::{inspect_probe, inspected, pinned_image, Inspected, Kind};
 use super::values::{absolute_path, env_name, Text};
 use super::{Build, Env, Failure};
 use kbz_engine::digest::sha256_hex;
@@ -27,9 +27,11 @@ use kbz_engine::digest::sha256_hex;
 /// The label holding the spec digest.
 const LABEL: &str = "kbz-play.spec";
 
-/// What the probe asks: status, image as given to `docker run`, digest.
-const FORMAT: &str =
-    "{{.State.Status}} {{.Config.Image}} {{index .Config.Labels \"kbz-play.spec\"}}";
+/// Where the inspect document holds what the plan reads: status, image as
+/// given to `docker run`, the spec digest's label.
+const STATUS: &str = "/State/Status";
+const IMAGE: &str = "/Config/Image";
+const DIGEST: &str = "/Config/Labels/kbz-play.spec";
 
 /// The start of a create script with env: stdin (the `NAME=value` lines)
 /// into `$d/env`, a file only the script's user can read, removed with its
@@ -411,26 +413,17 @@ impl Operation for DockerContainerOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![inspect_probe("container", FORMAT, &self.name)]
+        vec![inspect_probe(Kind::Container, &self.name)]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let found = inspected(observed, "container", FORMAT, &self.name)?;
+        let found = inspected(observed, Kind::Container, &self.name)?;
         let name = quote(&self.name);
-        let (status, image, digest) = match &found {
-            Inspected::Missing => ("", "", ""),
-            Inspected::Found(out) => {
-                let mut f = out.split_whitespace();
-                (
-                    f.next().unwrap_or(""),
-                    f.next().unwrap_or(""),
-                    f.next().unwrap_or(""),
-                )
-            }
-        };
+        let (status, image, digest) =
+            (found.field(STATUS), found.field(IMAGE), found.field(DIGEST));
         let remove = || Action::exec(format!("docker rm -f {name}"));
         let Some(spec) = &self.spec else {
-            return Ok(match found {
+            return Ok(match &found {
                 Inspected::Missing => Plan::noop("already absent"),
                 Inspected::Found(_) => Plan::of(vec![Change::new(
                     Symbol::Delete,
@@ -445,7 +438,7 @@ impl Operation for DockerContainerOp {
         } else {
             "started"
         };
-        let change = match found {
+        let change = match &found {
             Inspected::Missing => Change::new(
                 Symbol::Create,
                 format!("container from {}, {wanted}", spec.image),
@@ -588,18 +581,42 @@ mod tests {
         assert_eq!(digest(a.as_ref()), digest(c.as_ref()));
     }
 
+    /// The inspect document's fields the plan reads, as docker prints them.
+    fn inspect(status: &str, image: &str, digest: Option<&str>) -> String {
+        let labels = digest.map(|d| serde_json::json!({ "kbz-play.spec": d, "other": "x" }));
+        serde_json::json!({
+            "Id": "0123abcd",
+            "State": { "Status": status, "Running": status == "running" },
+            "Config": { "Image": image, "Labels": labels },
+        })
+        .to_string()
+    }
+
     #[test]
     fn inspect_output_is_read() {
         let json = serde_json::json!({ "name": "redis", "image": "redis:7.2.4" });
         let digest = digest(op(json.clone()).as_ref());
-        let same = plan(json.clone(), &format!("running redis:7.2.4 {digest}"), 0);
+        let same = plan(
+            json.clone(),
+            &inspect("running", "redis:7.2.4", Some(&digest)),
+            0,
+        );
         assert!(same.is_noop(), "{same:?}");
-        let exited = plan(json.clone(), &format!("exited redis:7.2.4 {digest}"), 0);
+        let exited = plan(
+            json.clone(),
+            &inspect("exited", "redis:7.2.4", Some(&digest)),
+            0,
+        );
         assert_eq!(exited.changes[0].summary, "started (was exited)");
-        let other = plan(json, "running redis:7.2.3 ", 0);
+        let other = plan(json.clone(), &inspect("running", "redis:7.2.3", None), 0);
         assert_eq!(
             other.changes[0].summary,
             "spec changed (image redis:7.2.3 -> redis:7.2.4), recreated started"
+        );
+        let missing = plan(json, "", 1);
+        assert_eq!(
+            missing.changes[0].summary,
+            "container from redis:7.2.4, started"
         );
     }
 
@@ -609,7 +626,7 @@ mod tests {
     #[test]
     fn a_failed_pull_removes_nothing() {
         let json = serde_json::json!({ "name": "redis", "image": "redis:7.2.4" });
-        let p = plan(json, "running redis:7.2.3 ", 0);
+        let p = plan(json, &inspect("running", "redis:7.2.3", None), 0);
         let fake =
             "docker() { echo \"$*\" >> \"$T/log\"; case $1 in image|pull) return 1;; esac; }";
         let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use kbz_engine::probe::{Observed, Probe};
 use kbz_engine::shell::quote;
 use serde::Deserialize;
 
-use super::docker::{inspect_probe, inspected, pinned_image, reference, Inspected};
+use super::docker::{inspect_probe, inspected, pinned_image, reference, Inspected, Kind};
 use super::values::Presence;
 use super::{Build, Env, Failure, Form};
 
@@ -56,9 +56,6 @@ impl Build for Args {
     }
 }
 
-/// The image's id, which `docker pull` and `docker rmi` change.
-const FORMAT: &str = "{{.Id}}";
-
 /// Pulls or removes one image.
 #[derive(Debug)]
 pub(crate) struct DockerImageOp {
@@ -76,20 +73,22 @@ impl Operation for DockerImageOp {
     }
 
     fn probes(&self) -> Vec<Probe> {
-        vec![inspect_probe("image", FORMAT, &self.name)]
+        vec![inspect_probe(Kind::Image, &self.name)]
     }
 
     fn plan(&self, observed: &Observed) -> Result<Plan, OpError> {
-        let image = inspected(observed, "image", FORMAT, &self.name)?;
+        let image = inspected(observed, Kind::Image, &self.name)?;
         let name = quote(&self.name);
+        // The image's id, which `docker pull` and `docker rmi` change.
+        let id = image.field("/Id").to_string();
         Ok(match (self.state, image) {
-            (Presence::Present, Inspected::Found(id)) => Plan::noop(format!("present ({id})")),
+            (Presence::Present, Inspected::Found(_)) => Plan::noop(format!("present ({id})")),
             (Presence::Present, Inspected::Missing) => Plan::of(vec![Change::new(
                 Symbol::Create,
                 format!("image {}", self.name),
                 vec![Action::exec(format!("docker pull {name}"))],
             )]),
-            (Presence::Absent, Inspected::Found(id)) => Plan::of(vec![Change::new(
+            (Presence::Absent, Inspected::Found(_)) => Plan::of(vec![Change::new(
                 Symbol::Delete,
                 format!("image {} ({id})", self.name),
                 vec![Action::exec(format!("docker rmi {name}"))],
