@@ -98,11 +98,12 @@ const SOCKET: &str = "/var/run/docker.sock";
 
 /// Whether the Engine API on `socket` is where `docker` itself would go:
 /// no `DOCKER_HOST`, no context chosen (by `DOCKER_CONTEXT` or the CLI's
-/// config), a socket there, and `curl` to ask it.
+/// config), a socket there, and `curl` to ask it. `grep` reads the config
+/// only where there is one (a server's root rarely has any).
 fn api_is_the_clis(socket: &str) -> String {
     format!(
         "[ -z \"${{DOCKER_HOST-}}${{DOCKER_CONTEXT-}}\" ] && [ -S {socket} ] && command -v curl >/dev/null && \
-         ! grep -qs currentContext \"${{DOCKER_CONFIG:-$HOME/.docker}}/config.json\""
+         dc=\"${{DOCKER_CONFIG:-$HOME/.docker}}/config.json\" && ! {{ [ -f \"$dc\" ] && grep -q currentContext \"$dc\"; }}"
     )
 }
 
