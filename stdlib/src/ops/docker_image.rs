@@ -50,7 +50,8 @@ docker_image(#{ name: "minio/minio:latest", state: "absent" });"#;
 }
 
 impl Build for Args {
-    const ENSURES: &'static str = "an image is present (pulled, or built from a context on the host) or absent";
+    const ENSURES: &'static str =
+        "an image is present (pulled, or built from a context on the host) or absent";
     const FORMS: &'static [Form] = &[Form::String("name")];
 
     fn build(self, _env: &dyn Env) -> Result<Box<dyn Operation>, Failure> {

@@ -228,9 +228,7 @@ impl PathEdit for FileOp {
             )]),
 
             (State::Directory, PathKind::Missing) => {
-                let mut actions = vec![Action::exec(format!("mkdir -p {path}"))];
-                actions.extend(self.attrs.set_all(&self.path, false));
-                self.created("directory", actions)
+                self.created("directory", self.attrs.new_directory(&self.path))
             }
             (State::Directory, PathKind::Directory) => self.fixed(cur, None, "directory in place"),
             (State::Directory, _) => return Err(wrong_kind(&self.path, cur, "directory")),
