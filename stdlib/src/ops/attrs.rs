@@ -421,7 +421,11 @@ mod tests {
             assert_eq!(apply(action), (0, String::new()));
         }
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o7777, 0o775, "the mode, though the umask (022) would cut it");
+        assert_eq!(
+            mode & 0o7777,
+            0o775,
+            "the mode, though the umask (022) would cut it"
+        );
 
         // Made by someone else between the probe and the change: left alone.
         let other = dir.path().join("other");

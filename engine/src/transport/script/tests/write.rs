@@ -253,6 +253,10 @@ fn a_write_removes_the_temp_files_a_dead_host_left_for_its_target() {
         "a b*.conf.0123456789ab",
     ];
     std::fs::write(&ours, "half of it").unwrap();
+    let planted = dir.path().join(".kbz-play.a b*.conf.00000000cafe");
+    let canary = dir.path().join("canary");
+    std::fs::write(&canary, "keep me").unwrap();
+    std::os::unix::fs::symlink(&canary, &planted).unwrap();
     for name in kept {
         std::fs::write(dir.path().join(name), "not ours to remove").unwrap();
     }
@@ -261,9 +265,30 @@ fn a_write_removes_the_temp_files_a_dead_host_left_for_its_target() {
     assert_eq!(rc, 0, "{err}");
     assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
     assert!(!ours.exists(), "the dead write's temp file is still there");
+    assert!(
+        planted.symlink_metadata().is_err() && canary.exists(),
+        "a link at one of our names is removed, never its target"
+    );
     for name in kept {
         assert!(dir.path().join(name).exists(), "{name} was removed");
     }
+}
+
+#[test]
+fn a_write_in_a_clean_folder_starts_no_rm() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("rm.log");
+    let target = dir.path().join("app.conf");
+    let file = wf(target.to_str().unwrap(), b"new\n", None);
+    let counted = format!(
+        "rm() {{ echo \"$*\" >> {}; command rm \"$@\"; }}\n{}",
+        log.display(),
+        write_script(&file).unwrap()
+    );
+    let (rc, err) = run(&counted, &file.content);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+    assert!(!log.exists(), "rm ran: {:?}", std::fs::read_to_string(&log));
 }
 
 #[test]
