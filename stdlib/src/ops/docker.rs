@@ -60,7 +60,11 @@ pub(crate) fn reference(image: &str) -> Result<(), String> {
 pub(crate) enum Inspected {
     /// There is no such container or image.
     Missing,
-    /// Its inspect document: the Engine API's JSON for it.
+    /// Its inspect document: the Engine API's JSON for it. A container's
+    /// holds its env, secrets among them: the document stays in the run's
+    /// memory (as the host's answer), the ops read their few fields from it,
+    /// and neither it nor the answer is ever printed or cached (the cache
+    /// keeps the query's script, never what it printed).
     Found(serde_json::Value),
 }
 
