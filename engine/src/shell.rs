@@ -26,6 +26,20 @@ where
         .join(" ")
 }
 
+/// The command giving a path `owner` and `group` (either may be left
+/// alone), `flags` before its `--`: `chown o:g`, `chown o` or `chgrp g`,
+/// the path to be appended; `None` when both are left alone. `-h` acts on
+/// a link itself, for paths a service could have swapped.
+pub fn ownership(owner: Option<&str>, group: Option<&str>, flags: &str) -> Option<String> {
+    let (cmd, ids) = match (owner, group) {
+        (Some(o), Some(g)) => ("chown", format!("{o}:{g}")),
+        (Some(o), None) => ("chown", o.to_string()),
+        (None, Some(g)) => ("chgrp", g.to_string()),
+        (None, None) => return None,
+    };
+    Some(format!("{cmd} {flags}-- {}", quote(&ids)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +51,23 @@ mod tests {
         assert_eq!(quote(""), "''");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(join(["echo", "$HOME"]), "echo '$HOME'");
+    }
+
+    #[test]
+    fn ownership_names_what_changes() {
+        assert_eq!(
+            ownership(Some("redis"), Some("adm"), ""),
+            Some("chown -- redis:adm".into())
+        );
+        assert_eq!(
+            ownership(Some("999"), None, "-h "),
+            Some("chown -h -- 999".into())
+        );
+        assert_eq!(
+            ownership(None, Some("adm"), "-h "),
+            Some("chgrp -h -- adm".into())
+        );
+        assert_eq!(ownership(None, None, ""), None);
     }
 
     #[test]

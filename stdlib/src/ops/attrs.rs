@@ -5,7 +5,7 @@ use std::fmt;
 
 use kbz_engine::op::{Action, Change, Symbol};
 use kbz_engine::probe::PathState;
-use kbz_engine::shell::quote;
+use kbz_engine::shell::{ownership, quote};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -141,12 +141,7 @@ impl Attrs {
             .map(|m| format!("-m {} ", fmt_mode(m)))
             .unwrap_or_default();
         let mut actions = vec![made(format!("mkdir {mode}-- {path_q}"))];
-        let ids = match (&self.owner, &self.group) {
-            (Some(o), Some(g)) => Some(format!("chown -h -- {}", quote(&format!("{o}:{g}")))),
-            (Some(o), None) => Some(format!("chown -h -- {}", quote(o))),
-            (None, Some(g)) => Some(format!("chgrp -h -- {}", quote(g))),
-            (None, None) => None,
-        };
+        let ids = ownership(self.owner.as_deref(), self.group.as_deref(), "-h ");
         actions.extend(ids.map(|cmd| Action::exec(format!("{cmd} {path_q}"))));
         actions
     }

@@ -5,7 +5,7 @@
 
 use super::{unique_suffix, CHANGED_RC, MAX_TEMP_BASENAME};
 use crate::op::{Expected, WriteFile};
-use crate::shell::quote;
+use crate::shell::{ownership, quote};
 
 /// Splits an absolute file path into (directory, basename), refusing what
 /// cannot be a regular file's path.
@@ -149,13 +149,7 @@ fn attrs_on(file: &WriteFile, f: &str) -> String {
         // belongs to the writing user, as any non-root write would.
         s.push_str(&format!("if [ -n \"$u\" ] && [ \"$u:$g\" != \"$tu:$tg\" ]; then chown -- \"$u:$g\" {f} 2>/dev/null || :; fi\n"));
     }
-    let ids = match (&file.owner, &file.group) {
-        (Some(o), Some(g)) => Some(format!("chown -- {}", quote(&format!("{o}:{g}")))),
-        (Some(o), None) => Some(format!("chown -- {}", quote(o))),
-        (None, Some(g)) => Some(format!("chgrp -- {}", quote(g))),
-        (None, None) => None,
-    };
-    if let Some(cmd) = ids {
+    if let Some(cmd) = ownership(file.owner.as_deref(), file.group.as_deref(), "") {
         s.push_str(&format!(
             "{cmd} {f} || fail \"cannot set the owner/group of $t\"\n"
         ));
