@@ -15,7 +15,9 @@ mod plan;
 pub use args::{
     assert_params_match_struct, parse_args, parse_mode, suggest, ArgsError, OpArgs, Param,
 };
-pub use plan::{Action, Change, ContentDiff, Expected, Input, Plan, Symbol, WriteFile};
+pub use plan::{
+    Action, Change, ContentDiff, Expected, Input, NewDirectory, Plan, Symbol, WriteFile,
+};
 
 use crate::probe::{NotProbed, Observed, Probe};
 

@@ -145,6 +145,61 @@ pub enum Action {
     },
     /// Write a file atomically.
     Write(WriteFile),
+    /// Make a directory that was missing when probed.
+    Mkdir(NewDirectory),
+}
+
+/// A directory to make, and its missing parents. A plain `mkdir`, not a
+/// script, so that a batch can make consecutive ones with one program
+/// (see `transport/batch.rs`): a first run makes many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewDirectory {
+    /// Absolute path.
+    pub path: String,
+    /// Its mode (`mkdir -m`); `None`: the host's default (umask).
+    #[serde(serialize_with = "octal")]
+    pub mode: Option<u32>,
+}
+
+impl NewDirectory {
+    /// The script making it alone: its missing parents with `mkdir -p`
+    /// (the umask's mode, as Ansible's `file` gives them), then the
+    /// directory with `mkdir -m`, which sets the mode through a descriptor
+    /// it opens with `O_NOFOLLOW` (coreutils' `dirchownmod`), so a link
+    /// swapped in by a service that owns the folder leads nowhere. Without
+    /// `-p`, `mkdir` fails when something is at the path by then, as a
+    /// write's compare-and-swap does.
+    pub fn script(&self) -> String {
+        let parent = crate::shell::quote(self.parent());
+        format!(
+            "[ -d {parent} ] || mkdir -p -- {parent}\nmkdir {}-- {}",
+            self.mode_flag(),
+            crate::shell::quote(&self.path)
+        )
+    }
+
+    /// The folder it is made in.
+    pub fn parent(&self) -> &str {
+        match self.path.rsplit_once('/') {
+            Some(("", _)) | None => "/",
+            Some((p, _)) => p,
+        }
+    }
+
+    /// `-m 0750 ` for `mkdir`, or nothing.
+    pub fn mode_flag(&self) -> String {
+        self.mode
+            .map(|m| format!("-m {m:04o} "))
+            .unwrap_or_default()
+    }
+}
+
+/// A mode as a plan shows it: `"0750"`.
+fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match mode {
+        Some(m) => s.serialize_str(&format!("{m:04o}")),
+        None => s.serialize_none(),
+    }
 }
 
 impl Action {
@@ -170,7 +225,7 @@ impl Action {
     pub fn input(&self) -> Option<&Input> {
         match self {
             Action::Exec { input, .. } => input.as_ref(),
-            Action::Write(_) => None,
+            Action::Write(_) | Action::Mkdir(_) => None,
         }
     }
 }

@@ -48,7 +48,7 @@ impl HostCtx {
         let (readonly, deep) = (planned.readonly(), planned.deep());
         let reaches_anything = planned.op.reach() == Reach::Anything;
         let mut result = planned.result();
-        let actions = actions_of(&planned);
+        let actions = as_commands(&actions_of(&planned));
         let limit = planned.op.timeout().or(self.shared.settings.op_timeout);
         for action in &actions {
             match self.step(transport, action, (limit, readonly), &mut result) {
@@ -137,6 +137,10 @@ impl HostCtx {
                     )));
                 }
             }
+            Action::Mkdir(d) => {
+                let mkdir = Action::exec(d.script());
+                return self.step(transport, &mkdir, (limit, readonly), result);
+            }
             Action::Write(w) => {
                 self.session.count_round_trip();
                 rt.block_on(transport.write_file(w)).map_err(|e| match e {
@@ -178,7 +182,7 @@ impl HostCtx {
     pub(super) fn settle(&self, actions: &[Action], probes: &[Probe], deep: bool) {
         let learned = actions.iter().all(|a| match a {
             Action::Write(w) => self.session.learn_write(w),
-            Action::Exec { .. } => false,
+            Action::Exec { .. } | Action::Mkdir(_) => false,
         });
         if !learned {
             self.session.invalidate(probes, deep);
@@ -208,9 +212,25 @@ pub(super) fn actions_of(planned: &Planned) -> Vec<Action> {
 }
 
 fn all_checked(actions: &[Action]) -> bool {
-    actions
+    actions.iter().all(|a| {
+        matches!(
+            a,
+            Action::Write(_) | Action::Mkdir(_) | Action::Exec { check: true, .. }
+        )
+    })
+}
+
+/// `actions` as run one at a time, in their own round trips: a new
+/// directory is its script, so it joins the checked commands around it.
+fn as_commands(actions: &[Action]) -> Vec<Action> {
+    let commands: Vec<Action> = actions
         .iter()
-        .all(|a| matches!(a, Action::Write(_) | Action::Exec { check: true, .. }))
+        .map(|a| match a {
+            Action::Mkdir(d) => Action::exec(d.script()),
+            a => a.clone(),
+        })
+        .collect();
+    merge_checked_execs(commands.iter())
 }
 
 /// Joins consecutive checked commands of one op (`mkdir -p d`, `chown u d`,

@@ -105,6 +105,7 @@ impl Recorder {
                 );
                 append(&commands, &attrs)
             }
+            Action::Mkdir(d) => append(&commands, &format!("{}\n", d.script())),
             Action::Exec { script, input, .. } => {
                 append(&commands, &format!("{}\n", secrets.mask(script)))?;
                 input.as_ref().map_or(Ok(()), |i| {

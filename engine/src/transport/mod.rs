@@ -68,6 +68,7 @@ mod local;
 mod lock;
 mod master_gone;
 mod masters;
+mod merge;
 pub mod persist;
 mod script;
 pub mod ssh;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use kbz_engine::op::{Action, Change, Symbol};
+use kbz_engine::op::{Action, Change, NewDirectory, Symbol};
 use kbz_engine::probe::PathState;
 use kbz_engine::shell::{ownership, quote};
 use serde::de::{self, Deserializer, Visitor};
@@ -114,35 +114,26 @@ impl Attrs {
             .collect()
     }
 
-    /// Commands making the directory `path`, missing when probed, with
-    /// every wanted attribute, in one or two programs where `mkdir` and a
-    /// perl per attribute took two to four (about 10 ms of a host's CPU a
-    /// directory): `mkdir -m` sets the mode on the new directory through a
-    /// descriptor it opens with `O_NOFOLLOW` (coreutils' `dirchownmod`),
-    /// `chown -h` never follows a link, so a swap in a folder a service owns
-    /// leads neither elsewhere. `mkdir` without `-p` fails when something
-    /// is there by then, as a write's compare-and-swap does; missing parents
-    /// are made first. A setuid or setgid mode keeps the perl after the
+    /// Actions making the directory `path`, missing when probed, with
+    /// every wanted attribute: [`NewDirectory`] (its mode set by `mkdir -m`,
+    /// never through a link), then `chown -h`, which never follows one
+    /// either. One or two programs where `mkdir` and a perl per attribute
+    /// took two to four, and consecutive new directories of a batch share
+    /// their `mkdir`. A setuid or setgid mode keeps the perl after the
     /// ownership ([`Attrs::set_all`]): `chown` may clear those bits.
     pub fn new_directory(&self, path: &str) -> Vec<Action> {
-        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-        let made = |mkdir: String| {
-            let parent = quote(if parent.is_empty() { "/" } else { parent });
-            Action::exec(format!("[ -d {parent} ] || mkdir -p -- {parent}\n{mkdir}"))
-        };
-        let path_q = quote(path);
-        if self.mode.is_some_and(|m| m & 0o6000 != 0) {
-            let mut actions = vec![made(format!("mkdir -- {path_q}"))];
+        let special = self.mode.is_some_and(|m| m & 0o6000 != 0);
+        let mkdir = Action::Mkdir(NewDirectory {
+            path: path.to_string(),
+            mode: self.mode.filter(|_| !special),
+        });
+        let mut actions = vec![mkdir];
+        if special {
             actions.extend(self.set_all(path, false));
             return actions;
         }
-        let mode = self
-            .mode
-            .map(|m| format!("-m {} ", fmt_mode(m)))
-            .unwrap_or_default();
-        let mut actions = vec![made(format!("mkdir {mode}-- {path_q}"))];
         let ids = ownership(self.owner.as_deref(), self.group.as_deref(), "-h ");
-        actions.extend(ids.map(|cmd| Action::exec(format!("{cmd} {path_q}"))));
+        actions.extend(ids.map(|cmd| Action::exec(format!("{cmd} {}", quote(path)))));
         actions
     }
 
@@ -349,8 +340,10 @@ mod tests {
 
     /// Runs an attribute change's command locally; its exit status and stderr.
     fn apply(action: &Action) -> (i32, String) {
-        let Action::Exec { script, .. } = action else {
-            panic!("{action:?}")
+        let script = match action {
+            Action::Exec { script, .. } => script.clone(),
+            Action::Mkdir(d) => d.script(),
+            Action::Write(_) => panic!("{action:?}"),
         };
         let out = std::process::Command::new("sh")
             .arg("-c")

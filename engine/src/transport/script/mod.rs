@@ -19,7 +19,7 @@ mod write;
 
 #[cfg(test)]
 use write::{split_path, truncate};
-pub(crate) use write::{write_script, write_script_from, Input};
+pub(crate) use write::{write_script, write_script_from, Input, END_OF_CONTENT};
 
 /// Printed on stderr by the script before anything else under become. Its
 /// absence means sudo refused before the script ever ran.

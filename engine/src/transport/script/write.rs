@@ -42,10 +42,12 @@ pub(super) fn truncate(s: &str, max: usize) -> &str {
 /// truncated file.
 ///
 /// Forks are the main cost on the host, so the script uses builtins where it
-/// can: the temp file is created by the shell (`set -C`, i.e. `O_EXCL`, under
-/// umask 077) rather than `mktemp`, one `stat` reads the temp file's size and
-/// the target's metadata, and `chown` only runs when something changes.
-/// That leaves `dd` (write + fsync), `stat`, `chmod` and `mv`.
+/// can: the temp file is created by the shell (`set -C`, i.e. `O_EXCL`)
+/// rather than `mktemp`, one `stat` reads the temp file's size and the
+/// target's metadata, and `chown` only runs when something changes. That
+/// leaves `dd` (write + fsync), `stat`, `chmod` and `mv`; a new file of a
+/// batch needs only `dd` and `mv` (see [`Input::NextBytes`] and
+/// [`created_mode`]).
 pub(crate) fn write_script(file: &WriteFile) -> Result<String, String> {
     write_script_from(file, Input::WholeStdin)
 }
@@ -57,9 +59,16 @@ pub(crate) enum Input {
     WholeStdin,
     /// The next `content.len()` bytes of stdin and not one more, so the
     /// following write of a batch finds its own content right after
-    /// (GNU `dd`'s `iflag=fullblock,count_bytes`, coreutils 8.16 and later).
+    /// (GNU `dd`'s `iflag=fullblock,count_bytes`, coreutils 8.16 and later),
+    /// then the line [`END_OF_CONTENT`]. The shell's `read` finds that line
+    /// only when `dd` had every byte: a transfer cut short is found without a
+    /// `stat` of the temp file, which a new file then never needs.
     NextBytes,
 }
+
+/// The line that follows each file's content on a batch's stdin
+/// ([`Input::NextBytes`]).
+pub(crate) const END_OF_CONTENT: &[u8] = b":kbz-play-end-of-content\n";
 
 /// [`write_script`], reading the content as `input` says.
 pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String, String> {
@@ -99,23 +108,38 @@ pub(crate) fn write_script_from(file: &WriteFile, input: Input) -> Result<String
          fail \"${r:-dd failed}; $t left unchanged, the temp file removed$h\"\n\
          }\n\
          exec 3<&0 </dev/null\n\
-         [ -d \"$t\" ] && fail \"$t is a directory\"\n\
-         umask 077\n\
-         set -C\n\
+         [ -d \"$t\" ] && fail \"$t is a directory\"\n",
+    );
+    s.push_str(&created_mode(file));
+    s.push_str(
+        "set -C\n\
          command exec 4> \"$new\" || fail \"cannot create a temp file next to $t\"\n\
          tmp=$new\n\
          set +C\n\
-         e=$(LC_ALL=C dd bs=65536 conv=fsync status=none ${count} <&3 2>&1 >&4) || unwritten \"$e\"\n\
-         exec 3<&-\n\
+         e=$(LC_ALL=C dd bs=65536 conv=fsync status=none ${count} <&3 2>&1 >&4) || unwritten \"$e\"\n",
+    );
+    let new_size = match input {
+        Input::WholeStdin => "n=$(stat -L -c %s -- /dev/fd/4) || exit 1".to_string(),
+        Input::NextBytes => {
+            let end = String::from_utf8_lossy(&END_OF_CONTENT[..END_OF_CONTENT.len() - 1]);
+            s.push_str(&format!(
+                "IFS= read -r end <&3 && [ \"$end\" = {} ] || fail \"the content of $t arrived cut short (interrupted transfer?); $t left unchanged\"\n",
+                quote(&end)
+            ));
+            format!("n={len}")
+        }
+    };
+    s.push_str(&format!(
+        "exec 3<&-\n\
          if [ -e \"$t\" ]; then\n\
          set -- $(stat -L -c '%s %u %g %a' -- /dev/fd/4 \"$t\")\n\
          [ $# = 8 ] || fail \"cannot stat $t\"\n\
          n=$1 tu=$2 tg=$3 u=$6 g=$7 mode=$8\n\
          else\n\
-         n=$(stat -L -c %s -- /dev/fd/4) || exit 1\n\
+         {new_size}\n\
          u= mode=644\n\
-         fi\n",
-    );
+         fi\n"
+    ));
     s.push_str(&format!(
         "[ \"$n\" = {len} ] || fail \"only $n of {len} bytes arrived (interrupted transfer?); $t left unchanged\"\n"
     ));
@@ -155,13 +179,34 @@ fn attrs_on(file: &WriteFile, f: &str) -> String {
         ));
     }
     s.push_str(&format!(
-        "[ \"$mode\" = 600 ] || chmod \"$mode\" {f} || fail \"cannot set the mode of $t\"\n"
+        "[ \"$mode\" = \"$made\" ] || chmod \"$mode\" {f} || fail \"cannot set the mode of $t\"\n"
     ));
     s
 }
 
+/// Sets the umask the temp file is created under, and `$made`, the mode it
+/// gets. Until the write's owner, group and mode are on it, the temp file
+/// is 0600 (umask 077): its content is then never readable by more users
+/// than the installed file's. A new file that keeps the writing user's ids
+/// (no `owner`, no `group`) would be readable by exactly the same users, so
+/// it is created with its final mode when a umask can give it (no
+/// execute, setuid, setgid or sticky bit), and needs no `chmod`; the
+/// validator's copy is created likewise. Whether the target exists is
+/// checked again after `dd`; a temp file whose mode is not the one wanted
+/// by then gets its `chmod`.
+fn created_mode(file: &WriteFile) -> String {
+    let new_mode = file.mode.unwrap_or(0o644) & 0o7777;
+    if file.owner.is_some() || file.group.is_some() || new_mode & !0o666 != 0 {
+        return "umask 077\nmade=600\n".to_string();
+    }
+    format!(
+        "if [ -e \"$t\" ]; then umask 077; made=600; else umask {:03o}; made={new_mode:o}; fi\n",
+        0o777 & !new_mode
+    )
+}
+
 /// Runs the validator on a copy of the temp file in a folder of its own
-/// (`mktemp -d`: new, 0700, the writing user's), never on the temp file by
+/// (`mktemp -d` under umask 077: new, 0700, the writing user's), never on the temp file by
 /// name: that one sits in the target's folder, which a service may own and
 /// where it could swap the name for another file while the validator reads
 /// it. The copy is read from the temp file's descriptor before the temp file
@@ -177,7 +222,7 @@ fn validation(validate: &str, base: &str, attrs: &str) -> String {
         .replace('$', "\\$")
         .replace('`', "\\`");
     format!(
-        "v=$(mktemp -d \"${{TMPDIR:-/tmp}}/kbz-play-validate.XXXXXX\") || fail \"cannot create a folder to validate $t in\"\n\
+        "v=$(umask 077; mktemp -d \"${{TMPDIR:-/tmp}}/kbz-play-validate.XXXXXX\") || fail \"cannot create a folder to validate $t in\"\n\
          vf=\"$v\"/{}\n\
          cat /dev/fd/4 > \"$vf\" || fail \"cannot copy the new $t to validate it\"\n\
          {attrs}\
