@@ -12,7 +12,10 @@
 # --skip-tags service, pyinfra KBZ_BENCH_NO_SERVICE=1) and Ansible is not run.
 #
 # Environment:
-#   KBZ_BENCH_TOOLS="kbz pyinfra ansible"  tools to run (kbz-play is the reference for ratios)
+#   KBZ_BENCH_TOOLS="kbz pyinfra ansible"  tools to run (kbz-play is the reference for ratios);
+#                                kbz25519 adds kbz-play with pyinfra's key exchange (curve25519-sha256
+#                                preferred in the ssh config): OpenSSH's default, sntrup761x25519, costs
+#                                the client about 0.1 CPU-s a connection, paramiko has none
 #   KBZ_BENCH_RERUNS=3           no-op reruns (cold and warm) of kbz-play and pyinfra, and floor probes (median reported)
 #   KBZ_BENCH_FIRSTS=1           first runs per tool, each on fresh hosts (median reported)
 #   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
@@ -71,7 +74,7 @@ for n in "$@"; do
     { echo "run.sh: host counts are 1..$FULL_MAX (full lab) or up to $LIGHT_MAX (light hosts), got '$n'" >&2; exit 2; }
 done
 for t in $TOOLS; do
-  case $t in kbz | pyinfra | ansible) ;; *) echo "run.sh: unknown tool '$t' in KBZ_BENCH_TOOLS" >&2; exit 2 ;; esac
+  case $t in kbz | kbz25519 | pyinfra | ansible) ;; *) echo "run.sh: unknown tool '$t' in KBZ_BENCH_TOOLS" >&2; exit 2 ;; esac
 done
 [[ $(id -u) == 0 ]] || { echo "run.sh: must run as root (the lab needs it)" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "run.sh: /usr/bin/time is missing (Debian package: time)" >&2; exit 2; }
@@ -143,7 +146,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { # A B -> A/B as "12.3x", or "-" when either is missing
   if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo "-"; return; fi
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else if (a / b < 10) printf "%.2fx", a / b; else printf "%.1fx", a / b }'
 }
 
 # Control-side cost of one tool run. CPU: every process the run starts, daemonised ssh
@@ -425,12 +428,22 @@ compare_state() { # N TOOL
 kbz_play() { # N PLAYBOOK ARGS...
   local n=$1 playbook=$2
   shift 2
-  cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "$KBZ_LAB_SSH_CONFIG" \
+  cd "$ROOT" && "${TIMER[@]}" "$KBZ" run "$playbook" -i "$KBZ_LAB_INVENTORY" -F "${KBZ_SSH_CONFIG:-$KBZ_LAB_SSH_CONFIG}" \
     --cache-dir "$KBZ_CACHE" -f "$n" "${KBZ_PERSIST[@]}" "${KBZ_SKIP[@]}" --output json "$@"
 }
 
 run_kbz() { # N PHASE LOG
   measure "$3" kbz_play "$1" "${KBZ_PLAYBOOK[@]}"
+  kbz_note "$3"
+}
+
+# kbz-play with the key exchange pyinfra's paramiko negotiates: an ssh config that
+# prefers curve25519-sha256, then includes the lab's.
+run_kbz25519() { # N PHASE LOG
+  local config=$INV_DIR/ssh_config.curve25519
+  printf 'KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\nInclude %s\n' \
+    "$KBZ_LAB_SSH_CONFIG" >"$config"
+  KBZ_SSH_CONFIG=$config measure "$3" kbz_play "$1" "${KBZ_PLAYBOOK[@]}"
   kbz_note "$3"
 }
 
@@ -526,21 +539,29 @@ run_floor() { # LOG
 # not touch them. The pattern in use is in $RUN_DIR/foreign.pattern (lab_up).
 FULL_FOREIGN='/deps/lab-|lab\.sh|(^|/)ssh .*(198\.18\.|lab[0-9][0-9]|kbz-lab)'
 LIGHT_FOREIGN='light\.sh|(^|/)ssh .*(198\.18\.(1[6-9]|2[0-9]|3[01])\.|[^a-z0-9]lt[0-9]{3}|kbz-light)'
+#
+# Only bash builtins read /proc: with 250 warm masters open, a `cat` and a `tr` per
+# process and second were 500 programs a second, a quarter of the machine, measured
+# as the warm reruns' competition and keeping the quiet wait from ever ending.
 watch_foreign() { # runs in the background until killed
-  local pid args pattern
+  set +eu # a process gone between two reads is no reason for the watch to end
+  local pid comm args argv envs e ours pattern
   while sleep 1; do
-    pattern=$(cat "$RUN_DIR/foreign.pattern" 2>/dev/null) || continue
+    pattern=$(<"$RUN_DIR/foreign.pattern") 2>/dev/null || continue
     for pid in $(pgrep -f "$pattern"); do
       [[ $pid == "$BASHPID" ]] && continue
       # the lab's own hosts (nspawn; a light host's unshare, its init and sshd, whose
       # process title overwrites its environment) are not users
-      case $(cat "/proc/$pid/comm" 2>/dev/null) in systemd-nspawn | unshare | sshd) continue ;; esac
+      read -r comm <"/proc/$pid/comm" 2>/dev/null || continue
+      case $comm in systemd-nspawn | unshare | sshd) continue ;; esac
+      mapfile -d '' -t argv <"/proc/$pid/cmdline" 2>/dev/null || continue
+      args=${argv[*]}
       # nor are the masters of our warm reruns and open-master floor (their own folders)
-      case $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
-      if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KBZ_BENCH_RUN=$STAMP"; then
-        args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160) || continue
-        [[ -n $args ]] && printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "$args"
-      fi
+      case $args in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
+      mapfile -d '' -t envs <"/proc/$pid/environ" 2>/dev/null || envs=()
+      ours=""
+      for e in "${envs[@]}"; do [[ $e == "KBZ_BENCH_RUN=$STAMP" ]] && ours=1 && break; done
+      [[ -n $ours || -z $args ]] || printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "${args:0:160}"
     done
   done >>"$RUN_DIR/foreign.log" 2>/dev/null
 }
@@ -747,7 +768,7 @@ run_floors() { # KEY DIR
 # --------------------------------------------------------------------------------------
 # report
 
-tool_label() { case $1 in kbz) echo kbz-play ;; pyinfra) echo "pyinfra $PYINFRA_VERSION" ;; ansible) echo "ansible-core $ANSIBLE_CORE_VERSION" ;; esac; }
+tool_label() { case $1 in kbz) echo kbz-play ;; kbz25519) echo "kbz-play, curve25519 kex" ;; pyinfra) echo "pyinfra $PYINFRA_VERSION" ;; ansible) echo "ansible-core $ANSIBLE_CORE_VERSION" ;; esac; }
 secs() {
   if [[ -z $1 || $1 == - ]]; then echo "-"
   elif [[ $1 == *! ]]; then echo "${1%!} s (failed)"
@@ -850,6 +871,9 @@ report() {
     if [[ -n ${FIRST[$n,kbz]:-} && -n ${FIRST[$n,pyinfra]:-} ]]; then
       echo "- kbz-play first run vs pyinfra's: $(ratio "${FIRST[$n,kbz]%!}" "${FIRST[$n,pyinfra]%!}") (issue target: at most 0.25x)"
     fi
+    if [[ -n ${FIRST[$n,kbz25519]:-} && -n ${FIRST[$n,pyinfra]:-} ]]; then
+      echo "- kbz-play first run vs pyinfra's, both with curve25519-sha256: $(ratio "${FIRST[$n,kbz25519]%!}" "${FIRST[$n,pyinfra]%!}")"
+    fi
     [[ -z ${MEM[$n,kbz]:-} ]] || echo "- kbz-play peak memory: ${MEM[$n,kbz]} MB (issue target at 250 hosts: under 64 MB)"
     for t in $(tools_for "$n"); do
       echo "- $(tool_label "$t"): first [${NOTE_FIRST[$n,$t]:-}], rerun [${NOTE_RERUN[$n,$t]:-}], first runs: ${FIRST_ALL[$n,$t]:-} s, cold reruns: ${RERUN_ALL[$n,$t]:-} s$([[ -n ${WARM_ALL[$n,$t]:-} ]] && echo ", warm reruns: ${WARM_ALL[$n,$t]} s")$([[ "${RERUN_ALL[$n,$t]:-}${WARM_ALL[$n,$t]:-}" == *\** ]] && echo " (* = not a clean no-op)"); state vs ${REF_TOOL[$n]:-?}: ${STATE_VERDICT[$n,$t]:-?}; machine before the runs: ${LOAD[$n,$t]:-?}"
@@ -866,13 +890,13 @@ report() {
 main() {
   mkdir -p "$RUN_DIR"
   ensure_venv
-  [[ " $TOOLS " == *" kbz "* ]] && ensure_kbz && kbz_cold
+  [[ " $TOOLS " == *" kbz"* ]] && ensure_kbz && kbz_cold
   log "tools: $TOOLS; host counts: $*; logs in $RUN_DIR"
   export KBZ_BENCH_RUN=$STAMP
   : >"$RUN_DIR/foreign.log"
   watch_foreign &
   WATCHER=$!
-  trap 'kill "$WATCHER" 2>/dev/null; log "taking the lab down"; lab_down' EXIT
+  trap 'kill "$WATCHER" 2>/dev/null || :; log "taking the lab down"; lab_down' EXIT
   local n t c
   use_workload demo
   for n in "$@"; do
