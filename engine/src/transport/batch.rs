@@ -580,6 +580,26 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_made_by_another_in_between_fails_within_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let steps = [
+            mkdir(&d.join("a"), 0o700),
+            mkdir(&d.join("b"), 0o700),
+            Action::exec("true"),
+        ];
+        // Another makes the first folder between the check and `mkdir`.
+        let batch = script(&steps).unwrap();
+        let racing = format!(
+            "mkdir() {{ [ \"$1\" != -m ] || command mkdir \"$4\"; command mkdir \"$@\"; }}\n{}",
+            batch.script
+        );
+        let (step, message) = run_script(&racing, &batch.stdin).unwrap();
+        assert_eq!(step, 1, "{message}");
+        assert!(message.contains("File exists"), "{message}");
+    }
+
+    #[test]
     fn a_command_with_input_is_refused() {
         let steps = [
             Action::exec("true"),

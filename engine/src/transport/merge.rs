@@ -83,8 +83,9 @@ fn replaces_exactly(prev: &WriteFile, next: &WriteFile) -> bool {
 /// of them, with one `mkdir -p`), then, with one `mkdir -m`, every
 /// directory up to the first that something is at by then, which fails its
 /// own step as `mkdir` would have. When `mkdir` itself fails, the step is
-/// that of the first directory it did not make. The script prints the
-/// failing step's `marker` itself.
+/// that of the first directory it did not make (the last one's when each is
+/// a directory by then: another made one in between). The script prints
+/// the failing step's `marker` itself.
 pub(super) fn directories_script(first: usize, dirs: &[&NewDirectory], marker: &str) -> String {
     let mut s = String::from("set --\n");
     for parent in missing_parents(dirs) {
@@ -103,6 +104,7 @@ pub(super) fn directories_script(first: usize, dirs: &[&NewDirectory], marker: &
          done\n\
          if [ $# != 0 ] && ! e=$(mkdir {mode}-- \"$@\" 2>&1); then\n\
          k=0; for d; do [ -d \"$d\" ] || break; k=$((k + 1)); done\n\
+         [ $k -lt $# ] || k=$(($# - 1))\n\
          printf '{marker}\\n%s\\n' $(({first} + k)) \"$e\" >&2; exit 1\n\
          fi\n\
          [ $# = {n} ] || {{ printf '{marker}\\n' $(({first} + $#)) >&2; \
