@@ -175,6 +175,12 @@ mod tests {
     }
 
     fn run_script(batch: &str, stdin: &[u8]) -> Option<(usize, String)> {
+        let out = run_batch(batch, stdin);
+        (!out.status.success()).then(|| failed_step(&out.stderr))
+    }
+
+    /// Runs a batch's script as the transports would: its exit status and output.
+    fn run_batch(batch: &str, stdin: &[u8]) -> std::process::Output {
         let inv = script::invocation(batch, Some(stdin), None);
         let mut child = Command::new(&inv.argv[0])
             .args(&inv.argv[1..])
@@ -187,8 +193,7 @@ mod tests {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("{e}"),
             _ => {}
         }
-        let out = child.wait_with_output().unwrap();
-        (!out.status.success()).then(|| failed_step(&out.stderr))
+        child.wait_with_output().unwrap()
     }
 
     #[test]
@@ -437,20 +442,7 @@ mod tests {
         let mut steps = vec![Action::exec("true")];
         steps.extend(chained_edits(&conf, "probed\n"));
         let batch = script(&steps).unwrap();
-        let inv = script::invocation(&batch.script, Some(&batch.stdin), None);
-        let mut child = Command::new(&inv.argv[0])
-            .args(&inv.argv[1..])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&inv.stdin.unwrap())
-            .ok();
-        let out = child.wait_with_output().unwrap();
+        let out = run_batch(&batch.script, &batch.stdin);
         assert_eq!(out.status.code(), Some(script::CHANGED_RC));
         assert_eq!(failed_step(&out.stderr).0, 1);
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), "changed by hand\n");
