@@ -19,6 +19,7 @@
 #   KBZ_BENCH_RERUNS=3           no-op reruns (cold and warm) of kbz-play and pyinfra, and floor probes (median reported)
 #   KBZ_BENCH_FIRSTS=1           first runs per tool, each on fresh hosts (median reported)
 #   KBZ_BENCH_ANSIBLE_RERUNS=1   no-op reruns of Ansible (each takes minutes at 49 hosts)
+#   KBZ_BENCH_ANSIBLE_MAX=49     largest host count Ansible runs at (8: the reference count only)
 #   KBZ_BENCH_DIR=/var/cache/kbz-bench   venv, logs and results (outside the repository)
 #   KBZ_BENCH_BUILD=1            run `cargo build --release` even if target/release/kbz-play exists
 #   KBZ_BENCH_BUILD=head         build the committed HEAD instead (git archive into $KBZ_BENCH_DIR/src,
@@ -47,6 +48,7 @@ KBZ=${KBZ_BENCH_KBZ:-$ROOT/target/release/kbz-play}
 TOOLS=${KBZ_BENCH_TOOLS:-kbz pyinfra ansible}
 RERUNS=${KBZ_BENCH_RERUNS:-3}
 ANSIBLE_RERUNS=${KBZ_BENCH_ANSIBLE_RERUNS:-1}
+ANSIBLE_MAX=${KBZ_BENCH_ANSIBLE_MAX:-$FULL_MAX}
 FIRSTS=${KBZ_BENCH_FIRSTS:-1}
 LIGHT_ALL=""
 if [[ ${1:-} == --light ]]; then
@@ -69,6 +71,7 @@ COPIES_TOOLS=$(for t in $TOOLS; do [[ $t == ansible ]] || printf '%s ' "$t"; don
 for c in $COPIES; do
   [[ $c =~ ^[0-9]+$ ]] && ((c >= 1)) || { echo "run.sh: KBZ_BENCH_COPIES holds ops counts, got '$c'" >&2; exit 2; }
 done
+[[ $ANSIBLE_MAX =~ ^[0-9]+$ ]] || { echo "run.sh: KBZ_BENCH_ANSIBLE_MAX is a host count, got '$ANSIBLE_MAX'" >&2; exit 2; }
 for n in "$@"; do
   [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= LIGHT_MAX)) ||
     { echo "run.sh: host counts are 1..$FULL_MAX (full lab) or up to $LIGHT_MAX (light hosts), got '$n'" >&2; exit 2; }
@@ -271,11 +274,11 @@ use_lab() { # N
   fi
 }
 
-# The tools run on N hosts: Ansible on the full lab only.
+# The tools run on N hosts: Ansible on the full lab only, up to ANSIBLE_MAX hosts.
 tools_for() { # N
   local t
   for t in $TOOLS; do
-    if [[ $t == ansible ]] && is_light "$1"; then continue; fi
+    if [[ $t == ansible ]] && { is_light "$1" || (($1 > ANSIBLE_MAX)); }; then continue; fi
     printf '%s ' "$t"
   done
 }
@@ -554,14 +557,21 @@ watch_foreign() { # runs in the background until killed
       # process title overwrites its environment) are not users
       read -r comm <"/proc/$pid/comm" 2>/dev/null || continue
       case $comm in systemd-nspawn | unshare | sshd) continue ;; esac
-      mapfile -d '' -t argv <"/proc/$pid/cmdline" 2>/dev/null || continue
-      args=${argv[*]}
-      # nor are the masters of our warm reruns and open-master floor (their own folders)
-      case $args in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
-      mapfile -d '' -t envs <"/proc/$pid/environ" 2>/dev/null || envs=()
+      # ours: the bench's environment, or one of its measuring cgroups, which keep the
+      # ssh masters a run daemonised (a master's process title overwrites its
+      # environment); a process gone meanwhile is nobody's
+      mapfile -d '' -t envs <"/proc/$pid/environ" 2>/dev/null || continue
       ours=""
       for e in "${envs[@]}"; do [[ $e == "KBZ_BENCH_RUN=$STAMP" ]] && ours=1 && break; done
-      [[ -n $ours || -z $args ]] || printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "${args:0:160}"
+      while [[ -z $ours ]] && read -r e; do [[ $e == *"/kbz-bench-$STAMP-"* ]] && ours=1; done <"/proc/$pid/cgroup" 2>/dev/null
+      [[ -z $ours ]] || continue
+      # read last: a master that has retitled itself no longer matches, and is not a user
+      mapfile -d '' -t argv <"/proc/$pid/cmdline" 2>/dev/null || continue
+      args=${argv[*]}
+      [[ $args =~ $pattern ]] || continue
+      # nor are the masters of our warm reruns and open-master floor (their own folders)
+      case $args in *"light.sh _init "* | *"/tmp/kbzw."* | *"/tmp/kbzf."*) continue ;; esac
+      printf '%s %s %s\n' "${EPOCHREALTIME%.*}" "$pid" "${args:0:160}"
     done
   done >>"$RUN_DIR/foreign.log" 2>/dev/null
 }
@@ -901,6 +911,7 @@ main() {
   use_workload demo
   for n in "$@"; do
     is_light "$n" && [[ " $TOOLS " == *" ansible "* ]] && log "$n hosts on light hosts: no Ansible there, and no \`service\` op in the workload"
+    ! is_light "$n" && ((n > ANSIBLE_MAX)) && [[ " $TOOLS " == *" ansible "* ]] && log "$n hosts: no Ansible (KBZ_BENCH_ANSIBLE_MAX=$ANSIBLE_MAX)"
     for t in $(tools_for "$n"); do bench_tool "$n" "$t"; done
   done
   for c in $COPIES; do
