@@ -16,6 +16,7 @@
 //! - [`template`]: minijinja, configured strictly for config files;
 //! - [`version`]: Ansible's version comparison, for templates and scripts alike;
 //! - [`pyyaml`], [`pyfloat`]: YAML and floats as Python writes them (Ansible's output);
+//! - [`serde_fields`]: the fields a struct accepts, for "did you mean" errors;
 //! - [`report`]: progress, plain and JSON output, recap, diffs, secret masking.
 
 pub mod cache;
@@ -34,6 +35,7 @@ pub mod report;
 pub mod run;
 pub mod script;
 pub mod secrets;
+pub mod serde_fields;
 pub mod shell;
 pub mod short_values;
 pub mod template;

@@ -310,6 +310,10 @@ fn syntax_check_names_the_error_and_exits_4() {
             "play(\"x\", \"all\", #{ serail: 1 }, |host| {});\n",
             "did you mean 'serial'?",
         ),
+        (
+            "play(\"x\", \"all\", #{ xyzzy_option: 1 }, |host| {});\n",
+            "(known: serial, max_fail_percentage, any_errors_fatal, run_once, gather_facts, tags, vars)",
+        ),
         ("import \"app\" as app;\n", "roles/app.rhai:2:"),
         ("play(\"x\", \"web:&\", |host| {});\n", "web:&"),
     ];

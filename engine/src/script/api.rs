@@ -258,22 +258,14 @@ fn declare_play(
     let keys: Vec<String> = opts.keys().map(|k| k.to_string()).collect();
     let options: PlayOptions =
         rhai::serde::from_dynamic(&Dynamic::from_map(opts)).map_err(|e| {
-            let known = [
-                "serial",
-                "max_fail_percentage",
-                "any_errors_fatal",
-                "run_once",
-                "gather_facts",
-                "tags",
-                "vars",
-            ];
+            let known = crate::serde_fields::fields_of::<PlayOptions>();
             let unknown = keys.iter().find(|k| !known.contains(&k.as_str()));
             match unknown {
                 Some(k) => err(
                     ctx,
                     format!(
                         "unknown play option '{k}'{}",
-                        crate::op::suggest(k, known.into_iter())
+                        crate::op::suggest(k, known.iter().copied())
                             .map(|s| format!("; did you mean '{s}'?"))
                             .unwrap_or_else(|| format!(" (known: {})", known.join(", ")))
                     ),

@@ -225,12 +225,7 @@ impl Playbook {
             inputs.clone(),
         ));
         let display = path.to_string_lossy().to_string();
-        let sources = Sources {
-            root: root.clone(),
-            playbook: display.clone(),
-            inputs,
-            modules: Default::default(),
-        };
+        let sources = Sources::new(root.clone(), display.clone(), inputs);
         api::register(&mut engine, env, decls.clone(), sources.clone());
         register_ops(&mut engine);
 

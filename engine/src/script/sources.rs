@@ -21,10 +21,21 @@ pub struct Sources {
     /// The role module file each source label named when first asked: it
     /// names the same one for the whole run, and every op call asks (a
     /// `stat` each was a twentieth of a warm rerun's control CPU).
-    pub modules: Arc<Mutex<HashMap<String, PathBuf>>>,
+    modules: Arc<Mutex<HashMap<String, PathBuf>>>,
 }
 
 impl Sources {
+    /// The sources of the playbook labelled `playbook` in the project at
+    /// `root`, recording the files its scripts read in `inputs`.
+    pub fn new(root: PathBuf, playbook: String, inputs: crate::definition::Inputs) -> Sources {
+        Sources {
+            root,
+            playbook,
+            inputs,
+            modules: Default::default(),
+        }
+    }
+
     /// The file a source label names: the playbook itself, or a role module
     /// under `roles/`.
     pub fn file(&self, source: Option<&str>) -> Option<PathBuf> {
@@ -102,12 +113,11 @@ mod tests {
         std::fs::create_dir_all(root.path().join("roles/redis")).unwrap();
         std::fs::write(root.path().join("roles/base.rhai"), "").unwrap();
         std::fs::write(root.path().join("roles/redis/main.rhai"), "").unwrap();
-        let s = Sources {
-            root: root.path().to_path_buf(),
-            playbook: "playbooks/site.rhai".into(),
-            inputs: Default::default(),
-            modules: Default::default(),
-        };
+        let s = Sources::new(
+            root.path().to_path_buf(),
+            "playbooks/site.rhai".into(),
+            Default::default(),
+        );
         assert_eq!(s.role(Some("base")).as_deref(), Some("base"));
         assert_eq!(s.role(Some("redis/main")).as_deref(), Some("redis"));
         assert_eq!(s.role(Some("playbooks/site.rhai")), None);
@@ -132,12 +142,11 @@ mod tests {
         std::fs::create_dir_all(root.path().join("roles")).unwrap();
         let module = root.path().join("roles/base.rhai");
         std::fs::write(&module, "").unwrap();
-        let s = Sources {
-            root: root.path().to_path_buf(),
-            playbook: "site.rhai".into(),
-            inputs: Default::default(),
-            modules: Default::default(),
-        };
+        let s = Sources::new(
+            root.path().to_path_buf(),
+            "site.rhai".into(),
+            Default::default(),
+        );
         assert_eq!(s.file(Some("base")), Some(module.clone()));
         std::fs::remove_file(&module).unwrap();
         assert_eq!(s.file(Some("base")), Some(module));
