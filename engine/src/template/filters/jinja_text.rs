@@ -16,7 +16,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
 /// `s | truncate(length=255, killwords=False, end='...', leeway=5)`: `s`
 /// as it is while within `length + leeway` characters, else cut to fit
 /// `length` with `end`, at the last space unless `killwords`.
-fn truncate(
+pub(super) fn truncate(
     s: &str,
     length: Option<usize>,
     killwords: Option<bool>,

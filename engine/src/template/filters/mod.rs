@@ -11,6 +11,7 @@ mod collections;
 mod combinatorial;
 mod comment;
 mod crypt_salt;
+mod cut_secrets;
 mod datetime;
 mod encoding;
 mod file_tests;
@@ -47,6 +48,7 @@ mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
+pub use cut_secrets::register as register_cut_secrets;
 pub use datetime::{PyDateTime, SUBTRACTION_HINT};
 pub use qualified::{short_name, BUILTIN};
 pub use vault::register as register_vault;

@@ -15,7 +15,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
 /// `s | wordwrap(width=79, break_long_words=True, wrapstring='\n',
 /// break_on_hyphens=True)`: each line of `s` wrapped to `width`, the
 /// wrapped lines and the paragraphs joined by `wrapstring`.
-fn wordwrap(
+pub(super) fn wordwrap(
     s: &str,
     width: Option<usize>,
     break_long_words: Option<bool>,
