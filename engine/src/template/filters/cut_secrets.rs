@@ -15,34 +15,30 @@ use crate::secrets::Secrets;
 /// Replaces the cutting filters with ones that register the pieces of
 /// `secrets` they write.
 pub fn register(env: &mut Environment<'static>, secrets: &Secrets) {
-    let s = secrets.clone();
-    env.add_filter(
-        "wordwrap",
-        move |text: &str,
-              width: Option<usize>,
-              long: Option<bool>,
-              wrap: Option<String>,
-              kw: Kwargs|
-              -> Result<String, Error> {
-            let out = super::wordwrap::wordwrap(text, width, long, wrap, kw)?;
-            register_pieces(&s, text, &out);
-            Ok(out)
-        },
-    );
-    let s = secrets.clone();
+    env.add_filter("wordwrap", registering(secrets, super::wordwrap::wordwrap));
     env.add_filter(
         "truncate",
-        move |text: &str,
-              length: Option<usize>,
-              kill: Option<bool>,
-              end: Option<String>,
-              kw: Kwargs|
-              -> Result<String, Error> {
-            let out = super::jinja_text::truncate(text, length, kill, end, kw)?;
-            register_pieces(&s, text, &out);
-            Ok(out)
-        },
+        registering(secrets, super::jinja_text::truncate),
     );
+}
+
+/// `filter` (text, three optional arguments, keywords), then the pieces of
+/// `secrets` its output holds registered.
+fn registering<A, B, C>(
+    secrets: &Secrets,
+    filter: fn(&str, A, B, C, Kwargs) -> Result<String, Error>,
+) -> impl Fn(&str, A, B, C, Kwargs) -> Result<String, Error> + Send + Sync + 'static
+where
+    A: 'static,
+    B: 'static,
+    C: 'static,
+{
+    let secrets = secrets.clone();
+    move |text, a, b, c, kw| {
+        let out = filter(text, a, b, c, kw)?;
+        register_pieces(&secrets, text, &out);
+        Ok(out)
+    }
 }
 
 /// Registers what `output` kept of each secret in `input`: the filter's
