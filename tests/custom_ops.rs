@@ -171,6 +171,61 @@ fn tags_select_rhai_ops_by_their_own_tags_and_their_roles() {
 }
 
 #[test]
+fn a_tags_run_keeps_what_the_cache_knows_of_the_ops_it_left_out() {
+    // `listed`'s query, and a file whose hand edits are reported (`copy`).
+    let playbook = r#"
+import "registry" as registry;
+
+play("cached", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory", tags: ["always"] });
+    registry::listed(#{ name: "app", file: dir + "/list" });
+    copy(#{ dest: dir + "/app.conf", content: "port = 1\n", tags: ["conf"] });
+});
+"#;
+    let t = project(playbook).cache();
+    t.run().assert_code(0);
+    let rerun = || {
+        let again = t.run();
+        again.assert_code(0);
+        let stats = again.stats(0);
+        (stats["changed"].as_u64(), stats["round_trips"].as_u64())
+    };
+    assert_eq!(rerun(), (Some(0), Some(1)));
+    t.run_with(&["--tags", "conf"]).assert_code(0);
+    assert_eq!(
+        rerun(),
+        (Some(0), Some(1)),
+        "after --tags conf, `listed`'s query is still asked in the opening"
+    );
+    t.run_with(&["--tags", "conf"]).assert_code(0);
+    let tagged = t.run_with(&["--tags", "conf"]);
+    assert_eq!(
+        tagged.stats(0)["round_trips"],
+        1,
+        "a tags run between two keeps its own queries: {}",
+        tagged.text()
+    );
+
+    t.run_with(&["--skip-tags", "conf"]).assert_code(0);
+    std::fs::write(t.at("state/h1/app.conf"), "port = 9\n").unwrap();
+    let drift = t.run();
+    let warnings: Vec<String> = drift
+        .events_named("warn")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.ends_with("/app.conf was changed on the host since the last run")),
+        "the hand edit of a file a --skip-tags run left out is reported: {warnings:?}"
+    );
+    assert_eq!(drift.statuses("copy"), ["changed"], "{}", drift.text());
+    assert_eq!(read(&t, "state/h1/app.conf"), "port = 1\n");
+}
+
+#[test]
 fn a_rhai_op_needs_its_required_parameters_and_fills_in_defaults() {
     let call = "#{ name: \"app\", file: dir + \"/list\" }";
     assert!(PLAYBOOK.contains(call));

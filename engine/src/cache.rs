@@ -20,27 +20,34 @@
 //! only when its seal verifies for the current run's definition, so the
 //! scripts that run always come from the current playbook: a planted or
 //! edited query, or one an earlier version of the playbook asked, never runs.
+//!
+//! A run that goes through only part of a host's plays (`--tags`, a failure,
+//! Ctrl-C) adds to the host's entry instead of replacing it (see
+//! [`Coverage`]), and an entry keeps the queries of a few definitions, so
+//! that a `--tags` run between two whole runs costs neither a round trip.
+
+mod key;
+mod sealed;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::definition::{self, Definition};
 use crate::private::{self, PrivateDirError};
 use crate::probe::{Facts, Probe};
+use key::{private_file, CacheKey, KEY_FILE};
+use sealed::{Sealed, SealedRun};
 
-/// 4: digests keyed, queries sealed with the run's definition (an entry of
-/// another format is ignored).
-const FORMAT: u32 = 4;
+/// 5: queries kept per definition (an entry of another format is ignored).
+const FORMAT: u32 = 5;
 
-/// The per-user key's file in the base folder.
-const KEY_FILE: &str = "key";
+/// How many runs' queries an entry keeps, newest first: a whole run's and
+/// a few `--tags` selections'.
+const KEPT_RUNS: usize = 4;
 
 /// What is remembered for one host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,13 +58,10 @@ pub struct HostCache {
     /// and the queries whose seal verified for this run's definition; stored,
     /// the plain ones only.
     pub probes: Vec<Probe>,
-    /// The queries of the last run, sealed (see [`Sealed`]).
+    /// The queries of the last runs, sealed, newest first (see
+    /// [`SealedRun`]).
     #[serde(default)]
-    queries: Vec<Sealed>,
-    /// The files the last run's scripts read (see [`Definition`]): the
-    /// next run hashes them again to tell whether its queries still hold.
-    #[serde(default)]
-    inputs: Vec<PathBuf>,
+    runs: Vec<SealedRun>,
     /// For each file whose whole content the last run decided (copy/template),
     /// the SHA-256 it left it with, to tell the user when one was edited on
     /// the host since ("drift"). [`Cache::store`] takes plain SHA-256s and
@@ -84,8 +88,7 @@ impl HostCache {
         HostCache {
             format: FORMAT,
             probes,
-            queries: Vec::new(),
-            inputs: Vec::new(),
+            runs: Vec::new(),
             digests,
             facts: None,
             key: None,
@@ -112,6 +115,30 @@ impl HostCache {
             .map(|(path, _)| path.clone())
             .collect()
     }
+
+    /// Adds `probes` this entry does not hold yet.
+    fn add_probes(&mut self, probes: impl IntoIterator<Item = Probe>) {
+        for probe in probes {
+            if !self.probes.contains(&probe) {
+                self.probes.push(probe);
+            }
+        }
+    }
+}
+
+/// How much of its plays a host's run went through, which decides whether
+/// its cache entry replaces the last one or adds to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every op of every play the host is in: the entry replaces the last
+    /// one, so what the playbook no longer asks is forgotten.
+    Whole,
+    /// Some of them: a `--tags` or `--skip-tags` selection, or a run the
+    /// host failed in or Ctrl-C stopped. The entry adds to the last one: a
+    /// run that did not reach an op knows nothing new of its paths, and
+    /// forgetting them would cost the next whole run a round trip (and a
+    /// hand edit of its files would go unreported).
+    Part,
 }
 
 /// Whether `p` is kept in the cache as plain data: a path, a unit, a
@@ -120,113 +147,6 @@ impl HostCache {
 /// [`Sealed`]), so a cache file someone planted or edited runs nothing.
 fn plain(p: &Probe) -> bool {
     p.cacheable() && !matches!(p, Probe::Query { .. })
-}
-
-/// A query probe as the cache keeps it: with the HMAC, under the user's
-/// cache key, of its JSON and of the run's [`Definition`] (the playbook and
-/// every file its scripts read, the inventory, `-e`, tags and limit). Only
-/// this user's own runs can make one that verifies, and it verifies only
-/// while nothing that shapes the scripts changed, so its script is one the
-/// current playbook, with the same inputs, asked last time: a query an
-/// earlier version of the playbook asked is dropped, never run. Keeping the
-/// scripts (rather than only their identity) keeps a no-op rerun at one
-/// round trip: the opening batch can ask them before any play runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sealed {
-    probe: Probe,
-    mac: String,
-}
-
-/// The random per-user key digests are kept under (HMAC-SHA256).
-#[derive(Clone, PartialEq, Eq)]
-struct CacheKey([u8; 32]);
-
-impl std::fmt::Debug for CacheKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CacheKey(..)")
-    }
-}
-
-impl CacheKey {
-    /// The key in `base`, made on first use: written to a temp file (0600)
-    /// and hard-linked into place, so of two runs racing the first wins and
-    /// both use its key. A key file of the wrong size is replaced (the
-    /// digests kept under it were unreadable anyway).
-    fn load_or_create(base: &Path) -> std::io::Result<CacheKey> {
-        let path = base.join(KEY_FILE);
-        let corrupt = match Self::read(&path) {
-            Ok(Some(key)) => return Ok(key),
-            Ok(None) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e),
-        };
-        let tmp = base.join(format!(".{KEY_FILE}.tmp{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let written = private_file(&tmp)
-            .and_then(|mut f| f.write_all(&private::random_bytes::<32>()?))
-            .and_then(|()| match std::fs::hard_link(&tmp, &path) {
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && corrupt => {
-                    std::fs::rename(&tmp, &path)
-                }
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-                _ => Ok(()),
-            });
-        let _ = std::fs::remove_file(&tmp);
-        written?;
-        Self::read(&path)?
-            .ok_or_else(|| std::io::Error::other(format!("{} is not a key", path.display())))
-    }
-
-    /// The key at `path`; `None` when the file does not hold one.
-    fn read(path: &Path) -> std::io::Result<Option<CacheKey>> {
-        let bytes = std::fs::read(path)?;
-        Ok(<[u8; 32]>::try_from(bytes.as_slice()).ok().map(CacheKey))
-    }
-
-    fn seal(&self, digest: &str) -> String {
-        self.seal_bytes(digest.as_bytes())
-    }
-
-    fn seal_bytes(&self, msg: &[u8]) -> String {
-        hex::encode(hmac_sha256(&self.0, msg))
-    }
-
-    /// `probe` sealed for the run whose definition has the MAC `definition`.
-    fn seal_probe(&self, probe: &Probe, definition: &str) -> Sealed {
-        let json = serde_json::to_string(probe).unwrap_or_default();
-        Sealed {
-            probe: probe.clone(),
-            mac: self.seal(&format!("{json}\0{definition}")),
-        }
-    }
-
-    /// The probe of `sealed` when it was sealed with this key for a run of
-    /// the definition `definition`, else `None`.
-    fn open(&self, sealed: Sealed, definition: &str) -> Option<Probe> {
-        let expected = self.seal_probe(&sealed.probe, definition).mac;
-        hmac_equal(&expected, &sealed.mac).then_some(sealed.probe)
-    }
-}
-
-/// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(msg);
-    mac.finalize().into_bytes().into()
-}
-
-/// Compares two MACs in time independent of where they differ.
-fn hmac_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
-}
-
-/// A new file only we can read or write (fails if the name exists).
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
 }
 
 /// The cache could not be opened.
@@ -246,6 +166,17 @@ pub enum CacheError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// Where a last run's [`SealedRun`] stands against this run.
+enum Standing {
+    /// A file its scripts read is gone: it can never verify again.
+    Gone,
+    /// It was asked by a run of another definition (other tags, other
+    /// files): kept for when that definition runs again.
+    Other,
+    /// Its queries verify for this run's definition.
+    Current,
 }
 
 /// The cache folder of one inventory.
@@ -313,6 +244,21 @@ impl Cache {
             .clone()
     }
 
+    /// The queries of `run` that verify for this run's definition.
+    fn opened(&self, key: &CacheKey, run: &SealedRun) -> Vec<Probe> {
+        self.current(key, &run.inputs)
+            .map(|definition| run.open(key, &definition))
+            .unwrap_or_default()
+    }
+
+    fn standing(&self, key: &CacheKey, run: &SealedRun) -> Standing {
+        match self.current(key, &run.inputs) {
+            None => Standing::Gone,
+            Some(definition) if run.open(key, &definition).is_empty() => Standing::Other,
+            Some(_) => Standing::Current,
+        }
+    }
+
     /// The default base folder: `$XDG_CACHE_HOME/kbz-play`, else
     /// `~/.cache/kbz-play`; never a shared folder like `/tmp`.
     pub fn default_base() -> Result<PathBuf, CacheError> {
@@ -343,55 +289,46 @@ impl Cache {
             .map(|(d, _)| d.join(format!("{safe}.json")))
     }
 
+    /// The entry stored at `path` as it is, its plain probes only: `None`
+    /// when there is nothing usable (missing, corrupt, other format).
+    fn read(path: &Path) -> Option<HostCache> {
+        let mut entry = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
+            .filter(|c| c.format == FORMAT)?;
+        entry.probes.retain(plain);
+        Some(entry)
+    }
+
     /// What the last run remembered for `host`; empty when there is nothing
     /// usable (missing, corrupt, other format).
     pub fn load(&self, host: &str) -> HostCache {
         let (Some(path), Some((_, key))) = (self.file(host), &self.dir) else {
             return HostCache::default();
         };
-        let mut entry = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
-            .filter(|c| c.format == FORMAT)
-            .unwrap_or_default();
-        entry.probes.retain(plain);
-        let queries = std::mem::take(&mut entry.queries);
-        if let Some(current) = self.current(key, &entry.inputs) {
-            entry
-                .probes
-                .extend(queries.into_iter().filter_map(|q| key.open(q, &current)));
+        let mut entry = Self::read(&path).unwrap_or_default();
+        for run in std::mem::take(&mut entry.runs) {
+            let queries = self.opened(key, &run);
+            entry.add_probes(queries);
         }
         entry.key = Some(key.clone());
         entry
     }
 
-    /// Replaces `host`'s entry, atomically (temp file + rename), so a crash
+    /// Stores `host`'s entry, atomically (temp file + rename), so a crash
     /// mid-write leaves the previous entry or none, never a torn one. The
     /// entry's digests are plain SHA-256s; only their keyed form is written.
-    pub fn store(&self, host: &str, entry: &HostCache) -> std::io::Result<()> {
+    /// It replaces the last entry or adds to it, as `coverage` says.
+    pub fn store(&self, host: &str, entry: &HostCache, coverage: Coverage) -> std::io::Result<()> {
         let (Some(path), Some((dir, key))) = (self.file(host), &self.dir) else {
             return Ok(());
         };
-        let files = self.definition.files();
-        let definition = key.seal_bytes(&self.definition.message(&files));
-        let stored = HostCache {
-            format: FORMAT,
-            probes: entry.probes.iter().filter(|p| plain(p)).cloned().collect(),
-            queries: entry
-                .probes
-                .iter()
-                .filter(|p| p.cacheable() && !plain(p))
-                .map(|p| key.seal_probe(p, &definition))
-                .collect(),
-            inputs: files.into_keys().collect(),
-            digests: entry
-                .digests
-                .iter()
-                .map(|(path, d)| (path.clone(), key.seal(d)))
-                .collect(),
-            facts: entry.facts.clone(),
-            key: None,
-        };
+        let mut stored = self.sealed(key, entry);
+        if let Some(last) = Self::read(&path) {
+            self.keep(key, &mut stored, last, coverage);
+        }
+        stored.runs.retain(|run| !run.queries.is_empty());
+        stored.runs.truncate(KEPT_RUNS);
         let bytes = serde_json::to_vec(&stored)?;
         // A no-op rerun stores what is there: left as it is, so that every
         // host's end is not a write and a rename in one folder.
@@ -403,6 +340,57 @@ impl Cache {
         let _ = std::fs::remove_file(&tmp);
         private_file(&tmp)?.write_all(&bytes)?;
         std::fs::rename(&tmp, &path)
+    }
+
+    /// `entry` as it is written: its queries sealed with this run's
+    /// definition, its digests keyed.
+    fn sealed(&self, key: &CacheKey, entry: &HostCache) -> HostCache {
+        let files = self.definition.files();
+        let definition = key.seal_bytes(&self.definition.message(&files));
+        let this_run = SealedRun {
+            inputs: files.into_keys().collect(),
+            queries: entry
+                .probes
+                .iter()
+                .filter(|p| p.cacheable() && !plain(p))
+                .map(|p| Sealed::new(key, p, &definition))
+                .collect(),
+        };
+        HostCache {
+            format: FORMAT,
+            probes: entry.probes.iter().filter(|p| plain(p)).cloned().collect(),
+            runs: vec![this_run],
+            digests: entry
+                .digests
+                .iter()
+                .map(|(path, d)| (path.clone(), key.seal(d)))
+                .collect(),
+            facts: entry.facts.clone(),
+            key: None,
+        }
+    }
+
+    /// What `stored` keeps of the `last` entry: the queries runs of other
+    /// definitions asked, and, after a run that went through only part of
+    /// the host's plays, everything it did not see.
+    fn keep(&self, key: &CacheKey, stored: &mut HostCache, last: HostCache, coverage: Coverage) {
+        let mut others = Vec::new();
+        for run in last.runs {
+            match (self.standing(key, &run), coverage) {
+                (Standing::Gone, _) | (Standing::Current, Coverage::Whole) => {}
+                (Standing::Current, Coverage::Part) if run.inputs == stored.runs[0].inputs => {
+                    stored.runs[0].absorb(run)
+                }
+                (Standing::Current | Standing::Other, _) => others.push(run),
+            }
+        }
+        stored.runs.extend(others);
+        if coverage == Coverage::Part {
+            stored.add_probes(last.probes);
+            for (path, digest) in last.digests {
+                stored.digests.entry(path).or_insert(digest);
+            }
+        }
     }
 }
 
@@ -428,7 +416,7 @@ mod tests {
         let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
         assert_eq!(cache.load("h1").probes, vec![]);
         let (old, new) = ("ab".repeat(32), "cd".repeat(32));
-        cache.store("h1", &entry(&old)).unwrap();
+        cache.store("h1", &entry(&old), Coverage::Whole).unwrap();
         let back = cache.load("h1");
         assert_eq!(back.probes, entry(&old).probes);
         let now = |d: &str| entry(d).digests;
@@ -451,10 +439,14 @@ mod tests {
             ..Facts::default()
         };
         cache
-            .store("h1", &entry("ab").with_facts(facts.clone()))
+            .store(
+                "h1",
+                &entry("ab").with_facts(facts.clone()),
+                Coverage::Whole,
+            )
             .unwrap();
         assert_eq!(cache.load("h1").facts, Some(facts));
-        cache.store("h2", &entry("ab")).unwrap();
+        cache.store("h2", &entry("ab"), Coverage::Whole).unwrap();
         assert_eq!(cache.load("h2").facts, None);
     }
 
@@ -464,7 +456,7 @@ mod tests {
         let root = base.path().join("kbz-play");
         let cache = Cache::open(&root, Path::new("/x/inventory.tsv")).unwrap();
         let digest = crate::digest::sha256_hex(b"password\n");
-        cache.store("h1", &entry(&digest)).unwrap();
+        cache.store("h1", &entry(&digest), Coverage::Whole).unwrap();
         let file = cache.file("h1").unwrap();
         assert_eq!(mode(&root), 0o700);
         assert_eq!(mode(file.parent().unwrap()), 0o700);
@@ -485,13 +477,17 @@ mod tests {
         let base = tempfile::tempdir().unwrap();
         let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
         let digest = crate::digest::sha256_hex(b"x\n");
-        cache.store("h1", &entry(&digest)).unwrap();
+        cache.store("h1", &entry(&digest), Coverage::Whole).unwrap();
         let file = cache.file("h1").unwrap();
         let inode = std::fs::metadata(&file).unwrap().ino();
-        cache.store("h1", &entry(&digest)).unwrap();
+        cache.store("h1", &entry(&digest), Coverage::Whole).unwrap();
         assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode, "rewritten");
         cache
-            .store("h1", &entry(&crate::digest::sha256_hex(b"y\n")))
+            .store(
+                "h1",
+                &entry(&crate::digest::sha256_hex(b"y\n")),
+                Coverage::Whole,
+            )
             .unwrap();
         assert_ne!(
             std::fs::metadata(&file).unwrap().ino(),
@@ -518,7 +514,7 @@ mod tests {
         };
         let mut with_query = entry("ab");
         with_query.probes.push(query.clone());
-        cache.store("h1", &with_query).unwrap();
+        cache.store("h1", &with_query, Coverage::Whole).unwrap();
         let stored = std::fs::read_to_string(cache.file("h1").unwrap()).unwrap();
         assert!(cache.load("h1").probes.contains(&query), "{stored}");
 
@@ -527,8 +523,8 @@ mod tests {
         let mut planted: serde_json::Value = serde_json::from_str(&stored).unwrap();
         let plain = serde_json::json!({ "probe": "query", "script": "touch /tmp/planted" });
         planted["probes"].as_array_mut().unwrap().push(plain);
-        planted["queries"][0]["probe"]["script"] = "touch /tmp/planted".into();
-        planted["queries"]
+        planted["runs"][0]["queries"][0]["probe"]["script"] = "touch /tmp/planted".into();
+        planted["runs"][0]["queries"]
             .as_array_mut()
             .unwrap()
             .push(serde_json::json!({ "probe": { "probe": "query", "script": "id" }, "mac": "00".repeat(32) }));
@@ -541,36 +537,159 @@ mod tests {
         assert!(loaded.contains(&Probe::path("/etc/a")));
     }
 
+    /// A playbook file the runs' scripts read, and the cache of a run with
+    /// the parameters `params` (in canonical form) that read it.
+    struct Runs {
+        base: tempfile::TempDir,
+        playbook: PathBuf,
+        inputs: crate::definition::Inputs,
+    }
+
+    impl Runs {
+        fn new() -> Runs {
+            let base = tempfile::tempdir().unwrap();
+            let playbook = base.path().join("site.rhai");
+            std::fs::write(&playbook, "v1").unwrap();
+            let inputs = crate::definition::Inputs::default();
+            inputs.record_file(&playbook);
+            Runs {
+                base,
+                playbook,
+                inputs,
+            }
+        }
+
+        fn under(&self, params: &[u8]) -> Cache {
+            Cache::open(self.base.path(), Path::new("/x/inventory.tsv"))
+                .unwrap()
+                .bind(Definition::from_params(params, vec![self.inputs.clone()]))
+        }
+
+        fn store(&self, params: &[u8], probes: &[Probe], coverage: Coverage) {
+            let entry = HostCache::new(probes.to_vec(), BTreeMap::new());
+            self.under(params).store("h1", &entry, coverage).unwrap();
+        }
+
+        fn loaded(&self, params: &[u8]) -> Vec<Probe> {
+            self.under(params).load("h1").probes
+        }
+    }
+
+    fn query(script: &str) -> Probe {
+        Probe::Query {
+            script: script.into(),
+        }
+    }
+
     #[test]
     fn a_query_runs_again_only_for_the_same_definition() {
-        let base = tempfile::tempdir().unwrap();
-        let playbook = base.path().join("site.rhai");
-        std::fs::write(&playbook, "v1").unwrap();
-        let inputs = crate::definition::Inputs::default();
-        inputs.record_file(&playbook);
-        let under = |params: &[u8]| {
-            Cache::open(base.path(), Path::new("/x/inventory.tsv"))
-                .unwrap()
-                .bind(Definition::from_params(params, vec![inputs.clone()]))
-        };
-        let query = Probe::Query {
-            script: "touch /tmp/asked-by-v1".into(),
-        };
-        let mut with_query = entry("ab");
-        with_query.probes.push(query.clone());
-        under(b"A").store("h1", &with_query).unwrap();
-        let kept = |params: &[u8]| under(params).load("h1").probes.contains(&query);
+        let runs = Runs::new();
+        let query = query("touch /tmp/asked-by-v1");
+        let with_query = [Probe::path("/etc/a"), query.clone()];
+        runs.store(b"A", &with_query, Coverage::Whole);
+        let kept = |params: &[u8]| runs.loaded(params).contains(&query);
 
         assert!(kept(b"A"), "the same definition drops its own query");
         assert!(!kept(b"B"), "a query of other parameters was kept");
-        std::fs::write(&playbook, "v2").unwrap();
+        std::fs::write(&runs.playbook, "v2").unwrap();
         assert!(!kept(b"A"), "a query of an earlier playbook was kept");
-        std::fs::remove_file(&playbook).unwrap();
+        std::fs::remove_file(&runs.playbook).unwrap();
         assert!(!kept(b"A"), "a query of a playbook now gone was kept");
-        assert!(under(b"B")
-            .load("h1")
-            .probes
-            .contains(&Probe::path("/etc/a")));
+        assert!(runs.loaded(b"B").contains(&Probe::path("/etc/a")));
+    }
+
+    #[test]
+    fn a_run_through_part_of_the_plays_adds_to_the_entry() {
+        let base = tempfile::tempdir().unwrap();
+        let cache = Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
+        let (d1, d2, d3) = ("11".repeat(32), "22".repeat(32), "33".repeat(32));
+        let whole = HostCache::new(
+            vec![Probe::path("/etc/a"), Probe::path("/etc/b")],
+            [("/etc/a".into(), d1.clone()), ("/etc/b".into(), d2)].into(),
+        );
+        cache.store("h1", &whole, Coverage::Whole).unwrap();
+        let tagged = HostCache::new(
+            vec![Probe::path("/etc/b")],
+            [("/etc/b".into(), d3.clone())].into(),
+        );
+        cache.store("h1", &tagged, Coverage::Part).unwrap();
+
+        let back = cache.load("h1");
+        assert_eq!(
+            back.probes,
+            [Probe::path("/etc/b"), Probe::path("/etc/a")],
+            "what the tags left out is kept"
+        );
+        let now = |a: &str, b: &str| {
+            BTreeMap::from([
+                ("/etc/a".to_string(), a.into()),
+                ("/etc/b".into(), b.into()),
+            ])
+        };
+        assert_eq!(back.drifted(&now(&d1, &d3)), Vec::<String>::new());
+        assert_eq!(
+            back.drifted(&now(&d3, &d3)),
+            ["/etc/a"],
+            "the first run's digest is gone"
+        );
+
+        let shrunk = HostCache::new(vec![Probe::path("/etc/c")], BTreeMap::new());
+        cache.store("h1", &shrunk, Coverage::Whole).unwrap();
+        let back = cache.load("h1");
+        assert_eq!(
+            back.probes, shrunk.probes,
+            "a whole run forgets what it no longer asks"
+        );
+        assert_eq!(back.drifted(&now(&d3, &d1)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_definition_keeps_its_own_queries() {
+        let runs = Runs::new();
+        let store = |params: &[u8], scripts: &[&str], coverage| {
+            let probes: Vec<Probe> = scripts.iter().map(|s| query(s)).collect();
+            runs.store(params, &probes, coverage);
+        };
+        let loaded = |params: &[u8]| -> Vec<String> {
+            let probes = runs.loaded(params).into_iter();
+            probes
+                .filter_map(|p| match p {
+                    Probe::Query { script } => Some(script),
+                    _ => None,
+                })
+                .collect()
+        };
+        store(b"whole", &["ufw status"], Coverage::Whole);
+        store(b"tags", &["swapon --show"], Coverage::Part);
+        assert_eq!(loaded(b"whole"), ["ufw status"]);
+        assert_eq!(loaded(b"tags"), ["swapon --show"]);
+        store(b"whole", &["ufw status"], Coverage::Whole);
+        assert_eq!(
+            loaded(b"tags"),
+            ["swapon --show"],
+            "a whole run dropped them"
+        );
+
+        // A run of the same definition through part of the plays adds its
+        // queries; a whole one replaces them.
+        store(b"whole", &["getenforce"], Coverage::Part);
+        assert_eq!(loaded(b"whole"), ["getenforce", "ufw status"]);
+        store(b"whole", &["getenforce"], Coverage::Whole);
+        assert_eq!(loaded(b"whole"), ["getenforce"]);
+
+        // The newest few definitions are kept.
+        for params in [&b"C"[..], b"D", b"E"] {
+            store(params, &["true"], Coverage::Part);
+        }
+        assert_eq!(loaded(b"tags"), [""; 0], "more than {KEPT_RUNS} kept");
+        assert_eq!(loaded(b"whole"), ["getenforce"]);
+
+        // Those whose files are gone are dropped at the next store.
+        std::fs::remove_file(&runs.playbook).unwrap();
+        store(b"F", &[], Coverage::Part);
+        let file = runs.under(b"F").file("h1").unwrap();
+        let stored = std::fs::read_to_string(file).unwrap();
+        assert!(!stored.contains("getenforce"), "{stored}");
     }
 
     #[test]
@@ -589,22 +708,5 @@ mod tests {
         );
         assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 65534);
         assert!(!theirs.join(KEY_FILE).exists());
-    }
-
-    #[test]
-    fn a_corrupt_key_is_replaced() {
-        let base = tempfile::tempdir().unwrap();
-        std::fs::write(base.path().join(KEY_FILE), b"short").unwrap();
-        Cache::open(base.path(), Path::new("/x/inventory.tsv")).unwrap();
-        assert_eq!(std::fs::read(base.path().join(KEY_FILE)).unwrap().len(), 32);
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
     }
 }

@@ -13,6 +13,7 @@ use super::magic::PlayScope;
 use super::rehearsal::{foresee, gathers_facts, play_vars, rehearse};
 use super::session::Session;
 use super::shared::Shared;
+use crate::cache::Coverage;
 use crate::inventory::{Host, InventoryError};
 use crate::report::{Event, HostStats};
 use crate::script::{Play, Playbook, ScriptError};
@@ -401,8 +402,9 @@ fn last_plays(
 
 /// Done with a host for this run: counts its round trips, stores what its
 /// session learned in the cache and closes it, which releases its run lock.
-/// A persistent master stays up unless Ctrl-C stopped the run.
-async fn finish_host(shared: &Shared, slot: &Slot) {
+/// A persistent master stays up unless Ctrl-C stopped the run. `through`:
+/// the host ran its last play to the end.
+async fn finish_host(shared: &Shared, slot: &Slot, through: bool) {
     let session = {
         let mut st = slot.state();
         let Some(session) = st.session.take() else {
@@ -414,10 +416,15 @@ async fn finish_host(shared: &Shared, slot: &Slot) {
     if session.is_offline() {
         return;
     }
+    let selected = shared.settings.tags.is_empty() && shared.settings.skip_tags.is_empty();
+    let coverage = match through && selected {
+        true => Coverage::Whole,
+        false => Coverage::Part,
+    };
     if let Err(e) = shared
         .settings
         .cache
-        .store(&slot.host.name, &session.cache_entry())
+        .store(&slot.host.name, &session.cache_entry(), coverage)
     {
         shared.reporter.event(&Event::Warn {
             host: Some(slot.host.name.clone()),
@@ -541,7 +548,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
                     false => host.run().await,
                 };
                 if last && (done || !ahead) {
-                    finish_host(&shared, &slot).await;
+                    finish_host(&shared, &slot, done).await;
                 }
                 done
             })
@@ -607,7 +614,7 @@ pub async fn run(playbook: Arc<Playbook>, shared: Arc<Shared>) -> Result<RunSumm
     warn_if_interrupted(&shared);
     let mut recap = Vec::new();
     for slot in &slots {
-        finish_host(&shared, slot).await;
+        finish_host(&shared, slot, false).await;
         let stats = {
             let st = slot.state();
             let mut stats = st.stats.clone();
