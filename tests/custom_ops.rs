@@ -210,11 +210,7 @@ play("cached", "all", |host| {
     t.run_with(&["--skip-tags", "conf"]).assert_code(0);
     std::fs::write(t.at("state/h1/app.conf"), "port = 9\n").unwrap();
     let drift = t.run();
-    let warnings: Vec<String> = drift
-        .events_named("warn")
-        .iter()
-        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let warnings = drift.warnings();
     assert!(
         warnings
             .iter()

@@ -367,11 +367,7 @@ play("rt", "all", |host| {
     sshd.push_str("# a local note\n");
     std::fs::write(state.join("sshd_config"), sshd).unwrap();
     let drift = t.run();
-    let warnings: Vec<String> = drift
-        .events_named("warn")
-        .iter()
-        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let warnings = drift.warnings();
     assert!(
         warnings
             .iter()
@@ -387,6 +383,33 @@ play("rt", "all", |host| {
         std::fs::read_to_string(state.join("motd")).unwrap(),
         "managed\n"
     );
+}
+
+#[test]
+fn a_run_a_failure_cut_short_keeps_what_the_cache_knew_of_the_rest() {
+    let playbook = r#"
+play("cut", "all", |host| {
+    let dir = host.vars.tmp + "/" + host.name;
+    file(#{ path: dir, state: "directory" });
+    if host.vars.fail == "yes" { command("false"); }
+    copy(#{ dest: dir + "/motd", content: "managed\n" });
+});
+"#;
+    let t = local(playbook, 1).var("fail", "no").cache();
+    t.run().assert_code(0);
+    t.run_with(&["-e", "fail=yes"]).assert_code(2);
+    let motd = t.at("state/h1/motd");
+    std::fs::write(&motd, "edited by hand\n").unwrap();
+    let drift = t.run();
+    assert!(
+        drift
+            .warnings()
+            .iter()
+            .any(|w| w.ends_with("/motd was changed on the host since the last run")),
+        "the run the failure stopped before `copy` forgot its digest: {}",
+        drift.text()
+    );
+    assert_eq!(std::fs::read_to_string(&motd).unwrap(), "managed\n");
 }
 
 #[test]

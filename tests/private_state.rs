@@ -52,13 +52,6 @@ fn entry_of(cache: &Path) -> PathBuf {
         .unwrap_or_else(|| panic!("no cache entry under {}", cache.display()))
 }
 
-fn warnings(out: &Outcome) -> Vec<String> {
-    out.events_named("warn")
-        .iter()
-        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 #[test]
 fn the_cache_is_private_and_keeps_no_plain_digest() {
     let t = project().cache();
@@ -78,7 +71,7 @@ fn the_cache_is_private_and_keeps_no_plain_digest() {
     // The keyed digest still tells an edit on the host from none.
     std::fs::write(t.at("state/app.conf"), "secret = 2\n").unwrap();
     let out = t.run();
-    let warned = warnings(&out);
+    let warned = out.warnings();
     assert!(
         warned
             .iter()
@@ -205,7 +198,7 @@ fn a_cache_folder_of_another_user_is_ignored_with_a_warning() {
     let t = t.cache_dir(&theirs);
     let out = t.run();
     out.assert_code(0);
-    let warned = warnings(&out);
+    let warned = out.warnings();
     assert!(
         warned
             .iter()
@@ -241,7 +234,7 @@ fn without_home_the_cache_is_off_not_in_tmp() {
             .unwrap(),
     );
     out.assert_code(0);
-    let warned = warnings(&out);
+    let warned = out.warnings();
     assert!(
         warned.iter().any(|w| w.contains("HOME is not set")
             || w.contains("neither XDG_CACHE_HOME nor HOME")),
@@ -269,7 +262,7 @@ fn a_persist_folder_open_to_others_is_refused_with_a_warning() {
             .unwrap(),
     );
     out.assert_code(0);
-    let warned = warnings(&out);
+    let warned = out.warnings();
     assert!(
         warned
             .iter()

@@ -204,9 +204,8 @@ play("short", "all", |host| {
     let out = t.run_with(&["--check", "--diff"]);
     out.assert_code(0);
     let warnings: Vec<String> = out
-        .events_named("warn")
-        .iter()
-        .map(|w| w["message"].as_str().unwrap().to_string())
+        .warnings()
+        .into_iter()
         .filter(|m| m.contains("PIN"))
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");

@@ -50,6 +50,14 @@ impl Outcome {
             .collect()
     }
 
+    /// The messages of the run's `warn` events, in order.
+    pub fn warnings(&self) -> Vec<String> {
+        self.events_named("warn")
+            .iter()
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The `op_end` events whose status is `status` ("failed",
     /// "interrupted", ...), in the run's order.
     pub fn ops_with_status(&self, status: &str) -> Vec<serde_json::Value> {

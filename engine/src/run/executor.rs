@@ -416,8 +416,8 @@ async fn finish_host(shared: &Shared, slot: &Slot, through: bool) {
     if session.is_offline() {
         return;
     }
-    let selected = shared.settings.tags.is_empty() && shared.settings.skip_tags.is_empty();
-    let coverage = match through && selected {
+    let unfiltered = shared.settings.tags.is_empty() && shared.settings.skip_tags.is_empty();
+    let coverage = match through && unfiltered {
         true => Coverage::Whole,
         false => Coverage::Part,
     };
