@@ -192,6 +192,37 @@ fn diff_masks_the_derived_forms_of_a_secret() {
     }
 }
 
+/// What filters make of a secret: PgBouncer's `md5` userlist entry (which
+/// logs in as the password does), a shadow hash, a quoted and edited copy.
+const MADE_TEMPLATE: &str = r#"md5 = md5{{ (secret("API_TOKEN") ~ "app") | hash("md5") }}
+shadow = {{ secret("API_TOKEN") | password_hash("sha512", "saltsalt", rounds=5000) }}
+sql = {{ secret("API_TOKEN").replace("&", "&&") | replace("Ab", "aB") }}
+"#;
+
+#[test]
+fn diff_masks_what_filters_make_of_a_secret() {
+    let t =
+        project(DERIVED_PLAY, &[("API_TOKEN", TOKEN)]).file("templates/app.conf.j2", MADE_TEMPLATE);
+    let check = t.run_with(&["--check", "--diff"]);
+    check.assert_code(0);
+    t.run().assert_code(0);
+    let written = std::fs::read_to_string(t.at("state/app.conf")).unwrap();
+    let made: Vec<&str> = written
+        .lines()
+        .map(|line| line.split_once(" = ").unwrap().1)
+        .collect();
+    assert_eq!(made.len(), 3, "{written}");
+    assert_hidden(&check, &made);
+    assert_hidden(&check, &[made[0].trim_start_matches("md5")]);
+    let diff = check.events_named("op_end")[0]["diff"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for key in ["md5", "shadow", "sql"] {
+        assert!(diff.contains(&format!("+{key} = ")), "{diff}");
+    }
+}
+
 #[test]
 fn a_short_secret_is_warned_about_once_by_file_and_key() {
     let play = r#"

@@ -135,11 +135,12 @@ impl Templates {
     }
 
     /// Makes the run's vault passwords available to the `unvault` lookup,
-    /// and its secrets registry to the vault filters and to those that cut
-    /// text (a secret's pieces are registered as they are written).
+    /// and its secrets registry to the vault filters and to those that edit
+    /// or digest text (what they make of a secret is registered as they
+    /// write it: `filters/tainted.rs`).
     pub fn with_vault(mut self, vault: crate::vault::Vault) -> Self {
         filters::register_vault(&mut self.env, &vault);
-        filters::register_cut_secrets(&mut self.env, vault.secrets());
+        filters::register_tainted(&mut self.env, vault.secrets());
         self.sources.vault = Some(vault);
         lookups::register(&mut self.env, &self.sources);
         self

@@ -11,7 +11,6 @@ mod collections;
 mod combinatorial;
 mod comment;
 mod crypt_salt;
-mod cut_secrets;
 mod datetime;
 mod encoding;
 mod file_tests;
@@ -35,6 +34,7 @@ mod regex;
 mod sets;
 mod strftime;
 mod strings;
+mod tainted;
 mod task_results;
 mod tests;
 mod urlize;
@@ -48,9 +48,9 @@ mod yaml;
 
 use minijinja::{Environment, Error, ErrorKind};
 
-pub use cut_secrets::register as register_cut_secrets;
 pub use datetime::{PyDateTime, SUBTRACTION_HINT};
 pub use qualified::{short_name, BUILTIN};
+pub use tainted::register as register_tainted;
 pub use vault::register as register_vault;
 
 /// Adds every filter and test of this module to `env`.

@@ -59,7 +59,7 @@ fn alias_filter(env: &mut Environment<'static>, prefix: &str, name: &'static str
 
 /// The arguments to pass on: the positional ones, then the keyword ones
 /// as minijinja passes them (one last value), if any.
-fn forwarded(args: Rest<Value>, kwargs: Kwargs) -> Vec<Value> {
+pub(super) fn forwarded(args: Rest<Value>, kwargs: Kwargs) -> Vec<Value> {
     let mut args = args.0;
     if kwargs.args().next().is_some() {
         args.push(Value::from(kwargs));
