@@ -289,12 +289,11 @@ impl Cache {
             .map(|(d, _)| d.join(format!("{safe}.json")))
     }
 
-    /// The entry stored at `path` as it is, its plain probes only: `None`
-    /// when there is nothing usable (missing, corrupt, other format).
-    fn read(path: &Path) -> Option<HostCache> {
-        let mut entry = std::fs::read(path)
+    /// The entry `bytes` hold as stored, its plain probes only: `None` when
+    /// there is nothing usable (missing, corrupt, other format).
+    fn parse(bytes: Option<&[u8]>) -> Option<HostCache> {
+        let mut entry = serde_json::from_slice::<HostCache>(bytes?)
             .ok()
-            .and_then(|b| serde_json::from_slice::<HostCache>(&b).ok())
             .filter(|c| c.format == FORMAT)?;
         entry.probes.retain(plain);
         Some(entry)
@@ -306,7 +305,8 @@ impl Cache {
         let (Some(path), Some((_, key))) = (self.file(host), &self.dir) else {
             return HostCache::default();
         };
-        let mut entry = Self::read(&path).unwrap_or_default();
+        let bytes = std::fs::read(&path).ok();
+        let mut entry = Self::parse(bytes.as_deref()).unwrap_or_default();
         for run in std::mem::take(&mut entry.runs) {
             let queries = self.opened(key, &run);
             entry.add_probes(queries);
@@ -323,8 +323,9 @@ impl Cache {
         let (Some(path), Some((dir, key))) = (self.file(host), &self.dir) else {
             return Ok(());
         };
+        let old = std::fs::read(&path).ok();
         let mut stored = self.sealed(key, entry);
-        if let Some(last) = Self::read(&path) {
+        if let Some(last) = Self::parse(old.as_deref()) {
             self.keep(key, &mut stored, last, coverage);
         }
         stored.runs.retain(|run| !run.queries.is_empty());
@@ -332,7 +333,7 @@ impl Cache {
         let bytes = serde_json::to_vec(&stored)?;
         // A no-op rerun stores what is there: left as it is, so that every
         // host's end is not a write and a rename in one folder.
-        if std::fs::read(&path).is_ok_and(|old| old == bytes) {
+        if old.is_some_and(|old| old == bytes) {
             return Ok(());
         }
         let name = path.file_name().unwrap_or_default().to_string_lossy();
