@@ -8,9 +8,12 @@
 //! means a template that happens to interpolate a secret into a config file is
 //! still safe to diff.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What a secret is replaced with. Fixed width, so the output does not even
 /// reveal a secret's length.
@@ -29,12 +32,86 @@ pub const MIN_LEN: usize = 4;
 /// writes (registering), hence the `RwLock`.
 #[derive(Clone, Default)]
 pub struct Secrets {
-    /// Distinct values, longest first.
-    values: Arc<RwLock<Vec<String>>>,
+    /// Distinct values, and what finds them.
+    values: Arc<RwLock<Values>>,
     /// Credential names and their whole trimmed values, short ones included:
     /// a file holding nothing but a secret is recognised by it, and said to
     /// use it by name (see [`Secrets::whole`]).
     named: Arc<RwLock<Vec<(String, String)>>>,
+}
+
+/// The registered values and an automaton finding them in one pass: a run
+/// with many vaulted values (each with its forms) masks every line of its
+/// output, and a search per value made that cost grow with them.
+#[derive(Default)]
+struct Values {
+    list: Vec<String>,
+    known: HashSet<String>,
+    matcher: Mutex<Option<Arc<Matcher>>>,
+}
+
+/// An automaton over the first `covers` registered values. Values added
+/// since are searched one by one until [`UNINDEXED_MAX`] of them wait: a
+/// run that registers a value per host between two lines of output then
+/// does not rebuild the automaton for each.
+struct Matcher {
+    covers: usize,
+    /// `None` if it could not be built: every value is then searched alone.
+    automaton: Option<AhoCorasick>,
+}
+
+/// How many values may wait outside the automaton.
+const UNINDEXED_MAX: usize = 64;
+
+impl Values {
+    fn matcher(&self) -> Arc<Matcher> {
+        let mut matcher = self.matcher.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*matcher {
+            Some(built) if self.list.len() - built.covers <= UNINDEXED_MAX => built.clone(),
+            _ => {
+                let automaton = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&self.list)
+                    .ok();
+                let built = Arc::new(Matcher {
+                    covers: self.list.len(),
+                    automaton,
+                });
+                *matcher = Some(built.clone());
+                built
+            }
+        }
+    }
+
+    /// Every occurrence of every value in `haystack`, overlapping ones too
+    /// (`aaaa` twice in `aaaaa`), unsorted.
+    fn occurrences(&self, haystack: &[u8]) -> Vec<Range<usize>> {
+        let matcher = self.matcher();
+        match &matcher.automaton {
+            Some(automaton) => {
+                let mut found: Vec<Range<usize>> = automaton
+                    .find_overlapping_iter(haystack)
+                    .map(|m| m.range())
+                    .collect();
+                found.extend(by_value(&self.list[matcher.covers..], haystack));
+                found
+            }
+            None => by_value(&self.list, haystack),
+        }
+    }
+}
+
+/// Every occurrence of each of `values` in `haystack`, searched one by one.
+fn by_value(values: &[String], haystack: &[u8]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    for needle in values.iter().map(String::as_bytes) {
+        let mut from = 0;
+        while let Some(at) = find_bytes(&haystack[from..], needle) {
+            found.push(from + at..from + at + needle.len());
+            from += at + 1;
+        }
+    }
+    found
 }
 
 /// Why a content is hidden whole: it is nothing but a secret.
@@ -96,17 +173,10 @@ impl Secrets {
             .flat_map(derived_forms)
             .collect();
         let mut values = self.values.write().unwrap_or_else(PoisonError::into_inner);
-        let mut grew = false;
         for form in forms {
-            if form.chars().count() >= MIN_LEN && !values.contains(&form) {
-                values.push(form);
-                grew = true;
+            if form.chars().count() >= MIN_LEN && values.known.insert(form.clone()) {
+                values.list.push(form);
             }
-        }
-        if grew {
-            // Longest first, so that when several values match at the same
-            // place the one that contains the others is the one reported.
-            values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
     }
 
@@ -139,10 +209,7 @@ impl Secrets {
         }
         drop(named);
         let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
-        values
-            .iter()
-            .any(|v| v == text)
-            .then_some(WholeSecret::Unnamed)
+        values.known.contains(text).then_some(WholeSecret::Unnamed)
     }
 
     /// How many distinct values are registered (derived forms included).
@@ -150,6 +217,7 @@ impl Secrets {
         self.values
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .list
             .len()
     }
 
@@ -204,17 +272,10 @@ impl Secrets {
     /// original bytes behind each masked line).
     pub fn find(&self, haystack: &[u8]) -> Vec<Range<usize>> {
         let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
-        let mut found: Vec<Range<usize>> = Vec::new();
-        for value in values.iter() {
-            let needle = value.as_bytes();
-            let mut from = 0;
-            while let Some(at) = find_bytes(&haystack[from..], needle) {
-                let start = from + at;
-                found.push(start..start + needle.len());
-                // Overlapping occurrences too: `aaaa` twice in `aaaaa`.
-                from = start + 1;
-            }
+        if values.list.is_empty() {
+            return Vec::new();
         }
+        let mut found = values.occurrences(haystack);
         drop(values);
         found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
@@ -283,7 +344,8 @@ fn html_escaped(value: &str) -> String {
 }
 
 /// First position of `needle` in `haystack`: a scan for the first byte, then a
-/// comparison. Secrets are few and short, outputs modest; not worth a crate.
+/// comparison: the search of the values an automaton does not cover
+/// ([`Values::occurrences`]).
 fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let last_start = haystack.len().checked_sub(needle.len())?;
@@ -458,6 +520,42 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("topsecret"), "{shown}");
         assert!(shown.contains("count: "), "{shown}");
+    }
+
+    #[test]
+    fn the_automaton_and_the_values_added_since_find_what_a_search_by_value_finds() {
+        let texts = [
+            "aaaaa hunter22hunter22 xx",
+            "HUNTER22 p%40ss%2Fword cEBzcy93b3Jk",
+            "no secret here",
+            "Ab&amp;c&#x2f;d&quot;e aaaa k3y-0042",
+        ];
+        let s = secrets(&["aaaa", "hunter22", "ter2"]);
+        let check = |s: &Secrets| {
+            let values = s.values.read().unwrap();
+            for text in texts {
+                let mut found = values.occurrences(text.as_bytes());
+                let mut expected = by_value(&values.list, text.as_bytes());
+                found.sort_by_key(|r| (r.start, r.end));
+                expected.sort_by_key(|r| (r.start, r.end));
+                assert_eq!(found, expected, "{text}");
+            }
+        };
+        check(&s);
+        // Added after the automaton was built: searched alone, then (past
+        // UNINDEXED_MAX) built into a new automaton.
+        s.add("p@ss/word");
+        s.add("Ab&c/d\"e");
+        check(&s);
+        assert!(s.values.read().unwrap().list.len() > 8);
+        for i in 0..UNINDEXED_MAX {
+            s.add(&format!("k3y-{i:04}"));
+        }
+        check(&s);
+        let values = s.values.read().unwrap();
+        let matcher = values.matcher();
+        assert_eq!(matcher.covers, values.list.len(), "rebuilt");
+        assert!(matcher.automaton.is_some());
     }
 
     #[test]
