@@ -18,16 +18,6 @@ fn hosts(n: usize) -> Test {
         .inventory(&format!("hostname\tip_private\tgroups\n{rows}"))
 }
 
-/// Hosts h1..hN on this machine, run live.
-fn local_hosts(n: usize) -> Test {
-    let rows: String = (1..=n)
-        .map(|i| format!("h{i}\t127.0.0.1\tall\tlocal\n"))
-        .collect();
-    Test::new().inventory(&format!(
-        "hostname\tip_private\tgroups\tansible_connection\n{rows}"
-    ))
-}
-
 /// Runs `t` and fails the test unless every host succeeded, none with
 /// Rhai's "Data race detected".
 fn runs_without_a_race(t: &Test) {
@@ -87,7 +77,7 @@ play("read", "all", |host| {
 /// (50 ms) before it failed with "Data race detected".
 #[test]
 fn an_op_called_back_by_a_method_on_a_captured_array_fails_no_other_host() {
-    let t = local_hosts(4).playbook(
+    let t = Test::new().local_hosts(4).playbook(
         r#"
 let nodes = ["a", "b"];
 play("p", "all", |host| {

@@ -27,13 +27,9 @@ fn local(hosts: usize, port: u16) -> Test {
 /// `playbook` on `hosts` local hosts h1..hN, group `local`, with a
 /// `state/` folder and a kept cache.
 fn local_hosts(hosts: usize, playbook: &str) -> Test {
-    let mut inventory = String::from("hostname\tip_private\tgroups\tansible_connection\n");
-    for i in 1..=hosts {
-        inventory.push_str(&format!("h{i}\t127.0.0.1\tlocal\tlocal\n"));
-    }
     Test::new()
         .playbook(playbook)
-        .inventory(&inventory)
+        .local_hosts(hosts)
         .dir("state")
         .cache()
 }

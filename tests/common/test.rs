@@ -112,6 +112,18 @@ impl Test {
         self.file("inv.tsv", text).inventory_file("inv.tsv")
     }
 
+    /// An inventory of `n` hosts h1..hN in group `local`, reached with
+    /// `ansible_connection: local`: the scripts an SSH host gets, run on
+    /// this machine.
+    pub fn local_hosts(self, n: usize) -> Test {
+        let rows: String = (1..=n)
+            .map(|i| format!("h{i}\t127.0.0.1\tlocal\tlocal\n"))
+            .collect();
+        self.inventory(&format!(
+            "hostname\tip_private\tgroups\tansible_connection\n{rows}"
+        ))
+    }
+
     /// Another inventory (file or folder): a path in the project, or an
     /// absolute one.
     pub fn inventory_file(mut self, path: impl AsRef<Path>) -> Test {
