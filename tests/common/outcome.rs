@@ -58,6 +58,15 @@ impl Outcome {
             .collect()
     }
 
+    /// Whether the run warned that the file whose path ends with `path_end`
+    /// was changed on the host since the last run (drift).
+    pub fn reports_drift(&self, path_end: &str) -> bool {
+        self.warnings().iter().any(|w| {
+            w.strip_suffix(" was changed on the host since the last run")
+                .is_some_and(|path| path.ends_with(path_end))
+        })
+    }
+
     /// The `op_end` events whose status is `status` ("failed",
     /// "interrupted", ...), in the run's order.
     pub fn ops_with_status(&self, status: &str) -> Vec<serde_json::Value> {
